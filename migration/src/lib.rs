@@ -1,0 +1,17 @@
+//! Database schema of Roundtable, as timestamped migrations frozen in time.
+//!
+//! Applied by `roundtable migrate` and at `roundtable serve` start. A migration never imports the
+//! application: it describes tables, nothing else. Times are stored as Unix milliseconds
+//! (`BIGINT`), which sorts and compares the same way on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_foundation;
+
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,238 @@
+//! Building and running a node: `App::build(settings, listener)` connects the database,
+//! applies migrations and assembles the router; `run_until_stopped(shutdown)` serves HTTP and
+//! runs the delivery workers until the shutdown future completes. Tests build the same `App`.
+
+use crate::{
+    config::Settings,
+    db::Db,
+    error::ApiError,
+    federation::{
+        self,
+        client::{FederationClient, SigningKey},
+        delivery,
+    },
+    service::accounts::ensure_instance_actor,
+};
+use axum::{
+    extract::{DefaultBodyLimit, State},
+    http::{HeaderName, Request, StatusCode},
+    routing::{get, post},
+    Json, Router,
+};
+use serde_json::json;
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+use tokio::{
+    net::TcpListener,
+    sync::{watch, Notify},
+    task::JoinSet,
+};
+use tower_http::{
+    request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+use tracing::{info, warn};
+
+/// Shared state of every handler, worker and service call.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub client: FederationClient,
+    /// Signs every outgoing GET.
+    pub instance_key: SigningKey,
+    /// Wakes idle delivery workers when a job is queued.
+    pub delivery_wakeup: Arc<Notify>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("cannot open the database: {0}")]
+    Database(sea_orm::DbErr),
+    #[error("cannot apply migrations: {0}")]
+    Migration(sea_orm::DbErr),
+    #[error("cannot create the instance actor: {0}")]
+    InstanceActor(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+    #[error("cannot read the listening address: {0}")]
+    Listener(std::io::Error),
+}
+
+pub struct App {
+    state: AppState,
+    listener: TcpListener,
+    addr: SocketAddr,
+}
+
+impl App {
+    pub async fn build(settings: Settings, listener: TcpListener) -> Result<App, BuildError> {
+        let addr = listener.local_addr().map_err(BuildError::Listener)?;
+        let db = Db::connect(&settings.database.url, settings.database.max_connections)
+            .await
+            .map_err(BuildError::Database)?;
+        db.migrate().await.map_err(BuildError::Migration)?;
+        let instance = ensure_instance_actor(&db, &settings.instance.domain)
+            .await
+            .map_err(|e| BuildError::InstanceActor(e.to_string()))?;
+        let client = FederationClient::new(
+            settings.federation.debug,
+            settings.request_timeout(),
+            &settings.instance.domain,
+        )
+        .map_err(BuildError::Client)?;
+        let instance_key = SigningKey {
+            key_id: format!("{}/actor#main-key", settings.base_url()),
+            private_key_pem: Arc::from(instance.private_key_pem.as_str()),
+        };
+        let state = AppState {
+            settings: Arc::new(settings),
+            db,
+            client,
+            instance_key,
+            delivery_wakeup: Arc::new(Notify::new()),
+        };
+        Ok(App {
+            state,
+            listener,
+            addr,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests and
+    /// deliveries finish (within `http.shutdown_grace_secs`) and returns. Unsent jobs stay
+    /// queued. Dropping the returned future aborts the workers too (a crash, as tests use it).
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let App {
+            state,
+            listener,
+            addr,
+        } = self;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut workers = JoinSet::new();
+        let process = format!("{}-{}", std::process::id(), addr.port());
+        for i in 0..state.settings.delivery.workers {
+            workers.spawn(delivery::run_worker(
+                state.clone(),
+                format!("{process}-{i}"),
+                stop_rx.clone(),
+            ));
+        }
+        let grace = Duration::from_secs(state.settings.http.shutdown_grace_secs);
+        let router = router(state);
+        info!(%addr, "roundtable node listening");
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                info!("shutting down: no new connections");
+            })
+            .await;
+        let _ = stop_tx.send(true);
+        if tokio::time::timeout(grace, async {
+            while workers.join_next().await.is_some() {}
+        })
+        .await
+        .is_err()
+        {
+            warn!("delivery workers did not stop in time; their jobs stay queued");
+            workers.abort_all();
+        }
+        info!("stopped");
+        served
+    }
+}
+
+/// Request ids: a per-process random prefix and a counter, short and unique enough for logs.
+#[derive(Clone)]
+struct RequestIds {
+    prefix: u32,
+    next: Arc<AtomicU64>,
+}
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("{:08x}-{n}", self.prefix)
+            .parse()
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    use federation::{inbox, routes, webfinger};
+    let request_id = HeaderName::from_static("x-request-id");
+    let max_body = state.settings.http.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/.well-known/webfinger", get(webfinger::webfinger))
+        .route("/.well-known/host-meta", get(webfinger::host_meta))
+        .route("/.well-known/nodeinfo", get(webfinger::nodeinfo_links))
+        .route("/nodeinfo/2.1", get(webfinger::nodeinfo))
+        .route("/inbox", post(inbox::shared_inbox))
+        .route("/actor", get(routes::instance_actor))
+        .route("/actor/inbox", post(inbox::instance_inbox))
+        .route("/actor/{which}", get(routes::instance_collection))
+        .route("/u/{name}", get(routes::person))
+        .route("/u/{name}/inbox", post(inbox::actor_inbox))
+        .route("/u/{name}/{which}", get(routes::person_collection))
+        .route("/c/{name}", get(routes::group))
+        .route("/c/{name}/inbox", post(inbox::actor_inbox))
+        .route("/c/{name}/{which}", get(routes::group_collection))
+        .fallback(routes::not_found)
+        // The inbox enforces its own limit with a 413; this guards every other route.
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(
+            request_id,
+            RequestIds {
+                prefix: rand::random(),
+                next: Arc::new(AtomicU64::new(1)),
+            },
+        ))
+        .with_state(state)
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    if state.db.ping().await {
+        Ok(Json(json!({"status": "ready"})))
+    } else {
+        Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database unreachable",
+        ))
+    }
+}

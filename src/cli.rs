@@ -1,0 +1,224 @@
+//! The `roundtable` command line. Every failure prints one line to stderr and exits non-zero.
+
+use crate::{app::App, config::Settings, db::Db, service::accounts, telemetry};
+use clap::{Parser, Subcommand};
+use std::{io::Read, path::PathBuf, process::ExitCode};
+
+#[derive(Parser)]
+#[command(
+    name = "roundtable",
+    version,
+    about = "A federated node for cross-organization communities of practice"
+)]
+struct Cli {
+    /// TOML file overriding the built-in defaults (environment variables override both).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the node: HTTP server and delivery workers (applies migrations first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage local users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage communities.
+    #[command(subcommand)]
+    Community(CommunityCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user.
+    Create {
+        name: String,
+        /// Make the user an administrator of this node.
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from standard input (otherwise the account has none).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a bearer token for USER and print it (only its hash is stored).
+    Create {
+        user: String,
+        /// Space-separated scopes: read, write, admin.
+        #[arg(long, default_value = "read write")]
+        scopes: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CommunityCommand {
+    /// Create a community owned by a local user.
+    Create {
+        slug: String,
+        #[arg(long)]
+        owner: String,
+        #[arg(long)]
+        title: Option<String>,
+        /// public, partners or members.
+        #[arg(long, default_value = "public")]
+        visibility: String,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with success; usage errors print clap's message.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the runtime: {e}")),
+    };
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => fail(message),
+    }
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
+
+async fn open_db(settings: &Settings) -> Result<Db, String> {
+    let db = Db::connect(&settings.database.url, settings.database.max_connections)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot open the database {}: {e}",
+                redact(&settings.database.url)
+            )
+        })?;
+    db.migrate()
+        .await
+        .map_err(|e| format!("cannot apply migrations: {e}"))?;
+    Ok(db)
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> Result<(), String> {
+    match command {
+        Command::Serve => {
+            telemetry::init(&settings.log);
+            let listener = tokio::net::TcpListener::bind(settings.http.bind)
+                .await
+                .map_err(|e| format!("cannot listen on {}: {e}", settings.http.bind))?;
+            let app = App::build(settings, listener)
+                .await
+                .map_err(|e| e.to_string())?;
+            app.run_until_stopped(shutdown_signal())
+                .await
+                .map_err(|e| format!("server error: {e}"))
+        }
+        Command::Migrate => {
+            open_db(&settings).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::User(UserCommand::Create {
+            name,
+            admin,
+            password_stdin,
+        }) => {
+            let db = open_db(&settings).await?;
+            let password = if password_stdin {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .map_err(|e| format!("cannot read the password: {e}"))?;
+                Some(text.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            let (actor, _) = accounts::create_user(&db, &name, password.as_deref(), admin)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("created user {}@{}", actor.name, settings.instance.domain);
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { user, scopes }) => {
+            let db = open_db(&settings).await?;
+            let token = accounts::create_token(&db, &user, &scopes)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Community(CommunityCommand::Create {
+            slug,
+            owner,
+            title,
+            visibility,
+        }) => {
+            let db = open_db(&settings).await?;
+            let (actor, _) =
+                accounts::create_community(&db, &slug, &owner, title.as_deref(), &visibility)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            println!(
+                "created community {}@{}",
+                actor.name, settings.instance.domain
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,277 @@
+//! Layered settings: compiled-in `config/default.toml`, then an optional `--config` file, then
+//! `ROUNDTABLE__SECTION__KEY` environment variables. Unknown keys are an error naming the key.
+
+use serde::Deserialize;
+use std::{net::SocketAddr, path::Path, time::Duration};
+
+/// The defaults, compiled into the binary so it runs from any directory.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+const ENV_PREFIX: &str = "ROUNDTABLE__";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub instance: InstanceSettings,
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub federation: FederationSettings,
+    pub delivery: DeliverySettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceSettings {
+    pub domain: String,
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub bind: SocketAddr,
+    pub max_body_bytes: usize,
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederationSettings {
+    pub debug: bool,
+    pub request_timeout_secs: u64,
+    pub signature_max_age_secs: u64,
+    pub signature_max_future_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverySettings {
+    pub workers: usize,
+    pub poll_interval_ms: u64,
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    pub dead_after_hours: u64,
+    pub lease_secs: u64,
+    pub retention_days: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid TOML in {origin}: {message}")]
+    Syntax { origin: String, message: String },
+    #[error("environment variable {0} does not name a setting (use ROUNDTABLE__SECTION__KEY)")]
+    BadEnvName(String),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads defaults, then `file` if given, then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// Like [`Settings::load`], with the environment given explicitly (tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let mut merged = parse_toml(DEFAULT_TOML, "the built-in defaults")?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let overlay = parse_toml(&text, &path.display().to_string())?;
+            merge(&mut merged, overlay);
+        }
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let path: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
+            if path.len() != 2 || path.iter().any(String::is_empty) {
+                return Err(ConfigError::BadEnvName(name));
+            }
+            let mut table = toml::Table::new();
+            let mut inner = toml::Table::new();
+            inner.insert(path[1].clone(), env_value(&value));
+            table.insert(path[0].clone(), toml::Value::Table(inner));
+            merge(&mut merged, table);
+        }
+        let settings: Settings = toml::Value::Table(merged)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// Cross-field checks that types alone cannot express.
+    fn check(&self) -> Result<(), ConfigError> {
+        let domain = &self.instance.domain;
+        let parsed = url::Url::parse(&format!("http://{domain}/")).map_err(|_| {
+            ConfigError::Invalid(format!("instance.domain {domain:?} is not a host"))
+        })?;
+        if parsed.host_str().is_none() || parsed.path() != "/" || domain.contains('/') {
+            return Err(ConfigError::Invalid(format!(
+                "instance.domain {domain:?} must be a bare host name with an optional port"
+            )));
+        }
+        if self.delivery.workers == 0 {
+            return Err(ConfigError::Invalid(
+                "delivery.workers must be at least 1".into(),
+            ));
+        }
+        if self.delivery.retry_base_ms == 0
+            || self.delivery.retry_max_ms < self.delivery.retry_base_ms
+        {
+            return Err(ConfigError::Invalid(
+                "delivery.retry_base_ms must be > 0 and not above delivery.retry_max_ms".into(),
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "database.max_connections must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `https`, or `http` when federation debug mode is on (tests).
+    pub fn scheme(&self) -> &'static str {
+        if self.federation.debug {
+            "http"
+        } else {
+            "https"
+        }
+    }
+
+    /// Base URL of this node, e.g. `https://example.org`.
+    pub fn base_url(&self) -> String {
+        format!("{}://{}", self.scheme(), self.instance.domain)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.federation.request_timeout_secs)
+    }
+}
+
+fn parse_toml(text: &str, origin: &str) -> Result<toml::Table, ConfigError> {
+    text.parse::<toml::Table>()
+        .map_err(|e| ConfigError::Syntax {
+            origin: origin.to_string(),
+            message: e.message().to_string(),
+        })
+}
+
+/// An environment value is read as a TOML value when it parses as one (numbers, booleans),
+/// and as a plain string otherwise.
+fn env_value(raw: &str) -> toml::Value {
+    let probe = format!("v = {raw}");
+    match probe.parse::<toml::Table>() {
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.to_string())),
+        Err(_) => toml::Value::String(raw.to_string()),
+    }
+}
+
+fn merge(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_load() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults");
+        assert_eq!(s.instance.domain, "localhost:8080");
+        assert_eq!(s.http.bind.to_string(), "127.0.0.1:8080");
+        assert!(!s.federation.debug);
+        assert!(s.database.url.starts_with("sqlite://data/"));
+    }
+
+    #[test]
+    fn env_overrides_file_and_defaults() {
+        let dir = std::env::temp_dir().join(format!("rt-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("node.toml");
+        std::fs::write(
+            &file,
+            "[instance]\ndomain = \"file.example\"\n[federation]\ndebug = true\n",
+        )
+        .expect("write");
+        let s = Settings::load_from(
+            Some(&file),
+            env(&[
+                ("ROUNDTABLE__INSTANCE__DOMAIN", "env.example"),
+                ("ROUNDTABLE__DELIVERY__WORKERS", "7"),
+            ]),
+        )
+        .expect("load");
+        assert_eq!(s.instance.domain, "env.example");
+        assert!(s.federation.debug, "file value kept where env is silent");
+        assert_eq!(s.delivery.workers, 7);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = Settings::load_from(None, env(&[("ROUNDTABLE__HTTP__BINDD", "x")]))
+            .expect_err("unknown key");
+        assert!(err.to_string().contains("bindd"), "{err}");
+        let err =
+            Settings::load_from(None, env(&[("ROUNDTABLE__NOPE", "x")])).expect_err("bad name");
+        assert!(err.to_string().contains("ROUNDTABLE__NOPE"), "{err}");
+    }
+
+    #[test]
+    fn bad_domain_is_rejected() {
+        let err = Settings::load_from(None, env(&[("ROUNDTABLE__INSTANCE__DOMAIN", "a/b")]))
+            .expect_err("bad domain");
+        assert!(err.to_string().contains("instance.domain"), "{err}");
+    }
+}

@@ -1,0 +1,11 @@
+//! sea-orm entities, one per table. They derive no serde: wire shapes live in `federation`
+//! and `api`, with explicit conversions.
+
+pub mod api_token;
+pub mod community;
+pub mod delivery_job;
+pub mod local_actor;
+pub mod peer;
+pub mod received_activity;
+pub mod remote_actor;
+pub mod user;

@@ -1,0 +1,429 @@
+//! Storage: the only module that imports sea_orm. Opens SQLite or PostgreSQL from a URL,
+//! applies migrations, and offers the queries the services need.
+
+pub mod entities;
+pub mod queue;
+
+use entities::{api_token, community, local_actor, peer, received_activity, remote_actor, user};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    sea_query::OnConflict, ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait,
+    Database, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, Set, SqlErr,
+    Statement, TransactionTrait,
+};
+use std::time::Duration;
+
+pub use sea_orm::DbErr;
+
+pub use entities::{
+    community::Model as Community, delivery_job::Model as DeliveryJob,
+    local_actor::Model as LocalActor, remote_actor::Model as RemoteActor, user::Model as User,
+};
+
+/// Milliseconds since the Unix epoch: the unit of every stored time.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A pooled connection to the node's database.
+#[derive(Clone, Debug)]
+pub struct Db {
+    conn: DatabaseConnection,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} is already taken")]
+    Taken(String),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+impl Db {
+    /// Connects; a `sqlite://` URL's file and directory are created on first use, and SQLite
+    /// runs in WAL mode with foreign keys on.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
+        if let Some(path) = sqlite_file(url) {
+            if let Some(dir) = std::path::Path::new(&path).parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        DbErr::Custom(format!("cannot create directory {}: {e}", dir.display()))
+                    })?;
+                }
+            }
+        }
+        let mut options = ConnectOptions::new(url.to_string());
+        options
+            .max_connections(max_connections)
+            .min_connections(0)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        options.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .create_if_missing(true)
+        });
+        let conn = Database::connect(options).await?;
+        Ok(Db { conn })
+    }
+
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.conn, None).await
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    pub(crate) fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// True when the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        self.conn
+            .query_one_raw(Statement::from_string(self.backend(), "SELECT 1"))
+            .await
+            .is_ok()
+    }
+
+    pub async fn close(self) {
+        let _ = self.conn.close().await;
+    }
+
+    // ----- local actors, users, communities -----
+
+    pub async fn local_actor_by_name(&self, name: &str) -> Result<Option<LocalActor>, DbErr> {
+        local_actor::Entity::find()
+            .filter(local_actor::Column::Name.eq(name))
+            .one(&self.conn)
+            .await
+    }
+
+    pub async fn local_actor(&self, id: i64) -> Result<Option<LocalActor>, DbErr> {
+        local_actor::Entity::find_by_id(id).one(&self.conn).await
+    }
+
+    pub async fn instance_actor(&self) -> Result<Option<LocalActor>, DbErr> {
+        local_actor::Entity::find()
+            .filter(local_actor::Column::Kind.eq("application"))
+            .one(&self.conn)
+            .await
+    }
+
+    /// Inserts a local actor; `StoreError::Taken` when its name is in use by any kind.
+    pub async fn insert_local_actor(&self, new: NewLocalActor) -> Result<LocalActor, StoreError> {
+        insert_actor(&self.conn, new).await
+    }
+
+    /// Creates a user and its `Person` actor in one transaction.
+    pub async fn insert_user(
+        &self,
+        actor: NewLocalActor,
+        password_hash: Option<String>,
+        is_admin: bool,
+    ) -> Result<(LocalActor, User), StoreError> {
+        let txn = self.conn.begin().await?;
+        let actor = insert_actor(&txn, actor).await?;
+        let user = user::ActiveModel {
+            actor_id: Set(actor.id),
+            password_hash: Set(password_hash),
+            is_admin: Set(is_admin),
+            created_at: Set(now_ms()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok((actor, user))
+    }
+
+    /// Creates a community and its `Group` actor in one transaction.
+    pub async fn insert_community(
+        &self,
+        actor: NewLocalActor,
+        visibility: &str,
+        owner_user_id: i64,
+    ) -> Result<(LocalActor, Community), StoreError> {
+        let txn = self.conn.begin().await?;
+        let actor = insert_actor(&txn, actor).await?;
+        let community = community::ActiveModel {
+            actor_id: Set(actor.id),
+            visibility: Set(visibility.to_string()),
+            owner_user_id: Set(owner_user_id),
+            created_at: Set(now_ms()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok((actor, community))
+    }
+
+    pub async fn user_by_actor(&self, actor_id: i64) -> Result<Option<User>, DbErr> {
+        user::Entity::find()
+            .filter(user::Column::ActorId.eq(actor_id))
+            .one(&self.conn)
+            .await
+    }
+
+    pub async fn user(&self, id: i64) -> Result<Option<User>, DbErr> {
+        user::Entity::find_by_id(id).one(&self.conn).await
+    }
+
+    pub async fn community_by_actor(&self, actor_id: i64) -> Result<Option<Community>, DbErr> {
+        community::Entity::find()
+            .filter(community::Column::ActorId.eq(actor_id))
+            .one(&self.conn)
+            .await
+    }
+
+    pub async fn count_users(&self) -> Result<u64, DbErr> {
+        user::Entity::find().count(&self.conn).await
+    }
+
+    pub async fn count_communities(&self) -> Result<u64, DbErr> {
+        community::Entity::find().count(&self.conn).await
+    }
+
+    // ----- API tokens -----
+
+    pub async fn insert_token(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        scopes: &str,
+    ) -> Result<(), DbErr> {
+        api_token::ActiveModel {
+            user_id: Set(user_id),
+            token_hash: Set(token_hash.to_string()),
+            scopes: Set(scopes.to_string()),
+            created_at: Set(now_ms()),
+            last_used_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// The user and scopes of a token, by the hash of its secret.
+    pub async fn token_owner(&self, token_hash: &str) -> Result<Option<(User, String)>, DbErr> {
+        let Some(token) = api_token::Entity::find()
+            .filter(api_token::Column::TokenHash.eq(token_hash))
+            .one(&self.conn)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let user = self.user(token.user_id).await?;
+        Ok(user.map(|u| (u, token.scopes)))
+    }
+
+    // ----- remote actors -----
+
+    pub async fn remote_actor(&self, ap_id: &str) -> Result<Option<RemoteActor>, DbErr> {
+        remote_actor::Entity::find()
+            .filter(remote_actor::Column::ApId.eq(ap_id))
+            .one(&self.conn)
+            .await
+    }
+
+    /// Inserts or refreshes a remote actor by its `ap_id`.
+    pub async fn upsert_remote_actor(&self, actor: NewRemoteActor) -> Result<RemoteActor, DbErr> {
+        let model = remote_actor::ActiveModel {
+            ap_id: Set(actor.ap_id.clone()),
+            kind: Set(actor.kind),
+            host: Set(actor.host),
+            preferred_username: Set(actor.preferred_username),
+            inbox: Set(actor.inbox),
+            shared_inbox: Set(actor.shared_inbox),
+            key_id: Set(actor.key_id),
+            public_key_pem: Set(actor.public_key_pem),
+            fetched_at: Set(now_ms()),
+            ..Default::default()
+        };
+        remote_actor::Entity::insert(model)
+            .on_conflict(
+                OnConflict::column(remote_actor::Column::ApId)
+                    .update_columns([
+                        remote_actor::Column::Kind,
+                        remote_actor::Column::Host,
+                        remote_actor::Column::PreferredUsername,
+                        remote_actor::Column::Inbox,
+                        remote_actor::Column::SharedInbox,
+                        remote_actor::Column::KeyId,
+                        remote_actor::Column::PublicKeyPem,
+                        remote_actor::Column::FetchedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec(&self.conn)
+            .await?;
+        self.remote_actor(&actor.ap_id)
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound(actor.ap_id))
+    }
+
+    // ----- inbox dedupe -----
+
+    pub async fn activity_seen(&self, ap_id: &str) -> Result<bool, DbErr> {
+        Ok(received_activity::Entity::find()
+            .filter(received_activity::Column::ApId.eq(ap_id))
+            .count(&self.conn)
+            .await?
+            > 0)
+    }
+
+    /// Records an accepted activity. Returns false when its id was already recorded (a replay
+    /// that raced past [`Db::activity_seen`]).
+    pub async fn record_activity(
+        &self,
+        ap_id: &str,
+        kind: &str,
+        actor: &str,
+        body: &str,
+    ) -> Result<bool, DbErr> {
+        let result = received_activity::ActiveModel {
+            ap_id: Set(ap_id.to_string()),
+            kind: Set(kind.to_string()),
+            actor: Set(actor.to_string()),
+            body: Set(body.to_string()),
+            received_at: Set(now_ms()),
+            ..Default::default()
+        }
+        .insert(&self.conn)
+        .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn forget_activity(&self, ap_id: &str) -> Result<(), DbErr> {
+        received_activity::Entity::delete_many()
+            .filter(received_activity::Column::ApId.eq(ap_id))
+            .exec(&self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Accepted activities in arrival order.
+    pub async fn received_activities(&self) -> Result<Vec<(String, String, String)>, DbErr> {
+        use sea_orm::QueryOrder;
+        Ok(received_activity::Entity::find()
+            .order_by_asc(received_activity::Column::Id)
+            .all(&self.conn)
+            .await?
+            .into_iter()
+            .map(|a| (a.ap_id, a.kind, a.actor))
+            .collect())
+    }
+
+    // ----- peers -----
+
+    /// Notes that `host` contacted us with a verified request; a dead peer comes back to life
+    /// and its held jobs become due at once.
+    pub async fn peer_contacted(&self, host: &str) -> Result<(), DbErr> {
+        let now = now_ms();
+        let was_dead = peer::Entity::find_by_id(host.to_string())
+            .one(&self.conn)
+            .await?
+            .map(|p| p.dead)
+            .unwrap_or(false);
+        let model = peer::ActiveModel {
+            host: Set(host.to_string()),
+            first_failure_at: Set(None),
+            last_success_at: Set(None),
+            last_contact_at: Set(Some(now)),
+            dead: Set(false),
+        };
+        let mut on_conflict = OnConflict::column(peer::Column::Host);
+        on_conflict.update_columns([peer::Column::LastContactAt, peer::Column::Dead]);
+        if was_dead {
+            on_conflict.update_column(peer::Column::FirstFailureAt);
+        }
+        peer::Entity::insert(model)
+            .on_conflict(on_conflict.to_owned())
+            .exec(&self.conn)
+            .await?;
+        if was_dead {
+            queue::release_host(&self.conn, host, now).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn peer(&self, host: &str) -> Result<Option<peer::Model>, DbErr> {
+        peer::Entity::find_by_id(host.to_string())
+            .one(&self.conn)
+            .await
+    }
+}
+
+/// Fields of a local actor to create.
+pub struct NewLocalActor {
+    pub kind: &'static str,
+    pub name: String,
+    pub display_name: String,
+    pub summary: String,
+    pub public_key_pem: String,
+    pub private_key_pem: String,
+}
+
+/// Fields of a remote actor as fetched.
+pub struct NewRemoteActor {
+    pub ap_id: String,
+    pub kind: String,
+    pub host: String,
+    pub preferred_username: String,
+    pub inbox: String,
+    pub shared_inbox: Option<String>,
+    pub key_id: String,
+    pub public_key_pem: String,
+}
+
+async fn insert_actor<C: ConnectionTrait>(
+    conn: &C,
+    new: NewLocalActor,
+) -> Result<LocalActor, StoreError> {
+    let name = new.name.clone();
+    let result = local_actor::ActiveModel {
+        kind: Set(new.kind.to_string()),
+        name: Set(new.name),
+        display_name: Set(new.display_name),
+        summary: Set(new.summary),
+        icon_url: Set(None),
+        public_key_pem: Set(new.public_key_pem),
+        private_key_pem: Set(new.private_key_pem),
+        created_at: Set(now_ms()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await;
+    match result {
+        Ok(actor) => Ok(actor),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(StoreError::Taken(format!("the name {name:?}")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The file path of a `sqlite://` URL, if it names a file.
+fn sqlite_file(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.is_empty() || path == ":memory:" {
+        None
+    } else {
+        Some(path.to_string())
+    }
+}

@@ -1,0 +1,208 @@
+//! Queries of the persistent delivery queue.
+//!
+//! Jobs are delivered strictly in id order per host: only the oldest pending job of a host is
+//! eligible, and only while no worker holds a lease on it. A lease (`locked_until`) expires, so
+//! a process that dies mid-send leaves its job to be taken over; the receiver's dedupe makes the
+//! resend harmless. On PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so several processes
+//! share one queue without sending a job twice.
+
+use super::{entities::delivery_job, Db, DbErr, DeliveryJob};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Set, Statement, Value};
+
+/// One job to insert.
+pub struct NewJob {
+    pub activity_id: String,
+    pub signer_actor_id: i64,
+    pub inbox: String,
+    pub host: String,
+    pub body: String,
+}
+
+/// Writes jobs inside the caller's transaction (or connection), so an activity is committed
+/// together with what caused it. A second job for the same (activity, inbox) is ignored.
+pub async fn enqueue<C: ConnectionTrait>(
+    conn: &C,
+    jobs: Vec<NewJob>,
+    now: i64,
+) -> Result<(), DbErr> {
+    for job in jobs {
+        let model = delivery_job::ActiveModel {
+            activity_id: Set(job.activity_id),
+            signer_actor_id: Set(job.signer_actor_id),
+            inbox: Set(job.inbox),
+            host: Set(job.host),
+            body: Set(job.body),
+            state: Set("pending".into()),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            locked_until: Set(None),
+            locked_by: Set(None),
+            last_error: Set(None),
+            created_at: Set(now),
+            finished_at: Set(None),
+            ..Default::default()
+        };
+        delivery_job::Entity::insert(model)
+            .on_conflict_do_nothing_on([
+                delivery_job::Column::ActivityId,
+                delivery_job::Column::Inbox,
+            ])
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Numbered placeholders: `$1` on PostgreSQL, `?1` on SQLite.
+fn sql(backend: DbBackend, text: &str, values: Vec<Value>) -> Statement {
+    let text = match backend {
+        DbBackend::Postgres => text.to_string(),
+        _ => text.replace('$', "?"),
+    };
+    Statement::from_sql_and_values(backend, text, values)
+}
+
+impl Db {
+    /// Writes jobs outside any other transaction.
+    pub async fn enqueue(&self, jobs: Vec<NewJob>) -> Result<(), DbErr> {
+        enqueue(self.conn(), jobs, super::now_ms()).await
+    }
+
+    /// Leases the next due job, if any, to `worker` until `lease_until`.
+    pub async fn claim_job(
+        &self,
+        worker: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<DeliveryJob>, DbErr> {
+        let backend = self.backend();
+        let lock = if backend == DbBackend::Postgres {
+            "FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
+        let text = format!(
+            "UPDATE delivery_jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1 \
+             WHERE id = (\
+               SELECT j.id FROM delivery_jobs j \
+               WHERE j.state = 'pending' AND j.next_attempt_at <= $3 \
+                 AND (j.locked_until IS NULL OR j.locked_until < $3) \
+                 AND j.id IN (SELECT MIN(h.id) FROM delivery_jobs h WHERE h.state = 'pending' GROUP BY h.host) \
+                 AND NOT EXISTS (SELECT 1 FROM peers p WHERE p.host = j.host AND p.dead) \
+               ORDER BY j.next_attempt_at, j.id LIMIT 1 {lock}) \
+             AND (locked_until IS NULL OR locked_until < $3) \
+             RETURNING *"
+        );
+        let stmt = sql(
+            backend,
+            &text,
+            vec![lease_until.into(), worker.into(), now.into()],
+        );
+        delivery_job::Entity::find()
+            .from_raw_sql(stmt)
+            .one(self.conn())
+            .await
+    }
+
+    /// The job arrived (or was refused for good): it leaves the queue, and the peer is healthy.
+    pub async fn finish_job(
+        &self,
+        job: &DeliveryJob,
+        state: &str,
+        error: Option<String>,
+        now: i64,
+    ) -> Result<(), DbErr> {
+        let stmt = sql(
+            self.backend(),
+            "UPDATE delivery_jobs SET state = $1, finished_at = $2, locked_until = NULL, last_error = $3 WHERE id = $4",
+            vec![state.into(), now.into(), error.into(), job.id.into()],
+        );
+        self.conn().execute_raw(stmt).await?;
+        if state == "delivered" {
+            let stmt = sql(
+                self.backend(),
+                "INSERT INTO peers (host, first_failure_at, last_success_at, last_contact_at, dead) \
+                 VALUES ($1, NULL, $2, NULL, $3) \
+                 ON CONFLICT (host) DO UPDATE SET first_failure_at = NULL, last_success_at = $2, dead = $3",
+                vec![job.host.clone().into(), now.into(), false.into()],
+            );
+            self.conn().execute_raw(stmt).await?;
+        }
+        Ok(())
+    }
+
+    /// The job failed in a way worth retrying at `next_attempt_at`. Returns true when the host
+    /// has now failed for longer than `dead_after_ms` and was marked dead.
+    pub async fn retry_job(
+        &self,
+        job: &DeliveryJob,
+        error: &str,
+        next_attempt_at: i64,
+        now: i64,
+        dead_after_ms: i64,
+    ) -> Result<bool, DbErr> {
+        let stmt = sql(
+            self.backend(),
+            "UPDATE delivery_jobs SET next_attempt_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3",
+            vec![next_attempt_at.into(), error.into(), job.id.into()],
+        );
+        self.conn().execute_raw(stmt).await?;
+        let stmt = sql(
+            self.backend(),
+            "INSERT INTO peers (host, first_failure_at, last_success_at, last_contact_at, dead) \
+             VALUES ($1, $2, NULL, NULL, $3) \
+             ON CONFLICT (host) DO UPDATE SET first_failure_at = COALESCE(peers.first_failure_at, $2)",
+            vec![job.host.clone().into(), now.into(), false.into()],
+        );
+        self.conn().execute_raw(stmt).await?;
+        let stmt = sql(
+            self.backend(),
+            "UPDATE peers SET dead = $1 WHERE host = $2 AND first_failure_at IS NOT NULL AND first_failure_at <= $3 AND NOT dead",
+            vec![true.into(), job.host.clone().into(), (now - dead_after_ms).into()],
+        );
+        Ok(self.conn().execute_raw(stmt).await?.rows_affected() > 0)
+    }
+
+    /// Deletes finished jobs older than `cutoff`.
+    pub async fn purge_finished_jobs(&self, cutoff: i64) -> Result<u64, DbErr> {
+        let stmt = sql(
+            self.backend(),
+            "DELETE FROM delivery_jobs WHERE state <> 'pending' AND finished_at < $1",
+            vec![cutoff.into()],
+        );
+        Ok(self.conn().execute_raw(stmt).await?.rows_affected())
+    }
+
+    /// Counts jobs per state, for tests and health reporting.
+    pub async fn job_counts(&self) -> Result<Vec<(String, i64)>, DbErr> {
+        let stmt = sql(
+            self.backend(),
+            "SELECT state, COUNT(*) AS n FROM delivery_jobs GROUP BY state ORDER BY state",
+            vec![],
+        );
+        let rows = self.conn().query_all_raw(stmt).await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<String>("", "state")?,
+                    r.try_get::<i64>("", "n")?,
+                ))
+            })
+            .collect()
+    }
+}
+
+/// Makes every pending job of `host` due now (a dead peer came back).
+pub(super) async fn release_host<C: ConnectionTrait>(
+    conn: &C,
+    host: &str,
+    now: i64,
+) -> Result<(), DbErr> {
+    let stmt = sql(
+        conn.get_database_backend(),
+        "UPDATE delivery_jobs SET next_attempt_at = $1 WHERE host = $2 AND state = 'pending'",
+        vec![now.into(), host.into()],
+    );
+    conn.execute_raw(stmt).await?;
+    Ok(())
+}

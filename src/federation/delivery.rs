@@ -1,0 +1,201 @@
+//! Sending activities: the persistent queue's producers and workers.
+//!
+//! `send` commits one job per distinct inbox (shared inboxes preferred, so one request per
+//! host) before returning; workers claim due jobs, sign them with the sending actor's key and
+//! POST them. 2xx and final 4xx finish a job; 5xx, 408, 429, timeouts and connection errors
+//! retry after `retry_base_ms * 2^(attempts-1)`, capped at `retry_max_ms`. A host failing for
+//! `dead_after_hours` is marked dead and skipped until it contacts us again.
+
+use super::{
+    actors::{actor_urls, host_of},
+    client::SigningKey,
+};
+use crate::{
+    app::AppState,
+    db::{now_ms, queue::NewJob, DbErr, DeliveryJob, LocalActor},
+    domain::ActorKind,
+};
+use std::{collections::BTreeSet, sync::Arc, time::Duration};
+use tokio::sync::watch;
+use tracing::{info, warn, Instrument};
+use url::Url;
+
+/// Queues `activity` from local `signer` to each inbox, once per distinct inbox URL.
+/// Inboxes on this node are skipped: local recipients are handled in the same transaction.
+pub async fn send(
+    state: &AppState,
+    signer: &LocalActor,
+    activity: &serde_json::Value,
+    inboxes: impl IntoIterator<Item = Url>,
+) -> Result<usize, DbErr> {
+    let jobs = jobs_for(state, signer, activity, inboxes);
+    let n = jobs.len();
+    state.db.enqueue(jobs).await?;
+    state.delivery_wakeup.notify_waiters();
+    Ok(n)
+}
+
+/// The jobs `send` would write, for callers that enqueue inside their own transaction.
+pub fn jobs_for(
+    state: &AppState,
+    signer: &LocalActor,
+    activity: &serde_json::Value,
+    inboxes: impl IntoIterator<Item = Url>,
+) -> Vec<NewJob> {
+    let activity_id = activity
+        .get("id")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string();
+    let body = activity.to_string();
+    let local = &state.settings.instance.domain;
+    let distinct: BTreeSet<Url> = inboxes.into_iter().collect();
+    distinct
+        .into_iter()
+        .filter(|inbox| !host_of(inbox).eq_ignore_ascii_case(local))
+        .map(|inbox| NewJob {
+            activity_id: activity_id.clone(),
+            signer_actor_id: signer.id,
+            host: host_of(&inbox),
+            inbox: inbox.to_string(),
+            body: body.clone(),
+        })
+        .collect()
+}
+
+/// Runs one delivery worker until `stop` turns true. A job being sent when the stop comes is
+/// finished; jobs not yet claimed stay in the queue for the next start.
+pub async fn run_worker(state: AppState, worker: String, mut stop: watch::Receiver<bool>) {
+    let poll = Duration::from_millis(state.settings.delivery.poll_interval_ms);
+    let mut last_purge = 0i64;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let now = now_ms();
+        let lease_until = now + (state.settings.delivery.lease_secs as i64) * 1000;
+        let claimed = state.db.claim_job(&worker, now, lease_until).await;
+        match claimed {
+            Ok(Some(job)) => {
+                let span = tracing::info_span!("deliver", job = job.id, peer = %job.host, activity = %job.activity_id);
+                deliver(&state, job).instrument(span).await;
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => warn!(error = %e, "cannot read the delivery queue"),
+        }
+        if worker.ends_with("-0") && now - last_purge > 3_600_000 {
+            last_purge = now;
+            let cutoff = now - (state.settings.delivery.retention_days as i64) * 86_400_000;
+            if let Ok(n) = state.db.purge_finished_jobs(cutoff).await {
+                if n > 0 {
+                    info!(purged = n, "old delivery jobs purged");
+                }
+            }
+        }
+        let wakeup = state.delivery_wakeup.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(poll) => {}
+            _ = wakeup.notified() => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+async fn deliver(state: &AppState, job: DeliveryJob) {
+    let now = now_ms();
+    let outcome = attempt(state, &job).await;
+    let result = match outcome {
+        Ok(()) => {
+            info!("delivered");
+            state.db.finish_job(&job, "delivered", None, now_ms()).await
+        }
+        Err((message, temporary)) if temporary => {
+            let delay = backoff_ms(
+                job.attempts,
+                state.settings.delivery.retry_base_ms,
+                state.settings.delivery.retry_max_ms,
+            );
+            warn!(error = %message, attempts = job.attempts, retry_in_ms = delay, "delivery failed, will retry");
+            let dead_after = (state.settings.delivery.dead_after_hours as i64) * 3_600_000;
+            match state
+                .db
+                .retry_job(&job, &message, now + delay, now, dead_after)
+                .await
+            {
+                Ok(true) => {
+                    warn!("peer marked dead after continuous failures");
+                    Ok(())
+                }
+                Ok(false) => Ok(()),
+                Err(e) => Err(e),
+            }
+        }
+        Err((message, _)) => {
+            warn!(error = %message, "delivery refused for good");
+            state
+                .db
+                .finish_job(&job, "failed", Some(message), now_ms())
+                .await
+        }
+    };
+    if let Err(e) = result {
+        // The lease expires and another attempt follows; the receiver dedupes.
+        warn!(error = %e, "cannot record the delivery outcome");
+    }
+}
+
+/// Sends one job. Err carries the reason and whether it is worth retrying.
+async fn attempt(state: &AppState, job: &DeliveryJob) -> Result<(), (String, bool)> {
+    let inbox = Url::parse(&job.inbox).map_err(|e| (format!("bad inbox URL: {e}"), false))?;
+    let signer = state
+        .db
+        .local_actor(job.signer_actor_id)
+        .await
+        .map_err(|e| (e.to_string(), true))?
+        .ok_or_else(|| ("the sending actor no longer exists".to_string(), false))?;
+    let key = signing_key(state, &signer);
+    match state
+        .client
+        .post_activity(&inbox, job.body.as_bytes(), &key)
+        .await
+    {
+        Ok(status) if status.is_success() => Ok(()),
+        Ok(status) => {
+            let code = status.as_u16();
+            let temporary = status.is_server_error() || code == 408 || code == 429;
+            Err((format!("{inbox} answered {status}"), temporary))
+        }
+        Err(e) => Err((e.to_string(), e.is_temporary())),
+    }
+}
+
+/// The signing key of a local actor.
+pub fn signing_key(state: &AppState, actor: &LocalActor) -> SigningKey {
+    let kind = ActorKind::parse(&actor.kind).unwrap_or(ActorKind::Person);
+    let urls = actor_urls(&state.settings.base_url(), kind, &actor.name);
+    SigningKey {
+        key_id: urls.key_id,
+        private_key_pem: Arc::from(actor.private_key_pem.as_str()),
+    }
+}
+
+/// Delay before retry number `attempts` (1 = first retry): doubling from `base`, capped.
+pub fn backoff_ms(attempts: i32, base: u64, max: u64) -> i64 {
+    let exp = attempts.saturating_sub(1).clamp(0, 40) as u32;
+    base.saturating_mul(1u64 << exp).min(max) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_ms;
+
+    #[test]
+    fn backoff_doubles_and_caps_at_a_day() {
+        assert_eq!(backoff_ms(1, 10_000, 86_400_000), 10_000);
+        assert_eq!(backoff_ms(2, 10_000, 86_400_000), 20_000);
+        assert_eq!(backoff_ms(5, 10_000, 86_400_000), 160_000);
+        assert_eq!(backoff_ms(30, 10_000, 86_400_000), 86_400_000);
+        assert_eq!(backoff_ms(1000, 10_000, 86_400_000), 86_400_000);
+    }
+}

@@ -1,0 +1,180 @@
+//! The shared inbox and per-actor inboxes: every POST is size-checked, signature-checked,
+//! deduplicated and only then parsed into an activity and handled.
+
+use super::{
+    activities::{parse_envelope, Envelope},
+    actors::host_of,
+    signatures::{digest_matches, DateWindow, SignatureError, SignedRequest},
+};
+use crate::{app::AppState, error::ApiError, service};
+use axum::{
+    body::{to_bytes, Body},
+    extract::{OriginalUri, Path, State},
+    http::{HeaderMap, Method, StatusCode},
+};
+use std::{
+    collections::BTreeMap,
+    time::{Duration, SystemTime},
+};
+use tracing::{info, warn};
+
+/// `POST /inbox`.
+pub async fn shared_inbox(
+    State(state): State<AppState>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    receive(&state, &method, &uri, &headers, body).await
+}
+
+/// `POST /u/{name}/inbox`, `POST /c/{name}/inbox`: the same, for an actor that must exist.
+pub async fn actor_inbox(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    if state
+        .db
+        .local_actor_by_name(&name.to_lowercase())
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found("no such actor"));
+    }
+    receive(&state, &method, &uri, &headers, body).await
+}
+
+/// `POST /actor/inbox`.
+pub async fn instance_inbox(
+    State(state): State<AppState>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    receive(&state, &method, &uri, &headers, body).await
+}
+
+fn unauthorized(e: SignatureError) -> ApiError {
+    ApiError::unauthorized(e.to_string())
+}
+
+async fn receive(
+    state: &AppState,
+    method: &Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let limit = state.settings.http.max_body_bytes;
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::too_large("the activity is larger than 1 MiB"));
+    }
+    let body = to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::too_large("the activity is larger than 1 MiB"))?;
+
+    // Cheap checks first: signature header shape, coverage, date window, digest.
+    let header_map: BTreeMap<String, String> = headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let window = DateWindow {
+        max_age: Duration::from_secs(state.settings.federation.signature_max_age_secs),
+        max_future: Duration::from_secs(state.settings.federation.signature_max_future_secs),
+    };
+    let signed = SignedRequest::parse(method.as_str(), path, header_map, SystemTime::now(), window)
+        .map_err(unauthorized)?;
+    let digest = headers
+        .get("digest")
+        .and_then(|d| d.to_str().ok())
+        .unwrap_or_default();
+    if !digest_matches(digest, &body) {
+        return Err(unauthorized(SignatureError::DigestMismatch));
+    }
+
+    let value: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
+    let envelope = parse_envelope(value).map_err(ApiError::bad_request)?;
+    let actor_host = host_of(&envelope.actor);
+    if host_of(&envelope.id) != actor_host {
+        return Err(ApiError::bad_request(
+            "the activity id is not on its actor's host",
+        ));
+    }
+    if actor_host.eq_ignore_ascii_case(&state.settings.instance.domain) {
+        return Err(ApiError::forbidden(
+            "activities of this node's own actors are not accepted from outside",
+        ));
+    }
+    let key_url = url::Url::parse(signed.key_id())
+        .map_err(|_| unauthorized(SignatureError::Malformed("keyId is not a URL".into())))?;
+    if host_of(&key_url) != actor_host {
+        return Err(ApiError::unauthorized(
+            "the request is signed by another host than the activity's actor",
+        ));
+    }
+
+    // The signer must be the activity's actor: its published key must be the one that signed.
+    let actor = service::remote::actor(state, &envelope.actor, false)
+        .await
+        .map_err(|e| ApiError::unauthorized(format!("cannot verify the actor: {e}")))?;
+    if actor.key_id != signed.key_id() {
+        return Err(ApiError::unauthorized(
+            "the request is not signed with the actor's key",
+        ));
+    }
+    if signed.verify(&actor.public_key_pem).is_err() {
+        // The actor may have rotated its key since we cached it.
+        let fresh = service::remote::actor(state, &envelope.actor, true)
+            .await
+            .map_err(|e| ApiError::unauthorized(format!("cannot verify the actor: {e}")))?;
+        if fresh.key_id != signed.key_id() {
+            return Err(ApiError::unauthorized(
+                "the request is not signed with the actor's key",
+            ));
+        }
+        signed.verify(&fresh.public_key_pem).map_err(unauthorized)?;
+    }
+    state.db.peer_contacted(&actor_host).await?;
+
+    if state.db.activity_seen(envelope.id.as_str()).await? {
+        info!(activity = %envelope.id, "replayed activity ignored");
+        return Ok(StatusCode::ACCEPTED);
+    }
+    handle(state, envelope, &body).await
+}
+
+async fn handle(state: &AppState, envelope: Envelope, raw: &[u8]) -> Result<StatusCode, ApiError> {
+    let raw = String::from_utf8_lossy(raw);
+    let first = state
+        .db
+        .record_activity(
+            envelope.id.as_str(),
+            &envelope.type_name,
+            envelope.actor.as_str(),
+            &raw,
+        )
+        .await?;
+    if !first {
+        return Ok(StatusCode::ACCEPTED);
+    }
+    info!(activity = %envelope.id, kind = %envelope.type_name, actor = %envelope.actor, "activity accepted");
+    if let Err(e) = service::inbox::process(state, &envelope).await {
+        warn!(activity = %envelope.id, error = %e.message, "activity rejected");
+        // Not processed, so not seen: a corrected retry must not be taken for a replay.
+        state.db.forget_activity(envelope.id.as_str()).await?;
+        return Err(e);
+    }
+    Ok(StatusCode::ACCEPTED)
+}

@@ -1,0 +1,11 @@
+//! ActivityPub: wire documents, HTTP signatures, the outgoing client, the inbox, the delivery
+//! queue and discovery (WebFinger, NodeInfo, host-meta).
+
+pub mod activities;
+pub mod actors;
+pub mod client;
+pub mod delivery;
+pub mod inbox;
+pub mod routes;
+pub mod signatures;
+pub mod webfinger;

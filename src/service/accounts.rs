@@ -1,0 +1,189 @@
+//! Users, communities, the instance actor and API tokens.
+
+use crate::{
+    db::{Community, Db, LocalActor, NewLocalActor, StoreError, User},
+    domain::{ActorKind, Name, Scopes, Visibility},
+    federation::signatures::generate_key_pair,
+};
+use argon2::{
+    password_hash::{rand_core::OsRng, PasswordHasher, SaltString},
+    Argon2,
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Taken(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("database error: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("key generation failed: {0}")]
+    Keys(String),
+}
+
+impl From<StoreError> for AccountError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Taken(what) => AccountError::Taken(format!("{what} is already taken")),
+            StoreError::Db(e) => AccountError::Db(e),
+        }
+    }
+}
+
+async fn new_actor(
+    kind: ActorKind,
+    name: String,
+    display_name: String,
+    summary: String,
+) -> Result<NewLocalActor, AccountError> {
+    // RSA key generation is CPU-bound; keep it off the async workers.
+    let keys = tokio::task::spawn_blocking(generate_key_pair)
+        .await
+        .map_err(|e| AccountError::Keys(e.to_string()))?
+        .map_err(AccountError::Keys)?;
+    Ok(NewLocalActor {
+        kind: kind.as_str(),
+        name,
+        display_name,
+        summary,
+        public_key_pem: keys.public_pem,
+        private_key_pem: keys.private_pem,
+    })
+}
+
+/// The node's `Application` actor, created on first start.
+pub async fn ensure_instance_actor(db: &Db, domain: &str) -> Result<LocalActor, AccountError> {
+    if let Some(actor) = db.instance_actor().await? {
+        return Ok(actor);
+    }
+    // Its name holds a dot, which user names and slugs cannot, so it never collides.
+    let actor = new_actor(
+        ActorKind::Application,
+        format!("instance.{domain}"),
+        domain.to_string(),
+        String::new(),
+    )
+    .await?;
+    match db.insert_local_actor(actor).await {
+        Ok(actor) => Ok(actor),
+        // Another process created it concurrently.
+        Err(StoreError::Taken(_)) => db
+            .instance_actor()
+            .await?
+            .ok_or_else(|| AccountError::NotFound("instance actor".into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn create_user(
+    db: &Db,
+    name: &str,
+    password: Option<&str>,
+    is_admin: bool,
+) -> Result<(LocalActor, User), AccountError> {
+    let name = Name::parse(name).map_err(|e| AccountError::Invalid(e.to_string()))?;
+    if db.local_actor_by_name(name.as_str()).await?.is_some() {
+        return Err(AccountError::Taken(format!(
+            "the name {:?} is already taken",
+            name.as_str()
+        )));
+    }
+    let password_hash = match password {
+        Some(p) if p.chars().count() < 8 => {
+            return Err(AccountError::Invalid(
+                "a password needs at least 8 characters".into(),
+            ))
+        }
+        Some(p) => Some(hash_password(p)?),
+        None => None,
+    };
+    let actor = new_actor(
+        ActorKind::Person,
+        name.to_string(),
+        name.to_string(),
+        String::new(),
+    )
+    .await?;
+    Ok(db.insert_user(actor, password_hash, is_admin).await?)
+}
+
+fn hash_password(password: &str) -> Result<String, AccountError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AccountError::Invalid(format!("cannot hash password: {e}")))
+}
+
+/// Finds a local user by name.
+pub async fn user_by_name(db: &Db, name: &str) -> Result<(LocalActor, User), AccountError> {
+    let missing = || AccountError::NotFound(format!("no user named {name:?}"));
+    let actor = db
+        .local_actor_by_name(&name.to_lowercase())
+        .await?
+        .ok_or_else(missing)?;
+    let user = db.user_by_actor(actor.id).await?.ok_or_else(missing)?;
+    Ok((actor, user))
+}
+
+pub async fn create_community(
+    db: &Db,
+    slug: &str,
+    owner: &str,
+    title: Option<&str>,
+    visibility: &str,
+) -> Result<(LocalActor, Community), AccountError> {
+    let slug = Name::parse(slug).map_err(|e| AccountError::Invalid(format!("bad slug: {e}")))?;
+    let visibility = Visibility::parse(visibility).map_err(AccountError::Invalid)?;
+    let (_, owner) = user_by_name(db, owner).await?;
+    if db.local_actor_by_name(slug.as_str()).await?.is_some() {
+        return Err(AccountError::Taken(format!(
+            "the name {:?} is already taken",
+            slug.as_str()
+        )));
+    }
+    let title = title
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .unwrap_or(slug.as_str());
+    if title.chars().count() > 200 {
+        return Err(AccountError::Invalid(
+            "a title is at most 200 characters".into(),
+        ));
+    }
+    let actor = new_actor(
+        ActorKind::Group,
+        slug.to_string(),
+        title.to_string(),
+        String::new(),
+    )
+    .await?;
+    Ok(db
+        .insert_community(actor, visibility.as_str(), owner.id)
+        .await?)
+}
+
+/// Creates a bearer token for `user` and returns its secret; only its hash is stored.
+pub async fn create_token(db: &Db, user: &str, scopes: &str) -> Result<String, AccountError> {
+    let scopes = Scopes::parse(scopes).map_err(AccountError::Invalid)?;
+    let (_, user) = user_by_name(db, user).await?;
+    let mut secret = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut secret);
+    let token = format!("rt_{}", URL_SAFE_NO_PAD.encode(secret));
+    db.insert_token(user.id, &token_hash(&token), &scopes.as_string())
+        .await?;
+    Ok(token)
+}
+
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

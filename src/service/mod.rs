@@ -1,0 +1,6 @@
+//! Use cases shared by the CLI, the APIs and the inbox. A local action and its remote twin run
+//! the same function here.
+
+pub mod accounts;
+pub mod inbox;
+pub mod remote;

@@ -1,0 +1,37 @@
+//! Actors of other servers: fetched (signed by the instance actor), checked and cached.
+
+use crate::{app::AppState, db::RemoteActor, federation::actors::RemoteActorDoc};
+use url::Url;
+
+/// A cached actor younger than this is used without refetching.
+const FRESH_MS: i64 = 24 * 3600 * 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    #[error(transparent)]
+    Fetch(#[from] crate::federation::client::FetchError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Db(#[from] sea_orm::DbErr),
+}
+
+/// The actor at `url`, from the cache when fresh unless `refresh`.
+pub async fn actor(state: &AppState, url: &Url, refresh: bool) -> Result<RemoteActor, RemoteError> {
+    if !refresh {
+        if let Some(cached) = state.db.remote_actor(url.as_str()).await? {
+            if crate::db::now_ms() - cached.fetched_at < FRESH_MS {
+                return Ok(cached);
+            }
+        }
+    }
+    let value = state
+        .client
+        .fetch_json(url, Some(&state.instance_key))
+        .await?;
+    let doc = RemoteActorDoc::parse(value).map_err(RemoteError::Invalid)?;
+    if doc.id != *url {
+        return Err(RemoteError::Invalid("the actor's id is not its URL".into()));
+    }
+    Ok(state.db.upsert_remote_actor(doc.into_new_remote()).await?)
+}
