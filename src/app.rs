@@ -11,6 +11,7 @@ use crate::{
         client::{FederationClient, SigningKey},
         delivery,
     },
+    metrics::Metrics,
     service::accounts::ensure_instance_actor,
 };
 use axum::{
@@ -50,6 +51,7 @@ pub struct AppState {
     pub instance_key: SigningKey,
     /// Wakes idle delivery workers when a job is queued.
     pub delivery_wakeup: Arc<Notify>,
+    pub metrics: Arc<Metrics>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +100,7 @@ impl App {
             client,
             instance_key,
             delivery_wakeup: Arc::new(Notify::new()),
+            metrics: Arc::new(Metrics::default()),
         };
         Ok(App {
             state,

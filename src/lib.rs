@@ -15,5 +15,6 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod federation;
+pub mod metrics;
 pub mod service;
 pub mod telemetry;

@@ -173,6 +173,15 @@ impl Db {
         Ok(self.conn().execute_raw(stmt).await?.rows_affected())
     }
 
+    /// Every job in queue order, for tests and the admin view.
+    pub async fn delivery_jobs(&self) -> Result<Vec<DeliveryJob>, DbErr> {
+        use sea_orm::QueryOrder;
+        delivery_job::Entity::find()
+            .order_by_asc(delivery_job::Column::Id)
+            .all(self.conn())
+            .await
+    }
+
     /// Counts jobs per state, for tests and health reporting.
     pub async fn job_counts(&self) -> Result<Vec<(String, i64)>, DbErr> {
         let stmt = sql(

@@ -94,19 +94,40 @@ impl FederationClient {
     /// Refuses URLs this node must not contact. Host names are resolved here for a clear error
     /// and again, validated, when the connection is made.
     pub async fn check_url(&self, url: &Url) -> Result<(), FetchError> {
-        match url.scheme() {
-            "https" => {}
-            "http" if self.debug => {}
-            _ => return Err(FetchError::BadUrl(url.to_string())),
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(FetchError::BadUrl(url.to_string()));
         }
         if self.debug {
             return Ok(());
         }
+        self.check_address(url).await?;
+        if url.scheme() != "https" {
+            return Err(FetchError::BadUrl(format!(
+                "{url} (plain http is allowed only in federation debug mode)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Refuses hosts that are, or resolve to, non-public addresses.
+    async fn check_address(&self, url: &Url) -> Result<(), FetchError> {
         let refused = || FetchError::Refused(url.to_string());
         match url.host() {
             None => Err(FetchError::BadUrl(url.to_string())),
-            Some(Host::Ipv4(ip)) => check_ip(IpAddr::V4(ip)).map_err(|_| refused()),
-            Some(Host::Ipv6(ip)) => check_ip(IpAddr::V6(ip)).map_err(|_| refused()),
+            Some(Host::Ipv4(ip)) => {
+                if is_public(IpAddr::V4(ip)) {
+                    Ok(())
+                } else {
+                    Err(refused())
+                }
+            }
+            Some(Host::Ipv6(ip)) => {
+                if is_public(IpAddr::V6(ip)) {
+                    Ok(())
+                } else {
+                    Err(refused())
+                }
+            }
             Some(Host::Domain(name)) => {
                 let port = url.port_or_known_default().unwrap_or(443);
                 let addrs = tokio::net::lookup_host((name, port)).await.map_err(|e| {
@@ -118,7 +139,9 @@ impl FederationClient {
                 let mut any = false;
                 for addr in addrs {
                     any = true;
-                    check_ip(addr.ip()).map_err(|_| refused())?;
+                    if !is_public(addr.ip()) {
+                        return Err(refused());
+                    }
                 }
                 if any {
                     Ok(())
@@ -275,8 +298,8 @@ pub fn is_activitypub_type(content_type: &str) -> bool {
     }
 }
 
-/// Err when `ip` is not a public unicast address.
-pub fn check_ip(ip: IpAddr) -> Result<(), ()> {
+/// Whether `ip` is a public unicast address this node may contact.
+pub fn is_public(ip: IpAddr) -> bool {
     let bad = match ip {
         IpAddr::V4(v4) => v4_forbidden(v4),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -284,11 +307,7 @@ pub fn check_ip(ip: IpAddr) -> Result<(), ()> {
             None => v6_forbidden(v6),
         },
     };
-    if bad {
-        Err(())
-    } else {
-        Ok(())
-    }
+    !bad
 }
 
 fn v4_forbidden(ip: Ipv4Addr) -> bool {
@@ -341,13 +360,13 @@ mod tests {
             "::ffff:10.0.0.1",
         ] {
             assert!(
-                check_ip(bad.parse().expect("ip")).is_err(),
+                !is_public(bad.parse().expect("ip")),
                 "{bad} must be refused"
             );
         }
         for good in ["93.184.216.34", "1.1.1.1", "2606:4700::1111", "100.128.0.1"] {
             assert!(
-                check_ip(good.parse().expect("ip")).is_ok(),
+                is_public(good.parse().expect("ip")),
                 "{good} must be allowed"
             );
         }

@@ -14,6 +14,7 @@ use crate::{
     app::AppState,
     db::{now_ms, queue::NewJob, DbErr, DeliveryJob, LocalActor},
     domain::ActorKind,
+    metrics::Metrics,
 };
 use std::{collections::BTreeSet, sync::Arc, time::Duration};
 use tokio::sync::watch;
@@ -105,9 +106,13 @@ pub async fn run_worker(state: AppState, worker: String, mut stop: watch::Receiv
 async fn deliver(state: &AppState, job: DeliveryJob) {
     let now = now_ms();
     let outcome = attempt(state, &job).await;
+    if outcome.is_err() {
+        Metrics::inc(&state.metrics.deliveries_failed);
+    }
     let result = match outcome {
         Ok(()) => {
             info!("delivered");
+            Metrics::inc(&state.metrics.deliveries_ok);
             state.db.finish_job(&job, "delivered", None, now_ms()).await
         }
         Err((message, temporary)) if temporary => {

@@ -6,7 +6,7 @@ use super::{
     actors::host_of,
     signatures::{digest_matches, DateWindow, SignatureError, SignedRequest},
 };
-use crate::{app::AppState, error::ApiError, service};
+use crate::{app::AppState, error::ApiError, metrics::Metrics, service};
 use axum::{
     body::{to_bytes, Body},
     extract::{OriginalUri, Path, State},
@@ -150,6 +150,7 @@ async fn receive(
 
     if state.db.activity_seen(envelope.id.as_str()).await? {
         info!(activity = %envelope.id, "replayed activity ignored");
+        Metrics::inc(&state.metrics.inbox_replayed);
         return Ok(StatusCode::ACCEPTED);
     }
     handle(state, envelope, &body).await
@@ -167,6 +168,7 @@ async fn handle(state: &AppState, envelope: Envelope, raw: &[u8]) -> Result<Stat
         )
         .await?;
     if !first {
+        Metrics::inc(&state.metrics.inbox_replayed);
         return Ok(StatusCode::ACCEPTED);
     }
     info!(activity = %envelope.id, kind = %envelope.type_name, actor = %envelope.actor, "activity accepted");
@@ -176,5 +178,6 @@ async fn handle(state: &AppState, envelope: Envelope, raw: &[u8]) -> Result<Stat
         state.db.forget_activity(envelope.id.as_str()).await?;
         return Err(e);
     }
+    Metrics::inc(&state.metrics.inbox_accepted);
     Ok(StatusCode::ACCEPTED)
 }

@@ -1,0 +1,25 @@
+//! Process-wide counters: cheap atomics read by tests today and by a metrics endpoint later.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Inbox POSTs whose signature verified and whose activity was new and handled.
+    pub inbox_accepted: AtomicU64,
+    /// Verified inbox POSTs carrying an activity id already processed.
+    pub inbox_replayed: AtomicU64,
+    /// Deliveries answered with 2xx.
+    pub deliveries_ok: AtomicU64,
+    /// Delivery attempts that failed (retried or final).
+    pub deliveries_failed: AtomicU64,
+}
+
+impl Metrics {
+    pub fn inc(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,7 @@
+//! Issue: a node that runs, identifies itself and speaks signed ActivityPub.
+
+mod cli;
+mod identity;
+mod inbox;
+mod queue;
+mod ssrf;

@@ -1,0 +1,225 @@
+//! The persistent delivery queue: peers that are down, senders that crash, processes that
+//! share one database.
+
+use crate::harness::{eventually, Node, NodeOptions};
+use roundtable::{federation::delivery, metrics::Metrics};
+use serde_json::{json, Value};
+use std::time::Duration;
+use url::Url;
+
+/// A free port nobody listens on (yet).
+async fn free_port() -> u16 {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+fn activity(a: &Node, n: u32) -> Value {
+    let actor = a.url("/u/alice");
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{actor}/activities/{n}"),
+        "type": "Create",
+        "actor": actor,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {"id": format!("{actor}/notes/{n}"), "type": "Note", "attributedTo": actor, "content": "hi"},
+    })
+}
+
+async fn queue_three(a: &Node, b_port: u16) -> Vec<String> {
+    let alice = match a.state.db.local_actor_by_name("alice").await.expect("db") {
+        Some(actor) => actor,
+        None => a.user("alice").await,
+    };
+    let inbox = Url::parse(&format!("http://localhost:{b_port}/inbox")).expect("url");
+    let mut ids = Vec::new();
+    for n in 1..=3 {
+        let act = activity(a, n);
+        ids.push(act["id"].as_str().expect("id").to_string());
+        delivery::send(&a.state, &alice, &act, [inbox.clone()])
+            .await
+            .expect("queued");
+    }
+    ids
+}
+
+async fn wait_for_three(b: &Node) -> Vec<String> {
+    let got = eventually(Duration::from_secs(20), "3 activities at B", || async {
+        let list = b.state.db.received_activities().await.ok()?;
+        (list.len() >= 3).then_some(list)
+    })
+    .await;
+    got.into_iter().map(|(id, _, _)| id).collect()
+}
+
+async fn assert_exactly_once(b: &Node, expected: &[String]) {
+    // Leave time for any stray duplicate to arrive before counting.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let got: Vec<String> = b
+        .state
+        .db
+        .received_activities()
+        .await
+        .expect("received")
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect();
+    assert_eq!(got, expected, "all arrive, in order");
+    assert_eq!(
+        Metrics::get(&b.state.metrics.inbox_replayed),
+        0,
+        "nothing was sent twice"
+    );
+}
+
+#[tokio::test]
+async fn pending_deliveries_arrive_once_in_order_when_the_peer_comes_up() {
+    let a = Node::start().await;
+    let b_port = free_port().await;
+    let ids = queue_three(&a, b_port).await;
+
+    // B is down: A tries, fails and keeps the jobs.
+    eventually(Duration::from_secs(10), "failed attempts", || async {
+        (Metrics::get(&a.state.metrics.deliveries_failed) >= 2).then_some(())
+    })
+    .await;
+    let counts = a.state.db.job_counts().await.expect("counts");
+    assert_eq!(counts, vec![("pending".to_string(), 3)]);
+
+    let b = Node::start_with(NodeOptions {
+        port: b_port,
+        ..Default::default()
+    })
+    .await;
+    let got = wait_for_three(&b).await;
+    assert_eq!(got, ids);
+    assert_exactly_once(&b, &ids).await;
+    eventually(Duration::from_secs(5), "all delivered", || async {
+        let counts = a.state.db.job_counts().await.ok()?;
+        (counts == vec![("delivered".to_string(), 3)]).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_sender_restart_loses_nothing() {
+    let a = Node::start().await;
+    let a_port = a.addr.port();
+    let b_port = free_port().await;
+    let ids = queue_three(&a, b_port).await;
+    eventually(Duration::from_secs(10), "a failed attempt", || async {
+        (Metrics::get(&a.state.metrics.deliveries_failed) >= 1).then_some(())
+    })
+    .await;
+
+    // Crash A (no graceful stop), then start it again on the same database and address.
+    let db = a.crash().await;
+    let a = Node::start_with(NodeOptions {
+        db: Some(db),
+        port: a_port,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        a.state.db.job_counts().await.expect("counts"),
+        vec![("pending".to_string(), 3)]
+    );
+
+    let b = Node::start_with(NodeOptions {
+        port: b_port,
+        ..Default::default()
+    })
+    .await;
+    let got = wait_for_three(&b).await;
+    assert_eq!(got, ids);
+    assert_exactly_once(&b, &ids).await;
+
+    // A graceful stop keeps unsent jobs too.
+    let c_port = free_port().await;
+    let db = a.stop().await;
+    let a = Node::start_with(NodeOptions {
+        db: Some(db),
+        port: a_port,
+        ..Default::default()
+    })
+    .await;
+    let more = queue_three(&a, c_port).await;
+    let db = a.stop().await;
+    let a = Node::start_with(NodeOptions {
+        db: Some(db),
+        port: a_port,
+        ..Default::default()
+    })
+    .await;
+    let c = Node::start_with(NodeOptions {
+        port: c_port,
+        ..Default::default()
+    })
+    .await;
+    let got = wait_for_three(&c).await;
+    assert_eq!(got, more);
+    assert_exactly_once(&c, &more).await;
+    drop(a);
+}
+
+#[tokio::test]
+async fn two_processes_on_one_database_send_each_job_once() {
+    let b = Node::start().await;
+    let a1 = Node::start().await;
+    let alice = a1.user("alice").await;
+    // A second process of the same node: same database, same domain, its own port.
+    let a2 = Node::start_with(NodeOptions {
+        db: Some(a1.db.clone()),
+        domain: Some(a1.domain.clone()),
+        ..Default::default()
+    })
+    .await;
+
+    let inbox = Url::parse(&b.url("/inbox")).expect("url");
+    let mut ids = Vec::new();
+    for n in 1..=20 {
+        let act = activity(&a1, n);
+        ids.push(act["id"].as_str().expect("id").to_string());
+        // Alternate which process queues, as two web processes would.
+        let state = if n % 2 == 0 { &a1.state } else { &a2.state };
+        delivery::send(state, &alice, &act, [inbox.clone()])
+            .await
+            .expect("queued");
+    }
+    eventually(Duration::from_secs(30), "20 activities at B", || async {
+        let n = b.state.db.received_activities().await.ok()?.len();
+        (n >= 20).then_some(())
+    })
+    .await;
+    assert_exactly_once(&b, &ids).await;
+    let sent = Metrics::get(&a1.state.metrics.deliveries_ok)
+        + Metrics::get(&a2.state.metrics.deliveries_ok);
+    assert_eq!(sent, 20, "each job was sent by exactly one process");
+    let jobs = a1.state.db.delivery_jobs().await.expect("jobs");
+    assert_eq!(jobs.len(), 20);
+    assert!(
+        jobs.iter()
+            .all(|j| j.attempts == 1 && j.state == "delivered"),
+        "every job claimed once"
+    );
+}
+
+#[tokio::test]
+async fn a_final_refusal_is_not_retried() {
+    let a = Node::start().await;
+    let b = Node::start().await;
+    let alice = a.user("alice").await;
+    // B answers 404 for an inbox of an actor it does not have: final.
+    let inbox = Url::parse(&b.url("/u/nobody/inbox")).expect("url");
+    delivery::send(&a.state, &alice, &activity(&a, 1), [inbox])
+        .await
+        .expect("queued");
+    let job = eventually(Duration::from_secs(10), "job finished", || async {
+        let jobs = a.state.db.delivery_jobs().await.ok()?;
+        jobs.into_iter().find(|j| j.state == "failed")
+    })
+    .await;
+    assert_eq!(job.attempts, 1);
+    assert!(job.last_error.as_deref().is_some_and(|e| e.contains("404")));
+}

@@ -1,0 +1,271 @@
+//! Test harness: real nodes in this process, each on `127.0.0.1:<port>` with its own database
+//! and the domain `localhost:<port>`, talking to each other over real HTTP.
+//!
+//! Databases: a fresh SQLite file per node by default; when `ROUNDTABLE_TEST_DATABASE_URL`
+//! names a PostgreSQL server, a fresh database is created there for each node and dropped
+//! when the test ends (also when it fails).
+
+#![allow(dead_code)]
+
+pub mod sign;
+
+use roundtable::{
+    app::{App, AppState},
+    config::Settings,
+};
+use sea_orm::{ConnectionTrait, Database};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique_suffix() -> String {
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        rand::random::<u32>()
+    )
+}
+
+/// A database owned by one test; removed on drop.
+pub struct TestDb {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+pub fn on_postgres() -> bool {
+    std::env::var("ROUNDTABLE_TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty())
+}
+
+impl TestDb {
+    pub async fn create() -> Arc<TestDb> {
+        match std::env::var("ROUNDTABLE_TEST_DATABASE_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                let name = format!("rt_test_{}", unique_suffix());
+                let admin = Database::connect(admin_url.as_str())
+                    .await
+                    .expect("connect to ROUNDTABLE_TEST_DATABASE_URL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                let mut url = url::Url::parse(&admin_url).expect("database URL");
+                url.set_path(&format!("/{name}"));
+                Arc::new(TestDb {
+                    url: url.to_string(),
+                    cleanup: Cleanup::Postgres { admin_url, name },
+                })
+            }
+            _ => {
+                let path =
+                    std::env::temp_dir().join(format!("roundtable-test-{}.db", unique_suffix()));
+                Arc::new(TestDb {
+                    url: format!("sqlite://{}?mode=rwc", path.display()),
+                    cleanup: Cleanup::Sqlite(path),
+                })
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut p = path.clone().into_os_string();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+            Cleanup::Postgres { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop runs inside the test's runtime: use a thread with its own.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("runtime");
+                    rt.block_on(async {
+                        if let Ok(admin) = Database::connect(admin_url.as_str()).await {
+                            let _ = admin
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                                ))
+                                .await;
+                            admin.close().await.ok();
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// How to start a node.
+#[derive(Default)]
+pub struct NodeOptions {
+    pub db: Option<Arc<TestDb>>,
+    /// Listen on this port (0 = any free port).
+    pub port: u16,
+    /// Domain; defaults to `localhost:<port>`.
+    pub domain: Option<String>,
+    /// Extra `ROUNDTABLE__…` settings.
+    pub env: Vec<(String, String)>,
+}
+
+/// A running node.
+pub struct Node {
+    pub addr: SocketAddr,
+    pub domain: String,
+    pub base: String,
+    pub state: AppState,
+    pub db: Arc<TestDb>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+pub fn test_env(domain: &str, db_url: &str) -> Vec<(String, String)> {
+    [
+        ("INSTANCE__DOMAIN", domain),
+        ("DATABASE__URL", db_url),
+        ("DATABASE__MAX_CONNECTIONS", "5"),
+        ("FEDERATION__DEBUG", "true"),
+        ("FEDERATION__REQUEST_TIMEOUT_SECS", "5"),
+        ("DELIVERY__WORKERS", "2"),
+        ("DELIVERY__POLL_INTERVAL_MS", "50"),
+        ("DELIVERY__RETRY_BASE_MS", "100"),
+        ("DELIVERY__RETRY_MAX_MS", "400"),
+        ("DELIVERY__LEASE_SECS", "10"),
+        ("HTTP__SHUTDOWN_GRACE_SECS", "5"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (format!("ROUNDTABLE__{k}"), v.to_string()))
+    .collect()
+}
+
+impl Node {
+    pub async fn start() -> Node {
+        Node::start_with(NodeOptions::default()).await
+    }
+
+    pub async fn start_with(options: NodeOptions) -> Node {
+        let db = match options.db {
+            Some(db) => db,
+            None => TestDb::create().await,
+        };
+        let listener = TcpListener::bind(("127.0.0.1", options.port))
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let domain = options
+            .domain
+            .unwrap_or_else(|| format!("localhost:{}", addr.port()));
+        let mut env = test_env(&domain, &db.url);
+        env.extend(options.env);
+        let settings = Settings::load_from(None, env).expect("test settings");
+        let app = App::build(settings, listener).await.expect("node starts");
+        let state = app.state();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        Node {
+            addr,
+            base: format!("http://{domain}"),
+            domain,
+            state,
+            db,
+            task: Some(task),
+            stop: Some(stop),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Graceful stop, as on SIGTERM.
+    pub async fn stop(mut self) -> Arc<TestDb> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.db.clone()
+    }
+
+    /// Abrupt stop: the server and its workers are dropped mid-flight, as in a crash.
+    pub async fn crash(mut self) -> Arc<TestDb> {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+        self.db.clone()
+    }
+
+    pub async fn user(&self, name: &str) -> roundtable::db::LocalActor {
+        roundtable::service::accounts::create_user(&self.state.db, name, None, false)
+            .await
+            .expect("create user")
+            .0
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Polls `check` until it returns Some or `timeout` passes.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if start.elapsed() > timeout {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
+pub fn fixture(path: &str) -> serde_json::Value {
+    let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
