@@ -10,6 +10,7 @@ use super::{entities::delivery_job, Db, DbErr, DeliveryJob};
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Set, Statement, Value};
 
 /// One job to insert.
+#[derive(Clone, Debug)]
 pub struct NewJob {
     pub activity_id: String,
     pub signer_actor_id: i64,

@@ -223,3 +223,64 @@ async fn a_final_refusal_is_not_retried() {
     assert_eq!(job.attempts, 1);
     assert!(job.last_error.as_deref().is_some_and(|e| e.contains("404")));
 }
+
+#[tokio::test]
+async fn a_peer_failing_for_three_days_is_dead_until_it_contacts_us() {
+    let a = Node::start_with(NodeOptions {
+        // No workers racing the test: it drives the queue by hand.
+        env: vec![(
+            "ROUNDTABLE__DELIVERY__POLL_INTERVAL_MS".into(),
+            "3600000".into(),
+        )],
+        ..Default::default()
+    })
+    .await;
+    let alice = a.user("alice").await;
+    let db = &a.state.db;
+    let host = "peer.example";
+    let jobs = delivery::jobs_for(
+        &a.state,
+        &alice,
+        &activity(&a, 1),
+        [Url::parse("https://peer.example/inbox").expect("url")],
+    );
+    // Queueing the same activity for the same inbox twice keeps one job.
+    db.enqueue(jobs.clone()).await.expect("enqueue");
+    db.enqueue(jobs).await.expect("enqueue again");
+    assert_eq!(db.delivery_jobs().await.expect("jobs").len(), 1);
+
+    let day = 86_400_000i64;
+    let dead_after = 72 * 3_600_000i64;
+    let t0 = roundtable::db::now_ms() + 365 * day;
+    let claim = |now: i64| db.claim_job("w", now, now + 60_000);
+
+    let job = claim(t0).await.expect("claim").expect("due");
+    assert!(!db
+        .retry_job(&job, "boom", t0 + 1000, t0, dead_after)
+        .await
+        .expect("retry"));
+    let job = claim(t0 + day).await.expect("claim").expect("due again");
+    assert!(!db
+        .retry_job(&job, "boom", t0 + day + 1000, t0 + day, dead_after)
+        .await
+        .expect("retry"));
+    let later = t0 + 3 * day + 1;
+    let job = claim(later).await.expect("claim").expect("due");
+    assert!(
+        db.retry_job(&job, "boom", later + 1000, later, dead_after)
+            .await
+            .expect("retry"),
+        "72 h of failures mark the peer dead"
+    );
+    assert!(db.peer(host).await.expect("peer").is_some_and(|p| p.dead));
+    assert!(
+        claim(later + 10 * day).await.expect("claim").is_none(),
+        "a dead peer's jobs are held"
+    );
+
+    // The peer sends us a verified request: it is alive again and its jobs are due at once.
+    db.peer_contacted(host).await.expect("contact");
+    assert!(db.peer(host).await.expect("peer").is_some_and(|p| !p.dead));
+    let job = claim(roundtable::db::now_ms()).await.expect("claim");
+    assert!(job.is_some(), "held jobs are released");
+}
