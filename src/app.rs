@@ -17,6 +17,7 @@ use crate::{
 use axum::{
     extract::{DefaultBodyLimit, State},
     http::{HeaderName, Request, StatusCode},
+    response::IntoResponse,
     routing::{get, post},
     Json, Router,
 };
@@ -36,6 +37,7 @@ use tokio::{
     task::JoinSet,
 };
 use tower_http::{
+    catch_panic::CatchPanicLayer,
     request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     trace::TraceLayer,
 };
@@ -185,6 +187,8 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let max_body = state.settings.http.max_body_bytes;
     Router::new()
+        .nest("/api/roundtable/v1", crate::api::router())
+        .route("/p/{key}", get(routes::post_object))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/.well-known/webfinger", get(webfinger::webfinger))
@@ -204,6 +208,11 @@ pub fn router(state: AppState) -> Router {
         .fallback(routes::not_found)
         // The inbox enforces its own limit with a 413; this guards every other route.
         .layer(DefaultBodyLimit::max(max_body))
+        // A bug must cost one request a 500, never the connection or the process.
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            tracing::error!("a request handler panicked");
+            ApiError::internal().into_response()
+        }))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 let id = req

@@ -188,10 +188,16 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             visibility,
         }) => {
             let db = open_db(&settings).await?;
-            let (actor, _) =
-                accounts::create_community(&db, &slug, &owner, title.as_deref(), &visibility)
-                    .await
-                    .map_err(|e| e.to_string())?;
+            let (actor, _) = accounts::create_community(
+                &db,
+                &settings.base_url(),
+                &slug,
+                &owner,
+                title.as_deref(),
+                &visibility,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             println!(
                 "created community {}@{}",
                 actor.name, settings.instance.domain

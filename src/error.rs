@@ -36,6 +36,12 @@ impl ApiError {
     pub fn conflict(message: impl Into<String>) -> ApiError {
         Self::new(StatusCode::CONFLICT, message)
     }
+    pub fn unprocessable(message: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, message)
+    }
+    pub fn gone(message: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::GONE, message)
+    }
     pub fn too_large(message: impl Into<String>) -> ApiError {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, message)
     }

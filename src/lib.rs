@@ -8,6 +8,7 @@
 //! - [`federation`]: ActivityPub documents, signatures, the outgoing client, inbox, delivery;
 //! - [`cli`]: the `roundtable` command line.
 
+pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod federation;
+pub mod markdown;
 pub mod metrics;
 pub mod service;
 pub mod telemetry;

@@ -1,6 +1,7 @@
 //! Storage: the only module that imports sea_orm. Opens SQLite or PostgreSQL from a URL,
 //! applies migrations, and offers the queries the services need.
 
+pub mod discussions;
 pub mod entities;
 pub mod queue;
 
@@ -155,6 +156,8 @@ impl Db {
             visibility: Set(visibility.to_string()),
             owner_user_id: Set(owner_user_id),
             created_at: Set(now_ms()),
+            charter: Set(String::new()),
+            banner_url: Set(None),
             ..Default::default()
         }
         .insert(&txn)
@@ -244,6 +247,11 @@ impl Db {
             key_id: Set(actor.key_id),
             public_key_pem: Set(actor.public_key_pem),
             fetched_at: Set(now_ms()),
+            name: Set(actor.name),
+            summary: Set(actor.summary),
+            outbox: Set(actor.outbox),
+            followers: Set(actor.followers),
+            icon_url: Set(actor.icon_url),
             ..Default::default()
         };
         remote_actor::Entity::insert(model)
@@ -258,6 +266,11 @@ impl Db {
                         remote_actor::Column::KeyId,
                         remote_actor::Column::PublicKeyPem,
                         remote_actor::Column::FetchedAt,
+                        remote_actor::Column::Name,
+                        remote_actor::Column::Summary,
+                        remote_actor::Column::Outbox,
+                        remote_actor::Column::Followers,
+                        remote_actor::Column::IconUrl,
                     ])
                     .to_owned(),
             )
@@ -386,6 +399,11 @@ pub struct NewRemoteActor {
     pub shared_inbox: Option<String>,
     pub key_id: String,
     pub public_key_pem: String,
+    pub name: Option<String>,
+    pub summary: Option<String>,
+    pub outbox: Option<String>,
+    pub followers: Option<String>,
+    pub icon_url: Option<String>,
 }
 
 async fn insert_actor<C: ConnectionTrait>(

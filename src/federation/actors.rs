@@ -98,6 +98,16 @@ pub struct RemoteActorDoc {
     #[serde(default)]
     pub endpoints: Option<Endpoints>,
     pub public_key: PublicKeyDoc,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub outbox: Option<Url>,
+    #[serde(default)]
+    pub followers: Option<Url>,
+    #[serde(default)]
+    pub icon: Option<Value>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -158,7 +168,22 @@ impl RemoteActorDoc {
             shared_inbox,
             key_id: self.public_key.id,
             public_key_pem: self.public_key.public_key_pem,
+            name: self.name.map(|n| crate::markdown::plain_text(&n)),
+            summary: self.summary.map(|s| crate::markdown::sanitize(&s)),
+            outbox: self.outbox.map(|u| u.to_string()),
+            followers: self.followers.map(|u| u.to_string()),
+            icon_url: self.icon.as_ref().and_then(image_url),
         }
+    }
+}
+
+/// The URL of an `icon`/`image` value: a string, an `Image` object, or a list of them.
+fn image_url(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Url::parse(s).ok().map(|u| u.to_string()),
+        Value::Object(o) => o.get("url").and_then(image_url),
+        Value::Array(items) => items.iter().find_map(image_url),
+        _ => None,
     }
 }
 

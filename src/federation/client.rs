@@ -214,6 +214,49 @@ impl FederationClient {
         Err(FetchError::Redirects(url.to_string()))
     }
 
+    /// Resolves `acct:user@domain` by WebFinger to the actor id of its `self` link.
+    pub async fn webfinger(&self, user: &str, domain: &str) -> Result<Url, FetchError> {
+        let scheme = if self.debug { "http" } else { "https" };
+        let mut url = Url::parse(&format!("{scheme}://{domain}/.well-known/webfinger"))
+            .map_err(|_| FetchError::BadUrl(domain.to_string()))?;
+        url.query_pairs_mut()
+            .append_pair("resource", &format!("acct:{user}@{domain}"));
+        self.check_url(&url).await?;
+        let response = self
+            .http
+            .get(url.as_str())
+            .header(header::ACCEPT, "application/jrd+json, application/json")
+            .header(header::USER_AGENT, &self.user_agent)
+            .send()
+            .await
+            .map_err(|e| network(&url, e))?;
+        if !response.status().is_success() {
+            return Err(FetchError::Status {
+                url: url.to_string(),
+                status: response.status().as_u16(),
+            });
+        }
+        let body = read_limited(response, &url).await?;
+        let jrd: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| FetchError::Json {
+                url: url.to_string(),
+                message: e.to_string(),
+            })?;
+        jrd.get("links")
+            .and_then(|l| l.as_array())
+            .into_iter()
+            .flatten()
+            .filter(|l| l.get("rel").and_then(|r| r.as_str()) == Some("self"))
+            .filter(|l| {
+                l.get("type")
+                    .and_then(|t| t.as_str())
+                    .is_some_and(is_activitypub_type)
+            })
+            .find_map(|l| l.get("href").and_then(|h| h.as_str()))
+            .and_then(|h| Url::parse(h).ok())
+            .ok_or_else(|| FetchError::NotActivityPub(url.to_string()))
+    }
+
     /// POSTs a signed activity to an inbox and returns the status.
     pub async fn post_activity(
         &self,

@@ -6,6 +6,7 @@ pub mod actors;
 pub mod client;
 pub mod delivery;
 pub mod inbox;
+pub mod objects;
 pub mod routes;
 pub mod signatures;
 pub mod webfinger;

@@ -3,10 +3,14 @@
 use super::{
     actors::{actor_urls, local_actor_json},
     client::AP_CONTENT_TYPE,
+    objects::{AS_CONTEXT, PUBLIC},
 };
-use crate::{app::AppState, db::LocalActor, domain::ActorKind, error::ApiError};
+use crate::{
+    app::AppState, db::LocalActor, domain::ActorKind, error::ApiError, markdown,
+    service::discussions,
+};
 use axum::{
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Response},
     Json,
@@ -119,12 +123,25 @@ async fn serve_actor(
 ) -> Response {
     if wants_activity_json(headers) {
         let base = state.settings.base_url();
-        activity_json(local_actor_json(
-            &base,
-            &state.settings.instance.domain,
-            &actor,
-            kind,
-        ))
+        let mut doc = local_actor_json(&base, &state.settings.instance.domain, &actor, kind);
+        if kind == ActorKind::Group {
+            let id = doc["id"].as_str().unwrap_or_default().to_string();
+            doc["attributedTo"] = json!(format!("{id}/moderators"));
+            doc["moderators"] = json!(format!("{id}/moderators"));
+            doc["featured"] = json!(format!("{id}/featured"));
+            doc["postingRestrictedToMods"] = json!(false);
+            if let Ok(Some((_, community))) = state.db.local_community(&actor.name).await {
+                if !community.charter.is_empty() {
+                    doc["content"] = json!(markdown::render(&community.charter));
+                    doc["source"] =
+                        json!({"content": community.charter, "mediaType": "text/markdown"});
+                }
+                if let Some(banner) = &community.banner_url {
+                    doc["image"] = json!({"type": "Image", "url": banner});
+                }
+            }
+        }
+        activity_json(doc)
     } else {
         actor_page(state, &actor, kind)
     }
@@ -195,11 +212,161 @@ pub async fn person_collection(
     collection(&state, &name, ActorKind::Person, &which).await
 }
 
+#[derive(serde::Deserialize)]
+pub struct PageQuery {
+    page: Option<String>,
+    before: Option<i64>,
+}
+
+/// Threads per outbox page.
+const OUTBOX_PAGE: u64 = 20;
+
+/// A community's collections: `outbox` (announces of its threads, newest first, paged),
+/// `followers` (a count), `moderators` and `featured` (pinned threads).
 pub async fn group_collection(
     State(state): State<AppState>,
     Path((name, which)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
-    collection(&state, &name, ActorKind::Group, &which).await
+    let community = discussions::local_community(&state, &name).await?;
+    let c = community.ap_id.clone();
+    match which.as_str() {
+        "outbox" => {
+            let outbox = format!("{c}/outbox");
+            if q.page.is_none() && q.before.is_none() {
+                return Ok(activity_json(json!({
+                    "@context": AS_CONTEXT,
+                    "id": outbox,
+                    "type": "OrderedCollection",
+                    "totalItems": state.db.thread_count(&c).await?,
+                    "first": format!("{outbox}?page=true"),
+                })));
+            }
+            let threads = state
+                .db
+                .threads_newest_first(&c, OUTBOX_PAGE, q.before)
+                .await?;
+            let mut items = Vec::with_capacity(threads.len());
+            for t in &threads {
+                let doc = discussions::post_document(&state, t).await?;
+                let create = json!({
+                    "id": format!("{}#create", t.ap_id),
+                    "type": "Create",
+                    "actor": t.author,
+                    "to": [PUBLIC],
+                    "cc": [c],
+                    "audience": c,
+                    "object": doc,
+                });
+                items.push(json!({
+                    "id": format!("{c}/outbox/{}", t.id),
+                    "type": "Announce",
+                    "actor": c,
+                    "to": [PUBLIC],
+                    "cc": [format!("{c}/followers")],
+                    "object": create,
+                }));
+            }
+            let id = match q.before {
+                Some(b) => format!("{outbox}?page=true&before={b}"),
+                None => format!("{outbox}?page=true"),
+            };
+            let mut page = json!({
+                "@context": AS_CONTEXT,
+                "id": id,
+                "type": "OrderedCollectionPage",
+                "partOf": outbox,
+                "orderedItems": items,
+            });
+            if threads.len() as u64 == OUTBOX_PAGE {
+                if let Some(last) = threads.last() {
+                    page["next"] = json!(format!("{outbox}?page=true&before={}", last.id));
+                }
+            }
+            Ok(activity_json(page))
+        }
+        "followers" => Ok(activity_json(json!({
+            "@context": AS_CONTEXT,
+            "id": format!("{c}/followers"),
+            "type": "Collection",
+            "totalItems": state.db.member_count(&c).await?,
+        }))),
+        "moderators" => {
+            let mods: Vec<String> = state
+                .db
+                .members(&c, Some("accepted"))
+                .await?
+                .into_iter()
+                .filter(|m| matches!(m.role.as_str(), "owner" | "moderator"))
+                .map(|m| m.actor)
+                .collect();
+            Ok(activity_json(json!({
+                "@context": AS_CONTEXT,
+                "id": format!("{c}/moderators"),
+                "type": "OrderedCollection",
+                "totalItems": mods.len(),
+                "orderedItems": mods,
+            })))
+        }
+        "featured" => {
+            let pinned = state.db.pinned_threads(&c).await?;
+            let mut items = Vec::with_capacity(pinned.len());
+            for t in &pinned {
+                items.push(discussions::post_document(&state, t).await?);
+            }
+            Ok(activity_json(json!({
+                "@context": AS_CONTEXT,
+                "id": format!("{c}/featured"),
+                "type": "OrderedCollection",
+                "totalItems": items.len(),
+                "orderedItems": items,
+            })))
+        }
+        "following" => Ok(empty_collection(format!("{c}/following"))),
+        _ => Err(ApiError::not_found("no such collection")),
+    }
+}
+
+/// `GET /p/{key}`: a thread (`Page`) or reply (`Note`) authored here; a `Tombstone` with 410
+/// once deleted or removed.
+pub async fn post_object(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let ap_id = format!("{}/p/{key}", state.settings.base_url());
+    let post = state
+        .db
+        .post_by_ap_id(&ap_id)
+        .await?
+        .filter(|p| p.local)
+        .ok_or_else(|| ApiError::not_found("no such post"))?;
+    let gone = post.deleted || post.removed_reason.is_some();
+    if !wants_activity_json(&headers) {
+        let title = post.title.clone().unwrap_or_else(|| "Reply".into());
+        let body = if gone {
+            "<p>This post was removed.</p>".to_string()
+        } else {
+            post.content.clone()
+        };
+        let page = format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head><body><h1>{t}</h1>{body}</body></html>\n",
+            t = escape_html(&title),
+        );
+        return Ok(Html(page).into_response());
+    }
+    if gone {
+        let mut response = activity_json(json!({
+            "@context": AS_CONTEXT,
+            "id": post.ap_id,
+            "type": "Tombstone",
+        }));
+        *response.status_mut() = StatusCode::GONE;
+        return Ok(response);
+    }
+    Ok(activity_json(
+        discussions::post_document(&state, &post).await?,
+    ))
 }
 
 pub async fn instance_collection(

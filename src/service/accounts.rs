@@ -132,8 +132,11 @@ pub async fn user_by_name(db: &Db, name: &str) -> Result<(LocalActor, User), Acc
     Ok((actor, user))
 }
 
+/// Creates a local community owned by `owner`, who becomes its first member. `base` is this
+/// node's base URL (ActivityPub ids are stored in memberships).
 pub async fn create_community(
     db: &Db,
+    base: &str,
     slug: &str,
     owner: &str,
     title: Option<&str>,
@@ -164,9 +167,24 @@ pub async fn create_community(
         String::new(),
     )
     .await?;
-    Ok(db
+    let (actor, community) = db
         .insert_community(actor, visibility.as_str(), owner.id)
-        .await?)
+        .await?;
+    let owner_actor = db
+        .local_actor(owner.actor_id)
+        .await?
+        .ok_or_else(|| AccountError::NotFound("the owner's actor".into()))?;
+    db.upsert_membership(crate::db::discussions::NewMembership {
+        community: format!("{base}/c/{}", actor.name),
+        actor: format!("{base}/u/{}", owner_actor.name),
+        user_id: Some(owner.id),
+        role: "owner",
+        state: "accepted",
+        follow_id: None,
+        inbox: None,
+    })
+    .await?;
+    Ok((actor, community))
 }
 
 /// Creates a bearer token for `user` and returns its secret; only its hash is stored.

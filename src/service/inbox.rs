@@ -1,16 +1,22 @@
 //! What the node does with a verified activity. Each capability (communities, articles, events,
-//! partnerships) adds its handling here; until then an activity is recorded and acknowledged.
+//! partnerships) adds its handling here.
 
 use crate::{
     app::AppState,
     error::ApiError,
     federation::activities::{ActivityKind, Envelope},
+    service::discussions,
 };
 
-pub async fn process(_state: &AppState, envelope: &Envelope) -> Result<(), ApiError> {
+pub async fn process(state: &AppState, envelope: &Envelope) -> Result<(), ApiError> {
     use ActivityKind::*;
     match envelope.kind {
-        Follow | Accept | TentativeAccept | Reject | Undo | Create | Update | Delete | Like
-        | Dislike | Announce | Add | Remove | Block | Flag | Join | Leave | Invite | Lock => Ok(()),
+        Follow | Accept | Reject | Undo | Create | Update | Delete | Like | Announce => {
+            discussions::receive(state, envelope).await
+        }
+        // Acknowledged; handled by later capabilities (articles, events, partnerships).
+        TentativeAccept | Dislike | Add | Remove | Block | Flag | Join | Leave | Invite | Lock => {
+            Ok(())
+        }
     }
 }

@@ -2,5 +2,6 @@
 //! the same function here.
 
 pub mod accounts;
+pub mod discussions;
 pub mod inbox;
 pub mod remote;

@@ -35,6 +35,7 @@ async fn webfinger_finds_a_community_whose_group_id_round_trips() {
     node.user("ada").await;
     accounts::create_community(
         &node.state.db,
+        &node.base,
         "rustaceans",
         "ada",
         Some("Rust at work"),
@@ -149,9 +150,10 @@ async fn person_and_instance_actor_are_discoverable() {
 async fn users_and_communities_share_one_namespace() {
     let node = Node::start().await;
     node.user("ops").await;
-    let clash = accounts::create_community(&node.state.db, "ops", "ops", None, "public").await;
+    let clash =
+        accounts::create_community(&node.state.db, &node.base, "ops", "ops", None, "public").await;
     assert!(clash.is_err(), "a community cannot take a user's name");
-    accounts::create_community(&node.state.db, "sre", "ops", None, "public")
+    accounts::create_community(&node.state.db, &node.base, "sre", "ops", None, "public")
         .await
         .expect("community");
     let clash = accounts::create_user(&node.state.db, "sre", None, false).await;

@@ -269,3 +269,108 @@ pub fn fixture(path: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{full}: {e}"))
 }
+
+/// A user of a node with an API token, calling `/api/roundtable/v1/`.
+#[derive(Clone)]
+pub struct ApiUser {
+    pub name: String,
+    pub node_base: String,
+    pub domain: String,
+    pub token: String,
+    client: reqwest::Client,
+}
+
+impl Node {
+    /// Creates a local user with a read/write token.
+    pub async fn api_user(&self, name: &str) -> ApiUser {
+        self.user(name).await;
+        let token = roundtable::service::accounts::create_token(&self.state.db, name, "read write")
+            .await
+            .expect("token");
+        ApiUser {
+            name: name.to_string(),
+            node_base: self.base.clone(),
+            domain: self.domain.clone(),
+            token,
+            client: http(),
+        }
+    }
+
+    /// Anonymous API access.
+    pub fn anonymous(&self) -> ApiUser {
+        ApiUser {
+            name: String::new(),
+            node_base: self.base.clone(),
+            domain: self.domain.clone(),
+            token: String::new(),
+            client: http(),
+        }
+    }
+}
+
+impl ApiUser {
+    pub fn ap_id(&self) -> String {
+        format!("{}/u/{}", self.node_base, self.name)
+    }
+
+    pub fn handle(&self) -> String {
+        format!("{}@{}", self.name, self.domain)
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let url = format!("{}/api/roundtable/v1{path}", self.node_base);
+        let mut request = self.client.request(method, &url);
+        if !self.token.is_empty() {
+            request = request.bearer_auth(&self.token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("API request");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::DELETE, path, None).await
+    }
+
+    /// Threads of a community as this node shows them.
+    pub async fn threads(&self, handle: &str) -> Vec<serde_json::Value> {
+        let (status, body) = self.get(&format!("/communities/{handle}/threads")).await;
+        assert_eq!(status, 200, "{body}");
+        body["threads"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The thread with ActivityPub id `ap_id` on this node, with its replies, if present.
+    pub async fn thread_by_ap_id(&self, handle: &str, ap_id: &str) -> Option<serde_json::Value> {
+        let found = self
+            .threads(handle)
+            .await
+            .into_iter()
+            .find(|t| t["ap_id"] == ap_id)?;
+        let (status, body) = self.get(&format!("/threads/{}", found["id"])).await;
+        (status == 200).then_some(body)
+    }
+}

@@ -10,6 +10,8 @@ pub struct Model {
     pub visibility: String,
     pub owner_user_id: i64,
     pub created_at: i64,
+    pub charter: String,
+    pub banner_url: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

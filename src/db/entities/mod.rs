@@ -2,10 +2,14 @@
 //! and `api`, with explicit conversions.
 
 pub mod api_token;
+pub mod ban;
 pub mod community;
 pub mod delivery_job;
+pub mod like;
 pub mod local_actor;
+pub mod membership;
 pub mod peer;
+pub mod post;
 pub mod received_activity;
 pub mod remote_actor;
 pub mod user;

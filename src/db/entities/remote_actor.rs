@@ -16,6 +16,11 @@ pub struct Model {
     pub key_id: String,
     pub public_key_pem: String,
     pub fetched_at: i64,
+    pub name: Option<String>,
+    pub summary: Option<String>,
+    pub outbox: Option<String>,
+    pub followers: Option<String>,
+    pub icon_url: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,718 @@
+//! The native JSON API under `/api/roundtable/v1/`: what Mastodon's API has no words for.
+//! Every answer is JSON; every failure is a status and `{"error": "…"}`. Bearer tokens come
+//! from `roundtable token create`. Its OpenAPI document is `openapi.json` beside it.
+
+mod openapi;
+
+use crate::{
+    app::AppState,
+    db::discussions::{Membership, Post},
+    domain::Scopes,
+    error::ApiError,
+    federation::objects::rfc3339,
+    service::{
+        accounts::token_hash,
+        discussions::{self as svc, CommunityView, Member, NewCommunity},
+    },
+};
+use axum::{
+    body::Bytes,
+    extract::{FromRequestParts, Path, Query, State},
+    http::{header, request::Parts, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use serde::{de::DeserializeOwned, Deserialize};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi::document))
+        .route("/communities", post(create_community))
+        .route("/communities/{handle}", get(get_community))
+        .route("/communities/{handle}/join", post(join))
+        .route("/communities/{handle}/leave", post(leave))
+        .route("/communities/{handle}/members", get(members))
+        .route(
+            "/communities/{handle}/threads",
+            get(list_threads).post(create_thread),
+        )
+        .route(
+            "/communities/{handle}/bans",
+            get(list_bans).post(create_ban).delete(remove_ban),
+        )
+        .route(
+            "/threads/{id}",
+            get(get_thread).patch(edit_post).delete(delete_post),
+        )
+        .route("/threads/{id}/replies", post(create_reply))
+        .route("/threads/{id}/like", post(like))
+        .route("/threads/{id}/remove", post(remove))
+        .route("/threads/{id}/lock", post(lock))
+        .route("/threads/{id}/pin", post(pin))
+        .route(
+            "/replies/{id}",
+            get(get_reply).patch(edit_post).delete(delete_post),
+        )
+        .route("/replies/{id}/like", post(like))
+        .route("/replies/{id}/remove", post(remove))
+        .fallback(|| async { ApiError::not_found("no such API endpoint") })
+}
+
+// ----- authentication -----
+
+/// The local user behind a bearer token, with the token's scopes.
+pub struct Auth {
+    pub member: Member,
+    pub scopes: Scopes,
+}
+
+impl Auth {
+    fn require_write(&self) -> Result<(), ApiError> {
+        if self.scopes.allows("write") {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("this token lacks the write scope"))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Auth, ApiError> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthorized("this needs an Authorization: Bearer token"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer TOKEN"))?;
+        let (user, scopes) = state
+            .db
+            .token_owner(&token_hash(token))
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+        let actor = state
+            .db
+            .local_actor(user.actor_id)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("the token's user no longer exists"))?;
+        let scopes = Scopes::parse(&scopes).map_err(ApiError::unauthorized)?;
+        Ok(Auth {
+            member: Member { actor, user },
+            scopes,
+        })
+    }
+}
+
+/// Like [`Auth`], for endpoints that also answer anonymous readers.
+pub struct MaybeAuth(pub Option<Auth>);
+
+impl FromRequestParts<AppState> for MaybeAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            Ok(MaybeAuth(Some(
+                Auth::from_request_parts(parts, state).await?,
+            )))
+        } else {
+            Ok(MaybeAuth(None))
+        }
+    }
+}
+
+// ----- helpers -----
+
+/// A JSON body, with a JSON error when it does not parse.
+fn parse_body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    if bytes.is_empty() {
+        return serde_json::from_slice(b"{}")
+            .map_err(|e| ApiError::bad_request(format!("a JSON body is required: {e}")));
+    }
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+}
+
+fn created(value: Value) -> Response {
+    (StatusCode::CREATED, Json(value)).into_response()
+}
+
+fn parse_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::not_found(format!("no such id {raw:?}")))
+}
+
+async fn load_post(state: &AppState, raw: &str) -> Result<Post, ApiError> {
+    state
+        .db
+        .post(parse_id(raw)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such thread or reply"))
+}
+
+async fn load_thread(state: &AppState, raw: &str) -> Result<Post, ApiError> {
+    let post = load_post(state, raw).await?;
+    if post.thread_id.is_some() {
+        return Err(ApiError::not_found("that id is a reply, not a thread"));
+    }
+    Ok(post)
+}
+
+fn membership_json(m: &Membership) -> Value {
+    json!({
+        "state": m.state,
+        "role": m.role,
+        "title": m.title,
+    })
+}
+
+async fn community_json(
+    state: &AppState,
+    c: &CommunityView,
+    viewer: Option<&Member>,
+) -> Result<Value, ApiError> {
+    let membership = match viewer {
+        Some(m) => state
+            .db
+            .membership(&c.ap_id, &m.ap_id(state))
+            .await?
+            .map(|m| membership_json(&m)),
+        None => None,
+    };
+    Ok(json!({
+        "ap_id": c.ap_id,
+        "handle": c.handle(),
+        "slug": c.slug,
+        "domain": c.domain,
+        "title": c.title,
+        "summary": c.summary,
+        "charter": c.charter,
+        "visibility": c.visibility,
+        "icon_url": c.icon_url,
+        "banner_url": c.banner_url,
+        "local": c.local.is_some(),
+        "member_count": state.db.member_count(&c.ap_id).await?,
+        "thread_count": state.db.thread_count(&c.ap_id).await?,
+        "membership": membership,
+    }))
+}
+
+async fn author_json(state: &AppState, ap_id: &str) -> Result<Value, ApiError> {
+    Ok(json!({"ap_id": ap_id, "handle": svc::actor_handle(state, ap_id).await?}))
+}
+
+fn removed(post: &Post) -> bool {
+    post.deleted || post.removed_reason.is_some()
+}
+
+async fn reply_json(
+    state: &AppState,
+    post: &Post,
+    by_id: &HashMap<i64, String>,
+) -> Result<Value, ApiError> {
+    let gone = removed(post);
+    Ok(json!({
+        "id": post.id,
+        "ap_id": post.ap_id,
+        "thread_id": post.thread_id,
+        "parent_id": post.parent_id,
+        "parent_ap_id": post.parent_id.and_then(|p| by_id.get(&p).cloned()),
+        "author": author_json(state, &post.author).await?,
+        "content": if gone { String::new() } else { post.content.clone() },
+        "source": if gone { None } else { post.source.clone() },
+        "published": rfc3339(post.published),
+        "updated": post.updated.map(rfc3339),
+        "like_count": post.like_count,
+        "deleted": post.deleted,
+        "removed_reason": post.removed_reason,
+    }))
+}
+
+async fn thread_json(state: &AppState, post: &Post, with_replies: bool) -> Result<Value, ApiError> {
+    let community = svc::known(state, &post.community).await?;
+    let mut value = json!({
+        "id": post.id,
+        "ap_id": post.ap_id,
+        "community": community.map(|c| c.handle()),
+        "community_ap_id": post.community,
+        "author": author_json(state, &post.author).await?,
+        "title": post.title,
+        "content": post.content,
+        "source": post.source,
+        "summary": post.summary,
+        "published": rfc3339(post.published),
+        "updated": post.updated.map(rfc3339),
+        "locked": post.locked,
+        "pinned": post.pinned,
+        "like_count": post.like_count,
+        "reply_count": state.db.reply_count(post.id).await?,
+        "deleted": post.deleted,
+        "removed_reason": post.removed_reason,
+    });
+    if with_replies {
+        let replies = state.db.replies(post.id).await?;
+        let mut by_id: HashMap<i64, String> =
+            replies.iter().map(|r| (r.id, r.ap_id.clone())).collect();
+        by_id.insert(post.id, post.ap_id.clone());
+        let mut list = Vec::with_capacity(replies.len());
+        for reply in &replies {
+            list.push(reply_json(state, reply, &by_id).await?);
+        }
+        value["replies"] = Value::Array(list);
+    }
+    Ok(value)
+}
+
+// ----- communities -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateCommunity {
+    slug: String,
+    title: Option<String>,
+    summary: Option<String>,
+    charter: Option<String>,
+    visibility: Option<String>,
+}
+
+async fn create_community(
+    State(state): State<AppState>,
+    auth: Auth,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    auth.require_write()?;
+    let req: CreateCommunity = parse_body(&body)?;
+    let view = svc::create_community(
+        &state,
+        &auth.member,
+        NewCommunity {
+            slug: req.slug,
+            title: req.title,
+            summary: req.summary,
+            charter: req.charter,
+            visibility: req.visibility,
+        },
+    )
+    .await?;
+    Ok(created(
+        community_json(&state, &view, Some(&auth.member)).await?,
+    ))
+}
+
+async fn get_community(
+    State(state): State<AppState>,
+    MaybeAuth(auth): MaybeAuth,
+    Path(handle): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let view = svc::resolve(&state, &handle).await?;
+    Ok(Json(
+        community_json(&state, &view, auth.as_ref().map(|a| &a.member)).await?,
+    ))
+}
+
+async fn join(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(handle): Path<String>,
+) -> Result<Response, ApiError> {
+    auth.require_write()?;
+    let view = svc::resolve(&state, &handle).await?;
+    let membership = svc::join(&state, &auth.member, &view).await?;
+    let status = if membership.state == "accepted" {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((status, Json(membership_json(&membership))).into_response())
+}
+
+async fn leave(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(handle): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    auth.require_write()?;
+    let view = svc::resolve(&state, &handle).await?;
+    svc::leave(&state, &auth.member, &view).await?;
+    Ok(Json(json!({"state": "left"})))
+}
+
+#[derive(Deserialize)]
+struct MembersQuery {
+    state: Option<String>,
+}
+
+async fn members(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+    Query(q): Query<MembersQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let view = svc::resolve(&state, &handle).await?;
+    let list = state.db.members(&view.ap_id, q.state.as_deref()).await?;
+    let mut out = Vec::with_capacity(list.len());
+    for m in &list {
+        out.push(json!({
+            "id": m.id,
+            "actor": author_json(&state, &m.actor).await?,
+            "role": m.role,
+            "title": m.title,
+            "state": m.state,
+            "since": rfc3339(m.created_at),
+        }));
+    }
+    Ok(Json(json!({"members": out})))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    before: Option<i64>,
+    limit: Option<u64>,
+}
+
+async fn list_threads(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let view = svc::resolve(&state, &handle).await?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let threads = state.db.threads(&view.ap_id, limit, q.before).await?;
+    let mut out = Vec::with_capacity(threads.len());
+    for t in &threads {
+        out.push(thread_json(&state, t, false).await?);
+    }
+    Ok(Json(json!({"threads": out})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateThread {
+    title: String,
+    content: String,
+}
+
+async fn create_thread(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(handle): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    auth.require_write()?;
+    let req: CreateThread = parse_body(&body)?;
+    let view = svc::resolve(&state, &handle).await?;
+    let post = svc::create_thread(&state, &auth.member, &view, &req.title, &req.content).await?;
+    Ok(created(thread_json(&state, &post, false).await?))
+}
+
+// ----- bans -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBan {
+    actor: String,
+    reason: Option<String>,
+    /// RFC 3339 end of the ban; none for a permanent one.
+    expires_at: Option<String>,
+}
+
+async fn list_bans(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let view = svc::resolve(&state, &handle).await?;
+    let bans = state.db.bans(&view.ap_id).await?;
+    let mut out = Vec::new();
+    for b in &bans {
+        out.push(json!({
+            "actor": author_json(&state, &b.actor).await?,
+            "reason": b.reason,
+            "expires_at": b.expires_at.map(rfc3339),
+            "since": rfc3339(b.created_at),
+        }));
+    }
+    Ok(Json(json!({"bans": out})))
+}
+
+async fn create_ban(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(handle): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    auth.require_write()?;
+    let req: CreateBan = parse_body(&body)?;
+    let view = svc::resolve(&state, &handle).await?;
+    let target = svc::resolve_actor(&state, &req.actor).await?;
+    let expires_at = match req.expires_at.as_deref() {
+        Some(t) => Some(
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|_| ApiError::unprocessable("expires_at must be an RFC 3339 time"))?
+                .timestamp_millis(),
+        ),
+        None => None,
+    };
+    svc::ban(
+        &state,
+        &auth.member,
+        &view,
+        &target,
+        req.reason.clone(),
+        expires_at,
+    )
+    .await?;
+    Ok(created(json!({
+        "actor": author_json(&state, &target).await?,
+        "reason": req.reason,
+        "expires_at": expires_at.map(rfc3339),
+    })))
+}
+
+#[derive(Deserialize)]
+struct UnbanQuery {
+    actor: String,
+}
+
+async fn remove_ban(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(handle): Path<String>,
+    Query(q): Query<UnbanQuery>,
+) -> Result<Json<Value>, ApiError> {
+    auth.require_write()?;
+    let view = svc::resolve(&state, &handle).await?;
+    let target = svc::resolve_actor(&state, &q.actor).await?;
+    svc::unban(&state, &auth.member, &view, &target).await?;
+    Ok(Json(json!({"state": "unbanned"})))
+}
+
+// ----- threads and replies -----
+
+async fn get_thread(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let post = load_thread(&state, &id).await?;
+    if removed(&post) {
+        return Err(ApiError::gone(match &post.removed_reason {
+            Some(reason) => format!("the thread was removed: {reason}"),
+            None => "the thread was deleted".into(),
+        }));
+    }
+    Ok(Json(thread_json(&state, &post, true).await?))
+}
+
+async fn get_reply(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let post = load_post(&state, &id).await?;
+    if post.thread_id.is_none() {
+        return Err(ApiError::not_found("that id is a thread, not a reply"));
+    }
+    let mut by_id = HashMap::new();
+    if let Some(parent) = post.parent_id {
+        if let Some(p) = state.db.post(parent).await? {
+            by_id.insert(p.id, p.ap_id);
+        }
+    }
+    Ok(Json(reply_json(&state, &post, &by_id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateReply {
+    content: String,
+    /// The reply this one answers; the thread itself when absent.
+    parent_id: Option<i64>,
+}
+
+async fn create_reply(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    auth.require_write()?;
+    let req: CreateReply = parse_body(&body)?;
+    let thread = load_thread(&state, &id).await?;
+    let parent = match req.parent_id {
+        Some(pid) => Some(
+            state
+                .db
+                .post(pid)
+                .await?
+                .ok_or_else(|| ApiError::unprocessable("no such parent reply"))?,
+        ),
+        None => None,
+    };
+    let reply =
+        svc::create_reply(&state, &auth.member, &thread, parent.as_ref(), &req.content).await?;
+    let mut by_id = HashMap::new();
+    if let Some(p) = &parent {
+        by_id.insert(p.id, p.ap_id.clone());
+    }
+    Ok(created(reply_json(&state, &reply, &by_id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditPost {
+    title: Option<String>,
+    content: Option<String>,
+}
+
+async fn edit_post(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    auth.require_write()?;
+    let req: EditPost = parse_body(&body)?;
+    if req.title.is_none() && req.content.is_none() {
+        return Err(ApiError::unprocessable(
+            "nothing to change: give title or content",
+        ));
+    }
+    let post = load_post(&state, &id).await?;
+    let updated = svc::edit_post(
+        &state,
+        &auth.member,
+        &post,
+        req.title.as_deref(),
+        req.content.as_deref(),
+    )
+    .await?;
+    if updated.thread_id.is_none() {
+        Ok(Json(thread_json(&state, &updated, false).await?))
+    } else {
+        Ok(Json(reply_json(&state, &updated, &HashMap::new()).await?))
+    }
+}
+
+async fn delete_post(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    auth.require_write()?;
+    let post = load_post(&state, &id).await?;
+    if removed(&post) {
+        return Err(ApiError::gone("already removed"));
+    }
+    svc::delete_post(&state, &auth.member, &post, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LikeBody {
+    liked: Option<bool>,
+}
+
+async fn like(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    auth.require_write()?;
+    let req: LikeBody = parse_body(&body)?;
+    let post = load_post(&state, &id).await?;
+    if removed(&post) {
+        return Err(ApiError::gone("this was removed"));
+    }
+    let liked = req.liked.unwrap_or(true);
+    svc::like(&state, &auth.member, &post, liked).await?;
+    let post = load_post(&state, &id).await?;
+    Ok(Json(json!({"liked": liked, "like_count": post.like_count})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemoveBody {
+    reason: Option<String>,
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    auth.require_write()?;
+    let req: RemoveBody = parse_body(&body)?;
+    let post = load_post(&state, &id).await?;
+    if removed(&post) {
+        return Err(ApiError::gone("already removed"));
+    }
+    if post.author == auth.member.ap_id(&state) {
+        return Err(ApiError::unprocessable(
+            "remove is for moderators; delete your own post instead",
+        ));
+    }
+    svc::delete_post(&state, &auth.member, &post, req.reason).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockBody {
+    locked: Option<bool>,
+}
+
+async fn lock(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    auth.require_write()?;
+    let req: LockBody = parse_body(&body)?;
+    let thread = load_thread(&state, &id).await?;
+    let post = svc::set_thread_flags(
+        &state,
+        &auth.member,
+        &thread,
+        Some(req.locked.unwrap_or(true)),
+        None,
+    )
+    .await?;
+    Ok(Json(thread_json(&state, &post, false).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PinBody {
+    pinned: Option<bool>,
+}
+
+async fn pin(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    auth.require_write()?;
+    let req: PinBody = parse_body(&body)?;
+    let thread = load_thread(&state, &id).await?;
+    let post = svc::set_thread_flags(
+        &state,
+        &auth.member,
+        &thread,
+        None,
+        Some(req.pinned.unwrap_or(true)),
+    )
+    .await?;
+    Ok(Json(thread_json(&state, &post, false).await?))
+}

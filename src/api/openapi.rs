@@ -1,0 +1,82 @@
+//! The OpenAPI 3.1 description of the native API, served at `/api/roundtable/v1/openapi.json`.
+//! Written by hand next to the handlers; a test checks that every route is described.
+
+use axum::Json;
+use serde_json::{json, Value};
+
+fn op(summary: &str, auth: bool, body: Option<Value>, ok: &str) -> Value {
+    let mut o = json!({
+        "summary": summary,
+        "responses": {
+            ok: {"description": "success", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "default": {"$ref": "#/components/responses/Error"},
+        },
+    });
+    if auth {
+        o["security"] = json!([{"bearer": []}]);
+    }
+    if let Some(schema) = body {
+        o["requestBody"] =
+            json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    }
+    o
+}
+
+fn obj(props: Value, required: &[&str]) -> Value {
+    json!({"type": "object", "properties": props, "required": required, "additionalProperties": false})
+}
+
+/// Every path of the API with its operations.
+pub fn spec() -> Value {
+    let s = json!({"type": "string"});
+    let b = json!({"type": "boolean"});
+    let handle = json!({"name": "handle", "in": "path", "required": true, "schema": s,
+        "description": "slug (local), slug@domain or the community's actor URL"});
+    let id = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}});
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Roundtable native API", "version": "1"},
+        "servers": [{"url": "/api/roundtable/v1"}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "responses": {"Error": {"description": "an error", "content": {"application/json": {"schema":
+                obj(json!({"error": s}), &["error"])}}}},
+        },
+        "paths": {
+            "/communities": {"post": op("Create a community", true,
+                Some(obj(json!({"slug": s, "title": s, "summary": s, "charter": s,
+                    "visibility": {"enum": ["public", "partners", "members"]}}), &["slug"])), "201")},
+            "/communities/{handle}": {"parameters": [handle], "get": op("A community, resolving remote handles", false, None, "200")},
+            "/communities/{handle}/join": {"parameters": [handle], "post": op("Join (remote: Follow, pending until accepted)", true, None, "200")},
+            "/communities/{handle}/leave": {"parameters": [handle], "post": op("Leave", true, None, "200")},
+            "/communities/{handle}/members": {"parameters": [handle, {"name": "state", "in": "query", "schema": {"enum": ["pending", "accepted"]}}],
+                "get": op("Members with roles", false, None, "200")},
+            "/communities/{handle}/threads": {"parameters": [handle],
+                "get": op("Threads, pinned first, newest first (?before=ID&limit=N)", false, None, "200"),
+                "post": op("Start a thread (markdown content)", true, Some(obj(json!({"title": s, "content": s}), &["title", "content"])), "201")},
+            "/communities/{handle}/bans": {"parameters": [handle],
+                "get": op("Bans", false, None, "200"),
+                "post": op("Ban an actor (moderators)", true, Some(obj(json!({"actor": s, "reason": s, "expires_at": {"type": "string", "format": "date-time"}}), &["actor"])), "201"),
+                "delete": op("Lift a ban (?actor=…)", true, None, "200")},
+            "/threads/{id}": {"parameters": [id],
+                "get": op("A thread with its replies", false, None, "200"),
+                "patch": op("Edit (author)", true, Some(obj(json!({"title": s, "content": s}), &[])), "200"),
+                "delete": op("Delete (author) or remove (moderator)", true, None, "204")},
+            "/threads/{id}/replies": {"parameters": [id], "post": op("Reply", true, Some(obj(json!({"content": s, "parent_id": {"type": "integer"}}), &["content"])), "201")},
+            "/threads/{id}/like": {"parameters": [id], "post": op("Like or unlike", true, Some(obj(json!({"liked": b}), &[])), "200")},
+            "/threads/{id}/remove": {"parameters": [id], "post": op("Remove with a reason (moderators)", true, Some(obj(json!({"reason": s}), &[])), "204")},
+            "/threads/{id}/lock": {"parameters": [id], "post": op("Lock or unlock (moderators)", true, Some(obj(json!({"locked": b}), &[])), "200")},
+            "/threads/{id}/pin": {"parameters": [id], "post": op("Pin or unpin (moderators)", true, Some(obj(json!({"pinned": b}), &[])), "200")},
+            "/replies/{id}": {"parameters": [id],
+                "get": op("A reply", false, None, "200"),
+                "patch": op("Edit (author)", true, Some(obj(json!({"content": s}), &[])), "200"),
+                "delete": op("Delete (author) or remove (moderator)", true, None, "204")},
+            "/replies/{id}/like": {"parameters": [id], "post": op("Like or unlike", true, Some(obj(json!({"liked": b}), &[])), "200")},
+            "/replies/{id}/remove": {"parameters": [id], "post": op("Remove with a reason (moderators)", true, Some(obj(json!({"reason": s}), &[])), "204")},
+        },
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    Json(spec())
+}

@@ -1,0 +1,549 @@
+//! Queries for communities, memberships, threads and replies, likes, bans and community
+//! outboxes. Actors are keyed by their ActivityPub id.
+
+use super::{
+    entities::{ban, community, like, local_actor, membership, post},
+    now_ms, Community, Db, DbErr, LocalActor,
+};
+use sea_orm::{
+    sea_query::{Expr, OnConflict},
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+
+pub use membership::Model as Membership;
+pub use post::Model as Post;
+
+pub type Ban = ban::Model;
+
+/// Fields of a membership to write.
+pub struct NewMembership {
+    pub community: String,
+    pub actor: String,
+    pub user_id: Option<i64>,
+    pub role: &'static str,
+    pub state: &'static str,
+    pub follow_id: Option<String>,
+    pub inbox: Option<String>,
+}
+
+/// Fields of a post to store.
+pub struct NewPost {
+    pub ap_id: String,
+    pub community: String,
+    pub author: String,
+    pub thread_id: Option<i64>,
+    pub parent_id: Option<i64>,
+    pub title: Option<String>,
+    pub content: String,
+    pub source: Option<String>,
+    pub summary: Option<String>,
+    pub published: i64,
+    pub updated: Option<i64>,
+    pub local: bool,
+}
+
+impl Db {
+    // ----- local communities -----
+
+    pub async fn local_community(
+        &self,
+        name: &str,
+    ) -> Result<Option<(LocalActor, Community)>, DbErr> {
+        let Some(actor) = local_actor::Entity::find()
+            .filter(local_actor::Column::Name.eq(name))
+            .filter(local_actor::Column::Kind.eq("group"))
+            .one(self.conn())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let community = community::Entity::find()
+            .filter(community::Column::ActorId.eq(actor.id))
+            .one(self.conn())
+            .await?;
+        Ok(community.map(|c| (actor, c)))
+    }
+
+    pub async fn set_community_profile(
+        &self,
+        community_id: i64,
+        charter: &str,
+    ) -> Result<(), DbErr> {
+        community::Entity::update_many()
+            .col_expr(community::Column::Charter, Expr::value(charter))
+            .filter(community::Column::Id.eq(community_id))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_actor_summary(&self, actor_id: i64, summary: &str) -> Result<(), DbErr> {
+        local_actor::Entity::update_many()
+            .col_expr(local_actor::Column::Summary, Expr::value(summary))
+            .filter(local_actor::Column::Id.eq(actor_id))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    // ----- memberships -----
+
+    pub async fn membership(
+        &self,
+        community: &str,
+        actor: &str,
+    ) -> Result<Option<Membership>, DbErr> {
+        membership::Entity::find()
+            .filter(membership::Column::Community.eq(community))
+            .filter(membership::Column::Actor.eq(actor))
+            .one(self.conn())
+            .await
+    }
+
+    /// Creates a membership, or updates state, follow and inbox of an existing one (its role
+    /// is kept).
+    pub async fn upsert_membership(&self, new: NewMembership) -> Result<Membership, DbErr> {
+        let (community, actor) = (new.community.clone(), new.actor.clone());
+        membership::Entity::insert(membership::ActiveModel {
+            community: Set(new.community),
+            actor: Set(new.actor),
+            user_id: Set(new.user_id),
+            role: Set(new.role.to_string()),
+            title: Set(None),
+            state: Set(new.state.to_string()),
+            follow_id: Set(new.follow_id),
+            inbox: Set(new.inbox),
+            created_at: Set(now_ms()),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::columns([membership::Column::Community, membership::Column::Actor])
+                .update_columns([
+                    membership::Column::State,
+                    membership::Column::FollowId,
+                    membership::Column::Inbox,
+                ])
+                .to_owned(),
+        )
+        .exec(self.conn())
+        .await?;
+        self.membership(&community, &actor)
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("membership".into()))
+    }
+
+    pub async fn set_membership_state(
+        &self,
+        community: &str,
+        actor: &str,
+        state: &str,
+    ) -> Result<bool, DbErr> {
+        let result = membership::Entity::update_many()
+            .col_expr(membership::Column::State, Expr::value(state))
+            .filter(membership::Column::Community.eq(community))
+            .filter(membership::Column::Actor.eq(actor))
+            .exec(self.conn())
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    pub async fn set_membership_role(
+        &self,
+        community: &str,
+        actor: &str,
+        role: &str,
+        title: Option<&str>,
+    ) -> Result<bool, DbErr> {
+        let result = membership::Entity::update_many()
+            .col_expr(membership::Column::Role, Expr::value(role))
+            .col_expr(
+                membership::Column::Title,
+                Expr::value(title.map(str::to_string)),
+            )
+            .filter(membership::Column::Community.eq(community))
+            .filter(membership::Column::Actor.eq(actor))
+            .exec(self.conn())
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    pub async fn delete_membership(&self, community: &str, actor: &str) -> Result<bool, DbErr> {
+        let result = membership::Entity::delete_many()
+            .filter(membership::Column::Community.eq(community))
+            .filter(membership::Column::Actor.eq(actor))
+            .exec(self.conn())
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    pub async fn members(
+        &self,
+        community: &str,
+        state: Option<&str>,
+    ) -> Result<Vec<Membership>, DbErr> {
+        let mut q = membership::Entity::find().filter(membership::Column::Community.eq(community));
+        if let Some(state) = state {
+            q = q.filter(membership::Column::State.eq(state));
+        }
+        q.order_by_asc(membership::Column::Id)
+            .all(self.conn())
+            .await
+    }
+
+    pub async fn member_count(&self, community: &str) -> Result<u64, DbErr> {
+        membership::Entity::find()
+            .filter(membership::Column::Community.eq(community))
+            .filter(membership::Column::State.eq("accepted"))
+            .count(self.conn())
+            .await
+    }
+
+    /// Distinct delivery targets of a community's accepted remote members.
+    pub async fn follower_inboxes(&self, community: &str) -> Result<Vec<String>, DbErr> {
+        let rows: Vec<Option<String>> = membership::Entity::find()
+            .select_only()
+            .column(membership::Column::Inbox)
+            .filter(membership::Column::Community.eq(community))
+            .filter(membership::Column::State.eq("accepted"))
+            .filter(membership::Column::Inbox.is_not_null())
+            .distinct()
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        Ok(rows.into_iter().flatten().collect())
+    }
+
+    /// Accepted local members of a (remote) community: whether this node replicates it.
+    pub async fn local_member_count(&self, community: &str) -> Result<u64, DbErr> {
+        membership::Entity::find()
+            .filter(membership::Column::Community.eq(community))
+            .filter(membership::Column::State.eq("accepted"))
+            .filter(membership::Column::UserId.is_not_null())
+            .count(self.conn())
+            .await
+    }
+
+    // ----- posts -----
+
+    pub async fn post(&self, id: i64) -> Result<Option<Post>, DbErr> {
+        post::Entity::find_by_id(id).one(self.conn()).await
+    }
+
+    pub async fn post_by_ap_id(&self, ap_id: &str) -> Result<Option<Post>, DbErr> {
+        post::Entity::find()
+            .filter(post::Column::ApId.eq(ap_id))
+            .one(self.conn())
+            .await
+    }
+
+    /// Stores a post; an existing one with the same `ap_id` is returned unchanged.
+    pub async fn insert_post(&self, new: NewPost) -> Result<(Post, bool), DbErr> {
+        let ap_id = new.ap_id.clone();
+        let inserted = post::Entity::insert(post::ActiveModel {
+            ap_id: Set(new.ap_id),
+            community: Set(new.community),
+            author: Set(new.author),
+            thread_id: Set(new.thread_id),
+            parent_id: Set(new.parent_id),
+            title: Set(new.title),
+            content: Set(new.content),
+            source: Set(new.source),
+            summary: Set(new.summary),
+            published: Set(new.published),
+            updated: Set(new.updated),
+            deleted: Set(false),
+            removed_reason: Set(None),
+            locked: Set(false),
+            pinned: Set(false),
+            like_count: Set(0),
+            local: Set(new.local),
+            created_at: Set(now_ms()),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::column(post::Column::ApId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(self.conn())
+        .await?;
+        let post = self
+            .post_by_ap_id(&ap_id)
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound(ap_id))?;
+        Ok((post, inserted > 0))
+    }
+
+    pub async fn update_post_content(
+        &self,
+        id: i64,
+        title: Option<String>,
+        content: String,
+        source: Option<String>,
+        summary: Option<String>,
+        updated: i64,
+    ) -> Result<(), DbErr> {
+        post::ActiveModel {
+            id: Set(id),
+            title: Set(title),
+            content: Set(content),
+            source: Set(source),
+            summary: Set(summary),
+            updated: Set(Some(updated)),
+            ..Default::default()
+        }
+        .update(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn mark_post_deleted(&self, id: i64) -> Result<(), DbErr> {
+        post::ActiveModel {
+            id: Set(id),
+            deleted: Set(true),
+            ..Default::default()
+        }
+        .update(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn set_post_removed(&self, id: i64, reason: Option<String>) -> Result<(), DbErr> {
+        post::ActiveModel {
+            id: Set(id),
+            removed_reason: Set(reason),
+            ..Default::default()
+        }
+        .update(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn set_post_flags(
+        &self,
+        id: i64,
+        locked: Option<bool>,
+        pinned: Option<bool>,
+    ) -> Result<(), DbErr> {
+        let mut model = post::ActiveModel {
+            id: Set(id),
+            ..Default::default()
+        };
+        if let Some(locked) = locked {
+            model.locked = Set(locked);
+        }
+        if let Some(pinned) = pinned {
+            model.pinned = Set(pinned);
+        }
+        model.update(self.conn()).await?;
+        Ok(())
+    }
+
+    pub async fn membership_by_follow(&self, follow_id: &str) -> Result<Option<Membership>, DbErr> {
+        membership::Entity::find()
+            .filter(membership::Column::FollowId.eq(follow_id))
+            .one(self.conn())
+            .await
+    }
+
+    pub async fn thread_count(&self, community: &str) -> Result<u64, DbErr> {
+        post::Entity::find()
+            .filter(post::Column::Community.eq(community))
+            .filter(post::Column::ThreadId.is_null())
+            .filter(post::Column::Deleted.eq(false))
+            .filter(post::Column::RemovedReason.is_null())
+            .count(self.conn())
+            .await
+    }
+
+    /// Visible threads of a community: pinned first, then newest first.
+    pub async fn threads(
+        &self,
+        community: &str,
+        limit: u64,
+        before_id: Option<i64>,
+    ) -> Result<Vec<Post>, DbErr> {
+        let mut q = post::Entity::find()
+            .filter(post::Column::Community.eq(community))
+            .filter(post::Column::ThreadId.is_null())
+            .filter(post::Column::Deleted.eq(false))
+            .filter(post::Column::RemovedReason.is_null());
+        if let Some(before) = before_id {
+            q = q.filter(post::Column::Id.lt(before));
+        }
+        q.order_by_desc(post::Column::Pinned)
+            .order_by_desc(post::Column::Id)
+            .limit(limit)
+            .all(self.conn())
+            .await
+    }
+
+    /// Visible threads, newest first regardless of pins (outbox order).
+    pub async fn threads_newest_first(
+        &self,
+        community: &str,
+        limit: u64,
+        before_id: Option<i64>,
+    ) -> Result<Vec<Post>, DbErr> {
+        let mut q = post::Entity::find()
+            .filter(post::Column::Community.eq(community))
+            .filter(post::Column::ThreadId.is_null())
+            .filter(post::Column::Deleted.eq(false))
+            .filter(post::Column::RemovedReason.is_null());
+        if let Some(before) = before_id {
+            q = q.filter(post::Column::Id.lt(before));
+        }
+        q.order_by_desc(post::Column::Id)
+            .limit(limit)
+            .all(self.conn())
+            .await
+    }
+
+    pub async fn pinned_threads(&self, community: &str) -> Result<Vec<Post>, DbErr> {
+        post::Entity::find()
+            .filter(post::Column::Community.eq(community))
+            .filter(post::Column::ThreadId.is_null())
+            .filter(post::Column::Pinned.eq(true))
+            .filter(post::Column::Deleted.eq(false))
+            .filter(post::Column::RemovedReason.is_null())
+            .order_by_desc(post::Column::Id)
+            .all(self.conn())
+            .await
+    }
+
+    /// Every reply of a thread (deleted ones too, so nesting stays intact), oldest first.
+    pub async fn replies(&self, thread_id: i64) -> Result<Vec<Post>, DbErr> {
+        post::Entity::find()
+            .filter(post::Column::ThreadId.eq(thread_id))
+            .order_by_asc(post::Column::Published)
+            .order_by_asc(post::Column::Id)
+            .all(self.conn())
+            .await
+    }
+
+    pub async fn reply_count(&self, thread_id: i64) -> Result<u64, DbErr> {
+        post::Entity::find()
+            .filter(post::Column::ThreadId.eq(thread_id))
+            .filter(post::Column::Deleted.eq(false))
+            .filter(post::Column::RemovedReason.is_null())
+            .count(self.conn())
+            .await
+    }
+
+    // ----- likes -----
+
+    /// Records a like; false when the actor already liked the post.
+    pub async fn add_like(&self, post_id: i64, actor: &str, ap_id: &str) -> Result<bool, DbErr> {
+        let n = like::Entity::insert(like::ActiveModel {
+            post_id: Set(post_id),
+            actor: Set(actor.to_string()),
+            ap_id: Set(ap_id.to_string()),
+            created_at: Set(now_ms()),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::columns([like::Column::PostId, like::Column::Actor])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(self.conn())
+        .await?;
+        self.recount_likes(post_id).await?;
+        Ok(n > 0)
+    }
+
+    pub async fn like_of(&self, post_id: i64, actor: &str) -> Result<Option<like::Model>, DbErr> {
+        like::Entity::find()
+            .filter(like::Column::PostId.eq(post_id))
+            .filter(like::Column::Actor.eq(actor))
+            .one(self.conn())
+            .await
+    }
+
+    pub async fn remove_like(&self, post_id: i64, actor: &str) -> Result<bool, DbErr> {
+        let result = like::Entity::delete_many()
+            .filter(like::Column::PostId.eq(post_id))
+            .filter(like::Column::Actor.eq(actor))
+            .exec(self.conn())
+            .await?;
+        self.recount_likes(post_id).await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    async fn recount_likes(&self, post_id: i64) -> Result<(), DbErr> {
+        let n = like::Entity::find()
+            .filter(like::Column::PostId.eq(post_id))
+            .count(self.conn())
+            .await?;
+        post::Entity::update_many()
+            .col_expr(post::Column::LikeCount, Expr::value(n as i32))
+            .filter(post::Column::Id.eq(post_id))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    // ----- bans -----
+
+    pub async fn ban(
+        &self,
+        community: &str,
+        actor: &str,
+        reason: Option<String>,
+        expires_at: Option<i64>,
+    ) -> Result<(), DbErr> {
+        ban::Entity::insert(ban::ActiveModel {
+            community: Set(community.to_string()),
+            actor: Set(actor.to_string()),
+            reason: Set(reason),
+            expires_at: Set(expires_at),
+            created_at: Set(now_ms()),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::columns([ban::Column::Community, ban::Column::Actor])
+                .update_columns([ban::Column::Reason, ban::Column::ExpiresAt])
+                .to_owned(),
+        )
+        .exec_without_returning(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn unban(&self, community: &str, actor: &str) -> Result<bool, DbErr> {
+        let result = ban::Entity::delete_many()
+            .filter(ban::Column::Community.eq(community))
+            .filter(ban::Column::Actor.eq(actor))
+            .exec(self.conn())
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// The ban in force on `actor` in `community` at `now`, if any.
+    pub async fn active_ban(
+        &self,
+        community: &str,
+        actor: &str,
+        now: i64,
+    ) -> Result<Option<Ban>, DbErr> {
+        ban::Entity::find()
+            .filter(ban::Column::Community.eq(community))
+            .filter(ban::Column::Actor.eq(actor))
+            .filter(
+                Condition::any()
+                    .add(ban::Column::ExpiresAt.is_null())
+                    .add(ban::Column::ExpiresAt.gt(now)),
+            )
+            .one(self.conn())
+            .await
+    }
+
+    pub async fn bans(&self, community: &str) -> Result<Vec<Ban>, DbErr> {
+        ban::Entity::find()
+            .filter(ban::Column::Community.eq(community))
+            .order_by_asc(ban::Column::Id)
+            .all(self.conn())
+            .await
+    }
+}

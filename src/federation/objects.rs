@@ -1,0 +1,309 @@
+//! Wire shapes of discussions: threads (`Page`), replies (`Note`), and the activities that
+//! carry them, built from stored rows and parsed from other servers' JSON.
+
+use super::actors::host_of;
+use crate::{
+    db::discussions::Post,
+    markdown::{excerpt, plain_text, sanitize},
+};
+use chrono::{DateTime, SecondsFormat, Utc};
+use rand::RngCore;
+use serde_json::{json, Value};
+use url::Url;
+
+pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+pub const AS_CONTEXT: &str = "https://www.w3.org/ns/activitystreams";
+
+/// Longest thread title, in characters.
+pub const MAX_TITLE: usize = 200;
+
+pub fn context() -> Value {
+    json!([AS_CONTEXT, {"sensitive": "as:sensitive", "lemmy": "https://join-lemmy.org/ns#", "stickied": "lemmy:stickied", "locked": "lemmy:locked"}])
+}
+
+/// A fresh, unguessable id under `{base}/{path}/`.
+pub fn new_id(base: &str, path: &str) -> String {
+    let mut bytes = [0u8; 12];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{base}/{path}/{key}")
+}
+
+pub fn rfc3339(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub fn parse_time(value: Option<&Value>) -> Option<i64> {
+    value
+        .and_then(Value::as_str)
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.timestamp_millis())
+}
+
+/// How a post refers to its surroundings on the wire.
+pub struct PostContext<'a> {
+    pub community: &'a str,
+    /// `@slug@domain` of the community, for the Mention tag.
+    pub community_mention: &'a str,
+    /// The post this one answers (the thread itself for top-level replies).
+    pub in_reply_to: Option<&'a str>,
+}
+
+/// `Page` for a thread, `Note` for a reply.
+pub fn post_json(post: &Post, cx: &PostContext) -> Value {
+    let is_thread = post.thread_id.is_none();
+    let mut doc = json!({
+        "@context": context(),
+        "id": post.ap_id,
+        "type": if is_thread { "Page" } else { "Note" },
+        "attributedTo": post.author,
+        "to": [cx.community, PUBLIC],
+        "cc": [],
+        "audience": cx.community,
+        "content": post.content,
+        "mediaType": "text/html",
+        "url": post.ap_id,
+        "published": rfc3339(post.published),
+        "tag": [{"type": "Mention", "href": cx.community, "name": cx.community_mention}],
+    });
+    if let Some(source) = &post.source {
+        doc["source"] = json!({"content": source, "mediaType": "text/markdown"});
+    }
+    if let Some(updated) = post.updated {
+        doc["updated"] = json!(rfc3339(updated));
+    }
+    if is_thread {
+        doc["name"] = json!(post.title.clone().unwrap_or_default());
+        doc["summary"] = json!(post.summary.clone().unwrap_or_default());
+        doc["stickied"] = json!(post.pinned);
+        doc["locked"] = json!(post.locked);
+    }
+    if let Some(parent) = cx.in_reply_to {
+        doc["inReplyTo"] = json!(parent);
+    }
+    doc
+}
+
+/// An activity by `actor` about `object`, addressed like the community's content.
+pub fn activity(base: &str, kind: &str, actor: &str, object: Value, community: &str) -> Value {
+    json!({
+        "@context": context(),
+        "id": new_id(base, &format!("activities/{}", kind.to_lowercase())),
+        "type": kind,
+        "actor": actor,
+        "to": [PUBLIC],
+        "cc": [community],
+        "audience": community,
+        "object": object,
+    })
+}
+
+/// The community's `Announce` of an activity (or object) to its followers.
+pub fn announce(base: &str, community: &str, object: Value) -> Value {
+    json!({
+        "@context": context(),
+        "id": new_id(base, "activities/announce"),
+        "type": "Announce",
+        "actor": community,
+        "to": [PUBLIC],
+        "cc": [format!("{community}/followers")],
+        "audience": community,
+        "object": object,
+    })
+}
+
+/// A post as received from another server, checked and sanitized.
+#[derive(Debug, Clone)]
+pub struct IncomingPost {
+    pub ap_id: Url,
+    pub is_page: bool,
+    pub author: Url,
+    pub title: Option<String>,
+    pub content: String,
+    pub source: Option<String>,
+    pub summary: Option<String>,
+    pub in_reply_to: Option<Url>,
+    /// Every actor or collection the post is addressed or tagged to.
+    pub addressed: Vec<Url>,
+    pub published: i64,
+    pub updated: Option<i64>,
+}
+
+fn urls(value: Option<&Value>) -> Vec<Url> {
+    match value {
+        Some(Value::String(s)) => Url::parse(s).into_iter().collect(),
+        Some(Value::Array(items)) => items.iter().flat_map(|v| urls(Some(v))).collect(),
+        Some(Value::Object(o)) => urls(o.get("id").or_else(|| o.get("href"))),
+        _ => Vec::new(),
+    }
+}
+
+/// The id of a value that is a URL or an object with an `id`.
+pub fn id_of(value: Option<&Value>) -> Option<Url> {
+    match value? {
+        Value::String(s) => Url::parse(s).ok(),
+        Value::Object(o) => o
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|s| Url::parse(s).ok()),
+        _ => None,
+    }
+}
+
+/// Parses a `Page`, `Note` or `Article` received from another server.
+pub fn parse_post(value: &Value) -> Result<IncomingPost, String> {
+    let kind = value
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !matches!(kind, "Page" | "Note" | "Article") {
+        return Err(format!("a {kind:?} is not a thread or a reply"));
+    }
+    let ap_id = id_of(Some(value)).ok_or("the object has no id")?;
+    let author = id_of(value.get("attributedTo"))
+        .or_else(|| urls(value.get("attributedTo")).into_iter().next())
+        .ok_or("the object has no author")?;
+    if host_of(&author) != host_of(&ap_id) {
+        return Err("the object's id is not on its author's host".into());
+    }
+    let raw_content = value
+        .get("content")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if raw_content.len() > 512 * 1024 {
+        return Err("the content is too long".into());
+    }
+    let content = sanitize(raw_content);
+    let source = value
+        .get("source")
+        .filter(|s| s.get("mediaType").and_then(Value::as_str) == Some("text/markdown"))
+        .and_then(|s| s.get("content"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let in_reply_to = id_of(value.get("inReplyTo"));
+    let name = value
+        .get("name")
+        .and_then(Value::as_str)
+        .map(plain_text)
+        .filter(|n| !n.is_empty());
+    let title = match (&name, &in_reply_to) {
+        (Some(name), _) => Some(excerpt(name, MAX_TITLE)),
+        (None, None) => Some(title_from_content(raw_content)),
+        (None, Some(_)) => None,
+    };
+    let summary = if in_reply_to.is_none() {
+        Some(excerpt(&plain_text(&content), 500))
+    } else {
+        None
+    };
+    let mut addressed = Vec::new();
+    for key in ["audience", "to", "cc"] {
+        addressed.extend(urls(value.get(key)));
+    }
+    if let Some(Value::Array(tags)) = value.get("tag") {
+        for tag in tags {
+            if tag.get("type").and_then(Value::as_str) == Some("Mention") {
+                addressed.extend(urls(tag.get("href")));
+            }
+        }
+    }
+    Ok(IncomingPost {
+        ap_id,
+        is_page: kind != "Note",
+        author,
+        title,
+        content,
+        source,
+        summary,
+        in_reply_to,
+        addressed,
+        published: parse_time(value.get("published")).unwrap_or_else(crate::db::now_ms),
+        updated: parse_time(value.get("updated")),
+    })
+}
+
+/// The title of a toot that starts a thread: its first line without leading mentions.
+pub fn title_from_content(html: &str) -> String {
+    let lower = html.to_ascii_lowercase();
+    let end = ["</p>", "<br"]
+        .iter()
+        .filter_map(|m| lower.find(m))
+        .min()
+        .unwrap_or(html.len());
+    let first = plain_text(&html[..end]);
+    let mut words: Vec<&str> = first.split_whitespace().collect();
+    while words.first().is_some_and(|w| w.starts_with('@')) {
+        words.remove(0);
+    }
+    let line = words.join(" ");
+    let line = if line.is_empty() {
+        plain_text(html)
+            .split_whitespace()
+            .skip_while(|w| w.starts_with('@'))
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        line
+    };
+    if line.is_empty() {
+        "(untitled)".into()
+    } else {
+        excerpt(&line, MAX_TITLE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mastodon_mention_becomes_a_titled_thread() {
+        let note: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/activitypub/mastodon/objects/page.json"
+        ))
+        .expect("fixture");
+        let post = parse_post(&note).expect("parses");
+        assert_eq!(
+            post.title.as_deref(),
+            Some("Variable never resetting at refresh")
+        );
+        assert!(post.in_reply_to.is_none());
+        assert!(post
+            .addressed
+            .iter()
+            .any(|u| u.as_str() == "https://enterprise.lemmy.ml/c/tenforward"));
+        assert!(post.content.contains("counter"));
+    }
+
+    #[test]
+    fn lemmy_pages_and_comments_parse() {
+        let page: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/activitypub/lemmy/objects/page.json"
+        ))
+        .expect("fixture");
+        let post = parse_post(&page).expect("page");
+        assert_eq!(post.title.as_deref(), Some("Post title"));
+        assert_eq!(
+            post.source.as_deref(),
+            Some("This is a post in the /c/tenforward community")
+        );
+        let comment: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/activitypub/lemmy/objects/comment.json"
+        ))
+        .expect("fixture");
+        let reply = parse_post(&comment).expect("comment");
+        assert!(reply.in_reply_to.is_some());
+        assert!(reply.title.is_none());
+    }
+
+    #[test]
+    fn forged_authorship_is_refused() {
+        let forged = json!({
+            "id": "https://a.example/p/1", "type": "Note",
+            "attributedTo": "https://b.example/u/x", "content": "hi"
+        });
+        assert!(parse_post(&forged).is_err());
+    }
+}

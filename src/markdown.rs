@@ -1,0 +1,185 @@
+//! Text handling: members write markdown, which becomes sanitized HTML (raw HTML in the
+//! markdown is shown as text, never interpreted); HTML from other servers is sanitized before
+//! it is stored; plain-text excerpts feed `summary` fields.
+
+use pulldown_cmark::{html, Event, Options, Parser};
+use std::sync::OnceLock;
+
+fn cleaner() -> &'static ammonia::Builder<'static> {
+    static CLEANER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
+    CLEANER.get_or_init(|| {
+        let mut b = ammonia::Builder::default();
+        b.link_rel(Some("nofollow noopener noreferrer"))
+            .url_schemes(["http", "https", "mailto"].into_iter().collect())
+            .add_tags(["span"])
+            .add_allowed_classes("span", ["h-card", "mention", "invisible", "ellipsis"])
+            .add_allowed_classes("a", ["u-url", "mention", "hashtag", "mention hashtag"]);
+        b
+    })
+}
+
+/// Markdown (CommonMark with tables, strikethrough, task lists) to sanitized HTML.
+pub fn render(markdown: &str) -> String {
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_FOOTNOTES;
+    let events = Parser::new_ext(markdown, options).map(|event| match event {
+        // Raw HTML is shown as written, not interpreted.
+        Event::Html(text) | Event::InlineHtml(text) => Event::Text(text),
+        other => other,
+    });
+    let mut out = String::new();
+    html::push_html(&mut out, events);
+    sanitize(&out)
+}
+
+/// HTML from anywhere to HTML that is safe to store and show.
+pub fn sanitize(html: &str) -> String {
+    cleaner().clean(html).to_string()
+}
+
+const BLOCK_TAGS: [&str; 22] = [
+    "p",
+    "br",
+    "div",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "td",
+    "th",
+    "blockquote",
+    "pre",
+    "hr",
+    "table",
+    "section",
+    "article",
+    "img",
+];
+
+/// The text of an HTML fragment, tags removed and entities decoded, whitespace collapsed.
+pub fn plain_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    let mut tag = String::new();
+    let mut chars = html.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '<' => {
+                in_tag = true;
+                tag.clear();
+            }
+            '>' if in_tag => {
+                in_tag = false;
+                // Block boundaries become spaces so words do not run together; inline tags
+                // (a mention's `@<span>name</span>`) join their text.
+                let name: String = tag
+                    .trim_start_matches('/')
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect::<String>()
+                    .to_ascii_lowercase();
+                if BLOCK_TAGS.contains(&name.as_str()) {
+                    text.push(' ');
+                }
+            }
+            _ if in_tag => tag.push(c),
+            '&' => {
+                let mut entity = String::new();
+                while let Some(&n) = chars.peek() {
+                    if n == ';' || entity.len() > 10 {
+                        break;
+                    }
+                    entity.push(n);
+                    chars.next();
+                }
+                if chars.peek() == Some(&';') {
+                    chars.next();
+                    text.push_str(&decode_entity(&entity));
+                } else {
+                    text.push('&');
+                    text.push_str(&entity);
+                }
+            }
+            _ => text.push(c),
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn decode_entity(entity: &str) -> String {
+    match entity {
+        "amp" => "&".into(),
+        "lt" => "<".into(),
+        "gt" => ">".into(),
+        "quot" => "\"".into(),
+        "apos" | "#39" | "#x27" => "'".into(),
+        "nbsp" => " ".into(),
+        e if e.starts_with("#x") || e.starts_with("#X") => u32::from_str_radix(&e[2..], 16)
+            .ok()
+            .and_then(char::from_u32)
+            .map(String::from)
+            .unwrap_or_default(),
+        e if e.starts_with('#') => e[1..]
+            .parse::<u32>()
+            .ok()
+            .and_then(char::from_u32)
+            .map(String::from)
+            .unwrap_or_default(),
+        other => format!("&{other};"),
+    }
+}
+
+/// At most `max` characters of `text`, cut at a word boundary with an ellipsis when cut.
+pub fn excerpt(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    let cut = match cut.rfind(' ') {
+        Some(i) if i > max / 2 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    format!("{}…", cut.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_renders_without_raw_html() {
+        let html = render("# Title\n\n**bold** <script>alert(1)</script> [x](javascript:alert(1))");
+        assert!(html.contains("<strong>bold</strong>"));
+        assert!(!html.contains("<script"));
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(!html.contains("javascript:"), "{html}");
+    }
+
+    #[test]
+    fn remote_html_is_sanitized() {
+        let html = sanitize(
+            r#"<p onclick="x()">hi <img src=x onerror=alert(1)><a href="https://a.example/" class="mention">@a</a></p><iframe src="https://evil"></iframe>"#,
+        );
+        assert!(!html.contains("onclick") && !html.contains("onerror") && !html.contains("iframe"));
+        assert!(html.contains(r#"class="mention""#), "{html}");
+        assert!(html.contains("rel=\"nofollow noopener noreferrer\""));
+    }
+
+    #[test]
+    fn plain_text_and_excerpts() {
+        assert_eq!(
+            plain_text("<p>Tom &amp; Jerry</p><p>say&nbsp;&#104;i &#x1F600;</p>"),
+            "Tom & Jerry say hi 😀"
+        );
+        assert_eq!(excerpt("short", 10), "short");
+        assert_eq!(excerpt("one two three four five", 12), "one two…");
+    }
+}

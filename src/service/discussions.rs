@@ -1,0 +1,1545 @@
+//! Communities and discussions: the use cases behind the native API (and, later, the Mastodon
+//! API and the web UI), and what the inbox does with community activities.
+//!
+//! FEP-1b12: a community's node orders every change. Members' activities go to the community's
+//! inbox; the community checks them and `Announce`s them unchanged to every follower inbox.
+//! Replicas apply what the community announces; content authored on a third host is re-fetched
+//! from its origin before it is stored, while moderation (deletes by moderators, locks, pins,
+//! bans, likes) is taken on the community's word, since it is the authority over its own space.
+
+use crate::{
+    app::AppState,
+    db::{
+        discussions::{Membership, NewMembership, NewPost, Post},
+        now_ms, Community, LocalActor, RemoteActor, User,
+    },
+    domain::{ActorKind, Name},
+    error::ApiError,
+    federation::{
+        activities::Envelope,
+        actors::host_of,
+        delivery,
+        objects::{self, id_of, parse_post, IncomingPost, PostContext},
+    },
+    markdown,
+    service::{accounts, remote},
+};
+use serde_json::{json, Value};
+use tracing::{info, warn};
+use url::Url;
+
+/// Longest markdown body accepted from a local member, in bytes.
+const MAX_BODY: usize = 100 * 1024;
+/// How many threads a node backfills when it starts replicating a community.
+const BACKFILL_LIMIT: usize = 50;
+/// How deep a chain of unknown parents is fetched.
+const MAX_PARENT_DEPTH: usize = 8;
+
+/// A community as this node sees it: hosted here, or replicated from another node.
+#[derive(Clone, Debug)]
+pub struct CommunityView {
+    pub ap_id: String,
+    pub slug: String,
+    pub domain: String,
+    pub title: String,
+    pub summary: String,
+    pub charter: String,
+    pub visibility: String,
+    pub icon_url: Option<String>,
+    pub banner_url: Option<String>,
+    pub local: Option<(LocalActor, Community)>,
+    pub remote: Option<RemoteActor>,
+}
+
+impl CommunityView {
+    pub fn handle(&self) -> String {
+        format!("{}@{}", self.slug, self.domain)
+    }
+
+    pub fn mention(&self) -> String {
+        format!("@{}@{}", self.slug, self.domain)
+    }
+}
+
+/// The acting local user.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub actor: LocalActor,
+    pub user: User,
+}
+
+pub fn user_ap_id(state: &AppState, name: &str) -> String {
+    format!("{}/u/{name}", state.settings.base_url())
+}
+
+pub fn community_ap_id(state: &AppState, name: &str) -> String {
+    format!("{}/c/{name}", state.settings.base_url())
+}
+
+impl Member {
+    pub fn ap_id(&self, state: &AppState) -> String {
+        user_ap_id(state, &self.actor.name)
+    }
+}
+
+fn local_view(state: &AppState, actor: LocalActor, community: Community) -> CommunityView {
+    CommunityView {
+        ap_id: community_ap_id(state, &actor.name),
+        slug: actor.name.clone(),
+        domain: state.settings.instance.domain.clone(),
+        title: actor.display_name.clone(),
+        summary: actor.summary.clone(),
+        charter: community.charter.clone(),
+        visibility: community.visibility.clone(),
+        icon_url: actor.icon_url.clone(),
+        banner_url: community.banner_url.clone(),
+        local: Some((actor, community)),
+        remote: None,
+    }
+}
+
+fn remote_view(actor: RemoteActor) -> CommunityView {
+    CommunityView {
+        ap_id: actor.ap_id.clone(),
+        slug: actor.preferred_username.clone(),
+        domain: actor.host.clone(),
+        title: actor
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| actor.preferred_username.clone()),
+        summary: actor.summary.clone().unwrap_or_default(),
+        charter: String::new(),
+        visibility: "public".into(),
+        icon_url: actor.icon_url.clone(),
+        banner_url: None,
+        local: None,
+        remote: Some(actor),
+    }
+}
+
+/// A local community by slug.
+pub async fn local_community(state: &AppState, slug: &str) -> Result<CommunityView, ApiError> {
+    let (actor, community) = state
+        .db
+        .local_community(&slug.to_lowercase())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no community {slug:?} on this node")))?;
+    Ok(local_view(state, actor, community))
+}
+
+/// Finds a community by `slug`, `slug@domain`, `@slug@domain` or actor URL, resolving remote
+/// ones by WebFinger and fetching their `Group`.
+pub async fn resolve(state: &AppState, handle: &str) -> Result<CommunityView, ApiError> {
+    let handle = handle.trim();
+    if handle.starts_with("https://") || handle.starts_with("http://") {
+        let url = Url::parse(handle).map_err(|_| ApiError::bad_request("not a URL"))?;
+        return by_url(state, &url)
+            .await?
+            .ok_or_else(|| ApiError::not_found("no community at that URL"));
+    }
+    let handle = handle.strip_prefix('@').unwrap_or(handle);
+    let (slug, domain) = match handle.split_once('@') {
+        Some((slug, domain)) => (slug, Some(domain)),
+        None => (handle, None),
+    };
+    let ours = &state.settings.instance.domain;
+    match domain {
+        None => local_community(state, slug).await,
+        Some(d) if d.eq_ignore_ascii_case(ours) => local_community(state, slug).await,
+        Some(domain) => {
+            if slug.is_empty() || domain.is_empty() || domain.contains('/') {
+                return Err(ApiError::bad_request("expected a handle like slug@domain"));
+            }
+            let url =
+                state.client.webfinger(slug, domain).await.map_err(|e| {
+                    ApiError::not_found(format!("cannot find {slug}@{domain}: {e}"))
+                })?;
+            by_url(state, &url)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("{slug}@{domain} is not a community")))
+        }
+    }
+}
+
+/// The community at an actor URL, if it is one.
+pub async fn by_url(state: &AppState, url: &Url) -> Result<Option<CommunityView>, ApiError> {
+    if host_of(url).eq_ignore_ascii_case(&state.settings.instance.domain) {
+        let Some(slug) = url.path().strip_prefix("/c/") else {
+            return Ok(None);
+        };
+        return Ok(state
+            .db
+            .local_community(slug)
+            .await?
+            .map(|(a, c)| local_view(state, a, c)));
+    }
+    let actor = remote::actor(state, url, false)
+        .await
+        .map_err(|e| ApiError::not_found(format!("cannot fetch {url}: {e}")))?;
+    if actor.kind != "Group" {
+        return Ok(None);
+    }
+    Ok(Some(remote_view(actor)))
+}
+
+/// A community this node already knows (hosted or replicated), by ActivityPub id.
+pub async fn known(state: &AppState, ap_id: &str) -> Result<Option<CommunityView>, ApiError> {
+    let Ok(url) = Url::parse(ap_id) else {
+        return Ok(None);
+    };
+    if host_of(&url).eq_ignore_ascii_case(&state.settings.instance.domain) {
+        return by_url(state, &url).await;
+    }
+    Ok(state
+        .db
+        .remote_actor(ap_id)
+        .await?
+        .filter(|a| a.kind == "Group")
+        .map(remote_view))
+}
+
+// ----- local use cases -----
+
+pub struct NewCommunity {
+    pub slug: String,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub charter: Option<String>,
+    pub visibility: Option<String>,
+}
+
+pub async fn create_community(
+    state: &AppState,
+    owner: &Member,
+    new: NewCommunity,
+) -> Result<CommunityView, ApiError> {
+    Name::parse(&new.slug).map_err(|e| ApiError::unprocessable(format!("bad slug: {e}")))?;
+    if state
+        .db
+        .local_actor_by_name(&new.slug.to_lowercase())
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::conflict(format!(
+            "the name {:?} is already taken",
+            new.slug
+        )));
+    }
+    let summary = new.summary.unwrap_or_default();
+    let charter = new.charter.unwrap_or_default();
+    if summary.chars().count() > 1000 || charter.len() > MAX_BODY {
+        return Err(ApiError::unprocessable(
+            "summary is at most 1000 characters and charter at most 100 KiB",
+        ));
+    }
+    let (actor, community) = accounts::create_community(
+        &state.db,
+        &state.settings.base_url(),
+        &new.slug,
+        &owner.actor.name,
+        new.title.as_deref(),
+        new.visibility.as_deref().unwrap_or("public"),
+    )
+    .await
+    .map_err(|e| match e {
+        accounts::AccountError::Taken(m) => ApiError::conflict(m),
+        accounts::AccountError::Invalid(m) => ApiError::unprocessable(m),
+        other => ApiError::bad_request(other.to_string()),
+    })?;
+    state
+        .db
+        .set_actor_summary(actor.id, &markdown::plain_text(&summary))
+        .await?;
+    state
+        .db
+        .set_community_profile(community.id, &charter)
+        .await?;
+    local_community(state, &actor.name).await
+}
+
+/// Joins a community. Local: accepted at once. Remote: a `Follow` is sent and the membership
+/// stays `pending` until the community answers.
+pub async fn join(
+    state: &AppState,
+    member: &Member,
+    community: &CommunityView,
+) -> Result<Membership, ApiError> {
+    let me = member.ap_id(state);
+    if state
+        .db
+        .active_ban(&community.ap_id, &me, now_ms())
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::forbidden("you are banned from this community"));
+    }
+    if let Some(existing) = state.db.membership(&community.ap_id, &me).await? {
+        if existing.state == "accepted" {
+            return Ok(existing);
+        }
+    }
+    if community.local.is_some() {
+        return Ok(state
+            .db
+            .upsert_membership(NewMembership {
+                community: community.ap_id.clone(),
+                actor: me,
+                user_id: Some(member.user.id),
+                role: "member",
+                state: "accepted",
+                follow_id: None,
+                inbox: None,
+            })
+            .await?);
+    }
+    let base = state.settings.base_url();
+    let follow_id = objects::new_id(&base, "activities/follow");
+    let follow = json!({
+        "@context": objects::AS_CONTEXT,
+        "id": follow_id,
+        "type": "Follow",
+        "actor": me,
+        "object": community.ap_id,
+        "to": [community.ap_id],
+    });
+    let membership = state
+        .db
+        .upsert_membership(NewMembership {
+            community: community.ap_id.clone(),
+            actor: me,
+            user_id: Some(member.user.id),
+            role: "member",
+            state: "pending",
+            follow_id: Some(follow_id),
+            inbox: None,
+        })
+        .await?;
+    send_to_community(state, &member.actor, community, &follow).await?;
+    Ok(membership)
+}
+
+pub async fn leave(
+    state: &AppState,
+    member: &Member,
+    community: &CommunityView,
+) -> Result<(), ApiError> {
+    let me = member.ap_id(state);
+    let existing = state
+        .db
+        .membership(&community.ap_id, &me)
+        .await?
+        .ok_or_else(|| ApiError::not_found("you are not a member of this community"))?;
+    if existing.role == "owner" {
+        return Err(ApiError::conflict(
+            "the owner cannot leave; transfer ownership first",
+        ));
+    }
+    state.db.delete_membership(&community.ap_id, &me).await?;
+    if community.local.is_none() {
+        let base = state.settings.base_url();
+        let follow = json!({
+            "id": existing.follow_id,
+            "type": "Follow",
+            "actor": me,
+            "object": community.ap_id,
+        });
+        let undo = json!({
+            "@context": objects::AS_CONTEXT,
+            "id": objects::new_id(&base, "activities/undo"),
+            "type": "Undo",
+            "actor": me,
+            "object": follow,
+            "to": [community.ap_id],
+        });
+        send_to_community(state, &member.actor, community, &undo).await?;
+    }
+    Ok(())
+}
+
+async fn require_member(
+    state: &AppState,
+    member: &Member,
+    community: &CommunityView,
+) -> Result<Membership, ApiError> {
+    let me = member.ap_id(state);
+    if let Some(ban) = state.db.active_ban(&community.ap_id, &me, now_ms()).await? {
+        let reason = ban.reason.map(|r| format!(": {r}")).unwrap_or_default();
+        return Err(ApiError::forbidden(format!(
+            "you are banned from this community{reason}"
+        )));
+    }
+    match state.db.membership(&community.ap_id, &me).await? {
+        Some(m) if m.state == "accepted" => Ok(m),
+        Some(_) => Err(ApiError::forbidden(
+            "your membership is still pending approval",
+        )),
+        None => Err(ApiError::forbidden("join the community first")),
+    }
+}
+
+fn is_moderator(membership: &Membership) -> bool {
+    membership.state == "accepted" && matches!(membership.role.as_str(), "owner" | "moderator")
+}
+
+/// Whether `actor` moderates the local community `community`.
+async fn moderates(state: &AppState, community: &str, actor: &str) -> Result<bool, ApiError> {
+    Ok(state
+        .db
+        .membership(community, actor)
+        .await?
+        .is_some_and(|m| is_moderator(&m)))
+}
+
+fn check_title(title: &str) -> Result<String, ApiError> {
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(ApiError::unprocessable("a thread needs a title"));
+    }
+    if title.chars().count() > objects::MAX_TITLE {
+        return Err(ApiError::unprocessable("a title is at most 200 characters"));
+    }
+    Ok(title.to_string())
+}
+
+fn check_body(content: &str) -> Result<(), ApiError> {
+    if content.trim().is_empty() {
+        return Err(ApiError::unprocessable("the content is empty"));
+    }
+    if content.len() > MAX_BODY {
+        return Err(ApiError::unprocessable(
+            "the content is larger than 100 KiB",
+        ));
+    }
+    Ok(())
+}
+
+/// The wire context of a stored post.
+async fn post_context(state: &AppState, post: &Post) -> Result<(String, Option<String>), ApiError> {
+    let mention = match known(state, &post.community).await? {
+        Some(c) => c.mention(),
+        None => String::new(),
+    };
+    let parent = match post.parent_id.or(post.thread_id) {
+        Some(id) => state.db.post(id).await?.map(|p| p.ap_id),
+        None => None,
+    };
+    Ok((mention, parent))
+}
+
+/// The `Page`/`Note` document of a stored post.
+pub async fn post_document(state: &AppState, post: &Post) -> Result<Value, ApiError> {
+    let (mention, parent) = post_context(state, post).await?;
+    Ok(objects::post_json(
+        post,
+        &PostContext {
+            community: &post.community,
+            community_mention: &mention,
+            in_reply_to: parent.as_deref(),
+        },
+    ))
+}
+
+pub async fn create_thread(
+    state: &AppState,
+    member: &Member,
+    community: &CommunityView,
+    title: &str,
+    content: &str,
+) -> Result<Post, ApiError> {
+    let title = check_title(title)?;
+    check_body(content)?;
+    require_member(state, member, community).await?;
+    let html = markdown::render(content);
+    let (post, _) = state
+        .db
+        .insert_post(NewPost {
+            ap_id: objects::new_id(&state.settings.base_url(), "p"),
+            community: community.ap_id.clone(),
+            author: member.ap_id(state),
+            thread_id: None,
+            parent_id: None,
+            title: Some(title),
+            summary: Some(markdown::excerpt(&markdown::plain_text(&html), 500)),
+            content: html,
+            source: Some(content.to_string()),
+            published: now_ms(),
+            updated: None,
+            local: true,
+        })
+        .await?;
+    publish(state, member, community, "Create", &post).await?;
+    Ok(post)
+}
+
+pub async fn create_reply(
+    state: &AppState,
+    member: &Member,
+    thread: &Post,
+    parent: Option<&Post>,
+    content: &str,
+) -> Result<Post, ApiError> {
+    check_body(content)?;
+    let community = known(state, &thread.community)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the thread's community is unknown"))?;
+    require_member(state, member, &community).await?;
+    check_open(thread)?;
+    if let Some(parent) = parent {
+        if parent.thread_id != Some(thread.id) && parent.id != thread.id {
+            return Err(ApiError::unprocessable("the parent is not in this thread"));
+        }
+    }
+    let html = markdown::render(content);
+    let (post, _) = state
+        .db
+        .insert_post(NewPost {
+            ap_id: objects::new_id(&state.settings.base_url(), "p"),
+            community: community.ap_id.clone(),
+            author: member.ap_id(state),
+            thread_id: Some(thread.id),
+            parent_id: parent.filter(|p| p.id != thread.id).map(|p| p.id),
+            title: None,
+            summary: None,
+            content: html,
+            source: Some(content.to_string()),
+            published: now_ms(),
+            updated: None,
+            local: true,
+        })
+        .await?;
+    publish(state, member, &community, "Create", &post).await?;
+    Ok(post)
+}
+
+fn check_open(thread: &Post) -> Result<(), ApiError> {
+    if thread.thread_id.is_some() {
+        return Err(ApiError::unprocessable("that is a reply, not a thread"));
+    }
+    if thread.deleted || thread.removed_reason.is_some() {
+        return Err(ApiError::gone("the thread was removed"));
+    }
+    if thread.locked {
+        return Err(ApiError::forbidden("the thread is locked"));
+    }
+    Ok(())
+}
+
+pub async fn edit_post(
+    state: &AppState,
+    member: &Member,
+    post: &Post,
+    title: Option<&str>,
+    content: Option<&str>,
+) -> Result<Post, ApiError> {
+    if post.author != member.ap_id(state) {
+        return Err(ApiError::forbidden("only the author can edit this"));
+    }
+    if post.deleted || post.removed_reason.is_some() {
+        return Err(ApiError::gone("this was removed"));
+    }
+    let community = known(state, &post.community)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the community is unknown"))?;
+    require_member(state, member, &community).await?;
+    let title = match (title, post.thread_id) {
+        (Some(t), None) => Some(check_title(t)?),
+        (Some(_), Some(_)) => return Err(ApiError::unprocessable("replies have no title")),
+        (None, _) => post.title.clone(),
+    };
+    let (html, source) = match content {
+        Some(c) => {
+            check_body(c)?;
+            (markdown::render(c), Some(c.to_string()))
+        }
+        None => (post.content.clone(), post.source.clone()),
+    };
+    let summary = post
+        .thread_id
+        .is_none()
+        .then(|| markdown::excerpt(&markdown::plain_text(&html), 500));
+    state
+        .db
+        .update_post_content(post.id, title, html, source, summary, now_ms())
+        .await?;
+    let updated = state
+        .db
+        .post(post.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("gone"))?;
+    publish(state, member, &community, "Update", &updated).await?;
+    Ok(updated)
+}
+
+/// Deletes by the author, or removes by a moderator of a community hosted here.
+pub async fn delete_post(
+    state: &AppState,
+    member: &Member,
+    post: &Post,
+    reason: Option<String>,
+) -> Result<(), ApiError> {
+    let me = member.ap_id(state);
+    let community = known(state, &post.community)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the community is unknown"))?;
+    let base = state.settings.base_url();
+    if post.author == me {
+        state.db.mark_post_deleted(post.id).await?;
+        let delete = objects::activity(&base, "Delete", &me, json!(post.ap_id), &community.ap_id);
+        return distribute(state, member, &community, delete, None).await;
+    }
+    if community.local.is_none() || !moderates(state, &community.ap_id, &me).await? {
+        return Err(ApiError::forbidden(
+            "only the author or a moderator of the community can delete this",
+        ));
+    }
+    let reason = reason.unwrap_or_else(|| "removed by a moderator".into());
+    state
+        .db
+        .set_post_removed(post.id, Some(reason.clone()))
+        .await?;
+    let mut delete = objects::activity(&base, "Delete", &me, json!(post.ap_id), &community.ap_id);
+    delete["summary"] = json!(reason);
+    distribute(state, member, &community, delete, None).await
+}
+
+pub async fn like(
+    state: &AppState,
+    member: &Member,
+    post: &Post,
+    liked: bool,
+) -> Result<(), ApiError> {
+    let community = known(state, &post.community)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the community is unknown"))?;
+    require_member(state, member, &community).await?;
+    let me = member.ap_id(state);
+    let base = state.settings.base_url();
+    if liked {
+        let like = objects::activity(&base, "Like", &me, json!(post.ap_id), &community.ap_id);
+        let id = like["id"].as_str().unwrap_or_default().to_string();
+        if state.db.add_like(post.id, &me, &id).await? {
+            distribute(state, member, &community, like, None).await?;
+        }
+    } else if let Some(existing) = state.db.like_of(post.id, &me).await? {
+        state.db.remove_like(post.id, &me).await?;
+        let inner =
+            json!({"id": existing.ap_id, "type": "Like", "actor": me, "object": post.ap_id});
+        let undo = objects::activity(&base, "Undo", &me, inner, &community.ap_id);
+        distribute(state, member, &community, undo, None).await?;
+    }
+    Ok(())
+}
+
+/// Moderator actions on a thread of a community hosted here: lock and pin.
+pub async fn set_thread_flags(
+    state: &AppState,
+    member: &Member,
+    thread: &Post,
+    locked: Option<bool>,
+    pinned: Option<bool>,
+) -> Result<Post, ApiError> {
+    let community = known(state, &thread.community)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the community is unknown"))?;
+    let me = member.ap_id(state);
+    if thread.thread_id.is_some() {
+        return Err(ApiError::unprocessable(
+            "only threads can be locked or pinned",
+        ));
+    }
+    if community.local.is_none() || !moderates(state, &community.ap_id, &me).await? {
+        return Err(ApiError::forbidden(
+            "only moderators of the community's node can do this",
+        ));
+    }
+    state.db.set_post_flags(thread.id, locked, pinned).await?;
+    let base = state.settings.base_url();
+    if let Some(locked) = locked.filter(|l| *l != thread.locked) {
+        let lock = objects::activity(&base, "Lock", &me, json!(thread.ap_id), &community.ap_id);
+        let activity = if locked {
+            lock
+        } else {
+            objects::activity(&base, "Undo", &me, lock, &community.ap_id)
+        };
+        distribute(state, member, &community, activity, None).await?;
+    }
+    if let Some(pinned) = pinned.filter(|p| *p != thread.pinned) {
+        let mut activity = objects::activity(
+            &base,
+            if pinned { "Add" } else { "Remove" },
+            &me,
+            json!(thread.ap_id),
+            &community.ap_id,
+        );
+        activity["target"] = json!(format!("{}/featured", community.ap_id));
+        distribute(state, member, &community, activity, None).await?;
+    }
+    state
+        .db
+        .post(thread.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("gone"))
+}
+
+/// Bans `target` (an actor id) from a community hosted here.
+pub async fn ban(
+    state: &AppState,
+    member: &Member,
+    community: &CommunityView,
+    target: &str,
+    reason: Option<String>,
+    expires_at: Option<i64>,
+) -> Result<(), ApiError> {
+    let me = member.ap_id(state);
+    if community.local.is_none() || !moderates(state, &community.ap_id, &me).await? {
+        return Err(ApiError::forbidden(
+            "only moderators of the community's node can ban",
+        ));
+    }
+    if target == me {
+        return Err(ApiError::unprocessable("you cannot ban yourself"));
+    }
+    if moderates(state, &community.ap_id, target).await? {
+        return Err(ApiError::forbidden("moderators cannot be banned"));
+    }
+    if expires_at.is_some_and(|t| t <= now_ms()) {
+        return Err(ApiError::unprocessable("the ban would already be over"));
+    }
+    state
+        .db
+        .ban(&community.ap_id, target, reason.clone(), expires_at)
+        .await?;
+    let base = state.settings.base_url();
+    let mut block = objects::activity(&base, "Block", &me, json!(target), &community.ap_id);
+    block["target"] = json!(community.ap_id);
+    if let Some(reason) = reason {
+        block["summary"] = json!(reason);
+    }
+    if let Some(t) = expires_at {
+        block["endTime"] = json!(objects::rfc3339(t));
+    }
+    distribute(state, member, &community.clone(), block, None).await
+}
+
+pub async fn unban(
+    state: &AppState,
+    member: &Member,
+    community: &CommunityView,
+    target: &str,
+) -> Result<(), ApiError> {
+    let me = member.ap_id(state);
+    if community.local.is_none() || !moderates(state, &community.ap_id, &me).await? {
+        return Err(ApiError::forbidden(
+            "only moderators of the community's node can unban",
+        ));
+    }
+    if !state.db.unban(&community.ap_id, target).await? {
+        return Err(ApiError::not_found("that actor is not banned here"));
+    }
+    let base = state.settings.base_url();
+    let mut block = json!({"type": "Block", "actor": me, "object": target});
+    block["target"] = json!(community.ap_id);
+    let undo = objects::activity(&base, "Undo", &me, block, &community.ap_id);
+    distribute(state, member, community, undo, None).await
+}
+
+/// Sends a member's `Create`/`Update` of `post` on its way.
+async fn publish(
+    state: &AppState,
+    member: &Member,
+    community: &CommunityView,
+    kind: &str,
+    post: &Post,
+) -> Result<(), ApiError> {
+    let doc = post_document(state, post).await?;
+    let base = state.settings.base_url();
+    let activity = objects::activity(&base, kind, &member.ap_id(state), doc, &community.ap_id);
+    let new_thread = (kind == "Create" && post.thread_id.is_none()).then(|| post.ap_id.clone());
+    distribute(state, member, community, activity, new_thread).await
+}
+
+/// A member's activity: announced by the community if it lives here, otherwise sent to it.
+async fn distribute(
+    state: &AppState,
+    member: &Member,
+    community: &CommunityView,
+    activity: Value,
+    new_thread: Option<String>,
+) -> Result<(), ApiError> {
+    match &community.local {
+        Some((group, _)) => announce(state, group, &community.ap_id, activity, new_thread).await,
+        None => send_to_community(state, &member.actor, community, &activity).await,
+    }
+}
+
+async fn send_to_community(
+    state: &AppState,
+    sender: &LocalActor,
+    community: &CommunityView,
+    activity: &Value,
+) -> Result<(), ApiError> {
+    let remote = community.remote.as_ref().ok_or_else(ApiError::internal)?;
+    let inbox = Url::parse(&remote.inbox)
+        .map_err(|_| ApiError::bad_request("the community has no valid inbox"))?;
+    delivery::send(state, sender, activity, [inbox]).await?;
+    Ok(())
+}
+
+/// The community announces `activity` to every follower inbox. A new thread is also announced
+/// as a plain `Announce` of its id, which is what Mastodon followers show.
+async fn announce(
+    state: &AppState,
+    group: &LocalActor,
+    community: &str,
+    activity: Value,
+    new_thread: Option<String>,
+) -> Result<(), ApiError> {
+    let inboxes: Vec<Url> = state
+        .db
+        .follower_inboxes(community)
+        .await?
+        .iter()
+        .filter_map(|i| Url::parse(i).ok())
+        .collect();
+    if inboxes.is_empty() {
+        return Ok(());
+    }
+    let base = state.settings.base_url();
+    let wrapped = objects::announce(&base, community, activity);
+    delivery::send(state, group, &wrapped, inboxes.clone()).await?;
+    if let Some(thread) = new_thread {
+        let boost = objects::announce(&base, community, json!(thread));
+        delivery::send(state, group, &boost, inboxes).await?;
+    }
+    Ok(())
+}
+
+// ----- the inbox side -----
+
+fn inner_kind(value: &Value) -> &str {
+    value
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// Routes a verified activity that concerns communities. Returns Ok for activities that are
+/// accepted or harmlessly ignored.
+pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
+    let kind = env.type_name.as_str();
+    match kind {
+        "Announce" => return receive_announce(state, env).await,
+        "Accept" | "Reject" => return receive_follow_answer(state, env).await,
+        _ => {}
+    }
+    let Some(community) = target_community(state, env).await? else {
+        info!(activity = %env.id, "activity for no community of this node ignored");
+        return Ok(());
+    };
+    let Some((group, _)) = community.local.clone() else {
+        return Ok(());
+    };
+    host_receive(state, env, &community, &group).await
+}
+
+/// The local community an incoming activity is meant for.
+async fn target_community(
+    state: &AppState,
+    env: &Envelope,
+) -> Result<Option<CommunityView>, ApiError> {
+    let body = &env.body;
+    let object = body.get("object");
+    let mut candidates: Vec<Url> = Vec::new();
+    for v in [
+        body.get("audience"),
+        body.get("target"),
+        object.and_then(|o| o.get("audience")),
+    ] {
+        candidates.extend(id_of(v));
+    }
+    if env.type_name == "Follow" {
+        candidates.extend(id_of(object));
+    }
+    for holder in [Some(body), object] {
+        let Some(holder) = holder else { continue };
+        for key in ["to", "cc"] {
+            match holder.get(key) {
+                Some(Value::Array(items)) => {
+                    candidates.extend(items.iter().filter_map(|i| id_of(Some(i))))
+                }
+                other => candidates.extend(id_of(other)),
+            }
+        }
+        if let Some(Value::Array(tags)) = holder.get("tag") {
+            for tag in tags {
+                if inner_kind(tag) == "Mention" {
+                    candidates.extend(
+                        tag.get("href")
+                            .and_then(Value::as_str)
+                            .and_then(|h| Url::parse(h).ok()),
+                    );
+                }
+            }
+        }
+    }
+    let ours = &state.settings.instance.domain;
+    for url in &candidates {
+        if host_of(url).eq_ignore_ascii_case(ours) && url.path().starts_with("/c/") {
+            if let Some(view) = by_url(state, url).await? {
+                return Ok(Some(view));
+            }
+        }
+    }
+    // A reply, like or delete that only names a post: its community.
+    let post_ref = match env.type_name.as_str() {
+        "Create" | "Update" => object.and_then(|o| id_of(o.get("inReplyTo"))),
+        "Undo" => object.and_then(|o| id_of(o.get("object"))),
+        _ => id_of(object),
+    };
+    if let Some(url) = post_ref {
+        if let Some(post) = state.db.post_by_ap_id(url.as_str()).await? {
+            return known(state, &post.community).await;
+        }
+    }
+    Ok(None)
+}
+
+/// The community's node receives a member's activity: checks it, applies it, announces it.
+async fn host_receive(
+    state: &AppState,
+    env: &Envelope,
+    community: &CommunityView,
+    group: &LocalActor,
+) -> Result<(), ApiError> {
+    let actor = env.actor.as_str();
+    let body = &env.body;
+    let object = body.get("object");
+    let banned = state
+        .db
+        .active_ban(&community.ap_id, actor, now_ms())
+        .await?
+        .is_some();
+    match env.type_name.as_str() {
+        "Follow" => {
+            let follower = remote::actor(state, &env.actor, false)
+                .await
+                .map_err(|e| ApiError::bad_request(format!("cannot fetch the follower: {e}")))?;
+            let answer = if banned { "Reject" } else { "Accept" };
+            if !banned {
+                state
+                    .db
+                    .upsert_membership(NewMembership {
+                        community: community.ap_id.clone(),
+                        actor: actor.to_string(),
+                        user_id: None,
+                        role: "member",
+                        state: "accepted",
+                        follow_id: Some(env.id.to_string()),
+                        inbox: Some(
+                            follower
+                                .shared_inbox
+                                .clone()
+                                .unwrap_or(follower.inbox.clone()),
+                        ),
+                    })
+                    .await?;
+            }
+            let reply = json!({
+                "@context": objects::AS_CONTEXT,
+                "id": objects::new_id(&state.settings.base_url(), &format!("activities/{}", answer.to_lowercase())),
+                "type": answer,
+                "actor": community.ap_id,
+                "to": [actor],
+                "object": body,
+            });
+            let inbox = Url::parse(&follower.inbox)
+                .map_err(|_| ApiError::bad_request("the follower has no valid inbox"))?;
+            delivery::send(state, group, &reply, [inbox]).await?;
+            info!(follower = actor, community = %community.ap_id, answer, "follow answered");
+            Ok(())
+        }
+        "Undo" => {
+            let inner = object.ok_or_else(|| ApiError::bad_request("Undo without an object"))?;
+            let inner_actor = id_of(inner.get("actor"));
+            if inner_actor.as_ref().is_some_and(|a| a.as_str() != actor) {
+                return Err(ApiError::forbidden(
+                    "an actor can only undo its own activities",
+                ));
+            }
+            match inner_kind(inner) {
+                "Follow" => {
+                    let m = state.db.membership(&community.ap_id, actor).await?;
+                    if m.is_some_and(|m| m.role != "owner") {
+                        state.db.delete_membership(&community.ap_id, actor).await?;
+                    }
+                    Ok(())
+                }
+                "Like" => {
+                    let post = post_in(state, community, id_of(inner.get("object"))).await?;
+                    state.db.remove_like(post.id, actor).await?;
+                    announce(state, group, &community.ap_id, body.clone(), None).await
+                }
+                _ => Ok(()),
+            }
+        }
+        "Create" => {
+            if banned {
+                return Err(ApiError::forbidden(
+                    "the actor is banned from this community",
+                ));
+            }
+            let doc = object.ok_or_else(|| ApiError::bad_request("Create without an object"))?;
+            let incoming = parse_post(doc).map_err(ApiError::bad_request)?;
+            if incoming.author.as_str() != actor {
+                return Err(ApiError::forbidden("the object is not the actor's own"));
+            }
+            let (post, new) = store_incoming(state, community, &incoming, 0).await?;
+            if new {
+                let new_thread = post.thread_id.is_none().then(|| post.ap_id.clone());
+                announce(state, group, &community.ap_id, body.clone(), new_thread).await?;
+            }
+            Ok(())
+        }
+        "Update" => {
+            if banned {
+                return Err(ApiError::forbidden(
+                    "the actor is banned from this community",
+                ));
+            }
+            let doc = object.ok_or_else(|| ApiError::bad_request("Update without an object"))?;
+            let incoming = parse_post(doc).map_err(ApiError::bad_request)?;
+            let existing = state
+                .db
+                .post_by_ap_id(incoming.ap_id.as_str())
+                .await?
+                .ok_or_else(|| ApiError::not_found("no such post in this community"))?;
+            if existing.author != actor || incoming.author.as_str() != actor {
+                return Err(ApiError::forbidden("only the author can edit this"));
+            }
+            if existing.community != community.ap_id {
+                return Err(ApiError::forbidden("the post is not in this community"));
+            }
+            apply_update(state, &existing, &incoming).await?;
+            announce(state, group, &community.ap_id, body.clone(), None).await
+        }
+        "Delete" => {
+            let post = post_in(state, community, id_of(object)).await?;
+            if post.author == actor {
+                state.db.mark_post_deleted(post.id).await?;
+            } else if moderates(state, &community.ap_id, actor).await? {
+                let reason = body
+                    .get("summary")
+                    .and_then(Value::as_str)
+                    .map(markdown::plain_text)
+                    .unwrap_or_else(|| "removed by a moderator".into());
+                state.db.set_post_removed(post.id, Some(reason)).await?;
+            } else {
+                return Err(ApiError::forbidden(
+                    "only the author or a moderator can delete this",
+                ));
+            }
+            announce(state, group, &community.ap_id, body.clone(), None).await
+        }
+        "Like" => {
+            if banned {
+                return Err(ApiError::forbidden(
+                    "the actor is banned from this community",
+                ));
+            }
+            let post = post_in(state, community, id_of(object)).await?;
+            if state.db.add_like(post.id, actor, env.id.as_str()).await? {
+                announce(state, group, &community.ap_id, body.clone(), None).await?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn post_in(
+    state: &AppState,
+    community: &CommunityView,
+    id: Option<Url>,
+) -> Result<Post, ApiError> {
+    let id = id.ok_or_else(|| ApiError::bad_request("the activity names no object"))?;
+    let post = state
+        .db
+        .post_by_ap_id(id.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such post"))?;
+    if post.community != community.ap_id {
+        return Err(ApiError::forbidden("the post is not in this community"));
+    }
+    Ok(post)
+}
+
+async fn apply_update(
+    state: &AppState,
+    existing: &Post,
+    incoming: &IncomingPost,
+) -> Result<(), ApiError> {
+    if existing.deleted {
+        return Ok(());
+    }
+    let title = if existing.thread_id.is_none() {
+        incoming.title.clone().or(existing.title.clone())
+    } else {
+        None
+    };
+    state
+        .db
+        .update_post_content(
+            existing.id,
+            title,
+            incoming.content.clone(),
+            incoming.source.clone(),
+            incoming.summary.clone(),
+            incoming.updated.unwrap_or_else(now_ms),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Stores a post received for `community`, finding (or fetching) its parent first.
+/// Returns the post and whether it is new.
+async fn store_incoming(
+    state: &AppState,
+    community: &CommunityView,
+    incoming: &IncomingPost,
+    depth: usize,
+) -> Result<(Post, bool), ApiError> {
+    if let Some(existing) = state.db.post_by_ap_id(incoming.ap_id.as_str()).await? {
+        return Ok((existing, false));
+    }
+    let (thread_id, parent_id) = match &incoming.in_reply_to {
+        None => {
+            if !incoming
+                .addressed
+                .iter()
+                .any(|u| u.as_str() == community.ap_id)
+            {
+                return Err(ApiError::bad_request(
+                    "the thread is not addressed to the community",
+                ));
+            }
+            (None, None)
+        }
+        Some(parent_url) => {
+            let parent = match state.db.post_by_ap_id(parent_url.as_str()).await? {
+                Some(p) => p,
+                None if depth < MAX_PARENT_DEPTH => {
+                    fetch_post(state, community, parent_url, depth + 1).await?
+                }
+                None => return Err(ApiError::bad_request("the reply chain is too deep")),
+            };
+            if parent.community != community.ap_id {
+                return Err(ApiError::forbidden("the parent is in another community"));
+            }
+            let thread_id = parent.thread_id.unwrap_or(parent.id);
+            let thread = state
+                .db
+                .post(thread_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("the thread is gone"))?;
+            if community.local.is_some() {
+                check_open(&thread)?;
+            }
+            let parent_id = parent.thread_id.map(|_| parent.id);
+            (Some(thread_id), parent_id)
+        }
+    };
+    let title = match thread_id {
+        None => Some(
+            incoming
+                .title
+                .clone()
+                .unwrap_or_else(|| objects::title_from_content(&incoming.content)),
+        ),
+        Some(_) => None,
+    };
+    Ok(state
+        .db
+        .insert_post(NewPost {
+            ap_id: incoming.ap_id.to_string(),
+            community: community.ap_id.clone(),
+            author: incoming.author.to_string(),
+            thread_id,
+            parent_id,
+            title,
+            content: incoming.content.clone(),
+            source: incoming.source.clone(),
+            summary: incoming.summary.clone(),
+            published: incoming.published,
+            updated: incoming.updated,
+            local: false,
+        })
+        .await?)
+}
+
+/// Fetches a post from its origin and stores it for `community`.
+async fn fetch_post(
+    state: &AppState,
+    community: &CommunityView,
+    url: &Url,
+    depth: usize,
+) -> Result<Post, ApiError> {
+    let incoming = fetch_incoming(state, url).await?;
+    Ok(Box::pin(store_incoming(state, community, &incoming, depth))
+        .await?
+        .0)
+}
+
+async fn fetch_incoming(state: &AppState, url: &Url) -> Result<IncomingPost, ApiError> {
+    let doc = state
+        .client
+        .fetch_json(url, Some(&state.instance_key))
+        .await
+        .map_err(|e| ApiError::bad_request(format!("cannot fetch {url} from its origin: {e}")))?;
+    parse_post(&doc).map_err(ApiError::bad_request)
+}
+
+/// A follower node receives what a remote community announces.
+async fn receive_announce(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
+    let Some(community) = known(state, env.actor.as_str()).await? else {
+        info!(actor = %env.actor, "announce from an actor that is not a known community ignored");
+        return Ok(());
+    };
+    if community.local.is_some() {
+        return Ok(());
+    }
+    if state
+        .db
+        .members(&community.ap_id, None)
+        .await?
+        .iter()
+        .all(|m| m.user_id.is_none())
+    {
+        info!(community = %community.ap_id, "announce from a community nobody here follows ignored");
+        return Ok(());
+    }
+    let inner = env
+        .body
+        .get("object")
+        .ok_or_else(|| ApiError::bad_request("Announce without an object"))?;
+    apply_announced(state, &community, inner).await
+}
+
+/// Applies one thing a remote community announced (also used for backfill).
+async fn apply_announced(
+    state: &AppState,
+    community: &CommunityView,
+    inner: &Value,
+) -> Result<(), ApiError> {
+    let community_host = Url::parse(&community.ap_id)
+        .map(|u| host_of(&u))
+        .unwrap_or_default();
+    // A plain announce of an object id, or of an embedded object.
+    if let Some(url) = id_of(Some(inner))
+        .filter(|_| inner.is_string() || matches!(inner_kind(inner), "Page" | "Note" | "Article"))
+    {
+        if state.db.post_by_ap_id(url.as_str()).await?.is_some() {
+            return Ok(());
+        }
+        let incoming = fetch_incoming(state, &url).await?;
+        store_incoming(state, community, &incoming, 0).await?;
+        return Ok(());
+    }
+    let actor = id_of(inner.get("actor"))
+        .ok_or_else(|| ApiError::bad_request("the announced activity has no actor"))?;
+    let same_host = host_of(&actor) == community_host;
+    let object = inner.get("object");
+    match inner_kind(inner) {
+        "Create" | "Update" => {
+            let object_id = id_of(object)
+                .ok_or_else(|| ApiError::bad_request("the announced activity has no object"))?;
+            // Content authored elsewhere is taken from its origin, not from the announce.
+            let incoming = match object {
+                Some(doc) if same_host && doc.is_object() => {
+                    parse_post(doc).map_err(ApiError::bad_request)?
+                }
+                _ => fetch_incoming(state, &object_id).await?,
+            };
+            if incoming.author != actor {
+                return Err(ApiError::forbidden(
+                    "the announced object is not its actor's own",
+                ));
+            }
+            match state.db.post_by_ap_id(incoming.ap_id.as_str()).await? {
+                Some(existing) => {
+                    if existing.author != incoming.author.as_str()
+                        || existing.community != community.ap_id
+                    {
+                        return Err(ApiError::forbidden("that post belongs elsewhere"));
+                    }
+                    apply_update(state, &existing, &incoming).await
+                }
+                None => store_incoming(state, community, &incoming, 0)
+                    .await
+                    .map(|_| ()),
+            }
+        }
+        "Delete" => {
+            let Some(post) = announced_post(state, community, id_of(object)).await? else {
+                return Ok(());
+            };
+            if post.author == actor.as_str() {
+                state.db.mark_post_deleted(post.id).await?;
+            } else {
+                let reason = inner
+                    .get("summary")
+                    .and_then(Value::as_str)
+                    .map(markdown::plain_text)
+                    .unwrap_or_else(|| "removed by a moderator".into());
+                state.db.set_post_removed(post.id, Some(reason)).await?;
+            }
+            Ok(())
+        }
+        "Like" => {
+            if let Some(post) = announced_post(state, community, id_of(object)).await? {
+                let id = id_of(Some(inner))
+                    .map(|u| u.to_string())
+                    .unwrap_or_default();
+                state.db.add_like(post.id, actor.as_str(), &id).await?;
+            }
+            Ok(())
+        }
+        "Lock" => set_flag(state, community, id_of(object), Some(true), None).await,
+        "Add" => set_flag(state, community, id_of(object), None, Some(true)).await,
+        "Remove" => set_flag(state, community, id_of(object), None, Some(false)).await,
+        "Block" => {
+            if let Some(target) = id_of(object) {
+                let reason = inner
+                    .get("summary")
+                    .and_then(Value::as_str)
+                    .map(markdown::plain_text);
+                let expires = objects::parse_time(inner.get("endTime"));
+                state
+                    .db
+                    .ban(&community.ap_id, target.as_str(), reason, expires)
+                    .await?;
+            }
+            Ok(())
+        }
+        "Undo" => {
+            let undone = object.ok_or_else(|| ApiError::bad_request("Undo without an object"))?;
+            let target = undone.get("object");
+            match inner_kind(undone) {
+                "Like" => {
+                    if let Some(post) = announced_post(state, community, id_of(target)).await? {
+                        state.db.remove_like(post.id, actor.as_str()).await?;
+                    }
+                    Ok(())
+                }
+                "Lock" => set_flag(state, community, id_of(target), Some(false), None).await,
+                "Block" => {
+                    if let Some(target) = id_of(target) {
+                        state.db.unban(&community.ap_id, target.as_str()).await?;
+                    }
+                    Ok(())
+                }
+                _ => Ok(()),
+            }
+        }
+        other => {
+            info!(
+                kind = other,
+                "announced activity of an unhandled kind ignored"
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn announced_post(
+    state: &AppState,
+    community: &CommunityView,
+    id: Option<Url>,
+) -> Result<Option<Post>, ApiError> {
+    let Some(id) = id else { return Ok(None) };
+    Ok(state
+        .db
+        .post_by_ap_id(id.as_str())
+        .await?
+        .filter(|p| p.community == community.ap_id))
+}
+
+async fn set_flag(
+    state: &AppState,
+    community: &CommunityView,
+    id: Option<Url>,
+    locked: Option<bool>,
+    pinned: Option<bool>,
+) -> Result<(), ApiError> {
+    if let Some(post) = announced_post(state, community, id).await? {
+        state.db.set_post_flags(post.id, locked, pinned).await?;
+    }
+    Ok(())
+}
+
+/// A remote community answered one of our members' `Follow`.
+async fn receive_follow_answer(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
+    let Some(follow_id) = id_of(env.body.get("object")) else {
+        return Err(ApiError::bad_request("the answer names no Follow"));
+    };
+    let Some(membership) = state.db.membership_by_follow(follow_id.as_str()).await? else {
+        info!(follow = %follow_id, "answer to an unknown follow ignored");
+        return Ok(());
+    };
+    if membership.community != env.actor.as_str() {
+        return Err(ApiError::forbidden(
+            "only the followed community can answer",
+        ));
+    }
+    if env.type_name == "Reject" {
+        state
+            .db
+            .set_membership_state(&membership.community, &membership.actor, "rejected")
+            .await?;
+        return Ok(());
+    }
+    let first = state.db.local_member_count(&membership.community).await? == 0;
+    state
+        .db
+        .set_membership_state(&membership.community, &membership.actor, "accepted")
+        .await?;
+    info!(community = %membership.community, member = %membership.actor, "membership accepted");
+    if first {
+        if let Some(community) = known(state, &membership.community).await? {
+            let state = state.clone();
+            tokio::spawn(async move {
+                match backfill(&state, &community).await {
+                    Ok(n) => info!(community = %community.ap_id, threads = n, "backfilled"),
+                    Err(e) => {
+                        warn!(community = %community.ap_id, error = %e.message, "backfill failed")
+                    }
+                }
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Reads a remote community's outbox (newest first, paged) and stores up to
+/// [`BACKFILL_LIMIT`] recent threads, oldest first.
+pub async fn backfill(state: &AppState, community: &CommunityView) -> Result<usize, ApiError> {
+    let outbox = community
+        .remote
+        .as_ref()
+        .and_then(|r| r.outbox.clone())
+        .ok_or_else(|| ApiError::bad_request("the community has no outbox"))?;
+    let outbox = Url::parse(&outbox).map_err(|_| ApiError::bad_request("bad outbox URL"))?;
+    let community_host = Url::parse(&community.ap_id)
+        .map(|u| host_of(&u))
+        .unwrap_or_default();
+    if host_of(&outbox) != community_host {
+        return Err(ApiError::forbidden("the outbox is on another host"));
+    }
+    let fetch = |url: Url| async move {
+        state
+            .client
+            .fetch_json(&url, Some(&state.instance_key))
+            .await
+            .map_err(|e| ApiError::bad_request(format!("cannot read the outbox: {e}")))
+    };
+    let collection = fetch(outbox.clone()).await?;
+    let mut items: Vec<Value> = Vec::new();
+    let mut page = match collection.get("orderedItems") {
+        Some(_) => Some(collection.clone()),
+        None => match collection.get("first") {
+            Some(Value::String(u)) => Some(
+                fetch(Url::parse(u).map_err(|_| ApiError::bad_request("bad page URL"))?).await?,
+            ),
+            Some(v @ Value::Object(_)) => Some(v.clone()),
+            _ => None,
+        },
+    };
+    let mut pages = 0;
+    while let Some(current) = page.take() {
+        pages += 1;
+        if let Some(Value::Array(list)) = current.get("orderedItems") {
+            items.extend(list.iter().cloned());
+        }
+        if items.len() >= BACKFILL_LIMIT || pages >= 10 {
+            break;
+        }
+        if let Some(next) = current.get("next").and_then(Value::as_str) {
+            let next = Url::parse(next).map_err(|_| ApiError::bad_request("bad page URL"))?;
+            if host_of(&next) != community_host {
+                break;
+            }
+            page = Some(fetch(next).await?);
+        }
+    }
+    items.truncate(BACKFILL_LIMIT);
+    let mut stored = 0;
+    for item in items.iter().rev() {
+        if inner_kind(item) != "Announce"
+            || id_of(item.get("actor")).map(|a| a.to_string()) != Some(community.ap_id.clone())
+        {
+            continue;
+        }
+        let Some(inner) = item.get("object") else {
+            continue;
+        };
+        match apply_announced(state, community, inner).await {
+            Ok(()) => stored += 1,
+            Err(e) => warn!(error = %e.message, "a backfilled item was skipped"),
+        }
+    }
+    Ok(stored)
+}
+
+/// Whether this kind of actor id belongs to a local user (for API lookups of members).
+pub fn local_user_name<'a>(state: &AppState, ap_id: &'a str) -> Option<&'a str> {
+    let prefix = format!("{}/u/", state.settings.base_url());
+    ap_id
+        .strip_prefix(prefix.as_str())
+        .filter(|n| !n.contains('/'))
+}
+
+/// `name@domain` of an actor id, from what this node knows.
+pub async fn actor_handle(state: &AppState, ap_id: &str) -> Result<String, ApiError> {
+    if let Some(name) = local_user_name(state, ap_id) {
+        return Ok(format!("{name}@{}", state.settings.instance.domain));
+    }
+    if let Some(actor) = state.db.remote_actor(ap_id).await? {
+        return Ok(format!("{}@{}", actor.preferred_username, actor.host));
+    }
+    Ok(Url::parse(ap_id)
+        .map(|u| {
+            let name = u
+                .path_segments()
+                .and_then(|mut s| s.next_back())
+                .unwrap_or("")
+                .to_string();
+            format!("{name}@{}", host_of(&u))
+        })
+        .unwrap_or_else(|_| ap_id.to_string()))
+}
+
+/// Resolves an actor given as URL or `name@domain` to its id (for bans and role changes).
+pub async fn resolve_actor(state: &AppState, who: &str) -> Result<String, ApiError> {
+    let who = who.trim().trim_start_matches('@');
+    if who.starts_with("http://") || who.starts_with("https://") {
+        return Url::parse(who)
+            .map(|u| u.to_string())
+            .map_err(|_| ApiError::bad_request("not a URL"));
+    }
+    let (name, domain) = who.split_once('@').unwrap_or((who, ""));
+    if domain.is_empty() || domain.eq_ignore_ascii_case(&state.settings.instance.domain) {
+        let actor = state
+            .db
+            .local_actor_by_name(&name.to_lowercase())
+            .await?
+            .filter(|a| a.kind == ActorKind::Person.as_str())
+            .ok_or_else(|| ApiError::not_found(format!("no user {name:?} on this node")))?;
+        return Ok(user_ap_id(state, &actor.name));
+    }
+    state
+        .client
+        .webfinger(name, domain)
+        .await
+        .map(|u| u.to_string())
+        .map_err(|e| ApiError::not_found(format!("cannot find {who}: {e}")))
+}

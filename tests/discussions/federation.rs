@@ -1,0 +1,248 @@
+//! Three nodes: a community on alpha, members on beta and gamma, everything through each
+//! node's own API.
+
+use crate::harness::{eventually, ApiUser, Node};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+pub struct Three {
+    pub alpha: Node,
+    pub beta: Node,
+    pub gamma: Node,
+    pub olga: ApiUser,
+    pub bert: ApiUser,
+    pub gina: ApiUser,
+    /// `practice@alpha`.
+    pub handle: String,
+}
+
+/// Alpha hosts `practice` (owner olga); bert on beta and gina on gamma have joined it.
+pub async fn three_nodes() -> Three {
+    let alpha = Node::start().await;
+    let beta = Node::start().await;
+    let gamma = Node::start().await;
+    let olga = alpha.api_user("olga").await;
+    let bert = beta.api_user("bert").await;
+    let gina = gamma.api_user("gina").await;
+    let (status, body) = olga
+        .post(
+            "/communities",
+            json!({"slug": "practice", "title": "Platform practice", "summary": "How we run platforms",
+                   "charter": "# Charter\n\nShare what works."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["membership"]["role"], "owner");
+    let handle = format!("practice@{}", alpha.domain);
+    for user in [&bert, &gina] {
+        let (status, body) = user
+            .post(&format!("/communities/{handle}/join"), json!({}))
+            .await;
+        assert_eq!(status, 202, "a remote join waits for the community: {body}");
+        assert_eq!(body["state"], "pending");
+        eventually(WAIT, "membership accepted", || async {
+            let (_, c) = user.get(&format!("/communities/{handle}")).await;
+            (c["membership"]["state"] == "accepted").then_some(())
+        })
+        .await;
+    }
+    Three {
+        alpha,
+        beta,
+        gamma,
+        olga,
+        bert,
+        gina,
+        handle,
+    }
+}
+
+async fn thread_everywhere(t: &Three, ap_id: &str, check: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let mut found = Vec::new();
+    for user in [&t.olga, &t.bert, &t.gina] {
+        let thread = eventually(WAIT, &format!("thread on {}", user.domain), || async {
+            user.thread_by_ap_id(&t.handle, ap_id)
+                .await
+                .filter(|th| check(th))
+        })
+        .await;
+        found.push(thread);
+    }
+    found
+}
+
+#[tokio::test]
+async fn threads_replies_edits_deletes_and_bans_replicate_to_every_node() {
+    let t = three_nodes().await;
+
+    // The community as each node sees it.
+    let (status, community) = t.bert.get(&format!("/communities/{}", t.handle)).await;
+    assert_eq!(status, 200);
+    assert_eq!(community["title"], "Platform practice");
+    assert_eq!(community["local"], false);
+    let (_, members) = t.olga.get("/communities/practice/members").await;
+    assert_eq!(
+        members["members"].as_array().map(Vec::len),
+        Some(3),
+        "{members}"
+    );
+
+    // A thread by gina on gamma.
+    let (status, thread) = t
+        .gina
+        .post(
+            &format!("/communities/{}/threads", t.handle),
+            json!({"title": "Postmortems without blame", "content": "How do you run **blameless** postmortems?"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{thread}");
+    let ap_id = thread["ap_id"].as_str().expect("ap_id").to_string();
+    assert!(ap_id.starts_with(&t.gamma.base), "authored on gamma");
+    let copies = thread_everywhere(&t, &ap_id, |_| true).await;
+    for copy in &copies {
+        assert_eq!(copy["title"], "Postmortems without blame");
+        assert_eq!(copy["content"], copies[0]["content"]);
+        assert!(copy["content"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("<strong>blameless</strong>"));
+        assert_eq!(copy["author"]["ap_id"], t.gina.ap_id());
+    }
+
+    // A reply by bert on beta, to beta's copy of the thread.
+    let beta_thread_id = copies[1]["id"].clone();
+    let (status, reply) = t
+        .bert
+        .post(
+            &format!("/threads/{beta_thread_id}/replies"),
+            json!({"content": "We use a template."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{reply}");
+    let reply_ap = reply["ap_id"].as_str().expect("ap_id").to_string();
+    let copies = thread_everywhere(&t, &ap_id, |th| {
+        th["replies"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|x| x["ap_id"] == reply_ap.as_str()))
+    })
+    .await;
+    for copy in &copies {
+        let r = &copy["replies"][0];
+        assert_eq!(r["content"], "<p>We use a template.</p>\n");
+        assert_eq!(r["author"]["ap_id"], t.bert.ap_id());
+        assert_eq!(r["parent_id"], Value::Null, "a top-level reply");
+    }
+
+    // gina edits her thread on gamma.
+    let gamma_id = copies[2]["id"].clone();
+    let (status, edited) = t
+        .gina
+        .patch(
+            &format!("/threads/{gamma_id}"),
+            json!({"title": "Blameless postmortems", "content": "Edited: how?"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    let copies = thread_everywhere(&t, &ap_id, |th| th["title"] == "Blameless postmortems").await;
+    for copy in &copies {
+        assert_eq!(copy["content"], "<p>Edited: how?</p>\n");
+        assert!(copy["updated"].is_string());
+    }
+
+    // Only the author edits: olga (the owner) cannot edit gina's thread.
+    let alpha_id = copies[0]["id"].clone();
+    let (status, _) = t
+        .olga
+        .patch(
+            &format!("/threads/{alpha_id}"),
+            json!({"content": "hijack"}),
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    // olga (moderator on alpha) deletes it: gone everywhere.
+    let (status, body) = t.olga.delete(&format!("/threads/{alpha_id}")).await;
+    assert_eq!(status, 204, "{body}");
+    for user in [&t.olga, &t.bert, &t.gina] {
+        eventually(WAIT, &format!("thread gone on {}", user.domain), || async {
+            let list = user.threads(&t.handle).await;
+            (!list.iter().any(|th| th["ap_id"] == ap_id.as_str())).then_some(())
+        })
+        .await;
+    }
+
+    // olga bans bert; his next post is refused and appears nowhere.
+    let (status, body) = t
+        .olga
+        .post(
+            "/communities/practice/bans",
+            json!({"actor": t.bert.ap_id(), "reason": "spam"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    eventually(WAIT, "beta learns of the ban", || async {
+        let (_, bans) = t.bert.get(&format!("/communities/{}/bans", t.handle)).await;
+        bans["bans"]
+            .as_array()
+            .is_some_and(|b| !b.is_empty())
+            .then_some(())
+    })
+    .await;
+    let (status, body) = t
+        .bert
+        .post(
+            &format!("/communities/{}/threads", t.handle),
+            json!({"title": "Buy now", "content": "spam"}),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("banned")));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for user in [&t.olga, &t.bert, &t.gina] {
+        let list = user.threads(&t.handle).await;
+        assert!(list.iter().all(|th| th["title"] != "Buy now"));
+    }
+}
+
+#[tokio::test]
+async fn a_node_that_joins_late_backfills_recent_threads() {
+    let alpha = Node::start().await;
+    let olga = alpha.api_user("olga").await;
+    let (status, _) = olga.post("/communities", json!({"slug": "history"})).await;
+    assert_eq!(status, 201);
+    let mut ap_ids = Vec::new();
+    for n in 0..20 {
+        let (status, thread) = olga
+            .post(
+                "/communities/history/threads",
+                json!({"title": format!("Thread {n}"), "content": format!("Body {n}")}),
+            )
+            .await;
+        assert_eq!(status, 201);
+        ap_ids.push(thread["ap_id"].as_str().expect("id").to_string());
+    }
+    let beta = Node::start().await;
+    let bert = beta.api_user("bert").await;
+    let handle = format!("history@{}", alpha.domain);
+    let (status, _) = bert
+        .post(&format!("/communities/{handle}/join"), json!({}))
+        .await;
+    assert_eq!(status, 202);
+    let threads = eventually(WAIT, "20 backfilled threads on beta", || async {
+        let list = bert.threads(&handle).await;
+        (list.len() >= 20).then_some(list)
+    })
+    .await;
+    let mut seen: Vec<String> = threads
+        .iter()
+        .map(|t| t["ap_id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    seen.sort();
+    ap_ids.sort();
+    assert_eq!(seen, ap_ids);
+    assert!(threads
+        .iter()
+        .any(|t| t["title"] == "Thread 7" && t["content"] == "<p>Body 7</p>\n"));
+}

@@ -1,0 +1,4 @@
+//! Issue: communities and discussions that replicate between nodes.
+
+mod federation;
+mod trust;

@@ -1,0 +1,1 @@
+//! Forged and malformed activities change nothing.
