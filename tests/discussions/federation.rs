@@ -246,3 +246,198 @@ async fn a_node_that_joins_late_backfills_recent_threads() {
         .iter()
         .any(|t| t["title"] == "Thread 7" && t["content"] == "<p>Body 7</p>\n"));
 }
+
+#[tokio::test]
+async fn fifty_concurrent_replies_end_up_identical_on_every_node() {
+    let t = three_nodes().await;
+    let (status, thread) = t
+        .olga
+        .post(
+            "/communities/practice/threads",
+            json!({"title": "Busy thread", "content": "Go!"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let ap_id = thread["ap_id"].as_str().expect("id").to_string();
+    let copies = thread_everywhere(&t, &ap_id, |_| true).await;
+    let (beta_thread, gamma_thread) = (copies[1]["id"].clone(), copies[2]["id"].clone());
+
+    // Two seed replies, so the burst can nest under them.
+    let (_, seed_b) = t
+        .bert
+        .post(
+            &format!("/threads/{beta_thread}/replies"),
+            json!({"content": "seed b"}),
+        )
+        .await;
+    let (_, seed_g) = t
+        .gina
+        .post(
+            &format!("/threads/{gamma_thread}/replies"),
+            json!({"content": "seed g"}),
+        )
+        .await;
+    let seeds = [seed_b["ap_id"].clone(), seed_g["ap_id"].clone()];
+    let copies = thread_everywhere(&t, &ap_id, |th| {
+        th["replies"].as_array().is_some_and(|r| r.len() == 2)
+    })
+    .await;
+    let local_id = |copy: &Value, ap: &Value| {
+        copy["replies"]
+            .as_array()
+            .and_then(|r| r.iter().find(|x| x["ap_id"] == *ap))
+            .map(|x| x["id"].clone())
+    };
+
+    let mut burst = Vec::new();
+    for n in 0..50 {
+        let (user, copy, thread_id) = if n % 2 == 0 {
+            (&t.bert, &copies[1], &beta_thread)
+        } else {
+            (&t.gina, &copies[2], &gamma_thread)
+        };
+        let parent = match n % 3 {
+            0 => None,
+            k => local_id(copy, &seeds[k - 1]),
+        };
+        let body = match parent {
+            Some(p) => json!({"content": format!("reply {n}"), "parent_id": p}),
+            None => json!({"content": format!("reply {n}")}),
+        };
+        burst.push(async move {
+            user.post(&format!("/threads/{thread_id}/replies"), body)
+                .await
+        });
+    }
+    let results = futures_util::future::join_all(burst).await;
+    assert!(
+        results.iter().all(|(status, _)| *status == 201),
+        "{results:?}"
+    );
+
+    let shape = |copy: &Value| {
+        let mut v: Vec<(String, String, String)> = copy["replies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                (
+                    r["ap_id"].as_str().unwrap_or_default().to_string(),
+                    r["parent_ap_id"].as_str().unwrap_or("thread").to_string(),
+                    r["content"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let copies = thread_everywhere(&t, &ap_id, |th| {
+        th["replies"].as_array().is_some_and(|r| r.len() == 52)
+    })
+    .await;
+    let reference = shape(&copies[0]);
+    assert_eq!(reference.len(), 52);
+    assert_eq!(
+        reference.iter().filter(|r| r.1 != "thread").count(),
+        33,
+        "nested replies keep their parents"
+    );
+    assert_eq!(shape(&copies[1]), reference, "beta matches alpha");
+    assert_eq!(shape(&copies[2]), reference, "gamma matches alpha");
+}
+
+/// Rewrites a captured document's hosts and names onto the test servers.
+fn rehost(doc: &str, pairs: &[(&str, &str)]) -> Value {
+    let mut text = doc.to_string();
+    for (from, to) in pairs {
+        text = text.replace(from, to);
+    }
+    serde_json::from_str(&text).expect("rewritten fixture")
+}
+
+#[tokio::test]
+async fn a_mastodon_user_follows_and_starts_a_thread_by_mention() {
+    let alpha = Node::start().await;
+    let olga = alpha.api_user("olga").await;
+    let (status, _) = olga.post("/communities", json!({"slug": "practice"})).await;
+    assert_eq!(status, 201);
+    let community = alpha.url("/c/practice");
+    let masto = crate::harness::fake::FakeServer::start("mastodon").await;
+
+    // The captured Mastodon Follow, re-addressed.
+    let follow = rehost(
+        include_str!("../fixtures/activitypub/mastodon/activities/follow.json"),
+        &[
+            ("https://masto.asonix.dog/users/asonix", &masto.actor),
+            ("https://masto.asonix.dog", &masto.base),
+            ("https://ds9.lemmy.ml/c/testcom", &community),
+        ],
+    );
+    let (status, body) = masto.deliver(&alpha.url("/inbox"), &follow).await;
+    assert_eq!(status, 202, "{body}");
+    let accept = eventually(WAIT, "Accept at the Mastodon inbox", || async {
+        masto.received().into_iter().find(|a| a["type"] == "Accept")
+    })
+    .await;
+    assert_eq!(accept["actor"], community.as_str());
+    assert_eq!(accept["object"]["id"], follow["id"]);
+    let (_, members) = olga.get("/communities/practice/members").await;
+    assert!(
+        members["members"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|m| m["actor"]["ap_id"] == masto.actor.as_str()),
+        "{members}"
+    );
+
+    // The captured mention toot, re-addressed, delivered to the shared inbox.
+    let note = rehost(
+        include_str!("../fixtures/activitypub/mastodon/objects/page.json"),
+        &[
+            (
+                "https://masto.qa.urbanwildlife.biz/users/mastodon",
+                &masto.actor,
+            ),
+            ("https://masto.qa.urbanwildlife.biz", &masto.base),
+            ("https://enterprise.lemmy.ml/c/tenforward", &community),
+            (
+                "@tenforward@enterprise.lemmy.ml",
+                &format!("@practice@{}", alpha.domain),
+            ),
+            (">tenforward<", ">practice<"),
+        ],
+    );
+    masto.publish(&note);
+    let create = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/activity", note["id"].as_str().expect("id")),
+        "type": "Create",
+        "actor": masto.actor,
+        "to": note["to"],
+        "cc": note["cc"],
+        "object": note,
+    });
+    let (status, body) = masto.deliver(&alpha.url("/inbox"), &create).await;
+    assert_eq!(status, 202, "{body}");
+    let threads = olga.threads("practice").await;
+    let thread = threads
+        .iter()
+        .find(|t| t["ap_id"] == note["id"])
+        .expect("a thread");
+    assert_eq!(thread["title"], "Variable never resetting at refresh");
+    assert_eq!(thread["author"]["ap_id"], masto.actor.as_str());
+    assert!(thread["content"]
+        .as_str()
+        .is_some_and(|c| c.contains("counter")));
+
+    // The follower receives the community's Announce of its own Note.
+    let announce = eventually(WAIT, "Announce of the Note", || async {
+        masto.received().into_iter().find(|a| {
+            a["type"] == "Announce"
+                && (a["object"]["object"]["id"] == note["id"] || a["object"] == note["id"])
+        })
+    })
+    .await;
+    assert_eq!(announce["actor"], community.as_str());
+}

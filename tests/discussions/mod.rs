@@ -1,4 +1,4 @@
 //! Issue: communities and discussions that replicate between nodes.
 
-mod federation;
+pub mod federation;
 mod trust;

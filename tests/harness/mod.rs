@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod fake;
 pub mod sign;
 
 use roundtable::{

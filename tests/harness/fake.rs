@@ -1,0 +1,133 @@
+//! A stand-in for another fediverse server (Mastodon-like): one actor with a real key pair,
+//! documents it serves by path, and inboxes that record what they receive. Used to replay
+//! captured activities from other software against a real node.
+
+use super::sign::Post;
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Router,
+};
+use roundtable::federation::signatures::{generate_key_pair, KeyPair};
+use serde_json::{json, Value};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+use tokio::net::TcpListener;
+
+#[derive(Clone, Default)]
+struct Shared {
+    documents: Arc<Mutex<HashMap<String, Value>>>,
+    received: Arc<Mutex<Vec<Value>>>,
+}
+
+pub struct FakeServer {
+    pub base: String,
+    pub actor: String,
+    pub keys: KeyPair,
+    shared: Shared,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn serve_document(State(shared): State<Shared>, Path(path): Path<String>) -> Response {
+    let doc = shared
+        .documents
+        .lock()
+        .ok()
+        .and_then(|d| d.get(&format!("/{path}")).cloned());
+    match doc {
+        Some(doc) => (
+            [(header::CONTENT_TYPE, "application/activity+json")],
+            doc.to_string(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn inbox(State(shared): State<Shared>, body: Bytes) -> StatusCode {
+    if let (Ok(value), Ok(mut received)) = (serde_json::from_slice(&body), shared.received.lock()) {
+        received.push(value);
+    }
+    StatusCode::ACCEPTED
+}
+
+impl FakeServer {
+    pub async fn start(username: &str) -> FakeServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let base = format!("http://localhost:{port}");
+        let actor = format!("{base}/users/{username}");
+        let keys = generate_key_pair().expect("keys");
+        let shared = Shared::default();
+        let person = json!({
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": actor,
+            "type": "Person",
+            "preferredUsername": username,
+            "name": username,
+            "inbox": format!("{actor}/inbox"),
+            "outbox": format!("{actor}/outbox"),
+            "followers": format!("{actor}/followers"),
+            "endpoints": {"sharedInbox": format!("{base}/inbox")},
+            "publicKey": {"id": format!("{actor}#main-key"), "owner": actor, "publicKeyPem": keys.public_pem},
+        });
+        if let Ok(mut docs) = shared.documents.lock() {
+            docs.insert(format!("/users/{username}"), person);
+        }
+        let app = Router::new()
+            .route("/inbox", post(inbox))
+            .route("/users/{name}/inbox", post(inbox))
+            .route("/{*path}", get(serve_document))
+            .with_state(shared.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeServer {
+            base,
+            actor,
+            keys,
+            shared,
+            task,
+        }
+    }
+
+    /// Serves `doc` at its id (which must be on this server).
+    pub fn publish(&self, doc: &Value) {
+        let id = doc["id"].as_str().expect("id");
+        let path = id.strip_prefix(&self.base).expect("own id").to_string();
+        if let Ok(mut docs) = self.shared.documents.lock() {
+            docs.insert(path, doc.clone());
+        }
+    }
+
+    pub fn received(&self) -> Vec<Value> {
+        self.shared
+            .received
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    /// POSTs `activity` to `inbox`, signed by this server's actor.
+    pub async fn deliver(&self, inbox: &str, activity: &Value) -> (u16, Value) {
+        Post::new(
+            inbox,
+            activity,
+            &format!("{}#main-key", self.actor),
+            &self.keys.private_pem,
+        )
+        .send(&super::http())
+        .await
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
