@@ -36,6 +36,18 @@ pub fn router() -> Router<AppState> {
         .route("/communities/{handle}/leave", post(leave))
         .route("/communities/{handle}/members", get(members))
         .route(
+            "/communities/{handle}/members/{member_id}/approve",
+            post(approve_member),
+        )
+        .route(
+            "/communities/{handle}/members/{member_id}/reject",
+            post(reject_member),
+        )
+        .route(
+            "/communities/{handle}/members/{member_id}/role",
+            post(set_member_role),
+        )
+        .route(
             "/communities/{handle}/threads",
             get(list_threads).post(create_thread),
         )
@@ -361,16 +373,81 @@ async fn members(
     let list = state.db.members(&view.ap_id, q.state.as_deref()).await?;
     let mut out = Vec::with_capacity(list.len());
     for m in &list {
-        out.push(json!({
-            "id": m.id,
-            "actor": author_json(&state, &m.actor).await?,
-            "role": m.role,
-            "title": m.title,
-            "state": m.state,
-            "since": rfc3339(m.created_at),
-        }));
+        out.push(member_json(m, author_json(&state, &m.actor).await?));
     }
     Ok(Json(json!({"members": out})))
+}
+
+fn member_json(m: &Membership, actor: Value) -> Value {
+    json!({
+        "id": m.id,
+        "actor": actor,
+        "role": m.role,
+        "title": m.title,
+        "state": m.state,
+        "since": rfc3339(m.created_at),
+    })
+}
+
+async fn decide(
+    state: &AppState,
+    auth: &Auth,
+    handle: &str,
+    member_id: &str,
+    approve: bool,
+) -> Result<Json<Value>, ApiError> {
+    auth.require_write()?;
+    let view = svc::resolve(state, handle).await?;
+    let id = parse_id(member_id)?;
+    let decided = svc::decide_membership(state, &auth.member, &view, id, approve).await?;
+    Ok(Json(match decided {
+        Some(m) => member_json(&m, author_json(state, &m.actor).await?),
+        None => json!({"id": id, "state": "rejected"}),
+    }))
+}
+
+async fn approve_member(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((handle, member_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    decide(&state, &auth, &handle, &member_id, true).await
+}
+
+async fn reject_member(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((handle, member_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    decide(&state, &auth, &handle, &member_id, false).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleBody {
+    role: String,
+    title: Option<String>,
+}
+
+async fn set_member_role(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((handle, member_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    auth.require_write()?;
+    let req: RoleBody = parse_body(&body)?;
+    let view = svc::resolve(&state, &handle).await?;
+    let m = svc::set_role(
+        &state,
+        &auth.member,
+        &view,
+        parse_id(&member_id)?,
+        &req.role,
+        req.title.as_deref(),
+    )
+    .await?;
+    Ok(Json(member_json(&m, author_json(&state, &m.actor).await?)))
 }
 
 #[derive(Deserialize)]
@@ -532,7 +609,9 @@ async fn get_reply(
 #[serde(deny_unknown_fields)]
 struct CreateReply {
     content: String,
-    /// The reply this one answers; the thread itself when absent.
+    /// The reply this one answers (its local id or ActivityPub id); the thread when absent.
+    in_reply_to: Option<Value>,
+    /// The same as a local id only.
     parent_id: Option<i64>,
 }
 
@@ -545,13 +624,33 @@ async fn create_reply(
     auth.require_write()?;
     let req: CreateReply = parse_body(&body)?;
     let thread = load_thread(&state, &id).await?;
-    let parent = match req.parent_id {
+    let parent = match (req.in_reply_to, req.parent_id) {
+        (Some(Value::Number(n)), _) => Some(
+            n.as_i64()
+                .ok_or_else(|| ApiError::unprocessable("in_reply_to must be an id"))?,
+        ),
+        (Some(Value::String(ap_id)), _) => Some(
+            state
+                .db
+                .post_by_ap_id(&ap_id)
+                .await?
+                .ok_or_else(|| ApiError::unprocessable("no such post to reply to"))?
+                .id,
+        ),
+        (Some(Value::Null) | None, pid) => pid,
+        (Some(_), _) => {
+            return Err(ApiError::unprocessable(
+                "in_reply_to must be an id or a URL",
+            ))
+        }
+    };
+    let parent = match parent {
         Some(pid) => Some(
             state
                 .db
                 .post(pid)
                 .await?
-                .ok_or_else(|| ApiError::unprocessable("no such parent reply"))?,
+                .ok_or_else(|| ApiError::unprocessable("no such post to reply to"))?,
         ),
         None => None,
     };

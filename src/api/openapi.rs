@@ -33,6 +33,8 @@ pub fn spec() -> Value {
     let handle = json!({"name": "handle", "in": "path", "required": true, "schema": s,
         "description": "slug (local), slug@domain or the community's actor URL"});
     let id = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}});
+    let member =
+        json!({"name": "member_id", "in": "path", "required": true, "schema": {"type": "integer"}});
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Roundtable native API", "version": "1"},
@@ -51,6 +53,10 @@ pub fn spec() -> Value {
             "/communities/{handle}/leave": {"parameters": [handle], "post": op("Leave", true, None, "200")},
             "/communities/{handle}/members": {"parameters": [handle, {"name": "state", "in": "query", "schema": {"enum": ["pending", "accepted"]}}],
                 "get": op("Members with roles", false, None, "200")},
+            "/communities/{handle}/members/{member_id}/approve": {"parameters": [handle, member], "post": op("Approve a pending join (moderators)", true, None, "200")},
+            "/communities/{handle}/members/{member_id}/reject": {"parameters": [handle, member], "post": op("Reject a pending join (moderators)", true, None, "200")},
+            "/communities/{handle}/members/{member_id}/role": {"parameters": [handle, member], "post": op("Set role and title (moderators)", true,
+                Some(obj(json!({"role": {"enum": ["moderator", "member"]}, "title": s}), &["role"])), "200")},
             "/communities/{handle}/threads": {"parameters": [handle],
                 "get": op("Threads, pinned first, newest first (?before=ID&limit=N)", false, None, "200"),
                 "post": op("Start a thread (markdown content)", true, Some(obj(json!({"title": s, "content": s}), &["title", "content"])), "201")},
@@ -62,7 +68,7 @@ pub fn spec() -> Value {
                 "get": op("A thread with its replies", false, None, "200"),
                 "patch": op("Edit (author)", true, Some(obj(json!({"title": s, "content": s}), &[])), "200"),
                 "delete": op("Delete (author) or remove (moderator)", true, None, "204")},
-            "/threads/{id}/replies": {"parameters": [id], "post": op("Reply", true, Some(obj(json!({"content": s, "parent_id": {"type": "integer"}}), &["content"])), "201")},
+            "/threads/{id}/replies": {"parameters": [id], "post": op("Reply", true, Some(obj(json!({"content": s, "in_reply_to": {"oneOf": [{"type": "integer"}, {"type": "string", "format": "uri"}]}, "parent_id": {"type": "integer"}}), &["content"])), "201")},
             "/threads/{id}/like": {"parameters": [id], "post": op("Like or unlike", true, Some(obj(json!({"liked": b}), &[])), "200")},
             "/threads/{id}/remove": {"parameters": [id], "post": op("Remove with a reason (moderators)", true, Some(obj(json!({"reason": s}), &[])), "204")},
             "/threads/{id}/lock": {"parameters": [id], "post": op("Lock or unlock (moderators)", true, Some(obj(json!({"locked": b}), &[])), "200")},

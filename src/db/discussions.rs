@@ -340,6 +340,10 @@ impl Db {
         Ok(())
     }
 
+    pub async fn membership_by_id(&self, id: i64) -> Result<Option<Membership>, DbErr> {
+        membership::Entity::find_by_id(id).one(self.conn()).await
+    }
+
     pub async fn membership_by_follow(&self, follow_id: &str) -> Result<Option<Membership>, DbErr> {
         membership::Entity::find()
             .filter(membership::Column::FollowId.eq(follow_id))

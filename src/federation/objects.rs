@@ -107,7 +107,7 @@ pub fn announce(base: &str, community: &str, object: Value) -> Value {
         "id": new_id(base, "activities/announce"),
         "type": "Announce",
         "actor": community,
-        "to": [PUBLIC],
+        "to": [community, PUBLIC],
         "cc": [format!("{community}/followers")],
         "audience": community,
         "object": object,

@@ -131,6 +131,7 @@ async fn serve_actor(
             doc["featured"] = json!(format!("{id}/featured"));
             doc["postingRestrictedToMods"] = json!(false);
             if let Ok(Some((_, community))) = state.db.local_community(&actor.name).await {
+                doc["manuallyApprovesFollowers"] = json!(community.visibility == "members");
                 if !community.charter.is_empty() {
                     doc["content"] = json!(markdown::render(&community.charter));
                     doc["source"] =

@@ -287,7 +287,11 @@ pub async fn join(
                 actor: me,
                 user_id: Some(member.user.id),
                 role: "member",
-                state: "accepted",
+                state: if needs_approval(community) {
+                    "pending"
+                } else {
+                    "accepted"
+                },
                 follow_id: None,
                 inbox: None,
             })
@@ -371,11 +375,19 @@ async fn require_member(
     }
     match state.db.membership(&community.ap_id, &me).await? {
         Some(m) if m.state == "accepted" => Ok(m),
+        Some(m) if m.state == "rejected" => Err(ApiError::forbidden(
+            "the community declined your request to join",
+        )),
         Some(_) => Err(ApiError::forbidden(
             "your membership is still pending approval",
         )),
         None => Err(ApiError::forbidden("join the community first")),
     }
+}
+
+/// Whether joining waits for a moderator (communities visible to members only).
+pub fn needs_approval(community: &CommunityView) -> bool {
+    community.visibility == "members"
 }
 
 fn is_moderator(membership: &Membership) -> bool {
@@ -588,16 +600,19 @@ pub async fn delete_post(
         let delete = objects::activity(&base, "Delete", &me, json!(post.ap_id), &community.ap_id);
         return distribute(state, member, &community, delete, None).await;
     }
-    if community.local.is_none() || !moderates(state, &community.ap_id, &me).await? {
+    if !moderates(state, &community.ap_id, &me).await? {
         return Err(ApiError::forbidden(
             "only the author or a moderator of the community can delete this",
         ));
     }
     let reason = reason.unwrap_or_else(|| "removed by a moderator".into());
-    state
-        .db
-        .set_post_removed(post.id, Some(reason.clone()))
-        .await?;
+    // A remote community applies it and announces it back; only its word changes replicas.
+    if community.local.is_some() {
+        state
+            .db
+            .set_post_removed(post.id, Some(reason.clone()))
+            .await?;
+    }
     let mut delete = objects::activity(&base, "Delete", &me, json!(post.ap_id), &community.ap_id);
     delete["summary"] = json!(reason);
     distribute(state, member, &community, delete, None).await
@@ -648,12 +663,14 @@ pub async fn set_thread_flags(
             "only threads can be locked or pinned",
         ));
     }
-    if community.local.is_none() || !moderates(state, &community.ap_id, &me).await? {
+    if !moderates(state, &community.ap_id, &me).await? {
         return Err(ApiError::forbidden(
-            "only moderators of the community's node can do this",
+            "only moderators of the community can do this",
         ));
     }
-    state.db.set_post_flags(thread.id, locked, pinned).await?;
+    if community.local.is_some() {
+        state.db.set_post_flags(thread.id, locked, pinned).await?;
+    }
     let base = state.settings.base_url();
     if let Some(locked) = locked.filter(|l| *l != thread.locked) {
         let lock = objects::activity(&base, "Lock", &me, json!(thread.ap_id), &community.ap_id);
@@ -692,9 +709,9 @@ pub async fn ban(
     expires_at: Option<i64>,
 ) -> Result<(), ApiError> {
     let me = member.ap_id(state);
-    if community.local.is_none() || !moderates(state, &community.ap_id, &me).await? {
+    if !moderates(state, &community.ap_id, &me).await? {
         return Err(ApiError::forbidden(
-            "only moderators of the community's node can ban",
+            "only moderators of the community can ban",
         ));
     }
     if target == me {
@@ -706,10 +723,12 @@ pub async fn ban(
     if expires_at.is_some_and(|t| t <= now_ms()) {
         return Err(ApiError::unprocessable("the ban would already be over"));
     }
-    state
-        .db
-        .ban(&community.ap_id, target, reason.clone(), expires_at)
-        .await?;
+    if community.local.is_some() {
+        state
+            .db
+            .ban(&community.ap_id, target, reason.clone(), expires_at)
+            .await?;
+    }
     let base = state.settings.base_url();
     let mut block = objects::activity(&base, "Block", &me, json!(target), &community.ap_id);
     block["target"] = json!(community.ap_id);
@@ -729,12 +748,12 @@ pub async fn unban(
     target: &str,
 ) -> Result<(), ApiError> {
     let me = member.ap_id(state);
-    if community.local.is_none() || !moderates(state, &community.ap_id, &me).await? {
+    if !moderates(state, &community.ap_id, &me).await? {
         return Err(ApiError::forbidden(
-            "only moderators of the community's node can unban",
+            "only moderators of the community can unban",
         ));
     }
-    if !state.db.unban(&community.ap_id, target).await? {
+    if community.local.is_some() && !state.db.unban(&community.ap_id, target).await? {
         return Err(ApiError::not_found("that actor is not banned here"));
     }
     let base = state.settings.base_url();
@@ -742,6 +761,136 @@ pub async fn unban(
     block["target"] = json!(community.ap_id);
     let undo = objects::activity(&base, "Undo", &me, block, &community.ap_id);
     distribute(state, member, community, undo, None).await
+}
+
+/// A moderator approves or rejects a pending join of a community hosted here. A remote
+/// member's node hears the answer as `Accept` or `Reject` of its `Follow`.
+pub async fn decide_membership(
+    state: &AppState,
+    moderator: &Member,
+    community: &CommunityView,
+    membership_id: i64,
+    approve: bool,
+) -> Result<Option<Membership>, ApiError> {
+    let Some((group, _)) = &community.local else {
+        return Err(ApiError::forbidden(
+            "memberships are decided on the community's node",
+        ));
+    };
+    if !moderates(state, &community.ap_id, &moderator.ap_id(state)).await? {
+        return Err(ApiError::forbidden("only moderators decide on members"));
+    }
+    let membership = state
+        .db
+        .membership_by_id(membership_id)
+        .await?
+        .filter(|m| m.community == community.ap_id)
+        .ok_or_else(|| ApiError::not_found("no such member in this community"))?;
+    if membership.state != "pending" {
+        return Err(ApiError::conflict(format!(
+            "the membership is {}, not pending",
+            membership.state
+        )));
+    }
+    if approve {
+        state
+            .db
+            .set_membership_state(&community.ap_id, &membership.actor, "accepted")
+            .await?;
+    } else {
+        state
+            .db
+            .delete_membership(&community.ap_id, &membership.actor)
+            .await?;
+    }
+    if membership.user_id.is_none() {
+        let answer = if approve { "Accept" } else { "Reject" };
+        let follow = json!({
+            "id": membership.follow_id,
+            "type": "Follow",
+            "actor": membership.actor,
+            "object": community.ap_id,
+        });
+        let reply = json!({
+            "@context": objects::AS_CONTEXT,
+            "id": objects::new_id(&state.settings.base_url(), &format!("activities/{}", answer.to_lowercase())),
+            "type": answer,
+            "actor": community.ap_id,
+            "to": [membership.actor],
+            "object": follow,
+        });
+        let actor_url = Url::parse(&membership.actor)
+            .map_err(|_| ApiError::bad_request("the member's id is not a URL"))?;
+        let actor = remote::actor(state, &actor_url, false)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("cannot reach the member: {e}")))?;
+        let inbox = Url::parse(&actor.inbox)
+            .map_err(|_| ApiError::bad_request("the member has no valid inbox"))?;
+        delivery::send(state, group, &reply, [inbox]).await?;
+    }
+    Ok(state
+        .db
+        .membership(&community.ap_id, &membership.actor)
+        .await?)
+}
+
+/// Sets a member's role (`moderator` or `member`) and title in a community hosted here;
+/// moderator changes are announced as `Add`/`Remove` on the moderators collection.
+pub async fn set_role(
+    state: &AppState,
+    moderator: &Member,
+    community: &CommunityView,
+    membership_id: i64,
+    role: &str,
+    title: Option<&str>,
+) -> Result<Membership, ApiError> {
+    if community.local.is_none() {
+        return Err(ApiError::forbidden("roles are set on the community's node"));
+    }
+    let me = moderator.ap_id(state);
+    if !moderates(state, &community.ap_id, &me).await? {
+        return Err(ApiError::forbidden("only moderators set roles"));
+    }
+    if !matches!(role, "moderator" | "member") {
+        return Err(ApiError::unprocessable("role must be moderator or member"));
+    }
+    if title.is_some_and(|t| t.chars().count() > 100) {
+        return Err(ApiError::unprocessable("a title is at most 100 characters"));
+    }
+    let membership = state
+        .db
+        .membership_by_id(membership_id)
+        .await?
+        .filter(|m| m.community == community.ap_id)
+        .ok_or_else(|| ApiError::not_found("no such member in this community"))?;
+    if membership.role == "owner" {
+        return Err(ApiError::forbidden("the owner's role cannot be changed"));
+    }
+    if membership.state != "accepted" {
+        return Err(ApiError::conflict("only accepted members get roles"));
+    }
+    let title = title.map(str::trim).filter(|t| !t.is_empty());
+    state
+        .db
+        .set_membership_role(&community.ap_id, &membership.actor, role, title)
+        .await?;
+    if role != membership.role {
+        let base = state.settings.base_url();
+        let mut activity = objects::activity(
+            &base,
+            if role == "moderator" { "Add" } else { "Remove" },
+            &me,
+            json!(membership.actor),
+            &community.ap_id,
+        );
+        activity["target"] = json!(format!("{}/moderators", community.ap_id));
+        distribute(state, moderator, community, activity, None).await?;
+    }
+    state
+        .db
+        .membership_by_id(membership_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("gone"))
 }
 
 /// Sends a member's `Create`/`Update` of `post` on its way.
@@ -927,6 +1076,7 @@ async fn host_receive(
                 .map_err(|e| ApiError::bad_request(format!("cannot fetch the follower: {e}")))?;
             let answer = if banned { "Reject" } else { "Accept" };
             if !banned {
+                let pending = needs_approval(community);
                 state
                     .db
                     .upsert_membership(NewMembership {
@@ -934,7 +1084,7 @@ async fn host_receive(
                         actor: actor.to_string(),
                         user_id: None,
                         role: "member",
-                        state: "accepted",
+                        state: if pending { "pending" } else { "accepted" },
                         follow_id: Some(env.id.to_string()),
                         inbox: Some(
                             follower
@@ -944,6 +1094,10 @@ async fn host_receive(
                         ),
                     })
                     .await?;
+                if pending {
+                    info!(follower = actor, community = %community.ap_id, "join request waits for a moderator");
+                    return Ok(());
+                }
             }
             let reply = json!({
                 "@context": objects::AS_CONTEXT,
@@ -980,8 +1134,30 @@ async fn host_receive(
                     state.db.remove_like(post.id, actor).await?;
                     announce(state, group, &community.ap_id, body.clone(), None).await
                 }
+                "Lock" | "Block" => {
+                    if !moderates(state, &community.ap_id, actor).await? {
+                        return Err(ApiError::forbidden("only moderators can do this"));
+                    }
+                    apply_announced(state, community, body).await?;
+                    announce(state, group, &community.ap_id, body.clone(), None).await
+                }
                 _ => Ok(()),
             }
+        }
+        "Lock" | "Add" | "Remove" | "Block" => {
+            if !moderates(state, &community.ap_id, actor).await? {
+                return Err(ApiError::forbidden("only moderators can do this"));
+            }
+            if env.type_name == "Block" {
+                if let Some(target) = id_of(object) {
+                    if moderates(state, &community.ap_id, target.as_str()).await? {
+                        return Err(ApiError::forbidden("moderators cannot be banned"));
+                    }
+                }
+            }
+            // Applied here with the same rules replicas use for the community's announces.
+            apply_announced(state, community, body).await?;
+            announce(state, group, &community.ap_id, body.clone(), None).await
         }
         "Create" => {
             if banned {
@@ -1305,8 +1481,24 @@ async fn apply_announced(
             Ok(())
         }
         "Lock" => set_flag(state, community, id_of(object), Some(true), None).await,
-        "Add" => set_flag(state, community, id_of(object), None, Some(true)).await,
-        "Remove" => set_flag(state, community, id_of(object), None, Some(false)).await,
+        "Add" | "Remove" => {
+            let adding = inner_kind(inner) == "Add";
+            let target = id_of(inner.get("target"))
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            if target == format!("{}/moderators", community.ap_id) {
+                if let Some(who) = id_of(object) {
+                    let role = if adding { "moderator" } else { "member" };
+                    state
+                        .db
+                        .set_membership_role(&community.ap_id, who.as_str(), role, None)
+                        .await?;
+                }
+                Ok(())
+            } else {
+                set_flag(state, community, id_of(object), None, Some(adding)).await
+            }
+        }
         "Block" => {
             if let Some(target) = id_of(object) {
                 let reason = inner

@@ -11,12 +11,9 @@ use crate::{
 pub async fn process(state: &AppState, envelope: &Envelope) -> Result<(), ApiError> {
     use ActivityKind::*;
     match envelope.kind {
-        Follow | Accept | Reject | Undo | Create | Update | Delete | Like | Announce => {
-            discussions::receive(state, envelope).await
-        }
-        // Acknowledged; handled by later capabilities (articles, events, partnerships).
-        TentativeAccept | Dislike | Add | Remove | Block | Flag | Join | Leave | Invite | Lock => {
-            Ok(())
-        }
+        Follow | Accept | Reject | Undo | Create | Update | Delete | Like | Announce | Add
+        | Remove | Block | Lock => discussions::receive(state, envelope).await,
+        // Acknowledged; handled by later capabilities (events, reports).
+        TentativeAccept | Dislike | Flag | Join | Leave | Invite => Ok(()),
     }
 }

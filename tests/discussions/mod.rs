@@ -1,4 +1,5 @@
 //! Issue: communities and discussions that replicate between nodes.
 
 pub mod federation;
+mod moderation;
 mod trust;
