@@ -31,7 +31,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi::document))
         .route("/communities", post(create_community))
-        .route("/communities/{handle}", get(get_community))
+        .route(
+            "/communities/{handle}",
+            get(get_community).patch(update_community),
+        )
         .route("/communities/{handle}/join", post(join))
         .route("/communities/{handle}/leave", post(leave))
         .route("/communities/{handle}/members", get(members))
@@ -329,6 +332,50 @@ async fn get_community(
     let view = svc::resolve(&state, &handle).await?;
     Ok(Json(
         community_json(&state, &view, auth.as_ref().map(|a| &a.member)).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateCommunity {
+    title: Option<String>,
+    summary: Option<String>,
+    charter: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    icon_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    banner_url: Option<Option<String>>,
+}
+
+/// Tells "absent" (None) from "null" (Some(None)).
+fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+async fn update_community(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(handle): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    auth.require_write()?;
+    let req: UpdateCommunity = parse_body(&body)?;
+    let view = svc::resolve(&state, &handle).await?;
+    let updated = svc::update_community(
+        &state,
+        &auth.member,
+        &view,
+        svc::ProfileChange {
+            title: req.title,
+            summary: req.summary,
+            charter: req.charter,
+            icon_url: req.icon_url,
+            banner_url: req.banner_url,
+        },
+    )
+    .await?;
+    Ok(Json(
+        community_json(&state, &updated, Some(&auth.member)).await?,
     ))
 }
 

@@ -78,6 +78,33 @@ impl Db {
         Ok(())
     }
 
+    /// Updates what a community shows about itself.
+    pub async fn update_community_profile(
+        &self,
+        actor_id: i64,
+        community_id: i64,
+        title: &str,
+        summary: &str,
+        charter: &str,
+        icon_url: Option<String>,
+        banner_url: Option<String>,
+    ) -> Result<(), DbErr> {
+        local_actor::Entity::update_many()
+            .col_expr(local_actor::Column::DisplayName, Expr::value(title))
+            .col_expr(local_actor::Column::Summary, Expr::value(summary))
+            .col_expr(local_actor::Column::IconUrl, Expr::value(icon_url))
+            .filter(local_actor::Column::Id.eq(actor_id))
+            .exec(self.conn())
+            .await?;
+        community::Entity::update_many()
+            .col_expr(community::Column::Charter, Expr::value(charter))
+            .col_expr(community::Column::BannerUrl, Expr::value(banner_url))
+            .filter(community::Column::Id.eq(community_id))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
     pub async fn set_actor_summary(&self, actor_id: i64, summary: &str) -> Result<(), DbErr> {
         local_actor::Entity::update_many()
             .col_expr(local_actor::Column::Summary, Expr::value(summary))

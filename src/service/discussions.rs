@@ -258,6 +258,98 @@ pub async fn create_community(
     local_community(state, &actor.name).await
 }
 
+/// Changes of a community's profile; absent fields stay as they are.
+#[derive(Default)]
+pub struct ProfileChange {
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub charter: Option<String>,
+    pub icon_url: Option<Option<String>>,
+    pub banner_url: Option<Option<String>>,
+}
+
+fn check_image_url(url: &Option<String>) -> Result<Option<String>, ApiError> {
+    match url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        None => Ok(None),
+        Some(u) => match Url::parse(u) {
+            Ok(parsed) if matches!(parsed.scheme(), "https" | "http") => {
+                Ok(Some(parsed.to_string()))
+            }
+            _ => Err(ApiError::unprocessable("image URLs must be http(s) URLs")),
+        },
+    }
+}
+
+/// A moderator edits a community hosted here; followers get an `Update` of the `Group`.
+pub async fn update_community(
+    state: &AppState,
+    moderator: &Member,
+    community: &CommunityView,
+    change: ProfileChange,
+) -> Result<CommunityView, ApiError> {
+    let Some((group, row)) = &community.local else {
+        return Err(ApiError::forbidden("a community is edited on its own node"));
+    };
+    if !moderates(state, &community.ap_id, &moderator.ap_id(state)).await? {
+        return Err(ApiError::forbidden("only moderators edit the community"));
+    }
+    let title = match change.title {
+        Some(t) => check_title(&t)?,
+        None => community.title.clone(),
+    };
+    let summary = change
+        .summary
+        .map(|s| markdown::plain_text(&s))
+        .unwrap_or_else(|| community.summary.clone());
+    if summary.chars().count() > 1000 {
+        return Err(ApiError::unprocessable(
+            "summary is at most 1000 characters",
+        ));
+    }
+    let charter = change.charter.unwrap_or_else(|| community.charter.clone());
+    if charter.len() > MAX_BODY {
+        return Err(ApiError::unprocessable(
+            "the charter is larger than 100 KiB",
+        ));
+    }
+    let icon_url = match change.icon_url {
+        Some(u) => check_image_url(&u)?,
+        None => community.icon_url.clone(),
+    };
+    let banner_url = match change.banner_url {
+        Some(u) => check_image_url(&u)?,
+        None => community.banner_url.clone(),
+    };
+    state
+        .db
+        .update_community_profile(
+            group.id, row.id, &title, &summary, &charter, icon_url, banner_url,
+        )
+        .await?;
+    let updated = local_community(state, &group.name).await?;
+    let base = state.settings.base_url();
+    let update = json!({
+        "@context": objects::AS_CONTEXT,
+        "id": objects::new_id(&base, "activities/update"),
+        "type": "Update",
+        "actor": updated.ap_id,
+        "to": [objects::PUBLIC],
+        "cc": [format!("{}/followers", updated.ap_id)],
+        "object": {"id": updated.ap_id, "type": "Group"},
+    });
+    let inboxes: Vec<Url> = state
+        .db
+        .follower_inboxes(&updated.ap_id)
+        .await?
+        .iter()
+        .filter_map(|i| Url::parse(i).ok())
+        .collect();
+    if !inboxes.is_empty() {
+        delivery::send(state, group, &update, inboxes).await?;
+    }
+    Ok(updated)
+}
+
 /// Joins a community. Local: accepted at once. Remote: a `Follow` is sent and the membership
 /// stays `pending` until the community answers.
 pub async fn join(
@@ -977,6 +1069,19 @@ fn inner_kind(value: &Value) -> &str {
 /// accepted or harmlessly ignored.
 pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
     let kind = env.type_name.as_str();
+    let object = env.body.get("object");
+    // An actor announcing a change of its own profile (a community's title, icon…).
+    if kind == "Update"
+        && object.is_some_and(|o| {
+            crate::federation::actors::ACTOR_TYPES.contains(&inner_kind(o))
+                && id_of(Some(o)).as_ref() == Some(&env.actor)
+        })
+    {
+        remote::actor(state, &env.actor, true)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("cannot refresh the actor: {e}")))?;
+        return Ok(());
+    }
     match kind {
         "Announce" => return receive_announce(state, env).await,
         "Accept" | "Reject" => return receive_follow_answer(state, env).await,
@@ -1426,6 +1531,19 @@ async fn apply_announced(
     let same_host = host_of(&actor) == community_host;
     let object = inner.get("object");
     match inner_kind(inner) {
+        "Update"
+            if object.is_some_and(|o| {
+                inner_kind(o) == "Group"
+                    && id_of(Some(o)).map(|u| u.to_string()) == Some(community.ap_id.clone())
+            }) =>
+        {
+            let url = Url::parse(&community.ap_id)
+                .map_err(|_| ApiError::bad_request("bad community id"))?;
+            remote::actor(state, &url, true)
+                .await
+                .map_err(|e| ApiError::bad_request(format!("cannot refresh the community: {e}")))?;
+            Ok(())
+        }
         "Create" | "Update" => {
             let object_id = id_of(object)
                 .ok_or_else(|| ApiError::bad_request("the announced activity has no object"))?;

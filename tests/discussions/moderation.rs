@@ -32,6 +32,42 @@ async fn on_all(
 async fn likes_locks_pins_roles_and_remote_moderators_federate() {
     let t = three_nodes().await;
     let all = [&t.olga, &t.bert, &t.gina];
+
+    // The owner edits the profile; replicas refresh it. Members cannot edit it.
+    let (status, body) = t
+        .olga
+        .patch(
+            "/communities/practice",
+            json!({"title": "Platform guild", "icon_url": "https://cdn.example/icon.png"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["title"].as_str()),
+        (200, Some("Platform guild")),
+        "{body}"
+    );
+    eventually(WAIT, "beta sees the new title", || async {
+        let (_, c) = t.bert.get(&format!("/communities/{}", t.handle)).await;
+        (c["title"] == "Platform guild" && c["icon_url"] == "https://cdn.example/icon.png")
+            .then_some(())
+    })
+    .await;
+    let (status, _) = t
+        .bert
+        .patch(
+            &format!("/communities/{}", t.handle),
+            json!({"title": "Mine"}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = t
+        .olga
+        .patch(
+            "/communities/practice",
+            json!({"icon_url": "javascript:alert(1)"}),
+        )
+        .await;
+    assert_eq!(status, 422);
     let (_, thread) = t
         .gina
         .post(
