@@ -1,6 +1,7 @@
 //! Queries for communities, memberships, threads and replies, likes, bans and community
 //! outboxes. Actors are keyed by their ActivityPub id.
 
+use super::queue::{enqueue, NewJob};
 use super::{
     entities::{ban, community, like, local_actor, membership, post},
     now_ms, Community, Db, DbErr, LocalActor,
@@ -25,6 +26,28 @@ pub struct NewMembership {
     pub state: &'static str,
     pub follow_id: Option<String>,
     pub inbox: Option<String>,
+}
+
+/// What a community shows about itself.
+pub struct CommunityProfile {
+    pub title: String,
+    pub summary: String,
+    pub charter: String,
+    pub icon_url: Option<String>,
+    pub banner_url: Option<String>,
+}
+
+/// A change to a stored post.
+pub enum PostChange {
+    Content {
+        title: Option<String>,
+        content: String,
+        source: Option<String>,
+        summary: Option<String>,
+        updated: i64,
+    },
+    Deleted,
+    Removed(String),
 }
 
 /// Fields of a post to store.
@@ -83,26 +106,26 @@ impl Db {
         &self,
         actor_id: i64,
         community_id: i64,
-        title: &str,
-        summary: &str,
-        charter: &str,
-        icon_url: Option<String>,
-        banner_url: Option<String>,
+        profile: CommunityProfile,
     ) -> Result<(), DbErr> {
+        let txn = self.begin().await?;
         local_actor::Entity::update_many()
-            .col_expr(local_actor::Column::DisplayName, Expr::value(title))
-            .col_expr(local_actor::Column::Summary, Expr::value(summary))
-            .col_expr(local_actor::Column::IconUrl, Expr::value(icon_url))
+            .col_expr(local_actor::Column::DisplayName, Expr::value(profile.title))
+            .col_expr(local_actor::Column::Summary, Expr::value(profile.summary))
+            .col_expr(local_actor::Column::IconUrl, Expr::value(profile.icon_url))
             .filter(local_actor::Column::Id.eq(actor_id))
-            .exec(self.conn())
+            .exec(&txn)
             .await?;
         community::Entity::update_many()
-            .col_expr(community::Column::Charter, Expr::value(charter))
-            .col_expr(community::Column::BannerUrl, Expr::value(banner_url))
+            .col_expr(community::Column::Charter, Expr::value(profile.charter))
+            .col_expr(
+                community::Column::BannerUrl,
+                Expr::value(profile.banner_url),
+            )
             .filter(community::Column::Id.eq(community_id))
-            .exec(self.conn())
+            .exec(&txn)
             .await?;
-        Ok(())
+        txn.commit().await
     }
 
     pub async fn set_actor_summary(&self, actor_id: i64, summary: &str) -> Result<(), DbErr> {
@@ -266,6 +289,17 @@ impl Db {
 
     /// Stores a post; an existing one with the same `ap_id` is returned unchanged.
     pub async fn insert_post(&self, new: NewPost) -> Result<(Post, bool), DbErr> {
+        self.insert_post_and_enqueue(new, Vec::new()).await
+    }
+
+    /// Stores a post and, if it is new, queues `jobs` in the same transaction: an accepted
+    /// post is never stored without the deliveries it causes.
+    pub async fn insert_post_and_enqueue(
+        &self,
+        new: NewPost,
+        jobs: Vec<NewJob>,
+    ) -> Result<(Post, bool), DbErr> {
+        let txn = self.begin().await?;
         let ap_id = new.ap_id.clone();
         let inserted = post::Entity::insert(post::ActiveModel {
             ap_id: Set(new.ap_id),
@@ -293,36 +327,52 @@ impl Db {
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(self.conn())
+        .exec_without_returning(&txn)
         .await?;
-        let post = self
-            .post_by_ap_id(&ap_id)
+        let post = post::Entity::find()
+            .filter(post::Column::ApId.eq(&ap_id))
+            .one(&txn)
             .await?
             .ok_or_else(|| DbErr::RecordNotFound(ap_id))?;
+        if inserted > 0 {
+            enqueue(&txn, jobs, now_ms()).await?;
+        }
+        txn.commit().await?;
         Ok((post, inserted > 0))
     }
 
-    pub async fn update_post_content(
+    /// Applies a change to a post and queues the deliveries it causes, atomically.
+    pub async fn change_post_and_enqueue(
         &self,
         id: i64,
-        title: Option<String>,
-        content: String,
-        source: Option<String>,
-        summary: Option<String>,
-        updated: i64,
+        change: PostChange,
+        jobs: Vec<NewJob>,
     ) -> Result<(), DbErr> {
-        post::ActiveModel {
+        let txn = self.begin().await?;
+        let mut model = post::ActiveModel {
             id: Set(id),
-            title: Set(title),
-            content: Set(content),
-            source: Set(source),
-            summary: Set(summary),
-            updated: Set(Some(updated)),
             ..Default::default()
+        };
+        match change {
+            PostChange::Content {
+                title,
+                content,
+                source,
+                summary,
+                updated,
+            } => {
+                model.title = Set(title);
+                model.content = Set(content);
+                model.source = Set(source);
+                model.summary = Set(summary);
+                model.updated = Set(Some(updated));
+            }
+            PostChange::Deleted => model.deleted = Set(true),
+            PostChange::Removed(reason) => model.removed_reason = Set(Some(reason)),
         }
-        .update(self.conn())
-        .await?;
-        Ok(())
+        model.update(&txn).await?;
+        enqueue(&txn, jobs, now_ms()).await?;
+        txn.commit().await
     }
 
     pub async fn mark_post_deleted(&self, id: i64) -> Result<(), DbErr> {

@@ -79,6 +79,10 @@ impl Db {
         self.conn.get_database_backend()
     }
 
+    pub(crate) async fn begin(&self) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+        self.conn.begin().await
+    }
+
     pub(crate) fn conn(&self) -> &DatabaseConnection {
         &self.conn
     }
@@ -317,14 +321,6 @@ impl Db {
             }
             Err(e) => Err(e),
         }
-    }
-
-    pub async fn forget_activity(&self, ap_id: &str) -> Result<(), DbErr> {
-        received_activity::Entity::delete_many()
-            .filter(received_activity::Column::ApId.eq(ap_id))
-            .exec(&self.conn)
-            .await?;
-        Ok(())
     }
 
     /// Accepted activities in arrival order.

@@ -156,7 +156,15 @@ async fn receive(
     handle(state, envelope, &body).await
 }
 
+/// Processes a new activity, then records its id. Recording after processing means a crash in
+/// between leaves the activity unrecorded, so the sender's retry is processed again rather
+/// than lost; every handler is idempotent (unique ids, upserts), so a rare double delivery
+/// changes nothing twice.
 async fn handle(state: &AppState, envelope: Envelope, raw: &[u8]) -> Result<StatusCode, ApiError> {
+    if let Err(e) = service::inbox::process(state, &envelope).await {
+        warn!(activity = %envelope.id, error = %e.message, "activity rejected");
+        return Err(e);
+    }
     let raw = String::from_utf8_lossy(raw);
     let first = state
         .db
@@ -167,17 +175,11 @@ async fn handle(state: &AppState, envelope: Envelope, raw: &[u8]) -> Result<Stat
             &raw,
         )
         .await?;
-    if !first {
+    if first {
+        info!(activity = %envelope.id, kind = %envelope.type_name, actor = %envelope.actor, "activity accepted");
+        Metrics::inc(&state.metrics.inbox_accepted);
+    } else {
         Metrics::inc(&state.metrics.inbox_replayed);
-        return Ok(StatusCode::ACCEPTED);
     }
-    info!(activity = %envelope.id, kind = %envelope.type_name, actor = %envelope.actor, "activity accepted");
-    if let Err(e) = service::inbox::process(state, &envelope).await {
-        warn!(activity = %envelope.id, error = %e.message, "activity rejected");
-        // Not processed, so not seen: a corrected retry must not be taken for a replay.
-        state.db.forget_activity(envelope.id.as_str()).await?;
-        return Err(e);
-    }
-    Metrics::inc(&state.metrics.inbox_accepted);
     Ok(StatusCode::ACCEPTED)
 }

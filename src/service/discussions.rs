@@ -10,8 +10,10 @@
 use crate::{
     app::AppState,
     db::{
-        discussions::{Membership, NewMembership, NewPost, Post},
-        now_ms, Community, LocalActor, RemoteActor, User,
+        discussions::{CommunityProfile, Membership, NewMembership, NewPost, Post, PostChange},
+        now_ms,
+        queue::NewJob,
+        Community, LocalActor, RemoteActor, User,
     },
     domain::{ActorKind, Name},
     error::ApiError,
@@ -323,7 +325,15 @@ pub async fn update_community(
     state
         .db
         .update_community_profile(
-            group.id, row.id, &title, &summary, &charter, icon_url, banner_url,
+            group.id,
+            row.id,
+            CommunityProfile {
+                title,
+                summary,
+                charter,
+                icon_url,
+                banner_url,
+            },
         )
         .await?;
     let updated = local_community(state, &group.name).await?;
@@ -544,6 +554,57 @@ pub async fn post_document(state: &AppState, post: &Post) -> Result<Value, ApiEr
     ))
 }
 
+/// A post as it will be stored, for building its document before the write.
+fn provisional(new: &NewPost) -> Post {
+    Post {
+        id: 0,
+        ap_id: new.ap_id.clone(),
+        community: new.community.clone(),
+        author: new.author.clone(),
+        thread_id: new.thread_id,
+        parent_id: new.parent_id,
+        title: new.title.clone(),
+        content: new.content.clone(),
+        source: new.source.clone(),
+        summary: new.summary.clone(),
+        published: new.published,
+        updated: new.updated,
+        deleted: false,
+        removed_reason: None,
+        locked: false,
+        pinned: false,
+        like_count: 0,
+        local: new.local,
+        created_at: new.published,
+    }
+}
+
+/// Stores a member's new post together with the deliveries of its `Create`.
+async fn store_and_publish(
+    state: &AppState,
+    member: &Member,
+    community: &CommunityView,
+    new: NewPost,
+    in_reply_to: Option<&str>,
+) -> Result<Post, ApiError> {
+    let draft = provisional(&new);
+    let doc = objects::post_json(
+        &draft,
+        &PostContext {
+            community: &community.ap_id,
+            community_mention: &community.mention(),
+            in_reply_to,
+        },
+    );
+    let base = state.settings.base_url();
+    let create = objects::activity(&base, "Create", &member.ap_id(state), doc, &community.ap_id);
+    let new_thread = draft.thread_id.is_none().then_some(draft.ap_id.as_str());
+    let jobs = plan(state, member, community, &create, new_thread).await?;
+    let (post, _) = state.db.insert_post_and_enqueue(new, jobs).await?;
+    state.delivery_wakeup.notify_waiters();
+    Ok(post)
+}
+
 pub async fn create_thread(
     state: &AppState,
     member: &Member,
@@ -555,25 +616,21 @@ pub async fn create_thread(
     check_body(content)?;
     require_member(state, member, community).await?;
     let html = markdown::render(content);
-    let (post, _) = state
-        .db
-        .insert_post(NewPost {
-            ap_id: objects::new_id(&state.settings.base_url(), "p"),
-            community: community.ap_id.clone(),
-            author: member.ap_id(state),
-            thread_id: None,
-            parent_id: None,
-            title: Some(title),
-            summary: Some(markdown::excerpt(&markdown::plain_text(&html), 500)),
-            content: html,
-            source: Some(content.to_string()),
-            published: now_ms(),
-            updated: None,
-            local: true,
-        })
-        .await?;
-    publish(state, member, community, "Create", &post).await?;
-    Ok(post)
+    let new = NewPost {
+        ap_id: objects::new_id(&state.settings.base_url(), "p"),
+        community: community.ap_id.clone(),
+        author: member.ap_id(state),
+        thread_id: None,
+        parent_id: None,
+        title: Some(title),
+        summary: Some(markdown::excerpt(&markdown::plain_text(&html), 500)),
+        content: html,
+        source: Some(content.to_string()),
+        published: now_ms(),
+        updated: None,
+        local: true,
+    };
+    store_and_publish(state, member, community, new, None).await
 }
 
 pub async fn create_reply(
@@ -593,27 +650,28 @@ pub async fn create_reply(
         if parent.thread_id != Some(thread.id) && parent.id != thread.id {
             return Err(ApiError::unprocessable("the parent is not in this thread"));
         }
+        if parent.deleted || parent.removed_reason.is_some() {
+            return Err(ApiError::gone("the reply you answer was removed"));
+        }
     }
+    let parent = parent.filter(|p| p.id != thread.id);
     let html = markdown::render(content);
-    let (post, _) = state
-        .db
-        .insert_post(NewPost {
-            ap_id: objects::new_id(&state.settings.base_url(), "p"),
-            community: community.ap_id.clone(),
-            author: member.ap_id(state),
-            thread_id: Some(thread.id),
-            parent_id: parent.filter(|p| p.id != thread.id).map(|p| p.id),
-            title: None,
-            summary: None,
-            content: html,
-            source: Some(content.to_string()),
-            published: now_ms(),
-            updated: None,
-            local: true,
-        })
-        .await?;
-    publish(state, member, &community, "Create", &post).await?;
-    Ok(post)
+    let new = NewPost {
+        ap_id: objects::new_id(&state.settings.base_url(), "p"),
+        community: community.ap_id.clone(),
+        author: member.ap_id(state),
+        thread_id: Some(thread.id),
+        parent_id: parent.map(|p| p.id),
+        title: None,
+        summary: None,
+        content: html,
+        source: Some(content.to_string()),
+        published: now_ms(),
+        updated: None,
+        local: true,
+    };
+    let in_reply_to = parent.unwrap_or(thread).ap_id.clone();
+    store_and_publish(state, member, &community, new, Some(&in_reply_to)).await
 }
 
 fn check_open(thread: &Post) -> Result<(), ApiError> {
@@ -662,20 +720,40 @@ pub async fn edit_post(
         .thread_id
         .is_none()
         .then(|| markdown::excerpt(&markdown::plain_text(&html), 500));
+    let updated_at = now_ms();
+    let mut draft = post.clone();
+    draft.title = title.clone();
+    draft.content = html.clone();
+    draft.source = source.clone();
+    draft.summary = summary.clone();
+    draft.updated = Some(updated_at);
+    let doc = post_document(state, &draft).await?;
+    let base = state.settings.base_url();
+    let update = objects::activity(&base, "Update", &member.ap_id(state), doc, &community.ap_id);
+    let jobs = plan(state, member, &community, &update, None).await?;
     state
         .db
-        .update_post_content(post.id, title, html, source, summary, now_ms())
+        .change_post_and_enqueue(
+            post.id,
+            PostChange::Content {
+                title,
+                content: html,
+                source,
+                summary,
+                updated: updated_at,
+            },
+            jobs,
+        )
         .await?;
-    let updated = state
+    state.delivery_wakeup.notify_waiters();
+    state
         .db
         .post(post.id)
         .await?
-        .ok_or_else(|| ApiError::not_found("gone"))?;
-    publish(state, member, &community, "Update", &updated).await?;
-    Ok(updated)
+        .ok_or_else(|| ApiError::not_found("gone"))
 }
 
-/// Deletes by the author, or removes by a moderator of a community hosted here.
+/// Deletes by the author, or removes by a moderator of the community.
 pub async fn delete_post(
     state: &AppState,
     member: &Member,
@@ -687,27 +765,30 @@ pub async fn delete_post(
         .await?
         .ok_or_else(|| ApiError::not_found("the community is unknown"))?;
     let base = state.settings.base_url();
-    if post.author == me {
-        state.db.mark_post_deleted(post.id).await?;
-        let delete = objects::activity(&base, "Delete", &me, json!(post.ap_id), &community.ap_id);
-        return distribute(state, member, &community, delete, None).await;
-    }
-    if !moderates(state, &community.ap_id, &me).await? {
-        return Err(ApiError::forbidden(
-            "only the author or a moderator of the community can delete this",
-        ));
-    }
-    let reason = reason.unwrap_or_else(|| "removed by a moderator".into());
-    // A remote community applies it and announces it back; only its word changes replicas.
-    if community.local.is_some() {
-        state
-            .db
-            .set_post_removed(post.id, Some(reason.clone()))
-            .await?;
-    }
     let mut delete = objects::activity(&base, "Delete", &me, json!(post.ap_id), &community.ap_id);
-    delete["summary"] = json!(reason);
-    distribute(state, member, &community, delete, None).await
+    let change = if post.author == me {
+        PostChange::Deleted
+    } else {
+        if !moderates(state, &community.ap_id, &me).await? {
+            return Err(ApiError::forbidden(
+                "only the author or a moderator of the community can delete this",
+            ));
+        }
+        let reason = reason.unwrap_or_else(|| "removed by a moderator".into());
+        delete["summary"] = json!(reason);
+        if community.local.is_none() {
+            // The community applies it and announces it back; only its word changes replicas.
+            return distribute(state, member, &community, delete, None).await;
+        }
+        PostChange::Removed(reason)
+    };
+    let jobs = plan(state, member, &community, &delete, None).await?;
+    state
+        .db
+        .change_post_and_enqueue(post.id, change, jobs)
+        .await?;
+    state.delivery_wakeup.notify_waiters();
+    Ok(())
 }
 
 pub async fn like(
@@ -985,33 +1066,46 @@ pub async fn set_role(
         .ok_or_else(|| ApiError::not_found("gone"))
 }
 
-/// Sends a member's `Create`/`Update` of `post` on its way.
-async fn publish(
+/// The deliveries a member's activity causes: the community's announces to its followers when
+/// it lives here, otherwise one request to the community's inbox.
+async fn plan(
     state: &AppState,
     member: &Member,
     community: &CommunityView,
-    kind: &str,
-    post: &Post,
-) -> Result<(), ApiError> {
-    let doc = post_document(state, post).await?;
-    let base = state.settings.base_url();
-    let activity = objects::activity(&base, kind, &member.ap_id(state), doc, &community.ap_id);
-    let new_thread = (kind == "Create" && post.thread_id.is_none()).then(|| post.ap_id.clone());
-    distribute(state, member, community, activity, new_thread).await
+    activity: &Value,
+    new_thread: Option<&str>,
+) -> Result<Vec<NewJob>, ApiError> {
+    match &community.local {
+        Some((group, _)) => {
+            announce_jobs(state, group, &community.ap_id, activity, new_thread).await
+        }
+        None => {
+            let remote = community.remote.as_ref().ok_or_else(ApiError::internal)?;
+            let inbox = Url::parse(&remote.inbox)
+                .map_err(|_| ApiError::bad_request("the community has no valid inbox"))?;
+            Ok(delivery::jobs_for(state, &member.actor, activity, [inbox]))
+        }
+    }
 }
 
-/// A member's activity: announced by the community if it lives here, otherwise sent to it.
+/// A member's activity whose effect is already stored: queued as [`plan`] says.
 async fn distribute(
     state: &AppState,
     member: &Member,
     community: &CommunityView,
     activity: Value,
-    new_thread: Option<String>,
+    new_thread: Option<&str>,
 ) -> Result<(), ApiError> {
-    match &community.local {
-        Some((group, _)) => announce(state, group, &community.ap_id, activity, new_thread).await,
-        None => send_to_community(state, &member.actor, community, &activity).await,
+    let jobs = plan(state, member, community, &activity, new_thread).await?;
+    enqueue(state, jobs).await
+}
+
+async fn enqueue(state: &AppState, jobs: Vec<NewJob>) -> Result<(), ApiError> {
+    if !jobs.is_empty() {
+        state.db.enqueue(jobs).await?;
+        state.delivery_wakeup.notify_waiters();
     }
+    Ok(())
 }
 
 async fn send_to_community(
@@ -1027,15 +1121,15 @@ async fn send_to_community(
     Ok(())
 }
 
-/// The community announces `activity` to every follower inbox. A new thread is also announced
-/// as a plain `Announce` of its id, which is what Mastodon followers show.
-async fn announce(
+/// The community's `Announce` of `activity` to every follower inbox. A new thread is also
+/// announced as a plain `Announce` of its id, which is what Mastodon followers show.
+async fn announce_jobs(
     state: &AppState,
     group: &LocalActor,
     community: &str,
-    activity: Value,
-    new_thread: Option<String>,
-) -> Result<(), ApiError> {
+    activity: &Value,
+    new_thread: Option<&str>,
+) -> Result<Vec<NewJob>, ApiError> {
     let inboxes: Vec<Url> = state
         .db
         .follower_inboxes(community)
@@ -1044,16 +1138,27 @@ async fn announce(
         .filter_map(|i| Url::parse(i).ok())
         .collect();
     if inboxes.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let base = state.settings.base_url();
-    let wrapped = objects::announce(&base, community, activity);
-    delivery::send(state, group, &wrapped, inboxes.clone()).await?;
+    let wrapped = objects::announce(&base, community, activity.clone());
+    let mut jobs = delivery::jobs_for(state, group, &wrapped, inboxes.clone());
     if let Some(thread) = new_thread {
         let boost = objects::announce(&base, community, json!(thread));
-        delivery::send(state, group, &boost, inboxes).await?;
+        jobs.extend(delivery::jobs_for(state, group, &boost, inboxes));
     }
-    Ok(())
+    Ok(jobs)
+}
+
+async fn announce(
+    state: &AppState,
+    group: &LocalActor,
+    community: &str,
+    activity: Value,
+    new_thread: Option<&str>,
+) -> Result<(), ApiError> {
+    let jobs = announce_jobs(state, group, community, &activity, new_thread).await?;
+    enqueue(state, jobs).await
 }
 
 // ----- the inbox side -----
@@ -1275,10 +1380,16 @@ async fn host_receive(
             if incoming.author.as_str() != actor {
                 return Err(ApiError::forbidden("the object is not the actor's own"));
             }
-            let (post, new) = store_incoming(state, community, &incoming, 0).await?;
+            // Stored and announced in one transaction: an accepted post always reaches the
+            // followers.
+            let new_thread = incoming
+                .in_reply_to
+                .is_none()
+                .then_some(incoming.ap_id.as_str());
+            let jobs = announce_jobs(state, group, &community.ap_id, body, new_thread).await?;
+            let (_, new) = store_incoming(state, community, &incoming, 0, jobs).await?;
             if new {
-                let new_thread = post.thread_id.is_none().then(|| post.ap_id.clone());
-                announce(state, group, &community.ap_id, body.clone(), new_thread).await?;
+                state.delivery_wakeup.notify_waiters();
             }
             Ok(())
         }
@@ -1301,26 +1412,34 @@ async fn host_receive(
             if existing.community != community.ap_id {
                 return Err(ApiError::forbidden("the post is not in this community"));
             }
-            apply_update(state, &existing, &incoming).await?;
-            announce(state, group, &community.ap_id, body.clone(), None).await
+            let jobs = announce_jobs(state, group, &community.ap_id, body, None).await?;
+            apply_update(state, &existing, &incoming, jobs).await?;
+            state.delivery_wakeup.notify_waiters();
+            Ok(())
         }
         "Delete" => {
             let post = post_in(state, community, id_of(object)).await?;
-            if post.author == actor {
-                state.db.mark_post_deleted(post.id).await?;
+            let change = if post.author == actor {
+                PostChange::Deleted
             } else if moderates(state, &community.ap_id, actor).await? {
-                let reason = body
-                    .get("summary")
-                    .and_then(Value::as_str)
-                    .map(markdown::plain_text)
-                    .unwrap_or_else(|| "removed by a moderator".into());
-                state.db.set_post_removed(post.id, Some(reason)).await?;
+                PostChange::Removed(
+                    body.get("summary")
+                        .and_then(Value::as_str)
+                        .map(markdown::plain_text)
+                        .unwrap_or_else(|| "removed by a moderator".into()),
+                )
             } else {
                 return Err(ApiError::forbidden(
                     "only the author or a moderator can delete this",
                 ));
-            }
-            announce(state, group, &community.ap_id, body.clone(), None).await
+            };
+            let jobs = announce_jobs(state, group, &community.ap_id, body, None).await?;
+            state
+                .db
+                .change_post_and_enqueue(post.id, change, jobs)
+                .await?;
+            state.delivery_wakeup.notify_waiters();
+            Ok(())
         }
         "Like" => {
             if banned {
@@ -1359,6 +1478,7 @@ async fn apply_update(
     state: &AppState,
     existing: &Post,
     incoming: &IncomingPost,
+    jobs: Vec<NewJob>,
 ) -> Result<(), ApiError> {
     if existing.deleted {
         return Ok(());
@@ -1370,13 +1490,16 @@ async fn apply_update(
     };
     state
         .db
-        .update_post_content(
+        .change_post_and_enqueue(
             existing.id,
-            title,
-            incoming.content.clone(),
-            incoming.source.clone(),
-            incoming.summary.clone(),
-            incoming.updated.unwrap_or_else(now_ms),
+            PostChange::Content {
+                title,
+                content: incoming.content.clone(),
+                source: incoming.source.clone(),
+                summary: incoming.summary.clone(),
+                updated: incoming.updated.unwrap_or_else(now_ms),
+            },
+            jobs,
         )
         .await?;
     Ok(())
@@ -1389,6 +1512,7 @@ async fn store_incoming(
     community: &CommunityView,
     incoming: &IncomingPost,
     depth: usize,
+    jobs: Vec<NewJob>,
 ) -> Result<(Post, bool), ApiError> {
     if let Some(existing) = state.db.post_by_ap_id(incoming.ap_id.as_str()).await? {
         return Ok((existing, false));
@@ -1441,20 +1565,23 @@ async fn store_incoming(
     };
     Ok(state
         .db
-        .insert_post(NewPost {
-            ap_id: incoming.ap_id.to_string(),
-            community: community.ap_id.clone(),
-            author: incoming.author.to_string(),
-            thread_id,
-            parent_id,
-            title,
-            content: incoming.content.clone(),
-            source: incoming.source.clone(),
-            summary: incoming.summary.clone(),
-            published: incoming.published,
-            updated: incoming.updated,
-            local: false,
-        })
+        .insert_post_and_enqueue(
+            NewPost {
+                ap_id: incoming.ap_id.to_string(),
+                community: community.ap_id.clone(),
+                author: incoming.author.to_string(),
+                thread_id,
+                parent_id,
+                title,
+                content: incoming.content.clone(),
+                source: incoming.source.clone(),
+                summary: incoming.summary.clone(),
+                published: incoming.published,
+                updated: incoming.updated,
+                local: false,
+            },
+            jobs,
+        )
         .await?)
 }
 
@@ -1466,9 +1593,15 @@ async fn fetch_post(
     depth: usize,
 ) -> Result<Post, ApiError> {
     let incoming = fetch_incoming(state, url).await?;
-    Ok(Box::pin(store_incoming(state, community, &incoming, depth))
-        .await?
-        .0)
+    Ok(Box::pin(store_incoming(
+        state,
+        community,
+        &incoming,
+        depth,
+        Vec::new(),
+    ))
+    .await?
+    .0)
 }
 
 async fn fetch_incoming(state: &AppState, url: &Url) -> Result<IncomingPost, ApiError> {
@@ -1523,7 +1656,7 @@ async fn apply_announced(
             return Ok(());
         }
         let incoming = fetch_incoming(state, &url).await?;
-        store_incoming(state, community, &incoming, 0).await?;
+        store_incoming(state, community, &incoming, 0, Vec::new()).await?;
         return Ok(());
     }
     let actor = id_of(inner.get("actor"))
@@ -1566,9 +1699,9 @@ async fn apply_announced(
                     {
                         return Err(ApiError::forbidden("that post belongs elsewhere"));
                     }
-                    apply_update(state, &existing, &incoming).await
+                    apply_update(state, &existing, &incoming, Vec::new()).await
                 }
-                None => store_incoming(state, community, &incoming, 0)
+                None => store_incoming(state, community, &incoming, 0, Vec::new())
                     .await
                     .map(|_| ()),
             }
