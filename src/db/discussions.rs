@@ -3,8 +3,8 @@
 
 use super::queue::{enqueue, NewJob};
 use super::{
-    entities::{ban, community, like, local_actor, membership, post},
-    now_ms, Community, Db, DbErr, LocalActor,
+    entities::{ban, community, like, local_actor, membership, post, remote_actor},
+    now_ms, Community, Db, DbErr, LocalActor, RemoteActor,
 };
 use sea_orm::{
     sea_query::{Expr, OnConflict},
@@ -135,6 +135,16 @@ impl Db {
             .exec(self.conn())
             .await?;
         Ok(())
+    }
+
+    /// A remote community already known by `slug@host`.
+    pub async fn remote_group(&self, slug: &str, host: &str) -> Result<Option<RemoteActor>, DbErr> {
+        remote_actor::Entity::find()
+            .filter(remote_actor::Column::Kind.eq("Group"))
+            .filter(remote_actor::Column::PreferredUsername.eq(slug))
+            .filter(remote_actor::Column::Host.eq(host))
+            .one(self.conn())
+            .await
     }
 
     // ----- memberships -----

@@ -153,6 +153,15 @@ pub async fn resolve(state: &AppState, handle: &str) -> Result<CommunityView, Ap
             if slug.is_empty() || domain.is_empty() || domain.contains('/') {
                 return Err(ApiError::bad_request("expected a handle like slug@domain"));
             }
+            // A community already known resolves without the network, so replicas keep
+            // working while its node is down.
+            if let Some(known) = state
+                .db
+                .remote_group(&slug.to_lowercase(), &domain.to_lowercase())
+                .await?
+            {
+                return Ok(remote_view(known));
+            }
             let url =
                 state.client.webfinger(slug, domain).await.map_err(|e| {
                     ApiError::not_found(format!("cannot find {slug}@{domain}: {e}"))

@@ -441,3 +441,58 @@ async fn a_mastodon_user_follows_and_starts_a_thread_by_mention() {
     .await;
     assert_eq!(announce["actor"], community.as_str());
 }
+
+#[tokio::test]
+async fn replicas_keep_serving_and_posts_wait_while_the_host_is_down() {
+    let t = three_nodes().await;
+    let (_, before) = t
+        .olga
+        .post(
+            "/communities/practice/threads",
+            json!({"title": "Before the outage", "content": "x"}),
+        )
+        .await;
+    let before = before["ap_id"].as_str().expect("id").to_string();
+    thread_everywhere(&t, &before, |_| true).await;
+
+    let Three {
+        alpha,
+        beta,
+        gamma,
+        olga,
+        bert,
+        gina,
+        handle,
+    } = t;
+    let port = alpha.addr.port();
+    let db = alpha.crash().await;
+
+    // The replica keeps serving what it has, and accepts a new post for later delivery.
+    assert!(bert.thread_by_ap_id(&handle, &before).await.is_some());
+    let (status, during) = bert
+        .post(
+            &format!("/communities/{handle}/threads"),
+            json!({"title": "During the outage", "content": "queued"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{during}");
+    let during = during["ap_id"].as_str().expect("id").to_string();
+
+    let alpha = Node::start_with(crate::harness::NodeOptions {
+        db: Some(db),
+        port,
+        ..Default::default()
+    })
+    .await;
+    let t = Three {
+        alpha,
+        beta,
+        gamma,
+        olga,
+        bert,
+        gina,
+        handle,
+    };
+    let copies = thread_everywhere(&t, &during, |_| true).await;
+    assert!(copies.iter().all(|c| c["title"] == "During the outage"));
+}
