@@ -1,5 +1,6 @@
 //! Issue: communities and discussions that replicate between nodes.
 
+mod api;
 pub mod federation;
 mod fixtures;
 mod moderation;
