@@ -440,6 +440,39 @@ async fn a_mastodon_user_follows_and_starts_a_thread_by_mention() {
     })
     .await;
     assert_eq!(announce["actor"], community.as_str());
+
+    // A Mastodon reply names only the thread (no community): it is a reply, sanitized.
+    let reply = json!({
+        "id": format!("{}/users/mastodon/statuses/2", masto.base),
+        "type": "Note",
+        "attributedTo": masto.actor,
+        "inReplyTo": note["id"],
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "cc": [format!("{}/followers", masto.actor)],
+        "content": "<p>Try <b>resetting</b> it<script>alert(1)</script><a href=\"javascript:alert(2)\">here</a></p>",
+        "published": "2026-11-22T10:00:00Z",
+    });
+    masto.publish(&reply);
+    let create = json!({
+        "id": format!("{}/activity", reply["id"].as_str().expect("id")),
+        "type": "Create",
+        "actor": masto.actor,
+        "object": reply,
+    });
+    let (status, body) = masto.deliver(&alpha.url("/inbox"), &create).await;
+    assert_eq!(status, 202, "{body}");
+    let thread = olga
+        .thread_by_ap_id("practice", note["id"].as_str().expect("id"))
+        .await
+        .expect("thread");
+    let stored = &thread["replies"][0];
+    assert_eq!(stored["ap_id"], reply["id"]);
+    let html = stored["content"].as_str().unwrap_or_default();
+    assert!(html.contains("<b>resetting</b>"), "{html}");
+    assert!(
+        !html.contains("script") && !html.contains("javascript:"),
+        "{html}"
+    );
 }
 
 #[tokio::test]
