@@ -189,6 +189,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/roundtable/v1", crate::api::router())
         .route("/p/{key}", get(routes::post_object))
+        .route("/a/{key}", get(routes::article_object))
+        .route("/a/{key}/history", get(routes::article_history))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/.well-known/webfinger", get(webfinger::webfinger))

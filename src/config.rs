@@ -17,6 +17,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub federation: FederationSettings,
     pub delivery: DeliverySettings,
+    pub articles: ArticleSettings,
     pub log: LogSettings,
 }
 
@@ -62,6 +63,12 @@ pub struct DeliverySettings {
     pub dead_after_hours: u64,
     pub lease_secs: u64,
     pub retention_days: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleSettings {
+    pub edit_wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

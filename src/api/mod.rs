@@ -2,6 +2,7 @@
 //! Every answer is JSON; every failure is a status and `{"error": "…"}`. Bearer tokens come
 //! from `roundtable token create`. Its OpenAPI document is `openapi.json` beside it.
 
+mod articles;
 mod openapi;
 
 use crate::{
@@ -73,6 +74,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/replies/{id}/like", post(like))
         .route("/replies/{id}/remove", post(remove))
+        .merge(articles::router())
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
 }
 
@@ -148,8 +150,22 @@ impl FromRequestParts<AppState> for MaybeAuth {
 
 // ----- helpers -----
 
+/// Query parameters, with a JSON error when they do not parse.
+pub(crate) struct Q<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Q<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| Q(v))
+            .map_err(|e| ApiError::bad_request(e.body_text()))
+    }
+}
+
 /// A JSON body, with a JSON error when it does not parse.
-fn parse_body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+pub(crate) fn parse_body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
     if bytes.is_empty() {
         return serde_json::from_slice(b"{}")
             .map_err(|e| ApiError::bad_request(format!("a JSON body is required: {e}")));
@@ -162,7 +178,7 @@ fn created(value: Value) -> Response {
     (StatusCode::CREATED, Json(value)).into_response()
 }
 
-fn parse_id(raw: &str) -> Result<i64, ApiError> {
+pub(crate) fn parse_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::not_found(format!("no such id {raw:?}")))
 }
@@ -222,7 +238,7 @@ async fn community_json(
     }))
 }
 
-async fn author_json(state: &AppState, ap_id: &str) -> Result<Value, ApiError> {
+pub(crate) async fn author_json(state: &AppState, ap_id: &str) -> Result<Value, ApiError> {
     Ok(json!({"ap_id": ap_id, "handle": svc::actor_handle(state, ap_id).await?}))
 }
 
@@ -414,7 +430,7 @@ struct MembersQuery {
 async fn members(
     State(state): State<AppState>,
     Path(handle): Path<String>,
-    Query(q): Query<MembersQuery>,
+    Q(q): Q<MembersQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let view = svc::resolve(&state, &handle).await?;
     let list = state.db.members(&view.ap_id, q.state.as_deref()).await?;
@@ -506,7 +522,7 @@ struct ListQuery {
 async fn list_threads(
     State(state): State<AppState>,
     Path(handle): Path<String>,
-    Query(q): Query<ListQuery>,
+    Q(q): Q<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let view = svc::resolve(&state, &handle).await?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
@@ -610,7 +626,7 @@ async fn remove_ban(
     State(state): State<AppState>,
     auth: Auth,
     Path(handle): Path<String>,
-    Query(q): Query<UnbanQuery>,
+    Q(q): Q<UnbanQuery>,
 ) -> Result<Json<Value>, ApiError> {
     auth.require_write()?;
     let view = svc::resolve(&state, &handle).await?;

@@ -1,6 +1,7 @@
 //! Storage: the only module that imports sea_orm. Opens SQLite or PostgreSQL from a URL,
 //! applies migrations, and offers the queries the services need.
 
+pub mod articles;
 pub mod discussions;
 pub mod entities;
 pub mod queue;
@@ -30,6 +31,8 @@ pub fn now_ms() -> i64 {
 #[derive(Clone, Debug)]
 pub struct Db {
     conn: DatabaseConnection,
+    /// Statements executed since start, for metrics and for tests that bound query counts.
+    queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,8 +70,18 @@ impl Db {
                 .foreign_keys(true)
                 .create_if_missing(true)
         });
-        let conn = Database::connect(options).await?;
-        Ok(Db { conn })
+        let mut conn = Database::connect(options).await?;
+        let queries = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = queries.clone();
+        conn.set_metric_callback(move |_| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
+        Ok(Db { conn, queries })
+    }
+
+    /// Statements executed by this pool so far.
+    pub fn query_count(&self) -> u64 {
+        self.queries.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub async fn migrate(&self) -> Result<(), DbErr> {

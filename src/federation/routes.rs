@@ -7,7 +7,7 @@ use super::{
 };
 use crate::{
     app::AppState, db::LocalActor, domain::ActorKind, error::ApiError, markdown,
-    service::discussions,
+    service::{articles, discussions},
 };
 use axum::{
     extract::{Path, Query, State},
@@ -326,6 +326,74 @@ pub async fn group_collection(
         "following" => Ok(empty_collection(format!("{c}/following"))),
         _ => Err(ApiError::not_found("no such collection")),
     }
+}
+
+#[derive(serde::Deserialize)]
+pub struct HistoryQuery {
+    after: Option<i32>,
+}
+
+/// `GET /a/{key}`: an article owned here, as `Article` JSON or an HTML page.
+pub async fn article_object(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (article, rev, authors) = owned_article(&state, &key).await?;
+    if !wants_activity_json(&headers) {
+        let page = format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head><body><h1>{t}</h1>{body}</body></html>\n",
+            t = escape_html(&rev.title),
+            body = markdown::render(&rev.content),
+        );
+        return Ok(Html(page).into_response());
+    }
+    let mention = match discussions::known(&state, &article.community).await? {
+        Some(c) => c.mention(),
+        None => String::new(),
+    };
+    Ok(activity_json(articles::article_json(
+        &state, &article, &rev, &authors, &mention,
+    )))
+}
+
+/// `GET /a/{key}/history[?after=N]`: every revision with its text, oldest first, paged.
+pub async fn article_history(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Response, ApiError> {
+    let (article, _, _) = owned_article(&state, &key).await?;
+    Ok(activity_json(
+        articles::history_page(&state, &article, q.after).await?,
+    ))
+}
+
+async fn owned_article(
+    state: &AppState,
+    key: &str,
+) -> Result<
+    (
+        crate::db::articles::Article,
+        crate::db::articles::Revision,
+        Vec<String>,
+    ),
+    ApiError,
+> {
+    let ap_id = format!("{}/a/{key}", state.settings.base_url());
+    let article = state
+        .db
+        .article_by_ap_id(&ap_id)
+        .await?
+        .filter(|a| a.local)
+        .ok_or_else(|| ApiError::not_found("no such article"))?;
+    let rev = state
+        .db
+        .revision(&article.current_rev)
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    let authors = state.db.article_authors(article.id).await?;
+    Ok((article, rev, authors))
 }
 
 /// `GET /p/{key}`: a thread (`Page`) or reply (`Note`) authored here; a `Tombstone` with 410

@@ -24,7 +24,7 @@ use crate::{
         objects::{self, id_of, parse_post, IncomingPost, PostContext},
     },
     markdown,
-    service::{accounts, remote},
+    service::{accounts, articles, remote},
 };
 use serde_json::{json, Value};
 use tracing::{info, warn};
@@ -472,7 +472,7 @@ pub async fn leave(
     Ok(())
 }
 
-async fn require_member(
+pub(crate) async fn require_member(
     state: &AppState,
     member: &Member,
     community: &CommunityView,
@@ -506,7 +506,7 @@ fn is_moderator(membership: &Membership) -> bool {
 }
 
 /// Whether `actor` moderates the local community `community`.
-async fn moderates(state: &AppState, community: &str, actor: &str) -> Result<bool, ApiError> {
+pub(crate) async fn moderates(state: &AppState, community: &str, actor: &str) -> Result<bool, ApiError> {
     Ok(state
         .db
         .membership(community, actor)
@@ -514,7 +514,7 @@ async fn moderates(state: &AppState, community: &str, actor: &str) -> Result<boo
         .is_some_and(|m| is_moderator(&m)))
 }
 
-fn check_title(title: &str) -> Result<String, ApiError> {
+pub(crate) fn check_title(title: &str) -> Result<String, ApiError> {
     let title = title.trim();
     if title.is_empty() {
         return Err(ApiError::unprocessable("a thread needs a title"));
@@ -1172,7 +1172,7 @@ async fn announce(
 
 // ----- the inbox side -----
 
-fn inner_kind(value: &Value) -> &str {
+pub(crate) fn inner_kind(value: &Value) -> &str {
     value
         .get("type")
         .and_then(Value::as_str)
@@ -1195,6 +1195,31 @@ pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
             .await
             .map_err(|e| ApiError::bad_request(format!("cannot refresh the actor: {e}")))?;
         return Ok(());
+    }
+    if matches!(kind, "Accept" | "Reject") {
+        if let Some(edit_id) = id_of(object) {
+            if let Some(edit) = state.db.edit_by_edit_id(edit_id.as_str()).await? {
+                return articles::receive_answer(state, env, edit).await;
+            }
+        }
+    }
+    if matches!(kind, "Create" | "Update") && articles::concerns_articles(env) {
+        if known(state, env.actor.as_str()).await?.is_some_and(|c| c.local.is_none()) {
+            return articles::receive_from_owner(state, env).await;
+        }
+        return match target_community(state, env).await? {
+            Some(community) => match community.local.clone() {
+                Some((group, _)) => {
+                    articles::receive_proposal(state, env, &community, &group).await
+                }
+                None => Err(ApiError::forbidden(
+                    "articles are only accepted from the community that owns them",
+                )),
+            },
+            None => Err(ApiError::forbidden(
+                "articles are only accepted from the community that owns them",
+            )),
+        };
     }
     match kind {
         "Announce" => return receive_announce(state, env).await,

@@ -2,6 +2,7 @@
 //! the same function here.
 
 pub mod accounts;
+pub mod articles;
 pub mod discussions;
 pub mod inbox;
 pub mod remote;

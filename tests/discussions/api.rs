@@ -44,8 +44,10 @@ async fn the_openapi_document_describes_every_route() {
         let concrete = path
             .replace("{handle}", "nobody")
             .replace("{id}", "999")
-            .replace("{member_id}", "999");
-        for method in ["get", "post", "patch", "delete"] {
+            .replace("{member_id}", "999")
+            .replace("{slug}", "nothing")
+            .replace("{rev}", "0");
+        for method in ["get", "post", "put", "patch", "delete"] {
             if item.get(method).is_none() {
                 continue;
             }

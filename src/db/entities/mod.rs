@@ -2,6 +2,10 @@
 //! and `api`, with explicit conversions.
 
 pub mod api_token;
+pub mod article;
+pub mod article_edit;
+pub mod article_revision;
+pub mod article_slug;
 pub mod ban;
 pub mod community;
 pub mod delivery_job;

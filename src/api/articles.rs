@@ -1,0 +1,431 @@
+//! Knowledge articles in the native API.
+
+use super::{author_json, parse_body, parse_id, Auth, Q};
+use crate::{
+    app::AppState,
+    db::{articles::Article, now_ms},
+    error::ApiError,
+    federation::objects::rfc3339,
+    markdown,
+    service::{
+        articles::{self as svc, EditInput, NewArticleInput, Outcome},
+        discussions as communities,
+    },
+};
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/communities/{handle}/articles",
+            get(list).post(create),
+        )
+        .route("/communities/{handle}/articles/{slug}", get(by_slug))
+        .route("/articles/{id}", get(get_article).put(edit))
+        .route("/articles/{id}/revisions", get(revisions))
+        .route("/articles/{id}/revisions/{rev}", get(revision))
+        .route("/articles/{id}/diff", get(diff))
+        .route("/articles/{id}/protect", post(protect))
+        .route("/articles/{id}/revert", post(revert))
+        .route("/articles/{id}/review", post(review))
+        .route("/edits/{id}", get(get_edit))
+}
+
+async fn load(state: &AppState, raw: &str) -> Result<Article, ApiError> {
+    state
+        .db
+        .article(parse_id(raw)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such article"))
+}
+
+fn overdue(a: &Article, now: i64) -> bool {
+    a.review_interval_days.is_some_and(|days| {
+        a.last_reviewed_at.unwrap_or(a.created_at) + i64::from(days) * 86_400_000 <= now
+    })
+}
+
+async fn article_json(state: &AppState, a: &Article) -> Result<Value, ApiError> {
+    let rev = state
+        .db
+        .revision(&a.current_rev)
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    let mut authors = Vec::new();
+    for author in state.db.article_authors(a.id).await? {
+        authors.push(author_json(state, &author).await?);
+    }
+    let community = communities::known(state, &a.community).await?;
+    Ok(json!({
+        "id": a.id,
+        "ap_id": a.ap_id,
+        "community": community.map(|c| c.handle()),
+        "title": rev.title,
+        "slug": a.slug,
+        "revision": rev.rev_id,
+        "content": rev.content,
+        "html": markdown::render(&rev.content),
+        "summary": svc::summary_of(&rev.content),
+        "authors": authors,
+        "protected": a.protected,
+        "review_interval_days": a.review_interval_days,
+        "last_reviewed_at": a.last_reviewed_at.map(rfc3339),
+        "last_reviewed_by": a.last_reviewed_by,
+        "overdue": overdue(a, now_ms()),
+        "local": a.local,
+        "created_at": rfc3339(a.created_at),
+        "updated_at": rfc3339(a.updated_at),
+    }))
+}
+
+async fn outcome_response(
+    state: &AppState,
+    outcome: Outcome,
+    created: bool,
+) -> Result<Response, ApiError> {
+    Ok(match outcome {
+        Outcome::Applied { article, .. } => {
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            (status, Json(article_json(state, &article).await?)).into_response()
+        }
+        Outcome::Conflict { conflict, latest } => (
+            StatusCode::CONFLICT,
+            Json(json!({
+                "error": "the edit conflicts with changes made since its base revision",
+                "conflict": conflict,
+                "latest_revision": latest,
+            })),
+        )
+            .into_response(),
+        Outcome::Rejected { reason } => ApiError::forbidden(reason).into_response(),
+        Outcome::Pending { edit } => (
+            StatusCode::ACCEPTED,
+            Json(json!({
+                "state": "pending",
+                "edit": edit.id,
+                "message": "the community's node has not answered yet; GET /edits/{edit} later",
+            })),
+        )
+            .into_response(),
+    })
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    overdue: Option<bool>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+    Q(q): Q<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let community = communities::resolve(&state, &handle).await?;
+    let now = now_ms();
+    let list = state
+        .db
+        .articles(&community.ap_id, q.overdue.unwrap_or(false).then_some(now))
+        .await?;
+    let out: Vec<Value> = list
+        .iter()
+        .map(|a| {
+            json!({
+                "id": a.id,
+                "ap_id": a.ap_id,
+                "title": a.title,
+                "slug": a.slug,
+                "revision": a.current_rev,
+                "overdue": overdue(a, now),
+                "updated_at": rfc3339(a.updated_at),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"articles": out})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    title: String,
+    content: String,
+    message: Option<String>,
+    review_interval_days: Option<i32>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(handle): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    auth.require_write()?;
+    let req: CreateBody = parse_body(&body)?;
+    let community = communities::resolve(&state, &handle).await?;
+    let outcome = svc::create(
+        &state,
+        &auth.member,
+        &community,
+        NewArticleInput {
+            title: req.title,
+            content: req.content,
+            message: req.message,
+            review_interval_days: req.review_interval_days,
+        },
+    )
+    .await?;
+    outcome_response(&state, outcome, true).await
+}
+
+async fn by_slug(
+    State(state): State<AppState>,
+    Path((handle, slug)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let community = communities::resolve(&state, &handle).await?;
+    let article = state
+        .db
+        .article_by_slug(&community.ap_id, &slug)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no article with that name"))?;
+    if article.slug != slug {
+        let location = format!(
+            "/api/roundtable/v1/communities/{handle}/articles/{}",
+            article.slug
+        );
+        return Ok((
+            StatusCode::PERMANENT_REDIRECT,
+            [(header::LOCATION, location)],
+            Json(json!({"moved_to": article.slug})),
+        )
+            .into_response());
+    }
+    Ok(Json(article_json(&state, &article).await?).into_response())
+}
+
+async fn get_article(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let article = load(&state, &id).await?;
+    Ok(Json(article_json(&state, &article).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditBody {
+    content: String,
+    base_revision: String,
+    title: Option<String>,
+    message: Option<String>,
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    auth.require_write()?;
+    let req: EditBody = parse_body(&body)?;
+    let article = load(&state, &id).await?;
+    let outcome = svc::edit(
+        &state,
+        &auth.member,
+        &article,
+        EditInput {
+            content: req.content,
+            base_revision: req.base_revision,
+            title: req.title,
+            message: req.message,
+        },
+    )
+    .await?;
+    outcome_response(&state, outcome, false).await
+}
+
+async fn revisions(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let article = load(&state, &id).await?;
+    let mut out = Vec::new();
+    for r in state.db.revision_list(article.id).await? {
+        out.push(json!({
+            "id": r.rev_id,
+            "parent": r.parent_rev,
+            "author": author_json(&state, &r.author).await?,
+            "message": r.message,
+            "title": r.title,
+            "number": r.seq,
+            "created_at": rfc3339(r.created_at),
+        }));
+    }
+    Ok(Json(json!({"revisions": out})))
+}
+
+async fn load_revision(
+    state: &AppState,
+    article: &Article,
+    rev: &str,
+) -> Result<crate::db::articles::Revision, ApiError> {
+    state
+        .db
+        .revision(rev)
+        .await?
+        .filter(|r| r.article_id == article.id)
+        .ok_or_else(|| ApiError::not_found("no such revision of this article"))
+}
+
+async fn revision(
+    State(state): State<AppState>,
+    Path((id, rev)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let article = load(&state, &id).await?;
+    let r = load_revision(&state, &article, &rev).await?;
+    Ok(Json(json!({
+        "id": r.rev_id,
+        "parent": r.parent_rev,
+        "author": author_json(&state, &r.author).await?,
+        "message": r.message,
+        "title": r.title,
+        "number": r.seq,
+        "content": r.content,
+        "html": markdown::render(&r.content),
+        "created_at": rfc3339(r.created_at),
+    })))
+}
+
+#[derive(Deserialize)]
+struct DiffQuery {
+    from: String,
+    to: String,
+}
+
+async fn diff(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Q(q): Q<DiffQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let article = load(&state, &id).await?;
+    let from = load_revision(&state, &article, &q.from).await?;
+    let to = load_revision(&state, &article, &q.to).await?;
+    let patch = diffy::create_patch(&from.content, &to.content);
+    let hunks: Vec<Value> = patch
+        .hunks()
+        .iter()
+        .map(|h| {
+            let lines: Vec<Value> = h
+                .lines()
+                .iter()
+                .map(|l| {
+                    let (kind, text) = match l {
+                        diffy::Line::Context(t) => ("context", *t),
+                        diffy::Line::Delete(t) => ("delete", *t),
+                        diffy::Line::Insert(t) => ("insert", *t),
+                    };
+                    json!({"kind": kind, "text": text.strip_suffix('\n').unwrap_or(text)})
+                })
+                .collect();
+            json!({
+                "old_start": h.old_range().start(),
+                "old_lines": h.old_range().len(),
+                "new_start": h.new_range().start(),
+                "new_lines": h.new_range().len(),
+                "lines": lines,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "from": from.rev_id,
+        "to": to.rev_id,
+        "title_changed": from.title != to.title,
+        "unified": patch.to_string(),
+        "hunks": hunks,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProtectBody {
+    protected: Option<bool>,
+}
+
+async fn protect(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    auth.require_write()?;
+    let req: ProtectBody = parse_body(&body)?;
+    let article = load(&state, &id).await?;
+    svc::protect(&state, &auth.member, &article, req.protected.unwrap_or(true)).await?;
+    let article = load(&state, &id).await?;
+    Ok(Json(article_json(&state, &article).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevertBody {
+    revision: String,
+}
+
+async fn revert(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    auth.require_write()?;
+    let req: RevertBody = parse_body(&body)?;
+    let article = load(&state, &id).await?;
+    let outcome = svc::revert(&state, &auth.member, &article, &req.revision).await?;
+    outcome_response(&state, outcome, false).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewBody {
+    interval_days: Option<i32>,
+}
+
+async fn review(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    auth.require_write()?;
+    let req: ReviewBody = parse_body(&body)?;
+    let article = load(&state, &id).await?;
+    svc::review(&state, &auth.member, &article, req.interval_days).await?;
+    let article = load(&state, &id).await?;
+    Ok(Json(article_json(&state, &article).await?))
+}
+
+async fn get_edit(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let edit = state
+        .db
+        .edit(parse_id(&id)?)
+        .await?
+        .filter(|e| e.user_id == auth.member.user.id)
+        .ok_or_else(|| ApiError::not_found("no such edit of yours"))?;
+    let outcome = svc::outcome_of(&state, edit).await?;
+    outcome_response(&state, outcome, false).await
+}
