@@ -140,7 +140,12 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for table in ["article_edits", "article_revisions", "article_slugs", "articles"] {
+        for table in [
+            "article_edits",
+            "article_revisions",
+            "article_slugs",
+            "articles",
+        ] {
             m.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())

@@ -25,10 +25,7 @@ use serde_json::{json, Value};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/communities/{handle}/articles",
-            get(list).post(create),
-        )
+        .route("/communities/{handle}/articles", get(list).post(create))
         .route("/communities/{handle}/articles/{slug}", get(by_slug))
         .route("/articles/{id}", get(get_article).put(edit))
         .route("/articles/{id}/revisions", get(revisions))
@@ -371,7 +368,13 @@ async fn protect(
     auth.require_write()?;
     let req: ProtectBody = parse_body(&body)?;
     let article = load(&state, &id).await?;
-    svc::protect(&state, &auth.member, &article, req.protected.unwrap_or(true)).await?;
+    svc::protect(
+        &state,
+        &auth.member,
+        &article,
+        req.protected.unwrap_or(true),
+    )
+    .await?;
     let article = load(&state, &id).await?;
     Ok(Json(article_json(&state, &article).await?))
 }

@@ -225,7 +225,10 @@ impl Db {
         let txn = self.begin().await?;
         let now = now_ms();
         let moved = article::Entity::update_many()
-            .col_expr(article::Column::CurrentRev, Expr::value(revision.rev_id.clone()))
+            .col_expr(
+                article::Column::CurrentRev,
+                Expr::value(revision.rev_id.clone()),
+            )
             .col_expr(article::Column::Title, Expr::value(revision.title.clone()))
             .col_expr(article::Column::UpdatedAt, Expr::value(now))
             .filter(article::Column::Id.eq(article.id))
@@ -331,9 +334,7 @@ impl Db {
             .col_expr(article_edit::Column::Reason, Expr::value(reason))
             .col_expr(article_edit::Column::DecidedAt, Expr::value(now_ms()))
             .filter(article_edit::Column::EditId.eq(edit_id))
-            .filter(
-                Condition::all().add(article_edit::Column::State.eq("pending")),
-            )
+            .filter(Condition::all().add(article_edit::Column::State.eq("pending")))
             .exec(self.conn())
             .await?;
         Ok(result.rows_affected > 0)

@@ -6,7 +6,11 @@ use super::{
     objects::{AS_CONTEXT, PUBLIC},
 };
 use crate::{
-    app::AppState, db::LocalActor, domain::ActorKind, error::ApiError, markdown,
+    app::AppState,
+    db::LocalActor,
+    domain::ActorKind,
+    error::ApiError,
+    markdown,
     service::{articles, discussions},
 };
 use axum::{

@@ -57,7 +57,10 @@ pub fn revision_id(
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }
-    h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A URL slug from any Unicode title: lowercase letters and digits joined by dashes.
@@ -250,7 +253,10 @@ pub async fn create(
 ) -> Result<Outcome, ApiError> {
     let title = check_title(&input.title)?;
     check_content(&input.content)?;
-    if input.review_interval_days.is_some_and(|d| !(1..=3650).contains(&d)) {
+    if input
+        .review_interval_days
+        .is_some_and(|d| !(1..=3650).contains(&d))
+    {
         return Err(ApiError::unprocessable(
             "review_interval_days must be between 1 and 3650",
         ));
@@ -292,8 +298,18 @@ pub async fn create(
                     "attributedTo": me,
                 },
             });
-            propose(state, member, community, proposal, None, None, Some(title), input.content, message)
-                .await
+            propose(
+                state,
+                member,
+                community,
+                proposal,
+                None,
+                None,
+                Some(title),
+                input.content,
+                message,
+            )
+            .await
         }
     }
 }
@@ -526,7 +542,9 @@ pub async fn outcome_of(state: &AppState, edit: ArticleEdit) -> Result<Outcome, 
             latest: edit.latest_rev.unwrap_or_default(),
         },
         "rejected" => Outcome::Rejected {
-            reason: edit.reason.unwrap_or_else(|| "refused by the community".into()),
+            reason: edit
+                .reason
+                .unwrap_or_else(|| "refused by the community".into()),
         },
         _ => Outcome::Pending { edit },
     })
@@ -551,7 +569,9 @@ async fn apply_edit(
         .revision(base_rev)
         .await?
         .filter(|r| r.article_id == article.id)
-        .ok_or_else(|| ApiError::unprocessable("base_revision is not a revision of this article"))?;
+        .ok_or_else(|| {
+            ApiError::unprocessable("base_revision is not a revision of this article")
+        })?;
     // A concurrent writer can move the head between reading and writing: retry on the new head.
     for _ in 0..5 {
         let article = state
@@ -606,7 +626,11 @@ async fn apply_edit(
         };
         let new_slug = if new_title != latest.title {
             let candidate = slugify(&new_title);
-            match state.db.article_by_slug(&article.community, &candidate).await? {
+            match state
+                .db
+                .article_by_slug(&article.community, &candidate)
+                .await?
+            {
                 Some(a) if a.id == article.id => None,
                 _ => Some(unique_slug(state, &article.community, &new_title).await?),
             }
@@ -759,7 +783,9 @@ pub async fn receive_proposal(
 ) -> Result<(), ApiError> {
     let actor = env.actor.as_str();
     let body = &env.body;
-    let object = body.get("object").ok_or_else(|| ApiError::bad_request("no object"))?;
+    let object = body
+        .get("object")
+        .ok_or_else(|| ApiError::bad_request("no object"))?;
     let title = object
         .get("name")
         .and_then(Value::as_str)
@@ -802,7 +828,11 @@ pub async fn receive_proposal(
                 actor,
                 &title,
                 &content,
-                if message.is_empty() { "Created" } else { &message },
+                if message.is_empty() {
+                    "Created"
+                } else {
+                    &message
+                },
                 None,
                 Some(env.id.to_string()),
             )
@@ -813,7 +843,9 @@ pub async fn receive_proposal(
             None => Err(refuse("a new article needs a title")),
         }
     } else {
-        let article_id = id_of(Some(object)).map(|u| u.to_string()).unwrap_or_default();
+        let article_id = id_of(Some(object))
+            .map(|u| u.to_string())
+            .unwrap_or_default();
         let base = body
             .get("baseRevision")
             .and_then(Value::as_str)
@@ -853,7 +885,15 @@ pub async fn receive_proposal(
             // An edit that changed nothing produces no Update: tell the editor directly.
             let applied = state.db.revision(&rev).await?;
             if applied.is_some_and(|r| r.edit_id.as_deref() != Some(env.id.as_str())) {
-                answer(state, group, community, env, "Accept", json!({"revision": rev})).await?;
+                answer(
+                    state,
+                    group,
+                    community,
+                    env,
+                    "Accept",
+                    json!({"revision": rev}),
+                )
+                .await?;
             }
             Ok(())
         }
@@ -871,7 +911,15 @@ pub async fn receive_proposal(
         }
         Ok(Outcome::Rejected { reason }) | Err(reason) => {
             info!(edit = %env.id, reason, "article edit refused");
-            answer(state, group, community, env, "Reject", json!({"summary": reason})).await
+            answer(
+                state,
+                group,
+                community,
+                env,
+                "Reject",
+                json!({"summary": reason}),
+            )
+            .await
         }
         Ok(Outcome::Pending { .. }) => Ok(()),
     }
@@ -910,7 +958,10 @@ async fn answer(
 
 /// A replica receives the owning community's `Create`/`Update` of an article.
 pub async fn receive_from_owner(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
-    let object = env.body.get("object").ok_or_else(|| ApiError::bad_request("no object"))?;
+    let object = env
+        .body
+        .get("object")
+        .ok_or_else(|| ApiError::bad_request("no object"))?;
     let Some(community) = known(state, env.actor.as_str()).await? else {
         return Err(ApiError::forbidden(
             "articles are only accepted from their community",
@@ -949,7 +1000,9 @@ async fn store_replica_revision(
     depth: usize,
 ) -> Result<(), ApiError> {
     let ap_id = id_of(Some(doc)).ok_or_else(|| ApiError::bad_request("no article id"))?;
-    let rev = doc.get("revision").ok_or_else(|| ApiError::bad_request("no revision"))?;
+    let rev = doc
+        .get("revision")
+        .ok_or_else(|| ApiError::bad_request("no revision"))?;
     let title = doc
         .get("name")
         .and_then(Value::as_str)
@@ -1063,7 +1116,14 @@ async fn settle_edit(state: &AppState, revision: &NewRevision) -> Result<(), Api
         if state.db.edit_by_edit_id(edit_id).await?.is_some() {
             state
                 .db
-                .decide_edit(edit_id, "applied", Some(revision.rev_id.clone()), None, None, None)
+                .decide_edit(
+                    edit_id,
+                    "applied",
+                    Some(revision.rev_id.clone()),
+                    None,
+                    None,
+                    None,
+                )
                 .await?;
         }
     }
@@ -1094,7 +1154,10 @@ async fn sync_history(
         return Err(ApiError::forbidden("the history is on another host"));
     }
     let collection = fetch(history).await?;
-    let mut next = collection.get("first").and_then(Value::as_str).map(str::to_string);
+    let mut next = collection
+        .get("first")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let mut pages = 0;
     while let Some(url) = next.take() {
         pages += 1;
@@ -1112,8 +1175,14 @@ async fn sync_history(
             .into_iter()
             .flatten()
         {
-            let title = item.get("title").and_then(Value::as_str).unwrap_or_default();
-            let content = item.get("content").and_then(Value::as_str).unwrap_or_default();
+            let title = item
+                .get("title")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let content = item
+                .get("content")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let rev = parse_revision(article_ap, item, title, content)?;
             if state.db.revision(&rev.rev_id).await?.is_none() {
                 Box::pin(apply_replica_revision(state, community, article_ap, rev, 1)).await?;
@@ -1125,7 +1194,11 @@ async fn sync_history(
 }
 
 /// The editor's node hears the owner refuse or settle a proposal.
-pub async fn receive_answer(state: &AppState, env: &Envelope, edit: ArticleEdit) -> Result<(), ApiError> {
+pub async fn receive_answer(
+    state: &AppState,
+    env: &Envelope,
+    edit: ArticleEdit,
+) -> Result<(), ApiError> {
     if edit.community != env.actor.as_str() {
         return Err(ApiError::forbidden("only the community can answer"));
     }
@@ -1135,7 +1208,14 @@ pub async fn receive_answer(state: &AppState, env: &Envelope, edit: ArticleEdit)
         "Reject" if text("summary").as_deref() == Some("conflict") => {
             state
                 .db
-                .decide_edit(&edit.edit_id, "conflict", None, text("conflict"), text("latestRevision"), None)
+                .decide_edit(
+                    &edit.edit_id,
+                    "conflict",
+                    None,
+                    text("conflict"),
+                    text("latestRevision"),
+                    None,
+                )
                 .await?;
         }
         "Reject" => {

@@ -506,7 +506,11 @@ fn is_moderator(membership: &Membership) -> bool {
 }
 
 /// Whether `actor` moderates the local community `community`.
-pub(crate) async fn moderates(state: &AppState, community: &str, actor: &str) -> Result<bool, ApiError> {
+pub(crate) async fn moderates(
+    state: &AppState,
+    community: &str,
+    actor: &str,
+) -> Result<bool, ApiError> {
     Ok(state
         .db
         .membership(community, actor)
@@ -1204,7 +1208,10 @@ pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
         }
     }
     if matches!(kind, "Create" | "Update") && articles::concerns_articles(env) {
-        if known(state, env.actor.as_str()).await?.is_some_and(|c| c.local.is_none()) {
+        if known(state, env.actor.as_str())
+            .await?
+            .is_some_and(|c| c.local.is_none())
+        {
             return articles::receive_from_owner(state, env).await;
         }
         return match target_community(state, env).await? {
