@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_foundation;
 mod m20261122_000002_discussions;
 mod m20261122_000003_articles;
+mod m20261122_000004_search;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_foundation::Migration),
             Box::new(m20261122_000002_discussions::Migration),
             Box::new(m20261122_000003_articles::Migration),
+            Box::new(m20261122_000004_search::Migration),
         ]
     }
 }

@@ -74,6 +74,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/replies/{id}/like", post(like))
         .route("/replies/{id}/remove", post(remove))
+        .route("/search", get(search))
         .merge(articles::router())
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
 }
@@ -877,4 +878,60 @@ async fn pin(
     )
     .await?;
     Ok(Json(thread_json(&state, &post, false).await?))
+}
+
+// ----- search -----
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: String,
+    community: Option<String>,
+    limit: Option<u64>,
+}
+
+/// Text as safe HTML, with the index's match markers as `<mark>`.
+fn marked(text: &str) -> String {
+    crate::federation::routes::escape_html(text)
+        .replace(crate::db::search::MARK_START, "<mark>")
+        .replace(crate::db::search::MARK_END, "</mark>")
+}
+
+async fn search(
+    State(state): State<AppState>,
+    Q(q): Q<SearchQuery>,
+) -> Result<Json<Value>, ApiError> {
+    if q.q.chars().count() > 200 {
+        return Err(ApiError::unprocessable("a query is at most 200 characters"));
+    }
+    let community = match q.community.as_deref() {
+        Some(handle) => Some(svc::resolve(&state, handle).await?.ap_id),
+        None => None,
+    };
+    let hits = state
+        .db
+        .search(
+            &q.q,
+            community.as_deref(),
+            q.limit.unwrap_or(20).clamp(1, 50),
+        )
+        .await?;
+    let mut results = Vec::with_capacity(hits.len());
+    for hit in hits {
+        let ap_id = match hit.kind.as_str() {
+            "article" => state.db.article(hit.ref_id).await?.map(|a| a.ap_id),
+            _ => state.db.post(hit.ref_id).await?.map(|p| p.ap_id),
+        };
+        let handle = svc::known(&state, &hit.community)
+            .await?
+            .map(|c| c.handle());
+        results.push(json!({
+            "kind": hit.kind,
+            "id": hit.ref_id,
+            "ap_id": ap_id,
+            "community": handle,
+            "title": marked(&hit.title),
+            "snippet": marked(&hit.snippet),
+        }));
+    }
+    Ok(Json(json!({"results": results})))
 }

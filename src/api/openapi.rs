@@ -94,6 +94,8 @@ pub fn spec() -> Value {
             "/articles/{id}/revert": {"parameters": [id], "post": op("Revert to a revision (moderators of the owning node)", true, Some(obj(json!({"revision": s}), &["revision"])), "200")},
             "/articles/{id}/review": {"parameters": [id], "post": op("Record that the article is still correct", true, Some(obj(json!({"interval_days": {"type": "integer"}}), &[])), "200")},
             "/edits/{id}": {"parameters": [id], "get": op("The state of an edit proposed to another node", true, None, "200")},
+            "/search": {"parameters": [{"name": "q", "in": "query", "required": true, "schema": s}, {"name": "community", "in": "query", "schema": s}, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+                "get": op("Full-text search over the articles and threads this node holds; snippets mark matches with <mark>", false, None, "200")},
             "/replies/{id}": {"parameters": [id],
                 "get": op("A reply", false, None, "200"),
                 "patch": op("Edit (author)", true, Some(obj(json!({"content": s}), &[])), "200"),

@@ -205,6 +205,7 @@ impl Db {
         }
         .insert(&txn)
         .await?;
+        index_article(&txn, &article, &first.title, &first.content).await?;
         insert_revision(&txn, article.id, 1, first).await?;
         enqueue(&txn, jobs, now).await?;
         txn.commit().await?;
@@ -259,6 +260,7 @@ impl Db {
             .count(&txn)
             .await? as i32
             + 1;
+        index_article(&txn, article, &revision.title, &revision.content).await?;
         insert_revision(&txn, article.id, seq, revision).await?;
         enqueue(&txn, jobs, now).await?;
         txn.commit().await?;
@@ -363,4 +365,23 @@ async fn insert_revision<C: sea_orm::ConnectionTrait>(
     .insert(conn)
     .await?;
     Ok(())
+}
+
+/// Puts an article's current title and text into the search index.
+async fn index_article<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    article: &Article,
+    title: &str,
+    markdown_text: &str,
+) -> Result<(), DbErr> {
+    let text = crate::markdown::plain_text(&crate::markdown::render(markdown_text));
+    super::search::index_upsert(
+        conn,
+        "article",
+        article.id,
+        &article.community,
+        title,
+        &text,
+    )
+    .await
 }

@@ -2,6 +2,7 @@
 //! outboxes. Actors are keyed by their ActivityPub id.
 
 use super::queue::{enqueue, NewJob};
+use super::search::{index_remove, index_upsert};
 use super::{
     entities::{ban, community, like, local_actor, membership, post, remote_actor},
     now_ms, Community, Db, DbErr, LocalActor, RemoteActor,
@@ -345,6 +346,7 @@ impl Db {
             .await?
             .ok_or_else(|| DbErr::RecordNotFound(ap_id))?;
         if inserted > 0 {
+            index_post(&txn, &post).await?;
             enqueue(&txn, jobs, now_ms()).await?;
         }
         txn.commit().await?;
@@ -380,31 +382,25 @@ impl Db {
             PostChange::Deleted => model.deleted = Set(true),
             PostChange::Removed(reason) => model.removed_reason = Set(Some(reason)),
         }
-        model.update(&txn).await?;
+        let post = model.update(&txn).await?;
+        if post.deleted || post.removed_reason.is_some() {
+            index_remove(&txn, post_kind(&post), post.id).await?;
+        } else {
+            index_post(&txn, &post).await?;
+        }
         enqueue(&txn, jobs, now_ms()).await?;
         txn.commit().await
     }
 
     pub async fn mark_post_deleted(&self, id: i64) -> Result<(), DbErr> {
-        post::ActiveModel {
-            id: Set(id),
-            deleted: Set(true),
-            ..Default::default()
-        }
-        .update(self.conn())
-        .await?;
-        Ok(())
+        self.change_post_and_enqueue(id, PostChange::Deleted, Vec::new())
+            .await
     }
 
     pub async fn set_post_removed(&self, id: i64, reason: Option<String>) -> Result<(), DbErr> {
-        post::ActiveModel {
-            id: Set(id),
-            removed_reason: Set(reason),
-            ..Default::default()
-        }
-        .update(self.conn())
-        .await?;
-        Ok(())
+        let reason = reason.unwrap_or_else(|| "removed by a moderator".into());
+        self.change_post_and_enqueue(id, PostChange::Removed(reason), Vec::new())
+            .await
     }
 
     pub async fn set_post_flags(
@@ -637,4 +633,25 @@ impl Db {
             .all(self.conn())
             .await
     }
+}
+
+fn post_kind(post: &Post) -> &'static str {
+    if post.thread_id.is_none() {
+        "thread"
+    } else {
+        "reply"
+    }
+}
+
+/// Puts a visible post into the search index.
+async fn index_post<C: sea_orm::ConnectionTrait>(conn: &C, post: &Post) -> Result<(), DbErr> {
+    index_upsert(
+        conn,
+        post_kind(post),
+        post.id,
+        &post.community,
+        post.title.as_deref().unwrap_or(""),
+        &crate::markdown::plain_text(&post.content),
+    )
+    .await
 }

@@ -5,6 +5,7 @@ pub mod articles;
 pub mod discussions;
 pub mod entities;
 pub mod queue;
+pub mod search;
 
 use entities::{api_token, community, local_actor, peer, received_activity, remote_actor, user};
 use migration::{Migrator, MigratorTrait};

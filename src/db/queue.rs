@@ -55,7 +55,7 @@ pub async fn enqueue<C: ConnectionTrait>(
 }
 
 /// Numbered placeholders: `$1` on PostgreSQL, `?1` on SQLite.
-fn sql(backend: DbBackend, text: &str, values: Vec<Value>) -> Statement {
+pub(super) fn sql(backend: DbBackend, text: &str, values: Vec<Value>) -> Statement {
     let text = match backend {
         DbBackend::Postgres => text.to_string(),
         _ => text.replace('$', "?"),

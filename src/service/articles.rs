@@ -993,7 +993,7 @@ pub async fn receive_from_owner(state: &AppState, env: &Envelope) -> Result<(), 
 
 /// Stores the revision an `Article` document carries, syncing the history first if the
 /// replica misses its parent.
-async fn store_replica_revision(
+pub(crate) async fn store_replica_revision(
     state: &AppState,
     community: &CommunityView,
     doc: &Value,

@@ -1645,13 +1645,16 @@ async fn fetch_post(
     .0)
 }
 
-async fn fetch_incoming(state: &AppState, url: &Url) -> Result<IncomingPost, ApiError> {
-    let doc = state
+async fn fetch_doc(state: &AppState, url: &Url) -> Result<Value, ApiError> {
+    state
         .client
         .fetch_json(url, Some(&state.instance_key))
         .await
-        .map_err(|e| ApiError::bad_request(format!("cannot fetch {url} from its origin: {e}")))?;
-    parse_post(&doc).map_err(ApiError::bad_request)
+        .map_err(|e| ApiError::bad_request(format!("cannot fetch {url} from its origin: {e}")))
+}
+
+async fn fetch_incoming(state: &AppState, url: &Url) -> Result<IncomingPost, ApiError> {
+    parse_post(&fetch_doc(state, url).await?).map_err(ApiError::bad_request)
 }
 
 /// A follower node receives what a remote community announces.
@@ -1693,10 +1696,17 @@ async fn apply_announced(
     if let Some(url) = id_of(Some(inner))
         .filter(|_| inner.is_string() || matches!(inner_kind(inner), "Page" | "Note" | "Article"))
     {
-        if state.db.post_by_ap_id(url.as_str()).await?.is_some() {
+        if state.db.post_by_ap_id(url.as_str()).await?.is_some()
+            || state.db.article_by_ap_id(url.as_str()).await?.is_some()
+        {
             return Ok(());
         }
-        let incoming = fetch_incoming(state, &url).await?;
+        let doc = fetch_doc(state, &url).await?;
+        if doc.get("revision").is_some() && inner_kind(&doc) == "Article" {
+            // A knowledge article of this community (announced for Mastodon's sake).
+            return articles::store_replica_revision(state, community, &doc, 0).await;
+        }
+        let incoming = parse_post(&doc).map_err(ApiError::bad_request)?;
         store_incoming(state, community, &incoming, 0, Vec::new()).await?;
         return Ok(());
     }

@@ -443,3 +443,84 @@ async fn article_markdown_renders_safely_and_slugs_survive_renames() {
     assert_eq!(reviewed["overdue"], false);
     assert!(reviewed["last_reviewed_at"].is_string());
 }
+
+#[tokio::test]
+async fn search_finds_replicated_text_ranks_titles_first_and_handles_unicode() {
+    let t = three_nodes().await;
+    let (status, body_hit) = t
+        .olga
+        .post(
+            "/communities/practice/articles",
+            json!({"title": "Capacity", "content": "Our Größenplanung happens every quarter, with care."}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, title_hit) = t
+        .olga
+        .post(
+            "/communities/practice/articles",
+            json!({"title": "Größenplanung für Cluster", "content": "How we size clusters."}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = t
+        .gina
+        .post(
+            &format!("/communities/{}/threads", t.handle),
+            json!({"title": "Zebra crossings", "content": "a <script>alert(1)</script> zebra"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    // On beta, which holds replicas only.
+    let results = eventually(WAIT, "search on beta", || async {
+        let (_, r) = t.bert.get("/search?q=größenplanung").await;
+        let list = r["results"].as_array().cloned().unwrap_or_default();
+        (list.len() == 2).then_some(list)
+    })
+    .await;
+    assert_eq!(
+        results[0]["ap_id"], title_hit["ap_id"],
+        "the title hit ranks first: {results:?}"
+    );
+    assert_eq!(results[1]["ap_id"], body_hit["ap_id"]);
+    assert_eq!(results[0]["kind"], "article");
+    assert!(
+        results[0]["title"]
+            .as_str()
+            .is_some_and(|s| s.contains("<mark>Größenplanung</mark>")),
+        "{results:?}"
+    );
+    assert!(
+        results[1]["snippet"]
+            .as_str()
+            .is_some_and(|s| s.contains("<mark>Größenplanung</mark>")),
+        "{results:?}"
+    );
+
+    // Threads are searchable, snippets are safe HTML, and the community filter applies.
+    let hits = eventually(WAIT, "thread in search on beta", || async {
+        let (_, r) = t
+            .bert
+            .get(&format!("/search?q=zebra&community={}", t.handle))
+            .await;
+        let list = r["results"].as_array().cloned().unwrap_or_default();
+        (!list.is_empty()).then_some(list)
+    })
+    .await;
+    assert_eq!(hits[0]["kind"], "thread");
+    let snippet = hits[0]["snippet"].as_str().unwrap_or_default();
+    assert!(!snippet.contains("<script"), "{snippet}");
+    let (_, none) = t.bert.get("/search?q=zebra&community=practice").await;
+    assert!(
+        none.get("error").is_some() || none["results"].as_array().is_some_and(|l| l.is_empty())
+    );
+    // Articles announced for Mastodon's sake do not turn into threads on replicas.
+    let threads = t.bert.threads(&t.handle).await;
+    assert_eq!(threads.len(), 1, "{threads:?}");
+    let (status, empty) = t.bert.get("/search?q=%22%20OR%20NEAR(").await;
+    assert_eq!(
+        status, 200,
+        "query syntax from users is taken literally: {empty}"
+    );
+}
