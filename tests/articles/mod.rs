@@ -524,3 +524,161 @@ async fn search_finds_replicated_text_ranks_titles_first_and_handles_unicode() {
         "query syntax from users is taken literally: {empty}"
     );
 }
+
+#[tokio::test]
+async fn proposals_wait_for_an_unreachable_owner_and_are_never_lost() {
+    let t = three_nodes().await;
+    let (_, created) = t
+        .olga
+        .post(
+            "/communities/practice/articles",
+            json!({"title": "Runbook", "content": "v1\n"}),
+        )
+        .await;
+    let ap_id = created["ap_id"].as_str().expect("ap_id").to_string();
+    let rev1 = created["revision"].as_str().expect("rev").to_string();
+    let on_beta = article_on(&t.bert, &t.handle, &ap_id, |_| true).await;
+
+    // A member on beta creates an article in alpha's community: alpha owns it.
+    let (status, proposed) = t
+        .bert
+        .post(
+            &format!("/communities/{}/articles", t.handle),
+            json!({"title": "Escalation", "content": "Call twice.\n"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{proposed}");
+    assert!(
+        proposed["ap_id"]
+            .as_str()
+            .is_some_and(|a| a.starts_with(&t.alpha.base)),
+        "owned by alpha: {proposed}"
+    );
+    article_on(
+        &t.olga,
+        "practice",
+        proposed["ap_id"].as_str().expect("id"),
+        |a| a["content"] == "Call twice.\n",
+    )
+    .await;
+
+    // The owner goes down: an edit waits, answered 202, and resolves once it is back.
+    let super::discussions::federation::Three {
+        alpha,
+        beta,
+        gamma,
+        olga,
+        bert,
+        gina,
+        handle,
+    } = t;
+    let port = alpha.addr.port();
+    let db = alpha.crash().await;
+    let (status, pending) = bert
+        .put(
+            &format!("/articles/{}", on_beta["id"]),
+            json!({"content": "v1\nv2 from beta\n", "base_revision": rev1}),
+        )
+        .await;
+    assert_eq!(status, 202, "{pending}");
+    assert_eq!(pending["state"], "pending");
+    let edit = pending["edit"].clone();
+    let (status, _) = bert.get(&format!("/edits/{edit}")).await;
+    assert_eq!(status, 202);
+
+    let alpha = Node::start_with(NodeOptions {
+        db: Some(db),
+        port,
+        ..Default::default()
+    })
+    .await;
+    let settled = eventually(WAIT, "the edit is decided", || async {
+        let (status, body) = bert.get(&format!("/edits/{edit}")).await;
+        (status == 200).then_some(body)
+    })
+    .await;
+    assert_eq!(settled["content"], "v1\nv2 from beta\n");
+    let t = super::discussions::federation::Three {
+        alpha,
+        beta,
+        gamma,
+        olga,
+        bert,
+        gina,
+        handle,
+    };
+    for user in [&t.olga, &t.gina] {
+        article_on(user, &t.handle, &ap_id, |a| {
+            a["content"] == "v1\nv2 from beta\n"
+        })
+        .await;
+    }
+    let (status, _) = t.gina.get(&format!("/edits/{edit}")).await;
+    assert_eq!(status, 404, "an edit is visible to its author only");
+}
+
+#[tokio::test]
+async fn moderators_protect_and_revert_articles() {
+    let t = three_nodes().await;
+    let (_, created) = t
+        .olga
+        .post(
+            "/communities/practice/articles",
+            json!({"title": "Policy", "content": "Rule one.\n"}),
+        )
+        .await;
+    let id = created["id"].clone();
+    let ap_id = created["ap_id"].as_str().expect("ap_id").to_string();
+    let rev1 = created["revision"].as_str().expect("rev").to_string();
+    let on_beta = article_on(&t.bert, &t.handle, &ap_id, |_| true).await;
+
+    // A member's edit, then protection: the next member edit is refused by the owner.
+    let (status, e) = t
+        .bert
+        .put(
+            &format!("/articles/{}", on_beta["id"]),
+            json!({"content": "Rule one.\nRule two.\n", "base_revision": rev1}),
+        )
+        .await;
+    assert_eq!(status, 200, "{e}");
+    let rev2 = e["revision"].as_str().expect("rev").to_string();
+    let (status, _) = t
+        .bert
+        .post(&format!("/articles/{}/protect", on_beta["id"]), json!({}))
+        .await;
+    assert_eq!(status, 403, "only the owning node's moderators protect");
+    let (status, p) = t
+        .olga
+        .post(&format!("/articles/{id}/protect"), json!({}))
+        .await;
+    assert_eq!((status, p["protected"].as_bool()), (200, Some(true)));
+    let (status, refused) = t
+        .bert
+        .put(
+            &format!("/articles/{}", on_beta["id"]),
+            json!({"content": "Rule zero.\n", "base_revision": rev2}),
+        )
+        .await;
+    assert_eq!(status, 403, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("protected")),
+        "{refused}"
+    );
+
+    // Revert to revision 1: a new revision with the old text; history intact everywhere.
+    let (status, reverted) = t
+        .olga
+        .post(&format!("/articles/{id}/revert"), json!({"revision": rev1}))
+        .await;
+    assert_eq!(status, 200, "{reverted}");
+    assert_eq!(reverted["content"], "Rule one.\n");
+    let rev3 = reverted["revision"].as_str().expect("rev").to_string();
+    assert!(rev3 != rev1 && rev3 != rev2);
+    let on_gamma = article_on(&t.gina, &t.handle, &ap_id, |a| {
+        a["revision"] == rev3.as_str()
+    })
+    .await;
+    assert_eq!(history(&t.gina, &on_gamma).await, vec![rev3, rev2, rev1]);
+}

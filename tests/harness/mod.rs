@@ -156,6 +156,7 @@ pub fn test_env(domain: &str, db_url: &str) -> Vec<(String, String)> {
         ("DELIVERY__RETRY_MAX_MS", "400"),
         ("DELIVERY__LEASE_SECS", "10"),
         ("HTTP__SHUTDOWN_GRACE_SECS", "5"),
+        ("ARTICLES__EDIT_WAIT_MS", "5000"),
     ]
     .into_iter()
     .map(|(k, v)| (format!("ROUNDTABLE__{k}"), v.to_string()))
