@@ -133,6 +133,7 @@ async fn serve_actor(
             doc["attributedTo"] = json!(format!("{id}/moderators"));
             doc["moderators"] = json!(format!("{id}/moderators"));
             doc["featured"] = json!(format!("{id}/featured"));
+            doc["articles"] = json!(format!("{id}/articles"));
             doc["postingRestrictedToMods"] = json!(false);
             if let Ok(Some((_, community))) = state.db.local_community(&actor.name).await {
                 doc["manuallyApprovesFollowers"] = json!(community.visibility == "members");
@@ -325,6 +326,23 @@ pub async fn group_collection(
                 "type": "OrderedCollection",
                 "totalItems": items.len(),
                 "orderedItems": items,
+            })))
+        }
+        "articles" => {
+            let ids: Vec<String> = state
+                .db
+                .articles(&c, None)
+                .await?
+                .into_iter()
+                .filter(|a| a.local)
+                .map(|a| a.ap_id)
+                .collect();
+            Ok(activity_json(json!({
+                "@context": AS_CONTEXT,
+                "id": format!("{c}/articles"),
+                "type": "OrderedCollection",
+                "totalItems": ids.len(),
+                "orderedItems": ids,
             })))
         }
         "following" => Ok(empty_collection(format!("{c}/following"))),

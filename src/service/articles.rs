@@ -1130,6 +1130,43 @@ async fn settle_edit(state: &AppState, revision: &NewRevision) -> Result<(), Api
     Ok(())
 }
 
+/// Brings a community's articles to a node that starts replicating it: reads the community's
+/// `articles` collection and each article's history. Returns how many articles were new.
+pub async fn backfill(state: &AppState, community: &CommunityView) -> Result<usize, ApiError> {
+    let url = Url::parse(&format!("{}/articles", community.ap_id))
+        .map_err(|_| ApiError::bad_request("bad community id"))?;
+    let collection = match state
+        .client
+        .fetch_json(&url, Some(&state.instance_key))
+        .await
+    {
+        Ok(c) => c,
+        // Not a Roundtable community, or no articles collection: nothing to bring.
+        Err(_) => return Ok(0),
+    };
+    let mut stored = 0;
+    for id in collection
+        .get("orderedItems")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .take(1000)
+    {
+        let Ok(article) = Url::parse(id) else {
+            continue;
+        };
+        if host_of(&article) != host_of(&url) || state.db.article_by_ap_id(id).await?.is_some() {
+            continue;
+        }
+        match sync_history(state, community, id).await {
+            Ok(()) => stored += 1,
+            Err(e) => warn!(article = id, error = %e.message, "an article could not be backfilled"),
+        }
+    }
+    Ok(stored)
+}
+
 /// Fetches an article's history collection from its owner and applies the missing revisions.
 async fn sync_history(
     state: &AppState,

@@ -1908,6 +1908,14 @@ async fn receive_follow_answer(state: &AppState, env: &Envelope) -> Result<(), A
                         warn!(community = %community.ap_id, error = %e.message, "backfill failed")
                     }
                 }
+                match articles::backfill(&state, &community).await {
+                    Ok(n) => {
+                        info!(community = %community.ap_id, articles = n, "articles backfilled")
+                    }
+                    Err(e) => {
+                        warn!(community = %community.ap_id, error = %e.message, "article backfill failed")
+                    }
+                }
             });
         }
     }

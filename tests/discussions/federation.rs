@@ -223,6 +223,28 @@ async fn a_node_that_joins_late_backfills_recent_threads() {
         assert_eq!(status, 201);
         ap_ids.push(thread["ap_id"].as_str().expect("id").to_string());
     }
+    // And two articles, one with three revisions.
+    let (_, article) = olga
+        .post(
+            "/communities/history/articles",
+            json!({"title": "Onboarding", "content": "a\n"}),
+        )
+        .await;
+    let mut rev = article["revision"].as_str().expect("rev").to_string();
+    for text in ["a\nb\n", "a\nb\nc\n"] {
+        let (_, edited) = olga
+            .put(
+                &format!("/articles/{}", article["id"]),
+                json!({"content": text, "base_revision": rev}),
+            )
+            .await;
+        rev = edited["revision"].as_str().expect("rev").to_string();
+    }
+    olga.post(
+        "/communities/history/articles",
+        json!({"title": "Glossary", "content": "terms"}),
+    )
+    .await;
     let beta = Node::start().await;
     let bert = beta.api_user("bert").await;
     let handle = format!("history@{}", alpha.domain);
@@ -245,6 +267,25 @@ async fn a_node_that_joins_late_backfills_recent_threads() {
     assert!(threads
         .iter()
         .any(|t| t["title"] == "Thread 7" && t["content"] == "<p>Body 7</p>\n"));
+
+    // The articles came along with their whole history.
+    let replica = eventually(WAIT, "backfilled articles", || async {
+        let (_, list) = bert.get(&format!("/communities/{handle}/articles")).await;
+        let list = list["articles"].as_array().cloned().unwrap_or_default();
+        (list.len() == 2).then_some(list)
+    })
+    .await;
+    let onboarding = replica
+        .iter()
+        .find(|a| a["title"] == "Onboarding")
+        .expect("onboarding");
+    assert_eq!(onboarding["revision"], rev.as_str());
+    let (_, revs) = bert
+        .get(&format!("/articles/{}/revisions", onboarding["id"]))
+        .await;
+    assert_eq!(revs["revisions"].as_array().map(Vec::len), Some(3));
+    let (_, full) = bert.get(&format!("/articles/{}", onboarding["id"])).await;
+    assert_eq!(full["content"], "a\nb\nc\n");
 }
 
 #[tokio::test]
