@@ -190,6 +190,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/roundtable/v1", crate::api::router())
         .route("/p/{key}", get(routes::post_object))
         .route("/a/{key}", get(routes::article_object))
+        .route("/e/{key}", get(routes::event_object))
         .route("/a/{key}/history", get(routes::article_history))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

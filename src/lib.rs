@@ -8,6 +8,8 @@
 //! - [`federation`]: ActivityPub documents, signatures, the outgoing client, inbox, delivery;
 //! - [`cli`]: the `roundtable` command line.
 
+#![recursion_limit = "512"]
+
 pub mod api;
 pub mod app;
 pub mod cli;

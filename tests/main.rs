@@ -3,5 +3,6 @@
 
 mod articles;
 mod discussions;
+mod events;
 mod foundation;
 mod harness;

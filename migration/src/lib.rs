@@ -10,6 +10,7 @@ mod m20261122_000001_foundation;
 mod m20261122_000002_discussions;
 mod m20261122_000003_articles;
 mod m20261122_000004_search;
+mod m20261122_000005_events;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_discussions::Migration),
             Box::new(m20261122_000003_articles::Migration),
             Box::new(m20261122_000004_search::Migration),
+            Box::new(m20261122_000005_events::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 //! from `roundtable token create`. Its OpenAPI document is `openapi.json` beside it.
 
 mod articles;
+mod events;
 mod openapi;
 
 use crate::{
@@ -76,6 +77,7 @@ pub fn router() -> Router<AppState> {
         .route("/replies/{id}/remove", post(remove))
         .route("/search", get(search))
         .merge(articles::router())
+        .merge(events::router())
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
 }
 
@@ -365,8 +367,10 @@ struct UpdateCommunity {
 }
 
 /// Tells "absent" (None) from "null" (Some(None)).
-fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
+pub(crate) fn nullable<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 async fn update_community(

@@ -26,6 +26,20 @@ fn obj(props: Value, required: &[&str]) -> Value {
     json!({"type": "object", "properties": props, "required": required, "additionalProperties": false})
 }
 
+fn event_schema(required: &[&str]) -> Value {
+    let s = json!({"type": "string"});
+    obj(
+        json!({"title": s, "description": s,
+            "starts_at": {"type": "string", "format": "date-time"}, "ends_at": {"type": "string", "format": "date-time"},
+            "timezone": {"type": "string", "description": "IANA zone"},
+            "place": {"type": ["object", "null"], "properties": {"name": s, "address": s, "latitude": {"type": "number"}, "longitude": {"type": "number"}}},
+            "online_url": {"type": ["string", "null"]}, "capacity": {"type": ["integer", "null"], "minimum": 1},
+            "join_mode": {"enum": ["free", "restricted", "invite", "none", "external"]}, "external_url": {"type": ["string", "null"]},
+            "status": {"enum": ["confirmed", "tentative", "cancelled"]}, "category": {"type": ["string", "null"]}}),
+        required,
+    )
+}
+
 /// Every path of the API with its operations.
 pub fn spec() -> Value {
     let s = json!({"type": "string"});
@@ -96,6 +110,19 @@ pub fn spec() -> Value {
             "/edits/{id}": {"parameters": [id], "get": op("The state of an edit proposed to another node", true, None, "200")},
             "/search": {"parameters": [{"name": "q", "in": "query", "required": true, "schema": s}, {"name": "community", "in": "query", "schema": s}, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
                 "get": op("Full-text search over the articles and threads this node holds; snippets mark matches with <mark>", false, None, "200")},
+            "/communities/{handle}/events": {"parameters": [handle, {"name": "past", "in": "query", "schema": b}],
+                "get": op("Upcoming events, soonest first (past ones with ?past=true)", false, None, "200"),
+                "post": op("Schedule an event (moderators of the community's node)", true, Some(event_schema(&["title", "starts_at", "ends_at", "timezone"])), "201")},
+            "/events/{id}": {"parameters": [id],
+                "get": op("An event", false, None, "200"),
+                "patch": op("Change an event: move it, cancel it (status: cancelled)…", true, Some(event_schema(&[])), "200"),
+                "delete": op("Delete an event", true, None, "204")},
+            "/events/{id}/rsvp": {"parameters": [id], "post": op("RSVP: going, pending (restricted), waitlisted (full) or rejected", true, Some(obj(json!({"going": b}), &["going"])), "200")},
+            "/events/{id}/participants": {"parameters": [id], "get": op("Participants (organizers)", true, None, "200")},
+            "/events/{id}/participants/{participant}/approve": {"parameters": [id, {"name": "participant", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "post": op("Approve a pending participant", true, None, "200")},
+            "/events/{id}/participants/{participant}/reject": {"parameters": [id, {"name": "participant", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "post": op("Reject a pending participant", true, None, "200")},
             "/replies/{id}": {"parameters": [id],
                 "get": op("A reply", false, None, "200"),
                 "patch": op("Edit (author)", true, Some(obj(json!({"content": s}), &[])), "200"),

@@ -4,6 +4,7 @@
 pub mod articles;
 pub mod discussions;
 pub mod entities;
+pub mod events;
 pub mod queue;
 pub mod search;
 

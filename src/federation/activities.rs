@@ -25,6 +25,7 @@ pub enum ActivityKind {
     Leave,
     Invite,
     Lock,
+    Ignore,
 }
 
 impl ActivityKind {
@@ -50,6 +51,7 @@ impl ActivityKind {
             "Leave" => Leave,
             "Invite" => Invite,
             "Lock" => Lock,
+            "Ignore" => Ignore,
             _ => return None,
         })
     }

@@ -418,6 +418,31 @@ async fn owned_article(
     Ok((article, rev, authors))
 }
 
+/// `GET /e/{key}`: an event owned here, as `Event` JSON or an HTML page.
+pub async fn event_object(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let ap_id = format!("{}/e/{key}", state.settings.base_url());
+    let event = state
+        .db
+        .event_by_ap_id(&ap_id)
+        .await?
+        .filter(|e| e.local)
+        .ok_or_else(|| ApiError::not_found("no such event"))?;
+    if !wants_activity_json(&headers) {
+        let page = format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head><body><h1>{t}</h1><p>{when}</p>{body}</body></html>\n",
+            t = escape_html(&event.title),
+            when = escape_html(&crate::service::events::summary_line(&event)),
+            body = markdown::render(&event.description),
+        );
+        return Ok(Html(page).into_response());
+    }
+    Ok(activity_json(crate::service::events::event_json(&event)))
+}
+
 /// `GET /p/{key}`: a thread (`Page`) or reply (`Note`) authored here; a `Tombstone` with 410
 /// once deleted or removed.
 pub async fn post_object(

@@ -24,7 +24,7 @@ use crate::{
         objects::{self, id_of, parse_post, IncomingPost, PostContext},
     },
     markdown,
-    service::{accounts, articles, remote},
+    service::{accounts, articles, events, remote},
 };
 use serde_json::{json, Value};
 use tracing::{info, warn};
@@ -1199,6 +1199,9 @@ pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
             .await
             .map_err(|e| ApiError::bad_request(format!("cannot refresh the actor: {e}")))?;
         return Ok(());
+    }
+    if events::concerns_events(state, env).await? {
+        return events::receive(state, env).await;
     }
     if matches!(kind, "Accept" | "Reject") {
         if let Some(edit_id) = id_of(object) {

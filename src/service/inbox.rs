@@ -12,8 +12,10 @@ pub async fn process(state: &AppState, envelope: &Envelope) -> Result<(), ApiErr
     use ActivityKind::*;
     match envelope.kind {
         Follow | Accept | Reject | Undo | Create | Update | Delete | Like | Announce | Add
-        | Remove | Block | Lock => discussions::receive(state, envelope).await,
-        // Acknowledged; handled by later capabilities (events, reports).
-        TentativeAccept | Dislike | Flag | Join | Leave | Invite => Ok(()),
+        | Remove | Block | Lock | Join | Leave | TentativeAccept | Ignore => {
+            discussions::receive(state, envelope).await
+        }
+        // Acknowledged; handled by later capabilities (reports, invitations).
+        Dislike | Flag | Invite => Ok(()),
     }
 }

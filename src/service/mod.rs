@@ -4,5 +4,6 @@
 pub mod accounts;
 pub mod articles;
 pub mod discussions;
+pub mod events;
 pub mod inbox;
 pub mod remote;

@@ -46,7 +46,8 @@ async fn the_openapi_document_describes_every_route() {
             .replace("{id}", "999")
             .replace("{member_id}", "999")
             .replace("{slug}", "nothing")
-            .replace("{rev}", "0");
+            .replace("{rev}", "0")
+            .replace("{participant}", "999");
         for method in ["get", "post", "put", "patch", "delete"] {
             if item.get(method).is_none() {
                 continue;

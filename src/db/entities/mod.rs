@@ -9,6 +9,8 @@ pub mod article_slug;
 pub mod ban;
 pub mod community;
 pub mod delivery_job;
+pub mod event;
+pub mod event_participant;
 pub mod like;
 pub mod local_actor;
 pub mod membership;

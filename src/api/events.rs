@@ -1,0 +1,300 @@
+//! Events in the native API.
+
+use super::{author_json, nullable, parse_body, parse_id, Auth, MaybeAuth, Q};
+use crate::{
+    app::AppState,
+    db::{events::Event, now_ms},
+    error::ApiError,
+    federation::objects::rfc3339,
+    markdown,
+    service::{
+        discussions::{self as communities, moderates},
+        events::{self as svc, EventInput},
+    },
+};
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/communities/{handle}/events", get(list).post(create))
+        .route("/events/{id}", get(get_event).patch(update).delete(remove))
+        .route("/events/{id}/rsvp", post(rsvp))
+        .route("/events/{id}/participants", get(participants))
+        .route(
+            "/events/{id}/participants/{participant}/approve",
+            post(approve),
+        )
+        .route(
+            "/events/{id}/participants/{participant}/reject",
+            post(reject),
+        )
+}
+
+async fn load(state: &AppState, raw: &str) -> Result<Event, ApiError> {
+    state
+        .db
+        .event(parse_id(raw)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such event"))
+}
+
+async fn event_json(state: &AppState, e: &Event, viewer: Option<&Auth>) -> Result<Value, ApiError> {
+    let community = communities::known(state, &e.community).await?;
+    let place = (e.place_name.is_some() || e.place_address.is_some()).then(|| {
+        json!({"name": e.place_name, "address": e.place_address, "latitude": e.latitude, "longitude": e.longitude})
+    });
+    let my_rsvp = match viewer {
+        Some(a) => state
+            .db
+            .participant(e.id, &a.member.ap_id(state))
+            .await?
+            .map(|p| p.state),
+        None => None,
+    };
+    Ok(json!({
+        "id": e.id,
+        "ap_id": e.ap_id,
+        "community": community.map(|c| c.handle()),
+        "organizer": author_json(state, &e.organizer).await?,
+        "title": e.title,
+        "description": e.description,
+        "html": markdown::render(&e.description),
+        "summary": svc::summary_line(e),
+        "starts_at": rfc3339(e.starts_at),
+        "ends_at": rfc3339(e.ends_at),
+        "timezone": e.timezone,
+        "local_starts_at": svc::local_time(e, e.starts_at),
+        "local_ends_at": svc::local_time(e, e.ends_at),
+        "place": place,
+        "online_url": e.online_url,
+        "capacity": e.capacity,
+        "remaining": e.capacity.map(|c| (c - e.participant_count).max(0)),
+        "participant_count": e.participant_count,
+        "join_mode": e.join_mode,
+        "external_url": e.external_url,
+        "status": e.status,
+        "category": e.category,
+        "local": e.local,
+        "my_rsvp": my_rsvp,
+        "updated_at": rfc3339(e.updated_at),
+    }))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct EventBody {
+    title: Option<String>,
+    description: Option<String>,
+    starts_at: Option<String>,
+    ends_at: Option<String>,
+    timezone: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    place: Option<Option<PlaceBody>>,
+    #[serde(default, deserialize_with = "nullable")]
+    online_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    capacity: Option<Option<i64>>,
+    join_mode: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    external_url: Option<Option<String>>,
+    status: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    category: Option<Option<String>>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct PlaceBody {
+    name: Option<String>,
+    address: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+}
+
+impl From<EventBody> for EventInput {
+    fn from(b: EventBody) -> EventInput {
+        let (place_name, place_address, latitude, longitude) = match b.place {
+            None => (None, None, None, None),
+            Some(None) => (Some(None), Some(None), Some(None), Some(None)),
+            Some(Some(p)) => (
+                Some(p.name),
+                Some(p.address),
+                Some(p.latitude),
+                Some(p.longitude),
+            ),
+        };
+        EventInput {
+            title: b.title,
+            description: b.description,
+            starts_at: b.starts_at,
+            ends_at: b.ends_at,
+            timezone: b.timezone,
+            place_name,
+            place_address,
+            latitude,
+            longitude,
+            online_url: b.online_url,
+            capacity: b.capacity,
+            join_mode: b.join_mode,
+            external_url: b.external_url,
+            status: b.status,
+            category: b.category,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    past: Option<bool>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    MaybeAuth(auth): MaybeAuth,
+    Path(handle): Path<String>,
+    Q(q): Q<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let community = communities::resolve(&state, &handle).await?;
+    let events = state
+        .db
+        .events(&community.ap_id, q.past.unwrap_or(false), now_ms())
+        .await?;
+    let mut out = Vec::with_capacity(events.len());
+    for e in &events {
+        out.push(event_json(&state, e, auth.as_ref()).await?);
+    }
+    Ok(Json(json!({"events": out})))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(handle): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    auth.require_write()?;
+    let req: EventBody = parse_body(&body)?;
+    let community = communities::resolve(&state, &handle).await?;
+    let event = svc::create(&state, &auth.member, &community, req.into()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(event_json(&state, &event, Some(&auth)).await?),
+    )
+        .into_response())
+}
+
+async fn get_event(
+    State(state): State<AppState>,
+    MaybeAuth(auth): MaybeAuth,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let event = load(&state, &id).await?;
+    Ok(Json(event_json(&state, &event, auth.as_ref()).await?))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    auth.require_write()?;
+    let req: EventBody = parse_body(&body)?;
+    let event = load(&state, &id).await?;
+    let updated = svc::update(&state, &auth.member, &event, req.into()).await?;
+    Ok(Json(event_json(&state, &updated, Some(&auth)).await?))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    auth.require_write()?;
+    let event = load(&state, &id).await?;
+    svc::delete(&state, &auth.member, &event).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RsvpBody {
+    going: bool,
+}
+
+async fn rsvp(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    auth.require_write()?;
+    let req: RsvpBody = parse_body(&body)?;
+    let event = load(&state, &id).await?;
+    let st = svc::rsvp(&state, &auth.member, &event, req.going).await?;
+    let event = load(&state, &id).await?;
+    Ok(Json(
+        json!({"state": st, "event": event_json(&state, &event, Some(&auth)).await?}),
+    ))
+}
+
+async fn participants(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let event = load(&state, &id).await?;
+    if !moderates(&state, &event.community, &auth.member.ap_id(&state)).await? {
+        return Err(ApiError::forbidden(
+            "only organizers see the participant list",
+        ));
+    }
+    let mut out = Vec::new();
+    for p in state.db.participants(event.id).await? {
+        out.push(json!({
+            "id": p.id,
+            "actor": author_json(&state, &p.actor).await?,
+            "state": p.state,
+            "since": rfc3339(p.created_at),
+        }));
+    }
+    Ok(Json(json!({"participants": out})))
+}
+
+async fn decide(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+    participant: &str,
+    accept: bool,
+) -> Result<Json<Value>, ApiError> {
+    auth.require_write()?;
+    let event = load(state, id).await?;
+    let st = svc::decide(state, &auth.member, &event, parse_id(participant)?, accept).await?;
+    Ok(Json(json!({"state": st})))
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, participant)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    decide(&state, &auth, &id, &participant, true).await
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, participant)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    decide(&state, &auth, &id, &participant, false).await
+}

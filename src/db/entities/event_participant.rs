@@ -1,0 +1,20 @@
+use sea_orm::entity::prelude::*;
+
+/// Someone's RSVP: `going`, `pending`, `waitlisted` or `rejected`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "event_participants")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub event_id: i64,
+    pub actor: String,
+    pub user_id: Option<i64>,
+    pub state: String,
+    pub join_id: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,305 @@
+//! Queries for events and RSVPs. Joining and leaving lock the event row first, so capacity
+//! and waitlist order hold under concurrent RSVPs on both databases.
+
+use super::{
+    entities::{event, event_participant},
+    now_ms,
+    queue::{enqueue, NewJob},
+    Db, DbErr,
+};
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
+};
+
+pub type Event = event::Model;
+pub type Participant = event_participant::Model;
+
+/// How a join request is decided, given the people already going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinRule {
+    /// Going while there is room, else waitlisted.
+    Open,
+    /// Pending until an organizer decides.
+    Approval,
+}
+
+impl Db {
+    pub async fn event(&self, id: i64) -> Result<Option<Event>, DbErr> {
+        event::Entity::find_by_id(id).one(self.conn()).await
+    }
+
+    pub async fn event_by_ap_id(&self, ap_id: &str) -> Result<Option<Event>, DbErr> {
+        event::Entity::find()
+            .filter(event::Column::ApId.eq(ap_id))
+            .one(self.conn())
+            .await
+    }
+
+    /// A community's events: upcoming (not yet ended) soonest first, or past latest first.
+    pub async fn events(&self, community: &str, past: bool, now: i64) -> Result<Vec<Event>, DbErr> {
+        let q = event::Entity::find().filter(event::Column::Community.eq(community));
+        if past {
+            q.filter(event::Column::EndsAt.lt(now))
+                .order_by_desc(event::Column::StartsAt)
+                .all(self.conn())
+                .await
+        } else {
+            q.filter(event::Column::EndsAt.gte(now))
+                .order_by_asc(event::Column::StartsAt)
+                .all(self.conn())
+                .await
+        }
+    }
+
+    /// Inserts or replaces an event (by `ap_id`) and queues the deliveries announcing it.
+    pub async fn save_event(&self, mut model: Event, jobs: Vec<NewJob>) -> Result<Event, DbErr> {
+        let txn = self.begin().await?;
+        let existing = event::Entity::find()
+            .filter(event::Column::ApId.eq(&model.ap_id))
+            .one(&txn)
+            .await?;
+        let saved = match existing {
+            Some(old) => {
+                model.id = old.id;
+                model.created_at = old.created_at;
+                let mut active: event::ActiveModel = model.into();
+                active = active.reset_all();
+                active.update(&txn).await?
+            }
+            None => {
+                let mut active: event::ActiveModel = model.into();
+                active.id = sea_orm::ActiveValue::NotSet;
+                active.insert(&txn).await?
+            }
+        };
+        enqueue(&txn, jobs, now_ms()).await?;
+        txn.commit().await?;
+        Ok(saved)
+    }
+
+    pub async fn delete_event(&self, id: i64, jobs: Vec<NewJob>) -> Result<(), DbErr> {
+        let txn = self.begin().await?;
+        event::Entity::delete_by_id(id).exec(&txn).await?;
+        enqueue(&txn, jobs, now_ms()).await?;
+        txn.commit().await
+    }
+
+    pub async fn participant(
+        &self,
+        event_id: i64,
+        actor: &str,
+    ) -> Result<Option<Participant>, DbErr> {
+        event_participant::Entity::find()
+            .filter(event_participant::Column::EventId.eq(event_id))
+            .filter(event_participant::Column::Actor.eq(actor))
+            .one(self.conn())
+            .await
+    }
+
+    pub async fn participant_by_id(&self, id: i64) -> Result<Option<Participant>, DbErr> {
+        event_participant::Entity::find_by_id(id)
+            .one(self.conn())
+            .await
+    }
+
+    pub async fn participant_by_join(&self, join_id: &str) -> Result<Option<Participant>, DbErr> {
+        event_participant::Entity::find()
+            .filter(event_participant::Column::JoinId.eq(join_id))
+            .one(self.conn())
+            .await
+    }
+
+    pub async fn participants(&self, event_id: i64) -> Result<Vec<Participant>, DbErr> {
+        event_participant::Entity::find()
+            .filter(event_participant::Column::EventId.eq(event_id))
+            .order_by_asc(event_participant::Column::Id)
+            .all(self.conn())
+            .await
+    }
+
+    /// Records (or replaces) a participant's state as another node reported it.
+    pub async fn set_participant(
+        &self,
+        event_id: i64,
+        actor: &str,
+        user_id: Option<i64>,
+        state: &str,
+        join_id: Option<String>,
+    ) -> Result<(), DbErr> {
+        let txn = self.begin().await?;
+        upsert_participant(&txn, event_id, actor, user_id, state, join_id).await?;
+        txn.commit().await
+    }
+
+    pub async fn remove_participant(&self, event_id: i64, actor: &str) -> Result<(), DbErr> {
+        event_participant::Entity::delete_many()
+            .filter(event_participant::Column::EventId.eq(event_id))
+            .filter(event_participant::Column::Actor.eq(actor))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Decides and records a join on an event owned here. Returns the state.
+    pub async fn join_event(
+        &self,
+        event_id: i64,
+        actor: &str,
+        user_id: Option<i64>,
+        join_id: Option<String>,
+        rule: JoinRule,
+    ) -> Result<String, DbErr> {
+        let txn = self.begin().await?;
+        let event = lock_event(&txn, event_id).await?;
+        let existing = event_participant::Entity::find()
+            .filter(event_participant::Column::EventId.eq(event_id))
+            .filter(event_participant::Column::Actor.eq(actor))
+            .one(&txn)
+            .await?;
+        if let Some(p) = existing.filter(|p| p.state != "rejected") {
+            txn.commit().await?;
+            return Ok(p.state);
+        }
+        let going = count_going(&txn, event_id).await?;
+        let state = match rule {
+            JoinRule::Approval => "pending",
+            JoinRule::Open if event.capacity.is_some_and(|c| going >= i64::from(c)) => "waitlisted",
+            JoinRule::Open => "going",
+        };
+        upsert_participant(&txn, event_id, actor, user_id, state, join_id).await?;
+        refresh_count(&txn, event_id).await?;
+        txn.commit().await?;
+        Ok(state.to_string())
+    }
+
+    /// Sets a pending participant's state (an organizer's decision); a decision to accept
+    /// waitlists the participant when the event is full. Returns the new state.
+    pub async fn decide_participant(
+        &self,
+        event_id: i64,
+        actor: &str,
+        accept: bool,
+    ) -> Result<String, DbErr> {
+        let txn = self.begin().await?;
+        let event = lock_event(&txn, event_id).await?;
+        let going = count_going(&txn, event_id).await?;
+        let state = if !accept {
+            "rejected"
+        } else if event.capacity.is_some_and(|c| going >= i64::from(c)) {
+            "waitlisted"
+        } else {
+            "going"
+        };
+        event_participant::Entity::update_many()
+            .col_expr(event_participant::Column::State, Expr::value(state))
+            .filter(event_participant::Column::EventId.eq(event_id))
+            .filter(event_participant::Column::Actor.eq(actor))
+            .exec(&txn)
+            .await?;
+        refresh_count(&txn, event_id).await?;
+        txn.commit().await?;
+        Ok(state.to_string())
+    }
+
+    /// Removes a participant; if a seat opened, the longest-waiting person on the waitlist
+    /// gets it. Returns the promoted participant.
+    pub async fn leave_event(
+        &self,
+        event_id: i64,
+        actor: &str,
+    ) -> Result<Option<Participant>, DbErr> {
+        let txn = self.begin().await?;
+        let event = lock_event(&txn, event_id).await?;
+        event_participant::Entity::delete_many()
+            .filter(event_participant::Column::EventId.eq(event_id))
+            .filter(event_participant::Column::Actor.eq(actor))
+            .exec(&txn)
+            .await?;
+        let going = count_going(&txn, event_id).await?;
+        let mut promoted = None;
+        if event.capacity.is_none_or(|c| going < i64::from(c)) {
+            if let Some(next) = event_participant::Entity::find()
+                .filter(event_participant::Column::EventId.eq(event_id))
+                .filter(event_participant::Column::State.eq("waitlisted"))
+                .order_by_asc(event_participant::Column::Id)
+                .one(&txn)
+                .await?
+            {
+                event_participant::Entity::update_many()
+                    .col_expr(event_participant::Column::State, Expr::value("going"))
+                    .filter(event_participant::Column::Id.eq(next.id))
+                    .exec(&txn)
+                    .await?;
+                promoted = Some(Participant {
+                    state: "going".into(),
+                    ..next
+                });
+            }
+        }
+        refresh_count(&txn, event_id).await?;
+        txn.commit().await?;
+        Ok(promoted)
+    }
+}
+
+/// Takes the event row's write lock (an UPDATE locks on both SQLite and PostgreSQL).
+async fn lock_event(txn: &DatabaseTransaction, event_id: i64) -> Result<Event, DbErr> {
+    event::Entity::update_many()
+        .col_expr(
+            event::Column::UpdatedAt,
+            Expr::col(event::Column::UpdatedAt),
+        )
+        .filter(event::Column::Id.eq(event_id))
+        .exec(txn)
+        .await?;
+    event::Entity::find_by_id(event_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("event".into()))
+}
+
+async fn count_going(txn: &DatabaseTransaction, event_id: i64) -> Result<i64, DbErr> {
+    Ok(event_participant::Entity::find()
+        .filter(event_participant::Column::EventId.eq(event_id))
+        .filter(event_participant::Column::State.eq("going"))
+        .count(txn)
+        .await? as i64)
+}
+
+async fn refresh_count(txn: &DatabaseTransaction, event_id: i64) -> Result<(), DbErr> {
+    let going = count_going(txn, event_id).await?;
+    event::Entity::update_many()
+        .col_expr(event::Column::ParticipantCount, Expr::value(going as i32))
+        .filter(event::Column::Id.eq(event_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+async fn upsert_participant(
+    txn: &DatabaseTransaction,
+    event_id: i64,
+    actor: &str,
+    user_id: Option<i64>,
+    state: &str,
+    join_id: Option<String>,
+) -> Result<(), DbErr> {
+    event_participant::Entity::delete_many()
+        .filter(event_participant::Column::EventId.eq(event_id))
+        .filter(event_participant::Column::Actor.eq(actor))
+        .exec(txn)
+        .await?;
+    event_participant::ActiveModel {
+        event_id: Set(event_id),
+        actor: Set(actor.to_string()),
+        user_id: Set(user_id),
+        state: Set(state.to_string()),
+        join_id: Set(join_id),
+        created_at: Set(now_ms()),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,388 @@
+//! Issue: events with RSVP, capacity and a waitlist, federated between nodes.
+
+use crate::{
+    discussions::federation::three_nodes,
+    harness::{eventually, ApiUser},
+};
+use roundtable::{
+    federation::activities::parse_envelope,
+    service::events::{event_json, parse_event},
+};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn in_days(days: i64, hour_offset: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::days(days) + chrono::Duration::hours(hour_offset))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+async fn event_on(
+    user: &ApiUser,
+    handle: &str,
+    ap_id: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    eventually(WAIT, &format!("event on {}", user.domain), || async {
+        let (_, list) = user
+            .get(&format!("/communities/{handle}/events?past=false"))
+            .await;
+        let found = list["events"]
+            .as_array()?
+            .iter()
+            .find(|e| e["ap_id"] == ap_id)?
+            .clone();
+        check(&found).then_some(found)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn capacity_waitlist_and_promotion_agree_on_every_node() {
+    let t = three_nodes().await;
+    let greta = t.gamma.api_user("greta").await;
+    let (status, _) = greta
+        .post(&format!("/communities/{}/join", t.handle), json!({}))
+        .await;
+    assert_eq!(status, 202);
+    eventually(WAIT, "greta accepted", || async {
+        let (_, c) = greta.get(&format!("/communities/{}", t.handle)).await;
+        (c["membership"]["state"] == "accepted").then_some(())
+    })
+    .await;
+
+    let (status, created) = t
+        .olga
+        .post(
+            "/communities/practice/events",
+            json!({"title": "Platform roundtable", "description": "Bring a war story.",
+                   "starts_at": in_days(7, 0), "ends_at": in_days(7, 2), "timezone": "Europe/Berlin",
+                   "online_url": "https://meet.example/roundtable", "capacity": 2}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert!(
+        created["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("Online") && s.contains("2 seats left")),
+        "{created}"
+    );
+    let ap_id = created["ap_id"].as_str().expect("ap_id").to_string();
+
+    let mut states = Vec::new();
+    for user in [&t.bert, &t.gina, &greta] {
+        let e = event_on(user, &t.handle, &ap_id, |_| true).await;
+        let (status, body) = user
+            .post(&format!("/events/{}/rsvp", e["id"]), json!({"going": true}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        states.push(body["state"].as_str().unwrap_or_default().to_string());
+    }
+    assert_eq!(states, vec!["going", "going", "waitlisted"]);
+    for user in [&t.olga, &t.bert, &t.gina] {
+        let e = event_on(user, &t.handle, &ap_id, |e| e["participant_count"] == 2).await;
+        assert_eq!(e["remaining"], 0);
+    }
+
+    // gina leaves: greta moves up, and her node hears it.
+    let on_gamma = event_on(&t.gina, &t.handle, &ap_id, |_| true).await;
+    let (status, body) = t
+        .gina
+        .post(
+            &format!("/events/{}/rsvp", on_gamma["id"]),
+            json!({"going": false}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("none")),
+        "{body}"
+    );
+    eventually(WAIT, "greta promoted on gamma", || async {
+        let (_, e) = greta.get(&format!("/events/{}", on_gamma["id"])).await;
+        (e["my_rsvp"] == "going").then_some(())
+    })
+    .await;
+    let (_, parts) = t
+        .olga
+        .get(&format!("/events/{}/participants", created["id"]))
+        .await;
+    let going: Vec<&str> = parts["participants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["state"] == "going")
+        .filter_map(|p| p["actor"]["ap_id"].as_str())
+        .collect();
+    assert_eq!(going.len(), 2);
+    assert!(going.contains(&greta.ap_id().as_str()) && going.contains(&t.bert.ap_id().as_str()));
+    for user in [&t.olga, &t.bert, &t.gina] {
+        event_on(user, &t.handle, &ap_id, |e| {
+            e["participant_count"] == 2 && e["remaining"] == 0
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn restricted_events_wait_for_the_organizer() {
+    let t = three_nodes().await;
+    let (_, created) = t
+        .olga
+        .post(
+            "/communities/practice/events",
+            json!({"title": "Closed workshop", "starts_at": in_days(3, 0), "ends_at": in_days(3, 3),
+                   "timezone": "America/New_York", "join_mode": "restricted",
+                   "place": {"name": "HQ", "address": "1 Main St, Springfield"}}),
+        )
+        .await;
+    let ap_id = created["ap_id"].as_str().expect("ap_id").to_string();
+    let on_beta = event_on(&t.bert, &t.handle, &ap_id, |_| true).await;
+    let on_gamma = event_on(&t.gina, &t.handle, &ap_id, |_| true).await;
+    for (user, e) in [(&t.bert, &on_beta), (&t.gina, &on_gamma)] {
+        let (status, body) = user
+            .post(&format!("/events/{}/rsvp", e["id"]), json!({"going": true}))
+            .await;
+        assert_eq!(
+            (status, body["state"].as_str()),
+            (200, Some("pending")),
+            "{body}"
+        );
+    }
+    let pending = eventually(WAIT, "two pending at alpha", || async {
+        let (_, p) = t
+            .olga
+            .get(&format!("/events/{}/participants", created["id"]))
+            .await;
+        let list = p["participants"].as_array().cloned().unwrap_or_default();
+        (list.len() == 2 && list.iter().all(|p| p["state"] == "pending")).then_some(list)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, still) = t.bert.get(&format!("/events/{}", on_beta["id"])).await;
+    assert_eq!(still["my_rsvp"], "pending", "nothing decided yet");
+    let id_of = |user: &ApiUser| {
+        pending
+            .iter()
+            .find(|p| p["actor"]["ap_id"] == user.ap_id().as_str())
+            .map(|p| p["id"].clone())
+            .expect("pending")
+    };
+    let (status, _) = t
+        .olga
+        .post(
+            &format!(
+                "/events/{}/participants/{}/approve",
+                created["id"],
+                id_of(&t.bert)
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = t
+        .olga
+        .post(
+            &format!(
+                "/events/{}/participants/{}/reject",
+                created["id"],
+                id_of(&t.gina)
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    eventually(WAIT, "answers reach beta and gamma", || async {
+        let (_, b) = t.bert.get(&format!("/events/{}", on_beta["id"])).await;
+        let (_, g) = t.gina.get(&format!("/events/{}", on_gamma["id"])).await;
+        (b["my_rsvp"] == "going" && g["my_rsvp"] == "rejected").then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn moving_and_cancelling_reach_every_node_and_bad_input_is_refused() {
+    let t = three_nodes().await;
+    let (start, end) = (in_days(10, 0), in_days(10, 1));
+    let (_, created) = t
+        .olga
+        .post(
+            "/communities/practice/events",
+            json!({"title": "Lightning talks", "starts_at": start, "ends_at": end, "timezone": "Europe/Berlin"}),
+        )
+        .await;
+    let id = created["id"].clone();
+    let ap_id = created["ap_id"].as_str().expect("ap_id").to_string();
+    let (moved_start, moved_end) = (in_days(10, 1), in_days(10, 2));
+    let (status, moved) = t
+        .olga
+        .patch(
+            &format!("/events/{id}"),
+            json!({"starts_at": moved_start, "ends_at": moved_end}),
+        )
+        .await;
+    assert_eq!(status, 200, "{moved}");
+    for user in [&t.bert, &t.gina] {
+        event_on(user, &t.handle, &ap_id, |e| {
+            e["starts_at"] == moved["starts_at"] && e["ends_at"] == moved["ends_at"]
+        })
+        .await;
+    }
+    let (status, cancelled) = t
+        .olga
+        .patch(&format!("/events/{id}"), json!({"status": "cancelled"}))
+        .await;
+    assert_eq!(
+        (status, cancelled["status"].as_str()),
+        (200, Some("cancelled"))
+    );
+    let on_beta = event_on(&t.bert, &t.handle, &ap_id, |e| e["status"] == "cancelled").await;
+    event_on(&t.gina, &t.handle, &ap_id, |e| e["status"] == "cancelled").await;
+    assert!(on_beta["summary"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("CANCELLED")));
+    let (status, body) = t
+        .bert
+        .post(
+            &format!("/events/{}/rsvp", on_beta["id"]),
+            json!({"going": true}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("cancelled")));
+
+    // Bad input.
+    let base = json!({"title": "x", "starts_at": in_days(1, 0), "ends_at": in_days(1, 1), "timezone": "Europe/Berlin"});
+    for (patch, what) in [
+        (json!({"timezone": "Mars/Olympus_Mons"}), "time zone"),
+        (json!({"ends_at": in_days(1, -1)}), "after"),
+        (json!({"capacity": 0}), "capacity"),
+        (json!({"capacity": -3}), "capacity"),
+        (json!({"join_mode": "lottery"}), "join_mode"),
+        (json!({"join_mode": "external"}), "external_url"),
+        (json!({"starts_at": "tomorrow"}), "RFC 3339"),
+    ] {
+        let mut body = base.clone();
+        for (k, v) in patch.as_object().expect("object") {
+            body[k] = v.clone();
+        }
+        let (status, answer) = t.olga.post("/communities/practice/events", body).await;
+        assert_eq!(status, 422, "{what}: {answer}");
+        assert!(
+            answer["error"].as_str().is_some_and(|e| e.contains(what)),
+            "{what}: {answer}"
+        );
+    }
+    // Members cannot schedule; a past event takes no RSVPs.
+    let (status, _) = t
+        .bert
+        .post(&format!("/communities/{}/events", t.handle), base.clone())
+        .await;
+    assert_eq!(status, 403);
+    let (_, past) = t
+        .olga
+        .post(
+            "/communities/practice/events",
+            json!({"title": "Yesterday", "starts_at": in_days(-1, 0), "ends_at": in_days(-1, 1), "timezone": "UTC"}),
+        )
+        .await;
+    let (status, body) = t
+        .olga
+        .post(
+            &format!("/events/{}/rsvp", past["id"]),
+            json!({"going": true}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (_, listed) = t.olga.get("/communities/practice/events?past=true").await;
+    assert!(listed["events"]
+        .as_array()
+        .is_some_and(|l| l.iter().any(|e| e["title"] == "Yesterday")));
+}
+
+#[test]
+fn captured_events_parse_and_ours_round_trip() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let read = |p: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{p}")).expect("fixture"))
+            .expect("json")
+    };
+    let mobilizon =
+        parse_event(&read("activitypub/mobilizon/objects/event.json")).expect("mobilizon event");
+    assert_eq!(mobilizon.title, "Caledonian scottish dance class");
+    assert_eq!(mobilizon.timezone, "Europe/London");
+    assert_eq!(mobilizon.place_name.as_deref(), Some("The Kenn Centre"));
+    assert!(mobilizon
+        .place_address
+        .as_deref()
+        .is_some_and(|a| a.contains("EX6 7TW")));
+    assert_eq!(mobilizon.capacity, None, "Mobilizon's 0 means no limit");
+    assert_eq!(mobilizon.status, "confirmed");
+    assert!(mobilizon.latitude.is_some());
+
+    let gancio = read("mobilizon/gancio-event-activity.json");
+    let gancio = parse_event(&gancio["object"]).expect("gancio event");
+    assert_eq!(gancio.title, "Demo event");
+    assert_eq!(gancio.place_name.as_deref(), Some("Colosseo"));
+    assert_eq!(gancio.ends_at - gancio.starts_at, 3_600_000);
+    assert_eq!(gancio.timezone, "UTC", "no zone given");
+
+    for f in [
+        "mobilizon/mobilizon-join-activity.json",
+        "mobilizon/mobilizon-leave-activity.json",
+    ] {
+        let env = parse_envelope(read(f)).expect(f);
+        assert!(matches!(env.type_name.as_str(), "Join" | "Leave"));
+    }
+
+    // Our own Event, through our own parser.
+    let mut ours = mobilizon.clone();
+    ours.ap_id = "https://a.example/e/1".into();
+    ours.community = "https://a.example/c/guild".into();
+    ours.organizer = "https://a.example/u/olga".into();
+    ours.capacity = Some(20);
+    ours.participant_count = 5;
+    ours.online_url = Some("https://meet.example/x".into());
+    ours.status = "cancelled".into();
+    let back = parse_event(&event_json(&ours)).expect("round trip");
+    for (a, b, what) in [
+        (back.title.clone(), ours.title.clone(), "title"),
+        (back.timezone.clone(), ours.timezone.clone(), "timezone"),
+        (back.status.clone(), ours.status.clone(), "status"),
+        (back.community.clone(), ours.community.clone(), "community"),
+        (back.organizer.clone(), ours.organizer.clone(), "organizer"),
+    ] {
+        assert_eq!(a, b, "{what}");
+    }
+    assert_eq!(
+        (back.starts_at, back.ends_at),
+        (
+            ours.starts_at - ours.starts_at % 1000,
+            ours.ends_at - ours.ends_at % 1000
+        )
+    );
+    assert_eq!((back.capacity, back.participant_count), (Some(20), 5));
+    assert_eq!(back.online_url, ours.online_url);
+    assert_eq!(back.place_name, ours.place_name);
+
+    // Across a DST change: 25 Oct 2026, Berlin falls back from 03:00 CEST to 02:00 CET.
+    let mut dst = ours.clone();
+    dst.timezone = "Europe/Berlin".into();
+    dst.starts_at = chrono::DateTime::parse_from_rfc3339("2026-10-24T23:30:00Z")
+        .expect("t")
+        .timestamp_millis();
+    dst.ends_at = chrono::DateTime::parse_from_rfc3339("2026-10-25T03:00:00Z")
+        .expect("t")
+        .timestamp_millis();
+    assert_eq!(
+        roundtable::service::events::local_time(&dst, dst.starts_at),
+        "2026-10-25T01:30:00+02:00"
+    );
+    assert_eq!(
+        roundtable::service::events::local_time(&dst, dst.ends_at),
+        "2026-10-25T04:00:00+01:00"
+    );
+}
