@@ -191,6 +191,7 @@ pub fn router(state: AppState) -> Router {
         .route("/p/{key}", get(routes::post_object))
         .route("/a/{key}", get(routes::article_object))
         .route("/e/{key}", get(routes::event_object))
+        .route("/calendar/{file}", get(crate::api::events::personal_ics))
         .route("/a/{key}/history", get(routes::article_history))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -8,6 +8,7 @@ use crate::{
     federation::objects::rfc3339,
     markdown,
     service::{
+        calendar,
         discussions::{self as communities, moderates},
         events::{self as svc, EventInput},
     },
@@ -15,7 +16,7 @@ use crate::{
 use axum::{
     body::Bytes,
     extract::{Path, State},
-    http::StatusCode,
+    http::{header, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -26,6 +27,8 @@ use serde_json::{json, Value};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/communities/{handle}/events", get(list).post(create))
+        .route("/communities/{handle}/events.ics", get(community_ics))
+        .route("/me/calendar", post(calendar_token))
         .route("/events/{id}", get(get_event).patch(update).delete(remove))
         .route("/events/{id}/rsvp", post(rsvp))
         .route("/events/{id}/participants", get(participants))
@@ -196,9 +199,67 @@ async fn get_event(
     State(state): State<AppState>,
     MaybeAuth(auth): MaybeAuth,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
+    if let Some(id) = id.strip_suffix(".ics") {
+        let event = load(&state, id).await?;
+        let title = event.title.clone();
+        return Ok(ics_response(calendar::calendar(&title, &[event])));
+    }
     let event = load(&state, &id).await?;
-    Ok(Json(event_json(&state, &event, auth.as_ref()).await?))
+    Ok(Json(event_json(&state, &event, auth.as_ref()).await?).into_response())
+}
+
+pub(crate) fn ics_response(body: String) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// A community's upcoming events (hosted here or replicated) as a calendar feed.
+async fn community_ics(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+) -> Result<Response, ApiError> {
+    let community = communities::resolve(&state, &handle).await?;
+    // Upcoming, plus the last month, so a just-finished or cancelled event stays visible.
+    let events = state
+        .db
+        .events(&community.ap_id, false, now_ms() - 30 * 86_400_000)
+        .await?;
+    Ok(ics_response(calendar::calendar(&community.title, &events)))
+}
+
+/// Creates a token for the caller's personal calendar feed and returns its URL.
+async fn calendar_token(State(state): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
+    auth.require_write()?;
+    let token =
+        crate::service::accounts::create_token(&state.db, &auth.member.actor.name, "calendar")
+            .await
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let url = format!("{}/calendar/{token}.ics", state.settings.base_url());
+    Ok((StatusCode::CREATED, Json(json!({"url": url}))).into_response())
+}
+
+/// `GET /calendar/{token}.ics`: the events a member is going to.
+pub async fn personal_ics(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, ApiError> {
+    let token = file
+        .strip_suffix(".ics")
+        .ok_or_else(|| ApiError::not_found("no such calendar"))?;
+    let (user, scopes) = state
+        .db
+        .token_owner(&crate::service::accounts::token_hash(token))
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such calendar"))?;
+    if !scopes.split_whitespace().any(|s| s == "calendar") {
+        return Err(ApiError::not_found("no such calendar"));
+    }
+    let events = state.db.events_of_user(user.id).await?;
+    Ok(ics_response(calendar::calendar("My events", &events)))
 }
 
 async fn update(

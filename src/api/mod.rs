@@ -3,7 +3,7 @@
 //! from `roundtable token create`. Its OpenAPI document is `openapi.json` beside it.
 
 mod articles;
-mod events;
+pub(crate) mod events;
 mod openapi;
 
 use crate::{

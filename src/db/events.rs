@@ -52,27 +52,46 @@ impl Db {
         }
     }
 
+    /// Events a local user is going to (or waitlisted for), soonest first.
+    pub async fn events_of_user(&self, user_id: i64) -> Result<Vec<Event>, DbErr> {
+        let ids: Vec<i64> = event_participant::Entity::find()
+            .filter(event_participant::Column::UserId.eq(user_id))
+            .filter(event_participant::Column::State.is_in(["going", "waitlisted"]))
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|p| p.event_id)
+            .collect();
+        event::Entity::find()
+            .filter(event::Column::Id.is_in(ids))
+            .order_by_asc(event::Column::StartsAt)
+            .all(self.conn())
+            .await
+    }
+
     /// Inserts or replaces an event (by `ap_id`) and queues the deliveries announcing it.
-    pub async fn save_event(&self, mut model: Event, jobs: Vec<NewJob>) -> Result<Event, DbErr> {
+    /// The transaction writes before it reads, so SQLite never has to upgrade a read lock.
+    pub async fn save_event(&self, model: Event, jobs: Vec<NewJob>) -> Result<Event, DbErr> {
         let txn = self.begin().await?;
-        let existing = event::Entity::find()
-            .filter(event::Column::ApId.eq(&model.ap_id))
-            .one(&txn)
+        let ap_id = model.ap_id.clone();
+        let mut active: event::ActiveModel = model.into();
+        active = active.reset_all();
+        active.id = sea_orm::ActiveValue::NotSet;
+        let mut changes = active.clone();
+        changes.created_at = sea_orm::ActiveValue::NotSet;
+        let updated = event::Entity::update_many()
+            .set(changes)
+            .filter(event::Column::ApId.eq(&ap_id))
+            .exec(&txn)
             .await?;
-        let saved = match existing {
-            Some(old) => {
-                model.id = old.id;
-                model.created_at = old.created_at;
-                let mut active: event::ActiveModel = model.into();
-                active = active.reset_all();
-                active.update(&txn).await?
-            }
-            None => {
-                let mut active: event::ActiveModel = model.into();
-                active.id = sea_orm::ActiveValue::NotSet;
-                active.insert(&txn).await?
-            }
-        };
+        if updated.rows_affected == 0 {
+            active.insert(&txn).await?;
+        }
+        let saved = event::Entity::find()
+            .filter(event::Column::ApId.eq(&ap_id))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound(ap_id))?;
         enqueue(&txn, jobs, now_ms()).await?;
         txn.commit().await?;
         Ok(saved)

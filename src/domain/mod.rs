@@ -51,7 +51,8 @@ impl ActorKind {
 pub struct Scopes(Vec<String>);
 
 impl Scopes {
-    pub const KNOWN: [&'static str; 3] = ["read", "write", "admin"];
+    /// `calendar` only reads the holder's personal event feed (safe to put in a feed URL).
+    pub const KNOWN: [&'static str; 4] = ["read", "write", "admin", "calendar"];
 
     /// Parses a space-separated scope list such as `"read write"`.
     pub fn parse(s: &str) -> Result<Scopes, String> {

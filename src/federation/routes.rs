@@ -345,6 +345,15 @@ pub async fn group_collection(
                 "orderedItems": ids,
             })))
         }
+        "events.ics" => {
+            let events = state
+                .db
+                .events(&c, false, crate::db::now_ms() - 30 * 86_400_000)
+                .await?;
+            Ok(crate::api::events::ics_response(
+                crate::service::calendar::calendar(&community.title, &events),
+            ))
+        }
         "following" => Ok(empty_collection(format!("{c}/following"))),
         _ => Err(ApiError::not_found("no such collection")),
     }

@@ -1701,10 +1701,15 @@ async fn apply_announced(
     {
         if state.db.post_by_ap_id(url.as_str()).await?.is_some()
             || state.db.article_by_ap_id(url.as_str()).await?.is_some()
+            || state.db.event_by_ap_id(url.as_str()).await?.is_some()
         {
             return Ok(());
         }
         let doc = fetch_doc(state, &url).await?;
+        if inner_kind(&doc) == "Event" {
+            // Events arrive as the community's Create/Update(Event); this boost is for Mastodon.
+            return Ok(());
+        }
         if doc.get("revision").is_some() && inner_kind(&doc) == "Article" {
             // A knowledge article of this community (announced for Mastodon's sake).
             return articles::store_replica_revision(state, community, &doc, 0).await;

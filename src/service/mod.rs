@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod articles;
+pub mod calendar;
 pub mod discussions;
 pub mod events;
 pub mod inbox;

@@ -386,3 +386,203 @@ fn captured_events_parse_and_ours_round_trip() {
         "2026-10-25T04:00:00+01:00"
     );
 }
+
+/// Parses iCalendar text with the `ical` crate (not the writer's crate).
+fn parse_ics(text: &str) -> ical::parser::ical::component::IcalCalendar {
+    let mut parser = ical::IcalParser::new(std::io::BufReader::new(text.as_bytes()));
+    parser
+        .next()
+        .expect("one calendar")
+        .expect("valid iCalendar")
+}
+
+fn prop<'a>(
+    props: &'a [ical::property::Property],
+    name: &str,
+) -> Option<&'a ical::property::Property> {
+    props.iter().find(|p| p.name == name)
+}
+
+fn value(props: &[ical::property::Property], name: &str) -> String {
+    prop(props, name)
+        .and_then(|p| p.value.clone())
+        .unwrap_or_default()
+}
+
+fn tzid(props: &[ical::property::Property], name: &str) -> Option<String> {
+    prop(props, name)?
+        .params
+        .as_ref()?
+        .iter()
+        .find(|(k, _)| k == "TZID")
+        .and_then(|(_, v)| v.first().cloned())
+}
+
+#[tokio::test]
+async fn calendar_feeds_follow_moves_and_cancellations_in_the_event_zone() {
+    let t = three_nodes().await;
+    let http = crate::harness::http();
+    let get_ics = |url: String| {
+        let http = http.clone();
+        async move {
+            let r = http.get(url).send().await.expect("GET");
+            let status = r.status().as_u16();
+            if status != 200 {
+                panic!("{status}: {}", r.text().await.unwrap_or_default());
+            }
+            let ctype = r
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            assert!(ctype.starts_with("text/calendar"), "{ctype}");
+            r.text().await.expect("text")
+        }
+    };
+
+    // Across the end of DST in Berlin (25 Oct 2027, 03:00 CEST → 02:00 CET).
+    let (status, created) = t
+        .olga
+        .post(
+            "/communities/practice/events",
+            json!({"title": "Night shift retro; with commas, and semicolons", "starts_at": "2027-10-30T23:30:00Z",
+                   "ends_at": "2027-10-31T03:00:00Z", "timezone": "Europe/Berlin",
+                   "place": {"name": "Ops room", "address": "Hauptstr. 1, Berlin", "latitude": 52.5, "longitude": 13.4}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].clone();
+    let uid = created["ap_id"].as_str().expect("ap_id").to_string();
+
+    let one =
+        parse_ics(&get_ics(t.alpha.url(&format!("/api/roundtable/v1/events/{id}.ics"))).await);
+    let ev = &one.events[0].properties;
+    assert_eq!(value(ev, "UID"), uid);
+    assert_eq!(
+        value(ev, "SUMMARY"),
+        "Night shift retro\\; with commas\\, and semicolons"
+    );
+    assert_eq!(
+        value(ev, "DTSTART"),
+        "20271031T013000",
+        "local time before the change (+02:00)"
+    );
+    assert_eq!(
+        value(ev, "DTEND"),
+        "20271031T040000",
+        "local time after the change (+01:00)"
+    );
+    assert_eq!(tzid(ev, "DTSTART").as_deref(), Some("Europe/Berlin"));
+    assert_eq!(value(ev, "STATUS"), "CONFIRMED");
+    assert_eq!(value(ev, "GEO"), "52.500000;13.400000");
+    let zone = &one.timezones[0];
+    assert_eq!(value(&zone.properties, "TZID"), "Europe/Berlin");
+    let change = zone
+        .transitions
+        .iter()
+        .find(|tr| {
+            value(&tr.properties, "TZOFFSETFROM") == "+0200"
+                && value(&tr.properties, "TZOFFSETTO") == "+0100"
+        })
+        .expect("the fall-back transition");
+    assert_eq!(value(&change.properties, "DTSTART"), "20271031T030000");
+
+    // Move by an hour, then cancel: every feed on every node follows, with the same UID.
+    let (status, body) = t
+        .olga
+        .patch(
+            &format!("/events/{id}"),
+            json!({"starts_at": "2027-10-31T00:30:00Z", "ends_at": "2027-10-31T04:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = t
+        .olga
+        .patch(&format!("/events/{id}"), json!({"status": "cancelled"}))
+        .await;
+    assert_eq!(status, 200);
+    for node in [&t.alpha, &t.beta, &t.gamma] {
+        let feed = eventually(
+            WAIT,
+            &format!("cancelled in the feed on {}", node.domain),
+            || {
+                let url = node.url(&format!(
+                    "/api/roundtable/v1/communities/{}/events.ics",
+                    t.handle
+                ));
+                let http = http.clone();
+                async move {
+                    let text = http.get(url).send().await.ok()?.text().await.ok()?;
+                    text.contains("STATUS:CANCELLED").then_some(text)
+                }
+            },
+        )
+        .await;
+        let cal = parse_ics(&feed);
+        let ev = cal
+            .events
+            .iter()
+            .find(|e| value(&e.properties, "UID") == uid)
+            .expect("same UID");
+        assert_eq!(
+            value(&ev.properties, "DTSTART"),
+            "20271031T023000",
+            "moved by an hour: 00:30Z is still 02:30 CEST"
+        );
+        assert_eq!(
+            value(&ev.properties, "DTEND"),
+            "20271031T050000",
+            "04:00Z is 05:00 CET"
+        );
+        assert_eq!(value(&ev.properties, "STATUS"), "CANCELLED");
+        assert!(value(&ev.properties, "SEQUENCE")
+            .parse::<i32>()
+            .is_ok_and(|s| s >= 1));
+    }
+    let community_feed = get_ics(t.alpha.url("/c/practice/events.ics")).await;
+    assert!(parse_ics(&community_feed)
+        .events
+        .iter()
+        .any(|e| value(&e.properties, "UID") == uid));
+
+    // A personal feed lists what its owner is going to, behind an unguessable token.
+    let (_, going_to) = t
+        .olga
+        .post(
+            "/communities/practice/events",
+            json!({"title": "Demo day", "starts_at": in_days(5, 0), "ends_at": in_days(5, 1), "timezone": "Asia/Tokyo"}),
+        )
+        .await;
+    let on_beta = event_on(
+        &t.bert,
+        &t.handle,
+        going_to["ap_id"].as_str().expect("id"),
+        |_| true,
+    )
+    .await;
+    let (status, _) = t
+        .bert
+        .post(
+            &format!("/events/{}/rsvp", on_beta["id"]),
+            json!({"going": true}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, feed) = t.bert.post("/me/calendar", json!({})).await;
+    assert_eq!(status, 201);
+    let url = feed["url"].as_str().expect("url").to_string();
+    let personal = parse_ics(&get_ics(url.clone()).await);
+    assert_eq!(personal.events.len(), 1);
+    assert_eq!(value(&personal.events[0].properties, "SUMMARY"), "Demo day");
+    assert_eq!(
+        tzid(&personal.events[0].properties, "DTSTART").as_deref(),
+        Some("Asia/Tokyo")
+    );
+    let wrong = http
+        .get(url.replace("/calendar/rt_", "/calendar/rt_x"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(wrong.status(), 404);
+}

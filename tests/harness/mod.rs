@@ -183,6 +183,9 @@ impl Node {
         let mut env = test_env(&domain, &db.url);
         env.extend(options.env);
         let settings = Settings::load_from(None, env).expect("test settings");
+        if std::env::var("ROUNDTABLE_TEST_LOG").is_ok() {
+            roundtable::telemetry::init(&settings.log);
+        }
         let app = App::build(settings, listener).await.expect("node starts");
         let state = app.state();
         let (stop, stopped) = oneshot::channel::<()>();
