@@ -442,13 +442,29 @@ async fn owner_jobs(
     kind: &str,
     event: &Event,
 ) -> Result<Vec<crate::db::queue::NewJob>, ApiError> {
-    let inboxes: Vec<Url> = state
+    let mut inboxes: Vec<Url> = state
         .db
         .follower_inboxes(&event.community)
         .await?
         .iter()
         .filter_map(|i| Url::parse(i).ok())
         .collect();
+    // Participants who do not follow the community (e.g. from Mobilizon) hear changes too.
+    if kind != "Create" && event.id != 0 {
+        for p in state.db.participants(event.id).await? {
+            if p.user_id.is_some() {
+                continue;
+            }
+            if let Some(actor) = state.db.remote_actor(&p.actor).await? {
+                let target = actor.shared_inbox.clone().unwrap_or(actor.inbox.clone());
+                if let Ok(url) = Url::parse(&target) {
+                    if !inboxes.contains(&url) {
+                        inboxes.push(url);
+                    }
+                }
+            }
+        }
+    }
     if inboxes.is_empty() {
         return Ok(Vec::new());
     }

@@ -586,3 +586,67 @@ async fn calendar_feeds_follow_moves_and_cancellations_in_the_event_zone() {
         .expect("GET");
     assert_eq!(wrong.status(), 404);
 }
+
+#[tokio::test]
+async fn friendica_style_rsvps_count_and_participants_hear_changes() {
+    let alpha = crate::harness::Node::start().await;
+    let olga = alpha.api_user("olga").await;
+    olga.post("/communities", json!({"slug": "meetups"})).await;
+    let (_, event) = olga
+        .post(
+            "/communities/meetups/events",
+            json!({"title": "Meetup", "starts_at": in_days(2, 0), "ends_at": in_days(2, 2), "timezone": "Europe/Paris", "capacity": 10}),
+        )
+        .await;
+    let ap_id = event["ap_id"].as_str().expect("id").to_string();
+    let friendica = crate::harness::fake::FakeServer::start("fred").await;
+    // Friendica RSVPs with an Accept whose object is the event itself.
+    let rsvp = json!({
+        "id": format!("{}/activity/1", friendica.base),
+        "type": "Accept",
+        "actor": friendica.actor,
+        "object": ap_id,
+    });
+    let (status, body) = friendica.deliver(&alpha.url("/inbox"), &rsvp).await;
+    assert_eq!(status, 202, "{body}");
+    let (_, after) = olga.get(&format!("/events/{}", event["id"])).await;
+    assert_eq!(after["participant_count"], 1);
+    let accepted = eventually(WAIT, "Accept at Friendica", || async {
+        friendica
+            .received()
+            .into_iter()
+            .find(|a| a["type"] == "Accept")
+    })
+    .await;
+    assert_eq!(accepted["object"]["object"], ap_id.as_str());
+
+    // Cancelling reaches the participant even though it does not follow the community.
+    let (status, _) = olga
+        .patch(
+            &format!("/events/{}", event["id"]),
+            json!({"status": "cancelled"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let update = eventually(WAIT, "Update at Friendica", || async {
+        friendica
+            .received()
+            .into_iter()
+            .find(|a| a["type"] == "Update" && a["object"]["ical:status"] == "CANCELLED")
+    })
+    .await;
+    assert_eq!(update["object"]["ical:status"], "CANCELLED");
+    assert_eq!(update["object"]["eventStatus"], "EventCancelled");
+
+    // A Reject of the event withdraws the RSVP.
+    let withdraw = json!({
+        "id": format!("{}/activity/2", friendica.base),
+        "type": "Reject",
+        "actor": friendica.actor,
+        "object": ap_id,
+    });
+    let (status, _) = friendica.deliver(&alpha.url("/inbox"), &withdraw).await;
+    assert_eq!(status, 202);
+    let (_, after) = olga.get(&format!("/events/{}", event["id"])).await;
+    assert_eq!(after["participant_count"], 0);
+}
