@@ -432,13 +432,34 @@ struct MembersQuery {
     state: Option<String>,
 }
 
+/// Members are shown to signed-in users only: accepted ones to members (or to anyone signed
+/// in, for public communities), pending requests to moderators.
 async fn members(
     State(state): State<AppState>,
+    auth: Auth,
     Path(handle): Path<String>,
     Q(q): Q<MembersQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let view = svc::resolve(&state, &handle).await?;
-    let list = state.db.members(&view.ap_id, q.state.as_deref()).await?;
+    let me = auth.member.ap_id(&state);
+    let mine = state.db.membership(&view.ap_id, &me).await?;
+    let moderator = mine
+        .as_ref()
+        .is_some_and(|m| m.state == "accepted" && matches!(m.role.as_str(), "owner" | "moderator"));
+    let member = mine.as_ref().is_some_and(|m| m.state == "accepted");
+    if q.state.as_deref().is_some_and(|s| s != "accepted") && !moderator {
+        return Err(ApiError::forbidden("only moderators see join requests"));
+    }
+    if view.visibility != "public" && !member {
+        return Err(ApiError::forbidden(
+            "only members see who belongs to this community",
+        ));
+    }
+    let state_filter = q
+        .state
+        .as_deref()
+        .or(if moderator { None } else { Some("accepted") });
+    let list = state.db.members(&view.ap_id, state_filter).await?;
     let mut out = Vec::with_capacity(list.len());
     for m in &list {
         out.push(member_json(m, author_json(&state, &m.actor).await?));

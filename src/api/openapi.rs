@@ -68,7 +68,7 @@ pub fn spec() -> Value {
             "/communities/{handle}/join": {"parameters": [handle], "post": op("Join (remote: Follow, pending until accepted)", true, None, "200")},
             "/communities/{handle}/leave": {"parameters": [handle], "post": op("Leave", true, None, "200")},
             "/communities/{handle}/members": {"parameters": [handle, {"name": "state", "in": "query", "schema": {"enum": ["pending", "accepted"]}}],
-                "get": op("Members with roles", false, None, "200")},
+                "get": op("Members with roles (signed-in users; pending requests for moderators)", true, None, "200")},
             "/communities/{handle}/members/{member_id}/approve": {"parameters": [handle, member], "post": op("Approve a pending join (moderators)", true, None, "200")},
             "/communities/{handle}/members/{member_id}/reject": {"parameters": [handle, member], "post": op("Reject a pending join (moderators)", true, None, "200")},
             "/communities/{handle}/members/{member_id}/role": {"parameters": [handle, member], "post": op("Set role and title (moderators)", true,

@@ -28,7 +28,8 @@ use crate::{
     markdown,
     service::{
         discussions::{
-            check_title, inner_kind, known, moderates, require_member, CommunityView, Member,
+            check_title, follower_urls, inner_kind, known, moderates, require_member,
+            CommunityView, Member,
         },
         remote,
     },
@@ -206,13 +207,7 @@ async fn owner_jobs(
     authors: &[String],
     mention: &str,
 ) -> Result<Vec<NewJob>, ApiError> {
-    let inboxes: Vec<Url> = state
-        .db
-        .follower_inboxes(&article.community)
-        .await?
-        .iter()
-        .filter_map(|i| Url::parse(i).ok())
-        .collect();
+    let inboxes: Vec<Url> = follower_urls(state, &article.community).await?;
     if inboxes.is_empty() {
         return Ok(Vec::new());
     }
@@ -934,11 +929,7 @@ async fn answer(
     kind: &str,
     extra: Value,
 ) -> Result<(), ApiError> {
-    let author = remote::actor(state, &env.actor, false)
-        .await
-        .map_err(|e| ApiError::bad_request(format!("cannot reach the editor: {e}")))?;
-    let inbox = Url::parse(&author.inbox)
-        .map_err(|_| ApiError::bad_request("the editor has no valid inbox"))?;
+    let inbox = remote::personal_inbox(state, env.actor.as_str()).await?;
     let mut reply = json!({
         "@context": AS_CONTEXT,
         "id": objects::new_id(&state.settings.base_url(), &format!("activities/{}", kind.to_lowercase())),

@@ -356,13 +356,7 @@ pub async fn update_community(
         "cc": [format!("{}/followers", updated.ap_id)],
         "object": {"id": updated.ap_id, "type": "Group"},
     });
-    let inboxes: Vec<Url> = state
-        .db
-        .follower_inboxes(&updated.ap_id)
-        .await?
-        .iter()
-        .filter_map(|i| Url::parse(i).ok())
-        .collect();
+    let inboxes: Vec<Url> = follower_urls(state, &updated.ap_id).await?;
     if !inboxes.is_empty() {
         delivery::send(state, group, &update, inboxes).await?;
     }
@@ -1005,13 +999,7 @@ pub async fn decide_membership(
             "to": [membership.actor],
             "object": follow,
         });
-        let actor_url = Url::parse(&membership.actor)
-            .map_err(|_| ApiError::bad_request("the member's id is not a URL"))?;
-        let actor = remote::actor(state, &actor_url, false)
-            .await
-            .map_err(|e| ApiError::bad_request(format!("cannot reach the member: {e}")))?;
-        let inbox = Url::parse(&actor.inbox)
-            .map_err(|_| ApiError::bad_request("the member has no valid inbox"))?;
+        let inbox = remote::personal_inbox(state, &membership.actor).await?;
         delivery::send(state, group, &reply, [inbox]).await?;
     }
     Ok(state
@@ -1143,13 +1131,7 @@ async fn announce_jobs(
     activity: &Value,
     new_thread: Option<&str>,
 ) -> Result<Vec<NewJob>, ApiError> {
-    let inboxes: Vec<Url> = state
-        .db
-        .follower_inboxes(community)
-        .await?
-        .iter()
-        .filter_map(|i| Url::parse(i).ok())
-        .collect();
+    let inboxes: Vec<Url> = follower_urls(state, community).await?;
     if inboxes.is_empty() {
         return Ok(Vec::new());
     }
@@ -1172,6 +1154,17 @@ async fn announce(
 ) -> Result<(), ApiError> {
     let jobs = announce_jobs(state, group, community, &activity, new_thread).await?;
     enqueue(state, jobs).await
+}
+
+/// Where a community delivers: its accepted remote members' inboxes, one per shared inbox.
+pub(crate) async fn follower_urls(state: &AppState, community: &str) -> Result<Vec<Url>, ApiError> {
+    Ok(state
+        .db
+        .follower_inboxes(community)
+        .await?
+        .iter()
+        .filter_map(|i| Url::parse(i).ok())
+        .collect())
 }
 
 // ----- the inbox side -----

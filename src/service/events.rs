@@ -21,7 +21,8 @@ use crate::{
     markdown,
     service::{
         discussions::{
-            check_title, inner_kind, known, moderates, require_member, CommunityView, Member,
+            check_title, follower_urls, inner_kind, known, moderates, require_member,
+            CommunityView, Member,
         },
         remote,
     },
@@ -442,13 +443,7 @@ async fn owner_jobs(
     kind: &str,
     event: &Event,
 ) -> Result<Vec<crate::db::queue::NewJob>, ApiError> {
-    let mut inboxes: Vec<Url> = state
-        .db
-        .follower_inboxes(&event.community)
-        .await?
-        .iter()
-        .filter_map(|i| Url::parse(i).ok())
-        .collect();
+    let mut inboxes: Vec<Url> = follower_urls(state, &event.community).await?;
     // Participants who do not follow the community (e.g. from Mobilizon) hear changes too.
     if kind != "Create" && event.id != 0 {
         for p in state.db.participants(event.id).await? {
@@ -753,12 +748,7 @@ async fn tell(
     join_id: Option<&str>,
     reason: Option<&str>,
 ) -> Result<(), ApiError> {
-    let url = Url::parse(actor).map_err(|_| ApiError::bad_request("bad participant id"))?;
-    let person = remote::actor(state, &url, false)
-        .await
-        .map_err(|e| ApiError::bad_request(format!("cannot reach the participant: {e}")))?;
-    let inbox = Url::parse(&person.inbox)
-        .map_err(|_| ApiError::bad_request("the participant has no valid inbox"))?;
+    let inbox = remote::personal_inbox(state, actor).await?;
     let join = json!({"id": join_id, "type": "Join", "actor": actor, "object": event.ap_id});
     let mut answer = json!({
         "@context": AS_CONTEXT,

@@ -35,3 +35,13 @@ pub async fn actor(state: &AppState, url: &Url, refresh: bool) -> Result<RemoteA
     }
     Ok(state.db.upsert_remote_actor(doc.into_new_remote()).await?)
 }
+
+/// The personal inbox of the actor at `actor` (for answers meant for that actor alone).
+pub async fn personal_inbox(state: &AppState, actor: &str) -> Result<Url, crate::error::ApiError> {
+    use crate::error::ApiError;
+    let url = Url::parse(actor).map_err(|_| ApiError::bad_request("the actor id is not a URL"))?;
+    let found = self::actor(state, &url, false)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("cannot reach {url}: {e}")))?;
+    Url::parse(&found.inbox).map_err(|_| ApiError::bad_request("the actor has no valid inbox"))
+}

@@ -341,6 +341,14 @@ async fn joins_of_a_members_only_community_wait_for_a_moderator() {
             .map(|m| m["id"].clone())
             .expect("pending member")
     };
+    // Who belongs to a members-only community is for its members; requests for moderators.
+    let lee = alpha.api_user("lee").await;
+    let (status, _) = lee.get("/communities/inner/members").await;
+    assert_eq!(status, 403);
+    let (status, _) = lee.get("/communities/inner/members?state=pending").await;
+    assert_eq!(status, 403);
+    let (status, _) = alpha.anonymous().get("/communities/inner/members").await;
+    assert_eq!(status, 401);
     // Pending members cannot post.
     let (status, _) = bert
         .post(
