@@ -56,6 +56,28 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
 }
 
+impl AppState {
+    /// GETs an ActivityPub document, signed by the instance actor, from a host this node
+    /// federates with. Every outgoing fetch goes through here.
+    pub async fn fetch(
+        &self,
+        url: &url::Url,
+    ) -> Result<serde_json::Value, federation::client::FetchError> {
+        let host = federation::actors::host_of(url);
+        match self.db.federates_with(&host).await {
+            Ok(true) => {}
+            Ok(false) => return Err(federation::client::FetchError::NotFederated(host)),
+            Err(e) => {
+                return Err(federation::client::FetchError::Network {
+                    url: url.to_string(),
+                    message: format!("cannot read the federation policy: {e}"),
+                })
+            }
+        }
+        self.client.fetch_json(url, Some(&self.instance_key)).await
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error("cannot open the database: {0}")]

@@ -1,6 +1,12 @@
 //! The `roundtable` command line. Every failure prints one line to stderr and exits non-zero.
 
-use crate::{app::App, config::Settings, db::Db, service::accounts, telemetry};
+use crate::{
+    app::App,
+    config::Settings,
+    db::Db,
+    service::{accounts, policy},
+    telemetry,
+};
 use clap::{Parser, Subcommand};
 use std::{io::Read, path::PathBuf, process::ExitCode};
 
@@ -33,6 +39,38 @@ enum Command {
     /// Manage communities.
     #[command(subcommand)]
     Community(CommunityCommand),
+    /// The federation policy: open, allowlist (partners only) or blocklist.
+    #[command(subcommand)]
+    Federation(FederationCommand),
+    /// Partner organizations (the only peers in allowlist mode).
+    #[command(subcommand)]
+    Partner(ListCommand),
+    /// Blocked domains (refused in every mode).
+    #[command(subcommand)]
+    Block(ListCommand),
+}
+
+#[derive(Subcommand)]
+enum FederationCommand {
+    /// Set the mode: open, allowlist or blocklist. Takes effect at once.
+    Mode { mode: String },
+    /// Print the mode and the listed domains.
+    Show,
+}
+
+#[derive(Subcommand)]
+enum ListCommand {
+    /// Add a domain (host or host:port).
+    Add {
+        domain: String,
+        /// Why (kept for the admins).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Remove a domain.
+    Remove { domain: String },
+    /// List the domains.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -181,6 +219,30 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             println!("{token}");
             Ok(())
         }
+        Command::Federation(FederationCommand::Mode { mode }) => {
+            let db = open_db(&settings).await?;
+            policy::set_mode(&db, &mode)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("federation mode: {mode}");
+            Ok(())
+        }
+        Command::Federation(FederationCommand::Show) => {
+            let db = open_db(&settings).await?;
+            let mode = db.federation_mode().await.map_err(|e| e.to_string())?;
+            println!("mode: {mode}");
+            for i in db.instances().await.map_err(|e| e.to_string())? {
+                println!(
+                    "{}\t{}\t{}",
+                    i.state,
+                    i.domain,
+                    i.reason.unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        Command::Partner(cmd) => list_command(&settings, cmd, "partner").await,
+        Command::Block(cmd) => list_command(&settings, cmd, "blocked").await,
         Command::Community(CommunityCommand::Create {
             slug,
             owner,
@@ -227,4 +289,28 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
+}
+
+async fn list_command(settings: &Settings, cmd: ListCommand, state: &str) -> Result<(), String> {
+    let db = open_db(settings).await?;
+    match cmd {
+        ListCommand::Add { domain, reason } => {
+            let domain = policy::add(&db, &domain, state, reason.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{domain} is now {state}");
+        }
+        ListCommand::Remove { domain } => {
+            let domain = policy::remove(&db, &domain, state)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{domain} is no longer {state}");
+        }
+        ListCommand::List => {
+            for i in policy::list(&db, state).await.map_err(|e| e.to_string())? {
+                println!("{}\t{}", i.domain, i.reason.unwrap_or_default());
+            }
+        }
+    }
+    Ok(())
 }

@@ -4,6 +4,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Debug, Default)]
 pub struct Metrics {
+    /// Every inbox POST received, whatever its fate.
+    pub inbox_posts: AtomicU64,
     /// Inbox POSTs whose signature verified and whose activity was new and handled.
     pub inbox_accepted: AtomicU64,
     /// Verified inbox POSTs carrying an activity id already processed.

@@ -6,3 +6,4 @@ mod discussions;
 mod events;
 mod foundation;
 mod harness;
+mod partners;

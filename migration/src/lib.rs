@@ -11,6 +11,7 @@ mod m20261122_000002_discussions;
 mod m20261122_000003_articles;
 mod m20261122_000004_search;
 mod m20261122_000005_events;
+mod m20261122_000006_federation_policy;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_articles::Migration),
             Box::new(m20261122_000004_search::Migration),
             Box::new(m20261122_000005_events::Migration),
+            Box::new(m20261122_000006_federation_policy::Migration),
         ]
     }
 }

@@ -2,6 +2,7 @@
 //! Every answer is JSON; every failure is a status and `{"error": "…"}`. Bearer tokens come
 //! from `roundtable token create`. Its OpenAPI document is `openapi.json` beside it.
 
+mod admin;
 mod articles;
 pub(crate) mod events;
 mod openapi;
@@ -77,6 +78,7 @@ pub fn router() -> Router<AppState> {
         .route("/replies/{id}/remove", post(remove))
         .route("/search", get(search))
         .merge(articles::router())
+        .merge(admin::router())
         .merge(events::router())
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
 }

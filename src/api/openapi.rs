@@ -125,6 +125,14 @@ pub fn spec() -> Value {
                 "post": op("Approve a pending participant", true, None, "200")},
             "/events/{id}/participants/{participant}/reject": {"parameters": [id, {"name": "participant", "in": "path", "required": true, "schema": {"type": "integer"}}],
                 "post": op("Reject a pending participant", true, None, "200")},
+            "/admin/federation": {
+                "get": op("The federation mode (administrators)", true, None, "200"),
+                "put": op("Set the federation mode: open, allowlist or blocklist (administrators)", true, Some(obj(json!({"mode": {"enum": ["open", "allowlist", "blocklist"]}}), &["mode"])), "200")},
+            "/admin/instances": {
+                "get": op("Listed domains: partners and blocks (administrators)", true, None, "200"),
+                "post": op("List a domain as partner or blocked (administrators)", true, Some(obj(json!({"domain": s, "state": {"enum": ["partner", "blocked"]}, "reason": s}), &["domain", "state"])), "201")},
+            "/admin/instances/{domain}": {"parameters": [{"name": "domain", "in": "path", "required": true, "schema": s}],
+                "delete": op("Remove a domain's listing (administrators)", true, None, "204")},
             "/replies/{id}": {"parameters": [id],
                 "get": op("A reply", false, None, "200"),
                 "patch": op("Edit (author)", true, Some(obj(json!({"content": s}), &[])), "200"),

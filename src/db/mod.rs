@@ -5,6 +5,7 @@ pub mod articles;
 pub mod discussions;
 pub mod entities;
 pub mod events;
+pub mod policy;
 pub mod queue;
 pub mod search;
 

@@ -27,6 +27,8 @@ pub const MAX_FETCH_BYTES: usize = 1024 * 1024;
 pub enum FetchError {
     #[error("refused to contact {0}: not a public address")]
     Refused(String),
+    #[error("this node does not federate with {0}")]
+    NotFederated(String),
     #[error("invalid URL {0}")]
     BadUrl(String),
     #[error("{url} answered {status}")]

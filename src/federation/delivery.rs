@@ -152,6 +152,17 @@ async fn deliver(state: &AppState, job: DeliveryJob) {
 
 /// Sends one job. Err carries the reason and whether it is worth retrying.
 async fn attempt(state: &AppState, job: &DeliveryJob) -> Result<(), (String, bool)> {
+    // A peer the policy refuses (now) is never contacted; the job ends here.
+    match state.db.federates_with(&job.host).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err((
+                format!("this node does not federate with {}", job.host),
+                false,
+            ))
+        }
+        Err(e) => return Err((e.to_string(), true)),
+    }
     let inbox = Url::parse(&job.inbox).map_err(|e| (format!("bad inbox URL: {e}"), false))?;
     let signer = state
         .db

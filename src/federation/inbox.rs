@@ -71,6 +71,7 @@ async fn receive(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
+    Metrics::inc(&state.metrics.inbox_posts);
     let limit = state.settings.http.max_body_bytes;
     let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)
@@ -95,6 +96,15 @@ async fn receive(
     };
     let signed = SignedRequest::parse(method.as_str(), path, header_map, SystemTime::now(), window)
         .map_err(unauthorized)?;
+    // The federation policy is applied to the signer's host before anything is fetched.
+    let signer_host = url::Url::parse(signed.key_id())
+        .map(|u| host_of(&u))
+        .map_err(|_| unauthorized(SignatureError::Malformed("keyId is not a URL".into())))?;
+    if !state.db.federates_with(&signer_host).await? {
+        return Err(ApiError::forbidden(format!(
+            "this node does not federate with {signer_host}"
+        )));
+    }
     let digest = headers
         .get("digest")
         .and_then(|d| d.to_str().ok())

@@ -1126,11 +1126,7 @@ async fn settle_edit(state: &AppState, revision: &NewRevision) -> Result<(), Api
 pub async fn backfill(state: &AppState, community: &CommunityView) -> Result<usize, ApiError> {
     let url = Url::parse(&format!("{}/articles", community.ap_id))
         .map_err(|_| ApiError::bad_request("bad community id"))?;
-    let collection = match state
-        .client
-        .fetch_json(&url, Some(&state.instance_key))
-        .await
-    {
+    let collection = match state.fetch(&url).await {
         Ok(c) => c,
         // Not a Roundtable community, or no articles collection: nothing to bring.
         Err(_) => return Ok(0),
@@ -1168,8 +1164,7 @@ async fn sync_history(
         Url::parse(article_ap).map_err(|_| ApiError::bad_request("bad article id"))?;
     let fetch = |url: Url| async move {
         state
-            .client
-            .fetch_json(&url, Some(&state.instance_key))
+            .fetch(&url)
             .await
             .map_err(|e| ApiError::bad_request(format!("cannot read the history: {e}")))
     };

@@ -153,6 +153,11 @@ pub async fn resolve(state: &AppState, handle: &str) -> Result<CommunityView, Ap
             if slug.is_empty() || domain.is_empty() || domain.contains('/') {
                 return Err(ApiError::bad_request("expected a handle like slug@domain"));
             }
+            if !state.db.federates_with(&domain.to_lowercase()).await? {
+                return Err(ApiError::forbidden(format!(
+                    "this node does not federate with {domain}"
+                )));
+            }
             // A community already known resolves without the network, so replicas keep
             // working while its node is down.
             if let Some(known) = state
@@ -1643,8 +1648,7 @@ async fn fetch_post(
 
 async fn fetch_doc(state: &AppState, url: &Url) -> Result<Value, ApiError> {
     state
-        .client
-        .fetch_json(url, Some(&state.instance_key))
+        .fetch(url)
         .await
         .map_err(|e| ApiError::bad_request(format!("cannot fetch {url} from its origin: {e}")))
 }
@@ -1692,6 +1696,10 @@ async fn apply_announced(
     if let Some(url) = id_of(Some(inner))
         .filter(|_| inner.is_string() || matches!(inner_kind(inner), "Page" | "Note" | "Article"))
     {
+        if !state.db.federates_with(&host_of(&url)).await? {
+            info!(from = %host_of(&url), "announced content from a refused domain dropped");
+            return Ok(());
+        }
         if state.db.post_by_ap_id(url.as_str()).await?.is_some()
             || state.db.article_by_ap_id(url.as_str()).await?.is_some()
             || state.db.event_by_ap_id(url.as_str()).await?.is_some()
@@ -1713,6 +1721,17 @@ async fn apply_announced(
     }
     let actor = id_of(inner.get("actor"))
         .ok_or_else(|| ApiError::bad_request("the announced activity has no actor"))?;
+    // Content from a domain this node does not federate with is dropped, even when an allowed
+    // community relays it.
+    for url in [Some(actor.clone()), id_of(inner.get("object"))]
+        .into_iter()
+        .flatten()
+    {
+        if !state.db.federates_with(&host_of(&url)).await? {
+            info!(from = %host_of(&url), "announced content from a refused domain dropped");
+            return Ok(());
+        }
+    }
     let same_host = host_of(&actor) == community_host;
     let object = inner.get("object");
     match inner_kind(inner) {
@@ -1940,8 +1959,7 @@ pub async fn backfill(state: &AppState, community: &CommunityView) -> Result<usi
     }
     let fetch = |url: Url| async move {
         state
-            .client
-            .fetch_json(&url, Some(&state.instance_key))
+            .fetch(&url)
             .await
             .map_err(|e| ApiError::bad_request(format!("cannot read the outbox: {e}")))
     };

@@ -7,4 +7,5 @@ pub mod calendar;
 pub mod discussions;
 pub mod events;
 pub mod inbox;
+pub mod policy;
 pub mod remote;

@@ -25,10 +25,7 @@ pub async fn actor(state: &AppState, url: &Url, refresh: bool) -> Result<RemoteA
             }
         }
     }
-    let value = state
-        .client
-        .fetch_json(url, Some(&state.instance_key))
-        .await?;
+    let value = state.fetch(url).await?;
     let doc = RemoteActorDoc::parse(value).map_err(RemoteError::Invalid)?;
     if doc.id != *url {
         return Err(RemoteError::Invalid("the actor's id is not its URL".into()));

@@ -158,6 +158,46 @@ async fn admin_commands_succeed_and_fail_cleanly() {
     let token = text(&out.stdout);
     assert!(token.starts_with("rt_") && token.len() > 40, "{token}");
 
+    // The federation policy.
+    let out = run(url, &["federation", "mode", "allowlist"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_fails(
+        &run(url, &["federation", "mode", "lottery"], None),
+        "allowlist",
+    );
+    assert_fails(
+        &run(url, &["partner", "add", "not a domain"], None),
+        "not a domain",
+    );
+    let out = run(
+        url,
+        &[
+            "partner",
+            "add",
+            "Partner.Example",
+            "--reason",
+            "joint roundtable",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(url, &["block", "add", "spam.example"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(url, &["federation", "show"], None);
+    let shown = text(&out.stdout);
+    assert!(shown.contains("mode: allowlist"), "{shown}");
+    assert!(
+        shown.contains("partner\tpartner.example\tjoint roundtable"),
+        "{shown}"
+    );
+    assert!(shown.contains("blocked\tspam.example"), "{shown}");
+    assert_fails(
+        &run(url, &["partner", "remove", "spam.example"], None),
+        "not listed as partner",
+    );
+    let out = run(url, &["block", "remove", "spam.example"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
     // Only the hash is stored, and it maps back to alice with the scopes asked for.
     let store = Db::connect(url, 1).await.expect("db");
     let (user, scopes) = store

@@ -1,0 +1,120 @@
+//! Node administration in the native API: the federation policy.
+
+use super::{parse_body, Auth};
+use crate::{
+    app::AppState,
+    error::ApiError,
+    federation::objects::rfc3339,
+    service::policy::{self, PolicyError},
+};
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{delete, get},
+    Json, Router,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/federation", get(show).put(set_mode))
+        .route("/admin/instances", get(instances).post(add))
+        .route("/admin/instances/{domain}", delete(remove))
+}
+
+fn require_admin(auth: &Auth) -> Result<(), ApiError> {
+    if auth.member.user.is_admin && auth.scopes.allows("admin") {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "this needs an administrator's token with the admin scope",
+        ))
+    }
+}
+
+fn api_error(e: PolicyError) -> ApiError {
+    match e {
+        PolicyError::Invalid(m) => ApiError::unprocessable(m),
+        PolicyError::NotFound(m) => ApiError::not_found(m),
+        PolicyError::Db(e) => e.into(),
+    }
+}
+
+async fn show(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
+    require_admin(&auth)?;
+    Ok(Json(json!({"mode": state.db.federation_mode().await?})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModeBody {
+    mode: String,
+}
+
+async fn set_mode(
+    State(state): State<AppState>,
+    auth: Auth,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    require_admin(&auth)?;
+    let req: ModeBody = parse_body(&body)?;
+    policy::set_mode(&state.db, &req.mode)
+        .await
+        .map_err(api_error)?;
+    Ok(Json(json!({"mode": req.mode})))
+}
+
+async fn instances(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
+    require_admin(&auth)?;
+    let list: Vec<Value> = state
+        .db
+        .instances()
+        .await?
+        .into_iter()
+        .map(|i| json!({"domain": i.domain, "state": i.state, "reason": i.reason, "since": rfc3339(i.created_at)}))
+        .collect();
+    Ok(Json(json!({"instances": list})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InstanceBody {
+    domain: String,
+    /// `partner` or `blocked`.
+    state: String,
+    reason: Option<String>,
+}
+
+async fn add(State(state): State<AppState>, auth: Auth, body: Bytes) -> Result<Response, ApiError> {
+    require_admin(&auth)?;
+    let req: InstanceBody = parse_body(&body)?;
+    if !matches!(req.state.as_str(), "partner" | "blocked") {
+        return Err(ApiError::unprocessable("state must be partner or blocked"));
+    }
+    let domain = policy::add(&state.db, &req.domain, &req.state, req.reason.as_deref())
+        .await
+        .map_err(api_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"domain": domain, "state": req.state, "reason": req.reason})),
+    )
+        .into_response())
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(domain): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    require_admin(&auth)?;
+    let domain = policy::normalize_domain(&domain).map_err(api_error)?;
+    let partner = state.db.remove_instance(&domain, "partner").await?;
+    let blocked = state.db.remove_instance(&domain, "blocked").await?;
+    if !partner && !blocked {
+        return Err(ApiError::not_found(format!("{domain} is not listed")));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,122 @@
+//! The federation policy as stored: a mode and a list of instances (partners, blocks).
+//! Read on every decision, so a change takes effect at once, without a restart.
+
+use super::{now_ms, queue::sql, Db, DbErr};
+use sea_orm::ConnectionTrait;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub domain: String,
+    /// `partner` or `blocked`.
+    pub state: String,
+    pub reason: Option<String>,
+    pub created_at: i64,
+}
+
+impl Db {
+    /// `open` (the default), `allowlist` or `blocklist`.
+    pub async fn federation_mode(&self) -> Result<String, DbErr> {
+        let rows = self
+            .conn()
+            .query_all_raw(sql(
+                self.backend(),
+                "SELECT value FROM node_settings WHERE key = $1",
+                vec!["federation.mode".into()],
+            ))
+            .await?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.try_get::<String>("", "value").ok())
+            .unwrap_or_else(|| "open".into()))
+    }
+
+    pub async fn set_federation_mode(&self, mode: &str) -> Result<(), DbErr> {
+        self.conn()
+            .execute_raw(sql(
+                self.backend(),
+                "INSERT INTO node_settings (key, value) VALUES ($1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                vec!["federation.mode".into(), mode.into()],
+            ))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn instances(&self) -> Result<Vec<Instance>, DbErr> {
+        let rows = self
+            .conn()
+            .query_all_raw(sql(
+                self.backend(),
+                "SELECT domain, state, reason, created_at FROM instances ORDER BY domain",
+                vec![],
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Instance {
+                    domain: r.try_get("", "domain")?,
+                    state: r.try_get("", "state")?,
+                    reason: r.try_get("", "reason")?,
+                    created_at: r.try_get("", "created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The listing of one domain, if any.
+    pub async fn instance(&self, domain: &str) -> Result<Option<Instance>, DbErr> {
+        Ok(self
+            .instances()
+            .await?
+            .into_iter()
+            .find(|i| i.domain.eq_ignore_ascii_case(domain)))
+    }
+
+    /// Lists a domain as `partner` or `blocked` (replacing any earlier listing).
+    pub async fn set_instance(
+        &self,
+        domain: &str,
+        state: &str,
+        reason: Option<&str>,
+    ) -> Result<(), DbErr> {
+        self.conn()
+            .execute_raw(sql(
+                self.backend(),
+                "INSERT INTO instances (domain, state, reason, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (domain) DO UPDATE SET state = EXCLUDED.state, reason = EXCLUDED.reason",
+                vec![
+                    domain.to_lowercase().into(),
+                    state.into(),
+                    reason.map(str::to_string).into(),
+                    now_ms().into(),
+                ],
+            ))
+            .await?;
+        Ok(())
+    }
+
+    /// Removes a domain's listing if it is in `state`; false when it was not.
+    pub async fn remove_instance(&self, domain: &str, state: &str) -> Result<bool, DbErr> {
+        let done = self
+            .conn()
+            .execute_raw(sql(
+                self.backend(),
+                "DELETE FROM instances WHERE domain = $1 AND state = $2",
+                vec![domain.to_lowercase().into(), state.into()],
+            ))
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Whether this node may exchange anything with `host` (`domain[:port]`).
+    pub async fn federates_with(&self, host: &str) -> Result<bool, DbErr> {
+        let listing = self.instance(host).await?;
+        if listing.as_ref().is_some_and(|i| i.state == "blocked") {
+            return Ok(false);
+        }
+        Ok(match self.federation_mode().await?.as_str() {
+            "allowlist" => listing.is_some_and(|i| i.state == "partner"),
+            _ => true,
+        })
+    }
+}

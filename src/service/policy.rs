@@ -1,0 +1,95 @@
+//! Admin use cases of the federation policy, shared by the CLI and the admin API.
+
+use crate::db::{policy::Instance, Db, DbErr};
+
+pub const MODES: [&str; 3] = ["open", "allowlist", "blocklist"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+}
+
+/// A domain as admins type it: `host` or `host:port`, lowercased.
+pub fn normalize_domain(raw: &str) -> Result<String, PolicyError> {
+    let d = raw.trim().trim_end_matches('/').to_lowercase();
+    let d = d
+        .strip_prefix("https://")
+        .or_else(|| d.strip_prefix("http://"))
+        .unwrap_or(&d)
+        .to_string();
+    let parsed = url::Url::parse(&format!("http://{d}/"))
+        .map_err(|_| PolicyError::Invalid(format!("{raw:?} is not a domain")))?;
+    if d.is_empty() || d.contains('/') || d.contains('@') || parsed.host_str().is_none() {
+        return Err(PolicyError::Invalid(format!("{raw:?} is not a domain")));
+    }
+    Ok(d)
+}
+
+pub async fn set_mode(db: &Db, mode: &str) -> Result<(), PolicyError> {
+    if !MODES.contains(&mode) {
+        return Err(PolicyError::Invalid(format!(
+            "mode must be one of {}",
+            MODES.join(", ")
+        )));
+    }
+    Ok(db.set_federation_mode(mode).await?)
+}
+
+pub async fn add(
+    db: &Db,
+    domain: &str,
+    state: &str,
+    reason: Option<&str>,
+) -> Result<String, PolicyError> {
+    let domain = normalize_domain(domain)?;
+    db.set_instance(&domain, state, reason).await?;
+    Ok(domain)
+}
+
+pub async fn remove(db: &Db, domain: &str, state: &str) -> Result<String, PolicyError> {
+    let domain = normalize_domain(domain)?;
+    if !db.remove_instance(&domain, state).await? {
+        return Err(PolicyError::NotFound(format!(
+            "{domain} is not listed as {state}"
+        )));
+    }
+    Ok(domain)
+}
+
+pub async fn list(db: &Db, state: &str) -> Result<Vec<Instance>, PolicyError> {
+    Ok(db
+        .instances()
+        .await?
+        .into_iter()
+        .filter(|i| i.state == state)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_domain;
+
+    #[test]
+    fn domains() {
+        assert_eq!(
+            normalize_domain("Partner.Example").expect("ok"),
+            "partner.example"
+        );
+        assert_eq!(
+            normalize_domain("https://b.example/").expect("ok"),
+            "b.example"
+        );
+        assert_eq!(
+            normalize_domain("localhost:8080").expect("ok"),
+            "localhost:8080"
+        );
+        for bad in ["", "a b", "x/y", "user@host"] {
+            assert!(normalize_domain(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Issue: partner federation (the policy core: modes, partners, blocks, enforcement).
+
+use crate::{
+    discussions::federation::three_nodes,
+    harness::{eventually, http, sign::Post, ApiUser, Node},
+};
+use roundtable::metrics::Metrics;
+use serde_json::json;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn admin(node: &Node, name: &str) -> ApiUser {
+    let mut user = node.api_user(name).await;
+    roundtable::service::accounts::create_user(
+        &node.state.db,
+        &format!("{name}_admin"),
+        None,
+        true,
+    )
+    .await
+    .expect("admin");
+    user.token = roundtable::service::accounts::create_token(
+        &node.state.db,
+        &format!("{name}_admin"),
+        "read write admin",
+    )
+    .await
+    .expect("token");
+    user
+}
+
+#[tokio::test]
+async fn an_allowlist_refuses_and_never_contacts_non_partners_and_changes_apply_at_once() {
+    let t = three_nodes().await;
+    let root = admin(&t.alpha, "root").await;
+
+    // Only administrators with an admin-scoped token set the policy.
+    let (status, _) = t
+        .olga
+        .put("/admin/federation", json!({"mode": "allowlist"}))
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = root
+        .put("/admin/federation", json!({"mode": "lottery"}))
+        .await;
+    assert_eq!(status, 422);
+    let (status, body) = root
+        .post(
+            "/admin/instances",
+            json!({"domain": t.beta.domain, "state": "partner"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = root
+        .put("/admin/federation", json!({"mode": "allowlist"}))
+        .await;
+    assert_eq!(status, 200);
+    let (_, listed) = root.get("/admin/instances").await;
+    assert_eq!(listed["instances"][0]["domain"], t.beta.domain.as_str());
+
+    // gamma's inbox POST is refused before its key is fetched.
+    let gina_key = t
+        .gamma
+        .state
+        .db
+        .local_actor_by_name("gina")
+        .await
+        .expect("db")
+        .expect("gina")
+        .private_key_pem;
+    let follow = json!({
+        "id": t.gamma.url("/activities/follow/again"),
+        "type": "Follow",
+        "actor": t.gina.ap_id(),
+        "object": t.alpha.url("/c/practice"),
+    });
+    let fetched_before = Metrics::get(&t.gamma.state.metrics.inbox_posts);
+    let (status, body) = Post::new(
+        &t.alpha.url("/inbox"),
+        &follow,
+        &t.gamma.url("/u/gina#main-key"),
+        &gina_key,
+    )
+    .send(&http())
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("does not federate")));
+
+    // A new thread on alpha reaches beta, and alpha never sends gamma anything.
+    let gamma_posts = Metrics::get(&t.gamma.state.metrics.inbox_posts);
+    let (_, thread) = t
+        .olga
+        .post(
+            "/communities/practice/threads",
+            json!({"title": "Partners only", "content": "x"}),
+        )
+        .await;
+    let ap_id = thread["ap_id"].as_str().expect("id").to_string();
+    eventually(WAIT, "beta gets the thread", || async {
+        t.bert.thread_by_ap_id(&t.handle, &ap_id).await
+    })
+    .await;
+    let refused = eventually(WAIT, "the job for gamma ends unsent", || async {
+        let jobs = t.alpha.state.db.delivery_jobs().await.ok()?;
+        jobs.into_iter()
+            .find(|j| j.host == t.gamma.domain && j.state == "failed")
+    })
+    .await;
+    assert!(refused
+        .last_error
+        .as_deref()
+        .is_some_and(|e| e.contains("does not federate")));
+    assert_eq!(
+        Metrics::get(&t.gamma.state.metrics.inbox_posts),
+        gamma_posts,
+        "no request reached gamma"
+    );
+    assert_eq!(fetched_before, gamma_posts);
+
+    // gamma's post into the community is refused at alpha and appears nowhere.
+    let (status, blocked) = t
+        .gina
+        .post(
+            &format!("/communities/{}/threads", t.handle),
+            json!({"title": "From gamma", "content": "x"}),
+        )
+        .await;
+    assert_eq!(
+        status, 201,
+        "stored on gamma, then refused by alpha: {blocked}"
+    );
+    let job = eventually(WAIT, "gamma's delivery refused", || async {
+        let jobs = t.gamma.state.db.delivery_jobs().await.ok()?;
+        jobs.into_iter()
+            .find(|j| j.activity_id.contains("create") && j.state == "failed")
+    })
+    .await;
+    assert!(
+        job.last_error.as_deref().is_some_and(|e| e.contains("403")),
+        "{job:?}"
+    );
+    assert!(t
+        .olga
+        .thread_by_ap_id("practice", blocked["ap_id"].as_str().expect("id"))
+        .await
+        .is_none());
+
+    // Back to open: gamma takes part again at once, without a restart.
+    let (status, _) = root.put("/admin/federation", json!({"mode": "open"})).await;
+    assert_eq!(status, 200);
+    let (_, again) = t
+        .gina
+        .post(
+            &format!("/communities/{}/threads", t.handle),
+            json!({"title": "Welcome back", "content": "y"}),
+        )
+        .await;
+    let again = again["ap_id"].as_str().expect("id").to_string();
+    eventually(WAIT, "alpha accepts gamma again", || async {
+        t.olga.thread_by_ap_id("practice", &again).await
+    })
+    .await;
+
+    // A block applies in every mode.
+    let (status, _) = root
+        .post(
+            "/admin/instances",
+            json!({"domain": t.gamma.domain, "state": "blocked", "reason": "spam"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = Post::new(
+        &t.alpha.url("/inbox"),
+        &follow,
+        &t.gamma.url("/u/gina#main-key"),
+        &gina_key,
+    )
+    .send(&http())
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = root
+        .delete(&format!("/admin/instances/{}", t.gamma.domain))
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = root
+        .delete(&format!("/admin/instances/{}", t.gamma.domain))
+        .await;
+    assert_eq!(status, 404);
+}
