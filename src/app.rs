@@ -232,6 +232,10 @@ pub fn router(state: AppState) -> Router {
         .route("/c/{name}/inbox", post(inbox::actor_inbox))
         .route("/c/{name}/{which}", get(routes::group_collection))
         .fallback(routes::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            federation::fetch_guard::guard,
+        ))
         // The inbox enforces its own limit with a 413; this guards every other route.
         .layer(DefaultBodyLimit::max(max_body))
         // A bug must cost one request a 500, never the connection or the process.

@@ -48,6 +48,7 @@ pub struct DatabaseSettings {
 #[serde(deny_unknown_fields)]
 pub struct FederationSettings {
     pub debug: bool,
+    pub authorized_fetch: bool,
     pub request_timeout_secs: u64,
     pub signature_max_age_secs: u64,
     pub signature_max_future_secs: u64,

@@ -5,6 +5,7 @@ pub mod activities;
 pub mod actors;
 pub mod client;
 pub mod delivery;
+pub mod fetch_guard;
 pub mod inbox;
 pub mod objects;
 pub mod routes;

@@ -190,3 +190,82 @@ async fn an_allowlist_refuses_and_never_contacts_non_partners_and_changes_apply_
         .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn authorized_fetch_serves_documents_only_to_signed_allowed_nodes() {
+    let alpha = Node::start_with(crate::harness::NodeOptions {
+        env: vec![(
+            "ROUNDTABLE__FEDERATION__AUTHORIZED_FETCH".into(),
+            "true".into(),
+        )],
+        ..Default::default()
+    })
+    .await;
+    let beta = Node::start().await;
+    let olga = alpha.api_user("olga").await;
+    olga.post("/communities", json!({"slug": "guild"})).await;
+    let client = http();
+    let get = |url: String, accept: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .get(url)
+                .header("accept", accept)
+                .send()
+                .await
+                .expect("GET")
+                .status()
+                .as_u16()
+        }
+    };
+    let ap = "application/activity+json";
+    assert_eq!(
+        get(alpha.url("/u/olga"), ap).await,
+        401,
+        "unsigned fetches are refused"
+    );
+    assert_eq!(get(alpha.url("/c/guild/outbox"), ap).await, 401);
+    assert_eq!(
+        get(alpha.url("/actor"), ap).await,
+        200,
+        "the instance actor stays public"
+    );
+    assert_eq!(
+        get(alpha.url("/u/olga"), "text/html").await,
+        200,
+        "so do web pages"
+    );
+    let wf = format!("/.well-known/webfinger?resource=acct:olga@{}", alpha.domain);
+    assert_eq!(get(alpha.url(&wf), "*/*").await, 200);
+
+    // Another node's fetches are signed by its instance actor: they pass.
+    let url = url::Url::parse(&alpha.url("/c/guild")).expect("url");
+    let doc = beta.state.fetch(&url).await.expect("signed fetch passes");
+    assert_eq!(doc["type"], "Group");
+    // And joining works end to end.
+    let bert = beta.api_user("bert").await;
+    let (status, _) = bert
+        .post(
+            &format!("/communities/guild@{}/join", alpha.domain),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    eventually(WAIT, "accepted", || async {
+        let (_, c) = bert
+            .get(&format!("/communities/guild@{}", alpha.domain))
+            .await;
+        (c["membership"]["state"] == "accepted").then_some(())
+    })
+    .await;
+
+    // A node outside the allowlist is refused even when it signs.
+    alpha
+        .state
+        .db
+        .set_federation_mode("allowlist")
+        .await
+        .expect("mode");
+    let err = beta.state.fetch(&url).await.expect_err("refused");
+    assert!(err.to_string().contains("403"), "{err}");
+}

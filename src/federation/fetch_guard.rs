@@ -1,0 +1,94 @@
+//! Authorized fetch: with `federation.authorized_fetch`, ActivityPub documents are served only
+//! to GETs signed by a node this node federates with. The instance actor, WebFinger, NodeInfo
+//! and HTML pages stay public (other nodes need the instance actor to verify our signatures).
+
+use super::{
+    actors::host_of,
+    routes::wants_activity_json,
+    signatures::{DateWindow, SignedRequest},
+};
+use crate::{app::AppState, error::ApiError, service::remote};
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    http::Method,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use std::{
+    collections::BTreeMap,
+    time::{Duration, SystemTime},
+};
+
+/// Paths whose JSON representations are guarded.
+fn guarded(path: &str) -> bool {
+    ["/u/", "/c/", "/p/", "/a/", "/e/", "/actor/"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
+}
+
+/// The middleware: passes everything it does not guard.
+pub async fn guard(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
+    let applies = state.settings.federation.authorized_fetch
+        && matches!(*request.method(), Method::GET | Method::HEAD)
+        && guarded(request.uri().path())
+        && wants_activity_json(request.headers());
+    if applies {
+        // Owned copies: the request body is not Sync, so it cannot be held across awaits.
+        let method = request.method().as_str().to_string();
+        let path = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        let headers: BTreeMap<String, String> = request
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect();
+        if let Err(e) = check(&state, &method, &path, headers).await {
+            return e.into_response();
+        }
+    }
+    next.run(request).await
+}
+
+async fn check(
+    state: &AppState,
+    method: &str,
+    path: &str,
+    headers: BTreeMap<String, String>,
+) -> Result<(), ApiError> {
+    let window = DateWindow {
+        max_age: Duration::from_secs(state.settings.federation.signature_max_age_secs),
+        max_future: Duration::from_secs(state.settings.federation.signature_max_future_secs),
+    };
+    let signed = SignedRequest::parse(
+        method,
+        path,
+        headers,
+        SystemTime::now(),
+        window,
+    )
+    .map_err(|e| ApiError::unauthorized(format!("this node requires signed fetches: {e}")))?;
+    let mut actor = url::Url::parse(signed.key_id())
+        .map_err(|_| ApiError::unauthorized("keyId is not a URL"))?;
+    let host = host_of(&actor);
+    if !state.db.federates_with(&host).await? {
+        return Err(ApiError::forbidden(format!(
+            "this node does not federate with {host}"
+        )));
+    }
+    actor.set_fragment(None);
+    for refresh in [false, true] {
+        let known = remote::actor(state, &actor, refresh)
+            .await
+            .map_err(|e| ApiError::unauthorized(format!("cannot verify the signer: {e}")))?;
+        if known.key_id == signed.key_id() && signed.verify(&known.public_key_pem).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(ApiError::unauthorized(
+        "the fetch is not signed with the signer's key",
+    ))
+}
