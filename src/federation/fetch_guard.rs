@@ -63,14 +63,8 @@ async fn check(
         max_age: Duration::from_secs(state.settings.federation.signature_max_age_secs),
         max_future: Duration::from_secs(state.settings.federation.signature_max_future_secs),
     };
-    let signed = SignedRequest::parse(
-        method,
-        path,
-        headers,
-        SystemTime::now(),
-        window,
-    )
-    .map_err(|e| ApiError::unauthorized(format!("this node requires signed fetches: {e}")))?;
+    let signed = SignedRequest::parse(method, path, headers, SystemTime::now(), window)
+        .map_err(|e| ApiError::unauthorized(format!("this node requires signed fetches: {e}")))?;
     let mut actor = url::Url::parse(signed.key_id())
         .map_err(|_| ApiError::unauthorized("keyId is not a URL"))?;
     let host = host_of(&actor);
