@@ -340,7 +340,20 @@ async fn decide(
 ) -> Result<Json<Value>, ApiError> {
     auth.require_write()?;
     let event = load(state, id).await?;
-    let st = svc::decide(state, &auth.member, &event, parse_id(participant)?, accept).await?;
+    // The participant's id, or the actor itself (its URL or `name@domain`).
+    let participant_id = match participant.parse::<i64>() {
+        Ok(n) => n,
+        Err(_) => {
+            let actor = communities::resolve_actor(state, participant).await?;
+            state
+                .db
+                .participant(event.id, &actor)
+                .await?
+                .ok_or_else(|| ApiError::not_found("no such participant"))?
+                .id
+        }
+    };
+    let st = svc::decide(state, &auth.member, &event, participant_id, accept).await?;
     Ok(Json(json!({"state": st})))
 }
 

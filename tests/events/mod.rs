@@ -181,13 +181,14 @@ async fn restricted_events_wait_for_the_organizer() {
         )
         .await;
     assert_eq!(status, 200);
+    // By actor handle rather than id.
     let (status, _) = t
         .olga
         .post(
             &format!(
                 "/events/{}/participants/{}/reject",
                 created["id"],
-                id_of(&t.gina)
+                t.gina.handle()
             ),
             json!({}),
         )
