@@ -67,8 +67,13 @@ enum ListCommand {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Remove a domain.
-    Remove { domain: String },
+    /// Remove a domain; deliveries to a former partner stop at once.
+    Remove {
+        domain: String,
+        /// Also delete everything replicated from that domain.
+        #[arg(long)]
+        purge: bool,
+    },
     /// List the domains.
     List,
 }
@@ -300,11 +305,15 @@ async fn list_command(settings: &Settings, cmd: ListCommand, state: &str) -> Res
                 .map_err(|e| e.to_string())?;
             println!("{domain} is now {state}");
         }
-        ListCommand::Remove { domain } => {
+        ListCommand::Remove { domain, purge } => {
             let domain = policy::remove(&db, &domain, state)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{domain} is no longer {state}");
+            if purge {
+                let n = db.purge_domain(&domain).await.map_err(|e| e.to_string())?;
+                println!("purged {n} records from {domain}");
+            }
         }
         ListCommand::List => {
             for i in policy::list(&db, state).await.map_err(|e| e.to_string())? {

@@ -1,6 +1,6 @@
 //! Node administration in the native API: the federation policy.
 
-use super::{parse_body, Auth};
+use super::{parse_body, Auth, Q};
 use crate::{
     app::AppState,
     error::ApiError,
@@ -104,10 +104,16 @@ async fn add(State(state): State<AppState>, auth: Auth, body: Bytes) -> Result<R
         .into_response())
 }
 
+#[derive(Deserialize)]
+struct RemoveQuery {
+    purge: Option<bool>,
+}
+
 async fn remove(
     State(state): State<AppState>,
     auth: Auth,
     Path(domain): Path<String>,
+    Q(q): Q<RemoveQuery>,
 ) -> Result<StatusCode, ApiError> {
     require_admin(&auth)?;
     let domain = policy::normalize_domain(&domain).map_err(api_error)?;
@@ -115,6 +121,10 @@ async fn remove(
     let blocked = state.db.remove_instance(&domain, "blocked").await?;
     if !partner && !blocked {
         return Err(ApiError::not_found(format!("{domain} is not listed")));
+    }
+    if q.purge.unwrap_or(false) {
+        let n = state.db.purge_domain(&domain).await?;
+        tracing::info!(%domain, records = n, "purged a former partner's content");
     }
     Ok(StatusCode::NO_CONTENT)
 }

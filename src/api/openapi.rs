@@ -131,7 +131,7 @@ pub fn spec() -> Value {
             "/admin/instances": {
                 "get": op("Listed domains: partners and blocks (administrators)", true, None, "200"),
                 "post": op("List a domain as partner or blocked (administrators)", true, Some(obj(json!({"domain": s, "state": {"enum": ["partner", "blocked"]}, "reason": s}), &["domain", "state"])), "201")},
-            "/admin/instances/{domain}": {"parameters": [{"name": "domain", "in": "path", "required": true, "schema": s}],
+            "/admin/instances/{domain}": {"parameters": [{"name": "domain", "in": "path", "required": true, "schema": s}, {"name": "purge", "in": "query", "schema": b}],
                 "delete": op("Remove a domain's listing (administrators)", true, None, "204")},
             "/replies/{id}": {"parameters": [id],
                 "get": op("A reply", false, None, "200"),

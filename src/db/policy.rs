@@ -120,3 +120,62 @@ impl Db {
         })
     }
 }
+
+impl Db {
+    /// Deletes everything this node holds from `domain`: communities hosted there (their
+    /// threads, replies, articles, events, memberships and bans), posts and likes authored
+    /// there, and its actors. Returns how many rows went, in total.
+    pub async fn purge_domain(&self, domain: &str) -> Result<u64, DbErr> {
+        let escaped = domain
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let patterns = [
+            format!("http://{escaped}/%"),
+            format!("https://{escaped}/%"),
+        ];
+        let from = |column: &str| {
+            format!("({column} LIKE $1 ESCAPE '\\' OR {column} LIKE $2 ESCAPE '\\')")
+        };
+        let statements = [
+            format!(
+                "DELETE FROM posts WHERE {} OR {}",
+                from("community"),
+                from("ap_id")
+            ),
+            format!("DELETE FROM likes WHERE {}", from("actor")),
+            format!("DELETE FROM articles WHERE {}", from("community")),
+            format!("DELETE FROM events WHERE {}", from("community")),
+            format!("DELETE FROM event_participants WHERE {}", from("actor")),
+            format!(
+                "DELETE FROM memberships WHERE {} OR {}",
+                from("community"),
+                from("actor")
+            ),
+            format!("DELETE FROM bans WHERE {}", from("community")),
+            format!("DELETE FROM remote_actors WHERE {}", from("ap_id")),
+        ];
+        let txn = self.begin().await?;
+        let backend = self.backend();
+        let mut total = 0;
+        for text in &statements {
+            let done = txn
+                .execute_raw(sql(
+                    backend,
+                    text,
+                    vec![patterns[0].clone().into(), patterns[1].clone().into()],
+                ))
+                .await?;
+            total += done.rows_affected();
+        }
+        // The search index follows what is left.
+        for text in [
+            "DELETE FROM search_documents WHERE kind IN ('thread', 'reply') AND ref_id NOT IN (SELECT id FROM posts)",
+            "DELETE FROM search_documents WHERE kind = 'article' AND ref_id NOT IN (SELECT id FROM articles)",
+        ] {
+            txn.execute_raw(sql(backend, text, vec![])).await?;
+        }
+        txn.commit().await?;
+        Ok(total)
+    }
+}

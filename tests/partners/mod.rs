@@ -269,3 +269,91 @@ async fn authorized_fetch_serves_documents_only_to_signed_allowed_nodes() {
     let err = beta.state.fetch(&url).await.expect_err("refused");
     assert!(err.to_string().contains("403"), "{err}");
 }
+
+#[tokio::test]
+async fn removing_a_partner_with_purge_deletes_its_replicated_content() {
+    let t = three_nodes().await;
+    let root = admin(&t.beta, "root").await;
+    let (_, thread) = t
+        .gina
+        .post(
+            &format!("/communities/{}/threads", t.handle),
+            json!({"title": "Zanzibar notes", "content": "x"}),
+        )
+        .await;
+    let thread = thread["ap_id"].as_str().expect("id").to_string();
+    let (_, article) = t
+        .olga
+        .post(
+            "/communities/practice/articles",
+            json!({"title": "Zanzibar guide", "content": "y"}),
+        )
+        .await;
+    let article = article["ap_id"].as_str().expect("id").to_string();
+    eventually(WAIT, "beta holds the replica", || async {
+        let (_, found) = t.bert.get("/search?q=zanzibar").await;
+        (found["results"].as_array().map(Vec::len) == Some(2)).then_some(())
+    })
+    .await;
+    assert!(t.bert.thread_by_ap_id(&t.handle, &thread).await.is_some());
+
+    let (status, _) = root
+        .post(
+            "/admin/instances",
+            json!({"domain": t.alpha.domain, "state": "partner"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = root
+        .delete(&format!("/admin/instances/{}?purge=true", t.alpha.domain))
+        .await;
+    assert_eq!(status, 204);
+
+    let (_, found) = t.bert.get("/search?q=zanzibar").await;
+    assert_eq!(
+        found["results"].as_array().map(Vec::len),
+        Some(0),
+        "{found}"
+    );
+    assert!(t
+        .beta
+        .state
+        .db
+        .post_by_ap_id(&thread)
+        .await
+        .expect("db")
+        .is_none());
+    assert!(t
+        .beta
+        .state
+        .db
+        .article_by_ap_id(&article)
+        .await
+        .expect("db")
+        .is_none());
+    assert!(t
+        .beta
+        .state
+        .db
+        .remote_actor(&t.alpha.url("/c/practice"))
+        .await
+        .expect("db")
+        .is_none());
+    let memberships = t
+        .beta
+        .state
+        .db
+        .members(&t.alpha.url("/c/practice"), None)
+        .await
+        .expect("db");
+    assert!(memberships.is_empty());
+    // Content from elsewhere stays: bert's own user is untouched.
+    assert!(t
+        .beta
+        .state
+        .db
+        .local_actor_by_name("bert")
+        .await
+        .expect("db")
+        .is_some());
+}
