@@ -54,6 +54,8 @@ pub struct AppState {
     /// Wakes idle delivery workers when a job is queued.
     pub delivery_wakeup: Arc<Notify>,
     pub metrics: Arc<Metrics>,
+    /// Per-host inbox rate limits.
+    pub inbox_limiter: Arc<federation::rate::RateLimiter>,
 }
 
 impl AppState {
@@ -118,6 +120,10 @@ impl App {
             key_id: format!("{}/actor#main-key", settings.base_url()),
             private_key_pem: Arc::from(instance.private_key_pem.as_str()),
         };
+        let inbox_limiter = Arc::new(federation::rate::RateLimiter::new(
+            settings.federation.inbox_rate_per_minute,
+            settings.federation.inbox_burst,
+        ));
         let state = AppState {
             settings: Arc::new(settings),
             db,
@@ -125,6 +131,7 @@ impl App {
             instance_key,
             delivery_wakeup: Arc::new(Notify::new()),
             metrics: Arc::new(Metrics::default()),
+            inbox_limiter,
         };
         Ok(App {
             state,

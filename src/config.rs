@@ -49,6 +49,8 @@ pub struct DatabaseSettings {
 pub struct FederationSettings {
     pub debug: bool,
     pub authorized_fetch: bool,
+    pub inbox_rate_per_minute: u32,
+    pub inbox_burst: u32,
     pub request_timeout_secs: u64,
     pub signature_max_age_secs: u64,
     pub signature_max_future_secs: u64,

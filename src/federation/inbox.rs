@@ -105,6 +105,12 @@ async fn receive(
             "this node does not federate with {signer_host}"
         )));
     }
+    if let Err(wait) = state.inbox_limiter.check(&signer_host) {
+        return Err(ApiError::too_many(
+            format!("too many activities from {signer_host}; slow down"),
+            wait.as_secs().max(1),
+        ));
+    }
     let digest = headers
         .get("digest")
         .and_then(|d| d.to_str().ok())

@@ -84,6 +84,15 @@ impl Post {
     }
 
     pub async fn send(&self, client: &reqwest::Client) -> (u16, serde_json::Value) {
+        let (status, _, json) = self.send_full(client).await;
+        (status, json)
+    }
+
+    /// Like [`Post::send`], with the response headers.
+    pub async fn send_full(
+        &self,
+        client: &reqwest::Client,
+    ) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
         let path = self
             .signed_path
             .clone()
@@ -117,8 +126,9 @@ impl Post {
         }
         let response = request.send().await.expect("request");
         let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let text = response.text().await.unwrap_or_default();
         let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-        (status, json)
+        (status, headers, json)
     }
 }

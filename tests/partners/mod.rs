@@ -357,3 +357,53 @@ async fn removing_a_partner_with_purge_deletes_its_replicated_content() {
         .expect("db")
         .is_some());
 }
+
+#[tokio::test]
+async fn a_host_over_its_inbox_rate_gets_429_with_retry_after() {
+    let sender = Node::start().await;
+    let alice = sender.user("alice").await;
+    let receiver = Node::start_with(crate::harness::NodeOptions {
+        env: vec![
+            (
+                "ROUNDTABLE__FEDERATION__INBOX_RATE_PER_MINUTE".into(),
+                "6".into(),
+            ),
+            ("ROUNDTABLE__FEDERATION__INBOX_BURST".into(), "2".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let other = Node::start().await;
+    let olly = other.user("olly").await;
+    let post = |node: &Node, name: &str, pem: &str, n: u32| {
+        let actor = node.url(&format!("/u/{name}"));
+        Post::new(
+            &receiver.url("/inbox"),
+            &json!({"id": format!("{actor}/activities/{n}"), "type": "Like", "actor": actor, "object": "https://x.example/p/1"}),
+            &format!("{actor}#main-key"),
+            pem,
+        )
+    };
+    let client = http();
+    for n in 0..2 {
+        let (status, _, body) = post(&sender, "alice", &alice.private_key_pem, n)
+            .send_full(&client)
+            .await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let (status, headers, body) = post(&sender, "alice", &alice.private_key_pem, 3)
+        .send_full(&client)
+        .await;
+    assert_eq!(status, 429, "{body}");
+    let retry: u64 = headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=10).contains(&retry), "{retry}");
+    // Another host is not affected.
+    let (status, _, body) = post(&other, "olly", &olly.private_key_pem, 1)
+        .send_full(&client)
+        .await;
+    assert_eq!(status, 202, "{body}");
+}
