@@ -384,7 +384,7 @@ pub async fn article_object(
         None => String::new(),
     };
     Ok(activity_json(articles::article_json(
-        &state, &article, &rev, &authors, &mention,
+        &article, &rev, &authors, &mention,
     )))
 }
 

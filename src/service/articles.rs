@@ -139,14 +139,7 @@ pub enum Outcome {
 // ----- documents -----
 
 /// The `Article` document of `article` at revision `rev`.
-pub fn article_json(
-    state: &AppState,
-    article: &Article,
-    rev: &Revision,
-    authors: &[String],
-    mention: &str,
-) -> Value {
-    let _ = state;
+pub fn article_json(article: &Article, rev: &Revision, authors: &[String], mention: &str) -> Value {
     json!({
         "@context": [AS_CONTEXT, {"roundtable": "https://roundtable.example/ns#",
             "revision": "roundtable:revision", "history": {"@id": "roundtable:history", "@type": "@id"}}],
@@ -220,7 +213,7 @@ async fn owner_jobs(
         "to": [PUBLIC],
         "cc": [format!("{}/followers", article.community)],
         "audience": article.community,
-        "object": article_json(state, article, rev, authors, mention),
+        "object": article_json(article, rev, authors, mention),
     });
     let mut jobs = delivery::jobs_for(state, group, &activity, inboxes.clone());
     // Mastodon followers see new articles through a plain Announce of the id.
@@ -1169,8 +1162,6 @@ async fn sync_history(
             .map_err(|e| ApiError::bad_request(format!("cannot read the history: {e}")))
     };
     let doc = fetch(article_url.clone()).await?;
-    let title_now = doc.get("name").and_then(Value::as_str).unwrap_or_default();
-    let _ = title_now;
     let history = id_of(doc.get("history"))
         .ok_or_else(|| ApiError::bad_request("the article has no history"))?;
     if host_of(&history) != host_of(&article_url) {
