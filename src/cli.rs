@@ -226,7 +226,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
         }
         Command::Federation(FederationCommand::Mode { mode }) => {
             let db = open_db(&settings).await?;
-            policy::set_mode(&db, &mode)
+            policy::set_mode(&db, &mode, "cli")
                 .await
                 .map_err(|e| e.to_string())?;
             println!("federation mode: {mode}");
@@ -300,18 +300,20 @@ async fn list_command(settings: &Settings, cmd: ListCommand, state: &str) -> Res
     let db = open_db(settings).await?;
     match cmd {
         ListCommand::Add { domain, reason } => {
-            let domain = policy::add(&db, &domain, state, reason.as_deref())
+            let domain = policy::add(&db, &domain, state, reason.as_deref(), "cli")
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{domain} is now {state}");
         }
         ListCommand::Remove { domain, purge } => {
-            let domain = policy::remove(&db, &domain, state)
+            let domain = policy::remove(&db, &domain, state, "cli")
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{domain} is no longer {state}");
             if purge {
-                let n = db.purge_domain(&domain).await.map_err(|e| e.to_string())?;
+                let n = policy::purge(&db, &domain, "cli")
+                    .await
+                    .map_err(|e| e.to_string())?;
                 println!("purged {n} records from {domain}");
             }
         }

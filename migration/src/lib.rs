@@ -12,6 +12,7 @@ mod m20261122_000003_articles;
 mod m20261122_000004_search;
 mod m20261122_000005_events;
 mod m20261122_000006_federation_policy;
+mod m20261122_000007_audit;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_search::Migration),
             Box::new(m20261122_000005_events::Migration),
             Box::new(m20261122_000006_federation_policy::Migration),
+            Box::new(m20261122_000007_audit::Migration),
         ]
     }
 }

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/federation", get(show).put(set_mode))
         .route("/admin/instances", get(instances).post(add))
         .route("/admin/instances/{domain}", delete(remove))
+        .route("/admin/audit", get(audit))
 }
 
 fn require_admin(auth: &Auth) -> Result<(), ApiError> {
@@ -61,7 +62,7 @@ async fn set_mode(
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&auth)?;
     let req: ModeBody = parse_body(&body)?;
-    policy::set_mode(&state.db, &req.mode)
+    policy::set_mode(&state.db, &req.mode, &auth.member.ap_id(&state))
         .await
         .map_err(api_error)?;
     Ok(Json(json!({"mode": req.mode})))
@@ -94,9 +95,15 @@ async fn add(State(state): State<AppState>, auth: Auth, body: Bytes) -> Result<R
     if !matches!(req.state.as_str(), "partner" | "blocked") {
         return Err(ApiError::unprocessable("state must be partner or blocked"));
     }
-    let domain = policy::add(&state.db, &req.domain, &req.state, req.reason.as_deref())
-        .await
-        .map_err(api_error)?;
+    let domain = policy::add(
+        &state.db,
+        &req.domain,
+        &req.state,
+        req.reason.as_deref(),
+        &auth.member.ap_id(&state),
+    )
+    .await
+    .map_err(api_error)?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"domain": domain, "state": req.state, "reason": req.reason})),
@@ -117,14 +124,49 @@ async fn remove(
 ) -> Result<StatusCode, ApiError> {
     require_admin(&auth)?;
     let domain = policy::normalize_domain(&domain).map_err(api_error)?;
-    let partner = state.db.remove_instance(&domain, "partner").await?;
-    let blocked = state.db.remove_instance(&domain, "blocked").await?;
-    if !partner && !blocked {
+    let me = auth.member.ap_id(&state);
+    let mut listed = false;
+    for listing in ["partner", "blocked"] {
+        match policy::remove(&state.db, &domain, listing, &me).await {
+            Ok(_) => listed = true,
+            Err(PolicyError::NotFound(_)) => {}
+            Err(e) => return Err(api_error(e)),
+        }
+    }
+    if !listed {
         return Err(ApiError::not_found(format!("{domain} is not listed")));
     }
     if q.purge.unwrap_or(false) {
-        let n = state.db.purge_domain(&domain).await?;
+        let n = policy::purge(&state.db, &domain, &me)
+            .await
+            .map_err(api_error)?;
         tracing::info!(%domain, records = n, "purged a former partner's content");
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    before: Option<i64>,
+    limit: Option<u64>,
+}
+
+/// The audit log, newest first (`?before=ID&limit=N`).
+async fn audit(
+    State(state): State<AppState>,
+    auth: Auth,
+    Q(q): Q<AuditQuery>,
+) -> Result<Json<Value>, ApiError> {
+    require_admin(&auth)?;
+    let entries: Vec<Value> = state
+        .db
+        .audit_log(q.before, q.limit.unwrap_or(50).clamp(1, 500))
+        .await?
+        .into_iter()
+        .map(|e| {
+            json!({"id": e.id, "actor": e.actor, "action": e.action, "target": e.target,
+                   "detail": e.detail, "at": rfc3339(e.created_at)})
+        })
+        .collect();
+    Ok(Json(json!({"entries": entries})))
 }

@@ -128,6 +128,8 @@ pub fn spec() -> Value {
             "/admin/federation": {
                 "get": op("The federation mode (administrators)", true, None, "200"),
                 "put": op("Set the federation mode: open, allowlist or blocklist (administrators)", true, Some(obj(json!({"mode": {"enum": ["open", "allowlist", "blocklist"]}}), &["mode"])), "200")},
+            "/admin/audit": {"parameters": [{"name": "before", "in": "query", "schema": {"type": "integer"}}, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+                "get": op("The audit log of admin and moderator actions, newest first (administrators)", true, None, "200")},
             "/admin/instances": {
                 "get": op("Listed domains: partners and blocks (administrators)", true, None, "200"),
                 "post": op("List a domain as partner or blocked (administrators)", true, Some(obj(json!({"domain": s, "state": {"enum": ["partner", "blocked"]}, "reason": s}), &["domain", "state"])), "201")},

@@ -179,3 +179,69 @@ impl Db {
         Ok(total)
     }
 }
+
+/// One entry of the audit log.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: Option<String>,
+    pub created_at: i64,
+}
+
+impl Db {
+    /// Records an admin or moderator action.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: Option<&str>,
+    ) -> Result<(), DbErr> {
+        self.conn()
+            .execute_raw(sql(
+                self.backend(),
+                "INSERT INTO audit_log (actor, action, target, detail, created_at) VALUES ($1, $2, $3, $4, $5)",
+                vec![
+                    actor.into(),
+                    action.into(),
+                    target.into(),
+                    detail.map(str::to_string).into(),
+                    now_ms().into(),
+                ],
+            ))
+            .await?;
+        Ok(())
+    }
+
+    /// The newest `limit` entries before `before_id`.
+    pub async fn audit_log(
+        &self,
+        before_id: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<AuditEntry>, DbErr> {
+        let rows = self
+            .conn()
+            .query_all_raw(sql(
+                self.backend(),
+                "SELECT id, actor, action, target, detail, created_at FROM audit_log \
+                 WHERE id < $1 ORDER BY id DESC LIMIT $2",
+                vec![before_id.unwrap_or(i64::MAX).into(), (limit as i64).into()],
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: r.try_get("", "id")?,
+                    actor: r.try_get("", "actor")?,
+                    action: r.try_get("", "action")?,
+                    target: r.try_get("", "target")?,
+                    detail: r.try_get("", "detail")?,
+                    created_at: r.try_get("", "created_at")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -677,6 +677,15 @@ pub async fn protect(
         .db
         .set_article_protected(article.id, protected)
         .await?;
+    let action = if protected {
+        "article.protect"
+    } else {
+        "article.unprotect"
+    };
+    state
+        .db
+        .audit(&member.ap_id(state), action, &article.ap_id, None)
+        .await?;
     Ok(())
 }
 
@@ -695,6 +704,10 @@ pub async fn revert(
         .filter(|r| r.article_id == article.id)
         .ok_or_else(|| ApiError::not_found("no such revision of this article"))?;
     let me = member.ap_id(state);
+    state
+        .db
+        .audit(&me, "article.revert", &article.ap_id, Some(&target.rev_id))
+        .await?;
     let short: String = target.rev_id.chars().take(12).collect();
     apply_edit(
         state,

@@ -792,6 +792,10 @@ pub async fn delete_post(
             // The community applies it and announces it back; only its word changes replicas.
             return distribute(state, member, &community, delete, None).await;
         }
+        state
+            .db
+            .audit(&me, "post.remove", &post.ap_id, Some(&reason))
+            .await?;
         PostChange::Removed(reason)
     };
     let jobs = plan(state, member, &community, &delete, None).await?;
@@ -856,6 +860,12 @@ pub async fn set_thread_flags(
     if community.local.is_some() {
         state.db.set_post_flags(thread.id, locked, pinned).await?;
     }
+    for (flag, value) in [("lock", locked), ("pin", pinned)] {
+        if let Some(v) = value {
+            let action = format!("thread.{}{flag}", if v { "" } else { "un" });
+            state.db.audit(&me, &action, &thread.ap_id, None).await?;
+        }
+    }
     let base = state.settings.base_url();
     if let Some(locked) = locked.filter(|l| *l != thread.locked) {
         let lock = objects::activity(&base, "Lock", &me, json!(thread.ap_id), &community.ap_id);
@@ -914,6 +924,10 @@ pub async fn ban(
             .ban(&community.ap_id, target, reason.clone(), expires_at)
             .await?;
     }
+    state
+        .db
+        .audit(&me, "community.ban", target, reason.as_deref())
+        .await?;
     let base = state.settings.base_url();
     let mut block = objects::activity(&base, "Block", &me, json!(target), &community.ap_id);
     block["target"] = json!(community.ap_id);
@@ -941,6 +955,7 @@ pub async fn unban(
     if community.local.is_some() && !state.db.unban(&community.ap_id, target).await? {
         return Err(ApiError::not_found("that actor is not banned here"));
     }
+    state.db.audit(&me, "community.unban", target, None).await?;
     let base = state.settings.base_url();
     let mut block = json!({"type": "Block", "actor": me, "object": target});
     block["target"] = json!(community.ap_id);
@@ -977,6 +992,15 @@ pub async fn decide_membership(
             membership.state
         )));
     }
+    let action = if approve {
+        "membership.approve"
+    } else {
+        "membership.reject"
+    };
+    state
+        .db
+        .audit(&moderator.ap_id(state), action, &membership.actor, None)
+        .await?;
     if approve {
         state
             .db
@@ -1052,6 +1076,10 @@ pub async fn set_role(
     state
         .db
         .set_membership_role(&community.ap_id, &membership.actor, role, title)
+        .await?;
+    state
+        .db
+        .audit(&me, "membership.role", &membership.actor, Some(role))
         .await?;
     if role != membership.role {
         let base = state.settings.base_url();
@@ -1409,6 +1437,16 @@ async fn host_receive(
             }
             // Applied here with the same rules replicas use for the community's announces.
             apply_announced(state, community, body).await?;
+            let target = id_of(object).map(|u| u.to_string()).unwrap_or_default();
+            state
+                .db
+                .audit(
+                    actor,
+                    &format!("remote.{}", env.type_name.to_lowercase()),
+                    &target,
+                    None,
+                )
+                .await?;
             announce(state, group, &community.ap_id, body.clone(), None).await
         }
         "Create" => {
@@ -1464,12 +1502,16 @@ async fn host_receive(
             let change = if post.author == actor {
                 PostChange::Deleted
             } else if moderates(state, &community.ap_id, actor).await? {
-                PostChange::Removed(
-                    body.get("summary")
-                        .and_then(Value::as_str)
-                        .map(markdown::plain_text)
-                        .unwrap_or_else(|| "removed by a moderator".into()),
-                )
+                let reason = body
+                    .get("summary")
+                    .and_then(Value::as_str)
+                    .map(markdown::plain_text)
+                    .unwrap_or_else(|| "removed by a moderator".into());
+                state
+                    .db
+                    .audit(actor, "post.remove", &post.ap_id, Some(&reason))
+                    .await?;
+                PostChange::Removed(reason)
             } else {
                 return Err(ApiError::forbidden(
                     "only the author or a moderator can delete this",

@@ -793,6 +793,15 @@ pub async fn decide(
         .db
         .decide_participant(event.id, &p.actor, accept)
         .await?;
+    let action = if accept {
+        "event.approve"
+    } else {
+        "event.reject"
+    };
+    state
+        .db
+        .audit(&member.ap_id(state), action, &p.actor, Some(&event.ap_id))
+        .await?;
     if p.user_id.is_none() {
         let (kind, reason) = match st.as_str() {
             "going" => ("Accept", None),

@@ -30,14 +30,17 @@ pub fn normalize_domain(raw: &str) -> Result<String, PolicyError> {
     Ok(d)
 }
 
-pub async fn set_mode(db: &Db, mode: &str) -> Result<(), PolicyError> {
+/// `by` names who acts (an actor id, or `cli`), for the audit log.
+pub async fn set_mode(db: &Db, mode: &str, by: &str) -> Result<(), PolicyError> {
     if !MODES.contains(&mode) {
         return Err(PolicyError::Invalid(format!(
             "mode must be one of {}",
             MODES.join(", ")
         )));
     }
-    Ok(db.set_federation_mode(mode).await?)
+    db.set_federation_mode(mode).await?;
+    db.audit(by, "federation.mode", mode, None).await?;
+    Ok(())
 }
 
 pub async fn add(
@@ -45,20 +48,33 @@ pub async fn add(
     domain: &str,
     state: &str,
     reason: Option<&str>,
+    by: &str,
 ) -> Result<String, PolicyError> {
     let domain = normalize_domain(domain)?;
     db.set_instance(&domain, state, reason).await?;
+    db.audit(by, &format!("instance.{state}"), &domain, reason)
+        .await?;
     Ok(domain)
 }
 
-pub async fn remove(db: &Db, domain: &str, state: &str) -> Result<String, PolicyError> {
+pub async fn remove(db: &Db, domain: &str, state: &str, by: &str) -> Result<String, PolicyError> {
     let domain = normalize_domain(domain)?;
     if !db.remove_instance(&domain, state).await? {
         return Err(PolicyError::NotFound(format!(
             "{domain} is not listed as {state}"
         )));
     }
+    db.audit(by, &format!("instance.unlist.{state}"), &domain, None)
+        .await?;
     Ok(domain)
+}
+
+/// Deletes everything replicated from `domain` and records it.
+pub async fn purge(db: &Db, domain: &str, by: &str) -> Result<u64, PolicyError> {
+    let n = db.purge_domain(domain).await?;
+    db.audit(by, "instance.purge", domain, Some(&format!("{n} records")))
+        .await?;
+    Ok(n)
 }
 
 pub async fn list(db: &Db, state: &str) -> Result<Vec<Instance>, PolicyError> {

@@ -208,6 +208,14 @@ async fn likes_locks_pins_roles_and_remote_moderators_federate() {
     }
     let (status, body) = t.gina.get(&format!("/threads/{}", copies[2]["id"])).await;
     assert_eq!(status, 410);
+    // Alpha's audit log holds the moderators' actions, including bert's from beta.
+    let log = t.alpha.state.db.audit_log(None, 50).await.expect("audit");
+    let has =
+        |action: &str, actor: &str| log.iter().any(|e| e.action == action && e.actor == actor);
+    assert!(has("thread.lock", &t.olga.ap_id()) && has("thread.unlock", &t.olga.ap_id()));
+    assert!(has("thread.pin", &t.olga.ap_id()));
+    assert!(has("membership.role", &t.olga.ap_id()));
+    assert!(has("post.remove", &t.bert.ap_id()), "{log:?}");
     assert!(
         body["error"]
             .as_str()

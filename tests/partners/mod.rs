@@ -189,6 +189,38 @@ async fn an_allowlist_refuses_and_never_contacts_non_partners_and_changes_apply_
         .delete(&format!("/admin/instances/{}", t.gamma.domain))
         .await;
     assert_eq!(status, 404);
+
+    // Every change is in the audit log, newest first, with who made it.
+    let (status, _) = t.olga.get("/admin/audit").await;
+    assert_eq!(status, 403);
+    let (status, log) = root.get("/admin/audit").await;
+    assert_eq!(status, 200, "{log}");
+    let entries: Vec<(String, String)> = log["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or_default().to_string(),
+                e["target"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let gamma = t.gamma.domain.clone();
+    let beta = t.beta.domain.clone();
+    assert_eq!(
+        entries,
+        vec![
+            ("instance.unlist.blocked".to_string(), gamma.clone()),
+            ("instance.blocked".to_string(), gamma),
+            ("federation.mode".to_string(), "open".to_string()),
+            ("federation.mode".to_string(), "allowlist".to_string()),
+            ("instance.partner".to_string(), beta),
+        ]
+    );
+    assert!(log["entries"][0]["actor"]
+        .as_str()
+        .is_some_and(|a| a.ends_with("/u/root_admin")));
 }
 
 #[tokio::test]
