@@ -105,12 +105,7 @@ async fn receive(
             "this node does not federate with {signer_host}"
         )));
     }
-    if let Err(wait) = state.inbox_limiter.check(&signer_host) {
-        return Err(ApiError::too_many(
-            format!("too many activities from {signer_host}; slow down"),
-            wait.as_secs().max(1),
-        ));
-    }
+
     let digest = headers
         .get("digest")
         .and_then(|d| d.to_str().ok())
@@ -161,6 +156,14 @@ async fn receive(
             ));
         }
         signed.verify(&fresh.public_key_pem).map_err(unauthorized)?;
+    }
+    // Rate limits count verified requests only, so nobody can spend another host's budget by
+    // naming it in a forged keyId.
+    if let Err(wait) = state.inbox_limiter.check(&actor_host) {
+        return Err(ApiError::too_many(
+            format!("too many activities from {actor_host}; slow down"),
+            wait.as_secs().max(1),
+        ));
     }
     state.db.peer_contacted(&actor_host).await?;
 

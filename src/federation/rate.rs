@@ -1,6 +1,6 @@
-//! Per-host inbox rate limits: a token bucket per signing host, in memory (each process of a
+//! Per-host inbox rate limits: a token bucket per sending host, in memory (each process of a
 //! node limits on its own). Hand-written rather than tower_governor because the key is the
-//! host of the signature's `keyId`, known only once the inbox has read the headers.
+//! host of a verified signature, known only once the inbox has checked it.
 
 use std::{
     collections::HashMap,
