@@ -554,7 +554,7 @@ async fn list_threads(
 ) -> Result<Json<Value>, ApiError> {
     let view = svc::resolve(&state, &handle).await?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let threads = state.db.threads(&view.ap_id, limit, q.before).await?;
+    let threads = state.db.threads(&view.ap_id, limit, q.before, true).await?;
     let mut out = Vec::with_capacity(threads.len());
     for t in &threads {
         out.push(thread_json(&state, t, false).await?);
@@ -855,6 +855,19 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Locks or pins a thread and answers with it.
+async fn set_flags(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+    locked: Option<bool>,
+    pinned: Option<bool>,
+) -> Result<Json<Value>, ApiError> {
+    let thread = load_thread(state, id).await?;
+    let post = svc::set_thread_flags(state, &auth.member, &thread, locked, pinned).await?;
+    Ok(Json(thread_json(state, &post, false).await?))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LockBody {
@@ -869,16 +882,7 @@ async fn lock(
 ) -> Result<Json<Value>, ApiError> {
     auth.require_write()?;
     let req: LockBody = parse_body(&body)?;
-    let thread = load_thread(&state, &id).await?;
-    let post = svc::set_thread_flags(
-        &state,
-        &auth.member,
-        &thread,
-        Some(req.locked.unwrap_or(true)),
-        None,
-    )
-    .await?;
-    Ok(Json(thread_json(&state, &post, false).await?))
+    set_flags(&state, &auth, &id, Some(req.locked.unwrap_or(true)), None).await
 }
 
 #[derive(Deserialize)]
@@ -895,16 +899,7 @@ async fn pin(
 ) -> Result<Json<Value>, ApiError> {
     auth.require_write()?;
     let req: PinBody = parse_body(&body)?;
-    let thread = load_thread(&state, &id).await?;
-    let post = svc::set_thread_flags(
-        &state,
-        &auth.member,
-        &thread,
-        None,
-        Some(req.pinned.unwrap_or(true)),
-    )
-    .await?;
-    Ok(Json(thread_json(&state, &post, false).await?))
+    set_flags(&state, &auth, &id, None, Some(req.pinned.unwrap_or(true))).await
 }
 
 // ----- search -----

@@ -435,51 +435,24 @@ impl Db {
     }
 
     pub async fn thread_count(&self, community: &str) -> Result<u64, DbErr> {
-        post::Entity::find()
-            .filter(post::Column::Community.eq(community))
-            .filter(post::Column::ThreadId.is_null())
-            .filter(post::Column::Deleted.eq(false))
-            .filter(post::Column::RemovedReason.is_null())
-            .count(self.conn())
-            .await
+        visible_threads(community).count(self.conn()).await
     }
 
-    /// Visible threads of a community: pinned first, then newest first.
+    /// Visible threads of a community, newest first, `limit` before `before_id`; pinned ones
+    /// first when `pinned_first` (lists), or regardless of pins (outbox order).
     pub async fn threads(
         &self,
         community: &str,
         limit: u64,
         before_id: Option<i64>,
+        pinned_first: bool,
     ) -> Result<Vec<Post>, DbErr> {
-        let mut q = post::Entity::find()
-            .filter(post::Column::Community.eq(community))
-            .filter(post::Column::ThreadId.is_null())
-            .filter(post::Column::Deleted.eq(false))
-            .filter(post::Column::RemovedReason.is_null());
+        let mut q = visible_threads(community);
         if let Some(before) = before_id {
             q = q.filter(post::Column::Id.lt(before));
         }
-        q.order_by_desc(post::Column::Pinned)
-            .order_by_desc(post::Column::Id)
-            .limit(limit)
-            .all(self.conn())
-            .await
-    }
-
-    /// Visible threads, newest first regardless of pins (outbox order).
-    pub async fn threads_newest_first(
-        &self,
-        community: &str,
-        limit: u64,
-        before_id: Option<i64>,
-    ) -> Result<Vec<Post>, DbErr> {
-        let mut q = post::Entity::find()
-            .filter(post::Column::Community.eq(community))
-            .filter(post::Column::ThreadId.is_null())
-            .filter(post::Column::Deleted.eq(false))
-            .filter(post::Column::RemovedReason.is_null());
-        if let Some(before) = before_id {
-            q = q.filter(post::Column::Id.lt(before));
+        if pinned_first {
+            q = q.order_by_desc(post::Column::Pinned);
         }
         q.order_by_desc(post::Column::Id)
             .limit(limit)
@@ -488,12 +461,8 @@ impl Db {
     }
 
     pub async fn pinned_threads(&self, community: &str) -> Result<Vec<Post>, DbErr> {
-        post::Entity::find()
-            .filter(post::Column::Community.eq(community))
-            .filter(post::Column::ThreadId.is_null())
+        visible_threads(community)
             .filter(post::Column::Pinned.eq(true))
-            .filter(post::Column::Deleted.eq(false))
-            .filter(post::Column::RemovedReason.is_null())
             .order_by_desc(post::Column::Id)
             .all(self.conn())
             .await
@@ -654,4 +623,13 @@ async fn index_post<C: sea_orm::ConnectionTrait>(conn: &C, post: &Post) -> Resul
         &crate::markdown::plain_text(&post.content),
     )
     .await
+}
+
+/// Threads of a community that are neither deleted nor removed.
+fn visible_threads(community: &str) -> sea_orm::Select<post::Entity> {
+    post::Entity::find()
+        .filter(post::Column::Community.eq(community))
+        .filter(post::Column::ThreadId.is_null())
+        .filter(post::Column::Deleted.eq(false))
+        .filter(post::Column::RemovedReason.is_null())
 }

@@ -13,6 +13,15 @@ pub struct Instance {
     pub created_at: i64,
 }
 
+fn instance_from_row(r: &sea_orm::QueryResult) -> Result<Instance, DbErr> {
+    Ok(Instance {
+        domain: r.try_get("", "domain")?,
+        state: r.try_get("", "state")?,
+        reason: r.try_get("", "reason")?,
+        created_at: r.try_get("", "created_at")?,
+    })
+}
+
 impl Db {
     /// `open` (the default), `allowlist` or `blocklist`.
     pub async fn federation_mode(&self) -> Result<String, DbErr> {
@@ -51,25 +60,20 @@ impl Db {
                 vec![],
             ))
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Instance {
-                    domain: r.try_get("", "domain")?,
-                    state: r.try_get("", "state")?,
-                    reason: r.try_get("", "reason")?,
-                    created_at: r.try_get("", "created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(instance_from_row).collect()
     }
 
     /// The listing of one domain, if any.
     pub async fn instance(&self, domain: &str) -> Result<Option<Instance>, DbErr> {
-        Ok(self
-            .instances()
-            .await?
-            .into_iter()
-            .find(|i| i.domain.eq_ignore_ascii_case(domain)))
+        let rows = self
+            .conn()
+            .query_all_raw(sql(
+                self.backend(),
+                "SELECT domain, state, reason, created_at FROM instances WHERE domain = $1",
+                vec![domain.to_lowercase().into()],
+            ))
+            .await?;
+        rows.first().map(instance_from_row).transpose()
     }
 
     /// Lists a domain as `partner` or `blocked` (replacing any earlier listing).

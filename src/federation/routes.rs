@@ -248,10 +248,7 @@ pub async fn group_collection(
                     "first": format!("{outbox}?page=true"),
                 })));
             }
-            let threads = state
-                .db
-                .threads_newest_first(&c, OUTBOX_PAGE, q.before)
-                .await?;
+            let threads = state.db.threads(&c, OUTBOX_PAGE, q.before, false).await?;
             let mut items = Vec::with_capacity(threads.len());
             for t in &threads {
                 let doc = discussions::post_document(&state, t).await?;
