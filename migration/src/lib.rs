@@ -13,6 +13,7 @@ mod m20261122_000004_search;
 mod m20261122_000005_events;
 mod m20261122_000006_federation_policy;
 mod m20261122_000007_audit;
+mod m20261122_000008_partnerships_reports;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_events::Migration),
             Box::new(m20261122_000006_federation_policy::Migration),
             Box::new(m20261122_000007_audit::Migration),
+            Box::new(m20261122_000008_partnerships_reports::Migration),
         ]
     }
 }

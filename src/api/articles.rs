@@ -1,6 +1,6 @@
 //! Knowledge articles in the native API.
 
-use super::{author_json, parse_body, parse_id, Auth, Q};
+use super::{author_json, may_read, parse_body, parse_id, Auth, MaybeAuth, Q};
 use crate::{
     app::AppState,
     db::{articles::Article, now_ms},
@@ -127,10 +127,12 @@ struct ListQuery {
 
 async fn list(
     State(state): State<AppState>,
+    MaybeAuth(auth): MaybeAuth,
     Path(handle): Path<String>,
     Q(q): Q<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let community = communities::resolve(&state, &handle).await?;
+    may_read(&state, auth.as_ref(), &community.ap_id).await?;
     let now = now_ms();
     let list = state
         .db
@@ -188,9 +190,11 @@ async fn create(
 
 async fn by_slug(
     State(state): State<AppState>,
+    MaybeAuth(auth): MaybeAuth,
     Path((handle, slug)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let community = communities::resolve(&state, &handle).await?;
+    may_read(&state, auth.as_ref(), &community.ap_id).await?;
     let article = state
         .db
         .article_by_slug(&community.ap_id, &slug)
@@ -213,9 +217,11 @@ async fn by_slug(
 
 async fn get_article(
     State(state): State<AppState>,
+    MaybeAuth(auth): MaybeAuth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let article = load(&state, &id).await?;
+    may_read(&state, auth.as_ref(), &article.community).await?;
     Ok(Json(article_json(&state, &article).await?))
 }
 
@@ -254,9 +260,11 @@ async fn edit(
 
 async fn revisions(
     State(state): State<AppState>,
+    MaybeAuth(auth): MaybeAuth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let article = load(&state, &id).await?;
+    may_read(&state, auth.as_ref(), &article.community).await?;
     let mut out = Vec::new();
     for r in state.db.revision_list(article.id).await? {
         out.push(json!({
@@ -287,9 +295,11 @@ async fn load_revision(
 
 async fn revision(
     State(state): State<AppState>,
+    MaybeAuth(auth): MaybeAuth,
     Path((id, rev)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let article = load(&state, &id).await?;
+    may_read(&state, auth.as_ref(), &article.community).await?;
     let r = load_revision(&state, &article, &rev).await?;
     Ok(Json(json!({
         "id": r.rev_id,
@@ -312,10 +322,12 @@ struct DiffQuery {
 
 async fn diff(
     State(state): State<AppState>,
+    MaybeAuth(auth): MaybeAuth,
     Path(id): Path<String>,
     Q(q): Q<DiffQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let article = load(&state, &id).await?;
+    may_read(&state, auth.as_ref(), &article.community).await?;
     let from = load_revision(&state, &article, &q.from).await?;
     let to = load_revision(&state, &article, &q.to).await?;
     let patch = diffy::create_patch(&from.content, &to.content);

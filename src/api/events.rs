@@ -1,6 +1,6 @@
 //! Events in the native API.
 
-use super::{author_json, nullable, parse_body, parse_id, Auth, MaybeAuth, Q};
+use super::{author_json, may_read, nullable, parse_body, parse_id, Auth, MaybeAuth, Q};
 use crate::{
     app::AppState,
     db::{events::Event, now_ms},
@@ -167,6 +167,7 @@ async fn list(
     Q(q): Q<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let community = communities::resolve(&state, &handle).await?;
+    may_read(&state, auth.as_ref(), &community.ap_id).await?;
     let events = state
         .db
         .events(&community.ap_id, q.past.unwrap_or(false), now_ms())
@@ -202,10 +203,12 @@ async fn get_event(
 ) -> Result<Response, ApiError> {
     if let Some(id) = id.strip_suffix(".ics") {
         let event = load(&state, id).await?;
+        may_read(&state, auth.as_ref(), &event.community).await?;
         let title = event.title.clone();
         return Ok(ics_response(calendar::calendar(&title, &[event])));
     }
     let event = load(&state, &id).await?;
+    may_read(&state, auth.as_ref(), &event.community).await?;
     Ok(Json(event_json(&state, &event, auth.as_ref()).await?).into_response())
 }
 
@@ -220,9 +223,11 @@ pub(crate) fn ics_response(body: String) -> Response {
 /// A community's upcoming events (hosted here or replicated) as a calendar feed.
 async fn community_ics(
     State(state): State<AppState>,
+    MaybeAuth(auth): MaybeAuth,
     Path(handle): Path<String>,
 ) -> Result<Response, ApiError> {
     let community = communities::resolve(&state, &handle).await?;
+    may_read(&state, auth.as_ref(), &community.ap_id).await?;
     // Upcoming, plus the last month, so a just-finished or cancelled event stays visible.
     let events = state
         .db

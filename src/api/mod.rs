@@ -155,6 +155,36 @@ impl FromRequestParts<AppState> for MaybeAuth {
 
 // ----- helpers -----
 
+/// Confidential communities (`partners`, `members`) show their content through the API only to
+/// their accepted members; public ones to everyone.
+pub(crate) async fn may_read(
+    state: &AppState,
+    auth: Option<&Auth>,
+    community: &str,
+) -> Result<(), ApiError> {
+    let Some(view) = svc::known(state, community).await? else {
+        return Ok(());
+    };
+    if crate::service::privacy::is_public(&view) {
+        return Ok(());
+    }
+    let member = match auth {
+        Some(auth) => state
+            .db
+            .membership(&view.ap_id, &auth.member.ap_id(state))
+            .await?
+            .is_some_and(|m| m.state == "accepted"),
+        None => false,
+    };
+    if member {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "this community is confidential: only its members see its content",
+        ))
+    }
+}
+
 /// Query parameters, with a JSON error when they do not parse.
 pub(crate) struct Q<T>(pub T);
 
@@ -549,10 +579,12 @@ struct ListQuery {
 
 async fn list_threads(
     State(state): State<AppState>,
+    MaybeAuth(auth): MaybeAuth,
     Path(handle): Path<String>,
     Q(q): Q<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let view = svc::resolve(&state, &handle).await?;
+    may_read(&state, auth.as_ref(), &view.ap_id).await?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let threads = state.db.threads(&view.ap_id, limit, q.before, true).await?;
     let mut out = Vec::with_capacity(threads.len());
@@ -667,9 +699,11 @@ async fn remove_ban(
 
 async fn get_thread(
     State(state): State<AppState>,
+    MaybeAuth(auth): MaybeAuth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let post = load_thread(&state, &id).await?;
+    may_read(&state, auth.as_ref(), &post.community).await?;
     if removed(&post) {
         return Err(ApiError::gone(match &post.removed_reason {
             Some(reason) => format!("the thread was removed: {reason}"),
@@ -681,9 +715,11 @@ async fn get_thread(
 
 async fn get_reply(
     State(state): State<AppState>,
+    MaybeAuth(auth): MaybeAuth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let post = load_post(&state, &id).await?;
+    may_read(&state, auth.as_ref(), &post.community).await?;
     if post.thread_id.is_none() {
         return Err(ApiError::not_found("that id is a thread, not a reply"));
     }
@@ -920,6 +956,7 @@ fn marked(text: &str) -> String {
 
 async fn search(
     State(state): State<AppState>,
+    MaybeAuth(auth): MaybeAuth,
     Q(q): Q<SearchQuery>,
 ) -> Result<Json<Value>, ApiError> {
     if q.q.chars().count() > 200 {
@@ -938,7 +975,21 @@ async fn search(
         )
         .await?;
     let mut results = Vec::with_capacity(hits.len());
+    let mut readable: HashMap<String, bool> = HashMap::new();
     for hit in hits {
+        let visible = match readable.get(&hit.community) {
+            Some(v) => *v,
+            None => {
+                let v = may_read(&state, auth.as_ref(), &hit.community)
+                    .await
+                    .is_ok();
+                readable.insert(hit.community.clone(), v);
+                v
+            }
+        };
+        if !visible {
+            continue;
+        }
         let ap_id = match hit.kind.as_str() {
             "article" => state.db.article(hit.ref_id).await?.map(|a| a.ap_id),
             _ => state.db.post(hit.ref_id).await?.map(|p| p.ap_id),

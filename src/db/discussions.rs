@@ -9,8 +9,8 @@ use super::{
 };
 use sea_orm::{
     sea_query::{Expr, OnConflict},
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 pub use membership::Model as Membership;
@@ -250,6 +250,29 @@ impl Db {
         q.order_by_asc(membership::Column::Id)
             .all(self.conn())
             .await
+    }
+
+    /// Whether `host` (`domain[:port]`) has at least one approved member in `community`.
+    pub async fn has_member_on(&self, community: &str, host: &str) -> Result<bool, DbErr> {
+        let escaped = host
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let rows = self
+            .conn()
+            .query_all_raw(super::queue::sql(
+                self.backend(),
+                "SELECT 1 AS one FROM memberships WHERE community = $1 AND state = 'accepted' \
+                 AND (actor LIKE $2 ESCAPE '\\' OR actor LIKE $3 ESCAPE '\\') LIMIT 1",
+                vec![
+                    community.into(),
+                    format!("http://{escaped}/%").into(),
+                    format!("https://{escaped}/%").into(),
+                ],
+            ))
+            .await?;
+        Ok(!rows.is_empty())
     }
 
     pub async fn member_count(&self, community: &str) -> Result<u64, DbErr> {

@@ -272,6 +272,7 @@ impl Db {
             outbox: Set(actor.outbox),
             followers: Set(actor.followers),
             icon_url: Set(actor.icon_url),
+            visibility: Set(actor.visibility),
             ..Default::default()
         };
         remote_actor::Entity::insert(model)
@@ -290,6 +291,7 @@ impl Db {
                         remote_actor::Column::Summary,
                         remote_actor::Column::Outbox,
                         remote_actor::Column::Followers,
+                        remote_actor::Column::Visibility,
                         remote_actor::Column::IconUrl,
                     ])
                     .to_owned(),
@@ -416,6 +418,7 @@ pub struct NewRemoteActor {
     pub outbox: Option<String>,
     pub followers: Option<String>,
     pub icon_url: Option<String>,
+    pub visibility: Option<String>,
 }
 
 async fn insert_actor<C: ConnectionTrait>(

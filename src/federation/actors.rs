@@ -17,7 +17,8 @@ pub fn actor_context() -> Value {
             "toot": "http://joinmastodon.org/ns#",
             "discoverable": "toot:discoverable",
             "indexable": "toot:indexable",
-            "featured": {"@id": "toot:featured", "@type": "@id"}
+            "featured": {"@id": "toot:featured", "@type": "@id"},
+            "roundtableVisibility": "urn:roundtable:visibility"
         }
     ])
 }
@@ -108,6 +109,11 @@ pub struct RemoteActorDoc {
     pub followers: Option<Url>,
     #[serde(default)]
     pub icon: Option<Value>,
+    #[serde(default)]
+    pub manually_approves_followers: Option<bool>,
+    /// Roundtable's own term for a community's visibility (`public`, `partners`, `members`).
+    #[serde(default, rename = "roundtableVisibility")]
+    pub roundtable_visibility: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -155,6 +161,14 @@ impl RemoteActorDoc {
 
     pub fn into_new_remote(self) -> NewRemoteActor {
         let host = host_of(&self.id);
+        // A group that approves its followers keeps its content to them (Lemmy's private
+        // communities, Roundtable's `members`); Roundtable also names `partners` explicitly.
+        let visibility =
+            (self.kind == "Group").then(|| match self.roundtable_visibility.as_deref() {
+                Some(v @ ("public" | "partners" | "members")) => v.to_string(),
+                _ if self.manually_approves_followers == Some(true) => "members".to_string(),
+                _ => "public".to_string(),
+            });
         let shared_inbox = self
             .endpoints
             .and_then(|e| e.shared_inbox)
@@ -173,6 +187,7 @@ impl RemoteActorDoc {
             outbox: self.outbox.map(|u| u.to_string()),
             followers: self.followers.map(|u| u.to_string()),
             icon_url: self.icon.as_ref().and_then(image_url),
+            visibility,
         }
     }
 }

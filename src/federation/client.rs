@@ -223,27 +223,9 @@ impl FederationClient {
             .map_err(|_| FetchError::BadUrl(domain.to_string()))?;
         url.query_pairs_mut()
             .append_pair("resource", &format!("acct:{user}@{domain}"));
-        self.check_url(&url).await?;
-        let response = self
-            .http
-            .get(url.as_str())
-            .header(header::ACCEPT, "application/jrd+json, application/json")
-            .header(header::USER_AGENT, &self.user_agent)
-            .send()
-            .await
-            .map_err(|e| network(&url, e))?;
-        if !response.status().is_success() {
-            return Err(FetchError::Status {
-                url: url.to_string(),
-                status: response.status().as_u16(),
-            });
-        }
-        let body = read_limited(response, &url).await?;
-        let jrd: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| FetchError::Json {
-                url: url.to_string(),
-                message: e.to_string(),
-            })?;
+        let jrd = self
+            .get_plain_json(&url, "application/jrd+json, application/json")
+            .await?;
         jrd.get("links")
             .and_then(|l| l.as_array())
             .into_iter()
@@ -257,6 +239,57 @@ impl FederationClient {
             .find_map(|l| l.get("href").and_then(|h| h.as_str()))
             .and_then(|h| Url::parse(h).ok())
             .ok_or_else(|| FetchError::NotActivityPub(url.to_string()))
+    }
+
+    /// An unsigned GET of a plain JSON document (WebFinger, NodeInfo), redirects not followed.
+    async fn get_plain_json(
+        &self,
+        url: &Url,
+        accept: &str,
+    ) -> Result<serde_json::Value, FetchError> {
+        self.check_url(url).await?;
+        let response = self
+            .http
+            .get(url.as_str())
+            .header(header::ACCEPT, accept)
+            .header(header::USER_AGENT, &self.user_agent)
+            .send()
+            .await
+            .map_err(|e| network(url, e))?;
+        if !response.status().is_success() {
+            return Err(FetchError::Status {
+                url: url.to_string(),
+                status: response.status().as_u16(),
+            });
+        }
+        let body = read_limited(response, url).await?;
+        serde_json::from_slice(&body).map_err(|e| FetchError::Json {
+            url: url.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The software a host runs, lowercased, from its NodeInfo (`software.name`).
+    pub async fn nodeinfo_software(&self, host: &str) -> Result<String, FetchError> {
+        let scheme = if self.debug { "http" } else { "https" };
+        let index = Url::parse(&format!("{scheme}://{host}/.well-known/nodeinfo"))
+            .map_err(|_| FetchError::BadUrl(host.to_string()))?;
+        let links = self.get_plain_json(&index, "application/json").await?;
+        let href = links
+            .get("links")
+            .and_then(|l| l.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l.get("href").and_then(|h| h.as_str()))
+            .filter_map(|h| Url::parse(h).ok())
+            .find(|u| u.host_str() == index.host_str())
+            .ok_or_else(|| FetchError::NotActivityPub(index.to_string()))?;
+        let info = self.get_plain_json(&href, "application/json").await?;
+        info.get("software")
+            .and_then(|s| s.get("name"))
+            .and_then(|n| n.as_str())
+            .map(|n| n.trim().to_lowercase())
+            .ok_or_else(|| FetchError::NotActivityPub(href.to_string()))
     }
 
     /// POSTs a signed activity to an inbox and returns the status.

@@ -46,19 +46,21 @@ pub async fn guard(State(state): State<AppState>, request: Request<Body>, next: 
             .iter()
             .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect();
-        if let Err(e) = check(&state, &method, &path, headers).await {
+        if let Err(e) = signer_host(&state, &method, &path, headers).await {
             return e.into_response();
         }
     }
     next.run(request).await
 }
 
-async fn check(
+/// The host of a verified signer of a GET, if it is a node this node federates with: 401 when
+/// the request is unsigned or the signature does not verify, 403 for a refused host.
+pub async fn signer_host(
     state: &AppState,
     method: &str,
     path: &str,
     headers: BTreeMap<String, String>,
-) -> Result<(), ApiError> {
+) -> Result<String, ApiError> {
     let window = DateWindow {
         max_age: Duration::from_secs(state.settings.federation.signature_max_age_secs),
         max_future: Duration::from_secs(state.settings.federation.signature_max_future_secs),
@@ -79,7 +81,7 @@ async fn check(
             .await
             .map_err(|e| ApiError::unauthorized(format!("cannot verify the signer: {e}")))?;
         if known.key_id == signed.key_id() && signed.verify(&known.public_key_pem).is_ok() {
-            return Ok(());
+            return Ok(host);
         }
     }
     Err(ApiError::unauthorized(

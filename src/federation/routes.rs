@@ -11,11 +11,15 @@ use crate::{
     domain::ActorKind,
     error::ApiError,
     markdown,
-    service::{articles, discussions},
+    service::{
+        articles,
+        discussions::{self, CommunityView},
+        privacy,
+    },
 };
 use axum::{
-    extract::{Path, Query, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    extract::{OriginalUri, Path, Query, State},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri},
     response::{Html, IntoResponse, Response},
     Json,
 };
@@ -137,6 +141,7 @@ async fn serve_actor(
             doc["postingRestrictedToMods"] = json!(false);
             if let Ok(Some((_, community))) = state.db.local_community(&actor.name).await {
                 doc["manuallyApprovesFollowers"] = json!(community.visibility == "members");
+                doc["roundtableVisibility"] = json!(community.visibility);
                 if !community.charter.is_empty() {
                     doc["content"] = json!(markdown::render(&community.charter));
                     doc["source"] =
@@ -233,8 +238,12 @@ pub async fn group_collection(
     State(state): State<AppState>,
     Path((name, which)): Path<(String, String)>,
     Query(q): Query<PageQuery>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let community = discussions::local_community(&state, &name).await?;
+    let community = readable(&state, &community.ap_id, &method, &uri, &headers).await?;
     let c = community.ap_id.clone();
     match which.as_str() {
         "outbox" => {
@@ -261,14 +270,16 @@ pub async fn group_collection(
                     "audience": c,
                     "object": doc,
                 });
-                items.push(json!({
+                let mut item = json!({
                     "id": format!("{c}/outbox/{}", t.id),
                     "type": "Announce",
                     "actor": c,
                     "to": [PUBLIC],
                     "cc": [format!("{c}/followers")],
                     "object": create,
-                }));
+                });
+                privacy::address(&mut item, &community);
+                items.push(item);
             }
             let id = match q.before {
                 Some(b) => format!("{outbox}?page=true&before={b}"),
@@ -315,7 +326,9 @@ pub async fn group_collection(
             let pinned = state.db.pinned_threads(&c).await?;
             let mut items = Vec::with_capacity(pinned.len());
             for t in &pinned {
-                items.push(discussions::post_document(&state, t).await?);
+                let mut doc = discussions::post_document(&state, t).await?;
+                privacy::address(&mut doc, &community);
+                items.push(doc);
             }
             Ok(activity_json(json!({
                 "@context": AS_CONTEXT,
@@ -361,13 +374,40 @@ pub struct HistoryQuery {
     after: Option<i32>,
 }
 
+/// The community `community` as this node knows it, once the requester may read its content
+/// (always for public communities; see [`privacy::authorize_read`] for the others).
+async fn readable(
+    state: &AppState,
+    community: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<CommunityView, ApiError> {
+    let view = privacy::community_of(state, community).await?;
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    privacy::authorize_read(
+        state,
+        &view,
+        &privacy::ReadRequest {
+            method,
+            path,
+            headers,
+        },
+    )
+    .await?;
+    Ok(view)
+}
+
 /// `GET /a/{key}`: an article owned here, as `Article` JSON or an HTML page.
 pub async fn article_object(
     State(state): State<AppState>,
     Path(key): Path<String>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (article, rev, authors) = owned_article(&state, &key).await?;
+    let community = readable(&state, &article.community, &method, &uri, &headers).await?;
     if !wants_activity_json(&headers) {
         let page = format!(
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head><body><h1>{t}</h1>{body}</body></html>\n",
@@ -376,13 +416,9 @@ pub async fn article_object(
         );
         return Ok(Html(page).into_response());
     }
-    let mention = match discussions::known(&state, &article.community).await? {
-        Some(c) => c.mention(),
-        None => String::new(),
-    };
-    Ok(activity_json(articles::article_json(
-        &article, &rev, &authors, &mention,
-    )))
+    let mut doc = articles::article_json(&article, &rev, &authors, &community.mention());
+    privacy::address(&mut doc, &community);
+    Ok(activity_json(doc))
 }
 
 /// `GET /a/{key}/history[?after=N]`: every revision with its text, oldest first, paged.
@@ -390,11 +426,15 @@ pub async fn article_history(
     State(state): State<AppState>,
     Path(key): Path<String>,
     Query(q): Query<HistoryQuery>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (article, _, _) = owned_article(&state, &key).await?;
-    Ok(activity_json(
-        articles::history_page(&state, &article, q.after).await?,
-    ))
+    let community = readable(&state, &article.community, &method, &uri, &headers).await?;
+    let mut page = articles::history_page(&state, &article, q.after).await?;
+    privacy::address(&mut page, &community);
+    Ok(activity_json(page))
 }
 
 async fn owned_article(
@@ -428,6 +468,8 @@ async fn owned_article(
 pub async fn event_object(
     State(state): State<AppState>,
     Path(key): Path<String>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let ap_id = format!("{}/e/{key}", state.settings.base_url());
@@ -437,6 +479,7 @@ pub async fn event_object(
         .await?
         .filter(|e| e.local)
         .ok_or_else(|| ApiError::not_found("no such event"))?;
+    let community = readable(&state, &event.community, &method, &uri, &headers).await?;
     if !wants_activity_json(&headers) {
         let page = format!(
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head><body><h1>{t}</h1><p>{when}</p>{body}</body></html>\n",
@@ -446,7 +489,9 @@ pub async fn event_object(
         );
         return Ok(Html(page).into_response());
     }
-    Ok(activity_json(crate::service::events::event_json(&event)))
+    let mut doc = crate::service::events::event_json(&event);
+    privacy::address(&mut doc, &community);
+    Ok(activity_json(doc))
 }
 
 /// `GET /p/{key}`: a thread (`Page`) or reply (`Note`) authored here; a `Tombstone` with 410
@@ -454,6 +499,8 @@ pub async fn event_object(
 pub async fn post_object(
     State(state): State<AppState>,
     Path(key): Path<String>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let ap_id = format!("{}/p/{key}", state.settings.base_url());
@@ -463,6 +510,7 @@ pub async fn post_object(
         .await?
         .filter(|p| p.local)
         .ok_or_else(|| ApiError::not_found("no such post"))?;
+    let community = readable(&state, &post.community, &method, &uri, &headers).await?;
     let gone = post.deleted || post.removed_reason.is_some();
     if !wants_activity_json(&headers) {
         let title = post.title.clone().unwrap_or_else(|| "Reply".into());
@@ -486,9 +534,9 @@ pub async fn post_object(
         *response.status_mut() = StatusCode::GONE;
         return Ok(response);
     }
-    Ok(activity_json(
-        discussions::post_document(&state, &post).await?,
-    ))
+    let mut doc = discussions::post_document(&state, &post).await?;
+    privacy::address(&mut doc, &community);
+    Ok(activity_json(doc))
 }
 
 pub async fn instance_collection(

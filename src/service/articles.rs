@@ -28,7 +28,7 @@ use crate::{
     markdown,
     service::{
         discussions::{
-            check_title, follower_urls, inner_kind, known, moderates, require_member,
+            broadcast_jobs, check_title, inner_kind, known, moderates, require_member,
             CommunityView, Member,
         },
         remote,
@@ -200,10 +200,6 @@ async fn owner_jobs(
     authors: &[String],
     mention: &str,
 ) -> Result<Vec<NewJob>, ApiError> {
-    let inboxes: Vec<Url> = follower_urls(state, &article.community).await?;
-    if inboxes.is_empty() {
-        return Ok(Vec::new());
-    }
     let base = state.settings.base_url();
     let activity = json!({
         "@context": AS_CONTEXT,
@@ -215,13 +211,16 @@ async fn owner_jobs(
         "audience": article.community,
         "object": article_json(article, rev, authors, mention),
     });
-    let mut jobs = delivery::jobs_for(state, group, &activity, inboxes.clone());
+    let mut activities = vec![activity];
     // Mastodon followers see new articles through a plain Announce of the id.
     if kind == "Create" {
-        let boost = objects::announce(&base, &article.community, json!(article.ap_id));
-        jobs.extend(delivery::jobs_for(state, group, &boost, inboxes));
+        activities.push(objects::announce(
+            &base,
+            &article.community,
+            json!(article.ap_id),
+        ));
     }
-    Ok(jobs)
+    broadcast_jobs(state, group, &article.community, activities, Vec::new()).await
 }
 
 // ----- local use cases -----
@@ -470,6 +469,8 @@ async fn propose(
     let inbox = Url::parse(&remote.inbox)
         .map_err(|_| ApiError::bad_request("the community has no valid inbox"))?;
     let edit_id = proposal["id"].as_str().unwrap_or_default().to_string();
+    let mut proposal = proposal;
+    crate::service::privacy::address(&mut proposal, community);
     let jobs = delivery::jobs_for(state, &member.actor, &proposal, [inbox]);
     state
         .db

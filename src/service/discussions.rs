@@ -24,7 +24,7 @@ use crate::{
         objects::{self, id_of, parse_post, IncomingPost, PostContext},
     },
     markdown,
-    service::{accounts, articles, events, remote},
+    service::{accounts, articles, events, privacy, remote},
 };
 use serde_json::{json, Value};
 use tracing::{info, warn};
@@ -112,7 +112,7 @@ fn remote_view(actor: RemoteActor) -> CommunityView {
             .unwrap_or_else(|| actor.preferred_username.clone()),
         summary: actor.summary.clone().unwrap_or_default(),
         charter: String::new(),
-        visibility: "public".into(),
+        visibility: actor.visibility.clone().unwrap_or_else(|| "public".into()),
         icon_url: actor.icon_url.clone(),
         banner_url: None,
         local: None,
@@ -361,10 +361,8 @@ pub async fn update_community(
         "cc": [format!("{}/followers", updated.ap_id)],
         "object": {"id": updated.ap_id, "type": "Group"},
     });
-    let inboxes: Vec<Url> = follower_urls(state, &updated.ap_id).await?;
-    if !inboxes.is_empty() {
-        delivery::send(state, group, &update, inboxes).await?;
-    }
+    let jobs = broadcast_jobs(state, group, &updated.ap_id, vec![update], Vec::new()).await?;
+    enqueue(state, jobs).await?;
     Ok(updated)
 }
 
@@ -1117,7 +1115,9 @@ async fn plan(
             let remote = community.remote.as_ref().ok_or_else(ApiError::internal)?;
             let inbox = Url::parse(&remote.inbox)
                 .map_err(|_| ApiError::bad_request("the community has no valid inbox"))?;
-            Ok(delivery::jobs_for(state, &member.actor, activity, [inbox]))
+            let mut activity = activity.clone();
+            privacy::address(&mut activity, community);
+            Ok(delivery::jobs_for(state, &member.actor, &activity, [inbox]))
         }
     }
 }
@@ -1164,16 +1164,39 @@ async fn announce_jobs(
     activity: &Value,
     new_thread: Option<&str>,
 ) -> Result<Vec<NewJob>, ApiError> {
-    let inboxes: Vec<Url> = follower_urls(state, community).await?;
+    let base = state.settings.base_url();
+    let mut activities = vec![objects::announce(&base, community, activity.clone())];
+    if let Some(thread) = new_thread {
+        activities.push(objects::announce(&base, community, json!(thread)));
+    }
+    broadcast_jobs(state, group, community, activities, Vec::new()).await
+}
+
+/// The jobs that deliver `activities`, in order, from a local community to its followers and
+/// to `extra` inboxes: only to nodes that may receive its content, addressed as its visibility
+/// says (see [`privacy`]).
+pub(crate) async fn broadcast_jobs(
+    state: &AppState,
+    group: &LocalActor,
+    community: &str,
+    activities: Vec<Value>,
+    extra: Vec<Url>,
+) -> Result<Vec<NewJob>, ApiError> {
+    let view = privacy::community_of(state, community).await?;
+    let mut inboxes = follower_urls(state, community).await?;
+    for url in extra {
+        if !inboxes.contains(&url) {
+            inboxes.push(url);
+        }
+    }
+    let inboxes = privacy::receiving_inboxes(state, &view, inboxes).await?;
     if inboxes.is_empty() {
         return Ok(Vec::new());
     }
-    let base = state.settings.base_url();
-    let wrapped = objects::announce(&base, community, activity.clone());
-    let mut jobs = delivery::jobs_for(state, group, &wrapped, inboxes.clone());
-    if let Some(thread) = new_thread {
-        let boost = objects::announce(&base, community, json!(thread));
-        jobs.extend(delivery::jobs_for(state, group, &boost, inboxes));
+    let mut jobs = Vec::new();
+    for mut activity in activities {
+        privacy::address(&mut activity, &view);
+        jobs.extend(delivery::jobs_for(state, group, &activity, inboxes.clone()));
     }
     Ok(jobs)
 }
@@ -1190,7 +1213,7 @@ async fn announce(
 }
 
 /// Where a community delivers: its accepted remote members' inboxes, one per shared inbox.
-pub(crate) async fn follower_urls(state: &AppState, community: &str) -> Result<Vec<Url>, ApiError> {
+async fn follower_urls(state: &AppState, community: &str) -> Result<Vec<Url>, ApiError> {
     Ok(state
         .db
         .follower_inboxes(community)
@@ -1354,8 +1377,13 @@ async fn host_receive(
             let follower = remote::actor(state, &env.actor, false)
                 .await
                 .map_err(|e| ApiError::bad_request(format!("cannot fetch the follower: {e}")))?;
-            let answer = if banned { "Reject" } else { "Accept" };
-            if !banned {
+            let refusal = privacy::refuse_follower(state, community, &host_of(&env.actor)).await?;
+            if let Some(why) = &refusal {
+                info!(follower = actor, community = %community.ap_id, reason = %why, "follow refused");
+            }
+            let refused = banned || refusal.is_some();
+            let answer = if refused { "Reject" } else { "Accept" };
+            if !refused {
                 let pending = needs_approval(community);
                 state
                     .db
@@ -1794,8 +1822,12 @@ async fn apply_announced(
             let object_id = id_of(object)
                 .ok_or_else(|| ApiError::bad_request("the announced activity has no object"))?;
             // Content authored elsewhere is taken from its origin, not from the announce.
+            // Confidential communities are the exception: their members' nodes serve that
+            // content to the community's node alone, which verified the author's signature
+            // before announcing it.
+            let trusted = same_host || !privacy::is_public(community);
             let incoming = match object {
-                Some(doc) if same_host && doc.is_object() => {
+                Some(doc) if trusted && doc.is_object() => {
                     parse_post(doc).map_err(ApiError::bad_request)?
                 }
                 _ => fetch_incoming(state, &object_id).await?,

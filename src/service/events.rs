@@ -21,7 +21,7 @@ use crate::{
     markdown,
     service::{
         discussions::{
-            check_title, follower_urls, inner_kind, known, moderates, require_member,
+            broadcast_jobs, check_title, inner_kind, known, moderates, require_member,
             CommunityView, Member,
         },
         remote,
@@ -443,7 +443,7 @@ async fn owner_jobs(
     kind: &str,
     event: &Event,
 ) -> Result<Vec<crate::db::queue::NewJob>, ApiError> {
-    let mut inboxes: Vec<Url> = follower_urls(state, &event.community).await?;
+    let mut inboxes: Vec<Url> = Vec::new();
     // Participants who do not follow the community (e.g. from Mobilizon) hear changes too.
     if kind != "Create" && event.id != 0 {
         for p in state.db.participants(event.id).await? {
@@ -459,9 +459,6 @@ async fn owner_jobs(
                 }
             }
         }
-    }
-    if inboxes.is_empty() {
-        return Ok(Vec::new());
     }
     let base = state.settings.base_url();
     let object = if kind == "Delete" {
@@ -479,12 +476,15 @@ async fn owner_jobs(
         "audience": event.community,
         "object": object,
     });
-    let mut jobs = delivery::jobs_for(state, group, &activity, inboxes.clone());
+    let mut activities = vec![activity];
     if kind == "Create" {
-        let boost = objects::announce(&base, &event.community, json!(event.ap_id));
-        jobs.extend(delivery::jobs_for(state, group, &boost, inboxes));
+        activities.push(objects::announce(
+            &base,
+            &event.community,
+            json!(event.ap_id),
+        ));
     }
-    Ok(jobs)
+    broadcast_jobs(state, group, &event.community, activities, inboxes).await
 }
 
 async fn organizer_of(

@@ -8,4 +8,5 @@ pub mod discussions;
 pub mod events;
 pub mod inbox;
 pub mod policy;
+pub mod privacy;
 pub mod remote;

@@ -33,6 +33,21 @@ pub async fn actor(state: &AppState, url: &Url, refresh: bool) -> Result<RemoteA
     Ok(state.db.upsert_remote_actor(doc.into_new_remote()).await?)
 }
 
+/// The software `host` runs (from NodeInfo, lowercased), if it says; `None` when it cannot be
+/// told or the host is not one this node federates with.
+pub async fn software(state: &AppState, host: &str) -> Option<String> {
+    if !state.db.federates_with(host).await.unwrap_or(false) {
+        return None;
+    }
+    match state.client.nodeinfo_software(host).await {
+        Ok(name) => Some(name),
+        Err(e) => {
+            tracing::info!(host, error = %e, "no NodeInfo software name");
+            None
+        }
+    }
+}
+
 /// The personal inbox of the actor at `actor` (for answers meant for that actor alone).
 pub async fn personal_inbox(state: &AppState, actor: &str) -> Result<Url, crate::error::ApiError> {
     use crate::error::ApiError;

@@ -21,6 +21,8 @@ pub struct Model {
     pub outbox: Option<String>,
     pub followers: Option<String>,
     pub icon_url: Option<String>,
+    /// For groups: `public`, `partners` or `members`, as the group's node publishes it.
+    pub visibility: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

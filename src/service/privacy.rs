@@ -1,0 +1,232 @@
+//! Confidential communities (`partners`, `members`): who may read their content over
+//! ActivityPub, who may receive it, and how it is addressed.
+//!
+//! - Public communities address everything to `as:Public`; the others address their content to
+//!   the community's followers collection and never to `Public` ([`restrict`]).
+//! - The community's node serves a confidential community's objects and collections only to
+//!   GETs signed by a node it federates with that, for `members`, has at least one approved
+//!   member, and for `partners` is a listed partner. A node replicating a confidential
+//!   community serves the objects its own users wrote there only to the community's node.
+//! - Deliveries go to accepted members only; for `partners`, only to partner nodes
+//!   ([`may_receive`]).
+
+use crate::{
+    app::AppState,
+    error::ApiError,
+    federation::{actors::host_of, fetch_guard, objects::PUBLIC},
+    service::discussions::{self, CommunityView},
+};
+use axum::http::{HeaderMap, Method};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use url::Url;
+
+/// Software known to show followers-only content to people who are not followers; confidential
+/// communities refuse their follows.
+pub const LEAKY_SOFTWARE: [&str; 2] = ["kbin", "mbin"];
+
+pub fn is_public(community: &CommunityView) -> bool {
+    community.visibility == "public"
+}
+
+/// Rewrites the addressing of a confidential community's activity (and every object nested in
+/// it) so nothing names `Public`: the audience is the community's followers.
+pub fn restrict(value: &mut Value, community: &str) {
+    let followers = Value::String(format!("{community}/followers"));
+    let is_public = |v: &Value| {
+        matches!(
+            v.as_str(),
+            Some(PUBLIC) | Some("as:Public") | Some("Public")
+        )
+    };
+    if let Value::Object(map) = value {
+        let mut named_public = false;
+        for key in ["to", "cc", "bto", "bcc"] {
+            match map.get_mut(key) {
+                Some(Value::Array(items)) => {
+                    let before = items.len();
+                    items.retain(|i| !is_public(i));
+                    named_public |= items.len() != before;
+                }
+                Some(v) if is_public(v) => {
+                    named_public = true;
+                    *v = Value::Array(Vec::new());
+                }
+                _ => {}
+            }
+        }
+        if named_public || map.contains_key("to") {
+            let to = map.entry("to").or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::String(s) = to {
+                *to = Value::Array(vec![Value::String(s.clone())]);
+            }
+            if let Value::Array(items) = to {
+                if !items.contains(&followers) {
+                    items.push(followers.clone());
+                }
+            }
+        }
+        if let Some(inner) = map.get_mut("object") {
+            restrict(inner, community);
+        }
+    }
+}
+
+/// [`restrict`] when the community is confidential.
+pub fn address(value: &mut Value, community: &CommunityView) {
+    if !is_public(community) {
+        restrict(value, &community.ap_id);
+    }
+}
+
+/// A GET as the route handler saw it.
+pub struct ReadRequest<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub headers: &'a HeaderMap,
+}
+
+/// Decides whether the requester may read content of `community` (an object or collection).
+/// Public communities are readable by all (subject to authorized fetch, checked before).
+pub async fn authorize_read(
+    state: &AppState,
+    community: &CommunityView,
+    request: &ReadRequest<'_>,
+) -> Result<(), ApiError> {
+    if is_public(community) {
+        return Ok(());
+    }
+    if !crate::federation::routes::wants_activity_json(request.headers) {
+        return Err(ApiError::forbidden(
+            "this community is confidential; read it through its members' nodes",
+        ));
+    }
+    let headers: BTreeMap<String, String> = request
+        .headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    let host =
+        fetch_guard::signer_host(state, request.method.as_str(), request.path, headers).await?;
+    if may_receive(state, community, &host).await? {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "{host} has no approved member in this community"
+        )))
+    }
+}
+
+/// Whether the node `host` may hold the community's content: for the community's node, a
+/// `members` community needs an approved member there and a `partners` community a listed
+/// partner; a replica shares its users' contributions only with the community's node.
+pub async fn may_receive(
+    state: &AppState,
+    community: &CommunityView,
+    host: &str,
+) -> Result<bool, ApiError> {
+    if is_public(community) {
+        return Ok(state.db.federates_with(host).await?);
+    }
+    if community.local.is_none() {
+        return Ok(host.eq_ignore_ascii_case(&community.domain));
+    }
+    if !state.db.federates_with(host).await? {
+        return Ok(false);
+    }
+    Ok(match community.visibility.as_str() {
+        "partners" => {
+            state
+                .db
+                .instance(host)
+                .await?
+                .is_some_and(|i| i.state == "partner")
+                && state.db.has_member_on(&community.ap_id, host).await?
+        }
+        _ => state.db.has_member_on(&community.ap_id, host).await?,
+    })
+}
+
+/// Keeps the inboxes of nodes that may receive the community's content.
+pub async fn receiving_inboxes(
+    state: &AppState,
+    community: &CommunityView,
+    inboxes: Vec<Url>,
+) -> Result<Vec<Url>, ApiError> {
+    if is_public(community) {
+        return Ok(inboxes);
+    }
+    let mut kept = Vec::with_capacity(inboxes.len());
+    for inbox in inboxes {
+        if may_receive(state, community, &host_of(&inbox)).await? {
+            kept.push(inbox);
+        }
+    }
+    Ok(kept)
+}
+
+/// Whether a follow of a confidential community from `host` is refused outright: a `partners`
+/// community takes followers from partner nodes only, and neither takes followers on software
+/// known to leak followers-only content.
+pub async fn refuse_follower(
+    state: &AppState,
+    community: &CommunityView,
+    host: &str,
+) -> Result<Option<String>, ApiError> {
+    if is_public(community) {
+        return Ok(None);
+    }
+    if community.visibility == "partners"
+        && !state
+            .db
+            .instance(host)
+            .await?
+            .is_some_and(|i| i.state == "partner")
+    {
+        return Ok(Some(format!(
+            "{host} is not a partner of this node; this community is open to partners only"
+        )));
+    }
+    if let Some(software) = crate::service::remote::software(state, host).await {
+        if LEAKY_SOFTWARE.contains(&software.as_str()) {
+            return Ok(Some(format!(
+                "{software} shows followers-only posts to non-followers; this community is confidential"
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// The community a stored post, article or event belongs to, as this node knows it.
+pub async fn community_of(state: &AppState, ap_id: &str) -> Result<CommunityView, ApiError> {
+    discussions::known(state, ap_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the community of this item is unknown here"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::restrict;
+    use serde_json::json;
+
+    #[test]
+    fn restricting_removes_public_everywhere_and_names_followers() {
+        let c = "https://a.example/c/board";
+        let mut v = json!({
+            "type": "Announce",
+            "to": [c, "https://www.w3.org/ns/activitystreams#Public"],
+            "cc": [format!("{c}/followers")],
+            "object": {"type": "Create", "to": "as:Public", "cc": [c],
+                       "object": {"type": "Page", "to": [c, "Public"], "cc": []}},
+        });
+        restrict(&mut v, c);
+        let text = v.to_string();
+        assert!(!text.contains("Public"), "{text}");
+        assert_eq!(v["to"], json!([c, format!("{c}/followers")]));
+        assert_eq!(v["object"]["to"], json!([format!("{c}/followers")]));
+        assert_eq!(
+            v["object"]["object"]["to"],
+            json!([c, format!("{c}/followers")])
+        );
+    }
+}
