@@ -176,13 +176,12 @@ pub async fn refuse_follower(
     if is_public(community) {
         return Ok(None);
     }
-    if community.visibility == "partners"
-        && !state
-            .db
-            .instance(host)
-            .await?
-            .is_some_and(|i| i.state == "partner")
-    {
+    let partner = state
+        .db
+        .instance(host)
+        .await?
+        .is_some_and(|i| i.state == "partner");
+    if community.visibility == "partners" && !partner {
         return Ok(Some(format!(
             "{host} is not a partner of this node; this community is open to partners only"
         )));
