@@ -78,6 +78,55 @@ impl AppState {
         }
         self.client.fetch_json(url, Some(&self.instance_key)).await
     }
+
+    /// A GET that the partnership handshake may make to a node this node does not (yet)
+    /// federate with: anything but a blocked host.
+    pub async fn fetch_for_handshake(
+        &self,
+        url: &url::Url,
+    ) -> Result<serde_json::Value, federation::client::FetchError> {
+        let host = federation::actors::host_of(url);
+        match self.db.is_blocked(&host).await {
+            Ok(false) => self.client.fetch_json(url, Some(&self.instance_key)).await,
+            Ok(true) => Err(federation::client::FetchError::NotFederated(host)),
+            Err(e) => Err(federation::client::FetchError::Network {
+                url: url.to_string(),
+                message: format!("cannot read the federation policy: {e}"),
+            }),
+        }
+    }
+
+    /// The state of a node without its HTTP server: the instance actor (created on first
+    /// use), the signing client and the rate limiter. The CLI uses it to send activities that
+    /// the running node's delivery workers pick up from the queue.
+    pub async fn new(settings: Settings, db: Db) -> Result<AppState, BuildError> {
+        let instance = ensure_instance_actor(&db, &settings.instance.domain)
+            .await
+            .map_err(|e| BuildError::InstanceActor(e.to_string()))?;
+        let client = FederationClient::new(
+            settings.federation.debug,
+            settings.request_timeout(),
+            &settings.instance.domain,
+        )
+        .map_err(BuildError::Client)?;
+        let instance_key = SigningKey {
+            key_id: format!("{}/actor#main-key", settings.base_url()),
+            private_key_pem: Arc::from(instance.private_key_pem.as_str()),
+        };
+        let inbox_limiter = Arc::new(federation::rate::RateLimiter::new(
+            settings.federation.inbox_rate_per_minute,
+            settings.federation.inbox_burst,
+        ));
+        Ok(AppState {
+            settings: Arc::new(settings),
+            db,
+            client,
+            instance_key,
+            delivery_wakeup: Arc::new(Notify::new()),
+            metrics: Arc::new(Metrics::default()),
+            inbox_limiter,
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,32 +156,7 @@ impl App {
             .await
             .map_err(BuildError::Database)?;
         db.migrate().await.map_err(BuildError::Migration)?;
-        let instance = ensure_instance_actor(&db, &settings.instance.domain)
-            .await
-            .map_err(|e| BuildError::InstanceActor(e.to_string()))?;
-        let client = FederationClient::new(
-            settings.federation.debug,
-            settings.request_timeout(),
-            &settings.instance.domain,
-        )
-        .map_err(BuildError::Client)?;
-        let instance_key = SigningKey {
-            key_id: format!("{}/actor#main-key", settings.base_url()),
-            private_key_pem: Arc::from(instance.private_key_pem.as_str()),
-        };
-        let inbox_limiter = Arc::new(federation::rate::RateLimiter::new(
-            settings.federation.inbox_rate_per_minute,
-            settings.federation.inbox_burst,
-        ));
-        let state = AppState {
-            settings: Arc::new(settings),
-            db,
-            client,
-            instance_key,
-            delivery_wakeup: Arc::new(Notify::new()),
-            metrics: Arc::new(Metrics::default()),
-            inbox_limiter,
-        };
+        let state = AppState::new(settings, db).await?;
         Ok(App {
             state,
             listener,

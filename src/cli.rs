@@ -1,10 +1,10 @@
 //! The `roundtable` command line. Every failure prints one line to stderr and exits non-zero.
 
 use crate::{
-    app::App,
+    app::{App, AppState},
     config::Settings,
     db::Db,
-    service::{accounts, policy},
+    service::{accounts, partnership, policy},
     telemetry,
 };
 use clap::{Parser, Subcommand};
@@ -44,7 +44,7 @@ enum Command {
     Federation(FederationCommand),
     /// Partner organizations (the only peers in allowlist mode).
     #[command(subcommand)]
-    Partner(ListCommand),
+    Partner(PartnerCommand),
     /// Blocked domains (refused in every mode).
     #[command(subcommand)]
     Block(ListCommand),
@@ -76,6 +76,20 @@ enum ListCommand {
     },
     /// List the domains.
     List,
+}
+
+#[derive(Subcommand)]
+enum PartnerCommand {
+    #[command(flatten)]
+    List(ListCommand),
+    /// Ask another node to become partners (its admin accepts with `partner accept`).
+    Propose { domain: String },
+    /// Partnership requests waiting for an answer, theirs and ours.
+    Requests,
+    /// Accept another node's request: both nodes list each other as partners.
+    Accept { domain: String },
+    /// Decline another node's request.
+    Reject { domain: String },
 }
 
 #[derive(Subcommand)]
@@ -246,7 +260,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Partner(cmd) => list_command(&settings, cmd, "partner").await,
+        Command::Partner(cmd) => partner_command(settings, cmd).await,
         Command::Block(cmd) => list_command(&settings, cmd, "blocked").await,
         Command::Community(CommunityCommand::Create {
             slug,
@@ -296,6 +310,55 @@ async fn shutdown_signal() {
     }
 }
 
+async fn partner_command(settings: Settings, cmd: PartnerCommand) -> Result<(), String> {
+    if let PartnerCommand::List(list) = cmd {
+        return list_command(&settings, list, "partner").await;
+    }
+    let db = open_db(&settings).await?;
+    let state = AppState::new(settings, db)
+        .await
+        .map_err(|e| e.to_string())?;
+    match cmd {
+        PartnerCommand::List(_) => {}
+        PartnerCommand::Propose { domain } => {
+            let domain = partnership::propose(&state, &domain, "cli")
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("proposed a partnership to {domain}; waiting for its admin");
+        }
+        PartnerCommand::Requests => {
+            for i in partnership::pending(&state)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                let direction = if i.state == "requested" {
+                    "incoming"
+                } else {
+                    "outgoing"
+                };
+                println!(
+                    "{direction}\t{}\t{}",
+                    i.domain,
+                    crate::federation::objects::rfc3339(i.created_at)
+                );
+            }
+        }
+        PartnerCommand::Accept { domain } => {
+            let domain = partnership::answer(&state, &domain, true, "cli")
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{domain} is now a partner");
+        }
+        PartnerCommand::Reject { domain } => {
+            let domain = partnership::answer(&state, &domain, false, "cli")
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("declined {domain}'s request");
+        }
+    }
+    Ok(())
+}
+
 async fn list_command(settings: &Settings, cmd: ListCommand, state: &str) -> Result<(), String> {
     let db = open_db(settings).await?;
     match cmd {
@@ -306,6 +369,23 @@ async fn list_command(settings: &Settings, cmd: ListCommand, state: &str) -> Res
             println!("{domain} is now {state}");
         }
         ListCommand::Remove { domain, purge } => {
+            if state == "partner" {
+                // A partnership made by handshake: tell the other node it is over.
+                let normalized = policy::normalize_domain(&domain).map_err(|e| e.to_string())?;
+                if let Some(listing) = db
+                    .instance(&normalized)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .filter(|i| i.state == "partner" && i.peer_actor.is_some())
+                {
+                    let app = AppState::new(settings.clone(), db.clone())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    partnership::end(&app, &listing)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+            }
             let domain = policy::remove(&db, &domain, state, "cli")
                 .await
                 .map_err(|e| e.to_string())?;

@@ -5,14 +5,17 @@ use crate::{
     app::AppState,
     error::ApiError,
     federation::objects::rfc3339,
-    service::policy::{self, PolicyError},
+    service::{
+        partnership,
+        policy::{self, PolicyError},
+    },
 };
 use axum::{
     body::Bytes,
     extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::{delete, get},
+    routing::{delete, get, post},
     Json, Router,
 };
 use serde::Deserialize;
@@ -24,6 +27,9 @@ pub fn router() -> Router<AppState> {
         .route("/admin/instances", get(instances).post(add))
         .route("/admin/instances/{domain}", delete(remove))
         .route("/admin/audit", get(audit))
+        .route("/admin/partnerships", get(partnerships).post(propose))
+        .route("/admin/partnerships/{domain}/accept", post(accept))
+        .route("/admin/partnerships/{domain}/reject", post(reject))
 }
 
 fn require_admin(auth: &Auth) -> Result<(), ApiError> {
@@ -75,7 +81,7 @@ async fn instances(State(state): State<AppState>, auth: Auth) -> Result<Json<Val
         .instances()
         .await?
         .into_iter()
-        .map(|i| json!({"domain": i.domain, "state": i.state, "reason": i.reason, "since": rfc3339(i.created_at)}))
+        .map(|i| instance_json(&i))
         .collect();
     Ok(Json(json!({"instances": list})))
 }
@@ -125,6 +131,17 @@ async fn remove(
     require_admin(&auth)?;
     let domain = policy::normalize_domain(&domain).map_err(api_error)?;
     let me = auth.member.ap_id(&state);
+    if let Some(listing) = state
+        .db
+        .instance(&domain)
+        .await?
+        .filter(|i| i.state == "partner" && i.peer_actor.is_some())
+    {
+        // A partnership made by handshake: tell the other node it is over.
+        partnership::end(&state, &listing)
+            .await
+            .map_err(api_error)?;
+    }
     let mut listed = false;
     for listing in ["partner", "blocked"] {
         match policy::remove(&state.db, &domain, listing, &me).await {
@@ -169,4 +186,75 @@ async fn audit(
         })
         .collect();
     Ok(Json(json!({"entries": entries})))
+}
+
+fn instance_json(i: &crate::db::policy::Instance) -> Value {
+    json!({"domain": i.domain, "state": i.state, "reason": i.reason, "since": rfc3339(i.created_at)})
+}
+
+async fn partnerships(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
+    require_admin(&auth)?;
+    let list: Vec<Value> = partnership::pending(&state)
+        .await
+        .map_err(api_error)?
+        .iter()
+        .map(instance_json)
+        .collect();
+    Ok(Json(json!({"partnerships": list})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProposeBody {
+    domain: String,
+}
+
+async fn propose(
+    State(state): State<AppState>,
+    auth: Auth,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    require_admin(&auth)?;
+    let req: ProposeBody = parse_body(&body)?;
+    let domain = partnership::propose(&state, &req.domain, &auth.member.ap_id(&state))
+        .await
+        .map_err(api_error)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"domain": domain, "state": "proposed"})),
+    )
+        .into_response())
+}
+
+async fn answer(
+    state: &AppState,
+    auth: &Auth,
+    domain: &str,
+    accept: bool,
+) -> Result<Json<Value>, ApiError> {
+    require_admin(auth)?;
+    let domain = partnership::answer(state, domain, accept, &auth.member.ap_id(state))
+        .await
+        .map_err(api_error)?;
+    let listing = state.db.instance(&domain).await?;
+    Ok(Json(json!({
+        "domain": domain,
+        "state": listing.map(|i| i.state).unwrap_or_else(|| "declined".into()),
+    })))
+}
+
+async fn accept(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(domain): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    answer(&state, &auth, &domain, true).await
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(domain): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    answer(&state, &auth, &domain, false).await
 }

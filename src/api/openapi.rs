@@ -133,6 +133,13 @@ pub fn spec() -> Value {
             "/admin/instances": {
                 "get": op("Listed domains: partners and blocks (administrators)", true, None, "200"),
                 "post": op("List a domain as partner or blocked (administrators)", true, Some(obj(json!({"domain": s, "state": {"enum": ["partner", "blocked"]}, "reason": s}), &["domain", "state"])), "201")},
+            "/admin/partnerships": {
+                "get": op("Partnership requests waiting for an answer, incoming and outgoing (administrators)", true, None, "200"),
+                "post": op("Propose a partnership to another node (administrators)", true, Some(obj(json!({"domain": s}), &["domain"])), "202")},
+            "/admin/partnerships/{domain}/accept": {"parameters": [{"name": "domain", "in": "path", "required": true, "schema": s}],
+                "post": op("Accept another node's partnership request (administrators)", true, None, "200")},
+            "/admin/partnerships/{domain}/reject": {"parameters": [{"name": "domain", "in": "path", "required": true, "schema": s}],
+                "post": op("Decline another node's partnership request (administrators)", true, None, "200")},
             "/admin/instances/{domain}": {"parameters": [{"name": "domain", "in": "path", "required": true, "schema": s}, {"name": "purge", "in": "query", "schema": b}],
                 "delete": op("Remove a domain's listing (administrators)", true, None, "204")},
             "/replies/{id}": {"parameters": [id],

@@ -7,11 +7,18 @@ use sea_orm::ConnectionTrait;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
     pub domain: String,
-    /// `partner` or `blocked`.
+    /// `partner` or `blocked`; during a handshake, `proposed` (this node asked) or
+    /// `requested` (the other node asked and waits for this node's admin).
     pub state: String,
     pub reason: Option<String>,
     pub created_at: i64,
+    /// The other node's instance actor, for partnerships made by handshake.
+    pub peer_actor: Option<String>,
+    /// The handshake's `Follow` id (whichever side sent it).
+    pub follow_id: Option<String>,
 }
+
+const INSTANCE_COLUMNS: &str = "domain, state, reason, created_at, peer_actor, follow_id";
 
 fn instance_from_row(r: &sea_orm::QueryResult) -> Result<Instance, DbErr> {
     Ok(Instance {
@@ -19,6 +26,8 @@ fn instance_from_row(r: &sea_orm::QueryResult) -> Result<Instance, DbErr> {
         state: r.try_get("", "state")?,
         reason: r.try_get("", "reason")?,
         created_at: r.try_get("", "created_at")?,
+        peer_actor: r.try_get("", "peer_actor")?,
+        follow_id: r.try_get("", "follow_id")?,
     })
 }
 
@@ -56,7 +65,7 @@ impl Db {
             .conn()
             .query_all_raw(sql(
                 self.backend(),
-                "SELECT domain, state, reason, created_at FROM instances ORDER BY domain",
+                &format!("SELECT {INSTANCE_COLUMNS} FROM instances ORDER BY domain"),
                 vec![],
             ))
             .await?;
@@ -69,7 +78,7 @@ impl Db {
             .conn()
             .query_all_raw(sql(
                 self.backend(),
-                "SELECT domain, state, reason, created_at FROM instances WHERE domain = $1",
+                &format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE domain = $1"),
                 vec![domain.to_lowercase().into()],
             ))
             .await?;
@@ -97,6 +106,57 @@ impl Db {
             ))
             .await?;
         Ok(())
+    }
+
+    /// The listing whose handshake `Follow` has this id.
+    pub async fn instance_by_follow(&self, follow_id: &str) -> Result<Option<Instance>, DbErr> {
+        let rows = self
+            .conn()
+            .query_all_raw(sql(
+                self.backend(),
+                &format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE follow_id = $1"),
+                vec![follow_id.into()],
+            ))
+            .await?;
+        rows.first().map(instance_from_row).transpose()
+    }
+
+    /// Records a step of a partnership handshake with `domain` (replacing any listing but a
+    /// block, which only an admin lifts). False when the domain is blocked.
+    pub async fn set_handshake(
+        &self,
+        domain: &str,
+        state: &str,
+        peer_actor: &str,
+        follow_id: &str,
+    ) -> Result<bool, DbErr> {
+        let done = self
+            .conn()
+            .execute_raw(sql(
+                self.backend(),
+                "INSERT INTO instances (domain, state, reason, created_at, peer_actor, follow_id) \
+                 VALUES ($1, $2, NULL, $3, $4, $5) \
+                 ON CONFLICT (domain) DO UPDATE SET state = EXCLUDED.state, \
+                 peer_actor = EXCLUDED.peer_actor, follow_id = EXCLUDED.follow_id \
+                 WHERE instances.state <> 'blocked'",
+                vec![
+                    domain.to_lowercase().into(),
+                    state.into(),
+                    now_ms().into(),
+                    peer_actor.into(),
+                    follow_id.into(),
+                ],
+            ))
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Whether `host` is on the block list (refused in every mode, handshakes included).
+    pub async fn is_blocked(&self, host: &str) -> Result<bool, DbErr> {
+        Ok(self
+            .instance(host)
+            .await?
+            .is_some_and(|i| i.state == "blocked"))
     }
 
     /// Removes a domain's listing if it is in `state`; false when it was not.

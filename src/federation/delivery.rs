@@ -152,8 +152,15 @@ async fn deliver(state: &AppState, job: DeliveryJob) {
 
 /// Sends one job. Err carries the reason and whether it is worth retrying.
 async fn attempt(state: &AppState, job: &DeliveryJob) -> Result<(), (String, bool)> {
-    // A peer the policy refuses (now) is never contacted; the job ends here.
-    match state.db.federates_with(&job.host).await {
+    // A peer the policy refuses (now) is never contacted; the job ends here. The instance
+    // actor's partnership handshake may reach any node that is not blocked.
+    let allowed = match state.db.federates_with(&job.host).await {
+        Ok(false) if is_handshake(state, job).await => {
+            state.db.is_blocked(&job.host).await.map(|b| !b)
+        }
+        other => other,
+    };
+    match allowed {
         Ok(true) => {}
         Ok(false) => {
             return Err((
@@ -184,6 +191,20 @@ async fn attempt(state: &AppState, job: &DeliveryJob) -> Result<(), (String, boo
         }
         Err(e) => Err((e.to_string(), e.is_temporary())),
     }
+}
+
+/// Whether a job is a step of a partnership handshake: signed by the instance actor, of one of
+/// the handshake's activity types.
+async fn is_handshake(state: &AppState, job: &DeliveryJob) -> bool {
+    let from_instance = matches!(
+        state.db.instance_actor().await,
+        Ok(Some(actor)) if actor.id == job.signer_actor_id
+    );
+    from_instance
+        && serde_json::from_str::<serde_json::Value>(&job.body)
+            .ok()
+            .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
+            .is_some_and(|t| crate::service::partnership::HANDSHAKE_TYPES.contains(&t.as_str()))
 }
 
 /// The signing key of a local actor.

@@ -49,8 +49,33 @@ pub async fn guard(State(state): State<AppState>, request: Request<Body>, next: 
         if let Err(e) = signer_host(&state, &method, &path, headers).await {
             return e.into_response();
         }
+    } else if let Some(host) = (matches!(*request.method(), Method::GET | Method::HEAD)
+        && guarded(request.uri().path()))
+    .then(|| claimed_signer(request.headers()))
+    .flatten()
+    {
+        // Without authorized fetch, unsigned reads are answered; a read signed by a node the
+        // policy refuses is not.
+        match state.db.federates_with(&host).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return ApiError::forbidden(format!("this node does not federate with {host}"))
+                    .into_response()
+            }
+            Err(e) => return ApiError::from(e).into_response(),
+        }
     }
     next.run(request).await
+}
+
+/// The host named by a request's `Signature` `keyId`, unverified: enough to refuse it.
+fn claimed_signer(headers: &axum::http::HeaderMap) -> Option<String> {
+    let signature = headers.get("signature")?.to_str().ok()?;
+    let start = signature.find("keyId=\"")? + "keyId=\"".len();
+    let end = signature[start..].find('"')? + start;
+    url::Url::parse(&signature[start..end])
+        .ok()
+        .map(|u| host_of(&u))
 }
 
 /// The host of a verified signer of a GET, if it is a node this node federates with: 401 when

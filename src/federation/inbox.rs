@@ -100,11 +100,17 @@ async fn receive(
     let signer_host = url::Url::parse(signed.key_id())
         .map(|u| host_of(&u))
         .map_err(|_| unauthorized(SignatureError::Malformed("keyId is not a URL".into())))?;
-    if !state.db.federates_with(&signer_host).await? {
+    // The one exception: a partnership handshake from a node that is not (yet) a partner, at
+    // the instance actor's inbox, from a host that is not blocked.
+    let handshake_only = if state.db.federates_with(&signer_host).await? {
+        false
+    } else if uri.path() == "/actor/inbox" && !state.db.is_blocked(&signer_host).await? {
+        true
+    } else {
         return Err(ApiError::forbidden(format!(
             "this node does not federate with {signer_host}"
         )));
-    }
+    };
 
     let digest = headers
         .get("digest")
@@ -117,6 +123,13 @@ async fn receive(
     let value: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
     let envelope = parse_envelope(value).map_err(ApiError::bad_request)?;
+    if handshake_only
+        && !service::partnership::HANDSHAKE_TYPES.contains(&envelope.type_name.as_str())
+    {
+        return Err(ApiError::forbidden(format!(
+            "this node does not federate with {signer_host}"
+        )));
+    }
     let actor_host = host_of(&envelope.actor);
     if host_of(&envelope.id) != actor_host {
         return Err(ApiError::bad_request(
@@ -137,7 +150,17 @@ async fn receive(
     }
 
     // The signer must be the activity's actor: its published key must be the one that signed.
-    let actor = service::remote::actor(state, &envelope.actor, false)
+    let fetch_actor = |refresh: bool| {
+        let url = envelope.actor.clone();
+        async move {
+            if handshake_only {
+                service::remote::handshake_actor(state, &url, refresh).await
+            } else {
+                service::remote::actor(state, &url, refresh).await
+            }
+        }
+    };
+    let actor = fetch_actor(false)
         .await
         .map_err(|e| ApiError::unauthorized(format!("cannot verify the actor: {e}")))?;
     if actor.key_id != signed.key_id() {
@@ -147,7 +170,7 @@ async fn receive(
     }
     if signed.verify(&actor.public_key_pem).is_err() {
         // The actor may have rotated its key since we cached it.
-        let fresh = service::remote::actor(state, &envelope.actor, true)
+        let fresh = fetch_actor(true)
             .await
             .map_err(|e| ApiError::unauthorized(format!("cannot verify the actor: {e}")))?;
         if fresh.key_id != signed.key_id() {
@@ -172,15 +195,25 @@ async fn receive(
         Metrics::inc(&state.metrics.inbox_replayed);
         return Ok(StatusCode::ACCEPTED);
     }
-    handle(state, envelope, &body).await
+    handle(state, envelope, &body, handshake_only).await
 }
 
 /// Processes a new activity, then records its id. Recording after processing means a crash in
 /// between leaves the activity unrecorded, so the sender's retry is processed again rather
 /// than lost; every handler is idempotent (unique ids, upserts), so a rare double delivery
 /// changes nothing twice.
-async fn handle(state: &AppState, envelope: Envelope, raw: &[u8]) -> Result<StatusCode, ApiError> {
-    if let Err(e) = service::inbox::process(state, &envelope).await {
+async fn handle(
+    state: &AppState,
+    envelope: Envelope,
+    raw: &[u8],
+    handshake_only: bool,
+) -> Result<StatusCode, ApiError> {
+    let outcome = if handshake_only {
+        service::partnership::receive(state, &envelope).await
+    } else {
+        service::inbox::process(state, &envelope).await
+    };
+    if let Err(e) = outcome {
         warn!(activity = %envelope.id, error = %e.message, "activity rejected");
         return Err(e);
     }

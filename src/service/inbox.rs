@@ -5,11 +5,14 @@ use crate::{
     app::AppState,
     error::ApiError,
     federation::activities::{ActivityKind, Envelope},
-    service::discussions,
+    service::{discussions, partnership},
 };
 
 pub async fn process(state: &AppState, envelope: &Envelope) -> Result<(), ApiError> {
     use ActivityKind::*;
+    if partnership::concerns(state, envelope).await? {
+        return partnership::receive(state, envelope).await;
+    }
     match envelope.kind {
         Follow | Accept | Reject | Undo | Create | Update | Delete | Like | Announce | Add
         | Remove | Block | Lock | Join | Leave | TentativeAccept | Ignore => {

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod discussions;
 pub mod events;
 pub mod inbox;
+pub mod partnership;
 pub mod policy;
 pub mod privacy;
 pub mod remote;

@@ -18,6 +18,25 @@ pub enum RemoteError {
 
 /// The actor at `url`, from the cache when fresh unless `refresh`.
 pub async fn actor(state: &AppState, url: &Url, refresh: bool) -> Result<RemoteActor, RemoteError> {
+    actor_via(state, url, refresh, false).await
+}
+
+/// [`actor`], for the partnership handshake: the other node need not be a partner yet (but
+/// must not be blocked).
+pub async fn handshake_actor(
+    state: &AppState,
+    url: &Url,
+    refresh: bool,
+) -> Result<RemoteActor, RemoteError> {
+    actor_via(state, url, refresh, true).await
+}
+
+async fn actor_via(
+    state: &AppState,
+    url: &Url,
+    refresh: bool,
+    handshake: bool,
+) -> Result<RemoteActor, RemoteError> {
     if !refresh {
         if let Some(cached) = state.db.remote_actor(url.as_str()).await? {
             if crate::db::now_ms() - cached.fetched_at < FRESH_MS {
@@ -25,7 +44,11 @@ pub async fn actor(state: &AppState, url: &Url, refresh: bool) -> Result<RemoteA
             }
         }
     }
-    let value = state.fetch(url).await?;
+    let value = if handshake {
+        state.fetch_for_handshake(url).await?
+    } else {
+        state.fetch(url).await?
+    };
     let doc = RemoteActorDoc::parse(value).map_err(RemoteError::Invalid)?;
     if doc.id != *url {
         return Err(RemoteError::Invalid("the actor's id is not its URL".into()));

@@ -285,7 +285,33 @@ pub struct ApiUser {
     client: reqwest::Client,
 }
 
+/// What a `roundtable` command printed, and whether it succeeded.
+#[derive(Debug)]
+pub struct CliOutput {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
 impl Node {
+    /// Runs the `roundtable` command line with this node's settings and database, as its admin
+    /// would on the node's machine while it serves.
+    pub async fn cli(&self, args: &[&str]) -> CliOutput {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_roundtable"))
+            .args(args)
+            .envs(test_env(&self.domain, &self.db.url))
+            .env("ROUNDTABLE__LOG__FILTER", "warn")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .expect("run roundtable");
+        CliOutput {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        }
+    }
+
     /// Creates a local user with a read/write token.
     pub async fn api_user(&self, name: &str) -> ApiUser {
         self.user(name).await;

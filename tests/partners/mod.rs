@@ -8,6 +8,8 @@ use roundtable::metrics::Metrics;
 use serde_json::json;
 use std::time::Duration;
 
+mod handshake;
+
 const WAIT: Duration = Duration::from_secs(20);
 
 async fn admin(node: &Node, name: &str) -> ApiUser {

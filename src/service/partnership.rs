@@ -1,0 +1,344 @@
+//! The partnership handshake between two nodes' instance actors.
+//!
+//! An admin proposes (`Follow` from our instance actor to theirs, listed here as `proposed`);
+//! the other node lists the request as `requested` until its admin accepts (`Accept`, both
+//! sides list each other as `partner`) or declines (`Reject`). Either side ends a partnership
+//! with an `Undo` of the handshake's `Follow`, which removes the listing on both sides.
+//!
+//! Handshake traffic is the one exception to the federation policy: a node in allowlist mode
+//! must be able to hear a proposal from, and answer, a node that is not yet its partner. The
+//! exception covers only these four activity types between instance actors, at `/actor/inbox`,
+//! and never a blocked host.
+
+use crate::{
+    app::AppState,
+    db::policy::Instance,
+    error::ApiError,
+    federation::{
+        activities::Envelope,
+        actors::host_of,
+        delivery,
+        objects::{self, id_of, AS_CONTEXT},
+    },
+    service::{
+        discussions::inner_kind,
+        policy::{normalize_domain, PolicyError},
+        remote,
+    },
+};
+use serde_json::{json, Value};
+use tracing::info;
+use url::Url;
+
+/// The activity types the handshake uses.
+pub const HANDSHAKE_TYPES: [&str; 4] = ["Follow", "Accept", "Reject", "Undo"];
+
+fn our_actor(state: &AppState) -> String {
+    format!("{}/actor", state.settings.base_url())
+}
+
+fn scheme(state: &AppState) -> &'static str {
+    if state.settings.federation.debug {
+        "http"
+    } else {
+        "https"
+    }
+}
+
+async fn send(state: &AppState, activity: &Value, peer_actor: &str) -> Result<(), PolicyError> {
+    let url = Url::parse(peer_actor)
+        .map_err(|_| PolicyError::Invalid(format!("{peer_actor} is not a URL")))?;
+    let peer = remote::handshake_actor(state, &url, false)
+        .await
+        .map_err(|e| PolicyError::Invalid(format!("cannot reach {url}: {e}")))?;
+    let inbox = Url::parse(&peer.inbox)
+        .map_err(|_| PolicyError::Invalid("the other node's actor has no valid inbox".into()))?;
+    let signer = state
+        .db
+        .instance_actor()
+        .await?
+        .ok_or_else(|| PolicyError::Invalid("this node has no instance actor".into()))?;
+    delivery::send(state, &signer, activity, [inbox]).await?;
+    Ok(())
+}
+
+/// The handshake `Follow` as both sides reconstruct it.
+fn follow_doc(id: &str, follower: &str, followed: &str) -> Value {
+    json!({"id": id, "type": "Follow", "actor": follower, "object": followed})
+}
+
+/// Which side sent the `Follow` of a listing: (follower, followed).
+fn follow_sides(state: &AppState, listing: &Instance) -> (String, String) {
+    let ours = our_actor(state);
+    let peer = listing.peer_actor.clone().unwrap_or_default();
+    let we_asked = listing.follow_id.as_deref().is_some_and(|id| {
+        Url::parse(id)
+            .is_ok_and(|u| host_of(&u).eq_ignore_ascii_case(&state.settings.instance.domain))
+    });
+    if we_asked {
+        (ours, peer)
+    } else {
+        (peer, ours)
+    }
+}
+
+/// `partner propose DOMAIN`: asks the node at `domain` to become partners.
+pub async fn propose(state: &AppState, raw: &str, by: &str) -> Result<String, PolicyError> {
+    let domain = normalize_domain(raw)?;
+    if domain.eq_ignore_ascii_case(&state.settings.instance.domain) {
+        return Err(PolicyError::Invalid(
+            "a node cannot partner with itself".into(),
+        ));
+    }
+    match state.db.instance(&domain).await? {
+        Some(i) if i.state == "blocked" => {
+            return Err(PolicyError::Invalid(format!(
+                "{domain} is blocked; unblock it before proposing a partnership"
+            )))
+        }
+        Some(i) if i.state == "partner" => {
+            return Err(PolicyError::Invalid(format!(
+                "{domain} is already a partner"
+            )))
+        }
+        Some(i) if i.state == "requested" => {
+            return Err(PolicyError::Invalid(format!(
+                "{domain} already asked to partner with this node; accept its request instead"
+            )))
+        }
+        _ => {}
+    }
+    let url = Url::parse(&format!("{}://{domain}/actor", scheme(state)))
+        .map_err(|_| PolicyError::Invalid(format!("{raw:?} is not a domain")))?;
+    let peer = remote::handshake_actor(state, &url, true)
+        .await
+        .map_err(|e| PolicyError::Invalid(format!("cannot reach {domain}'s node: {e}")))?;
+    if !matches!(peer.kind.as_str(), "Application" | "Service") {
+        return Err(PolicyError::Invalid(format!(
+            "{url} is not an instance actor"
+        )));
+    }
+    let base = state.settings.base_url();
+    let follow_id = objects::new_id(&base, "activities/partnership");
+    let mut follow = follow_doc(&follow_id, &our_actor(state), &peer.ap_id);
+    follow["@context"] = json!(AS_CONTEXT);
+    follow["to"] = json!([peer.ap_id]);
+    if !state
+        .db
+        .set_handshake(&domain, "proposed", &peer.ap_id, &follow_id)
+        .await?
+    {
+        return Err(PolicyError::Invalid(format!("{domain} is blocked")));
+    }
+    send(state, &follow, &peer.ap_id).await?;
+    state
+        .db
+        .audit(by, "partnership.propose", &domain, None)
+        .await?;
+    Ok(domain)
+}
+
+/// Proposals waiting on either side: `requested` (theirs) and `proposed` (ours).
+pub async fn pending(state: &AppState) -> Result<Vec<Instance>, PolicyError> {
+    Ok(state
+        .db
+        .instances()
+        .await?
+        .into_iter()
+        .filter(|i| matches!(i.state.as_str(), "requested" | "proposed"))
+        .collect())
+}
+
+async fn requested(state: &AppState, raw: &str) -> Result<(String, Instance), PolicyError> {
+    let domain = normalize_domain(raw)?;
+    let listing = state
+        .db
+        .instance(&domain)
+        .await?
+        .filter(|i| i.state == "requested")
+        .ok_or_else(|| PolicyError::NotFound(format!("no partnership request from {domain}")))?;
+    Ok((domain, listing))
+}
+
+/// Answers a request: accepting lists the other node as a partner on both sides.
+pub async fn answer(
+    state: &AppState,
+    raw: &str,
+    accept: bool,
+    by: &str,
+) -> Result<String, PolicyError> {
+    let (domain, listing) = requested(state, raw).await?;
+    let peer = listing.peer_actor.clone().unwrap_or_default();
+    let follow_id = listing.follow_id.clone().unwrap_or_default();
+    let kind = if accept { "Accept" } else { "Reject" };
+    let base = state.settings.base_url();
+    let reply = json!({
+        "@context": AS_CONTEXT,
+        "id": objects::new_id(&base, &format!("activities/{}", kind.to_lowercase())),
+        "type": kind,
+        "actor": our_actor(state),
+        "to": [peer],
+        "object": follow_doc(&follow_id, &peer, &our_actor(state)),
+    });
+    if accept {
+        state
+            .db
+            .set_handshake(&domain, "partner", &peer, &follow_id)
+            .await?;
+    } else {
+        state.db.remove_instance(&domain, "requested").await?;
+    }
+    send(state, &reply, &peer).await?;
+    let action = if accept {
+        "partnership.accept"
+    } else {
+        "partnership.reject"
+    };
+    state.db.audit(by, action, &domain, None).await?;
+    Ok(domain)
+}
+
+/// Tells a former partner that the partnership made by handshake is over (called when an
+/// admin removes the partner). Partners listed by hand have nobody to tell.
+pub async fn end(state: &AppState, listing: &Instance) -> Result<(), PolicyError> {
+    let (Some(peer), Some(follow_id)) = (&listing.peer_actor, &listing.follow_id) else {
+        return Ok(());
+    };
+    let (follower, followed) = follow_sides(state, listing);
+    let base = state.settings.base_url();
+    let undo = json!({
+        "@context": AS_CONTEXT,
+        "id": objects::new_id(&base, "activities/undo"),
+        "type": "Undo",
+        "actor": our_actor(state),
+        "to": [peer],
+        "object": follow_doc(follow_id, &follower, &followed),
+    });
+    send(state, &undo, peer).await
+}
+
+/// Whether a verified activity is a step of a partnership handshake addressed to this node.
+pub async fn concerns(state: &AppState, env: &Envelope) -> Result<bool, ApiError> {
+    if !HANDSHAKE_TYPES.contains(&env.type_name.as_str()) {
+        return Ok(false);
+    }
+    let object = env.body.get("object");
+    if env.type_name == "Follow" {
+        return Ok(id_of(object).is_some_and(|o| o.as_str() == our_actor(state)));
+    }
+    // Accept, Reject and Undo name the handshake's Follow.
+    let Some(follow) = object.filter(|o| inner_kind(o) == "Follow" || o.is_string()) else {
+        return Ok(false);
+    };
+    match id_of(Some(follow)) {
+        Some(id) => Ok(state.db.instance_by_follow(id.as_str()).await?.is_some()),
+        None => Ok(false),
+    }
+}
+
+/// Handles a handshake step from another node's instance actor.
+pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
+    let domain = host_of(&env.actor);
+    let actor = env.actor.to_string();
+    let who = || format!("{actor} (instance actor)");
+    let peer = remote::handshake_actor(state, &env.actor, false)
+        .await
+        .map_err(|e| ApiError::unauthorized(format!("cannot verify the actor: {e}")))?;
+    if !matches!(peer.kind.as_str(), "Application" | "Service") {
+        return Err(ApiError::forbidden(
+            "partnerships are made between instance actors",
+        ));
+    }
+    let listing = state.db.instance(&domain).await?;
+    match env.type_name.as_str() {
+        "Follow" => {
+            if !concerns(state, env).await? {
+                return Err(ApiError::forbidden(
+                    "only this node's instance actor takes partnership requests",
+                ));
+            }
+            match listing.as_ref().map(|i| i.state.as_str()) {
+                Some("blocked") => Err(ApiError::forbidden("this node blocks yours")),
+                Some("partner") => Ok(()),
+                Some("proposed") => {
+                    // Both admins proposed at once: that is agreement.
+                    state
+                        .db
+                        .set_handshake(&domain, "requested", &actor, env.id.as_str())
+                        .await?;
+                    answer(state, &domain, true, &who())
+                        .await
+                        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                    Ok(())
+                }
+                _ => {
+                    state
+                        .db
+                        .set_handshake(&domain, "requested", &actor, env.id.as_str())
+                        .await?;
+                    state
+                        .db
+                        .audit(&who(), "partnership.requested", &domain, None)
+                        .await?;
+                    info!(%domain, "partnership requested; waiting for an admin");
+                    Ok(())
+                }
+            }
+        }
+        "Accept" | "Reject" => {
+            let follow_id = id_of(env.body.get("object")).map(|u| u.to_string());
+            let Some(listing) = listing.filter(|i| {
+                i.state == "proposed"
+                    && i.follow_id == follow_id
+                    && i.peer_actor.as_deref() == Some(actor.as_str())
+            }) else {
+                return Err(ApiError::forbidden(
+                    "that is not an answer to a proposal of this node",
+                ));
+            };
+            if env.type_name == "Accept" {
+                state
+                    .db
+                    .set_handshake(
+                        &domain,
+                        "partner",
+                        &actor,
+                        listing.follow_id.as_deref().unwrap_or_default(),
+                    )
+                    .await?;
+                state
+                    .db
+                    .audit(&who(), "partnership.accepted", &domain, None)
+                    .await?;
+                info!(%domain, "partnership accepted");
+            } else {
+                state.db.remove_instance(&domain, "proposed").await?;
+                state
+                    .db
+                    .audit(&who(), "partnership.rejected", &domain, None)
+                    .await?;
+            }
+            Ok(())
+        }
+        "Undo" => {
+            let follow_id = id_of(env.body.get("object")).map(|u| u.to_string());
+            let Some(listing) = listing.filter(|i| {
+                i.state != "blocked"
+                    && i.follow_id == follow_id
+                    && i.peer_actor.as_deref() == Some(actor.as_str())
+            }) else {
+                return Ok(());
+            };
+            state.db.remove_instance(&domain, &listing.state).await?;
+            state
+                .db
+                .audit(&who(), "partnership.ended", &domain, None)
+                .await?;
+            info!(%domain, "partnership ended by the other node");
+            Ok(())
+        }
+        _ => Err(ApiError::bad_request(
+            "not a partnership handshake activity",
+        )),
+    }
+}

@@ -1,0 +1,204 @@
+//! The partnership handshake, driven by both admins through the command line, and what an
+//! allowlist refuses before it: signed fetches from non-partners and relayed content.
+
+use super::WAIT;
+use crate::{
+    discussions::federation::three_nodes,
+    harness::{eventually, http, sign::Post},
+};
+use serde_json::json;
+use url::Url;
+
+#[tokio::test]
+async fn a_partnership_handshake_through_the_cli_lets_a_new_partner_federate() {
+    let t = three_nodes().await;
+    let (alpha_domain, beta_domain, gamma_domain) = (
+        t.alpha.domain.clone(),
+        t.beta.domain.clone(),
+        t.gamma.domain.clone(),
+    );
+
+    // beta hosts a lab that olga (alpha) follows, so alpha takes what the lab announces.
+    let (status, body) = t
+        .bert
+        .post("/communities", json!({"slug": "lab", "title": "Beta lab"}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let lab_handle = format!("lab@{beta_domain}");
+    let (status, _) = t
+        .olga
+        .post(&format!("/communities/{lab_handle}/join"), json!({}))
+        .await;
+    assert_eq!(status, 202);
+    eventually(WAIT, "olga joins the lab", || async {
+        let (_, c) = t.olga.get(&format!("/communities/{lab_handle}")).await;
+        (c["membership"]["state"] == "accepted").then_some(())
+    })
+    .await;
+
+    // alpha's admin: partners only, and beta is one.
+    for args in [
+        vec!["partner", "add", beta_domain.as_str()],
+        vec!["federation", "mode", "allowlist"],
+    ] {
+        let out = t.alpha.cli(&args).await;
+        assert!(out.ok, "{args:?}: {}", out.stderr);
+    }
+
+    // gamma's signed fetch of alpha's content is refused (its inbox POST and follow are
+    // covered by the allowlist test).
+    let outbox = Url::parse(&t.alpha.url("/c/practice/outbox")).expect("url");
+    let err = t
+        .gamma
+        .state
+        .fetch(&outbox)
+        .await
+        .expect_err("alpha refuses gamma");
+    assert!(err.to_string().contains("403"), "{err}");
+    assert!(
+        t.beta.state.fetch(&outbox).await.is_ok(),
+        "a partner reads it"
+    );
+
+    // beta's lab relays two posts to alpha: one by bert, one by gina on gamma. alpha keeps
+    // bert's and drops gina's.
+    let lab_key = t
+        .beta
+        .state
+        .db
+        .local_actor_by_name("lab")
+        .await
+        .expect("db")
+        .expect("lab")
+        .private_key_pem;
+    let lab = t.beta.url("/c/lab");
+    let relay = |n: u32, author: &str, author_base: &str| {
+        let object = format!("{author_base}/p/relayed-{n}");
+        json!({
+            "id": format!("{lab}/activities/announce/{n}"),
+            "type": "Announce",
+            "actor": lab,
+            "to": [lab, "https://www.w3.org/ns/activitystreams#Public"],
+            "object": {
+                "id": format!("{author_base}/activities/create/{n}"),
+                "type": "Create",
+                "actor": author,
+                "object": {
+                    "id": object, "type": "Page", "attributedTo": author,
+                    "name": format!("Relayed {n}"), "content": "<p>relayed</p>",
+                    "to": [lab], "audience": lab,
+                },
+            },
+        })
+    };
+    for (n, author, base) in [
+        (1, t.bert.ap_id(), t.beta.base.clone()),
+        (2, t.gina.ap_id(), t.gamma.base.clone()),
+    ] {
+        let (status, body) = Post::new(
+            &t.alpha.url("/inbox"),
+            &relay(n, &author, &base),
+            &format!("{lab}#main-key"),
+            &lab_key,
+        )
+        .send(&http())
+        .await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let db = &t.alpha.state.db;
+    let kept = t.beta.url("/p/relayed-1");
+    let dropped = t.gamma.url("/p/relayed-2");
+    assert!(db.post_by_ap_id(&kept).await.expect("db").is_some());
+    assert!(db.post_by_ap_id(&dropped).await.expect("db").is_none());
+
+    // The handshake: alpha's admin proposes, gamma's admin sees the request and accepts.
+    let out = t.gamma.cli(&["partner", "accept", &alpha_domain]).await;
+    assert!(
+        !out.ok && out.stderr.contains("no partnership request"),
+        "{out:?}"
+    );
+    let out = t.alpha.cli(&["partner", "propose", &gamma_domain]).await;
+    assert!(out.ok, "{out:?}");
+    let out = t.alpha.cli(&["partner", "requests"]).await;
+    assert!(
+        out.stdout.contains(&format!("outgoing\t{gamma_domain}")),
+        "{out:?}"
+    );
+    eventually(WAIT, "gamma's admin sees the request", || async {
+        let out = t.gamma.cli(&["partner", "requests"]).await;
+        out.stdout
+            .contains(&format!("incoming\t{alpha_domain}"))
+            .then_some(())
+    })
+    .await;
+    let out = t.gamma.cli(&["partner", "accept", &alpha_domain]).await;
+    assert!(out.ok, "{out:?}");
+    eventually(WAIT, "alpha lists gamma as a partner", || async {
+        let out = t.alpha.cli(&["partner", "list"]).await;
+        out.stdout.contains(&gamma_domain).then_some(())
+    })
+    .await;
+    let out = t.gamma.cli(&["partner", "list"]).await;
+    assert!(out.stdout.contains(&alpha_domain), "{out:?}");
+    assert!(t
+        .alpha
+        .cli(&["partner", "requests"])
+        .await
+        .stdout
+        .is_empty());
+
+    // gamma now federates with alpha: gina's thread in alpha's community arrives, and
+    // olga's new thread reaches gamma.
+    let (status, posted) = t
+        .gina
+        .post(
+            &format!("/communities/{}/threads", t.handle),
+            json!({"title": "Partners at last", "content": "hello"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{posted}");
+    let gina_thread = posted["ap_id"].as_str().expect("id").to_string();
+    eventually(WAIT, "alpha takes gina's thread", || async {
+        t.olga.thread_by_ap_id("practice", &gina_thread).await
+    })
+    .await;
+    let (_, posted) = t
+        .olga
+        .post(
+            "/communities/practice/threads",
+            json!({"title": "Welcome, gamma", "content": "x"}),
+        )
+        .await;
+    let olga_thread = posted["ap_id"].as_str().expect("id").to_string();
+    eventually(WAIT, "gamma gets olga's thread", || async {
+        t.gina.thread_by_ap_id(&t.handle, &olga_thread).await
+    })
+    .await;
+
+    // Either side ends it: alpha's admin removes gamma, and gamma's listing goes too.
+    let out = t.alpha.cli(&["partner", "remove", &gamma_domain]).await;
+    assert!(out.ok, "{out:?}");
+    eventually(WAIT, "gamma hears the partnership ended", || async {
+        let out = t.gamma.cli(&["partner", "list"]).await;
+        (!out.stdout.contains(&alpha_domain)).then_some(())
+    })
+    .await;
+    let log: Vec<String> = t
+        .gamma
+        .state
+        .db
+        .audit_log(None, 50)
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        log,
+        vec![
+            "partnership.ended",
+            "partnership.accept",
+            "partnership.requested"
+        ]
+    );
+}
