@@ -8,6 +8,7 @@ use roundtable::metrics::Metrics;
 use serde_json::json;
 use std::time::Duration;
 
+mod confidential;
 mod handshake;
 
 const WAIT: Duration = Duration::from_secs(20);

@@ -1,0 +1,302 @@
+//! A `members` community: only nodes with approved members read or receive its content, and
+//! nothing names `Public`.
+
+use super::WAIT;
+use crate::harness::{eventually, fake::FakeServer, http, ApiUser, Node};
+use serde_json::{json, Value};
+use url::Url;
+
+async fn approve(olga: &ApiUser, who: &ApiUser) {
+    let pending = eventually(WAIT, "the join request reaches alpha", || async {
+        let (_, m) = olga.get("/communities/board/members?state=pending").await;
+        m["members"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| m["actor"]["ap_id"] == who.ap_id().as_str())
+            .cloned()
+    })
+    .await;
+    let (status, body) = olga
+        .post(
+            &format!("/communities/board/members/{}/approve", pending["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+async fn join(user: &ApiUser, handle: &str) {
+    let (status, body) = user
+        .post(&format!("/communities/{handle}/join"), json!({}))
+        .await;
+    assert_eq!((status, body["state"].as_str()), (202, Some("pending")));
+}
+
+async fn accepted(user: &ApiUser, handle: &str) {
+    eventually(WAIT, "membership accepted", || async {
+        let (_, c) = user.get(&format!("/communities/{handle}")).await;
+        (c["membership"]["state"] == "accepted").then_some(())
+    })
+    .await;
+}
+
+async fn thread(user: &ApiUser, path: &str, title: &str) -> (String, i64) {
+    let (status, body) = user
+        .post(
+            path,
+            json!({"title": title, "content": format!("{title}: confidential")}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    (
+        body["ap_id"].as_str().expect("ap_id").to_string(),
+        body["id"].as_i64().expect("id"),
+    )
+}
+
+/// Every post gamma holds from the community.
+async fn gamma_holds(gamma: &Node, community: &str) -> Vec<String> {
+    gamma
+        .state
+        .db
+        .threads(community, 200, None, true)
+        .await
+        .expect("db")
+        .into_iter()
+        .map(|p| p.ap_id)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_members_community_reaches_only_nodes_with_approved_members() {
+    let alpha = Node::start().await;
+    let beta = Node::start().await;
+    let gamma = Node::start().await;
+    let olga = alpha.api_user("olga").await;
+    let bert = beta.api_user("bert").await;
+    let gina = gamma.api_user("gina").await;
+    let (status, body) = olga
+        .post(
+            "/communities",
+            json!({"slug": "board", "title": "Board", "visibility": "members"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let handle = format!("board@{}", alpha.domain);
+    let community = alpha.url("/c/board");
+
+    // The group says it approves its followers and how visible it is.
+    let group = beta
+        .state
+        .fetch(&Url::parse(&community).expect("url"))
+        .await
+        .expect("group");
+    assert_eq!(group["manuallyApprovesFollowers"], true);
+    assert_eq!(group["roundtableVisibility"], "members");
+
+    join(&bert, &handle).await;
+    approve(&olga, &bert).await;
+    accepted(&bert, &handle).await;
+    let (olga_thread, olga_local) =
+        thread(&olga, "/communities/board/threads", "Budget 2027").await;
+    let (bert_thread, _) = thread(
+        &bert,
+        &format!("/communities/{handle}/threads"),
+        "Vendor shortlist",
+    )
+    .await;
+    for ap_id in [&olga_thread, &bert_thread] {
+        eventually(WAIT, "both threads on alpha and beta", || async {
+            let a = olga.thread_by_ap_id("board", ap_id).await;
+            let b = bert.thread_by_ap_id(&handle, ap_id).await;
+            (a.is_some() && b.is_some()).then_some(())
+        })
+        .await;
+    }
+
+    // Nothing alpha queued for the community names Public; it is addressed to followers.
+    let jobs = alpha.state.db.delivery_jobs().await.expect("jobs");
+    let announces: Vec<&String> = jobs
+        .iter()
+        .filter(|j| j.body.contains("\"Announce\""))
+        .map(|j| &j.body)
+        .collect();
+    assert!(!announces.is_empty());
+    for body in announces {
+        assert!(!body.contains("#Public"), "{body}");
+        assert!(body.contains(&format!("{community}/followers")), "{body}");
+    }
+
+    // gamma (open federation, no member) cannot read any of it, even signing its requests.
+    let paths = [
+        olga_thread.clone(),
+        format!("{community}/outbox"),
+        format!("{community}/outbox?page=true"),
+        format!("{community}/featured"),
+        format!("{community}/moderators"),
+        format!("{community}/followers"),
+        format!("{community}/articles"),
+        bert_thread.clone(),
+    ];
+    for path in &paths {
+        let url = Url::parse(path).expect("url");
+        let err = gamma.state.fetch(&url).await.expect_err("gamma is refused");
+        assert!(err.to_string().contains("403"), "{path}: {err}");
+    }
+    // Unsigned: 401; as a web page: 403. beta, a member node, reads them.
+    let client = http();
+    let unsigned = client
+        .get(&olga_thread)
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(unsigned.status(), 401);
+    let page = client.get(&olga_thread).send().await.expect("get");
+    assert_eq!(page.status(), 403);
+    for path in &paths[..7] {
+        let url = Url::parse(path).expect("url");
+        let doc = beta.state.fetch(&url).await.expect("a member node reads");
+        assert!(!doc.to_string().contains("#Public"), "{path}: {doc}");
+    }
+    // beta serves bert's thread to the community's node only.
+    let bert_url = Url::parse(&bert_thread).expect("url");
+    assert!(alpha.state.fetch(&bert_url).await.is_ok());
+
+    // The API shows it to members only, search included.
+    let lee = alpha.api_user("lee").await;
+    for reader in [&lee, &alpha.anonymous()] {
+        let (status, _) = reader.get("/communities/board/threads").await;
+        assert_eq!(status, 403);
+        let (status, _) = reader.get(&format!("/threads/{olga_local}")).await;
+        assert_eq!(status, 403);
+        let (status, found) = reader.get("/search?q=budget").await;
+        assert_eq!(status, 200);
+        assert_eq!(found["results"], json!([]), "{found}");
+    }
+    let (_, found) = olga.get("/search?q=budget").await;
+    assert_eq!(
+        found["results"].as_array().map(Vec::len),
+        Some(1),
+        "{found}"
+    );
+
+    // gamma holds none of it.
+    assert!(gamma_holds(&gamma, &community).await.is_empty());
+    assert!(gamma
+        .state
+        .db
+        .post_by_ap_id(&olga_thread)
+        .await
+        .expect("db")
+        .is_none());
+
+    // Once gina is approved, gamma backfills and receives new content.
+    join(&gina, &handle).await;
+    approve(&olga, &gina).await;
+    accepted(&gina, &handle).await;
+    let (fresh, _) = thread(&olga, "/communities/board/threads", "Q3 roadmap").await;
+    eventually(WAIT, "gamma gets the new thread", || async {
+        gina.thread_by_ap_id(&handle, &fresh).await
+    })
+    .await;
+    let held = gamma_holds(&gamma, &community).await;
+    assert!(held.contains(&olga_thread), "backfilled: {held:?}");
+    assert!(held.contains(&bert_thread), "backfilled: {held:?}");
+    let url = Url::parse(&olga_thread).expect("url");
+    assert!(gamma.state.fetch(&url).await.is_ok(), "a member node reads");
+
+    // After gina leaves, gamma stops receiving and reading.
+    let (status, _) = gina
+        .post(&format!("/communities/{handle}/leave"), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    eventually(WAIT, "alpha drops gina", || async {
+        let m = alpha
+            .state
+            .db
+            .membership(&community, &gina.ap_id())
+            .await
+            .ok()?;
+        m.is_none().then_some(())
+    })
+    .await;
+    let jobs_for_gamma = |jobs: &[roundtable::db::DeliveryJob]| {
+        jobs.iter().filter(|j| j.host == gamma.domain).count()
+    };
+    let before = jobs_for_gamma(&alpha.state.db.delivery_jobs().await.expect("jobs"));
+    let (after_leave, _) = thread(&olga, "/communities/board/threads", "Headcount").await;
+    eventually(WAIT, "beta still gets new threads", || async {
+        bert.thread_by_ap_id(&handle, &after_leave).await
+    })
+    .await;
+    let after = jobs_for_gamma(&alpha.state.db.delivery_jobs().await.expect("jobs"));
+    assert_eq!(before, after, "nothing more is queued for gamma");
+    assert!(!gamma_holds(&gamma, &community).await.contains(&after_leave));
+    let err = gamma.state.fetch(&url).await.expect_err("refused again");
+    assert!(err.to_string().contains("403"), "{err}");
+}
+
+#[tokio::test]
+async fn confidential_communities_refuse_software_that_leaks_followers_only_posts() {
+    let alpha = Node::start().await;
+    let olga = alpha.api_user("olga").await;
+    let (status, _) = olga
+        .post(
+            "/communities",
+            json!({"slug": "board", "visibility": "members"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let leaky = FakeServer::start("mallory").await;
+    leaky.publish(&json!({
+        "id": format!("{}/.well-known/nodeinfo", leaky.base),
+        "links": [{"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
+                   "href": format!("{}/nodeinfo/2.1", leaky.base)}],
+    }));
+    leaky.publish(&json!({
+        "id": format!("{}/nodeinfo/2.1", leaky.base),
+        "software": {"name": "Mbin", "version": "1.7.0"},
+    }));
+    let community = alpha.url("/c/board");
+    let (status, body) = leaky
+        .deliver(
+            &alpha.url("/c/board/inbox"),
+            &json!({"id": format!("{}/follows/1", leaky.base), "type": "Follow",
+                    "actor": leaky.actor, "object": community}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let answer: Value = eventually(WAIT, "alpha answers the follow", || async {
+        leaky
+            .received()
+            .into_iter()
+            .find(|a| a["type"] == "Reject" || a["type"] == "Accept")
+    })
+    .await;
+    assert_eq!(answer["type"], "Reject", "{answer}");
+    let m = alpha
+        .state
+        .db
+        .membership(&community, &leaky.actor)
+        .await
+        .expect("db");
+    assert!(m.is_none(), "no pending request is kept: {m:?}");
+
+    // The same follow of a public community is taken.
+    let (status, _) = olga.post("/communities", json!({"slug": "open"})).await;
+    assert_eq!(status, 201);
+    let (status, _) = leaky
+        .deliver(
+            &alpha.url("/c/open/inbox"),
+            &json!({"id": format!("{}/follows/2", leaky.base), "type": "Follow",
+                    "actor": leaky.actor, "object": alpha.url("/c/open")}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    eventually(WAIT, "the public community accepts", || async {
+        leaky.received().into_iter().find(|a| a["type"] == "Accept")
+    })
+    .await;
+}
