@@ -4,7 +4,7 @@ use crate::{
     app::{App, AppState},
     config::Settings,
     db::Db,
-    service::{accounts, partnership, policy},
+    service::{accounts, partnership, policy, reports},
     telemetry,
 };
 use clap::{Parser, Subcommand};
@@ -104,6 +104,15 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Suspend a person on this node: a local user (NAME) can no longer use the node; a remote
+    /// person (user@domain or actor URL) has their activities refused.
+    Suspend {
+        who: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Lift a suspension.
+    Unsuspend { who: String },
 }
 
 #[derive(Subcommand)]
@@ -228,6 +237,28 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!("created user {}@{}", actor.name, settings.instance.domain);
+            Ok(())
+        }
+        Command::User(UserCommand::Suspend { who, reason }) => {
+            let db = open_db(&settings).await?;
+            let state = AppState::new(settings, db)
+                .await
+                .map_err(|e| e.to_string())?;
+            let actor = reports::suspend(&state, &who, reason.as_deref(), "cli")
+                .await
+                .map_err(|e| e.message)?;
+            println!("suspended {actor}");
+            Ok(())
+        }
+        Command::User(UserCommand::Unsuspend { who }) => {
+            let db = open_db(&settings).await?;
+            let state = AppState::new(settings, db)
+                .await
+                .map_err(|e| e.to_string())?;
+            let actor = reports::unsuspend(&state, &who, "cli")
+                .await
+                .map_err(|e| e.message)?;
+            println!("lifted the suspension of {actor}");
             Ok(())
         }
         Command::Token(TokenCommand::Create { user, scopes }) => {

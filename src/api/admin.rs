@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/instances/{domain}", delete(remove))
         .route("/admin/audit", get(audit))
         .route("/admin/partnerships", get(partnerships).post(propose))
+        .route("/admin/suspensions", post(suspend).delete(unsuspend))
         .route("/admin/partnerships/{domain}/accept", post(accept))
         .route("/admin/partnerships/{domain}/reject", post(reject))
 }
@@ -257,4 +258,48 @@ async fn reject(
     Path(domain): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     answer(&state, &auth, &domain, false).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuspendBody {
+    /// An actor id or `user@domain`.
+    actor: String,
+    reason: Option<String>,
+}
+
+async fn suspend(
+    State(state): State<AppState>,
+    auth: Auth,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    require_admin(&auth)?;
+    let req: SuspendBody = parse_body(&body)?;
+    let actor = crate::service::reports::suspend(
+        &state,
+        &req.actor,
+        req.reason.as_deref(),
+        &auth.member.ap_id(&state),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"actor": actor, "reason": req.reason})),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct UnsuspendQuery {
+    actor: String,
+}
+
+async fn unsuspend(
+    State(state): State<AppState>,
+    auth: Auth,
+    Q(q): Q<UnsuspendQuery>,
+) -> Result<StatusCode, ApiError> {
+    require_admin(&auth)?;
+    crate::service::reports::unsuspend(&state, &q.actor, &auth.member.ap_id(&state)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

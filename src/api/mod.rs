@@ -6,6 +6,7 @@ mod admin;
 mod articles;
 pub(crate) mod events;
 mod openapi;
+mod reports;
 
 use crate::{
     app::AppState,
@@ -79,6 +80,7 @@ pub fn router() -> Router<AppState> {
         .route("/search", get(search))
         .merge(articles::router())
         .merge(admin::router())
+        .merge(reports::router())
         .merge(events::router())
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
 }
@@ -129,6 +131,13 @@ impl FromRequestParts<AppState> for Auth {
             .await?
             .ok_or_else(|| ApiError::unauthorized("the token's user no longer exists"))?;
         let scopes = Scopes::parse(&scopes).map_err(ApiError::unauthorized)?;
+        let me = crate::service::discussions::user_ap_id(state, &actor.name);
+        if let Some(s) = state.db.suspension(&me).await? {
+            let why = s.reason.map(|r| format!(": {r}")).unwrap_or_default();
+            return Err(ApiError::forbidden(format!(
+                "this account is suspended{why}"
+            )));
+        }
         Ok(Auth {
             member: Member { actor, user },
             scopes,

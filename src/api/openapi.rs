@@ -49,6 +49,9 @@ pub fn spec() -> Value {
     let id = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}});
     let member =
         json!({"name": "member_id", "in": "path", "required": true, "schema": {"type": "integer"}});
+    let mut lift_suspension = op("Lift a suspension (administrators)", true, None, "204");
+    lift_suspension["parameters"] =
+        json!([{"name": "actor", "in": "query", "required": true, "schema": s}]);
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Roundtable native API", "version": "1"},
@@ -133,6 +136,16 @@ pub fn spec() -> Value {
             "/admin/instances": {
                 "get": op("Listed domains: partners and blocks (administrators)", true, None, "200"),
                 "post": op("List a domain as partner or blocked (administrators)", true, Some(obj(json!({"domain": s, "state": {"enum": ["partner", "blocked"]}, "reason": s}), &["domain", "state"])), "201")},
+            "/reports": {"parameters": [{"name": "state", "in": "query", "schema": {"enum": ["open", "resolved", "dismissed", "all"]}}],
+                "get": op("The moderation queue: reports about this node's communities and users (moderators see their communities', admins all)", true, None, "200"),
+                "post": op("Report a thread, reply, article, event or person (by ActivityPub id or user@domain); it reaches the community's moderators and the person's node", true, Some(obj(json!({"object": s, "reason": s}), &["object", "reason"])), "201")},
+            "/reports/{id}/resolve": {"parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "post": op("Resolve a report, with an optional note (recorded in the audit log)", true, Some(obj(json!({"note": s}), &[])), "200")},
+            "/reports/{id}/dismiss": {"parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "post": op("Dismiss a report, with an optional note (recorded in the audit log)", true, Some(obj(json!({"note": s}), &[])), "200")},
+            "/admin/suspensions": {
+                "post": op("Suspend a person on this node: a local user's tokens stop working, a remote person's activities are refused (administrators)", true, Some(obj(json!({"actor": s, "reason": s}), &["actor"])), "201"),
+                "delete": lift_suspension},
             "/admin/partnerships": {
                 "get": op("Partnership requests waiting for an answer, incoming and outgoing (administrators)", true, None, "200"),
                 "post": op("Propose a partnership to another node (administrators)", true, Some(obj(json!({"domain": s}), &["domain"])), "202")},

@@ -252,6 +252,16 @@ impl Db {
             .await
     }
 
+    /// How many communities `actor` moderates (or owns).
+    pub async fn moderated_communities(&self, actor: &str) -> Result<u64, DbErr> {
+        membership::Entity::find()
+            .filter(membership::Column::Actor.eq(actor))
+            .filter(membership::Column::State.eq("accepted"))
+            .filter(membership::Column::Role.is_in(["owner", "moderator"]))
+            .count(self.conn())
+            .await
+    }
+
     /// Whether `host` (`domain[:port]`) has at least one approved member in `community`.
     pub async fn has_member_on(&self, community: &str, host: &str) -> Result<bool, DbErr> {
         let escaped = host

@@ -7,6 +7,7 @@ pub mod entities;
 pub mod events;
 pub mod policy;
 pub mod queue;
+pub mod reports;
 pub mod search;
 
 use entities::{api_token, community, local_actor, peer, received_activity, remote_actor, user};

@@ -189,6 +189,14 @@ async fn receive(
         ));
     }
     state.db.peer_contacted(&actor_host).await?;
+    if state
+        .db
+        .suspension(envelope.actor.as_str())
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::forbidden("this actor is suspended on this node"));
+    }
 
     if state.db.activity_seen(envelope.id.as_str()).await? {
         info!(activity = %envelope.id, "replayed activity ignored");

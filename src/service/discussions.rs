@@ -1802,6 +1802,10 @@ async fn apply_announced(
             return Ok(());
         }
     }
+    if state.db.suspension(actor.as_str()).await?.is_some() {
+        info!(%actor, "announced activity of a suspended actor dropped");
+        return Ok(());
+    }
     let same_host = host_of(&actor) == community_host;
     let object = inner.get("object");
     match inner_kind(inner) {

@@ -5,7 +5,7 @@ use crate::{
     app::AppState,
     error::ApiError,
     federation::activities::{ActivityKind, Envelope},
-    service::{discussions, partnership},
+    service::{discussions, partnership, reports},
 };
 
 pub async fn process(state: &AppState, envelope: &Envelope) -> Result<(), ApiError> {
@@ -18,7 +18,8 @@ pub async fn process(state: &AppState, envelope: &Envelope) -> Result<(), ApiErr
         | Remove | Block | Lock | Join | Leave | TentativeAccept | Ignore => {
             discussions::receive(state, envelope).await
         }
-        // Acknowledged; handled by later capabilities (reports, invitations).
-        Dislike | Flag | Invite => Ok(()),
+        Flag => reports::receive(state, envelope).await,
+        // Acknowledged; handled by later capabilities (invitations).
+        Dislike | Invite => Ok(()),
     }
 }

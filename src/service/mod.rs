@@ -11,3 +11,4 @@ pub mod partnership;
 pub mod policy;
 pub mod privacy;
 pub mod remote;
+pub mod reports;

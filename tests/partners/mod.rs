@@ -10,6 +10,7 @@ use std::time::Duration;
 
 mod confidential;
 mod handshake;
+mod moderation;
 
 const WAIT: Duration = Duration::from_secs(20);
 

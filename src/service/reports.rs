@@ -1,0 +1,414 @@
+//! Reports across nodes and the moderation queue.
+//!
+//! A member reports a thread, reply, article, event or user. The report goes to whoever can act
+//! on it: the community's moderators (a `Flag` from the reporter to the community's inbox, as
+//! Lemmy does) and, when the reported person lives on another node, that node's admins (a `Flag`
+//! from our instance actor, as Mastodon forwards reports, so the reporter stays anonymous
+//! there). Each node keeps the reports it is responsible for in its queue: those about its own
+//! communities and its own users. Moderators resolve or dismiss them; both go to the audit log.
+
+use crate::{
+    app::AppState,
+    db::{
+        reports::{NewReport, Report},
+        LocalActor,
+    },
+    error::ApiError,
+    federation::{
+        activities::Envelope,
+        actors::host_of,
+        delivery,
+        objects::{self, id_of, AS_CONTEXT},
+    },
+    markdown,
+    service::discussions::{self, local_user_name, Member},
+};
+use serde_json::{json, Value};
+use tracing::info;
+use url::Url;
+
+/// Longest reason kept, in characters.
+const MAX_REASON: usize = 2000;
+
+/// What a report is about, as this node knows it.
+struct Target {
+    object: String,
+    kind: &'static str,
+    community: Option<String>,
+    /// The person whose content (or self) is reported.
+    actor: Option<String>,
+}
+
+async fn locate(state: &AppState, object: &str) -> Result<Option<Target>, ApiError> {
+    if let Some(post) = state.db.post_by_ap_id(object).await? {
+        return Ok(Some(Target {
+            object: post.ap_id.clone(),
+            kind: if post.thread_id.is_none() {
+                "thread"
+            } else {
+                "reply"
+            },
+            community: Some(post.community.clone()),
+            actor: Some(post.author.clone()),
+        }));
+    }
+    if let Some(article) = state.db.article_by_ap_id(object).await? {
+        return Ok(Some(Target {
+            object: article.ap_id.clone(),
+            kind: "article",
+            community: Some(article.community.clone()),
+            actor: None,
+        }));
+    }
+    if let Some(event) = state.db.event_by_ap_id(object).await? {
+        return Ok(Some(Target {
+            object: event.ap_id.clone(),
+            kind: "event",
+            community: Some(event.community.clone()),
+            actor: None,
+        }));
+    }
+    let local_user = match local_user_name(state, object) {
+        Some(name) => state.db.local_actor_by_name(name).await?.is_some(),
+        None => false,
+    };
+    if local_user || state.db.remote_actor(object).await?.is_some() {
+        return Ok(Some(Target {
+            object: object.to_string(),
+            kind: "user",
+            community: None,
+            actor: Some(object.to_string()),
+        }));
+    }
+    Ok(None)
+}
+
+fn clean_reason(raw: &str) -> Result<String, ApiError> {
+    let reason = markdown::plain_text(raw).trim().to_string();
+    if reason.is_empty() {
+        return Err(ApiError::unprocessable("say why you report this"));
+    }
+    Ok(reason.chars().take(MAX_REASON).collect())
+}
+
+fn is_local(state: &AppState, ap_id: &str) -> bool {
+    Url::parse(ap_id)
+        .is_ok_and(|u| host_of(&u).eq_ignore_ascii_case(&state.settings.instance.domain))
+}
+
+/// Whether this node acts on reports about `target`: its community or its person lives here.
+async fn responsible(state: &AppState, target: &Target) -> Result<bool, ApiError> {
+    if let Some(community) = &target.community {
+        if discussions::known(state, community)
+            .await?
+            .is_some_and(|c| c.local.is_some())
+        {
+            return Ok(true);
+        }
+    }
+    Ok(target.actor.as_deref().is_some_and(|a| is_local(state, a)))
+}
+
+async fn inbox_of(state: &AppState, actor: &str) -> Result<Url, ApiError> {
+    let url = Url::parse(actor).map_err(|_| ApiError::bad_request("not an actor URL"))?;
+    let remote = crate::service::remote::actor(state, &url, false)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("cannot reach {url}: {e}")))?;
+    Url::parse(remote.shared_inbox.as_deref().unwrap_or(&remote.inbox))
+        .map_err(|_| ApiError::bad_request("the actor has no valid inbox"))
+}
+
+/// A local member reports `object` (an ActivityPub id or a user's handle).
+pub async fn file(
+    state: &AppState,
+    member: &Member,
+    object: &str,
+    reason: &str,
+) -> Result<Report, ApiError> {
+    let reason = clean_reason(reason)?;
+    let object = if object.starts_with("http://") || object.starts_with("https://") {
+        object.to_string()
+    } else {
+        discussions::resolve_actor(state, object).await?
+    };
+    let target = match locate(state, &object).await? {
+        Some(t) => t,
+        None => {
+            // A person not seen here yet: fetch them, so the report can go to their node.
+            let url = Url::parse(&object).map_err(|_| ApiError::bad_request("not a URL"))?;
+            crate::service::remote::actor(state, &url, false)
+                .await
+                .map_err(|_| ApiError::not_found("nothing known here by that id"))?;
+            locate(state, &object)
+                .await?
+                .ok_or_else(|| ApiError::not_found("nothing known here by that id"))?
+        }
+    };
+    let me = member.ap_id(state);
+    if target.actor.as_deref() == Some(me.as_str()) && target.kind == "user" {
+        return Err(ApiError::unprocessable("you cannot report yourself"));
+    }
+    let base = state.settings.base_url();
+    let flag_id = objects::new_id(&base, "activities/flag");
+    let report = state
+        .db
+        .insert_report(NewReport {
+            ap_id: flag_id.clone(),
+            reporter: me.clone(),
+            object: target.object.clone(),
+            object_kind: target.kind.to_string(),
+            community: target.community.clone(),
+            target_actor: target.actor.clone(),
+            reason: reason.clone(),
+            local: true,
+        })
+        .await?;
+
+    // To the community's moderators, when the community lives elsewhere.
+    let mut community_host = None;
+    if let Some(community) = &target.community {
+        if let Some(view) = discussions::known(state, community).await? {
+            if let Some(remote) = &view.remote {
+                let inbox = Url::parse(&remote.inbox)
+                    .map_err(|_| ApiError::bad_request("the community has no valid inbox"))?;
+                let flag = json!({
+                    "@context": AS_CONTEXT,
+                    "id": flag_id,
+                    "type": "Flag",
+                    "actor": me,
+                    "to": [view.ap_id],
+                    "audience": view.ap_id,
+                    "object": target.object,
+                    "summary": reason,
+                    "content": reason,
+                });
+                delivery::send(state, &member.actor, &flag, [inbox]).await?;
+                community_host = Some(view.domain.clone());
+            }
+        }
+    }
+    // To the reported person's node, when it is another one (and not already told).
+    if let Some(actor) = target.actor.as_deref().filter(|a| !is_local(state, a)) {
+        let host = Url::parse(actor).map(|u| host_of(&u)).unwrap_or_default();
+        if community_host.as_deref() != Some(host.as_str()) {
+            let instance = instance_actor(state).await?;
+            let mut objects = vec![json!(actor)];
+            if target.object != actor {
+                objects.push(json!(target.object));
+            }
+            let flag = json!({
+                "@context": AS_CONTEXT,
+                "id": objects::new_id(&base, "activities/flag"),
+                "type": "Flag",
+                "actor": format!("{base}/actor"),
+                "to": [actor],
+                "object": objects,
+                "content": reason,
+            });
+            let inbox = inbox_of(state, actor).await?;
+            delivery::send(state, &instance, &flag, [inbox]).await?;
+        }
+    }
+    info!(report = report.id, object = %report.object, "report filed");
+    Ok(report)
+}
+
+async fn instance_actor(state: &AppState) -> Result<LocalActor, ApiError> {
+    state
+        .db
+        .instance_actor()
+        .await?
+        .ok_or_else(ApiError::internal)
+}
+
+/// A `Flag` from another node: kept when this node is responsible for what it reports.
+pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
+    let body = &env.body;
+    let objects: Vec<Url> = match body.get("object") {
+        Some(Value::Array(items)) => items.iter().filter_map(|i| id_of(Some(i))).collect(),
+        other => id_of(other).into_iter().collect(),
+    };
+    if objects.is_empty() {
+        return Err(ApiError::bad_request("a Flag needs an object"));
+    }
+    let reason = ["summary", "content"]
+        .iter()
+        .find_map(|k| body.get(*k).and_then(Value::as_str))
+        .map(|r| {
+            markdown::plain_text(r)
+                .chars()
+                .take(MAX_REASON)
+                .collect::<String>()
+        })
+        .filter(|r| !r.trim().is_empty())
+        .unwrap_or_else(|| "(no reason given)".into());
+    // Mastodon reports name the person first, then their posts: report the most specific.
+    let mut chosen: Option<Target> = None;
+    for url in objects.iter().take(20) {
+        if let Some(target) = locate(state, url.as_str()).await? {
+            if !responsible(state, &target).await? {
+                continue;
+            }
+            let better = chosen
+                .as_ref()
+                .is_none_or(|c| c.kind == "user" && target.kind != "user");
+            if better {
+                chosen = Some(target);
+            }
+        }
+    }
+    let Some(target) = chosen else {
+        info!(activity = %env.id, "report about nothing this node is responsible for ignored");
+        return Ok(());
+    };
+    let report = state
+        .db
+        .insert_report(NewReport {
+            ap_id: env.id.to_string(),
+            reporter: env.actor.to_string(),
+            object: target.object,
+            object_kind: target.kind.to_string(),
+            community: target.community,
+            target_actor: target.actor,
+            reason,
+            local: false,
+        })
+        .await?;
+    info!(report = report.id, from = %env.actor, "report received");
+    Ok(())
+}
+
+/// Whether `member` may see and act on `report`: admins on every report, moderators on reports
+/// about their communities.
+pub async fn may_handle(
+    state: &AppState,
+    member: &Member,
+    report: &Report,
+) -> Result<bool, ApiError> {
+    if member.user.is_admin {
+        return Ok(true);
+    }
+    match &report.community {
+        Some(c) => discussions::moderates(state, c, &member.ap_id(state)).await,
+        None => Ok(false),
+    }
+}
+
+/// The queue as `member` sees it.
+pub async fn queue(
+    state: &AppState,
+    member: &Member,
+    filter: Option<&str>,
+) -> Result<Vec<Report>, ApiError> {
+    let mut out = Vec::new();
+    for report in state.db.reports(filter, 500).await? {
+        // Reports filed here about other nodes' matters are theirs to handle.
+        if report.local && !responsible_for_report(state, &report).await? {
+            continue;
+        }
+        if may_handle(state, member, &report).await? {
+            out.push(report);
+        }
+    }
+    Ok(out)
+}
+
+async fn responsible_for_report(state: &AppState, report: &Report) -> Result<bool, ApiError> {
+    responsible(
+        state,
+        &Target {
+            object: report.object.clone(),
+            kind: "user",
+            community: report.community.clone(),
+            actor: report.target_actor.clone(),
+        },
+    )
+    .await
+}
+
+/// Resolves (`resolved`) or dismisses (`dismissed`) an open report, and records it.
+pub async fn close(
+    state: &AppState,
+    member: &Member,
+    id: i64,
+    outcome: &str,
+    note: Option<&str>,
+) -> Result<Report, ApiError> {
+    let report = state
+        .db
+        .report(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such report"))?;
+    if !may_handle(state, member, &report).await? || !responsible_for_report(state, &report).await?
+    {
+        return Err(ApiError::forbidden(
+            "only this community's moderators or the node's admins handle this report",
+        ));
+    }
+    let note = note
+        .map(markdown::plain_text)
+        .map(|n| n.chars().take(MAX_REASON).collect::<String>());
+    let me = member.ap_id(state);
+    if !state
+        .db
+        .close_report(id, outcome, &me, note.as_deref())
+        .await?
+    {
+        return Err(ApiError::conflict(format!(
+            "the report is already {}",
+            report.state
+        )));
+    }
+    let action = if outcome == "resolved" {
+        "report.resolve"
+    } else {
+        "report.dismiss"
+    };
+    let detail = format!(
+        "report {id} by {}: {}{}",
+        report.reporter,
+        report.reason,
+        note.as_deref()
+            .map(|n| format!(" — {n}"))
+            .unwrap_or_default()
+    );
+    state
+        .db
+        .audit(&me, action, &report.object, Some(&detail))
+        .await?;
+    state.db.report(id).await?.ok_or_else(ApiError::internal)
+}
+
+/// Suspends a person on this node (an admin's decision): a local user's tokens stop working; a
+/// remote person's activities are refused at this node's inboxes and dropped from what remote
+/// communities relay. `who` is an actor id or `user@domain`.
+pub async fn suspend(
+    state: &AppState,
+    who: &str,
+    reason: Option<&str>,
+    by: &str,
+) -> Result<String, ApiError> {
+    let actor = discussions::resolve_actor(state, who).await?;
+    if local_user_name(state, &actor).is_some_and(|n| by.ends_with(&format!("/u/{n}"))) {
+        return Err(ApiError::unprocessable("you cannot suspend yourself"));
+    }
+    let reason = reason
+        .map(markdown::plain_text)
+        .map(|r| r.chars().take(MAX_REASON).collect::<String>());
+    state.db.suspend(&actor, reason.as_deref(), by).await?;
+    state
+        .db
+        .audit(by, "user.suspend", &actor, reason.as_deref())
+        .await?;
+    Ok(actor)
+}
+
+/// Lifts a suspension.
+pub async fn unsuspend(state: &AppState, who: &str, by: &str) -> Result<String, ApiError> {
+    let actor = discussions::resolve_actor(state, who).await?;
+    if !state.db.unsuspend(&actor).await? {
+        return Err(ApiError::not_found(format!("{actor} is not suspended")));
+    }
+    state.db.audit(by, "user.unsuspend", &actor, None).await?;
+    Ok(actor)
+}

@@ -1,0 +1,261 @@
+//! Moderation across nodes: reports reach whoever can act on them, the queue, and suspensions.
+
+use super::{admin, WAIT};
+use crate::{discussions::federation::three_nodes, harness::eventually};
+use serde_json::{json, Value};
+
+async fn thread(user: &crate::harness::ApiUser, path: &str, title: &str) -> Value {
+    let (status, body) = user
+        .post(path, json!({"title": title, "content": "text"}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn a_report_filed_on_beta_reaches_alpha_moderators_and_its_resolution_is_audited() {
+    let t = three_nodes().await;
+    let root = admin(&t.alpha, "root").await;
+    let gamma_root = admin(&t.gamma, "groot").await;
+    let posted = thread(&t.olga, "/communities/practice/threads", "Customer names").await;
+    let ap_id = posted["ap_id"].as_str().expect("ap_id").to_string();
+    let on_beta = eventually(WAIT, "beta has the thread", || async {
+        t.bert.thread_by_ap_id(&t.handle, &ap_id).await
+    })
+    .await;
+    let on_gamma = eventually(WAIT, "gamma has the thread", || async {
+        t.gina.thread_by_ap_id(&t.handle, &ap_id).await
+    })
+    .await;
+    let (status, reply) = t
+        .gina
+        .post(
+            &format!("/threads/{}/replies", on_gamma["id"]),
+            json!({"content": "Here is the customer's name: ACME"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{reply}");
+    let reply_id = reply["ap_id"].as_str().expect("ap_id").to_string();
+    eventually(WAIT, "beta has gina's reply", || async {
+        let db = &t.beta.state.db;
+        db.post_by_ap_id(&reply_id).await.ok().flatten()
+    })
+    .await;
+
+    // Bad reports get clear errors.
+    let (status, body) = t
+        .bert
+        .post("/reports", json!({"object": ap_id, "reason": "  "}))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _) = t
+        .bert
+        .post(
+            "/reports",
+            json!({"object": "https://nowhere.invalid/p/1", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    // bert reports the thread and gina's reply from beta.
+    let (status, filed) = t
+        .bert
+        .post(
+            "/reports",
+            json!({"object": ap_id, "reason": "Names a customer; <b>please</b> remove"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+    assert_eq!(filed["object_kind"], "thread");
+    assert_eq!(filed["origin"], "local");
+    let (status, _) = t
+        .bert
+        .post(
+            "/reports",
+            json!({"object": reply_id, "reason": "Repeats the name"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(on_beta["ap_id"], ap_id.as_str());
+
+    // alpha's moderation queue has both, as reported by bert.
+    let queue = eventually(WAIT, "alpha's queue has both reports", || async {
+        let (_, q) = t.olga.get("/reports").await;
+        let list = q["reports"].as_array().cloned().unwrap_or_default();
+        (list.len() == 2).then_some(list)
+    })
+    .await;
+    let about_thread = queue
+        .iter()
+        .find(|r| r["object"] == ap_id.as_str())
+        .expect("thread report");
+    assert_eq!(about_thread["reporter"], t.bert.ap_id().as_str());
+    assert_eq!(about_thread["origin"], "remote");
+    assert_eq!(
+        about_thread["reason"], "Names a customer; please remove",
+        "markup is stripped"
+    );
+    assert_eq!(
+        about_thread["community"],
+        t.alpha.url("/c/practice").as_str()
+    );
+
+    // gina's own node hears about her reply too, from beta's instance actor (the reporter stays
+    // anonymous there).
+    let at_gamma = eventually(WAIT, "gamma's admin gets the report", || async {
+        let (_, q) = gamma_root.get("/reports").await;
+        q["reports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["object"] == reply_id.as_str())
+            .cloned()
+    })
+    .await;
+    assert_eq!(at_gamma["reporter"], t.beta.url("/actor").as_str());
+    assert_eq!(at_gamma["target_actor"], t.gina.ap_id().as_str());
+
+    // Only moderators and admins see a queue.
+    let lee = t.alpha.api_user("lee").await;
+    for user in [&lee, &t.gina, &t.bert] {
+        let (status, _) = user.get("/reports").await;
+        assert_eq!(status, 403);
+    }
+    let id = about_thread["id"].as_i64().expect("id");
+    let (status, _) = lee.post(&format!("/reports/{id}/resolve"), json!({})).await;
+    assert_eq!(status, 403);
+
+    // olga resolves it; a second decision conflicts; the queue moves on.
+    let (status, closed) = t
+        .olga
+        .post(
+            &format!("/reports/{id}/resolve"),
+            json!({"note": "Removed the name"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{closed}");
+    assert_eq!(closed["state"], "resolved");
+    assert_eq!(closed["resolved_by"], t.olga.ap_id().as_str());
+    let (status, _) = t
+        .olga
+        .post(&format!("/reports/{id}/dismiss"), json!({}))
+        .await;
+    assert_eq!(status, 409);
+    let (_, open) = t.olga.get("/reports").await;
+    assert_eq!(open["reports"].as_array().map(Vec::len), Some(1));
+    let (_, resolved) = t.olga.get("/reports?state=resolved").await;
+    assert_eq!(resolved["reports"][0]["id"], id);
+    let (status, _) = t.olga.get("/reports?state=maybe").await;
+    assert_eq!(status, 422);
+
+    // The resolution is in alpha's audit log.
+    let (_, log) = root.get("/admin/audit").await;
+    let entry = log["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["action"] == "report.resolve")
+        .cloned()
+        .expect("audited");
+    assert_eq!(entry["actor"], t.olga.ap_id().as_str());
+    assert_eq!(entry["target"], ap_id.as_str());
+    assert!(entry["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("Removed the name") && d.contains(&t.bert.ap_id())));
+}
+
+#[tokio::test]
+async fn suspended_people_are_refused_until_the_suspension_is_lifted() {
+    let t = three_nodes().await;
+    let root = admin(&t.alpha, "root").await;
+
+    // A remote person: suspended on alpha, their activities are refused there.
+    let (status, _) = t
+        .olga
+        .post("/admin/suspensions", json!({"actor": t.bert.handle()}))
+        .await;
+    assert_eq!(status, 403, "admins only");
+    let (status, body) = root
+        .post(
+            "/admin/suspensions",
+            json!({"actor": t.bert.handle(), "reason": "harassment"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["actor"], t.bert.ap_id().as_str());
+    let refused = thread(
+        &t.bert,
+        &format!("/communities/{}/threads", t.handle),
+        "While suspended",
+    )
+    .await;
+    let job = eventually(WAIT, "alpha refuses bert's thread", || async {
+        let jobs = t.beta.state.db.delivery_jobs().await.ok()?;
+        jobs.into_iter()
+            .find(|j| j.activity_id.contains("create") && j.state == "failed")
+    })
+    .await;
+    assert!(job.last_error.as_deref().is_some_and(|e| e.contains("403")));
+    assert!(t
+        .olga
+        .thread_by_ap_id("practice", refused["ap_id"].as_str().expect("id"))
+        .await
+        .is_none());
+
+    // A local user, through the command line.
+    let lee = t.alpha.api_user("lee").await;
+    let out = t
+        .alpha
+        .cli(&["user", "suspend", "lee", "--reason", "spam"])
+        .await;
+    assert!(out.ok, "{out:?}");
+    let (status, body) = lee.get("/communities/practice").await;
+    assert_eq!(status, 403);
+    assert_eq!(body["error"], "this account is suspended: spam");
+    let out = t.alpha.cli(&["user", "suspend", "nobody"]).await;
+    assert!(
+        !out.ok && out.stderr.starts_with("error: no user"),
+        "{out:?}"
+    );
+    let out = t.alpha.cli(&["user", "unsuspend", "lee"]).await;
+    assert!(out.ok, "{out:?}");
+    let (status, _) = lee.get("/communities/practice").await;
+    assert_eq!(status, 200);
+
+    // Lifting bert's suspension lets his next thread in.
+    let (status, _) = root
+        .delete(&format!("/admin/suspensions?actor={}", t.bert.handle()))
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = root
+        .delete(&format!("/admin/suspensions?actor={}", t.bert.handle()))
+        .await;
+    assert_eq!(status, 404);
+    let again = thread(
+        &t.bert,
+        &format!("/communities/{}/threads", t.handle),
+        "After the suspension",
+    )
+    .await;
+    let again = again["ap_id"].as_str().expect("id").to_string();
+    eventually(WAIT, "alpha takes bert's thread again", || async {
+        t.olga.thread_by_ap_id("practice", &again).await
+    })
+    .await;
+    let (_, log) = root.get("/admin/audit").await;
+    let actions: Vec<&str> = log["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "user.unsuspend",
+            "user.unsuspend",
+            "user.suspend",
+            "user.suspend"
+        ]
+    );
+}
