@@ -443,3 +443,72 @@ async fn a_host_over_its_inbox_rate_gets_429_with_retry_after() {
         .await;
     assert_eq!(status, 202, "{body}");
 }
+
+#[tokio::test]
+async fn activities_refused_with_429_arrive_once_the_sender_retries() {
+    let alpha = Node::start_with(crate::harness::NodeOptions {
+        env: vec![
+            (
+                "ROUNDTABLE__FEDERATION__INBOX_RATE_PER_MINUTE".into(),
+                "60".into(),
+            ),
+            ("ROUNDTABLE__FEDERATION__INBOX_BURST".into(), "2".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let beta = Node::start().await;
+    let olga = alpha.api_user("olga").await;
+    let bert = beta.api_user("bert").await;
+    let (status, _) = olga.post("/communities", json!({"slug": "practice"})).await;
+    assert_eq!(status, 201);
+    let handle = format!("practice@{}", alpha.domain);
+    let (status, _) = bert
+        .post(&format!("/communities/{handle}/join"), json!({}))
+        .await;
+    assert_eq!(status, 202);
+    eventually(WAIT, "bert joins", || async {
+        let (_, c) = bert.get(&format!("/communities/{handle}")).await;
+        (c["membership"]["state"] == "accepted").then_some(())
+    })
+    .await;
+
+    // Eight threads at once: more than the burst of 2 at one per second.
+    let mut sent = Vec::new();
+    for n in 0..8 {
+        let (status, body) = bert
+            .post(
+                &format!("/communities/{handle}/threads"),
+                json!({"title": format!("Burst {n}"), "content": "x"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        sent.push(body["ap_id"].as_str().expect("id").to_string());
+    }
+    let jobs = eventually(
+        Duration::from_secs(40),
+        "every thread delivered",
+        || async {
+            let jobs = beta.state.db.delivery_jobs().await.ok()?;
+            let creates: Vec<_> = jobs
+                .into_iter()
+                .filter(|j| j.host == alpha.domain && j.activity_id.contains("/create/"))
+                .collect();
+            (creates.len() == 8 && creates.iter().all(|j| j.state == "delivered"))
+                .then_some(creates)
+        },
+    )
+    .await;
+    let retried = jobs.iter().filter(|j| j.attempts > 1).count();
+    assert!(
+        retried >= 1,
+        "some deliveries met 429 and were retried: {jobs:?}"
+    );
+    for ap_id in &sent {
+        assert!(
+            olga.thread_by_ap_id("practice", ap_id).await.is_some(),
+            "{ap_id} arrived"
+        );
+    }
+    assert_eq!(olga.threads("practice").await.len(), 8, "each exactly once");
+}
