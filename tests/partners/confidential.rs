@@ -300,3 +300,50 @@ async fn confidential_communities_refuse_software_that_leaks_followers_only_post
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_partners_community_takes_followers_from_partner_nodes_only() {
+    let alpha = Node::start().await;
+    let beta = Node::start().await;
+    let gamma = Node::start().await;
+    let olga = alpha.api_user("olga").await;
+    let bert = beta.api_user("bert").await;
+    let gina = gamma.api_user("gina").await;
+    let out = alpha.cli(&["partner", "add", &beta.domain]).await;
+    assert!(out.ok, "{out:?}");
+    let (status, _) = olga
+        .post(
+            "/communities",
+            json!({"slug": "guild", "visibility": "partners"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let handle = format!("guild@{}", alpha.domain);
+    let group = beta
+        .state
+        .fetch(&Url::parse(&alpha.url("/c/guild")).expect("url"))
+        .await
+        .expect("group");
+    assert_eq!(group["roundtableVisibility"], "partners");
+    assert_eq!(group["manuallyApprovesFollowers"], false);
+
+    // A partner's member joins without waiting; a non-partner's follow is rejected.
+    for user in [&bert, &gina] {
+        join(user, &handle).await;
+    }
+    accepted(&bert, &handle).await;
+    eventually(WAIT, "gina's join is declined", || async {
+        let (_, c) = gina.get(&format!("/communities/{handle}")).await;
+        (c["membership"]["state"] == "rejected").then_some(())
+    })
+    .await;
+    let (posted, _) = thread(&olga, "/communities/guild/threads", "Partner roadmap").await;
+    eventually(WAIT, "beta gets the thread", || async {
+        bert.thread_by_ap_id(&handle, &posted).await
+    })
+    .await;
+    let url = Url::parse(&posted).expect("url");
+    let err = gamma.state.fetch(&url).await.expect_err("not a partner");
+    assert!(err.to_string().contains("403"), "{err}");
+    assert!(gamma_holds(&gamma, &alpha.url("/c/guild")).await.is_empty());
+}
