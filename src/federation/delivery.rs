@@ -170,6 +170,21 @@ async fn attempt(state: &AppState, job: &DeliveryJob) -> Result<(), (String, boo
         }
         Err(e) => return Err((e.to_string(), true)),
     }
+    // A confidential community's content goes only to nodes that may still hold it: a job
+    // queued before a node's last member left is not sent.
+    match crate::service::privacy::may_deliver(state, &job.body, &job.host).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err((
+                format!(
+                    "{} no longer has members in this confidential community",
+                    job.host
+                ),
+                false,
+            ))
+        }
+        Err(e) => return Err((e.message, true)),
+    }
     let inbox = Url::parse(&job.inbox).map_err(|e| (format!("bad inbox URL: {e}"), false))?;
     let signer = state
         .db

@@ -465,6 +465,14 @@ pub async fn leave(
             "to": [community.ap_id],
         });
         send_to_community(state, &member.actor, community, &undo).await?;
+        // A confidential community's copy is kept for its members only: when the last one
+        // here leaves, it goes.
+        if !privacy::is_public(community)
+            && state.db.local_member_count(&community.ap_id).await? == 0
+        {
+            let n = state.db.purge_community_copy(&community.ap_id).await?;
+            info!(community = %community.ap_id, records = n, "copy of a confidential community deleted after its last member here left");
+        }
     }
     Ok(())
 }
@@ -921,6 +929,11 @@ pub async fn ban(
             .db
             .ban(&community.ap_id, target, reason.clone(), expires_at)
             .await?;
+        // Someone banned from a confidential community stops being a member, so their node
+        // stops receiving it unless others there still belong.
+        if !privacy::is_public(community) {
+            state.db.delete_membership(&community.ap_id, target).await?;
+        }
     }
     state
         .db

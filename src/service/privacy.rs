@@ -147,6 +147,21 @@ pub async fn may_receive(
     })
 }
 
+/// Whether a queued activity may still go to `host`: false only for content of a confidential
+/// community (named by the activity's `audience`) that `host` may no longer receive.
+pub async fn may_deliver(state: &AppState, body: &str, host: &str) -> Result<bool, ApiError> {
+    let Ok(value) = serde_json::from_str::<Value>(body) else {
+        return Ok(true);
+    };
+    let Some(audience) = value.get("audience").and_then(Value::as_str) else {
+        return Ok(true);
+    };
+    match discussions::known(state, audience).await? {
+        Some(community) if !is_public(&community) => may_receive(state, &community, host).await,
+        _ => Ok(true),
+    }
+}
+
 /// Keeps the inboxes of nodes that may receive the community's content.
 pub async fn receiving_inboxes(
     state: &AppState,

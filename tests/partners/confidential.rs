@@ -233,9 +233,38 @@ async fn a_members_community_reaches_only_nodes_with_approved_members() {
     .await;
     let after = jobs_for_gamma(&alpha.state.db.delivery_jobs().await.expect("jobs"));
     assert_eq!(before, after, "nothing more is queued for gamma");
-    assert!(!gamma_holds(&gamma, &community).await.contains(&after_leave));
+    let held = gamma_holds(&gamma, &community).await;
+    assert!(
+        held.is_empty(),
+        "gamma's copy went with its last member: {held:?}"
+    );
     let err = gamma.state.fetch(&url).await.expect_err("refused again");
     assert!(err.to_string().contains("403"), "{err}");
+
+    // A node that is down while its last member is banned never gets what was queued for it.
+    let beta_domain = beta.domain.clone();
+    let _beta_db = beta.crash().await;
+    let (while_down, _) = thread(&olga, "/communities/board/threads", "Layoffs").await;
+    let (status, body) = olga
+        .post(
+            "/communities/board/bans",
+            json!({"actor": bert.ap_id(), "reason": "left the company"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let ended = eventually(WAIT, "the job for beta ends unsent", || async {
+        let jobs = alpha.state.db.delivery_jobs().await.ok()?;
+        jobs.into_iter()
+            .find(|j| j.host == beta_domain && j.state == "failed" && j.body.contains(&while_down))
+    })
+    .await;
+    assert!(
+        ended
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("no longer has members")),
+        "{ended:?}"
+    );
 }
 
 #[tokio::test]
