@@ -259,3 +259,76 @@ async fn suspended_people_are_refused_until_the_suspension_is_lifted() {
         ]
     );
 }
+
+#[tokio::test]
+async fn captured_flags_from_lemmy_mastodon_and_mbin_reach_the_queue() {
+    let alpha = crate::harness::Node::start().await;
+    let olga = alpha.api_user("olga").await;
+    let (status, _) = olga.post("/communities", json!({"slug": "practice"})).await;
+    assert_eq!(status, 201);
+    let posted = thread(&olga, "/communities/practice/threads", "Flag me").await;
+    let post = posted["ap_id"].as_str().expect("ap_id").to_string();
+    let community = alpha.url("/c/practice");
+    let person = olga.ap_id();
+    let fake = crate::harness::fake::FakeServer::start("reporter").await;
+
+    // Each capture keeps its shape; its ids move to the fake server and its targets to alpha.
+    let target = |id: &str| {
+        if id.contains("/u/") || id.contains("/users/") {
+            json!(person)
+        } else {
+            json!(post)
+        }
+    };
+    let captures = [
+        (
+            "activitypub/lemmy/activities/community/report_page.json",
+            "report this post",
+        ),
+        (
+            "activitypub/mastodon/activities/flag.json",
+            "Please take a look at this user and their posts",
+        ),
+        ("activitypub/mbin/activities/flag.json", "dikjhgasdpas dsaü"),
+    ];
+    for (n, (path, _)) in captures.iter().enumerate() {
+        let mut flag = crate::harness::fixture(path);
+        flag["id"] = json!(format!("{}/flags/{n}", fake.base));
+        flag["actor"] = json!(fake.actor);
+        flag["object"] = match &flag["object"] {
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| target(i.as_str().unwrap_or_default()))
+                    .collect(),
+            ),
+            other => target(other.as_str().unwrap_or_default()),
+        };
+        let to_group = flag.get("audience").is_some();
+        flag["to"] = if to_group {
+            json!([community])
+        } else {
+            json!(person)
+        };
+        if to_group {
+            flag["audience"] = json!(community);
+        }
+        let (status, body) = fake.deliver(&alpha.url("/inbox"), &flag).await;
+        assert_eq!(status, 202, "{path}: {body}");
+    }
+    let (status, queue) = olga.get("/reports").await;
+    assert_eq!(status, 200, "{queue}");
+    let reports = queue["reports"].as_array().cloned().unwrap_or_default();
+    assert_eq!(reports.len(), 3, "{queue}");
+    for (_, reason) in &captures {
+        let report = reports
+            .iter()
+            .find(|r| r["reason"] == *reason)
+            .unwrap_or_else(|| panic!("{reason}: {queue}"));
+        assert_eq!(report["object"], post.as_str(), "the post, not the person");
+        assert_eq!(report["object_kind"], "thread");
+        assert_eq!(report["community"], community.as_str());
+        assert_eq!(report["reporter"], fake.actor.as_str());
+        assert_eq!(report["origin"], "remote");
+    }
+}
