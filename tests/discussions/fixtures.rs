@@ -1,5 +1,5 @@
-//! Everything captured from other software that is a group, person, note, page, follow, like,
-//! delete or announce parses.
+//! Everything captured from other software that is a group, person, note, page, event, follow,
+//! like, delete, announce or flag parses.
 
 use roundtable::federation::{
     activities::parse_envelope, actors::RemoteActorDoc, objects::parse_post,
@@ -24,7 +24,7 @@ fn check(value: &Value) -> Result<String, String> {
         "Group" | "Person" => RemoteActorDoc::parse(value.clone()).map(|a| a.id.to_string()),
         "Note" | "Page" => parse_post(value).map(|p| p.ap_id.to_string()),
         "Event" => roundtable::service::events::parse_event(value).map(|e| e.ap_id),
-        "Follow" | "Like" | "Delete" | "Announce" => {
+        "Follow" | "Like" | "Delete" | "Announce" | "Flag" => {
             let env = parse_envelope(value.clone())?;
             if kind == "Announce" {
                 let inner = &value["object"];
