@@ -230,12 +230,14 @@ impl Db {
     }
 
     pub async fn delete_membership(&self, community: &str, actor: &str) -> Result<bool, DbErr> {
-        let result = membership::Entity::delete_many()
-            .filter(membership::Column::Community.eq(community))
-            .filter(membership::Column::Actor.eq(actor))
-            .exec(self.conn())
-            .await?;
-        Ok(result.rows_affected > 0)
+        apply(
+            self.conn(),
+            &Write::DeleteMembership {
+                community: community.to_string(),
+                actor: actor.to_string(),
+            },
+        )
+        .await
     }
 
     pub async fn members(
@@ -442,17 +444,7 @@ impl Db {
         locked: Option<bool>,
         pinned: Option<bool>,
     ) -> Result<(), DbErr> {
-        let mut model = post::ActiveModel {
-            id: Set(id),
-            ..Default::default()
-        };
-        if let Some(locked) = locked {
-            model.locked = Set(locked);
-        }
-        if let Some(pinned) = pinned {
-            model.pinned = Set(pinned);
-        }
-        model.update(self.conn()).await?;
+        apply(self.conn(), &Write::PostFlags { id, locked, pinned }).await?;
         Ok(())
     }
 
@@ -524,22 +516,15 @@ impl Db {
 
     /// Records a like; false when the actor already liked the post.
     pub async fn add_like(&self, post_id: i64, actor: &str, ap_id: &str) -> Result<bool, DbErr> {
-        let n = like::Entity::insert(like::ActiveModel {
-            post_id: Set(post_id),
-            actor: Set(actor.to_string()),
-            ap_id: Set(ap_id.to_string()),
-            created_at: Set(now_ms()),
-            ..Default::default()
-        })
-        .on_conflict(
-            OnConflict::columns([like::Column::PostId, like::Column::Actor])
-                .do_nothing()
-                .to_owned(),
+        apply(
+            self.conn(),
+            &Write::AddLike {
+                post_id,
+                actor: actor.to_string(),
+                ap_id: ap_id.to_string(),
+            },
         )
-        .exec_without_returning(self.conn())
-        .await?;
-        self.recount_likes(post_id).await?;
-        Ok(n > 0)
+        .await
     }
 
     pub async fn like_of(&self, post_id: i64, actor: &str) -> Result<Option<like::Model>, DbErr> {
@@ -551,26 +536,14 @@ impl Db {
     }
 
     pub async fn remove_like(&self, post_id: i64, actor: &str) -> Result<bool, DbErr> {
-        let result = like::Entity::delete_many()
-            .filter(like::Column::PostId.eq(post_id))
-            .filter(like::Column::Actor.eq(actor))
-            .exec(self.conn())
-            .await?;
-        self.recount_likes(post_id).await?;
-        Ok(result.rows_affected > 0)
-    }
-
-    async fn recount_likes(&self, post_id: i64) -> Result<(), DbErr> {
-        let n = like::Entity::find()
-            .filter(like::Column::PostId.eq(post_id))
-            .count(self.conn())
-            .await?;
-        post::Entity::update_many()
-            .col_expr(post::Column::LikeCount, Expr::value(n as i32))
-            .filter(post::Column::Id.eq(post_id))
-            .exec(self.conn())
-            .await?;
-        Ok(())
+        apply(
+            self.conn(),
+            &Write::RemoveLike {
+                post_id,
+                actor: actor.to_string(),
+            },
+        )
+        .await
     }
 
     // ----- bans -----
@@ -582,31 +555,50 @@ impl Db {
         reason: Option<String>,
         expires_at: Option<i64>,
     ) -> Result<(), DbErr> {
-        ban::Entity::insert(ban::ActiveModel {
-            community: Set(community.to_string()),
-            actor: Set(actor.to_string()),
-            reason: Set(reason),
-            expires_at: Set(expires_at),
-            created_at: Set(now_ms()),
-            ..Default::default()
-        })
-        .on_conflict(
-            OnConflict::columns([ban::Column::Community, ban::Column::Actor])
-                .update_columns([ban::Column::Reason, ban::Column::ExpiresAt])
-                .to_owned(),
+        apply(
+            self.conn(),
+            &Write::Ban {
+                community: community.to_string(),
+                actor: actor.to_string(),
+                reason,
+                expires_at,
+            },
         )
-        .exec_without_returning(self.conn())
         .await?;
         Ok(())
     }
 
     pub async fn unban(&self, community: &str, actor: &str) -> Result<bool, DbErr> {
-        let result = ban::Entity::delete_many()
-            .filter(ban::Column::Community.eq(community))
-            .filter(ban::Column::Actor.eq(actor))
-            .exec(self.conn())
-            .await?;
-        Ok(result.rows_affected > 0)
+        apply(
+            self.conn(),
+            &Write::Unban {
+                community: community.to_string(),
+                actor: actor.to_string(),
+            },
+        )
+        .await
+    }
+
+    /// Applies `writes` and queues `jobs` in one transaction, so a change and the activities
+    /// that tell others about it are committed together. With `only_if_changed`, the jobs are
+    /// queued only when some write changed something (a second like of the same post does not
+    /// federate again). Returns whether anything changed.
+    pub async fn apply_and_enqueue(
+        &self,
+        writes: &[Write],
+        jobs: Vec<NewJob>,
+        only_if_changed: bool,
+    ) -> Result<bool, DbErr> {
+        let txn = self.begin().await?;
+        let mut changed = false;
+        for write in writes {
+            changed |= apply(&txn, write).await?;
+        }
+        if changed || !only_if_changed {
+            enqueue(&txn, jobs, now_ms()).await?;
+        }
+        txn.commit().await?;
+        Ok(changed)
     }
 
     /// The ban in force on `actor` in `community` at `now`, if any.
@@ -665,4 +657,143 @@ fn visible_threads(community: &str) -> sea_orm::Select<post::Entity> {
         .filter(post::Column::ThreadId.is_null())
         .filter(post::Column::Deleted.eq(false))
         .filter(post::Column::RemovedReason.is_null())
+}
+
+/// A small write that may have to be committed together with delivery jobs.
+#[derive(Debug, Clone)]
+pub enum Write {
+    AddLike {
+        post_id: i64,
+        actor: String,
+        ap_id: String,
+    },
+    RemoveLike {
+        post_id: i64,
+        actor: String,
+    },
+    PostFlags {
+        id: i64,
+        locked: Option<bool>,
+        pinned: Option<bool>,
+    },
+    Ban {
+        community: String,
+        actor: String,
+        reason: Option<String>,
+        expires_at: Option<i64>,
+    },
+    Unban {
+        community: String,
+        actor: String,
+    },
+    DeleteMembership {
+        community: String,
+        actor: String,
+    },
+}
+
+/// Runs one [`Write`] on a connection or transaction; true when it changed something.
+async fn apply<C: ConnectionTrait>(conn: &C, write: &Write) -> Result<bool, DbErr> {
+    match write {
+        Write::AddLike {
+            post_id,
+            actor,
+            ap_id,
+        } => {
+            let n = like::Entity::insert(like::ActiveModel {
+                post_id: Set(*post_id),
+                actor: Set(actor.clone()),
+                ap_id: Set(ap_id.clone()),
+                created_at: Set(now_ms()),
+                ..Default::default()
+            })
+            .on_conflict(
+                OnConflict::columns([like::Column::PostId, like::Column::Actor])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
+            recount_likes(conn, *post_id).await?;
+            Ok(n > 0)
+        }
+        Write::RemoveLike { post_id, actor } => {
+            let result = like::Entity::delete_many()
+                .filter(like::Column::PostId.eq(*post_id))
+                .filter(like::Column::Actor.eq(actor.as_str()))
+                .exec(conn)
+                .await?;
+            recount_likes(conn, *post_id).await?;
+            Ok(result.rows_affected > 0)
+        }
+        Write::PostFlags { id, locked, pinned } => {
+            let mut model = post::ActiveModel {
+                id: Set(*id),
+                ..Default::default()
+            };
+            if let Some(locked) = locked {
+                model.locked = Set(*locked);
+            }
+            if let Some(pinned) = pinned {
+                model.pinned = Set(*pinned);
+            }
+            if locked.is_none() && pinned.is_none() {
+                return Ok(false);
+            }
+            model.update(conn).await?;
+            Ok(true)
+        }
+        Write::Ban {
+            community,
+            actor,
+            reason,
+            expires_at,
+        } => {
+            ban::Entity::insert(ban::ActiveModel {
+                community: Set(community.clone()),
+                actor: Set(actor.clone()),
+                reason: Set(reason.clone()),
+                expires_at: Set(*expires_at),
+                created_at: Set(now_ms()),
+                ..Default::default()
+            })
+            .on_conflict(
+                OnConflict::columns([ban::Column::Community, ban::Column::Actor])
+                    .update_columns([ban::Column::Reason, ban::Column::ExpiresAt])
+                    .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
+            Ok(true)
+        }
+        Write::Unban { community, actor } => {
+            let result = ban::Entity::delete_many()
+                .filter(ban::Column::Community.eq(community.as_str()))
+                .filter(ban::Column::Actor.eq(actor.as_str()))
+                .exec(conn)
+                .await?;
+            Ok(result.rows_affected > 0)
+        }
+        Write::DeleteMembership { community, actor } => {
+            let result = membership::Entity::delete_many()
+                .filter(membership::Column::Community.eq(community.as_str()))
+                .filter(membership::Column::Actor.eq(actor.as_str()))
+                .exec(conn)
+                .await?;
+            Ok(result.rows_affected > 0)
+        }
+    }
+}
+
+async fn recount_likes<C: ConnectionTrait>(conn: &C, post_id: i64) -> Result<(), DbErr> {
+    let n = like::Entity::find()
+        .filter(like::Column::PostId.eq(post_id))
+        .count(conn)
+        .await?;
+    post::Entity::update_many()
+        .col_expr(post::Column::LikeCount, Expr::value(n as i32))
+        .filter(post::Column::Id.eq(post_id))
+        .exec(conn)
+        .await?;
+    Ok(())
 }

@@ -10,7 +10,9 @@
 use crate::{
     app::AppState,
     db::{
-        discussions::{CommunityProfile, Membership, NewMembership, NewPost, Post, PostChange},
+        discussions::{
+            CommunityProfile, Membership, NewMembership, NewPost, Post, PostChange, Write,
+        },
         now_ms,
         queue::NewJob,
         Community, LocalActor, RemoteActor, User,
@@ -825,18 +827,31 @@ pub async fn like(
     require_member(state, member, &community).await?;
     let me = member.ap_id(state);
     let base = state.settings.base_url();
-    if liked {
+    // The like and its deliveries are committed together.
+    let (write, activity) = if liked {
         let like = objects::activity(&base, "Like", &me, json!(post.ap_id), &community.ap_id);
         let id = like["id"].as_str().unwrap_or_default().to_string();
-        if state.db.add_like(post.id, &me, &id).await? {
-            distribute(state, member, &community, like, None).await?;
-        }
+        let write = Write::AddLike {
+            post_id: post.id,
+            actor: me.clone(),
+            ap_id: id,
+        };
+        (write, like)
     } else if let Some(existing) = state.db.like_of(post.id, &me).await? {
-        state.db.remove_like(post.id, &me).await?;
         let inner =
             json!({"id": existing.ap_id, "type": "Like", "actor": me, "object": post.ap_id});
         let undo = objects::activity(&base, "Undo", &me, inner, &community.ap_id);
-        distribute(state, member, &community, undo, None).await?;
+        let write = Write::RemoveLike {
+            post_id: post.id,
+            actor: me.clone(),
+        };
+        (write, undo)
+    } else {
+        return Ok(());
+    };
+    let jobs = plan(state, member, &community, &activity, None).await?;
+    if state.db.apply_and_enqueue(&[write], jobs, true).await? {
+        state.delivery_wakeup.notify_waiters();
     }
     Ok(())
 }
@@ -863,9 +878,6 @@ pub async fn set_thread_flags(
             "only moderators of the community can do this",
         ));
     }
-    if community.local.is_some() {
-        state.db.set_post_flags(thread.id, locked, pinned).await?;
-    }
     for (flag, value) in [("lock", locked), ("pin", pinned)] {
         if let Some(v) = value {
             let action = format!("thread.{}{flag}", if v { "" } else { "un" });
@@ -873,6 +885,7 @@ pub async fn set_thread_flags(
         }
     }
     let base = state.settings.base_url();
+    let mut activities = Vec::new();
     if let Some(locked) = locked.filter(|l| *l != thread.locked) {
         let lock = objects::activity(&base, "Lock", &me, json!(thread.ap_id), &community.ap_id);
         let activity = if locked {
@@ -880,7 +893,7 @@ pub async fn set_thread_flags(
         } else {
             objects::activity(&base, "Undo", &me, lock, &community.ap_id)
         };
-        distribute(state, member, &community, activity, None).await?;
+        activities.push(activity);
     }
     if let Some(pinned) = pinned.filter(|p| *p != thread.pinned) {
         let mut activity = objects::activity(
@@ -891,8 +904,23 @@ pub async fn set_thread_flags(
             &community.ap_id,
         );
         activity["target"] = json!(format!("{}/featured", community.ap_id));
-        distribute(state, member, &community, activity, None).await?;
+        activities.push(activity);
     }
+    // The change (made here when the community is ours) and its deliveries commit together.
+    let mut jobs = Vec::new();
+    for activity in &activities {
+        jobs.extend(plan(state, member, &community, activity, None).await?);
+    }
+    let writes = match community.local {
+        Some(_) => vec![Write::PostFlags {
+            id: thread.id,
+            locked,
+            pinned,
+        }],
+        None => Vec::new(),
+    };
+    state.db.apply_and_enqueue(&writes, jobs, false).await?;
+    state.delivery_wakeup.notify_waiters();
     state
         .db
         .post(thread.id)
@@ -924,17 +952,6 @@ pub async fn ban(
     if expires_at.is_some_and(|t| t <= now_ms()) {
         return Err(ApiError::unprocessable("the ban would already be over"));
     }
-    if community.local.is_some() {
-        state
-            .db
-            .ban(&community.ap_id, target, reason.clone(), expires_at)
-            .await?;
-        // Someone banned from a confidential community stops being a member, so their node
-        // stops receiving it unless others there still belong.
-        if !privacy::is_public(community) {
-            state.db.delete_membership(&community.ap_id, target).await?;
-        }
-    }
     state
         .db
         .audit(&me, "community.ban", target, reason.as_deref())
@@ -942,13 +959,33 @@ pub async fn ban(
     let base = state.settings.base_url();
     let mut block = objects::activity(&base, "Block", &me, json!(target), &community.ap_id);
     block["target"] = json!(community.ap_id);
-    if let Some(reason) = reason {
+    if let Some(reason) = &reason {
         block["summary"] = json!(reason);
     }
     if let Some(t) = expires_at {
         block["endTime"] = json!(objects::rfc3339(t));
     }
-    distribute(state, member, &community.clone(), block, None).await
+    let jobs = plan(state, member, community, &block, None).await?;
+    let mut writes = Vec::new();
+    if community.local.is_some() {
+        writes.push(Write::Ban {
+            community: community.ap_id.clone(),
+            actor: target.to_string(),
+            reason,
+            expires_at,
+        });
+        // Someone banned from a confidential community stops being a member, so their node
+        // stops receiving it unless others there still belong.
+        if !privacy::is_public(community) {
+            writes.push(Write::DeleteMembership {
+                community: community.ap_id.clone(),
+                actor: target.to_string(),
+            });
+        }
+    }
+    state.db.apply_and_enqueue(&writes, jobs, false).await?;
+    state.delivery_wakeup.notify_waiters();
+    Ok(())
 }
 
 pub async fn unban(
@@ -963,15 +1000,31 @@ pub async fn unban(
             "only moderators of the community can unban",
         ));
     }
-    if community.local.is_some() && !state.db.unban(&community.ap_id, target).await? {
+    if community.local.is_some()
+        && state
+            .db
+            .active_ban(&community.ap_id, target, now_ms())
+            .await?
+            .is_none()
+    {
         return Err(ApiError::not_found("that actor is not banned here"));
     }
-    state.db.audit(&me, "community.unban", target, None).await?;
     let base = state.settings.base_url();
     let mut block = json!({"type": "Block", "actor": me, "object": target});
     block["target"] = json!(community.ap_id);
     let undo = objects::activity(&base, "Undo", &me, block, &community.ap_id);
-    distribute(state, member, community, undo, None).await
+    let jobs = plan(state, member, community, &undo, None).await?;
+    let writes = match community.local {
+        Some(_) => vec![Write::Unban {
+            community: community.ap_id.clone(),
+            actor: target.to_string(),
+        }],
+        None => Vec::new(),
+    };
+    state.db.apply_and_enqueue(&writes, jobs, false).await?;
+    state.delivery_wakeup.notify_waiters();
+    state.db.audit(&me, "community.unban", target, None).await?;
+    Ok(())
 }
 
 /// A moderator approves or rejects a pending join of a community hosted here. A remote
@@ -1452,8 +1505,15 @@ async fn host_receive(
                 }
                 "Like" => {
                     let post = post_in(state, community, id_of(inner.get("object"))).await?;
-                    state.db.remove_like(post.id, actor).await?;
-                    announce(state, group, &community.ap_id, body.clone(), None).await
+                    let jobs = announce_jobs(state, group, &community.ap_id, body, None).await?;
+                    let write = Write::RemoveLike {
+                        post_id: post.id,
+                        actor: actor.to_string(),
+                    };
+                    if state.db.apply_and_enqueue(&[write], jobs, true).await? {
+                        state.delivery_wakeup.notify_waiters();
+                    }
+                    Ok(())
                 }
                 "Lock" | "Block" => {
                     if !moderates(state, &community.ap_id, actor).await? {
@@ -1573,8 +1633,14 @@ async fn host_receive(
                 ));
             }
             let post = post_in(state, community, id_of(object)).await?;
-            if state.db.add_like(post.id, actor, env.id.as_str()).await? {
-                announce(state, group, &community.ap_id, body.clone(), None).await?;
+            let jobs = announce_jobs(state, group, &community.ap_id, body, None).await?;
+            let write = Write::AddLike {
+                post_id: post.id,
+                actor: actor.to_string(),
+                ap_id: env.id.to_string(),
+            };
+            if state.db.apply_and_enqueue(&[write], jobs, true).await? {
+                state.delivery_wakeup.notify_waiters();
             }
             Ok(())
         }

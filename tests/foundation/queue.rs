@@ -284,3 +284,61 @@ async fn a_peer_failing_for_three_days_is_dead_until_it_contacts_us() {
     let job = claim(roundtable::db::now_ms()).await.expect("claim");
     assert!(job.is_some(), "held jobs are released");
 }
+
+#[tokio::test]
+async fn a_change_and_its_deliveries_commit_together_or_not_at_all() {
+    use roundtable::db::{discussions::Write, queue::NewJob};
+    let a = Node::start().await;
+    let olga = a.api_user("olga").await;
+    let (status, _) = olga.post("/communities", json!({"slug": "practice"})).await;
+    assert_eq!(status, 201);
+    let (_, thread) = olga
+        .post(
+            "/communities/practice/threads",
+            json!({"title": "t", "content": "c"}),
+        )
+        .await;
+    let post_id = thread["id"].as_i64().expect("id");
+    let liker = "https://b.example/u/bob".to_string();
+    let like = Write::AddLike {
+        post_id,
+        actor: liker.clone(),
+        ap_id: "https://b.example/activities/like/1".into(),
+    };
+    let job = |signer: i64| NewJob {
+        activity_id: "https://a.example/activities/announce/1".into(),
+        signer_actor_id: signer,
+        inbox: "https://b.example/inbox".into(),
+        host: "b.example".into(),
+        body: "{}".into(),
+    };
+    let db = &a.state.db;
+    let jobs_before = db.delivery_jobs().await.expect("jobs").len();
+
+    // The job cannot be written (its signer does not exist): the like is not kept either.
+    let err = db
+        .apply_and_enqueue(std::slice::from_ref(&like), vec![job(i64::MAX)], true)
+        .await;
+    assert!(err.is_err(), "the job violates its foreign key");
+    assert!(db.like_of(post_id, &liker).await.expect("db").is_none());
+    assert_eq!(db.delivery_jobs().await.expect("jobs").len(), jobs_before);
+
+    // With a valid job, both are there.
+    let signer = db
+        .local_actor_by_name("olga")
+        .await
+        .expect("db")
+        .expect("olga")
+        .id;
+    assert!(db
+        .apply_and_enqueue(std::slice::from_ref(&like), vec![job(signer)], true)
+        .await
+        .expect("committed"));
+    assert!(db.like_of(post_id, &liker).await.expect("db").is_some());
+    assert_eq!(
+        db.delivery_jobs().await.expect("jobs").len(),
+        jobs_before + 1
+    );
+    let stored = db.post(post_id).await.expect("db").expect("post");
+    assert_eq!(stored.like_count, 1);
+}
