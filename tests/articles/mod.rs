@@ -442,6 +442,31 @@ async fn article_markdown_renders_safely_and_slugs_survive_renames() {
     assert_eq!(reviewed["review_interval_days"], 30);
     assert_eq!(reviewed["overdue"], false);
     assert!(reviewed["last_reviewed_at"].is_string());
+
+    // Forty days later (the clock moved back in the database), it is overdue until reviewed.
+    let conn = sea_orm::Database::connect(node.db.url.as_str())
+        .await
+        .expect("connect");
+    use sea_orm::ConnectionTrait;
+    conn.execute_unprepared(&format!(
+        "UPDATE articles SET last_reviewed_at = last_reviewed_at - {} WHERE id = {}",
+        40i64 * 86_400_000,
+        a["id"]
+    ))
+    .await
+    .expect("age the review");
+    conn.close().await.ok();
+    let (_, overdue) = ada.get("/communities/kb/articles?overdue=true").await;
+    let listed = overdue["articles"].as_array().cloned().unwrap_or_default();
+    assert_eq!(listed.len(), 1, "{overdue}");
+    assert_eq!(listed[0]["id"], a["id"]);
+    assert_eq!(listed[0]["overdue"], true);
+    let (status, _) = ada
+        .post(&format!("/articles/{}/review", a["id"]), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let (_, overdue) = ada.get("/communities/kb/articles?overdue=true").await;
+    assert_eq!(overdue["articles"].as_array().map(Vec::len), Some(0));
 }
 
 #[tokio::test]
