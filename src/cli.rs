@@ -400,26 +400,19 @@ async fn list_command(settings: &Settings, cmd: ListCommand, state: &str) -> Res
             println!("{domain} is now {state}");
         }
         ListCommand::Remove { domain, purge } => {
-            if state == "partner" {
-                // A partnership made by handshake: tell the other node it is over.
-                let normalized = policy::normalize_domain(&domain).map_err(|e| e.to_string())?;
-                if let Some(listing) = db
-                    .instance(&normalized)
+            let domain = if state == "partner" {
+                // Partnerships made by handshake tell the other node they are over.
+                let app = AppState::new(settings.clone(), db.clone())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                partnership::remove(&app, &domain, "cli")
                     .await
                     .map_err(|e| e.to_string())?
-                    .filter(|i| i.state == "partner" && i.peer_actor.is_some())
-                {
-                    let app = AppState::new(settings.clone(), db.clone())
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    partnership::end(&app, &listing)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-            }
-            let domain = policy::remove(&db, &domain, state, "cli")
-                .await
-                .map_err(|e| e.to_string())?;
+            } else {
+                policy::remove(&db, &domain, state, "cli")
+                    .await
+                    .map_err(|e| e.to_string())?
+            };
             println!("{domain} is no longer {state}");
             if purge {
                 let n = policy::purge(&db, &domain, "cli")

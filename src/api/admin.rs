@@ -132,24 +132,16 @@ async fn remove(
     require_admin(&auth)?;
     let domain = policy::normalize_domain(&domain).map_err(api_error)?;
     let me = auth.member.ap_id(&state);
-    if let Some(listing) = state
-        .db
-        .instance(&domain)
-        .await?
-        .filter(|i| i.state == "partner" && i.peer_actor.is_some())
-    {
-        // A partnership made by handshake: tell the other node it is over.
-        partnership::end(&state, &listing)
-            .await
-            .map_err(api_error)?;
-    }
-    let mut listed = false;
-    for listing in ["partner", "blocked"] {
-        match policy::remove(&state.db, &domain, listing, &me).await {
-            Ok(_) => listed = true,
-            Err(PolicyError::NotFound(_)) => {}
-            Err(e) => return Err(api_error(e)),
-        }
+    // Partnerships made by handshake tell the other node they are over.
+    let mut listed = match partnership::remove(&state, &domain, &me).await {
+        Ok(_) => true,
+        Err(PolicyError::NotFound(_)) => false,
+        Err(e) => return Err(api_error(e)),
+    };
+    match policy::remove(&state.db, &domain, "blocked", &me).await {
+        Ok(_) => listed = true,
+        Err(PolicyError::NotFound(_)) => {}
+        Err(e) => return Err(api_error(e)),
     }
     if !listed {
         return Err(ApiError::not_found(format!("{domain} is not listed")));

@@ -217,6 +217,29 @@ pub async fn end(state: &AppState, listing: &Instance) -> Result<(), PolicyError
     send(state, &undo, peer).await
 }
 
+/// `partner remove DOMAIN`: ends a partnership or withdraws this node's pending proposal. When
+/// it was made (or asked for) by handshake, the other node is told with an `Undo`.
+pub async fn remove(state: &AppState, raw: &str, by: &str) -> Result<String, PolicyError> {
+    let domain = normalize_domain(raw)?;
+    let listing = state
+        .db
+        .instance(&domain)
+        .await?
+        .filter(|i| matches!(i.state.as_str(), "partner" | "proposed"))
+        .ok_or_else(|| PolicyError::NotFound(format!("{domain} is not listed as partner")))?;
+    if listing.peer_actor.is_some() {
+        end(state, &listing).await?;
+    }
+    state.db.remove_instance(&domain, &listing.state).await?;
+    let action = if listing.state == "partner" {
+        "instance.unlist.partner"
+    } else {
+        "partnership.withdraw"
+    };
+    state.db.audit(by, action, &domain, None).await?;
+    Ok(domain)
+}
+
 /// Whether a verified activity is a step of a partnership handshake addressed to this node.
 pub async fn concerns(state: &AppState, env: &Envelope) -> Result<bool, ApiError> {
     if !HANDSHAKE_TYPES.contains(&env.type_name.as_str()) {

@@ -201,4 +201,22 @@ async fn a_partnership_handshake_through_the_cli_lets_a_new_partner_federate() {
             "partnership.requested"
         ]
     );
+
+    // A proposal can be withdrawn before it is answered.
+    let out = t.alpha.cli(&["partner", "propose", &gamma_domain]).await;
+    assert!(out.ok, "{out:?}");
+    eventually(WAIT, "gamma sees the new request", || async {
+        let out = t.gamma.cli(&["partner", "requests"]).await;
+        out.stdout.contains(&alpha_domain).then_some(())
+    })
+    .await;
+    let out = t.alpha.cli(&["partner", "remove", &gamma_domain]).await;
+    assert!(out.ok, "{out:?}");
+    eventually(WAIT, "the request is gone on gamma", || async {
+        let out = t.gamma.cli(&["partner", "requests"]).await;
+        out.stdout.is_empty().then_some(())
+    })
+    .await;
+    let out = t.gamma.cli(&["partner", "accept", &alpha_domain]).await;
+    assert!(!out.ok, "nothing left to accept: {out:?}");
 }
