@@ -40,6 +40,31 @@ pub fn router() -> Router<AppState> {
             "/events/{id}/participants/{participant}/reject",
             post(reject),
         )
+        .route("/events/{id}/invitations", post(invite))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InviteBody {
+    /// `user`, `user@domain` or an actor id.
+    actor: String,
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    auth.require_write()?;
+    let req: InviteBody = parse_body(&body)?;
+    let event = load(&state, &id).await?;
+    let actor = svc::invite(&state, &auth.member, &event, &req.actor).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"actor": actor, "state": "invited"})),
+    )
+        .into_response())
 }
 
 async fn load(state: &AppState, raw: &str) -> Result<Event, ApiError> {

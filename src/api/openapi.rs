@@ -122,6 +122,7 @@ pub fn spec() -> Value {
                 "delete": op("Delete an event", true, None, "204")},
             "/communities/{handle}/events.ics": {"parameters": [handle], "get": op("The community's events as an iCalendar feed", false, None, "200")},
             "/me/calendar": {"post": op("Create the URL of your personal iCalendar feed (events you are going to)", true, None, "201")},
+            "/events/{id}/invitations": {"parameters": [id], "post": op("Invite a member of the community (organizers); the only way into an invitation-only event", true, Some(obj(json!({"actor": s}), &["actor"])), "201")},
             "/events/{id}/rsvp": {"parameters": [id], "post": op("RSVP: going, pending (restricted), waitlisted (full) or rejected", true, Some(obj(json!({"going": b}), &["going"])), "200")},
             "/events/{id}/participants": {"parameters": [id], "get": op("Participants (organizers)", true, None, "200")},
             "/events/{id}/participants/{participant}/approve": {"parameters": [id, {"name": "participant", "in": "path", "required": true, "schema": {"type": "integer"}}],

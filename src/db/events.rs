@@ -176,7 +176,8 @@ impl Db {
             .filter(event_participant::Column::Actor.eq(actor))
             .one(&txn)
             .await?;
-        if let Some(p) = existing.filter(|p| p.state != "rejected") {
+        // An invitation is not an answer yet: the RSVP is decided like any other.
+        if let Some(p) = existing.filter(|p| !matches!(p.state.as_str(), "rejected" | "invited")) {
             txn.commit().await?;
             return Ok(p.state);
         }

@@ -587,8 +587,8 @@ pub async fn delete(state: &AppState, member: &Member, event: &Event) -> Result<
     Ok(())
 }
 
-/// Why an RSVP cannot be taken at all, whoever asks.
-fn rsvp_closed(event: &Event) -> Option<String> {
+/// Why an RSVP cannot be taken from someone (`invited` to an invitation-only event or not).
+fn rsvp_closed(event: &Event, invited: bool) -> Option<String> {
     if event.status == "cancelled" {
         return Some("the event is cancelled".into());
     }
@@ -597,13 +597,120 @@ fn rsvp_closed(event: &Event) -> Option<String> {
     }
     match event.join_mode.as_str() {
         "none" => Some("this event takes no RSVPs".into()),
-        "invite" => Some("this event is by invitation only".into()),
+        "invite" if !invited => Some("this event is by invitation only".into()),
         "external" => Some(format!(
             "RSVP on the organizer's site: {}",
             event.external_url.clone().unwrap_or_default()
         )),
         _ => None,
     }
+}
+
+async fn is_invited(state: &AppState, event: &Event, actor: &str) -> Result<bool, ApiError> {
+    Ok(state
+        .db
+        .participant(event.id, actor)
+        .await?
+        .is_some_and(|p| p.state == "invited"))
+}
+
+/// An organizer invites a member of the community to an event (any join mode; the only way
+/// into an invitation-only one). A remote invitee's node hears it as an `Invite` from the
+/// community, so the invitee sees the invitation there.
+pub async fn invite(
+    state: &AppState,
+    member: &Member,
+    event: &Event,
+    who: &str,
+) -> Result<String, ApiError> {
+    let community = known(state, &event.community)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the event's community is unknown"))?;
+    let group = organizer_of(state, member, &community).await?;
+    if event.status == "cancelled" || event.ends_at < now_ms() {
+        return Err(ApiError::unprocessable("the event is cancelled or over"));
+    }
+    let invitee = crate::service::discussions::resolve_actor(state, who).await?;
+    let membership = state.db.membership(&community.ap_id, &invitee).await?;
+    if !membership.as_ref().is_some_and(|m| m.state == "accepted") {
+        return Err(ApiError::unprocessable(format!(
+            "{invitee} is not a member of the community; invite members only"
+        )));
+    }
+    if let Some(p) = state.db.participant(event.id, &invitee).await? {
+        if matches!(p.state.as_str(), "going" | "waitlisted" | "pending") {
+            return Err(ApiError::conflict(format!(
+                "{invitee} has already answered ({})",
+                p.state
+            )));
+        }
+    }
+    let user_id = membership.and_then(|m| m.user_id);
+    state
+        .db
+        .set_participant(event.id, &invitee, user_id, "invited", None)
+        .await?;
+    state
+        .db
+        .audit(
+            &member.ap_id(state),
+            "event.invite",
+            &invitee,
+            Some(&event.ap_id),
+        )
+        .await?;
+    if user_id.is_none() {
+        let base = state.settings.base_url();
+        let invite = json!({
+            "@context": AS_CONTEXT,
+            "id": objects::new_id(&base, "activities/invite"),
+            "type": "Invite",
+            "actor": event.community,
+            "object": event.ap_id,
+            "target": invitee,
+            "to": [invitee],
+        });
+        let inbox = crate::service::remote::personal_inbox(state, &invitee).await?;
+        delivery::send(state, &group, &invite, [inbox]).await?;
+    }
+    Ok(invitee)
+}
+
+/// An `Invite` to an event from its community, for a user of this node.
+pub async fn receive_invite(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
+    let Some(event) = (match id_of(env.body.get("object")) {
+        Some(id) => state.db.event_by_ap_id(id.as_str()).await?,
+        None => None,
+    }) else {
+        info!(activity = %env.id, "invitation to an event unknown here ignored");
+        return Ok(());
+    };
+    if event.local || event.community != env.actor.as_str() {
+        return Err(ApiError::forbidden(
+            "only the event's community sends its invitations",
+        ));
+    }
+    let Some(target) = id_of(env.body.get("target")) else {
+        return Err(ApiError::bad_request("an Invite needs a target"));
+    };
+    let Some(name) = crate::service::discussions::local_user_name(state, target.as_str()) else {
+        return Err(ApiError::bad_request(
+            "the invitee is not a user of this node",
+        ));
+    };
+    let user = match state.db.local_actor_by_name(name).await? {
+        Some(actor) => state.db.user_by_actor(actor.id).await?,
+        None => None,
+    }
+    .ok_or_else(|| ApiError::not_found("no such user"))?;
+    let current = state.db.participant(event.id, target.as_str()).await?;
+    if current.is_none_or(|p| matches!(p.state.as_str(), "rejected" | "ignored" | "invited")) {
+        state
+            .db
+            .set_participant(event.id, target.as_str(), Some(user.id), "invited", None)
+            .await?;
+    }
+    Ok(())
 }
 
 fn join_rule(event: &Event) -> JoinRule {
@@ -627,7 +734,8 @@ pub async fn rsvp(
         .ok_or_else(|| ApiError::not_found("the event's community is unknown"))?;
     let me = member.ap_id(state);
     if going {
-        if let Some(why) = rsvp_closed(event) {
+        let invited = is_invited(state, event, &me).await?;
+        if let Some(why) = rsvp_closed(event, invited) {
             return Err(ApiError::unprocessable(why));
         }
         require_member(state, member, &community).await?;
@@ -958,7 +1066,8 @@ pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
         )
         .await;
     }
-    if let Some(why) = rsvp_closed(&event) {
+    let invited = is_invited(state, &event, actor).await?;
+    if let Some(why) = rsvp_closed(&event, invited) {
         return tell(
             state,
             &group,

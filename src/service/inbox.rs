@@ -5,7 +5,7 @@ use crate::{
     app::AppState,
     error::ApiError,
     federation::activities::{ActivityKind, Envelope},
-    service::{discussions, partnership, reports},
+    service::{discussions, events, partnership, reports},
 };
 
 pub async fn process(state: &AppState, envelope: &Envelope) -> Result<(), ApiError> {
@@ -19,7 +19,8 @@ pub async fn process(state: &AppState, envelope: &Envelope) -> Result<(), ApiErr
             discussions::receive(state, envelope).await
         }
         Flag => reports::receive(state, envelope).await,
-        // Acknowledged; handled by later capabilities (invitations).
-        Dislike | Invite => Ok(()),
+        Invite => events::receive_invite(state, envelope).await,
+        // Acknowledged: dislikes are not counted.
+        Dislike => Ok(()),
     }
 }

@@ -651,3 +651,101 @@ async fn friendica_style_rsvps_count_and_participants_hear_changes() {
     let (_, after) = olga.get(&format!("/events/{}", event["id"])).await;
     assert_eq!(after["participant_count"], 0);
 }
+
+#[tokio::test]
+async fn invitation_only_events_take_rsvps_from_invited_members() {
+    let t = three_nodes().await;
+    let (status, created) = t
+        .olga
+        .post(
+            "/communities/practice/events",
+            json!({"title": "Leads dinner", "starts_at": in_days(5, 0), "ends_at": in_days(5, 3),
+                   "timezone": "Europe/Paris", "join_mode": "invite"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let ap_id = created["ap_id"].as_str().expect("ap_id").to_string();
+    let on_beta = event_on(&t.bert, &t.handle, &ap_id, |_| true).await;
+    let on_gamma = event_on(&t.gina, &t.handle, &ap_id, |_| true).await;
+
+    // Nobody gets in uninvited.
+    let (status, body) = t
+        .bert
+        .post(
+            &format!("/events/{}/rsvp", on_beta["id"]),
+            json!({"going": true}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("invitation")));
+
+    // Only organizers invite, and only members.
+    let (status, _) = t
+        .bert
+        .post(
+            &format!("/events/{}/invitations", on_beta["id"]),
+            json!({"actor": t.gina.handle()}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let stranger = t.gamma.api_user("stranger").await;
+    let (status, body) = t
+        .olga
+        .post(
+            &format!("/events/{}/invitations", created["id"]),
+            json!({"actor": stranger.handle()}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = t
+        .olga
+        .post(
+            &format!("/events/{}/invitations", created["id"]),
+            json!({"actor": t.bert.handle()}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["actor"], t.bert.ap_id().as_str());
+
+    // bert's node hears the invitation; bert accepts it from there.
+    eventually(WAIT, "beta shows the invitation", || async {
+        let (_, e) = t.bert.get(&format!("/events/{}", on_beta["id"])).await;
+        (e["my_rsvp"] == "invited").then_some(())
+    })
+    .await;
+    let (status, body) = t
+        .bert
+        .post(
+            &format!("/events/{}/rsvp", on_beta["id"]),
+            json!({"going": true}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("going")),
+        "{body}"
+    );
+    let (status, _) = t
+        .olga
+        .post(
+            &format!("/events/{}/invitations", created["id"]),
+            json!({"actor": t.bert.handle()}),
+        )
+        .await;
+    assert_eq!(status, 409, "bert already answered");
+
+    // gina, not invited, is still refused; the count is the same on every node.
+    let (status, _) = t
+        .gina
+        .post(
+            &format!("/events/{}/rsvp", on_gamma["id"]),
+            json!({"going": true}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    for user in [&t.olga, &t.bert, &t.gina] {
+        event_on(user, &t.handle, &ap_id, |e| e["participant_count"] == 1).await;
+    }
+}
