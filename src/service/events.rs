@@ -632,7 +632,7 @@ pub async fn invite(
     }
     let invitee = crate::service::discussions::resolve_actor(state, who).await?;
     let membership = state.db.membership(&community.ap_id, &invitee).await?;
-    if !membership.as_ref().is_some_and(|m| m.state == "accepted") {
+    if membership.as_ref().is_none_or(|m| m.state != "accepted") {
         return Err(ApiError::unprocessable(format!(
             "{invitee} is not a member of the community; invite members only"
         )));
