@@ -100,8 +100,16 @@ fn actor_page(state: &AppState, actor: &LocalActor, kind: ActorKind) -> Response
         ActorKind::Group => "community",
         ActorKind::Application => "Roundtable node",
     };
+    let feed = match kind {
+        ActorKind::Group => format!(
+            "<link rel=\"alternate\" type=\"application/atom+xml\" href=\"{}/c/{}/feed.atom\">",
+            state.settings.base_url(),
+            escape_html(&actor.name)
+        ),
+        _ => String::new(),
+    };
     let page = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>{feed}</head>\
          <body><h1>{title}</h1><p>{what} · @{handle}</p></body></html>\n",
         title = escape_html(&actor.display_name),
         handle = escape_html(&handle),
@@ -364,6 +372,11 @@ pub async fn group_collection(
                 crate::service::calendar::calendar(&community.title, &events),
             ))
         }
+        "feed.atom" => Ok((
+            [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+            crate::service::feeds::community_atom(&state, &community).await?,
+        )
+            .into_response()),
         "following" => Ok(empty_collection(format!("{c}/following"))),
         _ => Err(ApiError::not_found("no such collection")),
     }

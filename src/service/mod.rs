@@ -6,6 +6,7 @@ pub mod articles;
 pub mod calendar;
 pub mod discussions;
 pub mod events;
+pub mod feeds;
 pub mod inbox;
 pub mod partnership;
 pub mod policy;

@@ -2,6 +2,7 @@
 
 mod api;
 pub mod federation;
+mod feeds;
 mod fixtures;
 mod moderation;
 mod trust;
