@@ -213,6 +213,15 @@ async fn create(
     auth.require_write()?;
     let req: EventBody = parse_body(&body)?;
     let community = communities::resolve(&state, &handle).await?;
+    if community.local.is_none() {
+        // Scheduled by the community's node, which announces it back here.
+        let activity = svc::propose(&state, &auth.member, &community, req.into()).await?;
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"state": "proposed", "activity": activity})),
+        )
+            .into_response());
+    }
     let event = svc::create(&state, &auth.member, &community, req.into()).await?;
     Ok((
         StatusCode::CREATED,

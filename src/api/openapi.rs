@@ -115,7 +115,7 @@ pub fn spec() -> Value {
                 "get": op("Full-text search over the articles and threads this node holds; snippets mark matches with <mark>", false, None, "200")},
             "/communities/{handle}/events": {"parameters": [handle, {"name": "past", "in": "query", "schema": b}],
                 "get": op("Upcoming events, soonest first (past ones with ?past=true)", false, None, "200"),
-                "post": op("Schedule an event (moderators of the community's node)", true, Some(event_schema(&["title", "starts_at", "ends_at", "timezone"])), "201")},
+                "post": op("Schedule an event (moderators). 201 with the event in a community of this node; 202 {state: proposed} in a community elsewhere, whose node schedules it and announces it back", true, Some(event_schema(&["title", "starts_at", "ends_at", "timezone"])), "201")},
             "/events/{id}": {"parameters": [id],
                 "get": op("An event", false, None, "200"),
                 "patch": op("Change an event: move it, cancel it (status: cancelled)…", true, Some(event_schema(&[])), "200"),

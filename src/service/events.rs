@@ -512,6 +512,109 @@ pub async fn create(
     input: EventInput,
 ) -> Result<Event, ApiError> {
     let group = organizer_of(state, member, community).await?;
+    let event = draft(state, community, &member.ap_id(state), input)?;
+    let jobs = owner_jobs(state, &group, "Create", &event).await?;
+    let saved = state.db.save_event(event, jobs).await?;
+    state.delivery_wakeup.notify_waiters();
+    Ok(saved)
+}
+
+/// A moderator on another node schedules an event: the proposal goes to the community's node,
+/// which creates the event (with its own id) and announces it to every member node, this one
+/// included. Returns the proposal's activity id.
+pub async fn propose(
+    state: &AppState,
+    member: &Member,
+    community: &CommunityView,
+    input: EventInput,
+) -> Result<String, ApiError> {
+    let remote = community.remote.as_ref().ok_or_else(ApiError::internal)?;
+    let me = member.ap_id(state);
+    if !moderates(state, &community.ap_id, &me).await? {
+        return Err(ApiError::forbidden(
+            "only the community's moderators schedule events",
+        ));
+    }
+    let event = draft(state, community, &me, input)?;
+    let base = state.settings.base_url();
+    let id = objects::new_id(&base, "activities/create");
+    let mut create = json!({
+        "@context": AS_CONTEXT,
+        "id": id,
+        "type": "Create",
+        "actor": me,
+        "to": [community.ap_id],
+        "audience": community.ap_id,
+        "object": event_json(&event),
+    });
+    crate::service::privacy::address(&mut create, community);
+    let inbox = Url::parse(&remote.inbox)
+        .map_err(|_| ApiError::bad_request("the community has no valid inbox"))?;
+    delivery::send(state, &member.actor, &create, [inbox]).await?;
+    Ok(id)
+}
+
+/// The community's node receives a remote moderator's proposed event and schedules it.
+async fn receive_proposal(state: &AppState, env: &Envelope, doc: &Value) -> Result<(), ApiError> {
+    let proposed = parse_event(doc).map_err(ApiError::bad_request)?;
+    let community = match Url::parse(&proposed.community) {
+        Ok(url) => crate::service::discussions::by_url(state, &url).await?,
+        Err(_) => None,
+    };
+    let Some((community, group)) =
+        community.and_then(|c| c.local.clone().map(|(group, _)| (c, group)))
+    else {
+        return Err(ApiError::forbidden(
+            "events are proposed to a community of this node",
+        ));
+    };
+    let actor = env.actor.as_str();
+    if !moderates(state, &community.ap_id, actor).await? {
+        return Err(ApiError::forbidden(
+            "only the community's moderators schedule events",
+        ));
+    }
+    // The same checks as a local organizer's request.
+    let input = EventInput {
+        title: Some(proposed.title),
+        description: Some(proposed.description),
+        starts_at: Some(rfc3339(proposed.starts_at)),
+        ends_at: Some(rfc3339(proposed.ends_at)),
+        timezone: Some(proposed.timezone),
+        place_name: Some(proposed.place_name),
+        place_address: Some(proposed.place_address),
+        latitude: Some(proposed.latitude),
+        longitude: Some(proposed.longitude),
+        online_url: Some(proposed.online_url),
+        capacity: Some(proposed.capacity.map(i64::from)),
+        join_mode: Some(proposed.join_mode),
+        external_url: Some(proposed.external_url),
+        status: None,
+        category: Some(proposed.category),
+    };
+    let event = draft(state, &community, actor, input)?;
+    let jobs = owner_jobs(state, &group, "Create", &event).await?;
+    let saved = state.db.save_event(event, jobs).await?;
+    state.delivery_wakeup.notify_waiters();
+    state
+        .db
+        .audit(
+            actor,
+            "remote.event.create",
+            &saved.ap_id,
+            Some(&saved.title),
+        )
+        .await?;
+    Ok(())
+}
+
+/// A new event of `community` organized by `organizer`, checked, not yet stored.
+fn draft(
+    state: &AppState,
+    community: &CommunityView,
+    organizer: &str,
+    input: EventInput,
+) -> Result<Event, ApiError> {
     for (field, present) in [
         ("title", input.title.is_some()),
         ("starts_at", input.starts_at.is_some()),
@@ -527,7 +630,7 @@ pub async fn create(
         id: 0,
         ap_id: objects::new_id(&state.settings.base_url(), "e"),
         community: community.ap_id.clone(),
-        organizer: member.ap_id(state),
+        organizer: organizer.to_string(),
         title: String::new(),
         description: String::new(),
         starts_at: 0,
@@ -549,11 +652,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let event = apply_input(blank, input)?;
-    let jobs = owner_jobs(state, &group, "Create", &event).await?;
-    let saved = state.db.save_event(event, jobs).await?;
-    state.delivery_wakeup.notify_waiters();
-    Ok(saved)
+    apply_input(blank, input)
 }
 
 /// An organizer or moderator changes the event (moving it, cancelling it…).
@@ -964,7 +1063,11 @@ pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
     let kind = env.type_name.as_str();
     // The owning community telling followers about an event.
     if matches!(kind, "Create" | "Update") && object.is_some_and(|o| inner_kind(o) == "Event") {
-        return receive_from_owner(state, env).await;
+        let from_community = known(state, actor).await?.is_some();
+        return match (from_community, object) {
+            (false, Some(doc)) if kind == "Create" => receive_proposal(state, env, doc).await,
+            _ => receive_from_owner(state, env).await,
+        };
     }
     if kind == "Delete" {
         if let Some(id) = id_of(object) {

@@ -749,3 +749,117 @@ async fn invitation_only_events_take_rsvps_from_invited_members() {
         event_on(user, &t.handle, &ap_id, |e| e["participant_count"] == 1).await;
     }
 }
+
+#[tokio::test]
+async fn moderators_on_other_nodes_schedule_events_through_the_community() {
+    let t = three_nodes().await;
+    let input = json!({"title": "Incident review", "description": "What we learned.",
+                       "starts_at": in_days(3, 0), "ends_at": in_days(3, 1),
+                       "timezone": "America/New_York", "capacity": 10});
+
+    // Not a moderator: refused on the member's own node.
+    let (status, _) = t
+        .gina
+        .post(&format!("/communities/{}/events", t.handle), input.clone())
+        .await;
+    assert_eq!(status, 403);
+
+    // olga makes bert a moderator; beta learns it.
+    let (_, members) = t.olga.get("/communities/practice/members").await;
+    let bert_member = members["members"]
+        .as_array()
+        .and_then(|m| {
+            m.iter()
+                .find(|m| m["actor"]["ap_id"] == t.bert.ap_id().as_str())
+        })
+        .map(|m| m["id"].clone())
+        .expect("bert is a member");
+    let (status, _) = t
+        .olga
+        .post(
+            &format!("/communities/practice/members/{bert_member}/role"),
+            json!({"role": "moderator"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    eventually(WAIT, "beta knows bert moderates", || async {
+        let (_, c) = t.bert.get(&format!("/communities/{}", t.handle)).await;
+        (c["membership"]["role"] == "moderator").then_some(())
+    })
+    .await;
+
+    // Bad input is refused on beta before anything is sent.
+    let mut bad = input.clone();
+    bad["timezone"] = json!("Mars/Olympus");
+    let (status, _) = t
+        .bert
+        .post(&format!("/communities/{}/events", t.handle), bad)
+        .await;
+    assert_eq!(status, 422);
+
+    let (status, body) = t
+        .bert
+        .post(&format!("/communities/{}/events", t.handle), input)
+        .await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (202, Some("proposed")),
+        "{body}"
+    );
+
+    // alpha schedules it under its own id, organized by bert, and every node shows it.
+    let on_alpha = eventually(WAIT, "alpha schedules bert's event", || async {
+        let (_, list) = t.olga.get("/communities/practice/events").await;
+        list["events"]
+            .as_array()?
+            .iter()
+            .find(|e| e["title"] == "Incident review")
+            .cloned()
+    })
+    .await;
+    let ap_id = on_alpha["ap_id"].as_str().expect("ap_id").to_string();
+    assert!(ap_id.starts_with(&t.alpha.url("/e/")), "{ap_id}");
+    assert_eq!(on_alpha["organizer"]["ap_id"], t.bert.ap_id().as_str());
+    assert_eq!(on_alpha["timezone"], "America/New_York");
+    assert_eq!(on_alpha["capacity"], 10);
+    for user in [&t.bert, &t.gina] {
+        let e = event_on(user, &t.handle, &ap_id, |_| true).await;
+        assert_eq!(e["organizer"]["ap_id"], t.bert.ap_id().as_str());
+    }
+    let log = t.alpha.state.db.audit_log(None, 20).await.expect("audit");
+    assert!(log
+        .iter()
+        .any(|e| e.action == "remote.event.create" && e.actor == t.bert.ap_id()));
+
+    // A forged proposal from someone who is not a moderator is refused by alpha.
+    let gina_key = t
+        .gamma
+        .state
+        .db
+        .local_actor_by_name("gina")
+        .await
+        .expect("db")
+        .expect("gina")
+        .private_key_pem;
+    let community = t.alpha.url("/c/practice");
+    let forged = json!({
+        "id": t.gamma.url("/activities/create/forged-event"),
+        "type": "Create",
+        "actor": t.gina.ap_id(),
+        "audience": community,
+        "object": {"id": t.gamma.url("/e/forged"), "type": "Event", "name": "Free pizza",
+                   "startTime": in_days(2, 0), "endTime": in_days(2, 1),
+                   "audience": community, "actor": t.gina.ap_id()},
+    });
+    let (status, body) = crate::harness::sign::Post::new(
+        &t.alpha.url("/c/practice/inbox"),
+        &forged,
+        &t.gamma.url("/u/gina#main-key"),
+        &gina_key,
+    )
+    .send(&crate::harness::http())
+    .await;
+    assert_eq!(status, 403, "{body}");
+    let (_, list) = t.olga.get("/communities/practice/events").await;
+    assert!(!list.to_string().contains("Free pizza"));
+}
