@@ -306,12 +306,22 @@ async fn update(
     auth: Auth,
     Path(id): Path<String>,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     auth.require_write()?;
     let req: EventBody = parse_body(&body)?;
     let event = load(&state, &id).await?;
     let updated = svc::update(&state, &auth.member, &event, req.into()).await?;
-    Ok(Json(event_json(&state, &updated, Some(&auth)).await?))
+    // An event of a community elsewhere changes once its node has applied the change.
+    let status = if event.local {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((
+        status,
+        Json(event_json(&state, &updated, Some(&auth)).await?),
+    )
+        .into_response())
 }
 
 async fn remove(

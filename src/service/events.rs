@@ -554,6 +554,108 @@ pub async fn propose(
     Ok(id)
 }
 
+/// A moderator on another node changes (or cancels) an event: checked here, sent to the
+/// community's node as an `Update`, applied and announced there. Returns the event as it will
+/// be once applied.
+async fn propose_update(
+    state: &AppState,
+    member: &Member,
+    community: &CommunityView,
+    event: &Event,
+    input: EventInput,
+) -> Result<Event, ApiError> {
+    let remote = community.remote.as_ref().ok_or_else(ApiError::internal)?;
+    let me = member.ap_id(state);
+    if !moderates(state, &community.ap_id, &me).await? {
+        return Err(ApiError::forbidden(
+            "only the community's moderators change events",
+        ));
+    }
+    let changed = apply_input(event.clone(), input)?;
+    let base = state.settings.base_url();
+    let mut update = json!({
+        "@context": AS_CONTEXT,
+        "id": objects::new_id(&base, "activities/update"),
+        "type": "Update",
+        "actor": me,
+        "to": [community.ap_id],
+        "audience": community.ap_id,
+        "object": event_json(&changed),
+    });
+    crate::service::privacy::address(&mut update, community);
+    let inbox = Url::parse(&remote.inbox)
+        .map_err(|_| ApiError::bad_request("the community has no valid inbox"))?;
+    delivery::send(state, &member.actor, &update, [inbox]).await?;
+    Ok(changed)
+}
+
+/// The community's node receives a remote moderator's change to one of its events.
+async fn receive_update_proposal(
+    state: &AppState,
+    env: &Envelope,
+    doc: &Value,
+) -> Result<(), ApiError> {
+    let proposed = parse_event(doc).map_err(ApiError::bad_request)?;
+    let Some(event) = state
+        .db
+        .event_by_ap_id(&proposed.ap_id)
+        .await?
+        .filter(|e| e.local)
+    else {
+        return Err(ApiError::not_found("no such event on this node"));
+    };
+    let community = known(state, &event.community)
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    let Some((group, _)) = community.local.clone() else {
+        return Err(ApiError::internal());
+    };
+    let actor = env.actor.as_str();
+    if !moderates(state, &community.ap_id, actor).await? {
+        return Err(ApiError::forbidden(
+            "only the community's moderators change events",
+        ));
+    }
+    let mut changed = apply_input(event.clone(), input_from(proposed, true))?;
+    changed.sequence += 1;
+    changed.updated_at = now_ms();
+    let jobs = owner_jobs(state, &group, "Update", &changed).await?;
+    let saved = state.db.save_event(changed, jobs).await?;
+    state.delivery_wakeup.notify_waiters();
+    state
+        .db
+        .audit(
+            actor,
+            "remote.event.update",
+            &saved.ap_id,
+            Some(&saved.status),
+        )
+        .await?;
+    Ok(())
+}
+
+/// The fields of an event received from another node, as if typed into the API (so they get
+/// the same checks); `with_status` for changes, where cancelling is one.
+fn input_from(e: Event, with_status: bool) -> EventInput {
+    EventInput {
+        title: Some(e.title),
+        description: Some(e.description),
+        starts_at: Some(rfc3339(e.starts_at)),
+        ends_at: Some(rfc3339(e.ends_at)),
+        timezone: Some(e.timezone),
+        place_name: Some(e.place_name),
+        place_address: Some(e.place_address),
+        latitude: Some(e.latitude),
+        longitude: Some(e.longitude),
+        online_url: Some(e.online_url),
+        capacity: Some(e.capacity.map(i64::from)),
+        join_mode: Some(e.join_mode),
+        external_url: Some(e.external_url),
+        status: with_status.then_some(e.status),
+        category: Some(e.category),
+    }
+}
+
 /// The community's node receives a remote moderator's proposed event and schedules it.
 async fn receive_proposal(state: &AppState, env: &Envelope, doc: &Value) -> Result<(), ApiError> {
     let proposed = parse_event(doc).map_err(ApiError::bad_request)?;
@@ -575,24 +677,7 @@ async fn receive_proposal(state: &AppState, env: &Envelope, doc: &Value) -> Resu
         ));
     }
     // The same checks as a local organizer's request.
-    let input = EventInput {
-        title: Some(proposed.title),
-        description: Some(proposed.description),
-        starts_at: Some(rfc3339(proposed.starts_at)),
-        ends_at: Some(rfc3339(proposed.ends_at)),
-        timezone: Some(proposed.timezone),
-        place_name: Some(proposed.place_name),
-        place_address: Some(proposed.place_address),
-        latitude: Some(proposed.latitude),
-        longitude: Some(proposed.longitude),
-        online_url: Some(proposed.online_url),
-        capacity: Some(proposed.capacity.map(i64::from)),
-        join_mode: Some(proposed.join_mode),
-        external_url: Some(proposed.external_url),
-        status: None,
-        category: Some(proposed.category),
-    };
-    let event = draft(state, &community, actor, input)?;
+    let event = draft(state, &community, actor, input_from(proposed, false))?;
     let jobs = owner_jobs(state, &group, "Create", &event).await?;
     let saved = state.db.save_event(event, jobs).await?;
     state.delivery_wakeup.notify_waiters();
@@ -665,6 +750,9 @@ pub async fn update(
     let community = known(state, &event.community)
         .await?
         .ok_or_else(|| ApiError::not_found("the event's community is unknown"))?;
+    if community.local.is_none() {
+        return propose_update(state, member, &community, event, input).await;
+    }
     let group = organizer_of(state, member, &community).await?;
     let mut changed = apply_input(event.clone(), input)?;
     changed.sequence += 1;
@@ -1066,6 +1154,7 @@ pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
         let from_community = known(state, actor).await?.is_some();
         return match (from_community, object) {
             (false, Some(doc)) if kind == "Create" => receive_proposal(state, env, doc).await,
+            (false, Some(doc)) => receive_update_proposal(state, env, doc).await,
             _ => receive_from_owner(state, env).await,
         };
     }

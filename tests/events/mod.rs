@@ -863,3 +863,85 @@ async fn moderators_on_other_nodes_schedule_events_through_the_community() {
     let (_, list) = t.olga.get("/communities/practice/events").await;
     assert!(!list.to_string().contains("Free pizza"));
 }
+
+#[tokio::test]
+async fn a_remote_moderator_moves_and_cancels_an_event_through_the_community() {
+    let t = three_nodes().await;
+    let (_, members) = t.olga.get("/communities/practice/members").await;
+    let bert_member = members["members"]
+        .as_array()
+        .and_then(|m| {
+            m.iter()
+                .find(|m| m["actor"]["ap_id"] == t.bert.ap_id().as_str())
+        })
+        .map(|m| m["id"].clone())
+        .expect("bert is a member");
+    let (status, _) = t
+        .olga
+        .post(
+            &format!("/communities/practice/members/{bert_member}/role"),
+            json!({"role": "moderator"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    eventually(WAIT, "beta knows bert moderates", || async {
+        let (_, c) = t.bert.get(&format!("/communities/{}", t.handle)).await;
+        (c["membership"]["role"] == "moderator").then_some(())
+    })
+    .await;
+    let (status, created) = t
+        .olga
+        .post(
+            "/communities/practice/events",
+            json!({"title": "Quarterly sync", "starts_at": in_days(4, 0), "ends_at": in_days(4, 1),
+                   "timezone": "Asia/Tokyo"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let ap_id = created["ap_id"].as_str().expect("ap_id").to_string();
+    let on_beta = event_on(&t.bert, &t.handle, &ap_id, |_| true).await;
+    let on_gamma = event_on(&t.gina, &t.handle, &ap_id, |_| true).await;
+
+    // gina is no moderator: refused at home.
+    let (status, _) = t
+        .gina
+        .patch(
+            &format!("/events/{}", on_gamma["id"]),
+            json!({"title": "Mine"}),
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    // bert moves it a day later from beta; every node follows.
+    let (status, body) = t
+        .bert
+        .patch(
+            &format!("/events/{}", on_beta["id"]),
+            json!({"starts_at": in_days(5, 0), "ends_at": in_days(5, 1)}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let moved = body["starts_at"].clone();
+    for user in [&t.olga, &t.bert, &t.gina] {
+        event_on(user, &t.handle, &ap_id, |e| e["starts_at"] == moved).await;
+    }
+    // ...and cancels it.
+    let (status, _) = t
+        .bert
+        .patch(
+            &format!("/events/{}", on_beta["id"]),
+            json!({"status": "cancelled"}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    for user in [&t.olga, &t.gina] {
+        event_on(user, &t.handle, &ap_id, |e| e["status"] == "cancelled").await;
+    }
+    let log = t.alpha.state.db.audit_log(None, 20).await.expect("audit");
+    assert_eq!(
+        log.iter()
+            .filter(|e| e.action == "remote.event.update" && e.actor == t.bert.ap_id())
+            .count(),
+        2
+    );
+}
