@@ -28,7 +28,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/instances/{domain}", delete(remove))
         .route("/admin/audit", get(audit))
         .route("/admin/partnerships", get(partnerships).post(propose))
-        .route("/admin/suspensions", post(suspend).delete(unsuspend))
+        .route(
+            "/admin/suspensions",
+            get(suspensions).post(suspend).delete(unsuspend),
+        )
         .route("/admin/partnerships/{domain}/accept", post(accept))
         .route("/admin/partnerships/{domain}/reject", post(reject))
 }
@@ -294,4 +297,19 @@ async fn unsuspend(
     require_admin(&auth)?;
     crate::service::reports::unsuspend(&state, &q.actor, &auth.member.ap_id(&state)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn suspensions(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
+    require_admin(&auth)?;
+    let list: Vec<Value> = state
+        .db
+        .suspensions()
+        .await?
+        .into_iter()
+        .map(|s| {
+            json!({"actor": s.actor, "reason": s.reason, "by": s.suspended_by,
+                   "since": rfc3339(s.created_at)})
+        })
+        .collect();
+    Ok(Json(json!({"suspensions": list})))
 }

@@ -145,6 +145,7 @@ pub fn spec() -> Value {
             "/reports/{id}/dismiss": {"parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
                 "post": op("Dismiss a report, with an optional note (recorded in the audit log)", true, Some(obj(json!({"note": s}), &[])), "200")},
             "/admin/suspensions": {
+                "get": op("Suspended people, newest first (administrators)", true, None, "200"),
                 "post": op("Suspend a person on this node: a local user's tokens stop working, a remote person's activities are refused (administrators)", true, Some(obj(json!({"actor": s, "reason": s}), &["actor"])), "201"),
                 "delete": lift_suspension},
             "/admin/partnerships": {

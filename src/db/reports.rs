@@ -58,6 +58,15 @@ fn report_from_row(r: &QueryResult) -> Result<Report, DbErr> {
     })
 }
 
+fn suspension_from_row(r: &QueryResult) -> Result<Suspension, DbErr> {
+    Ok(Suspension {
+        actor: r.try_get("", "actor")?,
+        reason: r.try_get("", "reason")?,
+        suspended_by: r.try_get("", "suspended_by")?,
+        created_at: r.try_get("", "created_at")?,
+    })
+}
+
 /// One actor's suspension on this node.
 #[derive(Debug, Clone)]
 pub struct Suspension {
@@ -189,6 +198,19 @@ impl Db {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Every suspension, newest first.
+    pub async fn suspensions(&self) -> Result<Vec<Suspension>, DbErr> {
+        let rows = self
+            .conn()
+            .query_all_raw(sql(
+                self.backend(),
+                "SELECT actor, reason, suspended_by, created_at FROM suspensions ORDER BY created_at DESC",
+                vec![],
+            ))
+            .await?;
+        rows.iter().map(suspension_from_row).collect()
+    }
+
     pub async fn suspension(&self, actor: &str) -> Result<Option<Suspension>, DbErr> {
         let rows = self
             .conn()
@@ -198,15 +220,6 @@ impl Db {
                 vec![actor.into()],
             ))
             .await?;
-        rows.first()
-            .map(|r| {
-                Ok(Suspension {
-                    actor: r.try_get("", "actor")?,
-                    reason: r.try_get("", "reason")?,
-                    suspended_by: r.try_get("", "suspended_by")?,
-                    created_at: r.try_get("", "created_at")?,
-                })
-            })
-            .transpose()
+        rows.first().map(suspension_from_row).transpose()
     }
 }

@@ -183,6 +183,9 @@ async fn suspended_people_are_refused_until_the_suspension_is_lifted() {
         .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["actor"], t.bert.ap_id().as_str());
+    let (_, listed) = root.get("/admin/suspensions").await;
+    assert_eq!(listed["suspensions"][0]["actor"], t.bert.ap_id().as_str());
+    assert_eq!(listed["suspensions"][0]["reason"], "harassment");
     let refused = thread(
         &t.bert,
         &format!("/communities/{}/threads", t.handle),
