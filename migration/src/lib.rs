@@ -14,6 +14,7 @@ mod m20261122_000005_events;
 mod m20261122_000006_federation_policy;
 mod m20261122_000007_audit;
 mod m20261122_000008_partnerships_reports;
+mod m20261122_000009_inbox_rate;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_federation_policy::Migration),
             Box::new(m20261122_000007_audit::Migration),
             Box::new(m20261122_000008_partnerships_reports::Migration),
+            Box::new(m20261122_000009_inbox_rate::Migration),
         ]
     }
 }

@@ -270,6 +270,44 @@ impl Db {
     }
 }
 
+impl Db {
+    /// One token bucket step for inbox rate limits, in a single statement (so concurrent
+    /// requests and processes see one budget): refill by the time elapsed, capped at `burst`,
+    /// and take a token if there is one. Returns the tokens left and whether one was taken.
+    pub async fn take_inbox_token(
+        &self,
+        host: &str,
+        burst: f64,
+        per_ms: f64,
+        now: i64,
+    ) -> Result<(f64, bool), DbErr> {
+        let least = match self.backend() {
+            sea_orm::DbBackend::Postgres => "LEAST",
+            _ => "MIN",
+        };
+        let refill = format!("{least}($2, inbox_rate.tokens + ($3 - inbox_rate.updated_at) * $4)");
+        let text = format!(
+            "INSERT INTO inbox_rate (host, tokens, taken, updated_at) VALUES ($1, $2 - 1, TRUE, $3) \
+             ON CONFLICT (host) DO UPDATE SET \
+             tokens = CASE WHEN {refill} >= 1 THEN {refill} - 1 ELSE {refill} END, \
+             taken = {refill} >= 1, updated_at = $3 \
+             RETURNING tokens, taken"
+        );
+        let rows = self
+            .conn()
+            .query_all_raw(sql(
+                self.backend(),
+                &text,
+                vec![host.into(), burst.into(), now.into(), per_ms.into()],
+            ))
+            .await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| DbErr::RecordNotFound("inbox_rate".into()))?;
+        Ok((row.try_get("", "tokens")?, row.try_get("", "taken")?))
+    }
+}
+
 /// One entry of the audit log.
 #[derive(Debug, Clone)]
 pub struct AuditEntry {

@@ -182,10 +182,10 @@ async fn receive(
     }
     // Rate limits count verified requests only, so nobody can spend another host's budget by
     // naming it in a forged keyId.
-    if let Err(wait) = state.inbox_limiter.check(&actor_host) {
+    if let Err(wait) = state.inbox_limiter.check(&state.db, &actor_host).await? {
         return Err(ApiError::too_many(
             format!("too many activities from {actor_host}; slow down"),
-            wait.as_secs().max(1),
+            wait.as_millis().div_ceil(1000).max(1) as u64,
         ));
     }
     state.db.peer_contacted(&actor_host).await?;

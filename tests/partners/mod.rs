@@ -512,3 +512,52 @@ async fn activities_refused_with_429_arrive_once_the_sender_retries() {
     }
     assert_eq!(olga.threads("practice").await.len(), 8, "each exactly once");
 }
+
+#[tokio::test]
+async fn processes_of_one_node_share_its_inbox_rate_limit() {
+    let sender = Node::start().await;
+    let alice = sender.user("alice").await;
+    let limits = || crate::harness::NodeOptions {
+        env: vec![
+            (
+                "ROUNDTABLE__FEDERATION__INBOX_RATE_PER_MINUTE".into(),
+                "6".into(),
+            ),
+            ("ROUNDTABLE__FEDERATION__INBOX_BURST".into(), "2".into()),
+        ],
+        ..Default::default()
+    };
+    let first = Node::start_with(limits()).await;
+    // A second process of the same node: same database, same domain.
+    let second = Node::start_with(crate::harness::NodeOptions {
+        db: Some(first.db.clone()),
+        domain: Some(first.domain.clone()),
+        ..limits()
+    })
+    .await;
+    let actor = sender.url("/u/alice");
+    let post = |target: &Node, n: u32| {
+        Post::new(
+            &format!("http://{}/inbox", target.addr),
+            &json!({"id": format!("{actor}/activities/{n}"), "type": "Like", "actor": actor,
+                    "object": "https://x.example/p/1"}),
+            &format!("{actor}#main-key"),
+            &alice.private_key_pem,
+        )
+    };
+    let client = http();
+    for (n, target) in [(1, &first), (2, &second)] {
+        let (status, _, body) = post(target, n).send_full(&client).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    for (n, target) in [(3, &first), (4, &second)] {
+        let (status, headers, body) = post(target, n).send_full(&client).await;
+        assert_eq!(status, 429, "the budget is shared: {body}");
+        let retry: u64 = headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .expect("Retry-After");
+        assert!((1..=10).contains(&retry), "{retry}");
+    }
+}
