@@ -394,6 +394,25 @@ async fn list_command(settings: &Settings, cmd: ListCommand, state: &str) -> Res
     let db = open_db(settings).await?;
     match cmd {
         ListCommand::Add { domain, reason } => {
+            // Listing a node that asked for a partnership answers its request.
+            if state == "partner" {
+                let normalized = policy::normalize_domain(&domain).map_err(|e| e.to_string())?;
+                if db
+                    .instance(&normalized)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .is_some_and(|i| i.state == "requested")
+                {
+                    let app = AppState::new(settings.clone(), db.clone())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    partnership::answer(&app, &normalized, true, "cli")
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    println!("{normalized} is now partner (its request is accepted)");
+                    return Ok(());
+                }
+            }
             let domain = policy::add(&db, &domain, state, reason.as_deref(), "cli")
                 .await
                 .map_err(|e| e.to_string())?;

@@ -105,6 +105,25 @@ async fn add(State(state): State<AppState>, auth: Auth, body: Bytes) -> Result<R
     if !matches!(req.state.as_str(), "partner" | "blocked") {
         return Err(ApiError::unprocessable("state must be partner or blocked"));
     }
+    // Listing a node that asked for a partnership answers its request.
+    if req.state == "partner" {
+        let domain = policy::normalize_domain(&req.domain).map_err(api_error)?;
+        if state
+            .db
+            .instance(&domain)
+            .await?
+            .is_some_and(|i| i.state == "requested")
+        {
+            partnership::answer(&state, &domain, true, &auth.member.ap_id(&state))
+                .await
+                .map_err(api_error)?;
+            return Ok((
+                StatusCode::CREATED,
+                Json(json!({"domain": domain, "state": "partner", "reason": req.reason})),
+            )
+                .into_response());
+        }
+    }
     let domain = policy::add(
         &state.db,
         &req.domain,

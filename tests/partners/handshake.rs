@@ -219,4 +219,26 @@ async fn a_partnership_handshake_through_the_cli_lets_a_new_partner_federate() {
     .await;
     let out = t.gamma.cli(&["partner", "accept", &alpha_domain]).await;
     assert!(!out.ok, "nothing left to accept: {out:?}");
+
+    // Listing a node that asked (here through gamma's admin API) answers its request.
+    let out = t.alpha.cli(&["partner", "propose", &gamma_domain]).await;
+    assert!(out.ok, "{out:?}");
+    let groot = super::admin(&t.gamma, "groot").await;
+    eventually(WAIT, "gamma sees the third request", || async {
+        let (_, p) = groot.get("/admin/partnerships").await;
+        (p["partnerships"][0]["state"] == "requested").then_some(())
+    })
+    .await;
+    let (status, body) = groot
+        .post(
+            "/admin/instances",
+            json!({"domain": alpha_domain, "state": "partner"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    eventually(WAIT, "alpha hears the acceptance", || async {
+        let out = t.alpha.cli(&["partner", "list"]).await;
+        out.stdout.contains(&gamma_domain).then_some(())
+    })
+    .await;
 }
