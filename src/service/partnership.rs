@@ -282,9 +282,9 @@ pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
             }
             match listing.as_ref().map(|i| i.state.as_str()) {
                 Some("blocked") => Err(ApiError::forbidden("this node blocks yours")),
-                Some("partner") => Ok(()),
-                Some("proposed") => {
-                    // Both admins proposed at once: that is agreement.
+                Some("partner" | "proposed") => {
+                    // Already a partner here (listed by hand), or both admins proposed at
+                    // once: either way, agreement.
                     state
                         .db
                         .set_handshake(&domain, "requested", &actor, env.id.as_str())

@@ -45,6 +45,15 @@ async fn a_partnership_handshake_through_the_cli_lets_a_new_partner_federate() {
         assert!(out.ok, "{args:?}: {}", out.stderr);
     }
 
+    // beta, already listed by hand on alpha, proposes too: alpha agrees at once.
+    let out = t.beta.cli(&["partner", "propose", &alpha_domain]).await;
+    assert!(out.ok, "{out:?}");
+    eventually(WAIT, "beta lists alpha as a partner", || async {
+        let out = t.beta.cli(&["partner", "list"]).await;
+        out.stdout.contains(&alpha_domain).then_some(())
+    })
+    .await;
+
     // gamma's signed fetch of alpha's content is refused (its inbox POST and follow are
     // covered by the allowlist test).
     let outbox = Url::parse(&t.alpha.url("/c/practice/outbox")).expect("url");
