@@ -48,6 +48,16 @@ enum Command {
     /// Blocked domains (refused in every mode).
     #[command(subcommand)]
     Block(ListCommand),
+    /// Print the audit log of admin and moderator actions, newest first, one per line
+    /// (time, actor, action, target, detail; tab-separated).
+    Audit {
+        /// How many entries.
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+        /// Only entries older than this id (to page back).
+        #[arg(long)]
+        before: Option<i64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -292,6 +302,28 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             Ok(())
         }
         Command::Partner(cmd) => partner_command(settings, cmd).await,
+        Command::Audit { limit, before } => {
+            if !(1..=10_000).contains(&limit) {
+                return Err("--limit must be between 1 and 10000".into());
+            }
+            let db = open_db(&settings).await?;
+            for e in db
+                .audit_log(before, limit)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    e.id,
+                    crate::federation::objects::rfc3339(e.created_at),
+                    e.actor,
+                    e.action,
+                    e.target,
+                    e.detail.unwrap_or_default().replace(['\t', '\n'], " ")
+                );
+            }
+            Ok(())
+        }
         Command::Block(cmd) => list_command(&settings, cmd, "blocked").await,
         Command::Community(CommunityCommand::Create {
             slug,

@@ -261,6 +261,18 @@ async fn suspended_people_are_refused_until_the_suspension_is_lifted() {
             "user.suspend"
         ]
     );
+    // Admins read the same log on the command line.
+    let out = t.alpha.cli(&["audit", "--limit", "2"]).await;
+    assert!(out.ok, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{out:?}");
+    assert!(lines[0].contains("\tuser.unsuspend\t") && lines[0].contains(&t.bert.ap_id()));
+    assert!(lines[1].contains("\tuser.unsuspend\t") && lines[1].contains("\tcli\t"));
+    let out = t.alpha.cli(&["audit", "--limit", "0"]).await;
+    assert!(
+        !out.ok && out.stderr.starts_with("error: --limit"),
+        "{out:?}"
+    );
 }
 
 #[tokio::test]
