@@ -15,6 +15,7 @@ mod m20261122_000006_federation_policy;
 mod m20261122_000007_audit;
 mod m20261122_000008_partnerships_reports;
 mod m20261122_000009_inbox_rate;
+mod m20261122_000010_local_readers;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_audit::Migration),
             Box::new(m20261122_000008_partnerships_reports::Migration),
             Box::new(m20261122_000009_inbox_rate::Migration),
+            Box::new(m20261122_000010_local_readers::Migration),
         ]
     }
 }

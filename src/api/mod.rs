@@ -177,6 +177,15 @@ pub(crate) async fn may_read(
     if crate::service::privacy::is_public(&view) {
         return Ok(());
     }
+    // A partners community may open itself to every user of its own node.
+    let local_readers = view.visibility == "partners"
+        && view
+            .local
+            .as_ref()
+            .is_some_and(|(_, row)| row.local_readers);
+    if local_readers && auth.is_some() {
+        return Ok(());
+    }
     let member = match auth {
         Some(auth) => state
             .db
@@ -276,6 +285,7 @@ async fn community_json(
         "icon_url": c.icon_url,
         "banner_url": c.banner_url,
         "local": c.local.is_some(),
+        "local_readers": c.local.as_ref().map(|(_, row)| row.local_readers),
         "member_count": state.db.member_count(&c.ap_id).await?,
         "thread_count": state.db.thread_count(&c.ap_id).await?,
         "membership": membership,
@@ -405,6 +415,7 @@ struct UpdateCommunity {
     icon_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     banner_url: Option<Option<String>>,
+    local_readers: Option<bool>,
 }
 
 /// Tells "absent" (None) from "null" (Some(None)).
@@ -433,6 +444,7 @@ async fn update_community(
             charter: req.charter,
             icon_url: req.icon_url,
             banner_url: req.banner_url,
+            local_readers: req.local_readers,
         },
     )
     .await?;

@@ -254,6 +254,15 @@ impl Db {
             .await
     }
 
+    pub async fn set_local_readers(&self, community_id: i64, on: bool) -> Result<(), DbErr> {
+        community::Entity::update_many()
+            .col_expr(community::Column::LocalReaders, Expr::value(on))
+            .filter(community::Column::Id.eq(community_id))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
     /// How many communities `actor` moderates (or owns).
     pub async fn moderated_communities(&self, actor: &str) -> Result<u64, DbErr> {
         membership::Entity::find()

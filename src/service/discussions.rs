@@ -284,6 +284,8 @@ pub struct ProfileChange {
     pub charter: Option<String>,
     pub icon_url: Option<Option<String>>,
     pub banner_url: Option<Option<String>>,
+    /// For `partners` communities: whether every local user may read it.
+    pub local_readers: Option<bool>,
 }
 
 fn check_image_url(url: &Option<String>) -> Result<Option<String>, ApiError> {
@@ -338,6 +340,23 @@ pub async fn update_community(
         Some(u) => check_image_url(&u)?,
         None => community.banner_url.clone(),
     };
+    if let Some(on) = change.local_readers {
+        if on && community.visibility != "partners" {
+            return Err(ApiError::unprocessable(
+                "local_readers applies to partners communities only",
+            ));
+        }
+        state.db.set_local_readers(row.id, on).await?;
+        state
+            .db
+            .audit(
+                &moderator.ap_id(state),
+                "community.local_readers",
+                &community.ap_id,
+                Some(if on { "on" } else { "off" }),
+            )
+            .await?;
+    }
     state
         .db
         .update_community_profile(

@@ -375,4 +375,33 @@ async fn a_partners_community_takes_followers_from_partner_nodes_only() {
     let err = gamma.state.fetch(&url).await.expect_err("not a partner");
     assert!(err.to_string().contains("403"), "{err}");
     assert!(gamma_holds(&gamma, &alpha.url("/c/guild")).await.is_empty());
+
+    // The community decides whether alpha's own users read it without joining.
+    let lee = alpha.api_user("lee").await;
+    let (status, _) = lee.get("/communities/guild/threads").await;
+    assert_eq!(status, 403);
+    let (status, body) = olga
+        .patch("/communities/guild", json!({"local_readers": true}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["local_readers"], true);
+    let (status, list) = lee.get("/communities/guild/threads").await;
+    assert_eq!(status, 200);
+    assert_eq!(list["threads"][0]["ap_id"], posted.as_str());
+    let (status, _) = alpha.anonymous().get("/communities/guild/threads").await;
+    assert_eq!(status, 403, "signed-in local users only");
+    // Still nothing for other nodes: gamma is refused as before.
+    assert!(gamma.state.fetch(&url).await.is_err());
+    // Members-only communities keep their content to members.
+    let (status, _) = olga
+        .post(
+            "/communities",
+            json!({"slug": "inner", "visibility": "members"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = olga
+        .patch("/communities/inner", json!({"local_readers": true}))
+        .await;
+    assert_eq!(status, 422);
 }

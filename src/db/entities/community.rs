@@ -12,6 +12,8 @@ pub struct Model {
     pub created_at: i64,
     pub charter: String,
     pub banner_url: Option<String>,
+    /// A `partners` community readable by every local user of its node, not only members.
+    pub local_readers: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
