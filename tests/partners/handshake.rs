@@ -120,6 +120,30 @@ async fn a_partnership_handshake_through_the_cli_lets_a_new_partner_federate() {
     assert!(db.post_by_ap_id(&kept).await.expect("db").is_some());
     assert!(db.post_by_ap_id(&dropped).await.expect("db").is_none());
 
+    // Proposals that cannot work fail with one line and change nothing.
+    for (args, needle) in [
+        (
+            vec!["partner", "propose", "nowhere.invalid"],
+            "cannot reach nowhere.invalid",
+        ),
+        (vec!["partner", "propose", alpha_domain.as_str()], "itself"),
+        (
+            vec!["partner", "propose", "not a domain"],
+            "is not a domain",
+        ),
+    ] {
+        let out = t.alpha.cli(&args).await;
+        assert!(!out.ok, "{args:?}: {out:?}");
+        assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+        assert!(out.stderr.contains(needle), "{args:?}: {out:?}");
+    }
+    assert!(t
+        .alpha
+        .cli(&["partner", "requests"])
+        .await
+        .stdout
+        .is_empty());
+
     // The handshake: alpha's admin proposes, gamma's admin sees the request and accepts.
     let out = t.gamma.cli(&["partner", "accept", &alpha_domain]).await;
     assert!(
