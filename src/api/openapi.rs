@@ -138,7 +138,7 @@ pub fn spec() -> Value {
             "/admin/instances": {
                 "get": op("Listed domains: partners and blocks (administrators)", true, None, "200"),
                 "post": op("List a domain as partner or blocked (administrators)", true, Some(obj(json!({"domain": s, "state": {"enum": ["partner", "blocked"]}, "reason": s}), &["domain", "state"])), "201")},
-            "/reports": {"parameters": [{"name": "state", "in": "query", "schema": {"enum": ["open", "resolved", "dismissed", "all"]}}],
+            "/reports": {"parameters": [{"name": "state", "in": "query", "schema": {"enum": ["open", "resolved", "dismissed", "all"]}}, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
                 "get": op("The moderation queue: reports about this node's communities and users (moderators see their communities', admins all)", true, None, "200"),
                 "post": op("Report a thread, reply, article, event or person (by ActivityPub id or user@domain); it reaches the community's moderators and the person's node", true, Some(obj(json!({"object": s, "reason": s}), &["object", "reason"])), "201")},
             "/reports/{id}/resolve": {"parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],

@@ -65,6 +65,7 @@ async fn create(
 struct ListQuery {
     /// `open` (the default), `resolved`, `dismissed` or `all`.
     state: Option<String>,
+    limit: Option<u64>,
 }
 
 async fn list(
@@ -92,7 +93,13 @@ async fn list(
             "the moderation queue is for moderators and admins",
         ));
     }
-    let reports = svc::queue(&state, &auth.member, filter).await?;
+    let reports = svc::queue(
+        &state,
+        &auth.member,
+        filter,
+        q.limit.unwrap_or(100).clamp(1, 500),
+    )
+    .await?;
     Ok(Json(
         json!({"reports": reports.iter().map(report_json).collect::<Vec<_>>()}),
     ))

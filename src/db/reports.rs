@@ -15,7 +15,8 @@ pub struct Report {
     pub community: Option<String>,
     pub target_actor: Option<String>,
     pub reason: String,
-    /// `open`, `resolved` or `dismissed`.
+    /// `open`, `resolved` or `dismissed`; `forwarded` for a report filed here about another
+    /// node's matter (kept for the record, not in this node's queue).
     pub state: String,
     /// Filed by a user of this node (otherwise received from another node).
     pub local: bool,
@@ -34,6 +35,8 @@ pub struct NewReport {
     pub target_actor: Option<String>,
     pub reason: String,
     pub local: bool,
+    /// `open`, or `forwarded` when another node acts on it.
+    pub state: &'static str,
 }
 
 const COLUMNS: &str = "id, ap_id, reporter, object, object_kind, community, target_actor, reason, \
@@ -83,7 +86,7 @@ impl Db {
             .execute_raw(sql(
                 self.backend(),
                 "INSERT INTO reports (ap_id, reporter, object, object_kind, community, target_actor, \
-                 reason, state, local, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9) \
+                 reason, state, local, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $10, $8, $9) \
                  ON CONFLICT (ap_id) DO NOTHING",
                 vec![
                     new.ap_id.clone().into(),
@@ -95,6 +98,7 @@ impl Db {
                     new.reason.into(),
                     new.local.into(),
                     now_ms().into(),
+                    new.state.into(),
                 ],
             ))
             .await?;
@@ -127,16 +131,30 @@ impl Db {
         rows.first().map(report_from_row).transpose()
     }
 
-    /// Reports in `state` (all states when `None`), newest first.
-    pub async fn reports(&self, state: Option<&str>, limit: u64) -> Result<Vec<Report>, DbErr> {
+    /// This node's queue: reports in `state` (every state but `forwarded` when `None`), newest
+    /// first; with `moderator`, only those about communities that actor moderates.
+    pub async fn report_queue(
+        &self,
+        state: Option<&str>,
+        moderator: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<Report>, DbErr> {
         let rows = self
             .conn()
             .query_all_raw(sql(
                 self.backend(),
                 &format!(
-                    "SELECT {COLUMNS} FROM reports WHERE ($1 = '' OR state = $1) ORDER BY id DESC LIMIT $2"
+                    "SELECT {COLUMNS} FROM reports WHERE state <> 'forwarded' \
+                     AND ($1 = '' OR state = $1) \
+                     AND ($2 = '' OR community IN (SELECT community FROM memberships \
+                          WHERE actor = $2 AND state = 'accepted' AND role IN ('owner', 'moderator'))) \
+                     ORDER BY id DESC LIMIT $3"
                 ),
-                vec![state.unwrap_or_default().into(), (limit as i64).into()],
+                vec![
+                    state.unwrap_or_default().into(),
+                    moderator.unwrap_or_default().into(),
+                    (limit as i64).into(),
+                ],
             ))
             .await?;
         rows.iter().map(report_from_row).collect()

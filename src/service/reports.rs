@@ -148,6 +148,11 @@ pub async fn file(
     if target.actor.as_deref() == Some(me.as_str()) && target.kind == "user" {
         return Err(ApiError::unprocessable("you cannot report yourself"));
     }
+    let queue_state = if responsible(state, &target).await? {
+        "open"
+    } else {
+        "forwarded"
+    };
     let base = state.settings.base_url();
     let flag_id = objects::new_id(&base, "activities/flag");
     let report = state
@@ -161,6 +166,7 @@ pub async fn file(
             target_actor: target.actor.clone(),
             reason: reason.clone(),
             local: true,
+            state: queue_state,
         })
         .await?;
 
@@ -272,6 +278,7 @@ pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
             target_actor: target.actor,
             reason,
             local: false,
+            state: "open",
         })
         .await?;
     info!(report = report.id, from = %env.actor, "report received");
@@ -294,36 +301,17 @@ pub async fn may_handle(
     }
 }
 
-/// The queue as `member` sees it.
+/// The queue as `member` sees it: every report for admins, their communities' for moderators.
+/// Reports filed here about other nodes' matters (`forwarded`) are theirs to handle.
 pub async fn queue(
     state: &AppState,
     member: &Member,
     filter: Option<&str>,
+    limit: u64,
 ) -> Result<Vec<Report>, ApiError> {
-    let mut out = Vec::new();
-    for report in state.db.reports(filter, 500).await? {
-        // Reports filed here about other nodes' matters are theirs to handle.
-        if report.local && !responsible_for_report(state, &report).await? {
-            continue;
-        }
-        if may_handle(state, member, &report).await? {
-            out.push(report);
-        }
-    }
-    Ok(out)
-}
-
-async fn responsible_for_report(state: &AppState, report: &Report) -> Result<bool, ApiError> {
-    responsible(
-        state,
-        &Target {
-            object: report.object.clone(),
-            kind: "user",
-            community: report.community.clone(),
-            actor: report.target_actor.clone(),
-        },
-    )
-    .await
+    let me = member.ap_id(state);
+    let moderator = (!member.user.is_admin).then_some(me.as_str());
+    Ok(state.db.report_queue(filter, moderator, limit).await?)
 }
 
 /// Resolves (`resolved`) or dismisses (`dismissed`) an open report, and records it.
@@ -339,8 +327,12 @@ pub async fn close(
         .report(id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such report"))?;
-    if !may_handle(state, member, &report).await? || !responsible_for_report(state, &report).await?
-    {
+    if report.state == "forwarded" {
+        return Err(ApiError::conflict(
+            "this report went to the node that acts on it; it is decided there",
+        ));
+    }
+    if !may_handle(state, member, &report).await? {
         return Err(ApiError::forbidden(
             "only this community's moderators or the node's admins handle this report",
         ));

@@ -68,6 +68,13 @@ async fn a_report_filed_on_beta_reaches_alpha_moderators_and_its_resolution_is_a
     assert_eq!(status, 201, "{filed}");
     assert_eq!(filed["object_kind"], "thread");
     assert_eq!(filed["origin"], "local");
+    assert_eq!(
+        filed["state"], "forwarded",
+        "alpha acts on it; beta keeps the record"
+    );
+    let beta_root = super::admin(&t.beta, "broot").await;
+    let (_, beta_queue) = beta_root.get("/reports?state=all").await;
+    assert_eq!(beta_queue["reports"], json!([]), "{beta_queue}");
     let (status, _) = t
         .bert
         .post(
