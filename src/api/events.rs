@@ -331,8 +331,12 @@ async fn remove(
 ) -> Result<StatusCode, ApiError> {
     auth.require_write()?;
     let event = load(&state, &id).await?;
-    svc::delete(&state, &auth.member, &event).await?;
-    Ok(StatusCode::NO_CONTENT)
+    // An event of a community elsewhere goes once its node has deleted it.
+    Ok(if svc::delete(&state, &auth.member, &event).await? {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::ACCEPTED
+    })
 }
 
 #[derive(Deserialize)]

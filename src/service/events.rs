@@ -763,15 +763,39 @@ pub async fn update(
     Ok(saved)
 }
 
-pub async fn delete(state: &AppState, member: &Member, event: &Event) -> Result<(), ApiError> {
+/// Deletes an event. Returns false when the deletion was sent to the community's node (an
+/// event of a community elsewhere), which deletes it and tells every member node.
+pub async fn delete(state: &AppState, member: &Member, event: &Event) -> Result<bool, ApiError> {
     let community = known(state, &event.community)
         .await?
         .ok_or_else(|| ApiError::not_found("the event's community is unknown"))?;
+    if let Some(remote) = &community.remote {
+        let me = member.ap_id(state);
+        if !moderates(state, &community.ap_id, &me).await? {
+            return Err(ApiError::forbidden(
+                "only the community's moderators delete events",
+            ));
+        }
+        let base = state.settings.base_url();
+        let delete = json!({
+            "@context": AS_CONTEXT,
+            "id": objects::new_id(&base, "activities/delete"),
+            "type": "Delete",
+            "actor": me,
+            "to": [community.ap_id],
+            "audience": community.ap_id,
+            "object": event.ap_id,
+        });
+        let inbox = Url::parse(&remote.inbox)
+            .map_err(|_| ApiError::bad_request("the community has no valid inbox"))?;
+        delivery::send(state, &member.actor, &delete, [inbox]).await?;
+        return Ok(false);
+    }
     let group = organizer_of(state, member, &community).await?;
     let jobs = owner_jobs(state, &group, "Delete", event).await?;
     state.db.delete_event(event.id, jobs).await?;
     state.delivery_wakeup.notify_waiters();
-    Ok(())
+    Ok(true)
 }
 
 /// Why an RSVP cannot be taken from someone (`invited` to an invitation-only event or not).
@@ -1163,6 +1187,28 @@ pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
             if let Some(event) = state.db.event_by_ap_id(id.as_str()).await? {
                 if !event.local && event.community == actor {
                     state.db.delete_event(event.id, Vec::new()).await?;
+                    return Ok(());
+                }
+                // A moderator on another node deletes an event of a community hosted here.
+                if event.local && moderates(state, &event.community, actor).await? {
+                    let community = known(state, &event.community)
+                        .await?
+                        .ok_or_else(ApiError::internal)?;
+                    let Some((group, _)) = community.local.clone() else {
+                        return Err(ApiError::internal());
+                    };
+                    let jobs = owner_jobs(state, &group, "Delete", &event).await?;
+                    state.db.delete_event(event.id, jobs).await?;
+                    state.delivery_wakeup.notify_waiters();
+                    state
+                        .db
+                        .audit(
+                            actor,
+                            "remote.event.delete",
+                            &event.ap_id,
+                            Some(&event.title),
+                        )
+                        .await?;
                     return Ok(());
                 }
                 return Err(ApiError::forbidden(

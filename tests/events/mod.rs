@@ -894,13 +894,29 @@ async fn a_remote_moderator_moves_and_cancels_an_event_through_the_community() {
     for user in [&t.olga, &t.gina] {
         event_on(user, &t.handle, &ap_id, |e| e["status"] == "cancelled").await;
     }
+    // gina cannot delete it; bert can, from beta, and it goes everywhere.
+    let (status, _) = t.gina.delete(&format!("/events/{}", on_gamma["id"])).await;
+    assert_eq!(status, 403);
+    let (status, _) = t.bert.delete(&format!("/events/{}", on_beta["id"])).await;
+    assert_eq!(status, 202);
+    for user in [&t.olga, &t.bert, &t.gina] {
+        eventually(WAIT, &format!("deleted on {}", user.domain), || async {
+            let (_, list) = user
+                .get(&format!("/communities/{}/events?past=false", t.handle))
+                .await;
+            let listed = list["events"].as_array()?;
+            (!listed.iter().any(|e| e["ap_id"] == ap_id.as_str())).then_some(())
+        })
+        .await;
+    }
     let log = t.alpha.state.db.audit_log(None, 20).await.expect("audit");
-    assert_eq!(
+    let by_bert = |action: &str| {
         log.iter()
-            .filter(|e| e.action == "remote.event.update" && e.actor == t.bert.ap_id())
-            .count(),
-        2
-    );
+            .filter(|e| e.action == action && e.actor == t.bert.ap_id())
+            .count()
+    };
+    assert_eq!(by_bert("remote.event.update"), 2);
+    assert_eq!(by_bert("remote.event.delete"), 1);
 }
 
 /// olga makes bert (beta) a moderator of alpha's community, and beta learns it.
