@@ -1,6 +1,10 @@
 //! Reports (`Flag`) and their moderation state, and instance-level suspensions.
 
-use super::{now_ms, queue::sql, Db, DbErr};
+use super::{
+    now_ms,
+    queue::{enqueue, sql, NewJob},
+    Db, DbErr,
+};
 use sea_orm::{ConnectionTrait, QueryResult};
 
 /// A report in this node's moderation queue.
@@ -82,8 +86,17 @@ pub struct Suspension {
 impl Db {
     /// Stores a report; a second one with the same id is ignored. Returns the stored report.
     pub async fn insert_report(&self, new: NewReport) -> Result<Report, DbErr> {
-        self.conn()
-            .execute_raw(sql(
+        self.insert_report_and_enqueue(new, Vec::new()).await
+    }
+
+    /// [`Db::insert_report`] and the jobs that deliver it, in one transaction.
+    pub async fn insert_report_and_enqueue(
+        &self,
+        new: NewReport,
+        jobs: Vec<NewJob>,
+    ) -> Result<Report, DbErr> {
+        let txn = self.begin().await?;
+        txn.execute_raw(sql(
                 self.backend(),
                 "INSERT INTO reports (ap_id, reporter, object, object_kind, community, target_actor, \
                  reason, state, local, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $10, $8, $9) \
@@ -102,6 +115,8 @@ impl Db {
                 ],
             ))
             .await?;
+        enqueue(&txn, jobs, now_ms()).await?;
+        txn.commit().await?;
         self.report_by_ap_id(&new.ap_id)
             .await?
             .ok_or_else(|| DbErr::RecordNotFound("report".into()))

@@ -155,20 +155,7 @@ pub async fn file(
     };
     let base = state.settings.base_url();
     let flag_id = objects::new_id(&base, "activities/flag");
-    let report = state
-        .db
-        .insert_report(NewReport {
-            ap_id: flag_id.clone(),
-            reporter: me.clone(),
-            object: target.object.clone(),
-            object_kind: target.kind.to_string(),
-            community: target.community.clone(),
-            target_actor: target.actor.clone(),
-            reason: reason.clone(),
-            local: true,
-            state: queue_state,
-        })
-        .await?;
+    let mut jobs = Vec::new();
 
     // To the community's moderators, when the community lives elsewhere.
     let mut community_host = None;
@@ -188,7 +175,7 @@ pub async fn file(
                     "summary": reason,
                     "content": reason,
                 });
-                delivery::send(state, &member.actor, &flag, [inbox]).await?;
+                jobs.extend(delivery::jobs_for(state, &member.actor, &flag, [inbox]));
                 community_host = Some(view.domain.clone());
             }
         }
@@ -212,9 +199,28 @@ pub async fn file(
                 "content": reason,
             });
             let inbox = inbox_of(state, actor).await?;
-            delivery::send(state, &instance, &flag, [inbox]).await?;
+            jobs.extend(delivery::jobs_for(state, &instance, &flag, [inbox]));
         }
     }
+    // The report and the Flags that carry it are committed together.
+    let report = state
+        .db
+        .insert_report_and_enqueue(
+            NewReport {
+                ap_id: flag_id,
+                reporter: me,
+                object: target.object.clone(),
+                object_kind: target.kind.to_string(),
+                community: target.community.clone(),
+                target_actor: target.actor.clone(),
+                reason,
+                local: true,
+                state: queue_state,
+            },
+            jobs,
+        )
+        .await?;
+    state.delivery_wakeup.notify_waiters();
     info!(report = report.id, object = %report.object, "report filed");
     Ok(report)
 }
