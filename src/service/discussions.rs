@@ -897,12 +897,6 @@ pub async fn set_thread_flags(
             "only moderators of the community can do this",
         ));
     }
-    for (flag, value) in [("lock", locked), ("pin", pinned)] {
-        if let Some(v) = value {
-            let action = format!("thread.{}{flag}", if v { "" } else { "un" });
-            state.db.audit(&me, &action, &thread.ap_id, None).await?;
-        }
-    }
     let base = state.settings.base_url();
     let mut activities = Vec::new();
     if let Some(locked) = locked.filter(|l| *l != thread.locked) {
@@ -940,6 +934,12 @@ pub async fn set_thread_flags(
     };
     state.db.apply_and_enqueue(&writes, jobs, false).await?;
     state.delivery_wakeup.notify_waiters();
+    for (flag, value) in [("lock", locked), ("pin", pinned)] {
+        if let Some(v) = value {
+            let action = format!("thread.{}{flag}", if v { "" } else { "un" });
+            state.db.audit(&me, &action, &thread.ap_id, None).await?;
+        }
+    }
     state
         .db
         .post(thread.id)
@@ -971,10 +971,7 @@ pub async fn ban(
     if expires_at.is_some_and(|t| t <= now_ms()) {
         return Err(ApiError::unprocessable("the ban would already be over"));
     }
-    state
-        .db
-        .audit(&me, "community.ban", target, reason.as_deref())
-        .await?;
+    let audit_reason = reason.clone();
     let base = state.settings.base_url();
     let mut block = objects::activity(&base, "Block", &me, json!(target), &community.ap_id);
     block["target"] = json!(community.ap_id);
@@ -1004,6 +1001,10 @@ pub async fn ban(
     }
     state.db.apply_and_enqueue(&writes, jobs, false).await?;
     state.delivery_wakeup.notify_waiters();
+    state
+        .db
+        .audit(&me, "community.ban", target, audit_reason.as_deref())
+        .await?;
     Ok(())
 }
 
