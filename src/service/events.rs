@@ -528,30 +528,66 @@ pub async fn propose(
     community: &CommunityView,
     input: EventInput,
 ) -> Result<String, ApiError> {
+    let event = draft(state, community, &member.ap_id(state), input)?;
+    send_to_host(state, member, community, "Create", event_json(&event)).await
+}
+
+/// Sends a moderator's `kind` of an event (`Create`, `Update`, `Delete`) to the inbox of the
+/// community's node, which checks and applies it (see [`hosted_event_change`]). The role is
+/// checked here first. Returns the activity's id.
+async fn send_to_host(
+    state: &AppState,
+    member: &Member,
+    community: &CommunityView,
+    kind: &str,
+    object: Value,
+) -> Result<String, ApiError> {
     let remote = community.remote.as_ref().ok_or_else(ApiError::internal)?;
     let me = member.ap_id(state);
     if !moderates(state, &community.ap_id, &me).await? {
         return Err(ApiError::forbidden(
-            "only the community's moderators schedule events",
+            "only the community's moderators schedule, change or delete events",
         ));
     }
-    let event = draft(state, community, &me, input)?;
     let base = state.settings.base_url();
-    let id = objects::new_id(&base, "activities/create");
-    let mut create = json!({
+    let id = objects::new_id(&base, &format!("activities/{}", kind.to_lowercase()));
+    let mut activity = json!({
         "@context": AS_CONTEXT,
         "id": id,
-        "type": "Create",
+        "type": kind,
         "actor": me,
         "to": [community.ap_id],
         "audience": community.ap_id,
-        "object": event_json(&event),
+        "object": object,
     });
-    crate::service::privacy::address(&mut create, community);
+    crate::service::privacy::address(&mut activity, community);
     let inbox = Url::parse(&remote.inbox)
         .map_err(|_| ApiError::bad_request("the community has no valid inbox"))?;
-    delivery::send(state, &member.actor, &create, [inbox]).await?;
+    delivery::send(state, &member.actor, &activity, [inbox]).await?;
     Ok(id)
+}
+
+/// The local community `community` and its actor, when `actor` (a moderator on another node)
+/// moderates it: the check every remote moderator's event change passes on the host.
+async fn hosted_event_change(
+    state: &AppState,
+    community: &str,
+    actor: &str,
+) -> Result<(CommunityView, LocalActor), ApiError> {
+    let Some((view, group)) = known(state, community)
+        .await?
+        .and_then(|c| c.local.clone().map(|(group, _)| (c, group)))
+    else {
+        return Err(ApiError::forbidden(
+            "events are proposed to a community of this node",
+        ));
+    };
+    if !moderates(state, &view.ap_id, actor).await? {
+        return Err(ApiError::forbidden(
+            "only the community's moderators schedule, change or delete events",
+        ));
+    }
+    Ok((view, group))
 }
 
 /// A moderator on another node changes (or cancels) an event: checked here, sent to the
@@ -564,28 +600,8 @@ async fn propose_update(
     event: &Event,
     input: EventInput,
 ) -> Result<Event, ApiError> {
-    let remote = community.remote.as_ref().ok_or_else(ApiError::internal)?;
-    let me = member.ap_id(state);
-    if !moderates(state, &community.ap_id, &me).await? {
-        return Err(ApiError::forbidden(
-            "only the community's moderators change events",
-        ));
-    }
     let changed = apply_input(event.clone(), input)?;
-    let base = state.settings.base_url();
-    let mut update = json!({
-        "@context": AS_CONTEXT,
-        "id": objects::new_id(&base, "activities/update"),
-        "type": "Update",
-        "actor": me,
-        "to": [community.ap_id],
-        "audience": community.ap_id,
-        "object": event_json(&changed),
-    });
-    crate::service::privacy::address(&mut update, community);
-    let inbox = Url::parse(&remote.inbox)
-        .map_err(|_| ApiError::bad_request("the community has no valid inbox"))?;
-    delivery::send(state, &member.actor, &update, [inbox]).await?;
+    send_to_host(state, member, community, "Update", event_json(&changed)).await?;
     Ok(changed)
 }
 
@@ -604,18 +620,8 @@ async fn receive_update_proposal(
     else {
         return Err(ApiError::not_found("no such event on this node"));
     };
-    let community = known(state, &event.community)
-        .await?
-        .ok_or_else(ApiError::internal)?;
-    let Some((group, _)) = community.local.clone() else {
-        return Err(ApiError::internal());
-    };
     let actor = env.actor.as_str();
-    if !moderates(state, &community.ap_id, actor).await? {
-        return Err(ApiError::forbidden(
-            "only the community's moderators change events",
-        ));
-    }
+    let (_, group) = hosted_event_change(state, &event.community, actor).await?;
     let mut changed = apply_input(event.clone(), input_from(proposed, true))?;
     changed.sequence += 1;
     changed.updated_at = now_ms();
@@ -659,23 +665,8 @@ fn input_from(e: Event, with_status: bool) -> EventInput {
 /// The community's node receives a remote moderator's proposed event and schedules it.
 async fn receive_proposal(state: &AppState, env: &Envelope, doc: &Value) -> Result<(), ApiError> {
     let proposed = parse_event(doc).map_err(ApiError::bad_request)?;
-    let community = match Url::parse(&proposed.community) {
-        Ok(url) => crate::service::discussions::by_url(state, &url).await?,
-        Err(_) => None,
-    };
-    let Some((community, group)) =
-        community.and_then(|c| c.local.clone().map(|(group, _)| (c, group)))
-    else {
-        return Err(ApiError::forbidden(
-            "events are proposed to a community of this node",
-        ));
-    };
     let actor = env.actor.as_str();
-    if !moderates(state, &community.ap_id, actor).await? {
-        return Err(ApiError::forbidden(
-            "only the community's moderators schedule events",
-        ));
-    }
+    let (community, group) = hosted_event_change(state, &proposed.community, actor).await?;
     // The same checks as a local organizer's request.
     let event = draft(state, &community, actor, input_from(proposed, false))?;
     let jobs = owner_jobs(state, &group, "Create", &event).await?;
@@ -769,26 +760,8 @@ pub async fn delete(state: &AppState, member: &Member, event: &Event) -> Result<
     let community = known(state, &event.community)
         .await?
         .ok_or_else(|| ApiError::not_found("the event's community is unknown"))?;
-    if let Some(remote) = &community.remote {
-        let me = member.ap_id(state);
-        if !moderates(state, &community.ap_id, &me).await? {
-            return Err(ApiError::forbidden(
-                "only the community's moderators delete events",
-            ));
-        }
-        let base = state.settings.base_url();
-        let delete = json!({
-            "@context": AS_CONTEXT,
-            "id": objects::new_id(&base, "activities/delete"),
-            "type": "Delete",
-            "actor": me,
-            "to": [community.ap_id],
-            "audience": community.ap_id,
-            "object": event.ap_id,
-        });
-        let inbox = Url::parse(&remote.inbox)
-            .map_err(|_| ApiError::bad_request("the community has no valid inbox"))?;
-        delivery::send(state, &member.actor, &delete, [inbox]).await?;
+    if community.local.is_none() {
+        send_to_host(state, member, &community, "Delete", json!(event.ap_id)).await?;
         return Ok(false);
     }
     let group = organizer_of(state, member, &community).await?;
@@ -1190,13 +1163,8 @@ pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
                     return Ok(());
                 }
                 // A moderator on another node deletes an event of a community hosted here.
-                if event.local && moderates(state, &event.community, actor).await? {
-                    let community = known(state, &event.community)
-                        .await?
-                        .ok_or_else(ApiError::internal)?;
-                    let Some((group, _)) = community.local.clone() else {
-                        return Err(ApiError::internal());
-                    };
+                if event.local {
+                    let (_, group) = hosted_event_change(state, &event.community, actor).await?;
                     let jobs = owner_jobs(state, &group, "Delete", &event).await?;
                     state.db.delete_event(event.id, jobs).await?;
                     state.delivery_wakeup.notify_waiters();
