@@ -5,7 +5,7 @@
 use super::{
     actors::host_of,
     routes::wants_activity_json,
-    signatures::{DateWindow, SignedRequest},
+    signatures::{header_map, DateWindow, SignedRequest},
 };
 use crate::{app::AppState, error::ApiError, service::remote};
 use axum::{
@@ -41,11 +41,7 @@ pub async fn guard(State(state): State<AppState>, request: Request<Body>, next: 
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/".into());
-        let headers: BTreeMap<String, String> = request
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-            .collect();
+        let headers = header_map(request.headers());
         if let Err(e) = signer_host(&state, &method, &path, headers).await {
             return e.into_response();
         }

@@ -4,7 +4,7 @@
 use super::{
     activities::{parse_envelope, Envelope},
     actors::host_of,
-    signatures::{digest_matches, DateWindow, SignatureError, SignedRequest},
+    signatures::{digest_matches, header_map, DateWindow, SignatureError, SignedRequest},
 };
 use crate::{app::AppState, error::ApiError, metrics::Metrics, service};
 use axum::{
@@ -12,10 +12,7 @@ use axum::{
     extract::{OriginalUri, Path, State},
     http::{HeaderMap, Method, StatusCode},
 };
-use std::{
-    collections::BTreeMap,
-    time::{Duration, SystemTime},
-};
+use std::time::{Duration, SystemTime};
 use tracing::{info, warn};
 
 /// `POST /inbox`.
@@ -85,10 +82,7 @@ async fn receive(
         .map_err(|_| ApiError::too_large("the activity is larger than 1 MiB"))?;
 
     // Cheap checks first: signature header shape, coverage, date window, digest.
-    let header_map: BTreeMap<String, String> = headers
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-        .collect();
+    let header_map = header_map(headers);
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let window = DateWindow {
         max_age: Duration::from_secs(state.settings.federation.signature_max_age_secs),

@@ -20,6 +20,15 @@ use std::{
     time::{Duration, SystemTime},
 };
 
+/// A request's headers as the signature checks read them: lowercase names, text values
+/// (headers whose value is not text are left out). Owned, so it can be held across awaits.
+pub fn header_map(headers: &axum::http::HeaderMap) -> BTreeMap<String, String> {
+    headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect()
+}
+
 /// A PEM key pair of a local actor.
 pub struct KeyPair {
     pub public_pem: String,

@@ -18,7 +18,6 @@ use crate::{
 };
 use axum::http::{HeaderMap, Method};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use url::Url;
 
 /// Software known to show followers-only content to people who are not followers; confidential
@@ -101,11 +100,7 @@ pub async fn authorize_read(
             "this community is confidential; read it through its members' nodes",
         ));
     }
-    let headers: BTreeMap<String, String> = request
-        .headers
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-        .collect();
+    let headers = crate::federation::signatures::header_map(request.headers);
     let host =
         fetch_guard::signer_host(state, request.method.as_str(), request.path, headers).await?;
     if may_receive(state, community, &host).await? {
