@@ -1,6 +1,6 @@
 //! Knowledge articles in the native API.
 
-use super::{author_json, may_read, parse_body, parse_id, Auth, MaybeAuth, Q};
+use super::{author_json, may_read, may_read_view, parse_body, parse_id, Auth, MaybeAuth, Q};
 use crate::{
     app::AppState,
     db::{articles::Article, now_ms},
@@ -132,7 +132,7 @@ async fn list(
     Q(q): Q<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let community = communities::resolve(&state, &handle).await?;
-    may_read(&state, auth.as_ref(), &community.ap_id).await?;
+    may_read_view(&state, auth.as_ref(), &community).await?;
     let now = now_ms();
     let list = state
         .db
@@ -194,7 +194,7 @@ async fn by_slug(
     Path((handle, slug)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let community = communities::resolve(&state, &handle).await?;
-    may_read(&state, auth.as_ref(), &community.ap_id).await?;
+    may_read_view(&state, auth.as_ref(), &community).await?;
     let article = state
         .db
         .article_by_slug(&community.ap_id, &slug)

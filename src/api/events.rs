@@ -1,6 +1,8 @@
 //! Events in the native API.
 
-use super::{author_json, may_read, nullable, parse_body, parse_id, Auth, MaybeAuth, Q};
+use super::{
+    author_json, may_read, may_read_view, nullable, parse_body, parse_id, Auth, MaybeAuth, Q,
+};
 use crate::{
     app::AppState,
     db::{events::Event, now_ms},
@@ -192,7 +194,7 @@ async fn list(
     Q(q): Q<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let community = communities::resolve(&state, &handle).await?;
-    may_read(&state, auth.as_ref(), &community.ap_id).await?;
+    may_read_view(&state, auth.as_ref(), &community).await?;
     let events = state
         .db
         .events(&community.ap_id, q.past.unwrap_or(false), now_ms())
@@ -261,7 +263,7 @@ async fn community_ics(
     Path(handle): Path<String>,
 ) -> Result<Response, ApiError> {
     let community = communities::resolve(&state, &handle).await?;
-    may_read(&state, auth.as_ref(), &community.ap_id).await?;
+    may_read_view(&state, auth.as_ref(), &community).await?;
     // Upcoming, plus the last month, so a just-finished or cancelled event stays visible.
     let events = state
         .db

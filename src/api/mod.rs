@@ -171,10 +171,19 @@ pub(crate) async fn may_read(
     auth: Option<&Auth>,
     community: &str,
 ) -> Result<(), ApiError> {
-    let Some(view) = svc::known(state, community).await? else {
-        return Ok(());
-    };
-    if crate::service::privacy::is_public(&view) {
+    match svc::known(state, community).await? {
+        Some(view) => may_read_view(state, auth, &view).await,
+        None => Ok(()),
+    }
+}
+
+/// [`may_read`] for a community already at hand.
+pub(crate) async fn may_read_view(
+    state: &AppState,
+    auth: Option<&Auth>,
+    view: &svc::CommunityView,
+) -> Result<(), ApiError> {
+    if crate::service::privacy::is_public(view) {
         return Ok(());
     }
     // A partners community may open itself to every user of its own node.
@@ -605,7 +614,7 @@ async fn list_threads(
     Q(q): Q<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let view = svc::resolve(&state, &handle).await?;
-    may_read(&state, auth.as_ref(), &view.ap_id).await?;
+    may_read_view(&state, auth.as_ref(), &view).await?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let threads = state.db.threads(&view.ap_id, limit, q.before, true).await?;
     let mut out = Vec::with_capacity(threads.len());
