@@ -59,6 +59,41 @@ pub async fn three_nodes() -> Three {
     }
 }
 
+/// olga makes bert (beta) a moderator of `practice`, with an optional title, and waits until
+/// beta knows.
+pub async fn bert_moderates(t: &Three, title: Option<&str>) {
+    let (_, members) = t.olga.get("/communities/practice/members").await;
+    let bert_member = members["members"]
+        .as_array()
+        .and_then(|m| {
+            m.iter()
+                .find(|m| m["actor"]["ap_id"] == t.bert.ap_id().as_str())
+        })
+        .map(|m| m["id"].clone())
+        .expect("bert is a member");
+    let mut body = json!({"role": "moderator"});
+    if let Some(title) = title {
+        body["title"] = json!(title);
+    }
+    let (status, body) = t
+        .olga
+        .post(
+            &format!("/communities/practice/members/{bert_member}/role"),
+            body,
+        )
+        .await;
+    assert_eq!(
+        (status, body["role"].as_str()),
+        (200, Some("moderator")),
+        "{body}"
+    );
+    eventually(WAIT, "beta knows bert moderates", || async {
+        let (_, c) = t.bert.get(&format!("/communities/{}", t.handle)).await;
+        (c["membership"]["role"] == "moderator").then_some(())
+    })
+    .await;
+}
+
 async fn thread_everywhere(t: &Three, ap_id: &str, check: impl Fn(&Value) -> bool) -> Vec<Value> {
     let mut found = Vec::new();
     for user in [&t.olga, &t.bert, &t.gina] {

@@ -1,6 +1,6 @@
 //! Likes, locks, pins, roles, remote moderators, unbans, leaving and approval, across nodes.
 
-use super::federation::three_nodes;
+use super::federation::{bert_moderates, three_nodes};
 use crate::harness::{eventually, ApiUser, Node};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -165,32 +165,7 @@ async fn likes_locks_pins_roles_and_remote_moderators_federate() {
     assert_eq!(status, 403);
 
     // olga makes bert a moderator; beta learns it; bert removes the thread from beta.
-    let (_, members) = t.olga.get("/communities/practice/members").await;
-    let bert_member = members["members"]
-        .as_array()
-        .and_then(|m| {
-            m.iter()
-                .find(|m| m["actor"]["ap_id"] == t.bert.ap_id().as_str())
-        })
-        .map(|m| m["id"].clone())
-        .expect("bert is a member");
-    let (status, body) = t
-        .olga
-        .post(
-            &format!("/communities/practice/members/{bert_member}/role"),
-            json!({"role": "moderator", "title": "runbook steward"}),
-        )
-        .await;
-    assert_eq!(
-        (status, body["role"].as_str()),
-        (200, Some("moderator")),
-        "{body}"
-    );
-    eventually(WAIT, "beta knows bert moderates", || async {
-        let (_, c) = t.bert.get(&format!("/communities/{}", t.handle)).await;
-        (c["membership"]["role"] == "moderator").then_some(())
-    })
-    .await;
+    bert_moderates(&t, Some("runbook steward")).await;
     let (status, body) = t
         .bert
         .post(

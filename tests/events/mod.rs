@@ -1,7 +1,7 @@
 //! Issue: events with RSVP, capacity and a waitlist, federated between nodes.
 
 use crate::{
-    discussions::federation::three_nodes,
+    discussions::federation::{bert_moderates, three_nodes},
     harness::{eventually, ApiUser},
 };
 use roundtable::{
@@ -764,7 +764,7 @@ async fn moderators_on_other_nodes_schedule_events_through_the_community() {
         .await;
     assert_eq!(status, 403);
 
-    bert_moderates(&t).await;
+    bert_moderates(&t, None).await;
 
     // Bad input is refused on beta before anything is sent.
     let mut bad = input.clone();
@@ -845,7 +845,7 @@ async fn moderators_on_other_nodes_schedule_events_through_the_community() {
 #[tokio::test]
 async fn a_remote_moderator_moves_and_cancels_an_event_through_the_community() {
     let t = three_nodes().await;
-    bert_moderates(&t).await;
+    bert_moderates(&t, None).await;
     let (status, created) = t
         .olga
         .post(
@@ -917,30 +917,4 @@ async fn a_remote_moderator_moves_and_cancels_an_event_through_the_community() {
     };
     assert_eq!(by_bert("remote.event.update"), 2);
     assert_eq!(by_bert("remote.event.delete"), 1);
-}
-
-/// olga makes bert (beta) a moderator of alpha's community, and beta learns it.
-async fn bert_moderates(t: &crate::discussions::federation::Three) {
-    let (_, members) = t.olga.get("/communities/practice/members").await;
-    let bert_member = members["members"]
-        .as_array()
-        .and_then(|m| {
-            m.iter()
-                .find(|m| m["actor"]["ap_id"] == t.bert.ap_id().as_str())
-        })
-        .map(|m| m["id"].clone())
-        .expect("bert is a member");
-    let (status, _) = t
-        .olga
-        .post(
-            &format!("/communities/practice/members/{bert_member}/role"),
-            json!({"role": "moderator"}),
-        )
-        .await;
-    assert_eq!(status, 200);
-    eventually(WAIT, "beta knows bert moderates", || async {
-        let (_, c) = t.bert.get(&format!("/communities/{}", t.handle)).await;
-        (c["membership"]["role"] == "moderator").then_some(())
-    })
-    .await;
 }

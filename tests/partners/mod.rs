@@ -14,6 +14,23 @@ mod moderation;
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// A node that takes `per_minute` verified activities per sending host, `burst` at once.
+fn inbox_limits(per_minute: u32, burst: u32) -> crate::harness::NodeOptions {
+    crate::harness::NodeOptions {
+        env: vec![
+            (
+                "ROUNDTABLE__FEDERATION__INBOX_RATE_PER_MINUTE".into(),
+                per_minute.to_string(),
+            ),
+            (
+                "ROUNDTABLE__FEDERATION__INBOX_BURST".into(),
+                burst.to_string(),
+            ),
+        ],
+        ..Default::default()
+    }
+}
+
 async fn admin(node: &Node, name: &str) -> ApiUser {
     let mut user = node.api_user(name).await;
     roundtable::service::accounts::create_user(
@@ -398,17 +415,7 @@ async fn removing_a_partner_with_purge_deletes_its_replicated_content() {
 async fn a_host_over_its_inbox_rate_gets_429_with_retry_after() {
     let sender = Node::start().await;
     let alice = sender.user("alice").await;
-    let receiver = Node::start_with(crate::harness::NodeOptions {
-        env: vec![
-            (
-                "ROUNDTABLE__FEDERATION__INBOX_RATE_PER_MINUTE".into(),
-                "6".into(),
-            ),
-            ("ROUNDTABLE__FEDERATION__INBOX_BURST".into(), "2".into()),
-        ],
-        ..Default::default()
-    })
-    .await;
+    let receiver = Node::start_with(inbox_limits(6, 2)).await;
     let other = Node::start().await;
     let olly = other.user("olly").await;
     let post = |node: &Node, name: &str, pem: &str, n: u32| {
@@ -446,17 +453,7 @@ async fn a_host_over_its_inbox_rate_gets_429_with_retry_after() {
 
 #[tokio::test]
 async fn activities_refused_with_429_arrive_once_the_sender_retries() {
-    let alpha = Node::start_with(crate::harness::NodeOptions {
-        env: vec![
-            (
-                "ROUNDTABLE__FEDERATION__INBOX_RATE_PER_MINUTE".into(),
-                "60".into(),
-            ),
-            ("ROUNDTABLE__FEDERATION__INBOX_BURST".into(), "2".into()),
-        ],
-        ..Default::default()
-    })
-    .await;
+    let alpha = Node::start_with(inbox_limits(60, 2)).await;
     let beta = Node::start().await;
     let olga = alpha.api_user("olga").await;
     let bert = beta.api_user("bert").await;
@@ -517,16 +514,7 @@ async fn activities_refused_with_429_arrive_once_the_sender_retries() {
 async fn processes_of_one_node_share_its_inbox_rate_limit() {
     let sender = Node::start().await;
     let alice = sender.user("alice").await;
-    let limits = || crate::harness::NodeOptions {
-        env: vec![
-            (
-                "ROUNDTABLE__FEDERATION__INBOX_RATE_PER_MINUTE".into(),
-                "6".into(),
-            ),
-            ("ROUNDTABLE__FEDERATION__INBOX_BURST".into(), "2".into()),
-        ],
-        ..Default::default()
-    };
+    let limits = || inbox_limits(6, 2);
     let first = Node::start_with(limits()).await;
     // A second process of the same node: same database, same domain.
     let second = Node::start_with(crate::harness::NodeOptions {
