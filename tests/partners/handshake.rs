@@ -253,10 +253,43 @@ async fn a_partnership_handshake_through_the_cli_lets_a_new_partner_federate() {
     let out = t.gamma.cli(&["partner", "accept", &alpha_domain]).await;
     assert!(!out.ok, "nothing left to accept: {out:?}");
 
+    // gamma's admin proposes through the API; alpha's admin declines on the command line.
+    let groot = super::admin(&t.gamma, "groot").await;
+    let (status, body) = groot
+        .post("/admin/partnerships", json!({"domain": alpha_domain}))
+        .await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (202, Some("proposed")),
+        "{body}"
+    );
+    eventually(WAIT, "alpha sees gamma's request", || async {
+        let out = t.alpha.cli(&["partner", "requests"]).await;
+        out.stdout
+            .contains(&format!("incoming\t{gamma_domain}"))
+            .then_some(())
+    })
+    .await;
+    let out = t.alpha.cli(&["partner", "reject", &gamma_domain]).await;
+    assert!(out.ok, "{out:?}");
+    eventually(WAIT, "gamma hears the refusal", || async {
+        let (_, p) = groot.get("/admin/partnerships").await;
+        (p["partnerships"] == json!([])).then_some(())
+    })
+    .await;
+    assert!(t
+        .gamma
+        .state
+        .db
+        .audit_log(None, 5)
+        .await
+        .expect("audit")
+        .iter()
+        .any(|e| e.action == "partnership.rejected"));
+
     // Listing a node that asked (here through gamma's admin API) answers its request.
     let out = t.alpha.cli(&["partner", "propose", &gamma_domain]).await;
     assert!(out.ok, "{out:?}");
-    let groot = super::admin(&t.gamma, "groot").await;
     eventually(WAIT, "gamma sees the third request", || async {
         let (_, p) = groot.get("/admin/partnerships").await;
         (p["partnerships"][0]["state"] == "requested").then_some(())

@@ -353,4 +353,24 @@ async fn captured_flags_from_lemmy_mastodon_and_mbin_reach_the_queue() {
         assert_eq!(report["reporter"], fake.actor.as_str());
         assert_eq!(report["origin"], "remote");
     }
+
+    // olga dismisses one: it leaves the open queue, and the log says so.
+    let id = reports[0]["id"].as_i64().expect("id");
+    let (status, dismissed) = olga
+        .post(
+            &format!("/reports/{id}/dismiss"),
+            json!({"note": "test report"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{dismissed}");
+    assert_eq!(dismissed["state"], "dismissed");
+    assert_eq!(dismissed["resolution"], "test report");
+    let (_, open) = olga.get("/reports").await;
+    assert_eq!(open["reports"].as_array().map(Vec::len), Some(2));
+    let (_, closed) = olga.get("/reports?state=dismissed").await;
+    assert_eq!(closed["reports"][0]["id"], id);
+    let log = alpha.state.db.audit_log(None, 5).await.expect("audit");
+    assert!(log
+        .iter()
+        .any(|e| e.action == "report.dismiss" && e.actor == olga.ap_id() && e.target == post));
 }
