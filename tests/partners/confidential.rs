@@ -68,14 +68,22 @@ async fn gamma_holds(gamma: &Node, community: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_members_community_reaches_only_nodes_with_approved_members() {
-    let alpha = Node::start().await;
-    let beta = Node::start().await;
-    let gamma = Node::start().await;
+/// Three nodes, each with one user (olga, bert, gina) and no community yet.
+async fn three_with_users() -> (Node, Node, Node, ApiUser, ApiUser, ApiUser) {
+    let (alpha, beta, gamma) = (
+        Node::start().await,
+        Node::start().await,
+        Node::start().await,
+    );
     let olga = alpha.api_user("olga").await;
     let bert = beta.api_user("bert").await;
     let gina = gamma.api_user("gina").await;
+    (alpha, beta, gamma, olga, bert, gina)
+}
+
+#[tokio::test]
+async fn a_members_community_reaches_only_nodes_with_approved_members() {
+    let (alpha, beta, gamma, olga, bert, gina) = three_with_users().await;
     let (status, body) = olga
         .post(
             "/communities",
@@ -332,12 +340,7 @@ async fn confidential_communities_refuse_software_that_leaks_followers_only_post
 
 #[tokio::test]
 async fn a_partners_community_takes_followers_from_partner_nodes_only() {
-    let alpha = Node::start().await;
-    let beta = Node::start().await;
-    let gamma = Node::start().await;
-    let olga = alpha.api_user("olga").await;
-    let bert = beta.api_user("bert").await;
-    let gina = gamma.api_user("gina").await;
+    let (alpha, beta, gamma, olga, bert, gina) = three_with_users().await;
     let out = alpha.cli(&["partner", "add", &beta.domain]).await;
     assert!(out.ok, "{out:?}");
     let (status, _) = olga
