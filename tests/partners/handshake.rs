@@ -307,4 +307,38 @@ async fn a_partnership_handshake_through_the_cli_lets_a_new_partner_federate() {
         out.stdout.contains(&gamma_domain).then_some(())
     })
     .await;
+
+    // The admin API's own answer: beta asks gamma, gamma's admin accepts with the API.
+    let out = t.beta.cli(&["partner", "propose", &gamma_domain]).await;
+    assert!(out.ok, "{out:?}");
+    let beta_domain = t.beta.domain.clone();
+    eventually(WAIT, "gamma sees beta's request", || async {
+        let (_, p) = groot.get("/admin/partnerships").await;
+        (p["partnerships"][0]["domain"] == beta_domain.as_str()).then_some(())
+    })
+    .await;
+    let (status, _) = t
+        .gina
+        .post(
+            &format!("/admin/partnerships/{beta_domain}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 403, "admins only");
+    let (status, body) = groot
+        .post(
+            &format!("/admin/partnerships/{beta_domain}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("partner")),
+        "{body}"
+    );
+    eventually(WAIT, "beta hears gamma's acceptance", || async {
+        let out = t.beta.cli(&["partner", "list"]).await;
+        out.stdout.contains(&gamma_domain).then_some(())
+    })
+    .await;
 }
