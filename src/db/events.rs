@@ -242,8 +242,13 @@ impl Db {
         } else {
             "going"
         };
-        event_participant::Entity::update_many()
-            .col_expr(event_participant::Column::State, Expr::value(state))
+        let mut change = event_participant::Entity::update_many()
+            .col_expr(event_participant::Column::State, Expr::value(state));
+        if state == "waitlisted" {
+            // The wait starts now: the waitlist is served in the order people joined it.
+            change = change.col_expr(event_participant::Column::CreatedAt, Expr::value(now_ms()));
+        }
+        change
             .filter(event_participant::Column::EventId.eq(event_id))
             .filter(event_participant::Column::Actor.eq(actor))
             .exec(&txn)
@@ -273,6 +278,7 @@ impl Db {
             if let Some(next) = event_participant::Entity::find()
                 .filter(event_participant::Column::EventId.eq(event_id))
                 .filter(event_participant::Column::State.eq("waitlisted"))
+                .order_by_asc(event_participant::Column::CreatedAt)
                 .order_by_asc(event_participant::Column::Id)
                 .one(&txn)
                 .await?

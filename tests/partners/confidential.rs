@@ -6,7 +6,7 @@ use crate::harness::{eventually, fake::FakeServer, http, ApiUser, Node};
 use serde_json::{json, Value};
 use url::Url;
 
-async fn approve(olga: &ApiUser, who: &ApiUser) {
+pub(crate) async fn approve(olga: &ApiUser, who: &ApiUser) {
     let pending = eventually(WAIT, "the join request reaches alpha", || async {
         let (_, m) = olga.get("/communities/board/members?state=pending").await;
         m["members"]

@@ -8,7 +8,7 @@ use roundtable::metrics::Metrics;
 use serde_json::json;
 use std::time::Duration;
 
-mod confidential;
+pub(crate) mod confidential;
 mod handshake;
 mod moderation;
 

@@ -1,7 +1,7 @@
 //! Classes 3, 4 and 5: the community's node applies one rule to local and remote actors; a ban
 //! ends access everywhere; moderators elsewhere can do no more than moderators here.
 
-use super::{admit, board, held, signed_by, thread, Board, WAIT};
+use super::{admit, approve, board, held, signed_by, thread, until_held, Board, WAIT};
 use crate::harness::{eventually, fake::FakeServer, http, ApiUser};
 use serde_json::{json, Value};
 
@@ -107,7 +107,10 @@ async fn a_stranger_cannot_post_like_or_take_seats_in_a_members_community() {
     let (status, body) = t
         .bert
         .post(
-            &format!("/events/{}/rsvp", bert_event_id(&t, &event_id).await),
+            &format!(
+                "/events/{}/rsvp",
+                local_event(&t.bert, &t.handle, &event_id).await
+            ),
             json!({"going": true}),
         )
         .await;
@@ -120,13 +123,10 @@ async fn a_stranger_cannot_post_like_or_take_seats_in_a_members_community() {
     assert_eq!(state["remaining"], 0, "{state}");
 }
 
-/// The local id of the event `ap_id` on beta.
-async fn bert_event_id(t: &Board, ap_id: &str) -> Value {
-    eventually(WAIT, "beta has the event", || async {
-        let (_, list) = t
-            .bert
-            .get(&format!("/communities/{}/events", t.handle))
-            .await;
+/// The id of the event `ap_id` on `user`'s own node, once it is there.
+async fn local_event(user: &ApiUser, handle: &str, ap_id: &str) -> Value {
+    eventually(WAIT, &format!("{} has the event", user.domain), || async {
+        let (_, list) = user.get(&format!("/communities/{handle}/events")).await;
         list["events"]
             .as_array()
             .and_then(|e| e.iter().find(|e| e["ap_id"] == ap_id))
@@ -143,25 +143,9 @@ async fn a_ban_by_a_moderator_elsewhere_ends_the_membership_on_every_node() {
     let day = event(&t.olga, "Offsite", None).await;
     let day_ap = day["ap_id"].as_str().expect("ap_id").to_string();
     let posted = thread(&t.olga, "/communities/board/threads", "Minutes").await;
-    eventually(WAIT, "gamma holds the thread", || async {
-        held(&t.gamma, &t.community)
-            .await
-            .contains(&posted)
-            .then_some(())
-    })
-    .await;
+    until_held(&t.gamma, &t.community, &posted).await;
     // gina is going, and her personal calendar shows it.
-    let gina_event = eventually(WAIT, "gamma has the event", || async {
-        let (_, list) = t
-            .gina
-            .get(&format!("/communities/{}/events", t.handle))
-            .await;
-        list["events"]
-            .as_array()
-            .and_then(|e| e.iter().find(|e| e["ap_id"] == day_ap.as_str()))
-            .map(|e| e["id"].clone())
-    })
-    .await;
+    let gina_event = local_event(&t.gina, &t.handle, &day_ap).await;
     let (status, body) = t
         .gina
         .post(
@@ -222,13 +206,7 @@ async fn a_ban_by_a_moderator_elsewhere_ends_the_membership_on_every_node() {
     );
     // New content no longer reaches gamma.
     let later = thread(&t.olga, "/communities/board/threads", "After the ban").await;
-    eventually(WAIT, "beta gets the new thread", || async {
-        held(&t.beta, &t.community)
-            .await
-            .contains(&later)
-            .then_some(())
-    })
-    .await;
+    until_held(&t.beta, &t.community, &later).await;
     assert!(held(&t.gamma, &t.community).await.is_empty());
 }
 
@@ -238,13 +216,7 @@ async fn a_banned_reader_of_a_replica_sees_nothing() {
     let lee = t.beta.api_user("lee").await;
     admit(&t.olga, &lee, &t.handle).await;
     let posted = thread(&t.olga, "/communities/board/threads", "Budget").await;
-    eventually(WAIT, "beta holds the thread", || async {
-        held(&t.beta, &t.community)
-            .await
-            .contains(&posted)
-            .then_some(())
-    })
-    .await;
+    until_held(&t.beta, &t.community, &posted).await;
     assert_eq!(
         lee.get(&format!("/communities/{}/threads", t.handle))
             .await
@@ -341,4 +313,87 @@ async fn moderators_elsewhere_cannot_demote_or_ban_the_owner_or_promote_stranger
         (gina.role.as_str(), gina.state.as_str()),
         ("member", "pending")
     );
+}
+
+/// Three people wait for the one seat of an event, on three nodes; each seat that opens goes to
+/// the one who has waited longest, and their node hears it.
+#[tokio::test]
+async fn the_waitlist_promotes_strictly_in_order_across_nodes() {
+    let t = board().await;
+    admit(&t.olga, &t.gina, &t.handle).await;
+    let lee = t.alpha.api_user("lee").await;
+    let (status, _) = lee.post("/communities/board/join", json!({})).await;
+    assert_eq!(status, 202, "a members community waits for a moderator");
+    approve(&t.olga, &lee).await;
+    let seat = event(&t.olga, "Dinner", Some(1)).await;
+    let ap_id = seat["ap_id"].as_str().expect("ap_id").to_string();
+    let (status, body) = t
+        .olga
+        .post(
+            &format!("/events/{}/rsvp", seat["id"]),
+            json!({"going": true}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("going")),
+        "{body}"
+    );
+
+    let waiting = [t.bert.clone(), t.gina.clone(), lee.clone()];
+    let mut ids = Vec::new();
+    for user in &waiting {
+        let id = local_event(user, &t.handle, &ap_id).await;
+        let (status, body) = user
+            .post(&format!("/events/{id}/rsvp"), json!({"going": true}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        // Each is on the waitlist, as alpha decides, before the next one asks.
+        eventually(WAIT, "alpha waitlists the RSVP", || async {
+            let p = t
+                .alpha
+                .state
+                .db
+                .participant(seat["id"].as_i64().expect("id"), &user.ap_id())
+                .await
+                .expect("db")?;
+            (p.state == "waitlisted").then_some(())
+        })
+        .await;
+        ids.push(id);
+    }
+
+    // The seat passes down the list, one leaver at a time.
+    let mut leaver = (t.olga.clone(), seat["id"].clone());
+    for (user, id) in waiting.iter().zip(ids) {
+        let (status, body) = leaver
+            .0
+            .post(
+                &format!("/events/{}/rsvp", leaver.1),
+                json!({"going": false}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        eventually(WAIT, &format!("{} gets the seat", user.name), || async {
+            let (_, e) = user.get(&format!("/events/{id}")).await;
+            (e["my_rsvp"] == "going").then_some(())
+        })
+        .await;
+        for other in waiting.iter().filter(|o| o.name != user.name) {
+            let p = t
+                .alpha
+                .state
+                .db
+                .participant(seat["id"].as_i64().expect("id"), &other.ap_id())
+                .await
+                .expect("db");
+            assert_ne!(
+                p.map(|p| p.state),
+                Some("going".to_string()),
+                "{} is not going",
+                other.name
+            );
+        }
+        leaver = (user.clone(), id);
+    }
 }

@@ -28,26 +28,7 @@ pub struct Board {
     pub community: String,
 }
 
-/// Approves `who`'s pending request to join `board`.
-pub async fn approve(olga: &ApiUser, who: &ApiUser) {
-    let pending = eventually(WAIT, "the join request reaches alpha", || async {
-        let (_, m) = olga.get("/communities/board/members?state=pending").await;
-        m["members"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|m| m["actor"]["ap_id"] == who.ap_id().as_str())
-            .cloned()
-    })
-    .await;
-    let (status, body) = olga
-        .post(
-            &format!("/communities/board/members/{}/approve", pending["id"]),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-}
+pub(crate) use crate::partners::confidential::approve;
 
 /// `who` asks to join, is approved, and sees the membership accepted on their node.
 pub async fn admit(olga: &ApiUser, who: &ApiUser, handle: &str) {
@@ -131,6 +112,18 @@ pub async fn signed_by(
     Post::new(inbox, activity, &key_id, &key)
         .send(&crate::harness::http())
         .await
+}
+
+/// Waits until `node` holds the post `ap_id` of `community`.
+pub async fn until_held(node: &Node, community: &str, ap_id: &str) {
+    eventually(WAIT, &format!("{} holds {ap_id}", node.domain), || async {
+        held(node, community)
+            .await
+            .iter()
+            .any(|p| p == ap_id)
+            .then_some(())
+    })
+    .await;
 }
 
 /// The ActivityPub ids of the posts `node` holds for `community`.
