@@ -435,9 +435,10 @@ async fn received_activities_keep_no_body_and_forget_ids_past_the_replay_window(
         &key,
         &peer.keys.private_pem,
     );
-    let sent = Instant::now();
     let (status, body) = first.send(&crate::harness::http()).await;
     assert_eq!(status, 202, "{body}");
+    // Recorded by now; its `Date` is older still.
+    let recorded = Instant::now();
     let first_id = format!("{}/dislikes/1", peer.base);
     assert!(node.state.db.activity_seen(&first_id).await.expect("db"));
     // Within the window the same signed request is a replay.
@@ -471,7 +472,7 @@ async fn received_activities_keep_no_body_and_forget_ids_past_the_replay_window(
 
     // Past the window the request can no longer be replayed, and its id is forgotten once
     // another activity arrives.
-    tokio::time::sleep(Duration::from_millis(6_000).saturating_sub(sent.elapsed())).await;
+    tokio::time::sleep(Duration::from_millis(5_500).saturating_sub(recorded.elapsed())).await;
     let (status, _) = first.send(&crate::harness::http()).await;
     assert_eq!(status, 401, "the old signed request is out of its window");
     let second = Post::new(
