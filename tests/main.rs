@@ -8,3 +8,4 @@ mod events;
 mod foundation;
 mod harness;
 mod partners;
+mod security;

@@ -16,7 +16,9 @@ mod m20261122_000007_audit;
 mod m20261122_000008_partnerships_reports;
 mod m20261122_000009_inbox_rate;
 mod m20261122_000010_local_readers;
-mod m20261201_000011_received_ids;
+mod m20261201_000012_token_expiry;
+mod m20261201_000013_signed_objects;
+mod m20261201_000014_received_ids;
 
 pub struct Migrator;
 
@@ -33,7 +35,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_partnerships_reports::Migration),
             Box::new(m20261122_000009_inbox_rate::Migration),
             Box::new(m20261122_000010_local_readers::Migration),
-            Box::new(m20261201_000011_received_ids::Migration),
+            Box::new(m20261201_000012_token_expiry::Migration),
+            Box::new(m20261201_000013_signed_objects::Migration),
+            Box::new(m20261201_000014_received_ids::Migration),
         ]
     }
 }

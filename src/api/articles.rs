@@ -2,7 +2,7 @@
 
 use super::{
     author_from, author_json, handles, may_read, may_read_view, parse_body, parse_id, Auth,
-    MaybeAuth, Q,
+    MaybeAuth, Write, Q,
 };
 use crate::{
     app::AppState,
@@ -135,7 +135,7 @@ async fn list(
     Q(q): Q<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let community = communities::resolve(&state, &handle).await?;
-    may_read_view(&state, auth.as_ref(), &community).await?;
+    may_read_view(&state, auth.as_deref(), &community).await?;
     let now = now_ms();
     let list = state
         .db
@@ -169,11 +169,10 @@ struct CreateBody {
 
 async fn create(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(handle): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    auth.require_write()?;
     let req: CreateBody = parse_body(&body)?;
     let community = communities::resolve(&state, &handle).await?;
     let outcome = svc::create(
@@ -197,7 +196,7 @@ async fn by_slug(
     Path((handle, slug)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let community = communities::resolve(&state, &handle).await?;
-    may_read_view(&state, auth.as_ref(), &community).await?;
+    may_read_view(&state, auth.as_deref(), &community).await?;
     let article = state
         .db
         .article_by_slug(&community.ap_id, &slug)
@@ -224,7 +223,7 @@ async fn get_article(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let article = load(&state, &id).await?;
-    may_read(&state, auth.as_ref(), &article.community).await?;
+    may_read(&state, auth.as_deref(), &article.community).await?;
     Ok(Json(article_json(&state, &article).await?))
 }
 
@@ -239,11 +238,10 @@ struct EditBody {
 
 async fn edit(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    auth.require_write()?;
     let req: EditBody = parse_body(&body)?;
     let article = load(&state, &id).await?;
     let outcome = svc::edit(
@@ -274,7 +272,7 @@ async fn revisions(
     Q(q): Q<RevisionsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let article = load(&state, &id).await?;
-    may_read(&state, auth.as_ref(), &article.community).await?;
+    may_read(&state, auth.as_deref(), &article.community).await?;
     let limit = q
         .limit
         .unwrap_or(svc::MAX_REVISIONS_LISTED)
@@ -325,7 +323,7 @@ async fn revision(
     Path((id, rev)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let article = load(&state, &id).await?;
-    may_read(&state, auth.as_ref(), &article.community).await?;
+    may_read(&state, auth.as_deref(), &article.community).await?;
     let r = load_revision(&state, &article, &rev).await?;
     Ok(Json(json!({
         "id": r.rev_id,
@@ -353,7 +351,7 @@ async fn diff(
     Q(q): Q<DiffQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let article = load(&state, &id).await?;
-    may_read(&state, auth.as_ref(), &article.community).await?;
+    may_read(&state, auth.as_deref(), &article.community).await?;
     let from = load_revision(&state, &article, &q.from).await?;
     let to = load_revision(&state, &article, &q.to).await?;
     let (old, new) = (from.content.clone(), to.content.clone());
@@ -404,11 +402,10 @@ struct ProtectBody {
 
 async fn protect(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require_write()?;
     let req: ProtectBody = parse_body(&body)?;
     let article = load(&state, &id).await?;
     svc::protect(
@@ -430,11 +427,10 @@ struct RevertBody {
 
 async fn revert(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    auth.require_write()?;
     let req: RevertBody = parse_body(&body)?;
     let article = load(&state, &id).await?;
     let outcome = svc::revert(&state, &auth.member, &article, &req.revision).await?;
@@ -449,11 +445,10 @@ struct ReviewBody {
 
 async fn review(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require_write()?;
     let req: ReviewBody = parse_body(&body)?;
     let article = load(&state, &id).await?;
     svc::review(&state, &auth.member, &article, req.interval_days).await?;

@@ -33,7 +33,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20261201_000011_received_ids"
+        "m20261201_000014_received_ids"
     }
 }
 
