@@ -15,6 +15,7 @@ use crate::{
     service::accounts::ensure_instance_actor,
 };
 use axum::{
+    error_handling::HandleErrorLayer,
     extract::{DefaultBodyLimit, State},
     http::{HeaderName, Request, StatusCode},
     response::IntoResponse,
@@ -36,9 +37,11 @@ use tokio::{
     sync::{watch, Notify},
     task::JoinSet,
 };
+use tower::{limit::GlobalConcurrencyLimitLayer, ServiceBuilder};
 use tower_http::{
     catch_panic::CatchPanicLayer,
     request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    timeout::RequestBodyTimeoutLayer,
     trace::TraceLayer,
 };
 use tracing::{info, warn};
@@ -202,14 +205,10 @@ impl App {
             ));
         }
         let grace = Duration::from_secs(state.settings.http.shutdown_grace_secs);
+        let header_timeout = Duration::from_secs(state.settings.http.header_read_timeout_secs);
         let router = router(state);
         info!(%addr, "roundtable node listening");
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                info!("shutting down: no new connections");
-            })
-            .await;
+        let served = serve(listener, router, header_timeout, grace, shutdown).await;
         let _ = stop_tx.send(true);
         if tokio::time::timeout(grace, async {
             while workers.join_next().await.is_some() {}
@@ -223,6 +222,59 @@ impl App {
         info!("stopped");
         served
     }
+}
+
+/// The HTTP/1.1 server: hyper with a timer, so a client that sends its headers too slowly
+/// (or keeps a connection idle that long between requests) is cut off after
+/// `header_timeout`. Stops accepting when `shutdown` completes, then lets open connections
+/// finish their requests (within `grace`).
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    header_timeout: Duration,
+    grace: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::{
+        rt::{TokioIo, TokioTimer},
+        server::graceful::GracefulShutdown,
+        service::TowerToHyperService,
+    };
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let connections = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little instead of spinning.
+                    warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(router.clone());
+        let connection = connections.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    info!("shutting down: no new connections");
+    drop(listener);
+    if tokio::time::timeout(grace, connections.shutdown())
+        .await
+        .is_err()
+    {
+        warn!("open connections did not finish in time");
+    }
+    Ok(())
 }
 
 /// Request ids: a per-process random prefix and a counter, short and unique enough for logs.
@@ -245,7 +297,8 @@ impl MakeRequestId for RequestIds {
 pub fn router(state: AppState) -> Router {
     use federation::{inbox, routes, webfinger};
     let request_id = HeaderName::from_static("x-request-id");
-    let max_body = state.settings.http.max_body_bytes;
+    let http = state.settings.http.clone();
+    let max_body = http.max_body_bytes;
     Router::new()
         .nest("/api/roundtable/v1", crate::api::router())
         .route("/p/{key}", get(routes::post_object))
@@ -281,6 +334,19 @@ pub fn router(state: AppState) -> Router {
             tracing::error!("a request handler panicked");
             ApiError::internal().into_response()
         }))
+        // Bounded work per request and in all: a body must arrive in time, a request must be
+        // answered in time, and past `max_concurrent_requests` in flight new ones get 503 at
+        // once (load shedding) rather than queueing.
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(overloaded))
+                .load_shed()
+                .layer(GlobalConcurrencyLimitLayer::new(http.max_concurrent_requests))
+                .timeout(Duration::from_secs(http.request_timeout_secs))
+                .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(
+                    http.body_timeout_secs,
+                ))),
+        )
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 let id = req
@@ -300,6 +366,18 @@ pub fn router(state: AppState) -> Router {
             },
         ))
         .with_state(state)
+}
+
+/// The answer when the load-shedding or timeout layer refuses a request.
+async fn overloaded(error: tower::BoxError) -> ApiError {
+    if error.is::<tower::load_shed::error::Overloaded>() {
+        ApiError::unavailable("the node is serving too many requests; try again shortly")
+    } else if error.is::<tower::timeout::error::Elapsed>() {
+        ApiError::unavailable("the request took too long and was stopped")
+    } else {
+        tracing::error!(%error, "a request failed in the service stack");
+        ApiError::internal()
+    }
 }
 
 async fn healthz() -> Json<serde_json::Value> {

@@ -35,6 +35,10 @@ pub struct HttpSettings {
     pub bind: SocketAddr,
     pub max_body_bytes: usize,
     pub shutdown_grace_secs: u64,
+    pub header_read_timeout_secs: u64,
+    pub body_timeout_secs: u64,
+    pub request_timeout_secs: u64,
+    pub max_concurrent_requests: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -168,6 +172,20 @@ impl Settings {
                 "delivery.retry_base_ms must be > 0 and not above delivery.retry_max_ms".into(),
             ));
         }
+        let http = &self.http;
+        if http.header_read_timeout_secs == 0
+            || http.body_timeout_secs == 0
+            || http.request_timeout_secs == 0
+        {
+            return Err(ConfigError::Invalid(
+                "http.header_read_timeout_secs, http.body_timeout_secs and http.request_timeout_secs must be at least 1".into(),
+            ));
+        }
+        if http.max_concurrent_requests == 0 {
+            return Err(ConfigError::Invalid(
+                "http.max_concurrent_requests must be at least 1".into(),
+            ));
+        }
         if self.database.max_connections == 0 {
             return Err(ConfigError::Invalid(
                 "database.max_connections must be at least 1".into(),
@@ -192,6 +210,17 @@ impl Settings {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.federation.request_timeout_secs)
+    }
+
+    /// How long after its arrival a signed request could still be replayed: its `Date` may be
+    /// up to `signature_max_future_secs` ahead and is accepted for `signature_max_age_secs`.
+    /// Received activity ids are remembered this long.
+    pub fn replay_window_ms(&self) -> i64 {
+        let secs = self
+            .federation
+            .signature_max_age_secs
+            .saturating_add(self.federation.signature_max_future_secs);
+        i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
     }
 }
 

@@ -2,6 +2,7 @@
 //! suite links once. Run on PostgreSQL by setting `ROUNDTABLE_TEST_DATABASE_URL`.
 
 mod articles;
+mod bounds;
 mod discussions;
 mod events;
 mod foundation;

@@ -18,6 +18,7 @@ mod m20261122_000009_inbox_rate;
 mod m20261122_000010_local_readers;
 mod m20261201_000012_token_expiry;
 mod m20261201_000013_signed_objects;
+mod m20261201_000014_received_ids;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000010_local_readers::Migration),
             Box::new(m20261201_000012_token_expiry::Migration),
             Box::new(m20261201_000013_signed_objects::Migration),
+            Box::new(m20261201_000014_received_ids::Migration),
         ]
     }
 }

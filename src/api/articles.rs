@@ -1,7 +1,8 @@
 //! Knowledge articles in the native API.
 
 use super::{
-    author_json, may_read, may_read_view, parse_body, parse_id, Auth, MaybeAuth, Write, Q,
+    author_from, author_json, handles, may_read, may_read_view, parse_body, parse_id, Auth,
+    MaybeAuth, Write, Q,
 };
 use crate::{
     app::AppState,
@@ -258,26 +259,49 @@ async fn edit(
     outcome_response(&state, outcome, false).await
 }
 
+#[derive(Deserialize)]
+struct RevisionsQuery {
+    before: Option<i32>,
+    limit: Option<u64>,
+}
+
 async fn revisions(
     State(state): State<AppState>,
     MaybeAuth(auth): MaybeAuth,
     Path(id): Path<String>,
+    Q(q): Q<RevisionsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let article = load(&state, &id).await?;
     may_read(&state, auth.as_deref(), &article.community).await?;
-    let mut out = Vec::new();
-    for r in state.db.revision_list(article.id).await? {
-        out.push(json!({
-            "id": r.rev_id,
-            "parent": r.parent_rev,
-            "author": author_json(&state, &r.author).await?,
-            "message": r.message,
-            "title": r.title,
-            "number": r.seq,
-            "created_at": rfc3339(r.created_at),
-        }));
-    }
-    Ok(Json(json!({"revisions": out})))
+    let limit = q
+        .limit
+        .unwrap_or(svc::MAX_REVISIONS_LISTED)
+        .clamp(1, svc::MAX_REVISIONS_LISTED);
+    let page = state
+        .db
+        .revision_list_page(article.id, q.before, limit)
+        .await?;
+    let authors = handles(&state, page.iter().map(|r| r.author.as_str())).await?;
+    let out: Vec<Value> = page
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.rev_id,
+                "parent": r.parent_rev,
+                "author": author_from(&authors, &r.author),
+                "message": r.message,
+                "title": r.title,
+                "number": r.seq,
+                "created_at": rfc3339(r.created_at),
+            })
+        })
+        .collect();
+    // The cursor for the next (older) page, while there may be one.
+    let next = page
+        .last()
+        .filter(|r| page.len() as u64 == limit && r.seq > 1)
+        .map(|r| r.seq);
+    Ok(Json(json!({"revisions": out, "next_before": next})))
 }
 
 async fn load_revision(
@@ -330,37 +354,42 @@ async fn diff(
     may_read(&state, auth.as_deref(), &article.community).await?;
     let from = load_revision(&state, &article, &q.from).await?;
     let to = load_revision(&state, &article, &q.to).await?;
-    let patch = diffy::create_patch(&from.content, &to.content);
-    let hunks: Vec<Value> = patch
-        .hunks()
-        .iter()
-        .map(|h| {
-            let lines: Vec<Value> = h
-                .lines()
-                .iter()
-                .map(|l| {
-                    let (kind, text) = match l {
-                        diffy::Line::Context(t) => ("context", *t),
-                        diffy::Line::Delete(t) => ("delete", *t),
-                        diffy::Line::Insert(t) => ("insert", *t),
-                    };
-                    json!({"kind": kind, "text": text.strip_suffix('\n').unwrap_or(text)})
+    let (old, new) = (from.content.clone(), to.content.clone());
+    let (unified, hunks) = svc::bounded_diff(&[&from.content, &to.content], "a diff", move || {
+        let patch = diffy::create_patch(&old, &new);
+        let hunks: Vec<Value> = patch
+            .hunks()
+            .iter()
+            .map(|h| {
+                let lines: Vec<Value> = h
+                    .lines()
+                    .iter()
+                    .map(|l| {
+                        let (kind, text) = match l {
+                            diffy::Line::Context(t) => ("context", *t),
+                            diffy::Line::Delete(t) => ("delete", *t),
+                            diffy::Line::Insert(t) => ("insert", *t),
+                        };
+                        json!({"kind": kind, "text": text.strip_suffix('\n').unwrap_or(text)})
+                    })
+                    .collect();
+                json!({
+                    "old_start": h.old_range().start(),
+                    "old_lines": h.old_range().len(),
+                    "new_start": h.new_range().start(),
+                    "new_lines": h.new_range().len(),
+                    "lines": lines,
                 })
-                .collect();
-            json!({
-                "old_start": h.old_range().start(),
-                "old_lines": h.old_range().len(),
-                "new_start": h.new_range().start(),
-                "new_lines": h.new_range().len(),
-                "lines": lines,
             })
-        })
-        .collect();
+            .collect();
+        (patch.to_string(), hunks)
+    })
+    .await?;
     Ok(Json(json!({
         "from": from.rev_id,
         "to": to.rev_id,
         "title_changed": from.title != to.title,
-        "unified": patch.to_string(),
+        "unified": unified,
         "hunks": hunks,
     })))
 }

@@ -1,8 +1,8 @@
 //! Events in the native API.
 
 use super::{
-    author_json, may_read, may_read_view, nullable, parse_body, parse_id, Auth, Caller, MaybeAuth,
-    Write, Q,
+    author_from, author_json, handles, may_read, may_read_view, nullable, parse_body, parse_id,
+    Auth, Caller, MaybeAuth, Write, Q,
 };
 use crate::{
     app::AppState,
@@ -26,6 +26,7 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -83,9 +84,6 @@ async fn event_json(
     viewer: Option<&Caller>,
 ) -> Result<Value, ApiError> {
     let community = communities::known(state, &e.community).await?;
-    let place = (e.place_name.is_some() || e.place_address.is_some()).then(|| {
-        json!({"name": e.place_name, "address": e.place_address, "latitude": e.latitude, "longitude": e.longitude})
-    });
     let my_rsvp = match viewer {
         Some(a) => state
             .db
@@ -94,11 +92,29 @@ async fn event_json(
             .map(|p| p.state),
         None => None,
     };
-    Ok(json!({
+    let organizers = handles(state, [e.organizer.as_str()]).await?;
+    Ok(event_value(
+        e,
+        community.map(|c| c.handle()),
+        &organizers,
+        my_rsvp,
+    ))
+}
+
+fn event_value(
+    e: &Event,
+    community: Option<String>,
+    organizers: &HashMap<String, String>,
+    my_rsvp: Option<String>,
+) -> Value {
+    let place = (e.place_name.is_some() || e.place_address.is_some()).then(|| {
+        json!({"name": e.place_name, "address": e.place_address, "latitude": e.latitude, "longitude": e.longitude})
+    });
+    json!({
         "id": e.id,
         "ap_id": e.ap_id,
-        "community": community.map(|c| c.handle()),
-        "organizer": author_json(state, &e.organizer).await?,
+        "community": community,
+        "organizer": author_from(organizers, &e.organizer),
         "title": e.title,
         "description": e.description,
         "html": markdown::render(&e.description),
@@ -120,7 +136,7 @@ async fn event_json(
         "local": e.local,
         "my_rsvp": my_rsvp,
         "updated_at": rfc3339(e.updated_at),
-    }))
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -189,7 +205,11 @@ impl From<EventBody> for EventInput {
 #[derive(Deserialize)]
 struct ListQuery {
     past: Option<bool>,
+    limit: Option<u64>,
 }
+
+/// Most events one list answer holds (`?limit=N`, default and maximum).
+pub const MAX_EVENTS: u64 = 200;
 
 async fn list(
     State(state): State<AppState>,
@@ -199,14 +219,23 @@ async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let community = communities::resolve(&state, &handle).await?;
     may_read_view(&state, auth.as_deref(), &community).await?;
+    let limit = q.limit.unwrap_or(MAX_EVENTS).clamp(1, MAX_EVENTS);
     let events = state
         .db
-        .events(&community.ap_id, q.past.unwrap_or(false), now_ms())
+        .events(&community.ap_id, q.past.unwrap_or(false), now_ms(), limit)
         .await?;
-    let mut out = Vec::with_capacity(events.len());
-    for e in &events {
-        out.push(event_json(&state, e, auth.as_deref()).await?);
-    }
+    // One lookup per kind for the whole list, not per event.
+    let organizers = handles(&state, events.iter().map(|e| e.organizer.as_str())).await?;
+    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+    let mine = match auth.as_deref() {
+        Some(a) => state.db.rsvp_states(&a.member.ap_id(&state), &ids).await?,
+        None => Default::default(),
+    };
+    let handle = Some(community.handle());
+    let out: Vec<Value> = events
+        .iter()
+        .map(|e| event_value(e, handle.clone(), &organizers, mine.get(&e.id).cloned()))
+        .collect();
     Ok(Json(json!({"events": out})))
 }
 
@@ -270,7 +299,12 @@ async fn community_ics(
     // Upcoming, plus the last month, so a just-finished or cancelled event stays visible.
     let events = state
         .db
-        .events(&community.ap_id, false, now_ms() - 30 * 86_400_000)
+        .events(
+            &community.ap_id,
+            false,
+            now_ms() - 30 * 86_400_000,
+            calendar::MAX_FEED_EVENTS,
+        )
         .await?;
     Ok(ics_response(calendar::calendar(&community.title, &events)))
 }

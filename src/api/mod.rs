@@ -368,6 +368,59 @@ pub(crate) async fn author_json(state: &AppState, ap_id: &str) -> Result<Value, 
     Ok(json!({"ap_id": ap_id, "handle": svc::actor_handle(state, ap_id).await?}))
 }
 
+/// `name@domain` of each of `ids`, as [`svc::actor_handle`] gives it, with one query for all
+/// the remote ones: list presenters call this once per list, never once per item.
+pub(crate) async fn handles<'a>(
+    state: &AppState,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Result<HashMap<String, String>, ApiError> {
+    let mut out = HashMap::new();
+    let mut remote = Vec::new();
+    for id in ids {
+        if out.contains_key(id) {
+            continue;
+        }
+        match svc::local_user_name(state, id) {
+            Some(name) => {
+                out.insert(
+                    id.to_string(),
+                    format!("{name}@{}", state.settings.instance.domain),
+                );
+            }
+            None => remote.push(id.to_string()),
+        }
+    }
+    remote.sort();
+    remote.dedup();
+    for actor in state.db.remote_actors(&remote).await? {
+        out.insert(
+            actor.ap_id.clone(),
+            format!("{}@{}", actor.preferred_username, actor.host),
+        );
+    }
+    for id in remote {
+        // Not known here: the last path segment at the id's host, as `actor_handle` does.
+        out.entry(id).or_insert_with_key(|id| {
+            url::Url::parse(id)
+                .map(|u| {
+                    let name = u
+                        .path_segments()
+                        .and_then(|mut s| s.next_back())
+                        .unwrap_or("")
+                        .to_string();
+                    format!("{name}@{}", crate::federation::actors::host_of(&u))
+                })
+                .unwrap_or_else(|_| id.clone())
+        });
+    }
+    Ok(out)
+}
+
+/// [`author_json`] from handles looked up with [`handles`].
+pub(crate) fn author_from(handles: &HashMap<String, String>, ap_id: &str) -> Value {
+    json!({"ap_id": ap_id, "handle": handles.get(ap_id).cloned().unwrap_or_else(|| ap_id.to_string())})
+}
+
 fn removed(post: &Post) -> bool {
     post.deleted || post.removed_reason.is_some()
 }
@@ -377,14 +430,23 @@ async fn reply_json(
     post: &Post,
     by_id: &HashMap<i64, String>,
 ) -> Result<Value, ApiError> {
+    let authors = handles(state, [post.author.as_str()]).await?;
+    Ok(reply_value(post, by_id, &authors))
+}
+
+fn reply_value(
+    post: &Post,
+    by_id: &HashMap<i64, String>,
+    authors: &HashMap<String, String>,
+) -> Value {
     let gone = removed(post);
-    Ok(json!({
+    json!({
         "id": post.id,
         "ap_id": post.ap_id,
         "thread_id": post.thread_id,
         "parent_id": post.parent_id,
         "parent_ap_id": post.parent_id.and_then(|p| by_id.get(&p).cloned()),
-        "author": author_json(state, &post.author).await?,
+        "author": author_from(authors, &post.author),
         "content": if gone { String::new() } else { post.content.clone() },
         "source": if gone { None } else { post.source.clone() },
         "published": rfc3339(post.published),
@@ -392,17 +454,53 @@ async fn reply_json(
         "like_count": post.like_count,
         "deleted": post.deleted,
         "removed_reason": post.removed_reason,
-    }))
+    })
 }
 
-async fn thread_json(state: &AppState, post: &Post, with_replies: bool) -> Result<Value, ApiError> {
-    let community = svc::known(state, &post.community).await?;
-    let mut value = json!({
+/// What the thread presenter needs beyond the posts, looked up once for a whole list.
+struct ThreadLookups {
+    communities: HashMap<String, Option<String>>,
+    authors: HashMap<String, String>,
+    reply_counts: HashMap<i64, u64>,
+}
+
+impl ThreadLookups {
+    /// Lookups for `posts` (and, for authors, `extra` posts such as a thread's replies). A
+    /// community already resolved by the caller is passed as `known`.
+    async fn load(
+        state: &AppState,
+        posts: &[Post],
+        extra: &[Post],
+        known: Option<&svc::CommunityView>,
+    ) -> Result<ThreadLookups, ApiError> {
+        let mut communities = HashMap::new();
+        if let Some(view) = known {
+            communities.insert(view.ap_id.clone(), Some(view.handle()));
+        }
+        for p in posts {
+            if !communities.contains_key(&p.community) {
+                let handle = svc::known(state, &p.community).await?.map(|c| c.handle());
+                communities.insert(p.community.clone(), handle);
+            }
+        }
+        let authors = handles(state, posts.iter().chain(extra).map(|p| p.author.as_str())).await?;
+        let ids: Vec<i64> = posts.iter().map(|p| p.id).collect();
+        let reply_counts = state.db.reply_counts(&ids).await?;
+        Ok(ThreadLookups {
+            communities,
+            authors,
+            reply_counts,
+        })
+    }
+}
+
+fn thread_value(post: &Post, lookups: &ThreadLookups) -> Value {
+    json!({
         "id": post.id,
         "ap_id": post.ap_id,
-        "community": community.map(|c| c.handle()),
+        "community": lookups.communities.get(&post.community).cloned().flatten(),
         "community_ap_id": post.community,
-        "author": author_json(state, &post.author).await?,
+        "author": author_from(&lookups.authors, &post.author),
         "title": post.title,
         "content": post.content,
         "source": post.source,
@@ -412,20 +510,30 @@ async fn thread_json(state: &AppState, post: &Post, with_replies: bool) -> Resul
         "locked": post.locked,
         "pinned": post.pinned,
         "like_count": post.like_count,
-        "reply_count": state.db.reply_count(post.id).await?,
+        "reply_count": lookups.reply_counts.get(&post.id).copied().unwrap_or(0),
         "deleted": post.deleted,
         "removed_reason": post.removed_reason,
-    });
+    })
+}
+
+async fn thread_json(state: &AppState, post: &Post, with_replies: bool) -> Result<Value, ApiError> {
+    let replies = if with_replies {
+        state.db.replies(post.id).await?
+    } else {
+        Vec::new()
+    };
+    let lookups = ThreadLookups::load(state, std::slice::from_ref(post), &replies, None).await?;
+    let mut value = thread_value(post, &lookups);
     if with_replies {
-        let replies = state.db.replies(post.id).await?;
         let mut by_id: HashMap<i64, String> =
             replies.iter().map(|r| (r.id, r.ap_id.clone())).collect();
         by_id.insert(post.id, post.ap_id.clone());
-        let mut list = Vec::with_capacity(replies.len());
-        for reply in &replies {
-            list.push(reply_json(state, reply, &by_id).await?);
-        }
-        value["replies"] = Value::Array(list);
+        value["replies"] = Value::Array(
+            replies
+                .iter()
+                .map(|r| reply_value(r, &by_id, &lookups.authors))
+                .collect(),
+        );
     }
     Ok(value)
 }
@@ -674,10 +782,9 @@ async fn list_threads(
     may_read_view(&state, auth.as_deref(), &view).await?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let threads = state.db.threads(&view.ap_id, limit, q.before, true).await?;
-    let mut out = Vec::with_capacity(threads.len());
-    for t in &threads {
-        out.push(thread_json(&state, t, false).await?);
-    }
+    // One lookup per kind for the whole page, not per thread.
+    let lookups = ThreadLookups::load(&state, &threads, &[], Some(&view)).await?;
+    let out: Vec<Value> = threads.iter().map(|t| thread_value(t, &lookups)).collect();
     Ok(Json(json!({"threads": out})))
 }
 

@@ -4,6 +4,12 @@
 use axum::Json;
 use serde_json::{json, Value};
 
+/// A `limit` query parameter: larger values are lowered to `max`, not refused.
+fn limit(default: u64, max: u64) -> Value {
+    json!({"name": "limit", "in": "query", "description": format!("at most {max}; larger values are capped"),
+           "schema": {"type": "integer", "minimum": 1, "maximum": max, "default": default}})
+}
+
 fn op(summary: &str, auth: bool, body: Option<Value>, ok: &str) -> Value {
     let mut o = json!({
         "summary": summary,
@@ -30,7 +36,8 @@ fn event_schema(required: &[&str]) -> Value {
     let s = json!({"type": "string"});
     obj(
         json!({"title": s, "description": s,
-            "starts_at": {"type": "string", "format": "date-time"}, "ends_at": {"type": "string", "format": "date-time"},
+            "starts_at": {"type": "string", "format": "date-time", "description": "between 1970 and 2200"},
+            "ends_at": {"type": "string", "format": "date-time", "description": "between 1970 and 2200, after starts_at, at most 366 days later"},
             "timezone": {"type": "string", "description": "IANA zone"},
             "place": {"type": ["object", "null"], "properties": {"name": s, "address": s, "latitude": {"type": "number"}, "longitude": {"type": "number"}}},
             "online_url": {"type": ["string", "null"]}, "capacity": {"type": ["integer", "null"], "minimum": 1},
@@ -78,7 +85,7 @@ pub fn spec() -> Value {
             "/communities/{handle}/members/{member_id}/reject": {"parameters": [handle, member], "post": op("Reject a pending join (moderators)", true, None, "200")},
             "/communities/{handle}/members/{member_id}/role": {"parameters": [handle, member], "post": op("Set role and title (moderators)", true,
                 Some(obj(json!({"role": {"enum": ["moderator", "member"]}, "title": s}), &["role"])), "200")},
-            "/communities/{handle}/threads": {"parameters": [handle],
+            "/communities/{handle}/threads": {"parameters": [handle, {"name": "before", "in": "query", "schema": {"type": "integer"}}, limit(50, 200)],
                 "get": op("Threads, pinned first, newest first (?before=ID&limit=N)", false, None, "200"),
                 "post": op("Start a thread (markdown content)", true, Some(obj(json!({"title": s, "content": s}), &["title", "content"])), "201")},
             "/communities/{handle}/bans": {"parameters": [handle],
@@ -104,25 +111,26 @@ pub fn spec() -> Value {
                 "get": op("An article: current text, HTML, revision, authors, review state", false, None, "200"),
                 "put": op("Edit: fast-forward, clean merge, or 409 with the conflict", true,
                     Some(obj(json!({"content": s, "base_revision": s, "title": s, "message": s}), &["content", "base_revision"])), "200")},
-            "/articles/{id}/revisions": {"parameters": [id], "get": op("History, newest first", false, None, "200")},
+            "/articles/{id}/revisions": {"parameters": [id, {"name": "before", "in": "query", "schema": {"type": "integer"}, "description": "only revisions numbered below this (the answer's next_before)"}, limit(100, 100)],
+                "get": op("History, newest first, one page at a time; next_before names the next page while there may be one", false, None, "200")},
             "/articles/{id}/revisions/{rev}": {"parameters": [id, {"name": "rev", "in": "path", "required": true, "schema": s}],
                 "get": op("One revision with its text", false, None, "200")},
             "/articles/{id}/diff": {"parameters": [id, {"name": "from", "in": "query", "required": true, "schema": s}, {"name": "to", "in": "query", "required": true, "schema": s}],
-                "get": op("Unified and structured line diff between two revisions", false, None, "200")},
+                "get": op("Unified and structured line diff between two revisions; 422 when either has more than 4000 lines, 503 while the node is busy diffing", false, None, "200")},
             "/articles/{id}/protect": {"parameters": [id], "post": op("Protect or unprotect (moderators of the owning node)", true, Some(obj(json!({"protected": b}), &[])), "200")},
             "/articles/{id}/revert": {"parameters": [id], "post": op("Revert to a revision (moderators of the owning node)", true, Some(obj(json!({"revision": s}), &["revision"])), "200")},
             "/articles/{id}/review": {"parameters": [id], "post": op("Record that the article is still correct", true, Some(obj(json!({"interval_days": {"type": "integer"}}), &[])), "200")},
             "/edits/{id}": {"parameters": [id], "get": op("The state of an edit proposed to another node", true, None, "200")},
-            "/search": {"parameters": [{"name": "q", "in": "query", "required": true, "schema": s}, {"name": "community", "in": "query", "schema": s}, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+            "/search": {"parameters": [{"name": "q", "in": "query", "required": true, "schema": s}, {"name": "community", "in": "query", "schema": s}, limit(20, 50)],
                 "get": op("Full-text search over the articles and threads this node holds; snippets mark matches with <mark>", false, None, "200")},
-            "/communities/{handle}/events": {"parameters": [handle, {"name": "past", "in": "query", "schema": b}],
+            "/communities/{handle}/events": {"parameters": [handle, {"name": "past", "in": "query", "schema": b}, limit(200, 200)],
                 "get": op("Upcoming events, soonest first (past ones with ?past=true)", false, None, "200"),
                 "post": op("Schedule an event (moderators). 201 with the event in a community of this node; 202 {state: proposed} in a community elsewhere, whose node schedules it and announces it back", true, Some(event_schema(&["title", "starts_at", "ends_at", "timezone"])), "201")},
             "/events/{id}": {"parameters": [id],
                 "get": op("An event", false, None, "200"),
                 "patch": op("Change an event: move it, cancel it (status: cancelled)… (organizers; 202 for an event of a community elsewhere, changed by its node)", true, Some(event_schema(&[])), "200"),
                 "delete": op("Delete an event (organizers; 202 for an event of a community elsewhere, deleted by its node)", true, None, "204")},
-            "/communities/{handle}/events.ics": {"parameters": [handle], "get": op("The community's events as an iCalendar feed", false, None, "200")},
+            "/communities/{handle}/events.ics": {"parameters": [handle], "get": op("The community's events as an iCalendar feed (the soonest 500)", false, None, "200")},
             "/me/calendar": {"post": op("Create the URL of your personal iCalendar feed (events you are going to)", true, None, "201")},
             "/events/{id}/invitations": {"parameters": [id], "post": op("Invite a member of the community (organizers); the only way into an invitation-only event", true, Some(obj(json!({"actor": s}), &["actor"])), "201")},
             "/events/{id}/rsvp": {"parameters": [id], "post": op("RSVP: going, pending (restricted), waitlisted (full) or rejected", true, Some(obj(json!({"going": b}), &["going"])), "200")},
@@ -134,12 +142,12 @@ pub fn spec() -> Value {
             "/admin/federation": {
                 "get": op("The federation mode (administrators)", true, None, "200"),
                 "put": op("Set the federation mode: open, allowlist or blocklist (administrators)", true, Some(obj(json!({"mode": {"enum": ["open", "allowlist", "blocklist"]}}), &["mode"])), "200")},
-            "/admin/audit": {"parameters": [{"name": "before", "in": "query", "schema": {"type": "integer"}}, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+            "/admin/audit": {"parameters": [{"name": "before", "in": "query", "schema": {"type": "integer"}}, limit(50, 500)],
                 "get": op("The audit log of admin and moderator actions, newest first (administrators)", true, None, "200")},
             "/admin/instances": {
                 "get": op("Listed domains: partners and blocks (administrators)", true, None, "200"),
                 "post": op("List a domain as partner or blocked (administrators)", true, Some(obj(json!({"domain": s, "state": {"enum": ["partner", "blocked"]}, "reason": s}), &["domain", "state"])), "201")},
-            "/reports": {"parameters": [{"name": "state", "in": "query", "schema": {"enum": ["open", "resolved", "dismissed", "all"]}}, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+            "/reports": {"parameters": [{"name": "state", "in": "query", "schema": {"enum": ["open", "resolved", "dismissed", "all"]}}, limit(100, 500)],
                 "get": op("The moderation queue: reports about this node's communities and users (moderators see their communities', admins all)", true, None, "200"),
                 "post": op("Report a thread, reply, article, event or person (by ActivityPub id or user@domain); it reaches the community's moderators and the person's node", true, Some(obj(json!({"object": s, "reason": s}), &["object", "reason"])), "201")},
             "/reports/{id}/resolve": {"parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],

@@ -140,6 +140,36 @@ impl Db {
             .await
     }
 
+    /// A page of the history without texts, newest first: at most `limit` revisions numbered
+    /// below `before` (all numbers when `None`).
+    pub async fn revision_list_page(
+        &self,
+        article_id: i64,
+        before: Option<i32>,
+        limit: u64,
+    ) -> Result<Vec<RevisionMeta>, DbErr> {
+        let mut q = article_revision::Entity::find()
+            .select_only()
+            .columns([
+                article_revision::Column::RevId,
+                article_revision::Column::ParentRev,
+                article_revision::Column::Author,
+                article_revision::Column::Message,
+                article_revision::Column::Title,
+                article_revision::Column::Seq,
+                article_revision::Column::CreatedAt,
+            ])
+            .filter(article_revision::Column::ArticleId.eq(article_id));
+        if let Some(before) = before {
+            q = q.filter(article_revision::Column::Seq.lt(before));
+        }
+        q.order_by_desc(article_revision::Column::Seq)
+            .limit(limit)
+            .into_model::<RevisionMeta>()
+            .all(self.conn())
+            .await
+    }
+
     /// Revisions with texts in history order, `limit` after sequence number `after`.
     pub async fn revisions_page(
         &self,

@@ -528,6 +528,31 @@ impl Db {
             .await
     }
 
+    /// Visible replies of each of `thread_ids`, in one query (threads without any are absent).
+    pub async fn reply_counts(
+        &self,
+        thread_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, u64>, DbErr> {
+        if thread_ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let rows: Vec<(Option<i64>, i64)> = post::Entity::find()
+            .select_only()
+            .column(post::Column::ThreadId)
+            .column_as(post::Column::Id.count(), "n")
+            .filter(post::Column::ThreadId.is_in(thread_ids.iter().copied()))
+            .filter(post::Column::Deleted.eq(false))
+            .filter(post::Column::RemovedReason.is_null())
+            .group_by(post::Column::ThreadId)
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(thread, n)| Some((thread?, u64::try_from(n).unwrap_or(0))))
+            .collect())
+    }
+
     // ----- likes -----
 
     /// Records a like; false when the actor already liked the post.

@@ -9,7 +9,7 @@ use super::{
 };
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 pub type Event = event::Model;
@@ -37,19 +37,24 @@ impl Db {
     }
 
     /// A community's events: upcoming (not yet ended) soonest first, or past latest first.
-    pub async fn events(&self, community: &str, past: bool, now: i64) -> Result<Vec<Event>, DbErr> {
+    /// At most `limit` events of `community`: upcoming (ending at `now` or later) soonest
+    /// first, or past ones latest first.
+    pub async fn events(
+        &self,
+        community: &str,
+        past: bool,
+        now: i64,
+        limit: u64,
+    ) -> Result<Vec<Event>, DbErr> {
         let q = event::Entity::find().filter(event::Column::Community.eq(community));
-        if past {
+        let q = if past {
             q.filter(event::Column::EndsAt.lt(now))
                 .order_by_desc(event::Column::StartsAt)
-                .all(self.conn())
-                .await
         } else {
             q.filter(event::Column::EndsAt.gte(now))
                 .order_by_asc(event::Column::StartsAt)
-                .all(self.conn())
-                .await
-        }
+        };
+        q.limit(limit).all(self.conn()).await
     }
 
     /// Events a local user is going to (or waitlisted for), soonest first.
@@ -166,6 +171,25 @@ impl Db {
             .order_by_asc(event_participant::Column::Id)
             .all(self.conn())
             .await
+    }
+
+    /// `actor`'s RSVP state for each of `event_ids` it answered, in one query.
+    pub async fn rsvp_states(
+        &self,
+        actor: &str,
+        event_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, String>, DbErr> {
+        if event_ids.is_empty() {
+            return Ok(Default::default());
+        }
+        Ok(event_participant::Entity::find()
+            .filter(event_participant::Column::Actor.eq(actor))
+            .filter(event_participant::Column::EventId.is_in(event_ids.iter().copied()))
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|p| (p.event_id, p.state))
+            .collect())
     }
 
     /// Records (or replaces) a participant's state as another node reported it.

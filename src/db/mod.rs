@@ -27,6 +27,19 @@ pub use entities::{
 };
 
 /// Milliseconds since the Unix epoch: the unit of every stored time.
+/// How much of a received activity's id, type and actor is kept for logs.
+const RECEIVED_TEXT_CHARS: usize = 200;
+
+/// The key under which a received activity id is remembered: SHA-256 of the id, in hex (the
+/// migration that introduced it computes the same).
+fn received_id_hash(ap_id: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(ap_id.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -281,6 +294,17 @@ impl Db {
             .await
     }
 
+    /// The known remote actors among `ap_ids`, in one query.
+    pub async fn remote_actors(&self, ap_ids: &[String]) -> Result<Vec<RemoteActor>, DbErr> {
+        if ap_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        remote_actor::Entity::find()
+            .filter(remote_actor::Column::ApId.is_in(ap_ids.iter().cloned()))
+            .all(&self.conn)
+            .await
+    }
+
     /// Inserts or refreshes a remote actor by its `ap_id`.
     pub async fn upsert_remote_actor(&self, actor: NewRemoteActor) -> Result<RemoteActor, DbErr> {
         let model = remote_actor::ActiveModel {
@@ -333,26 +357,33 @@ impl Db {
 
     pub async fn activity_seen(&self, ap_id: &str) -> Result<bool, DbErr> {
         Ok(received_activity::Entity::find()
-            .filter(received_activity::Column::ApId.eq(ap_id))
+            .filter(received_activity::Column::IdHash.eq(received_id_hash(ap_id)))
             .count(&self.conn)
             .await?
             > 0)
     }
 
-    /// Records an accepted activity. Returns false when its id was already recorded (a replay
-    /// that raced past [`Db::activity_seen`]).
+    /// Records an accepted activity's id (hashed; the body is not kept) and forgets ids
+    /// received before `forget_before` (Unix ms), which no signature window can replay any
+    /// more. Returns false when the id was already recorded (a replay that raced past
+    /// [`Db::activity_seen`]).
     pub async fn record_activity(
         &self,
         ap_id: &str,
         kind: &str,
         actor: &str,
-        body: &str,
+        forget_before: i64,
     ) -> Result<bool, DbErr> {
+        received_activity::Entity::delete_many()
+            .filter(received_activity::Column::ReceivedAt.lt(forget_before))
+            .exec(&self.conn)
+            .await?;
+        let short = |s: &str| s.chars().take(RECEIVED_TEXT_CHARS).collect::<String>();
         let result = received_activity::ActiveModel {
-            ap_id: Set(ap_id.to_string()),
-            kind: Set(kind.to_string()),
-            actor: Set(actor.to_string()),
-            body: Set(body.to_string()),
+            id_hash: Set(received_id_hash(ap_id)),
+            ap_id: Set(short(ap_id)),
+            kind: Set(short(kind)),
+            actor: Set(short(actor)),
             received_at: Set(now_ms()),
             ..Default::default()
         }
@@ -367,7 +398,7 @@ impl Db {
         }
     }
 
-    /// Accepted activities in arrival order.
+    /// Accepted activities in arrival order: id, type and actor (each at most 200 characters).
     pub async fn received_activities(&self) -> Result<Vec<(String, String, String)>, DbErr> {
         Ok(received_activity::Entity::find()
             .order_by_asc(received_activity::Column::Id)

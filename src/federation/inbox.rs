@@ -235,7 +235,7 @@ async fn receive(
         Metrics::inc(&state.metrics.inbox_replayed);
         return Ok(StatusCode::ACCEPTED);
     }
-    handle(state, envelope, &body, handshake_only).await
+    handle(state, envelope, handshake_only).await
 }
 
 /// Processes a new activity, then records its id. Recording after processing means a crash in
@@ -245,7 +245,6 @@ async fn receive(
 async fn handle(
     state: &AppState,
     envelope: Envelope,
-    raw: &[u8],
     handshake_only: bool,
 ) -> Result<StatusCode, ApiError> {
     let outcome = if handshake_only {
@@ -257,14 +256,13 @@ async fn handle(
         warn!(activity = %envelope.id, error = %e.message, "activity rejected");
         return Err(e);
     }
-    let raw = String::from_utf8_lossy(raw);
     let first = state
         .db
         .record_activity(
             envelope.id.as_str(),
             &envelope.type_name,
             envelope.actor.as_str(),
-            &raw,
+            crate::db::now_ms() - state.settings.replay_window_ms(),
         )
         .await?;
     if first {

@@ -366,7 +366,12 @@ pub async fn group_collection(
         "events.ics" => {
             let events = state
                 .db
-                .events(&c, false, crate::db::now_ms() - 30 * 86_400_000)
+                .events(
+                    &c,
+                    false,
+                    crate::db::now_ms() - 30 * 86_400_000,
+                    crate::service::calendar::MAX_FEED_EVENTS,
+                )
                 .await?;
             Ok(crate::api::events::ics_response(
                 crate::service::calendar::calendar(&community.title, &events),

@@ -44,6 +44,56 @@ use url::Url;
 pub const MAX_ARTICLE: usize = 512 * 1024;
 /// Revisions per page of an article's history collection.
 const HISTORY_PAGE: u64 = 10;
+/// Most revisions one page of the API's history list holds (`?limit=N`, default and maximum).
+pub const MAX_REVISIONS_LISTED: u64 = 100;
+/// Most lines a text may have to be diffed or merged. Myers' diff costs up to the product of
+/// the two lengths: two unrelated texts of this size take about 0.2 s of one core.
+pub const MAX_DIFF_LINES: usize = 4_000;
+/// How long a diff or merge waits for a free slot before the request is answered 503.
+const DIFF_WAIT: Duration = Duration::from_secs(10);
+
+/// Diffs and merges run on the blocking pool, never on the async runtime, and at most one per
+/// core at a time.
+static DIFF_SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
+/// Runs `work` (a diff or a merge of `texts`) off the async runtime behind [`DIFF_SLOTS`].
+/// Texts of more than [`MAX_DIFF_LINES`] lines are refused with 422 before any work.
+pub fn bounded_diff<T: Send + 'static>(
+    texts: &[&str],
+    what: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> impl std::future::Future<Output = Result<T, ApiError>> {
+    // Checked before the future exists, so it borrows nothing.
+    let too_long = texts.iter().any(|t| t.lines().count() > MAX_DIFF_LINES);
+    let refusal = format!("{what} compares texts of at most {MAX_DIFF_LINES} lines");
+    async move {
+        if too_long {
+            return Err(ApiError::unprocessable(refusal));
+        }
+        run_blocking_diff(work).await
+    }
+}
+
+async fn run_blocking_diff<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let slot = tokio::time::timeout(DIFF_WAIT, DIFF_SLOTS.acquire())
+        .await
+        .map_err(|_| ApiError::unavailable("the node is busy comparing texts; try again later"))?
+        .map_err(|_| ApiError::internal())?;
+    // The slot goes with the work, so a client that hangs up does not free it early.
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        work()
+    })
+    .await
+    .map_err(|e| {
+        warn!(error = %e, "a diff or merge failed");
+        ApiError::internal()
+    })
+}
 
 /// The id of a revision: a hash of everything it consists of, the same on every node.
 pub fn revision_id(
@@ -576,7 +626,18 @@ async fn apply_edit(
         let merged = if latest.rev_id == base.rev_id {
             proposed.to_string()
         } else {
-            match diffy::merge(&base.content, &latest.content, proposed) {
+            let (ancestor, ours, theirs) = (
+                base.content.clone(),
+                latest.content.clone(),
+                proposed.to_string(),
+            );
+            let merged = bounded_diff(
+                &[&base.content, &latest.content, proposed],
+                "an automatic merge",
+                move || diffy::merge(&ancestor, &ours, &theirs),
+            )
+            .await?;
+            match merged {
                 Ok(text) => text,
                 Err(conflict) => {
                     return Ok(Outcome::Conflict {

@@ -1,6 +1,6 @@
 //! iCalendar feeds (RFC 5545) for events: one event, a community's upcoming events, a
 //! member's own. Times are written in the zone each event was planned in, with a `VTIMEZONE`
-//! built from the IANA database (chrono-tz) for the span the feed covers; `UID` is the
+//! built from the IANA database (chrono-tz) for a day around each time the feed writes; `UID` is the
 //! event's ActivityPub id, so a cancelled or moved event updates in place in calendar apps.
 
 use crate::db::events::Event;
@@ -15,7 +15,10 @@ use ics::{
     },
     Daylight, ICalendar, Standard, TimeZone as IcsTimeZone,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Most events a community's feed lists (the soonest ones).
+pub const MAX_FEED_EVENTS: u64 = 500;
 
 const UTC_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 const LOCAL_FORMAT: &str = "%Y%m%dT%H%M%S";
@@ -76,17 +79,55 @@ fn transitions(tz: &Tz, from: i64, to: i64) -> Vec<i64> {
     found
 }
 
-/// A `VTIMEZONE` for `tz` valid from `from` to `to`.
-fn vtimezone(name: &str, tz: &Tz, from: i64, to: i64) -> IcsTimeZone<'static> {
+/// A day each side of every instant a feed writes in local time.
+const MARGIN_MS: i64 = 86_400_000;
+
+/// The stretches of time a `VTIMEZONE` has to describe: a day around each of `instants`,
+/// sorted and merged. Only these are searched for offset changes, so the work is bounded by
+/// the number of events in the feed, not by how far apart they are.
+fn windows(mut instants: Vec<i64>) -> Vec<(i64, i64)> {
+    instants.sort_unstable();
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for t in instants {
+        let (from, to) = (t - MARGIN_MS, t + MARGIN_MS);
+        match out.last_mut() {
+            Some(last) if from <= last.1 => last.1 = last.1.max(to),
+            _ => out.push((from, to)),
+        }
+    }
+    out
+}
+
+/// A `VTIMEZONE` for `tz` that gives the right offset inside each of `windows` (sorted, not
+/// overlapping): the offset changes within them, and one observance at the start of a window
+/// whose offset differs from the one before it.
+fn vtimezone(name: &str, tz: &Tz, windows: &[(i64, i64)]) -> Option<IcsTimeZone<'static>> {
     let local = |ms: i64, offset: i32| {
         DateTime::<Utc>::from_timestamp_millis(ms + i64::from(offset) * 1000)
             .unwrap_or_default()
             .format(LOCAL_FORMAT)
             .to_string()
     };
-    let (initial, initial_name) = offset_at(tz, from);
+    let observance = |instant: i64, before: i32, after: i32, abbreviation: String| {
+        let start = local(instant, before);
+        if after > before {
+            let mut d = Daylight::new(start, offset_string(before), offset_string(after));
+            if !abbreviation.is_empty() {
+                d.push(TzName::new(abbreviation));
+            }
+            Err(d)
+        } else {
+            let mut s = Standard::new(start, offset_string(before), offset_string(after));
+            if !abbreviation.is_empty() {
+                s.push(TzName::new(abbreviation));
+            }
+            Ok(s)
+        }
+    };
+    let (first_from, _) = *windows.first()?;
+    let (initial, initial_name) = offset_at(tz, first_from);
     let mut first = Standard::new(
-        local(from, initial),
+        local(first_from, initial),
         offset_string(initial),
         offset_string(initial),
     );
@@ -95,25 +136,25 @@ fn vtimezone(name: &str, tz: &Tz, from: i64, to: i64) -> IcsTimeZone<'static> {
     }
     let mut zone = IcsTimeZone::standard(name.to_string(), first);
     let mut before = initial;
-    for instant in transitions(tz, from, to) {
-        let (after, abbreviation) = offset_at(tz, instant);
-        let start = local(instant, before);
-        if after > before {
-            let mut d = Daylight::new(start, offset_string(before), offset_string(after));
-            if !abbreviation.is_empty() {
-                d.push(TzName::new(abbreviation));
-            }
-            zone.add_daylight(d);
-        } else {
-            let mut s = Standard::new(start, offset_string(before), offset_string(after));
-            if !abbreviation.is_empty() {
-                s.push(TzName::new(abbreviation));
-            }
-            zone.add_standard(s);
+    for &(from, to) in windows {
+        let (at_start, abbreviation) = offset_at(tz, from);
+        let mut changes = Vec::new();
+        if at_start != before {
+            changes.push((from, at_start, abbreviation));
         }
-        before = after;
+        for instant in transitions(tz, from, to) {
+            let (after, abbreviation) = offset_at(tz, instant);
+            changes.push((instant, after, abbreviation));
+        }
+        for (instant, after, abbreviation) in changes {
+            match observance(instant, before, after, abbreviation) {
+                Ok(s) => zone.add_standard(s),
+                Err(d) => zone.add_daylight(d),
+            }
+            before = after;
+        }
     }
-    zone
+    Some(zone)
 }
 
 /// A calendar of `events`, named `name`.
@@ -122,26 +163,29 @@ pub fn calendar(name: &str, events: &[Event]) -> String {
     cal.push(Property::new("CALSCALE", "GREGORIAN"));
     cal.push(Property::new("METHOD", "PUBLISH"));
     cal.push(Property::new("X-WR-CALNAME", escape_text(name.to_string())));
-    // One VTIMEZONE per zone, spanning the events planned in it (a day of margin each side).
-    let mut spans: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    // One VTIMEZONE per zone, covering a day around each start and end written in it.
+    let mut instants: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for e in events {
         if e.timezone.parse::<Tz>().is_ok() && e.timezone != "UTC" {
-            let span = spans
+            instants
                 .entry(e.timezone.clone())
-                .or_insert((e.starts_at, e.ends_at));
-            span.0 = span.0.min(e.starts_at);
-            span.1 = span.1.max(e.ends_at);
+                .or_default()
+                .extend([e.starts_at, e.ends_at]);
         }
     }
-    for (name, (from, to)) in &spans {
+    let mut zoned_names: BTreeSet<String> = BTreeSet::new();
+    for (name, list) in instants {
         if let Ok(tz) = name.parse::<Tz>() {
-            cal.add_timezone(vtimezone(name, &tz, from - 86_400_000, to + 86_400_000));
+            if let Some(zone) = vtimezone(&name, &tz, &windows(list)) {
+                cal.add_timezone(zone);
+                zoned_names.insert(name);
+            }
         }
     }
     let stamp = utc(crate::db::now_ms());
     for e in events {
         let mut ev = ics::Event::new(e.ap_id.clone(), stamp.clone());
-        let zoned = spans.contains_key(&e.timezone);
+        let zoned = zoned_names.contains(&e.timezone);
         let when = |ms: i64| -> (String, Option<Parameter<'static>>) {
             match e.timezone.parse::<Tz>() {
                 Ok(tz) if zoned => (
@@ -216,7 +260,19 @@ mod tests {
             .map(utc)
             .collect();
         assert_eq!(found, vec!["20270328T010000Z", "20271031T010000Z"]);
-        let text = vtimezone("Europe/Berlin", &berlin, from, to).to_string();
+        let text = vtimezone("Europe/Berlin", &berlin, &[(from, to)])
+            .expect("zone")
+            .to_string();
         assert!(text.contains("DTSTART:20271031T030000"), "{text}");
+        // Far apart windows: the offset in each is right, and only what lies in them is
+        // searched.
+        let summer = DateTime::parse_from_rfc3339("2030-07-01T12:00:00Z")
+            .expect("t")
+            .timestamp_millis();
+        let text = vtimezone("Europe/Berlin", &berlin, &windows(vec![from, summer]))
+            .expect("zone")
+            .to_string();
+        assert_eq!(text.matches("BEGIN:DAYLIGHT").count(), 1, "{text}");
+        assert!(text.contains("DTSTART:20300630T130000"), "{text}");
     }
 }
