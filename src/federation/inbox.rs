@@ -109,9 +109,20 @@ async fn receive(
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::too_large("the activity is larger than 1 MiB"));
     }
-    let body = to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError::too_large("the activity is larger than 1 MiB"))?;
+    let body = to_bytes(body, limit).await.map_err(|e| {
+        // Either the body passed the size cap, or it did not arrive within the body timeout.
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(c) = cause {
+            if c.is::<http_body_util::LengthLimitError>() {
+                return ApiError::too_large("the activity is larger than 1 MiB");
+            }
+            cause = c.source();
+        }
+        ApiError::new(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            "the activity was not received in time",
+        )
+    })?;
 
     // Cheap checks first: signature header shape, coverage, date window, digest.
     let header_map = header_map(headers);
