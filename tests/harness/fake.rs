@@ -1,12 +1,13 @@
 //! A stand-in for another fediverse server (Mastodon-like): one actor with a real key pair,
 //! documents it serves by path, and inboxes that record what they receive. Used to replay
-//! captured activities from other software against a real node.
+//! captured activities from other software against a real node. It counts the GETs it
+//! answers and can answer a path with a redirect, for tests that prove a host is never asked.
 
 use super::sign::Post;
 use axum::{
     body::Bytes,
     extract::{Path, State},
-    http::{header, StatusCode},
+    http::{header, StatusCode, Uri},
     response::{IntoResponse, Response},
     routing::{get, post},
     Router,
@@ -23,6 +24,10 @@ use tokio::net::TcpListener;
 struct Shared {
     documents: Arc<Mutex<HashMap<String, Value>>>,
     received: Arc<Mutex<Vec<Value>>>,
+    /// Path (and query) of every GET answered, in order.
+    hits: Arc<Mutex<Vec<String>>>,
+    /// Paths answered with `302 Found` to a location.
+    redirects: Arc<Mutex<HashMap<String, String>>>,
 }
 
 pub struct FakeServer {
@@ -33,7 +38,26 @@ pub struct FakeServer {
     task: tokio::task::JoinHandle<()>,
 }
 
-async fn serve_document(State(shared): State<Shared>, Path(path): Path<String>) -> Response {
+async fn serve_document(
+    State(shared): State<Shared>,
+    Path(path): Path<String>,
+    uri: Uri,
+) -> Response {
+    if let Ok(mut hits) = shared.hits.lock() {
+        hits.push(
+            uri.path_and_query()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+        );
+    }
+    let redirect = shared
+        .redirects
+        .lock()
+        .ok()
+        .and_then(|r| r.get(&format!("/{path}")).cloned());
+    if let Some(location) = redirect {
+        return (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
+    }
     let doc = shared
         .documents
         .lock()
@@ -103,6 +127,29 @@ impl FakeServer {
         if let Ok(mut docs) = self.shared.documents.lock() {
             docs.insert(path, doc.clone());
         }
+    }
+
+    /// Serves `doc` at `path` (any path, e.g. `/.well-known/webfinger`, whatever the query).
+    pub fn serve(&self, path: &str, doc: &Value) {
+        if let Ok(mut docs) = self.shared.documents.lock() {
+            docs.insert(path.to_string(), doc.clone());
+        }
+    }
+
+    /// Answers GETs of `path` with `302 Found` to `location`.
+    pub fn redirect(&self, path: &str, location: &str) {
+        if let Ok(mut redirects) = self.shared.redirects.lock() {
+            redirects.insert(path.to_string(), location.to_string());
+        }
+    }
+
+    /// How many GETs this server answered whose path starts with `prefix`.
+    pub fn hits(&self, prefix: &str) -> usize {
+        self.shared
+            .hits
+            .lock()
+            .map(|h| h.iter().filter(|p| p.starts_with(prefix)).count())
+            .unwrap_or_default()
     }
 
     pub fn received(&self) -> Vec<Value> {

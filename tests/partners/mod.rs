@@ -9,6 +9,7 @@ use serde_json::json;
 use std::time::Duration;
 
 mod confidential;
+mod domains;
 mod handshake;
 mod moderation;
 
