@@ -145,6 +145,17 @@ impl App {
             .map_err(BuildError::Database)?;
         db.migrate().await.map_err(BuildError::Migration)?;
         let state = AppState::new(settings, db).await?;
+        let moved = state
+            .db
+            .normalize_policy_keys()
+            .await
+            .map_err(BuildError::Migration)?;
+        if moved > 0 {
+            info!(
+                listings = moved,
+                "federation policy listings moved to normalized keys"
+            );
+        }
         Ok(App {
             state,
             listener,

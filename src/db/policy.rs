@@ -124,6 +124,52 @@ impl Db {
         Ok(Some(found))
     }
 
+    /// Moves listings stored under a key that is not normalized (written before keys were
+    /// normalized, or with a port outside debug mode) to their key. When the key is listed
+    /// already, a block wins and otherwise the existing listing stays. Idempotent; run at start.
+    /// Returns how many listings moved.
+    pub async fn normalize_policy_keys(&self) -> Result<u64, DbErr> {
+        let mut moved = 0;
+        for listing in self.instances().await? {
+            let Some(key) = self.policy_key(&listing.domain) else {
+                continue;
+            };
+            if key == listing.domain {
+                continue;
+            }
+            let renamed = self
+                .conn()
+                .execute_raw(sql(
+                    self.backend(),
+                    "UPDATE instances SET domain = $1 WHERE domain = $2 \
+                     AND NOT EXISTS (SELECT 1 FROM instances WHERE domain = $1)",
+                    vec![key.as_str().into(), listing.domain.as_str().into()],
+                ))
+                .await?;
+            if renamed.rows_affected() == 0 {
+                if listing.state == "blocked" {
+                    self.conn()
+                        .execute_raw(sql(
+                            self.backend(),
+                            "UPDATE instances SET state = 'blocked', reason = $2, \
+                             peer_actor = NULL, follow_id = NULL WHERE domain = $1",
+                            vec![key.as_str().into(), listing.reason.clone().into()],
+                        ))
+                        .await?;
+                }
+                self.conn()
+                    .execute_raw(sql(
+                        self.backend(),
+                        "DELETE FROM instances WHERE domain = $1",
+                        vec![listing.domain.as_str().into()],
+                    ))
+                    .await?;
+            }
+            moved += 1;
+        }
+        Ok(moved)
+    }
+
     /// Lists a domain as `partner` or `blocked` (replacing any earlier listing).
     pub async fn set_instance(
         &self,

@@ -347,3 +347,53 @@ async fn a_handle_with_cr_lf_is_refused_and_never_reaches_a_location_header() {
         .expect("request");
     assert_eq!(response.status().as_u16(), 400);
 }
+
+#[tokio::test]
+async fn listings_stored_under_other_spellings_are_normalized_when_the_node_starts() {
+    use sea_orm::{ConnectionTrait, Database};
+    let alpha = Node::start().await;
+    let url = alpha.db.url.clone();
+    // Listings as an earlier version stored them: the admin's spelling, lowercased at most.
+    let raw = Database::connect(url.as_str()).await.expect("connect");
+    for (domain, state) in [
+        ("EVIL.Example.", "blocked"),
+        ("evil.example", "partner"),
+        ("Partner.Example.", "partner"),
+    ] {
+        raw.execute_unprepared(&format!(
+            "INSERT INTO instances (domain, state, created_at) VALUES ('{domain}', '{state}', 0)"
+        ))
+        .await
+        .expect("insert");
+    }
+    raw.close().await.ok();
+    let db = alpha.stop().await;
+    let alpha = Node::start_with(crate::harness::NodeOptions {
+        db: Some(db),
+        ..Default::default()
+    })
+    .await;
+    let root = admin(&alpha, "root").await;
+    let (_, listed) = root.get("/admin/instances").await;
+    let listed: Vec<(String, String)> = listed["instances"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            (
+                i["domain"].as_str().unwrap_or_default().to_string(),
+                i["state"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("evil.example".to_string(), "blocked".to_string()),
+            ("partner.example".to_string(), "partner".to_string()),
+        ],
+        "one listing per host, the block winning"
+    );
+    let (status, body) = post_from(&alpha, "/inbox", "x.evil.example").await;
+    assert_eq!(status, 403, "{body}");
+}
