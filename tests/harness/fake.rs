@@ -1,13 +1,13 @@
 //! A stand-in for another fediverse server (Mastodon-like): one actor with a real key pair,
 //! documents it serves by path, and inboxes that record what they receive. Used to replay
-//! captured activities from other software against a real node. It counts the GETs it
+//! captured activities from other software against a real node. It records the GETs it
 //! answers and can answer a path with a redirect, for tests that prove a host is never asked.
 
 use super::sign::Post;
 use axum::{
     body::Bytes,
     extract::{Path, State},
-    http::{header, StatusCode, Uri},
+    http::{header, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
     Router,
@@ -24,10 +24,16 @@ use tokio::net::TcpListener;
 struct Shared {
     documents: Arc<Mutex<HashMap<String, Value>>>,
     received: Arc<Mutex<Vec<Value>>>,
-    /// Path (and query) of every GET answered, in order.
-    hits: Arc<Mutex<Vec<String>>>,
+    fetches: Arc<Mutex<Vec<Fetch>>>,
     /// Paths answered with `302 Found` to a location.
     redirects: Arc<Mutex<HashMap<String, String>>>,
+}
+
+/// A GET this server answered: its path and headers (lowercase names), as sent.
+#[derive(Clone, Debug)]
+pub struct Fetch {
+    pub path: String,
+    pub headers: HashMap<String, String>,
 }
 
 pub struct FakeServer {
@@ -41,14 +47,16 @@ pub struct FakeServer {
 async fn serve_document(
     State(shared): State<Shared>,
     Path(path): Path<String>,
-    uri: Uri,
+    headers: axum::http::HeaderMap,
 ) -> Response {
-    if let Ok(mut hits) = shared.hits.lock() {
-        hits.push(
-            uri.path_and_query()
-                .map(|p| p.to_string())
-                .unwrap_or_default(),
-        );
+    if let Ok(mut fetches) = shared.fetches.lock() {
+        fetches.push(Fetch {
+            path: format!("/{path}"),
+            headers: headers
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+                .collect(),
+        });
     }
     let redirect = shared
         .redirects
@@ -145,10 +153,18 @@ impl FakeServer {
 
     /// How many GETs this server answered whose path starts with `prefix`.
     pub fn hits(&self, prefix: &str) -> usize {
+        self.fetches()
+            .iter()
+            .filter(|f| f.path.starts_with(prefix))
+            .count()
+    }
+
+    /// Every GET this server answered, oldest first.
+    pub fn fetches(&self) -> Vec<Fetch> {
         self.shared
-            .hits
+            .fetches
             .lock()
-            .map(|h| h.iter().filter(|p| p.starts_with(prefix)).count())
+            .map(|f| f.clone())
             .unwrap_or_default()
     }
 
