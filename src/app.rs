@@ -8,7 +8,7 @@ use crate::{
     error::ApiError,
     federation::{
         self,
-        client::{FederationClient, SigningKey},
+        client::{FederationClient, Reach, SigningKey},
         delivery,
     },
     metrics::Metrics,
@@ -65,46 +65,33 @@ pub struct AppState {
 
 impl AppState {
     /// GETs an ActivityPub document, signed by the instance actor, from a host this node
-    /// federates with. Every outgoing fetch goes through here.
+    /// federates with. Every outgoing fetch goes through here; the client checks the policy
+    /// again at every redirect.
     pub async fn fetch(
         &self,
         url: &url::Url,
     ) -> Result<serde_json::Value, federation::client::FetchError> {
-        let host = federation::actors::host_of(url);
-        match self.db.federates_with(&host).await {
-            Ok(true) => {}
-            Ok(false) => return Err(federation::client::FetchError::NotFederated(host)),
-            Err(e) => {
-                return Err(federation::client::FetchError::Network {
-                    url: url.to_string(),
-                    message: format!("cannot read the federation policy: {e}"),
-                })
-            }
-        }
-        self.client.fetch_json(url, Some(&self.instance_key)).await
+        self.client
+            .fetch_json_reaching(url, Some(&self.instance_key), Reach::Federated)
+            .await
     }
 
     /// A GET that the partnership handshake may make to a node this node does not (yet)
-    /// federate with: anything but a blocked host.
+    /// federate with: anything but a blocked host (at every hop).
     pub async fn fetch_for_handshake(
         &self,
         url: &url::Url,
     ) -> Result<serde_json::Value, federation::client::FetchError> {
-        let host = federation::actors::host_of(url);
-        match self.db.is_blocked(&host).await {
-            Ok(false) => self.client.fetch_json(url, Some(&self.instance_key)).await,
-            Ok(true) => Err(federation::client::FetchError::NotFederated(host)),
-            Err(e) => Err(federation::client::FetchError::Network {
-                url: url.to_string(),
-                message: format!("cannot read the federation policy: {e}"),
-            }),
-        }
+        self.client
+            .fetch_json_reaching(url, Some(&self.instance_key), Reach::NotBlocked)
+            .await
     }
 
     /// The state of a node without its HTTP server: the instance actor (created on first
     /// use), the signing client and the rate limiter. The CLI uses it to send activities that
     /// the running node's delivery workers pick up from the queue.
     pub async fn new(settings: Settings, db: Db) -> Result<AppState, BuildError> {
+        let db = db.with_policy_ports(settings.federation.debug);
         let instance = ensure_instance_actor(&db, &settings.instance.domain)
             .await
             .map_err(|e| BuildError::InstanceActor(e.to_string()))?;
@@ -113,7 +100,8 @@ impl AppState {
             settings.request_timeout(),
             &settings.instance.domain,
         )
-        .map_err(BuildError::Client)?;
+        .map_err(BuildError::Client)?
+        .with_policy(db.clone());
         let instance_key = SigningKey {
             key_id: format!("{}/actor#main-key", settings.base_url()),
             private_key_pem: Arc::from(instance.private_key_pem.as_str()),
@@ -167,6 +155,17 @@ impl App {
             .map_err(BuildError::Database)?;
         db.migrate().await.map_err(BuildError::Migration)?;
         let state = AppState::new(settings, db).await?;
+        let moved = state
+            .db
+            .normalize_policy_keys()
+            .await
+            .map_err(BuildError::Migration)?;
+        if moved > 0 {
+            info!(
+                listings = moved,
+                "federation policy listings moved to normalized keys"
+            );
+        }
         Ok(App {
             state,
             listener,

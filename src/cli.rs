@@ -198,7 +198,8 @@ async fn open_db(settings: &Settings) -> Result<Db, String> {
                 "cannot open the database {}: {e}",
                 redact(&settings.database.url)
             )
-        })?;
+        })?
+        .with_policy_ports(settings.federation.debug);
     db.migrate()
         .await
         .map_err(|e| format!("cannot apply migrations: {e}"))?;

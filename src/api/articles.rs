@@ -18,7 +18,7 @@ use crate::{
 use axum::{
     body::Bytes,
     extract::{Path, State},
-    http::{header, StatusCode},
+    http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -203,10 +203,12 @@ async fn by_slug(
         .await?
         .ok_or_else(|| ApiError::not_found("no article with that name"))?;
     if article.slug != slug {
-        let location = format!(
+        // A header value built from input: refused, not sent, when it is not one.
+        let location = HeaderValue::try_from(format!(
             "/api/roundtable/v1/communities/{handle}/articles/{}",
             article.slug
-        );
+        ))
+        .map_err(|_| ApiError::bad_request("the handle cannot be part of a URL"))?;
         return Ok((
             StatusCode::PERMANENT_REDIRECT,
             [(header::LOCATION, location)],

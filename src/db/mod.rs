@@ -50,6 +50,9 @@ pub struct Db {
     conn: DatabaseConnection,
     /// Statements executed since start, for metrics and for tests that bound query counts.
     queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Whether federation policy keys keep ports (federation debug mode only; see
+    /// [`Db::policy_key`]).
+    policy_ports: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,7 +96,18 @@ impl Db {
         conn.set_metric_callback(move |_| {
             counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         });
-        Ok(Db { conn, queries })
+        Ok(Db {
+            conn,
+            queries,
+            policy_ports: false,
+        })
+    }
+
+    /// This handle with policy keys that keep ports (`federation.debug`, where test nodes
+    /// differ only by port); in production a port never tells hosts apart.
+    pub fn with_policy_ports(mut self, keep: bool) -> Db {
+        self.policy_ports = keep;
+        self
     }
 
     /// Statements executed by this pool so far.

@@ -72,17 +72,102 @@ impl Db {
         rows.iter().map(instance_from_row).collect()
     }
 
-    /// The listing of one domain, if any.
+    /// The policy key of a host as this node keys it: lowercase, punycode, no trailing dot,
+    /// no port (a port is kept in federation debug mode only). `None` for what is not a host.
+    pub fn policy_key(&self, host: &str) -> Option<String> {
+        crate::domain::host::policy_key(host, self.policy_ports).ok()
+    }
+
+    fn key_or_raw(&self, domain: &str) -> String {
+        self.policy_key(domain)
+            .unwrap_or_else(|| domain.trim().to_lowercase())
+    }
+
+    /// The listing of one domain (exactly that key, after normalization), if any.
     pub async fn instance(&self, domain: &str) -> Result<Option<Instance>, DbErr> {
         let rows = self
             .conn()
             .query_all_raw(sql(
                 self.backend(),
                 &format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE domain = $1"),
-                vec![domain.to_lowercase().into()],
+                vec![self.key_or_raw(domain).into()],
             ))
             .await?;
         rows.first().map(instance_from_row).transpose()
+    }
+
+    /// The listings that cover `host`: its own, its port-less host's (debug mode), and its
+    /// parent domains'. `None` when `host` is not a host name.
+    async fn covering(&self, host: &str) -> Result<Option<Vec<Instance>>, DbErr> {
+        let Some(key) = self.policy_key(host) else {
+            return Ok(None);
+        };
+        let keys = crate::domain::host::covering_keys(&key);
+        let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+        let rows = self
+            .conn()
+            .query_all_raw(sql(
+                self.backend(),
+                &format!(
+                    "SELECT {INSTANCE_COLUMNS} FROM instances WHERE domain IN ({})",
+                    placeholders.join(", ")
+                ),
+                keys.iter().map(|k| k.as_str().into()).collect(),
+            ))
+            .await?;
+        let mut found: Vec<Instance> = rows
+            .iter()
+            .map(instance_from_row)
+            .collect::<Result<_, _>>()?;
+        // The most specific listing first.
+        found.sort_by_key(|i| keys.iter().position(|k| *k == i.domain));
+        Ok(Some(found))
+    }
+
+    /// Moves listings stored under a key that is not normalized (written before keys were
+    /// normalized, or with a port outside debug mode) to their key. When the key is listed
+    /// already, a block wins and otherwise the existing listing stays. Idempotent; run at start.
+    /// Returns how many listings moved.
+    pub async fn normalize_policy_keys(&self) -> Result<u64, DbErr> {
+        let mut moved = 0;
+        for listing in self.instances().await? {
+            let Some(key) = self.policy_key(&listing.domain) else {
+                continue;
+            };
+            if key == listing.domain {
+                continue;
+            }
+            let renamed = self
+                .conn()
+                .execute_raw(sql(
+                    self.backend(),
+                    "UPDATE instances SET domain = $1 WHERE domain = $2 \
+                     AND NOT EXISTS (SELECT 1 FROM instances WHERE domain = $1)",
+                    vec![key.as_str().into(), listing.domain.as_str().into()],
+                ))
+                .await?;
+            if renamed.rows_affected() == 0 {
+                if listing.state == "blocked" {
+                    self.conn()
+                        .execute_raw(sql(
+                            self.backend(),
+                            "UPDATE instances SET state = 'blocked', reason = $2, \
+                             peer_actor = NULL, follow_id = NULL WHERE domain = $1",
+                            vec![key.as_str().into(), listing.reason.clone().into()],
+                        ))
+                        .await?;
+                }
+                self.conn()
+                    .execute_raw(sql(
+                        self.backend(),
+                        "DELETE FROM instances WHERE domain = $1",
+                        vec![listing.domain.as_str().into()],
+                    ))
+                    .await?;
+            }
+            moved += 1;
+        }
+        Ok(moved)
     }
 
     /// Lists a domain as `partner` or `blocked` (replacing any earlier listing).
@@ -98,7 +183,7 @@ impl Db {
                 "INSERT INTO instances (domain, state, reason, created_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (domain) DO UPDATE SET state = EXCLUDED.state, reason = EXCLUDED.reason",
                 vec![
-                    domain.to_lowercase().into(),
+                    self.key_or_raw(domain).into(),
                     state.into(),
                     reason.map(str::to_string).into(),
                     now_ms().into(),
@@ -140,7 +225,7 @@ impl Db {
                  peer_actor = EXCLUDED.peer_actor, follow_id = EXCLUDED.follow_id \
                  WHERE instances.state <> 'blocked'",
                 vec![
-                    domain.to_lowercase().into(),
+                    self.key_or_raw(domain).into(),
                     state.into(),
                     now_ms().into(),
                     peer_actor.into(),
@@ -151,12 +236,13 @@ impl Db {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Whether `host` is on the block list (refused in every mode, handshakes included).
+    /// Whether `host` is blocked: it, or a domain it is a subdomain of, is on the block list
+    /// (refused in every mode, handshakes included). What is not a host name counts as blocked.
     pub async fn is_blocked(&self, host: &str) -> Result<bool, DbErr> {
-        Ok(self
-            .instance(host)
-            .await?
-            .is_some_and(|i| i.state == "blocked"))
+        Ok(match self.covering(host).await? {
+            Some(listings) => listings.iter().any(|i| i.state == "blocked"),
+            None => true,
+        })
     }
 
     /// Removes a domain's listing if it is in `state`; false when it was not.
@@ -166,20 +252,30 @@ impl Db {
             .execute_raw(sql(
                 self.backend(),
                 "DELETE FROM instances WHERE domain = $1 AND state = $2",
-                vec![domain.to_lowercase().into(), state.into()],
+                vec![self.key_or_raw(domain).into(), state.into()],
             ))
             .await?;
         Ok(done.rows_affected() > 0)
     }
 
-    /// Whether this node may exchange anything with `host` (`domain[:port]`).
+    /// Whether this node may exchange anything with `host` (`domain[:port]`): not blocked
+    /// (itself or a parent domain), and in `allowlist` mode listed as a partner itself — a
+    /// partnership is with one node, not its subdomains. In debug mode a port-less listing
+    /// covers every port of its host.
     pub async fn federates_with(&self, host: &str) -> Result<bool, DbErr> {
-        let listing = self.instance(host).await?;
-        if listing.as_ref().is_some_and(|i| i.state == "blocked") {
+        let Some(listings) = self.covering(host).await? else {
+            return Ok(false);
+        };
+        if listings.iter().any(|i| i.state == "blocked") {
             return Ok(false);
         }
         Ok(match self.federation_mode().await?.as_str() {
-            "allowlist" => listing.is_some_and(|i| i.state == "partner"),
+            "allowlist" => {
+                let own = crate::domain::host::own_keys(&self.policy_key(host).unwrap_or_default());
+                listings
+                    .iter()
+                    .any(|i| i.state == "partner" && own.contains(&i.domain))
+            }
             _ => true,
         })
     }
@@ -190,16 +286,28 @@ impl Db {
     /// threads, replies, articles, events, memberships and bans), posts and likes authored
     /// there, and its actors. Returns how many rows went, in total.
     pub async fn purge_domain(&self, domain: &str) -> Result<u64, DbErr> {
-        let escaped = domain
+        // The host on every port, unless the key names one (debug mode).
+        let key = self.key_or_raw(domain);
+        let escaped = key
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
+        let any_port = if key.contains(':') && !key.ends_with(']') {
+            "/"
+        } else {
+            ":"
+        };
         let patterns = [
             format!("http://{escaped}/%"),
             format!("https://{escaped}/%"),
+            format!("http://{escaped}{any_port}%"),
+            format!("https://{escaped}{any_port}%"),
         ];
         let from = |column: &str| {
-            format!("({column} LIKE $1 ESCAPE '\\' OR {column} LIKE $2 ESCAPE '\\')")
+            format!(
+                "({column} LIKE $1 ESCAPE '\\' OR {column} LIKE $2 ESCAPE '\\' \
+                 OR {column} LIKE $3 ESCAPE '\\' OR {column} LIKE $4 ESCAPE '\\')"
+            )
         };
         let statements = [
             format!(
@@ -227,7 +335,7 @@ impl Db {
                 .execute_raw(sql(
                     backend,
                     text,
-                    vec![patterns[0].clone().into(), patterns[1].clone().into()],
+                    patterns.iter().map(|p| p.as_str().into()).collect(),
                 ))
                 .await?;
             total += done.rows_affected();

@@ -159,7 +159,9 @@ impl RemoteActorDoc {
         Ok(doc)
     }
 
-    pub fn into_new_remote(self) -> NewRemoteActor {
+    /// What the node stores of this actor; its icon only if it is an `https` URL (or `http`
+    /// when `allow_http`, federation debug mode).
+    pub fn into_new_remote(self, allow_http: bool) -> NewRemoteActor {
         let host = host_of(&self.id);
         // A group that approves its followers keeps its content to them (Lemmy's private
         // communities, Roundtable's `members`); Roundtable also names `partners` explicitly.
@@ -186,18 +188,19 @@ impl RemoteActorDoc {
             summary: self.summary.map(|s| crate::markdown::sanitize(&s)),
             outbox: self.outbox.map(|u| u.to_string()),
             followers: self.followers.map(|u| u.to_string()),
-            icon_url: self.icon.as_ref().and_then(image_url),
+            icon_url: self.icon.as_ref().and_then(|i| image_url(i, allow_http)),
             visibility,
         }
     }
 }
 
-/// The URL of an `icon`/`image` value: a string, an `Image` object, or a list of them.
-fn image_url(value: &Value) -> Option<String> {
+/// The URL of an `icon`/`image` value (a string, an `Image` object, or a list of them): the
+/// first that [`super::remote_url`] keeps.
+fn image_url(value: &Value, allow_http: bool) -> Option<String> {
     match value {
-        Value::String(s) => Url::parse(s).ok().map(|u| u.to_string()),
-        Value::Object(o) => o.get("url").and_then(image_url),
-        Value::Array(items) => items.iter().find_map(image_url),
+        Value::String(s) => super::remote_url(s, allow_http),
+        Value::Object(o) => o.get("url").and_then(|u| image_url(u, allow_http)),
+        Value::Array(items) => items.iter().find_map(|i| image_url(i, allow_http)),
         _ => None,
     }
 }

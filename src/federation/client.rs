@@ -5,8 +5,16 @@
 //! checked before the request for IP literals, and at connect time for host names (so a DNS
 //! answer that changes between check and connect is caught too). Redirects are followed by
 //! hand, at most one, and re-checked. Responses are cut off at a size and a time bound.
+//!
+//! With a policy (`with_policy`, as every node has), every hop of a GET — the first request,
+//! a redirect's target, WebFinger and NodeInfo — is refused unless the federation policy lets
+//! this node reach its host.
 
-use super::signatures::{sign_request, SignedHeaders};
+use super::{
+    actors::host_of,
+    signatures::{sign_request, SignedHeaders},
+};
+use crate::db::Db;
 use activitypub_federation::resolver::ValidatingDnsResolver;
 use reqwest::{header, redirect::Policy, StatusCode};
 use std::{
@@ -67,11 +75,22 @@ pub struct SigningKey {
     pub private_key_pem: Arc<str>,
 }
 
+/// Which hosts a GET may reach, checked against the federation policy at every hop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Hosts this node federates with.
+    Federated,
+    /// Any host that is not blocked (the partnership handshake).
+    NotBlocked,
+}
+
 #[derive(Clone)]
 pub struct FederationClient {
     http: reqwest::Client,
     debug: bool,
     user_agent: String,
+    /// The federation policy, when the client belongs to a node.
+    policy: Option<Db>,
 }
 
 impl FederationClient {
@@ -90,7 +109,40 @@ impl FederationClient {
                 "Roundtable/{} (+https://{domain}/)",
                 env!("CARGO_PKG_VERSION")
             ),
+            policy: None,
         })
+    }
+
+    /// This client, refusing every hop to a host the node's policy refuses.
+    pub fn with_policy(mut self, db: Db) -> FederationClient {
+        self.policy = Some(db);
+        self
+    }
+
+    /// Refuses `url` when the policy does not let this node reach its host.
+    async fn check_policy(&self, url: &Url, reach: Reach) -> Result<(), FetchError> {
+        let Some(db) = &self.policy else {
+            return Ok(());
+        };
+        let host = host_of(url);
+        let allowed = match reach {
+            Reach::Federated => db.federates_with(&host).await,
+            Reach::NotBlocked => db.is_blocked(&host).await.map(|b| !b),
+        };
+        match allowed {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(FetchError::NotFederated(host)),
+            Err(e) => Err(FetchError::Network {
+                url: url.to_string(),
+                message: format!("cannot read the federation policy: {e}"),
+            }),
+        }
+    }
+
+    /// The policy, then the address guard, for one hop.
+    async fn check_hop(&self, url: &Url, reach: Reach) -> Result<(), FetchError> {
+        self.check_policy(url, reach).await?;
+        self.check_url(url).await
     }
 
     /// Refuses URLs this node must not contact. Host names are resolved here for a clear error
@@ -155,14 +207,25 @@ impl FederationClient {
     }
 
     /// GETs an ActivityPub document, signed by `key` when given, and checks its type and id.
+    /// Every hop must reach a host this node federates with.
     pub async fn fetch_json(
         &self,
         url: &Url,
         key: Option<&SigningKey>,
     ) -> Result<serde_json::Value, FetchError> {
+        self.fetch_json_reaching(url, key, Reach::Federated).await
+    }
+
+    /// [`FederationClient::fetch_json`], with every hop checked against `reach`.
+    pub async fn fetch_json_reaching(
+        &self,
+        url: &Url,
+        key: Option<&SigningKey>,
+        reach: Reach,
+    ) -> Result<serde_json::Value, FetchError> {
         let mut target = url.clone();
         for _ in 0..2 {
-            self.check_url(&target).await?;
+            self.check_hop(&target, reach).await?;
             let mut request = self
                 .http
                 .get(target.as_str())
@@ -216,8 +279,12 @@ impl FederationClient {
         Err(FetchError::Redirects(url.to_string()))
     }
 
-    /// Resolves `acct:user@domain` by WebFinger to the actor id of its `self` link.
+    /// Resolves `acct:user@domain` by WebFinger to the actor id of its `self` link; nothing is
+    /// sent to a host the policy refuses.
     pub async fn webfinger(&self, user: &str, domain: &str) -> Result<Url, FetchError> {
+        let domain = crate::domain::host::policy_key(domain, true)
+            .map_err(|_| FetchError::BadUrl(domain.to_string()))?;
+        let domain = domain.as_str();
         let scheme = if self.debug { "http" } else { "https" };
         let mut url = Url::parse(&format!("{scheme}://{domain}/.well-known/webfinger"))
             .map_err(|_| FetchError::BadUrl(domain.to_string()))?;
@@ -241,13 +308,14 @@ impl FederationClient {
             .ok_or_else(|| FetchError::NotActivityPub(url.to_string()))
     }
 
-    /// An unsigned GET of a plain JSON document (WebFinger, NodeInfo), redirects not followed.
+    /// An unsigned GET of a plain JSON document (WebFinger, NodeInfo) from a host this node
+    /// federates with, redirects not followed.
     async fn get_plain_json(
         &self,
         url: &Url,
         accept: &str,
     ) -> Result<serde_json::Value, FetchError> {
-        self.check_url(url).await?;
+        self.check_hop(url, Reach::Federated).await?;
         let response = self
             .http
             .get(url.as_str())

@@ -139,6 +139,7 @@ pub async fn local_community(state: &AppState, slug: &str) -> Result<CommunityVi
 /// Finds a community by `slug`, `slug@domain`, `@slug@domain` or actor URL, resolving remote
 /// ones by WebFinger and fetching their `Group`.
 pub async fn resolve(state: &AppState, handle: &str) -> Result<CommunityView, ApiError> {
+    refuse_control_characters(handle)?;
     let handle = handle.trim();
     if handle.starts_with("https://") || handle.starts_with("http://") {
         let url = Url::parse(handle).map_err(|_| ApiError::bad_request("not a URL"))?;
@@ -156,10 +157,10 @@ pub async fn resolve(state: &AppState, handle: &str) -> Result<CommunityView, Ap
         None => local_community(state, slug).await,
         Some(d) if d.eq_ignore_ascii_case(ours) => local_community(state, slug).await,
         Some(domain) => {
-            if slug.is_empty() || domain.is_empty() || domain.contains('/') {
+            if slug.is_empty() || domain.contains('/') || state.db.policy_key(domain).is_none() {
                 return Err(ApiError::bad_request("expected a handle like slug@domain"));
             }
-            if !state.db.federates_with(&domain.to_lowercase()).await? {
+            if !state.db.federates_with(domain).await? {
                 return Err(ApiError::forbidden(format!(
                     "this node does not federate with {domain}"
                 )));
@@ -182,6 +183,17 @@ pub async fn resolve(state: &AppState, handle: &str) -> Result<CommunityView, Ap
                 .ok_or_else(|| ApiError::not_found(format!("{slug}@{domain} is not a community")))
         }
     }
+}
+
+/// Handles and actor URLs never hold control characters (CR/LF would otherwise travel into
+/// the headers and URLs built from them).
+fn refuse_control_characters(handle: &str) -> Result<(), ApiError> {
+    if handle.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "a handle cannot contain control characters",
+        ));
+    }
+    Ok(())
 }
 
 /// The community at an actor URL, if it is one.
@@ -2439,6 +2451,7 @@ pub async fn actor_handle(state: &AppState, ap_id: &str) -> Result<String, ApiEr
 
 /// Resolves an actor given as URL or `name@domain` to its id (for bans and role changes).
 pub async fn resolve_actor(state: &AppState, who: &str) -> Result<String, ApiError> {
+    refuse_control_characters(who)?;
     let who = who.trim().trim_start_matches('@');
     if who.starts_with("http://") || who.starts_with("https://") {
         return Url::parse(who)
@@ -2454,6 +2467,15 @@ pub async fn resolve_actor(state: &AppState, who: &str) -> Result<String, ApiErr
             .filter(|a| a.kind == ActorKind::Person.as_str())
             .ok_or_else(|| ApiError::not_found(format!("no user {name:?} on this node")))?;
         return Ok(user_ap_id(state, &actor.name));
+    }
+    if state.db.policy_key(domain).is_none() {
+        return Err(ApiError::bad_request("expected an actor like name@domain"));
+    }
+    // No WebFinger to a host the policy refuses.
+    if !state.db.federates_with(domain).await? {
+        return Err(ApiError::forbidden(format!(
+            "this node does not federate with {domain}"
+        )));
     }
     state
         .client

@@ -327,8 +327,19 @@ pub fn event_json(e: &Event) -> Value {
     doc
 }
 
-/// An event as another server describes it (Mobilizon, Gancio, Roundtable).
+/// An event as another server describes it (Mobilizon, Gancio, Roundtable), its links kept
+/// when they are `http(s)` URLs.
 pub fn parse_event(doc: &Value) -> Result<Event, String> {
+    parse_remote_event(doc, true)
+}
+
+/// [`parse_event`], its links (online, external participation) kept only when they are
+/// `https` URLs, or `http` ones when `allow_http` (federation debug mode).
+pub fn parse_remote_event(doc: &Value, allow_http: bool) -> Result<Event, String> {
+    let link = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .and_then(|u| crate::federation::remote_url(u, allow_http))
+    };
     if inner_kind(doc) != "Event" {
         return Err("not an Event".into());
     }
@@ -354,7 +365,7 @@ pub fn parse_event(doc: &Value) -> Result<Event, String> {
     };
     for loc in &locations {
         if inner_kind(loc) == "VirtualLocation" {
-            online_url = loc.get("url").and_then(Value::as_str).map(str::to_string);
+            online_url = link(loc.get("url"));
             continue;
         }
         place_name = loc
@@ -390,9 +401,7 @@ pub fn parse_event(doc: &Value) -> Result<Event, String> {
             .into_iter()
             .flatten()
             .find(|a| a.get("name").and_then(Value::as_str) == Some("Website"))
-            .and_then(|a| a.get("href").or_else(|| a.get("url")))
-            .and_then(Value::as_str)
-            .map(str::to_string);
+            .and_then(|a| link(a.get("href").or_else(|| a.get("url"))));
     }
     let capacity = doc
         .get("maximumAttendeeCapacity")
@@ -445,7 +454,7 @@ pub fn parse_event(doc: &Value) -> Result<Event, String> {
         online_url,
         capacity,
         join_mode,
-        external_url: text("externalParticipationUrl"),
+        external_url: link(doc.get("externalParticipationUrl")),
         status,
         category: text("category"),
         participant_count: doc
@@ -635,7 +644,8 @@ async fn receive_update_proposal(
     env: &Envelope,
     doc: &Value,
 ) -> Result<(), ApiError> {
-    let proposed = parse_event(doc).map_err(ApiError::bad_request)?;
+    let proposed =
+        parse_remote_event(doc, state.settings.federation.debug).map_err(ApiError::bad_request)?;
     let Some(event) = state
         .db
         .event_by_ap_id(&proposed.ap_id)
@@ -688,7 +698,8 @@ fn input_from(e: Event, with_status: bool) -> EventInput {
 
 /// The community's node receives a remote moderator's proposed event and schedules it.
 async fn receive_proposal(state: &AppState, env: &Envelope, doc: &Value) -> Result<(), ApiError> {
-    let proposed = parse_event(doc).map_err(ApiError::bad_request)?;
+    let proposed =
+        parse_remote_event(doc, state.settings.federation.debug).map_err(ApiError::bad_request)?;
     let actor = env.actor.as_str();
     let (community, group) = hosted_event_change(state, &proposed.community, actor).await?;
     // The same checks as a local organizer's request.
@@ -1344,7 +1355,8 @@ async fn receive_from_owner(state: &AppState, env: &Envelope) -> Result<(), ApiE
         .body
         .get("object")
         .ok_or_else(|| ApiError::bad_request("no object"))?;
-    let mut incoming = parse_event(doc).map_err(ApiError::bad_request)?;
+    let mut incoming =
+        parse_remote_event(doc, state.settings.federation.debug).map_err(ApiError::bad_request)?;
     let Some(community) = known(state, env.actor.as_str()).await? else {
         return Err(ApiError::forbidden(
             "events are only accepted from their community",

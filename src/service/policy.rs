@@ -14,20 +14,26 @@ pub enum PolicyError {
     Db(#[from] DbErr),
 }
 
-/// A domain as admins type it: `host` or `host:port`, lowercased.
+/// A domain as admins type it (`host`, `host:port`, or a URL's `scheme://host/`), normalized:
+/// lowercase, punycode, no trailing dot, the port kept (it is needed to contact the node; the
+/// policy itself drops it outside debug mode, see [`Db::policy_key`]).
 pub fn normalize_domain(raw: &str) -> Result<String, PolicyError> {
-    let d = raw.trim().trim_end_matches('/').to_lowercase();
-    let d = d
-        .strip_prefix("https://")
-        .or_else(|| d.strip_prefix("http://"))
-        .unwrap_or(&d)
-        .to_string();
-    let parsed = url::Url::parse(&format!("http://{d}/"))
-        .map_err(|_| PolicyError::Invalid(format!("{raw:?} is not a domain")))?;
-    if d.is_empty() || d.contains('/') || d.contains('@') || parsed.host_str().is_none() {
-        return Err(PolicyError::Invalid(format!("{raw:?} is not a domain")));
-    }
-    Ok(d)
+    let d = raw.trim().trim_end_matches('/');
+    let lower = d.to_ascii_lowercase();
+    let d = if lower.starts_with("https://") {
+        &d[8..]
+    } else if lower.starts_with("http://") {
+        &d[7..]
+    } else {
+        d
+    };
+    crate::domain::host::policy_key(d, true)
+        .map_err(|_| PolicyError::Invalid(format!("{raw:?} is not a domain")))
+}
+
+/// The key under which `db` lists `domain` (an already normalized domain).
+fn listed_as(db: &Db, domain: &str) -> String {
+    db.policy_key(domain).unwrap_or_else(|| domain.to_string())
 }
 
 /// `by` names who acts (an actor id, or `cli`), for the audit log.
@@ -50,7 +56,7 @@ pub async fn add(
     reason: Option<&str>,
     by: &str,
 ) -> Result<String, PolicyError> {
-    let domain = normalize_domain(domain)?;
+    let domain = listed_as(db, &normalize_domain(domain)?);
     db.set_instance(&domain, state, reason).await?;
     db.audit(by, &format!("instance.{state}"), &domain, reason)
         .await?;
@@ -58,7 +64,7 @@ pub async fn add(
 }
 
 pub async fn remove(db: &Db, domain: &str, state: &str, by: &str) -> Result<String, PolicyError> {
-    let domain = normalize_domain(domain)?;
+    let domain = listed_as(db, &normalize_domain(domain)?);
     if !db.remove_instance(&domain, state).await? {
         return Err(PolicyError::NotFound(format!(
             "{domain} is not listed as {state}"
@@ -104,7 +110,11 @@ mod tests {
             normalize_domain("localhost:8080").expect("ok"),
             "localhost:8080"
         );
-        for bad in ["", "a b", "x/y", "user@host"] {
+        assert_eq!(
+            normalize_domain("HTTPS://Evil.Example.:8443/").expect("ok"),
+            "evil.example:8443"
+        );
+        for bad in ["", "a b", "x/y", "user@host", "evil\r\n.example"] {
             assert!(normalize_domain(bad).is_err(), "{bad}");
         }
     }

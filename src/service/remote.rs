@@ -53,7 +53,10 @@ async fn actor_via(
     if doc.id != *url {
         return Err(RemoteError::Invalid("the actor's id is not its URL".into()));
     }
-    Ok(state.db.upsert_remote_actor(doc.into_new_remote()).await?)
+    Ok(state
+        .db
+        .upsert_remote_actor(doc.into_new_remote(state.settings.federation.debug))
+        .await?)
 }
 
 /// The software `host` runs (from NodeInfo, lowercased), if it says; `None` when it cannot be

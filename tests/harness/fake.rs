@@ -1,6 +1,7 @@
 //! A stand-in for another fediverse server (Mastodon-like): one actor with a real key pair,
 //! documents it serves by path, and inboxes that record what they receive. Used to replay
-//! captured activities from other software against a real node.
+//! captured activities from other software against a real node. It records the GETs it
+//! answers and can answer a path with a redirect, for tests that prove a host is never asked.
 
 use super::sign::Post;
 use axum::{
@@ -24,6 +25,8 @@ struct Shared {
     documents: Arc<Mutex<HashMap<String, Value>>>,
     received: Arc<Mutex<Vec<Value>>>,
     fetches: Arc<Mutex<Vec<Fetch>>>,
+    /// Paths answered with `302 Found` to a location.
+    redirects: Arc<Mutex<HashMap<String, String>>>,
 }
 
 /// A GET this server answered: its path and headers (lowercase names), as sent.
@@ -54,6 +57,14 @@ async fn serve_document(
                 .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
                 .collect(),
         });
+    }
+    let redirect = shared
+        .redirects
+        .lock()
+        .ok()
+        .and_then(|r| r.get(&format!("/{path}")).cloned());
+    if let Some(location) = redirect {
+        return (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
     }
     let doc = shared
         .documents
@@ -124,6 +135,28 @@ impl FakeServer {
         if let Ok(mut docs) = self.shared.documents.lock() {
             docs.insert(path, doc.clone());
         }
+    }
+
+    /// Serves `doc` at `path` (any path, e.g. `/.well-known/webfinger`, whatever the query).
+    pub fn serve(&self, path: &str, doc: &Value) {
+        if let Ok(mut docs) = self.shared.documents.lock() {
+            docs.insert(path.to_string(), doc.clone());
+        }
+    }
+
+    /// Answers GETs of `path` with `302 Found` to `location`.
+    pub fn redirect(&self, path: &str, location: &str) {
+        if let Ok(mut redirects) = self.shared.redirects.lock() {
+            redirects.insert(path.to_string(), location.to_string());
+        }
+    }
+
+    /// How many GETs this server answered whose path starts with `prefix`.
+    pub fn hits(&self, prefix: &str) -> usize {
+        self.fetches()
+            .iter()
+            .filter(|f| f.path.starts_with(prefix))
+            .count()
     }
 
     /// Every GET this server answered, oldest first.

@@ -9,6 +9,7 @@ use serde_json::json;
 use std::time::Duration;
 
 pub(crate) mod confidential;
+mod domains;
 mod handshake;
 mod moderation;
 
