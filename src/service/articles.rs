@@ -997,6 +997,13 @@ pub(crate) async fn store_replica_revision(
     doc: &Value,
     depth: usize,
 ) -> Result<(), ApiError> {
+    let (ap_id, incoming) = parse_article_doc(doc)?;
+    apply_replica_revision(state, community, ap_id.as_str(), incoming, depth).await
+}
+
+/// The article id and the revision an `Article` document carries, the revision id checked
+/// against its content (no database access; the fuzz target `article_document` calls it).
+pub fn parse_article_doc(doc: &Value) -> Result<(Url, NewRevision), ApiError> {
     let ap_id = id_of(Some(doc)).ok_or_else(|| ApiError::bad_request("no article id"))?;
     let rev = doc
         .get("revision")
@@ -1012,7 +1019,7 @@ pub(crate) async fn store_replica_revision(
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::bad_request("no markdown source"))?;
     let incoming = parse_revision(ap_id.as_str(), rev, &title, content)?;
-    apply_replica_revision(state, community, ap_id.as_str(), incoming, depth).await
+    Ok((ap_id, incoming))
 }
 
 fn parse_revision(
