@@ -56,6 +56,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Per-host inbox rate limits.
     pub inbox_limiter: Arc<federation::rate::RateLimiter>,
+    /// Fresh key fetches after a failed verification, per remote host.
+    pub key_refresh_limiter: Arc<federation::rate::RateLimiter>,
 }
 
 impl AppState {
@@ -113,6 +115,7 @@ impl AppState {
             key_id: format!("{}/actor#main-key", settings.base_url()),
             private_key_pem: Arc::from(instance.private_key_pem.as_str()),
         };
+        let settings_refreshes = settings.federation.key_refreshes_per_minute;
         let inbox_limiter = Arc::new(federation::rate::RateLimiter::new(
             settings.federation.inbox_rate_per_minute,
             settings.federation.inbox_burst,
@@ -125,6 +128,10 @@ impl AppState {
             delivery_wakeup: Arc::new(Notify::new()),
             metrics: Arc::new(Metrics::default()),
             inbox_limiter,
+            key_refresh_limiter: Arc::new(federation::rate::RateLimiter::new(
+                settings_refreshes,
+                3,
+            )),
         })
     }
 }

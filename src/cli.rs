@@ -130,10 +130,17 @@ enum TokenCommand {
     /// Create a bearer token for USER and print it (only its hash is stored).
     Create {
         user: String,
-        /// Space-separated scopes: read, write, admin.
+        /// Space-separated scopes: read, write, admin, calendar.
         #[arg(long, default_value = "read write")]
         scopes: String,
+        /// Days until the token expires (default: never).
+        #[arg(long)]
+        expires_days: Option<u32>,
     },
+    /// List USER's tokens: id, scopes, created, expires (secrets are never stored).
+    List { user: String },
+    /// Revoke one of USER's tokens by its id.
+    Revoke { user: String, id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -271,12 +278,45 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             println!("lifted the suspension of {actor}");
             Ok(())
         }
-        Command::Token(TokenCommand::Create { user, scopes }) => {
+        Command::Token(TokenCommand::Create {
+            user,
+            scopes,
+            expires_days,
+        }) => {
             let db = open_db(&settings).await?;
-            let token = accounts::create_token(&db, &user, &scopes)
+            let (_, token) = accounts::issue_token(&db, &user, &scopes, expires_days)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{token}");
+            Ok(())
+        }
+        Command::Token(TokenCommand::List { user }) => {
+            let db = open_db(&settings).await?;
+            let tokens = accounts::tokens(&db, &user)
+                .await
+                .map_err(|e| e.to_string())?;
+            let when = |ms: Option<i64>| {
+                ms.and_then(chrono::DateTime::from_timestamp_millis)
+                    .map(|t| t.format("%Y-%m-%dT%H:%MZ").to_string())
+                    .unwrap_or_else(|| "never".into())
+            };
+            for t in tokens {
+                println!(
+                    "{}\t{}\tcreated {}\texpires {}",
+                    t.id,
+                    t.scopes,
+                    when(Some(t.created_at)),
+                    when(t.expires_at)
+                );
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { user, id }) => {
+            let db = open_db(&settings).await?;
+            accounts::revoke_token(&db, &user, id)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("revoked token {id}");
             Ok(())
         }
         Command::Federation(FederationCommand::Mode { mode }) => {

@@ -51,6 +51,7 @@ pub struct FederationSettings {
     pub authorized_fetch: bool,
     pub inbox_rate_per_minute: u32,
     pub inbox_burst: u32,
+    pub key_refreshes_per_minute: u32,
     pub request_timeout_secs: u64,
     pub signature_max_age_secs: u64,
     pub signature_max_future_secs: u64,

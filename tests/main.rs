@@ -7,3 +7,4 @@ mod events;
 mod foundation;
 mod harness;
 mod partners;
+mod security;

@@ -16,6 +16,8 @@ mod m20261122_000007_audit;
 mod m20261122_000008_partnerships_reports;
 mod m20261122_000009_inbox_rate;
 mod m20261122_000010_local_readers;
+mod m20261201_000012_token_expiry;
+mod m20261201_000013_signed_objects;
 
 pub struct Migrator;
 
@@ -32,6 +34,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_partnerships_reports::Migration),
             Box::new(m20261122_000009_inbox_rate::Migration),
             Box::new(m20261122_000010_local_readers::Migration),
+            Box::new(m20261201_000012_token_expiry::Migration),
+            Box::new(m20261201_000013_signed_objects::Migration),
         ]
     }
 }

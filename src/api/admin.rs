@@ -1,6 +1,6 @@
 //! Node administration in the native API: the federation policy.
 
-use super::{parse_body, Auth, Q};
+use super::{parse_body, Admin, Auth, Q};
 use crate::{
     app::AppState,
     error::ApiError,
@@ -36,16 +36,6 @@ pub fn router() -> Router<AppState> {
         .route("/admin/partnerships/{domain}/reject", post(reject))
 }
 
-fn require_admin(auth: &Auth) -> Result<(), ApiError> {
-    if auth.member.user.is_admin && auth.scopes.allows("admin") {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "this needs an administrator's token with the admin scope",
-        ))
-    }
-}
-
 fn api_error(e: PolicyError) -> ApiError {
     match e {
         PolicyError::Invalid(m) => ApiError::unprocessable(m),
@@ -54,8 +44,7 @@ fn api_error(e: PolicyError) -> ApiError {
     }
 }
 
-async fn show(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
-    require_admin(&auth)?;
+async fn show(State(state): State<AppState>, _auth: Auth<Admin>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({"mode": state.db.federation_mode().await?})))
 }
 
@@ -67,10 +56,9 @@ struct ModeBody {
 
 async fn set_mode(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Admin>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    require_admin(&auth)?;
     let req: ModeBody = parse_body(&body)?;
     policy::set_mode(&state.db, &req.mode, &auth.member.ap_id(&state))
         .await
@@ -78,8 +66,10 @@ async fn set_mode(
     Ok(Json(json!({"mode": req.mode})))
 }
 
-async fn instances(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
-    require_admin(&auth)?;
+async fn instances(
+    State(state): State<AppState>,
+    _auth: Auth<Admin>,
+) -> Result<Json<Value>, ApiError> {
     let list: Vec<Value> = state
         .db
         .instances()
@@ -99,8 +89,11 @@ struct InstanceBody {
     reason: Option<String>,
 }
 
-async fn add(State(state): State<AppState>, auth: Auth, body: Bytes) -> Result<Response, ApiError> {
-    require_admin(&auth)?;
+async fn add(
+    State(state): State<AppState>,
+    auth: Auth<Admin>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let req: InstanceBody = parse_body(&body)?;
     if !matches!(req.state.as_str(), "partner" | "blocked") {
         return Err(ApiError::unprocessable("state must be partner or blocked"));
@@ -147,11 +140,10 @@ struct RemoveQuery {
 
 async fn remove(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Admin>,
     Path(domain): Path<String>,
     Q(q): Q<RemoveQuery>,
 ) -> Result<StatusCode, ApiError> {
-    require_admin(&auth)?;
     let domain = policy::normalize_domain(&domain).map_err(api_error)?;
     let me = auth.member.ap_id(&state);
     // Partnerships made by handshake tell the other node they are over.
@@ -186,10 +178,9 @@ struct AuditQuery {
 /// The audit log, newest first (`?before=ID&limit=N`).
 async fn audit(
     State(state): State<AppState>,
-    auth: Auth,
+    _auth: Auth<Admin>,
     Q(q): Q<AuditQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    require_admin(&auth)?;
     let entries: Vec<Value> = state
         .db
         .audit_log(q.before, q.limit.unwrap_or(50).clamp(1, 500))
@@ -207,8 +198,10 @@ fn instance_json(i: &crate::db::policy::Instance) -> Value {
     json!({"domain": i.domain, "state": i.state, "reason": i.reason, "since": rfc3339(i.created_at)})
 }
 
-async fn partnerships(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
-    require_admin(&auth)?;
+async fn partnerships(
+    State(state): State<AppState>,
+    _auth: Auth<Admin>,
+) -> Result<Json<Value>, ApiError> {
     let list: Vec<Value> = partnership::pending(&state)
         .await
         .map_err(api_error)?
@@ -226,10 +219,9 @@ struct ProposeBody {
 
 async fn propose(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Admin>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    require_admin(&auth)?;
     let req: ProposeBody = parse_body(&body)?;
     let domain = partnership::propose(&state, &req.domain, &auth.member.ap_id(&state))
         .await
@@ -243,11 +235,10 @@ async fn propose(
 
 async fn answer(
     state: &AppState,
-    auth: &Auth,
+    auth: &Auth<Admin>,
     domain: &str,
     accept: bool,
 ) -> Result<Json<Value>, ApiError> {
-    require_admin(auth)?;
     let domain = partnership::answer(state, domain, accept, &auth.member.ap_id(state))
         .await
         .map_err(api_error)?;
@@ -260,7 +251,7 @@ async fn answer(
 
 async fn accept(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Admin>,
     Path(domain): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     answer(&state, &auth, &domain, true).await
@@ -268,7 +259,7 @@ async fn accept(
 
 async fn reject(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Admin>,
     Path(domain): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     answer(&state, &auth, &domain, false).await
@@ -284,10 +275,9 @@ struct SuspendBody {
 
 async fn suspend(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Admin>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    require_admin(&auth)?;
     let req: SuspendBody = parse_body(&body)?;
     let actor = crate::service::reports::suspend(
         &state,
@@ -310,16 +300,17 @@ struct UnsuspendQuery {
 
 async fn unsuspend(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Admin>,
     Q(q): Q<UnsuspendQuery>,
 ) -> Result<StatusCode, ApiError> {
-    require_admin(&auth)?;
     crate::service::reports::unsuspend(&state, &q.actor, &auth.member.ap_id(&state)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn suspensions(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
-    require_admin(&auth)?;
+async fn suspensions(
+    State(state): State<AppState>,
+    _auth: Auth<Admin>,
+) -> Result<Json<Value>, ApiError> {
     let list: Vec<Value> = state
         .db
         .suspensions()

@@ -1,6 +1,8 @@
 //! Knowledge articles in the native API.
 
-use super::{author_json, may_read, may_read_view, parse_body, parse_id, Auth, MaybeAuth, Q};
+use super::{
+    author_json, may_read, may_read_view, parse_body, parse_id, Auth, MaybeAuth, Write, Q,
+};
 use crate::{
     app::AppState,
     db::{articles::Article, now_ms},
@@ -132,7 +134,7 @@ async fn list(
     Q(q): Q<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let community = communities::resolve(&state, &handle).await?;
-    may_read_view(&state, auth.as_ref(), &community).await?;
+    may_read_view(&state, auth.as_deref(), &community).await?;
     let now = now_ms();
     let list = state
         .db
@@ -166,11 +168,10 @@ struct CreateBody {
 
 async fn create(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(handle): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    auth.require_write()?;
     let req: CreateBody = parse_body(&body)?;
     let community = communities::resolve(&state, &handle).await?;
     let outcome = svc::create(
@@ -194,7 +195,7 @@ async fn by_slug(
     Path((handle, slug)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let community = communities::resolve(&state, &handle).await?;
-    may_read_view(&state, auth.as_ref(), &community).await?;
+    may_read_view(&state, auth.as_deref(), &community).await?;
     let article = state
         .db
         .article_by_slug(&community.ap_id, &slug)
@@ -221,7 +222,7 @@ async fn get_article(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let article = load(&state, &id).await?;
-    may_read(&state, auth.as_ref(), &article.community).await?;
+    may_read(&state, auth.as_deref(), &article.community).await?;
     Ok(Json(article_json(&state, &article).await?))
 }
 
@@ -236,11 +237,10 @@ struct EditBody {
 
 async fn edit(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    auth.require_write()?;
     let req: EditBody = parse_body(&body)?;
     let article = load(&state, &id).await?;
     let outcome = svc::edit(
@@ -264,7 +264,7 @@ async fn revisions(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let article = load(&state, &id).await?;
-    may_read(&state, auth.as_ref(), &article.community).await?;
+    may_read(&state, auth.as_deref(), &article.community).await?;
     let mut out = Vec::new();
     for r in state.db.revision_list(article.id).await? {
         out.push(json!({
@@ -299,7 +299,7 @@ async fn revision(
     Path((id, rev)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let article = load(&state, &id).await?;
-    may_read(&state, auth.as_ref(), &article.community).await?;
+    may_read(&state, auth.as_deref(), &article.community).await?;
     let r = load_revision(&state, &article, &rev).await?;
     Ok(Json(json!({
         "id": r.rev_id,
@@ -327,7 +327,7 @@ async fn diff(
     Q(q): Q<DiffQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let article = load(&state, &id).await?;
-    may_read(&state, auth.as_ref(), &article.community).await?;
+    may_read(&state, auth.as_deref(), &article.community).await?;
     let from = load_revision(&state, &article, &q.from).await?;
     let to = load_revision(&state, &article, &q.to).await?;
     let patch = diffy::create_patch(&from.content, &to.content);
@@ -373,11 +373,10 @@ struct ProtectBody {
 
 async fn protect(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require_write()?;
     let req: ProtectBody = parse_body(&body)?;
     let article = load(&state, &id).await?;
     svc::protect(
@@ -399,11 +398,10 @@ struct RevertBody {
 
 async fn revert(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    auth.require_write()?;
     let req: RevertBody = parse_body(&body)?;
     let article = load(&state, &id).await?;
     let outcome = svc::revert(&state, &auth.member, &article, &req.revision).await?;
@@ -418,11 +416,10 @@ struct ReviewBody {
 
 async fn review(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require_write()?;
     let req: ReviewBody = parse_body(&body)?;
     let article = load(&state, &id).await?;
     svc::review(&state, &auth.member, &article, req.interval_days).await?;

@@ -1,7 +1,8 @@
 //! Events in the native API.
 
 use super::{
-    author_json, may_read, may_read_view, nullable, parse_body, parse_id, Auth, MaybeAuth, Q,
+    author_json, may_read, may_read_view, nullable, parse_body, parse_id, Auth, Caller, MaybeAuth,
+    Write, Q,
 };
 use crate::{
     app::AppState,
@@ -54,11 +55,10 @@ struct InviteBody {
 
 async fn invite(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    auth.require_write()?;
     let req: InviteBody = parse_body(&body)?;
     let event = load(&state, &id).await?;
     let actor = svc::invite(&state, &auth.member, &event, &req.actor).await?;
@@ -77,7 +77,11 @@ async fn load(state: &AppState, raw: &str) -> Result<Event, ApiError> {
         .ok_or_else(|| ApiError::not_found("no such event"))
 }
 
-async fn event_json(state: &AppState, e: &Event, viewer: Option<&Auth>) -> Result<Value, ApiError> {
+async fn event_json(
+    state: &AppState,
+    e: &Event,
+    viewer: Option<&Caller>,
+) -> Result<Value, ApiError> {
     let community = communities::known(state, &e.community).await?;
     let place = (e.place_name.is_some() || e.place_address.is_some()).then(|| {
         json!({"name": e.place_name, "address": e.place_address, "latitude": e.latitude, "longitude": e.longitude})
@@ -194,25 +198,24 @@ async fn list(
     Q(q): Q<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let community = communities::resolve(&state, &handle).await?;
-    may_read_view(&state, auth.as_ref(), &community).await?;
+    may_read_view(&state, auth.as_deref(), &community).await?;
     let events = state
         .db
         .events(&community.ap_id, q.past.unwrap_or(false), now_ms())
         .await?;
     let mut out = Vec::with_capacity(events.len());
     for e in &events {
-        out.push(event_json(&state, e, auth.as_ref()).await?);
+        out.push(event_json(&state, e, auth.as_deref()).await?);
     }
     Ok(Json(json!({"events": out})))
 }
 
 async fn create(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(handle): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    auth.require_write()?;
     let req: EventBody = parse_body(&body)?;
     let community = communities::resolve(&state, &handle).await?;
     if community.local.is_none() {
@@ -227,7 +230,7 @@ async fn create(
     let event = svc::create(&state, &auth.member, &community, req.into()).await?;
     Ok((
         StatusCode::CREATED,
-        Json(event_json(&state, &event, Some(&auth)).await?),
+        Json(event_json(&state, &event, Some(&*auth)).await?),
     )
         .into_response())
 }
@@ -239,13 +242,13 @@ async fn get_event(
 ) -> Result<Response, ApiError> {
     if let Some(id) = id.strip_suffix(".ics") {
         let event = load(&state, id).await?;
-        may_read(&state, auth.as_ref(), &event.community).await?;
+        may_read(&state, auth.as_deref(), &event.community).await?;
         let title = event.title.clone();
         return Ok(ics_response(calendar::calendar(&title, &[event])));
     }
     let event = load(&state, &id).await?;
-    may_read(&state, auth.as_ref(), &event.community).await?;
-    Ok(Json(event_json(&state, &event, auth.as_ref()).await?).into_response())
+    may_read(&state, auth.as_deref(), &event.community).await?;
+    Ok(Json(event_json(&state, &event, auth.as_deref()).await?).into_response())
 }
 
 pub(crate) fn ics_response(body: String) -> Response {
@@ -263,7 +266,7 @@ async fn community_ics(
     Path(handle): Path<String>,
 ) -> Result<Response, ApiError> {
     let community = communities::resolve(&state, &handle).await?;
-    may_read_view(&state, auth.as_ref(), &community).await?;
+    may_read_view(&state, auth.as_deref(), &community).await?;
     // Upcoming, plus the last month, so a just-finished or cancelled event stays visible.
     let events = state
         .db
@@ -273,8 +276,10 @@ async fn community_ics(
 }
 
 /// Creates a token for the caller's personal calendar feed and returns its URL.
-async fn calendar_token(State(state): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
-    auth.require_write()?;
+async fn calendar_token(
+    State(state): State<AppState>,
+    auth: Auth<Write>,
+) -> Result<Response, ApiError> {
     let token =
         crate::service::accounts::create_token(&state.db, &auth.member.actor.name, "calendar")
             .await
@@ -299,17 +304,25 @@ pub async fn personal_ics(
     if !scopes.split_whitespace().any(|s| s == "calendar") {
         return Err(ApiError::not_found("no such calendar"));
     }
-    let events = state.db.events_of_user(user.id).await?;
+    let actor = state
+        .db
+        .local_actor(user.actor_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such calendar"))?;
+    let me = crate::service::discussions::user_ap_id(&state, &actor.name);
+    let events = state
+        .db
+        .events_of_user(user.id, &me, crate::db::now_ms())
+        .await?;
     Ok(ics_response(calendar::calendar("My events", &events)))
 }
 
 async fn update(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    auth.require_write()?;
     let req: EventBody = parse_body(&body)?;
     let event = load(&state, &id).await?;
     let updated = svc::update(&state, &auth.member, &event, req.into()).await?;
@@ -321,17 +334,16 @@ async fn update(
     };
     Ok((
         status,
-        Json(event_json(&state, &updated, Some(&auth)).await?),
+        Json(event_json(&state, &updated, Some(&*auth)).await?),
     )
         .into_response())
 }
 
 async fn remove(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    auth.require_write()?;
     let event = load(&state, &id).await?;
     // An event of a community elsewhere goes once its node has deleted it.
     Ok(if svc::delete(&state, &auth.member, &event).await? {
@@ -349,17 +361,16 @@ struct RsvpBody {
 
 async fn rsvp(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require_write()?;
     let req: RsvpBody = parse_body(&body)?;
     let event = load(&state, &id).await?;
     let st = svc::rsvp(&state, &auth.member, &event, req.going).await?;
     let event = load(&state, &id).await?;
     Ok(Json(
-        json!({"state": st, "event": event_json(&state, &event, Some(&auth)).await?}),
+        json!({"state": st, "event": event_json(&state, &event, Some(&*auth)).await?}),
     ))
 }
 
@@ -388,12 +399,11 @@ async fn participants(
 
 async fn decide(
     state: &AppState,
-    auth: &Auth,
+    auth: &Auth<Write>,
     id: &str,
     participant: &str,
     accept: bool,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require_write()?;
     let event = load(state, id).await?;
     // The participant's id, or the actor itself (its URL or `name@domain`).
     let participant_id = match participant.parse::<i64>() {
@@ -414,7 +424,7 @@ async fn decide(
 
 async fn approve(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path((id, participant)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     decide(&state, &auth, &id, &participant, true).await
@@ -422,7 +432,7 @@ async fn approve(
 
 async fn reject(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path((id, participant)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     decide(&state, &auth, &id, &participant, false).await

@@ -7,6 +7,7 @@ mod articles;
 pub(crate) mod events;
 mod openapi;
 mod reports;
+mod tokens;
 
 use crate::{
     app::AppState,
@@ -81,74 +82,126 @@ pub fn router() -> Router<AppState> {
         .merge(articles::router())
         .merge(admin::router())
         .merge(reports::router())
+        .merge(tokens::router())
         .merge(events::router())
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
 }
 
 // ----- authentication -----
 
+/// The scope a route needs, named by the route's extractor (`Auth<Write>`, `MaybeAuth<Read>`…):
+/// the one place where token scopes are enforced. `calendar` is not among them: a calendar
+/// token only opens the personal feed it was made for (`/calendar/{token}.ics`), never the API.
+pub trait Scope: Send + Sync + 'static {
+    const NAME: &'static str;
+    /// Whether the holder must also be an administrator.
+    const ADMIN_ONLY: bool = false;
+}
+
+/// Reads (every `GET`).
+pub struct Read;
+/// Changes.
+pub struct Write;
+/// The admin API; only for administrators.
+pub struct Admin;
+
+impl Scope for Read {
+    const NAME: &'static str = "read";
+}
+impl Scope for Write {
+    const NAME: &'static str = "write";
+}
+impl Scope for Admin {
+    const NAME: &'static str = "admin";
+    const ADMIN_ONLY: bool = true;
+}
+
 /// The local user behind a bearer token, with the token's scopes.
-pub struct Auth {
+pub struct Caller {
     pub member: Member,
     pub scopes: Scopes,
 }
 
-impl Auth {
-    fn require_write(&self) -> Result<(), ApiError> {
-        if self.scopes.allows("write") {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden("this token lacks the write scope"))
-        }
+/// A caller whose token holds scope `S`; anything else is refused before the handler runs.
+pub struct Auth<S: Scope = Read> {
+    caller: Caller,
+    scope: std::marker::PhantomData<S>,
+}
+
+impl<S: Scope> std::ops::Deref for Auth<S> {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.caller
     }
 }
 
-impl FromRequestParts<AppState> for Auth {
+/// The user behind a request's bearer token, whatever its scopes.
+async fn caller(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+    let header = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("this needs an Authorization: Bearer token"))?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer TOKEN"))?;
+    let (user, scopes) = state
+        .db
+        .token_owner(&token_hash(token))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("unknown, expired or revoked token"))?;
+    let actor = state
+        .db
+        .local_actor(user.actor_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the token's user no longer exists"))?;
+    let scopes = Scopes::parse(&scopes).map_err(ApiError::unauthorized)?;
+    let me = crate::service::discussions::user_ap_id(state, &actor.name);
+    if let Some(s) = state.db.suspension(&me).await? {
+        let why = s.reason.map(|r| format!(": {r}")).unwrap_or_default();
+        return Err(ApiError::forbidden(format!(
+            "this account is suspended{why}"
+        )));
+    }
+    Ok(Caller {
+        member: Member { actor, user },
+        scopes,
+    })
+}
+
+impl<S: Scope> FromRequestParts<AppState> for Auth<S> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Auth, ApiError> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("this needs an Authorization: Bearer token"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer TOKEN"))?;
-        let (user, scopes) = state
-            .db
-            .token_owner(&token_hash(token))
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
-        let actor = state
-            .db
-            .local_actor(user.actor_id)
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("the token's user no longer exists"))?;
-        let scopes = Scopes::parse(&scopes).map_err(ApiError::unauthorized)?;
-        let me = crate::service::discussions::user_ap_id(state, &actor.name);
-        if let Some(s) = state.db.suspension(&me).await? {
-            let why = s.reason.map(|r| format!(": {r}")).unwrap_or_default();
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = caller(parts, state).await?;
+        if !caller.scopes.allows(S::NAME) {
             return Err(ApiError::forbidden(format!(
-                "this account is suspended{why}"
+                "this token lacks the {} scope",
+                S::NAME
             )));
         }
+        if S::ADMIN_ONLY && !caller.member.user.is_admin {
+            return Err(ApiError::forbidden(
+                "this needs an administrator's token with the admin scope",
+            ));
+        }
         Ok(Auth {
-            member: Member { actor, user },
-            scopes,
+            caller,
+            scope: std::marker::PhantomData,
         })
     }
 }
 
-/// Like [`Auth`], for endpoints that also answer anonymous readers.
-pub struct MaybeAuth(pub Option<Auth>);
+/// Like [`Auth`], for endpoints that also answer anonymous readers. A token that is sent must
+/// still hold the scope.
+pub struct MaybeAuth<S: Scope = Read>(pub Option<Auth<S>>);
 
-impl FromRequestParts<AppState> for MaybeAuth {
+impl<S: Scope> FromRequestParts<AppState> for MaybeAuth<S> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
@@ -168,7 +221,7 @@ impl FromRequestParts<AppState> for MaybeAuth {
 /// their accepted members; public ones to everyone.
 pub(crate) async fn may_read(
     state: &AppState,
-    auth: Option<&Auth>,
+    auth: Option<&Caller>,
     community: &str,
 ) -> Result<(), ApiError> {
     match svc::known(state, community).await? {
@@ -177,14 +230,29 @@ pub(crate) async fn may_read(
     }
 }
 
-/// [`may_read`] for a community already at hand.
+/// [`may_read`] for a community already at hand. A banned reader sees nothing of a
+/// confidential community, on its node and on every replica.
 pub(crate) async fn may_read_view(
     state: &AppState,
-    auth: Option<&Auth>,
+    auth: Option<&Caller>,
     view: &svc::CommunityView,
 ) -> Result<(), ApiError> {
     if crate::service::privacy::is_public(view) {
         return Ok(());
+    }
+    let refused =
+        || ApiError::forbidden("this community is confidential: only its members see its content");
+    let Some(auth) = auth else {
+        return Err(refused());
+    };
+    let me = auth.member.ap_id(state);
+    if state
+        .db
+        .active_ban(&view.ap_id, &me, crate::db::now_ms())
+        .await?
+        .is_some()
+    {
+        return Err(refused());
     }
     // A partners community may open itself to every user of its own node.
     let local_readers = view.visibility == "partners"
@@ -192,23 +260,18 @@ pub(crate) async fn may_read_view(
             .local
             .as_ref()
             .is_some_and(|(_, row)| row.local_readers);
-    if local_readers && auth.is_some() {
+    if local_readers {
         return Ok(());
     }
-    let member = match auth {
-        Some(auth) => state
-            .db
-            .membership(&view.ap_id, &auth.member.ap_id(state))
-            .await?
-            .is_some_and(|m| m.state == "accepted"),
-        None => false,
-    };
+    let member = state
+        .db
+        .membership(&view.ap_id, &me)
+        .await?
+        .is_some_and(|m| m.state == "accepted");
     if member {
         Ok(())
     } else {
-        Err(ApiError::forbidden(
-            "this community is confidential: only its members see its content",
-        ))
+        Err(refused())
     }
 }
 
@@ -381,10 +444,9 @@ struct CreateCommunity {
 
 async fn create_community(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    auth.require_write()?;
     let req: CreateCommunity = parse_body(&body)?;
     let view = svc::create_community(
         &state,
@@ -436,11 +498,10 @@ pub(crate) fn nullable<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 
 async fn update_community(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(handle): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require_write()?;
     let req: UpdateCommunity = parse_body(&body)?;
     let view = svc::resolve(&state, &handle).await?;
     let updated = svc::update_community(
@@ -464,10 +525,9 @@ async fn update_community(
 
 async fn join(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(handle): Path<String>,
 ) -> Result<Response, ApiError> {
-    auth.require_write()?;
     let view = svc::resolve(&state, &handle).await?;
     let membership = svc::join(&state, &auth.member, &view).await?;
     let status = if membership.state == "accepted" {
@@ -480,10 +540,9 @@ async fn join(
 
 async fn leave(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(handle): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require_write()?;
     let view = svc::resolve(&state, &handle).await?;
     svc::leave(&state, &auth.member, &view).await?;
     Ok(Json(json!({"state": "left"})))
@@ -542,12 +601,11 @@ fn member_json(m: &Membership, actor: Value) -> Value {
 
 async fn decide(
     state: &AppState,
-    auth: &Auth,
+    auth: &Auth<Write>,
     handle: &str,
     member_id: &str,
     approve: bool,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require_write()?;
     let view = svc::resolve(state, handle).await?;
     let id = parse_id(member_id)?;
     let decided = svc::decide_membership(state, &auth.member, &view, id, approve).await?;
@@ -559,7 +617,7 @@ async fn decide(
 
 async fn approve_member(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path((handle, member_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     decide(&state, &auth, &handle, &member_id, true).await
@@ -567,7 +625,7 @@ async fn approve_member(
 
 async fn reject_member(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path((handle, member_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     decide(&state, &auth, &handle, &member_id, false).await
@@ -582,11 +640,10 @@ struct RoleBody {
 
 async fn set_member_role(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path((handle, member_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require_write()?;
     let req: RoleBody = parse_body(&body)?;
     let view = svc::resolve(&state, &handle).await?;
     let m = svc::set_role(
@@ -614,7 +671,7 @@ async fn list_threads(
     Q(q): Q<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let view = svc::resolve(&state, &handle).await?;
-    may_read_view(&state, auth.as_ref(), &view).await?;
+    may_read_view(&state, auth.as_deref(), &view).await?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let threads = state.db.threads(&view.ap_id, limit, q.before, true).await?;
     let mut out = Vec::with_capacity(threads.len());
@@ -633,11 +690,10 @@ struct CreateThread {
 
 async fn create_thread(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(handle): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    auth.require_write()?;
     let req: CreateThread = parse_body(&body)?;
     let view = svc::resolve(&state, &handle).await?;
     let post = svc::create_thread(&state, &auth.member, &view, &req.title, &req.content).await?;
@@ -655,14 +711,19 @@ struct CreateBan {
     expires_at: Option<String>,
 }
 
+/// Bans are moderation data: moderators see them all; anyone else signed in sees only their
+/// own ban, if any.
 async fn list_bans(
     State(state): State<AppState>,
+    auth: Auth<Read>,
     Path(handle): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let view = svc::resolve(&state, &handle).await?;
+    let me = auth.member.ap_id(&state);
+    let moderator = crate::service::access::is_moderator(&state, &view.ap_id, &me).await?;
     let bans = state.db.bans(&view.ap_id).await?;
     let mut out = Vec::new();
-    for b in &bans {
+    for b in bans.iter().filter(|b| moderator || b.actor == me) {
         out.push(json!({
             "actor": author_json(&state, &b.actor).await?,
             "reason": b.reason,
@@ -675,11 +736,10 @@ async fn list_bans(
 
 async fn create_ban(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(handle): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    auth.require_write()?;
     let req: CreateBan = parse_body(&body)?;
     let view = svc::resolve(&state, &handle).await?;
     let target = svc::resolve_actor(&state, &req.actor).await?;
@@ -714,11 +774,10 @@ struct UnbanQuery {
 
 async fn remove_ban(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(handle): Path<String>,
     Q(q): Q<UnbanQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require_write()?;
     let view = svc::resolve(&state, &handle).await?;
     let target = svc::resolve_actor(&state, &q.actor).await?;
     svc::unban(&state, &auth.member, &view, &target).await?;
@@ -733,7 +792,7 @@ async fn get_thread(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let post = load_thread(&state, &id).await?;
-    may_read(&state, auth.as_ref(), &post.community).await?;
+    may_read(&state, auth.as_deref(), &post.community).await?;
     if removed(&post) {
         return Err(ApiError::gone(match &post.removed_reason {
             Some(reason) => format!("the thread was removed: {reason}"),
@@ -749,7 +808,7 @@ async fn get_reply(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let post = load_post(&state, &id).await?;
-    may_read(&state, auth.as_ref(), &post.community).await?;
+    may_read(&state, auth.as_deref(), &post.community).await?;
     if post.thread_id.is_none() {
         return Err(ApiError::not_found("that id is a thread, not a reply"));
     }
@@ -774,11 +833,10 @@ struct CreateReply {
 
 async fn create_reply(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    auth.require_write()?;
     let req: CreateReply = parse_body(&body)?;
     let thread = load_thread(&state, &id).await?;
     let parent = match (req.in_reply_to, req.parent_id) {
@@ -829,11 +887,10 @@ struct EditPost {
 
 async fn edit_post(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require_write()?;
     let req: EditPost = parse_body(&body)?;
     if req.title.is_none() && req.content.is_none() {
         return Err(ApiError::unprocessable(
@@ -858,10 +915,9 @@ async fn edit_post(
 
 async fn delete_post(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    auth.require_write()?;
     let post = load_post(&state, &id).await?;
     if removed(&post) {
         return Err(ApiError::gone("already removed"));
@@ -878,11 +934,10 @@ struct LikeBody {
 
 async fn like(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require_write()?;
     let req: LikeBody = parse_body(&body)?;
     let post = load_post(&state, &id).await?;
     if removed(&post) {
@@ -902,11 +957,10 @@ struct RemoveBody {
 
 async fn remove(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    auth.require_write()?;
     let req: RemoveBody = parse_body(&body)?;
     let post = load_post(&state, &id).await?;
     if removed(&post) {
@@ -924,7 +978,7 @@ async fn remove(
 /// Locks or pins a thread and answers with it.
 async fn set_flags(
     state: &AppState,
-    auth: &Auth,
+    auth: &Caller,
     id: &str,
     locked: Option<bool>,
     pinned: Option<bool>,
@@ -942,11 +996,10 @@ struct LockBody {
 
 async fn lock(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require_write()?;
     let req: LockBody = parse_body(&body)?;
     set_flags(&state, &auth, &id, Some(req.locked.unwrap_or(true)), None).await
 }
@@ -959,11 +1012,10 @@ struct PinBody {
 
 async fn pin(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require_write()?;
     let req: PinBody = parse_body(&body)?;
     set_flags(&state, &auth, &id, None, Some(req.pinned.unwrap_or(true))).await
 }
@@ -1010,7 +1062,7 @@ async fn search(
         let visible = match readable.get(&hit.community) {
             Some(v) => *v,
             None => {
-                let v = may_read(&state, auth.as_ref(), &hit.community)
+                let v = may_read(&state, auth.as_deref(), &hit.community)
                     .await
                     .is_ok();
                 readable.insert(hit.community.clone(), v);

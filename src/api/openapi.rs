@@ -57,7 +57,8 @@ pub fn spec() -> Value {
         "info": {"title": "Roundtable native API", "version": "1"},
         "servers": [{"url": "/api/roundtable/v1"}],
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                "description": "A token's scopes decide what it opens: `read` every GET, `write` every change, `admin` the admin API (administrators only). A `calendar` token opens only its personal feed URL."}},
             "responses": {"Error": {"description": "an error", "content": {"application/json": {"schema":
                 obj(json!({"error": s}), &["error"])}}}},
         },
@@ -81,7 +82,7 @@ pub fn spec() -> Value {
                 "get": op("Threads, pinned first, newest first (?before=ID&limit=N)", false, None, "200"),
                 "post": op("Start a thread (markdown content)", true, Some(obj(json!({"title": s, "content": s}), &["title", "content"])), "201")},
             "/communities/{handle}/bans": {"parameters": [handle],
-                "get": op("Bans", false, None, "200"),
+                "get": op("Bans (moderators; anyone else sees only their own ban)", true, None, "200"),
                 "post": op("Ban an actor (moderators)", true, Some(obj(json!({"actor": s, "reason": s, "expires_at": {"type": "string", "format": "date-time"}}), &["actor"])), "201"),
                 "delete": op("Lift a ban (?actor=…)", true, None, "200")},
             "/threads/{id}": {"parameters": [id],
@@ -158,6 +159,11 @@ pub fn spec() -> Value {
                 "post": op("Decline another node's partnership request (administrators)", true, None, "200")},
             "/admin/instances/{domain}": {"parameters": [{"name": "domain", "in": "path", "required": true, "schema": s}, {"name": "purge", "in": "query", "schema": b}],
                 "delete": op("Remove a domain's listing (administrators)", true, None, "204")},
+            "/tokens": {
+                "get": op("Your API tokens: id, scopes, creation and expiry (never their secrets)", true, None, "200"),
+                "post": op("Create a token with at most the scopes of the calling token; optional expiry in days (1-3650)", true,
+                    Some(obj(json!({"scopes": s, "expires_days": {"type": "integer", "minimum": 1, "maximum": 3650}}), &["scopes"])), "201")},
+            "/tokens/{id}": {"parameters": [id], "delete": op("Revoke one of your tokens", true, None, "204")},
             "/replies/{id}": {"parameters": [id],
                 "get": op("A reply", false, None, "200"),
                 "patch": op("Edit (author)", true, Some(obj(json!({"content": s}), &[])), "200"),

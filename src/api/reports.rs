@@ -1,6 +1,6 @@
 //! Reports and the moderation queue in the native API.
 
-use super::{parse_body, parse_id, Auth, Q};
+use super::{parse_body, parse_id, Auth, Write, Q};
 use crate::{
     app::AppState, db::reports::Report, error::ApiError, federation::objects::rfc3339,
     service::reports as svc,
@@ -52,10 +52,9 @@ struct ReportBody {
 
 async fn create(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    auth.require_write()?;
     let req: ReportBody = parse_body(&body)?;
     let report = svc::file(&state, &auth.member, &req.object, &req.reason).await?;
     Ok((StatusCode::CREATED, Json(report_json(&report))).into_response())
@@ -113,12 +112,11 @@ struct CloseBody {
 
 async fn close(
     state: &AppState,
-    auth: &Auth,
+    auth: &Auth<Write>,
     id: &str,
     body: &Bytes,
     outcome: &str,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require_write()?;
     let req: CloseBody = parse_body(body)?;
     let report = svc::close(
         state,
@@ -133,7 +131,7 @@ async fn close(
 
 async fn resolve(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -142,7 +140,7 @@ async fn resolve(
 
 async fn dismiss(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {

@@ -46,6 +46,8 @@ pub enum PostChange {
         source: Option<String>,
         summary: Option<String>,
         updated: i64,
+        /// The author's signed document of this version, when it came with a proof.
+        signed_object: Option<String>,
     },
     Deleted,
     Removed(String),
@@ -65,6 +67,8 @@ pub struct NewPost {
     pub published: i64,
     pub updated: Option<i64>,
     pub local: bool,
+    /// The author's signed document, for a post written elsewhere that came with a proof.
+    pub signed_object: Option<String>,
 }
 
 impl Db {
@@ -375,6 +379,7 @@ impl Db {
             like_count: Set(0),
             local: Set(new.local),
             created_at: Set(now_ms()),
+            signed_object: Set(new.signed_object),
             ..Default::default()
         })
         .on_conflict(
@@ -416,12 +421,14 @@ impl Db {
                 source,
                 summary,
                 updated,
+                signed_object,
             } => {
                 model.title = Set(title);
                 model.content = Set(content);
                 model.source = Set(source);
                 model.summary = Set(summary);
                 model.updated = Set(Some(updated));
+                model.signed_object = Set(signed_object);
             }
             PostChange::Deleted => model.deleted = Set(true),
             PostChange::Removed(reason) => model.removed_reason = Set(Some(reason)),

@@ -14,8 +14,8 @@ use entities::{api_token, community, local_actor, peer, received_activity, remot
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     sea_query::OnConflict, ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait,
-    Database, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, Set, SqlErr,
-    Statement, TransactionTrait,
+    Database, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    Set, SqlErr, Statement, TransactionTrait,
 };
 use std::time::Duration;
 
@@ -220,22 +220,25 @@ impl Db {
         user_id: i64,
         token_hash: &str,
         scopes: &str,
-    ) -> Result<(), DbErr> {
-        api_token::ActiveModel {
+        expires_at: Option<i64>,
+    ) -> Result<i64, DbErr> {
+        let token = api_token::ActiveModel {
             user_id: Set(user_id),
             token_hash: Set(token_hash.to_string()),
             scopes: Set(scopes.to_string()),
             created_at: Set(now_ms()),
             last_used_at: Set(None),
+            expires_at: Set(expires_at),
             ..Default::default()
         }
         .insert(&self.conn)
         .await?;
-        Ok(())
+        Ok(token.id)
     }
 
-    /// The user and scopes of a token, by the hash of its secret.
+    /// The user and scopes of a token that has not expired, by the hash of its secret.
     pub async fn token_owner(&self, token_hash: &str) -> Result<Option<(User, String)>, DbErr> {
+        let now = now_ms();
         let Some(token) = api_token::Entity::find()
             .filter(api_token::Column::TokenHash.eq(token_hash))
             .one(&self.conn)
@@ -243,8 +246,30 @@ impl Db {
         else {
             return Ok(None);
         };
+        if token.expires_at.is_some_and(|at| at <= now) {
+            return Ok(None);
+        }
         let user = self.user(token.user_id).await?;
         Ok(user.map(|u| (u, token.scopes)))
+    }
+
+    /// A user's tokens, oldest first (their secrets are not stored, only their hashes).
+    pub async fn tokens_of(&self, user_id: i64) -> Result<Vec<api_token::Model>, DbErr> {
+        api_token::Entity::find()
+            .filter(api_token::Column::UserId.eq(user_id))
+            .order_by_asc(api_token::Column::Id)
+            .all(&self.conn)
+            .await
+    }
+
+    /// Revokes one of a user's tokens; false when the user has no such token.
+    pub async fn revoke_token(&self, user_id: i64, id: i64) -> Result<bool, DbErr> {
+        let done = api_token::Entity::delete_many()
+            .filter(api_token::Column::UserId.eq(user_id))
+            .filter(api_token::Column::Id.eq(id))
+            .exec(&self.conn)
+            .await?;
+        Ok(done.rows_affected > 0)
     }
 
     // ----- remote actors -----
@@ -344,7 +369,6 @@ impl Db {
 
     /// Accepted activities in arrival order.
     pub async fn received_activities(&self) -> Result<Vec<(String, String, String)>, DbErr> {
-        use sea_orm::QueryOrder;
         Ok(received_activity::Entity::find()
             .order_by_asc(received_activity::Column::Id)
             .all(&self.conn)

@@ -15,10 +15,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use std::{
-    collections::BTreeMap,
-    time::{Duration, SystemTime},
-};
+use std::{collections::BTreeMap, time::SystemTime};
 
 /// Paths whose JSON representations are guarded.
 fn guarded(path: &str) -> bool {
@@ -82,10 +79,7 @@ pub async fn signer_host(
     path: &str,
     headers: BTreeMap<String, String>,
 ) -> Result<String, ApiError> {
-    let window = DateWindow {
-        max_age: Duration::from_secs(state.settings.federation.signature_max_age_secs),
-        max_future: Duration::from_secs(state.settings.federation.signature_max_future_secs),
-    };
+    let window = DateWindow::of(&state.settings);
     let signed = SignedRequest::parse(method, path, headers, SystemTime::now(), window)
         .map_err(|e| ApiError::unauthorized(format!("this node requires signed fetches: {e}")))?;
     let mut actor = url::Url::parse(signed.key_id())
@@ -98,6 +92,9 @@ pub async fn signer_host(
     }
     actor.set_fragment(None);
     for refresh in [false, true] {
+        if refresh {
+            super::inbox::refresh_allowed(state, &host).await?;
+        }
         let known = remote::actor(state, &actor, refresh)
             .await
             .map_err(|e| ApiError::unauthorized(format!("cannot verify the signer: {e}")))?;

@@ -12,7 +12,7 @@ use axum::{
     extract::{OriginalUri, Path, State},
     http::{HeaderMap, Method, StatusCode},
 };
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 use tracing::{info, warn};
 
 /// `POST /inbox`.
@@ -61,6 +61,38 @@ fn unauthorized(e: SignatureError) -> ApiError {
     ApiError::unauthorized(e.to_string())
 }
 
+/// Whether `key` is a key of `actor`: the actor's URL with a fragment (`…/u/ada#main-key`, as
+/// Mastodon and Lemmy name keys) or a path below it (`…/users/ada/main-key`, as GoToSocial does).
+pub fn key_owned_by(key: &url::Url, actor: &url::Url) -> bool {
+    let mut owner = key.clone();
+    owner.set_fragment(None);
+    if owner == *actor {
+        return true;
+    }
+    key.fragment().is_none()
+        && key.origin() == actor.origin()
+        && key.query().is_none()
+        && key
+            .path()
+            .strip_prefix(actor.path())
+            .is_some_and(|rest| rest.starts_with('/') && !rest[1..].contains('/'))
+}
+
+/// Takes one of a host's key refreshes (a fresh fetch of a key after a signature failed to
+/// verify with the cached one): 401 once the host has used its budget.
+pub async fn refresh_allowed(state: &AppState, host: &str) -> Result<(), ApiError> {
+    match state
+        .key_refresh_limiter
+        .check(&state.db, &format!("key-refresh {host}"))
+        .await?
+    {
+        Ok(()) => Ok(()),
+        Err(_) => Err(ApiError::unauthorized(format!(
+            "the signature does not verify with the cached key of {host}, which was refreshed recently"
+        ))),
+    }
+}
+
 async fn receive(
     state: &AppState,
     method: &Method,
@@ -84,10 +116,7 @@ async fn receive(
     // Cheap checks first: signature header shape, coverage, date window, digest.
     let header_map = header_map(headers);
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let window = DateWindow {
-        max_age: Duration::from_secs(state.settings.federation.signature_max_age_secs),
-        max_future: Duration::from_secs(state.settings.federation.signature_max_future_secs),
-    };
+    let window = DateWindow::of(&state.settings);
     let signed = SignedRequest::parse(method.as_str(), path, header_map, SystemTime::now(), window)
         .map_err(unauthorized)?;
     // The federation policy is applied to the signer's host before anything is fetched.
@@ -142,6 +171,13 @@ async fn receive(
             "the request is signed by another host than the activity's actor",
         ));
     }
+    // Only the activity's actor's own key is looked up: the key must be one the actor owns
+    // (`actor#…`, or a path below the actor), so no request makes this node fetch any other URL.
+    if !key_owned_by(&key_url, &envelope.actor) {
+        return Err(ApiError::unauthorized(
+            "the request is not signed with a key of the activity's actor",
+        ));
+    }
 
     // The signer must be the activity's actor: its published key must be the one that signed.
     let fetch_actor = |refresh: bool| {
@@ -163,7 +199,9 @@ async fn receive(
         ));
     }
     if signed.verify(&actor.public_key_pem).is_err() {
-        // The actor may have rotated its key since we cached it.
+        // The actor may have rotated its key since we cached it; a host whose signatures keep
+        // failing does not get a fresh fetch every time.
+        refresh_allowed(state, &actor_host).await?;
         let fresh = fetch_actor(true)
             .await
             .map_err(|e| ApiError::unauthorized(format!("cannot verify the actor: {e}")))?;

@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod fetch_guard;
 pub mod inbox;
 pub mod objects;
+pub mod proof;
 pub mod rate;
 pub mod routes;
 pub mod signatures;

@@ -144,13 +144,18 @@ pub enum SignatureError {
     DigestMismatch,
     #[error("the signature does not verify with the key of {0}")]
     Invalid(String),
+    #[error("the signed host {0:?} is not this node")]
+    WrongHost(String),
 }
 
-/// Clock window for `Date`.
+/// What a signed request must satisfy besides its signature: the clock window for `Date`, and
+/// the host it was signed for (this node's domain, port included). Binding the signature to the
+/// host means a signature another server received cannot be replayed here.
 #[derive(Debug, Clone, Copy)]
-pub struct DateWindow {
+pub struct DateWindow<'a> {
     pub max_age: Duration,
     pub max_future: Duration,
+    pub host: &'a str,
 }
 
 /// A request whose signature header parsed and whose date and coverage passed the policy;
@@ -161,6 +166,17 @@ pub struct SignedRequest {
     signature: String,
 }
 
+impl<'a> DateWindow<'a> {
+    /// The node's policy: its configured window and its own domain.
+    pub fn of(settings: &'a crate::config::Settings) -> DateWindow<'a> {
+        DateWindow {
+            max_age: Duration::from_secs(settings.federation.signature_max_age_secs),
+            max_future: Duration::from_secs(settings.federation.signature_max_future_secs),
+            host: &settings.instance.domain,
+        }
+    }
+}
+
 impl SignedRequest {
     /// Parses and checks a request. `headers` are name → value; names in any case.
     pub fn parse(
@@ -168,7 +184,7 @@ impl SignedRequest {
         path_and_query: &str,
         headers: BTreeMap<String, String>,
         now: SystemTime,
-        window: DateWindow,
+        window: DateWindow<'_>,
     ) -> Result<SignedRequest, SignatureError> {
         let headers: BTreeMap<String, String> = headers
             .into_iter()
@@ -176,6 +192,12 @@ impl SignedRequest {
             .collect();
         if !headers.contains_key("signature") && !headers.contains_key("authorization") {
             return Err(SignatureError::Missing);
+        }
+        // `host` is among the covered headers (checked below), so the value compared here is
+        // the one the signer signed.
+        let host = headers.get("host").map(|h| h.trim()).unwrap_or_default();
+        if !host.eq_ignore_ascii_case(window.host) {
+            return Err(SignatureError::WrongHost(host.chars().take(100).collect()));
         }
         let date = headers
             .get("date")
@@ -244,9 +266,15 @@ impl SignedRequest {
 mod tests {
     use super::*;
 
+    /// The captured request was sent to this host.
     const WINDOW: DateWindow = DateWindow {
         max_age: Duration::from_secs(3600),
         max_future: Duration::from_secs(300),
+        host: "testing.pleroma.lol",
+    };
+    const LOCAL: DateWindow = DateWindow {
+        host: "localhost:9",
+        ..WINDOW
     };
 
     fn fixture() -> serde_json::Value {
@@ -299,6 +327,27 @@ mod tests {
             .expect("parses");
         assert!(matches!(req.verify(&pem), Err(SignatureError::Invalid(_))));
 
+        // Signed for another server, it does not verify here, whatever its Host header says.
+        let elsewhere = DateWindow {
+            host: "roundtable.example",
+            ..WINDOW
+        };
+        assert!(matches!(
+            SignedRequest::parse(&method, &path, headers.clone(), now, elsewhere),
+            Err(SignatureError::WrongHost(h)) if h == "testing.pleroma.lol"
+        ));
+        // The comparison ignores case, but not the port.
+        let upper = DateWindow {
+            host: "TESTING.pleroma.LOL",
+            ..WINDOW
+        };
+        assert!(SignedRequest::parse(&method, &path, headers.clone(), now, upper).is_ok());
+        let port = DateWindow {
+            host: "testing.pleroma.lol:8443",
+            ..WINDOW
+        };
+        assert!(SignedRequest::parse(&method, &path, headers.clone(), now, port).is_err());
+
         // Today, the same request is far too old.
         let stale = SignedRequest::parse(&method, &path, headers, SystemTime::now(), WINDOW);
         assert!(matches!(stale, Err(SignatureError::Stale)));
@@ -326,27 +375,27 @@ mod tests {
         headers.insert("Digest".into(), signed.digest.clone().expect("digest"));
         headers.insert("Content-Type".into(), "application/activity+json".into());
         headers.insert("Signature".into(), signed.signature.clone());
-        let req = SignedRequest::parse("POST", "/inbox?x=1", headers.clone(), now, WINDOW)
-            .expect("parse");
+        let req =
+            SignedRequest::parse("POST", "/inbox?x=1", headers.clone(), now, LOCAL).expect("parse");
         req.verify(&keys.public_pem).expect("verifies");
         assert!(digest_matches(headers["Digest"].as_str(), body));
         assert!(!digest_matches(headers["Digest"].as_str(), b"other"));
 
         let future = now - Duration::from_secs(600);
         assert!(matches!(
-            SignedRequest::parse("POST", "/inbox?x=1", headers.clone(), future, WINDOW),
+            SignedRequest::parse("POST", "/inbox?x=1", headers.clone(), future, LOCAL),
             Err(SignatureError::Future)
         ));
         let mut no_date = headers.clone();
         no_date.insert("Date".into(), "yesterday".into());
         assert!(matches!(
-            SignedRequest::parse("POST", "/inbox?x=1", no_date, now, WINDOW),
+            SignedRequest::parse("POST", "/inbox?x=1", no_date, now, LOCAL),
             Err(SignatureError::BadDate)
         ));
         let mut unsigned = headers;
         unsigned.remove("Signature");
         assert!(matches!(
-            SignedRequest::parse("POST", "/inbox?x=1", unsigned, now, WINDOW),
+            SignedRequest::parse("POST", "/inbox?x=1", unsigned, now, LOCAL),
             Err(SignatureError::Missing)
         ));
     }

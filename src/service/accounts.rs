@@ -189,14 +189,66 @@ pub async fn create_community(
 
 /// Creates a bearer token for `user` and returns its secret; only its hash is stored.
 pub async fn create_token(db: &Db, user: &str, scopes: &str) -> Result<String, AccountError> {
+    Ok(issue_token(db, user, scopes, None).await?.1)
+}
+
+/// The longest lifetime a token may be given, in days.
+pub const MAX_TOKEN_DAYS: u32 = 3650;
+
+/// Creates a token that expires after `days` (never when `None`); returns its id and secret.
+pub async fn issue_token(
+    db: &Db,
+    user: &str,
+    scopes: &str,
+    days: Option<u32>,
+) -> Result<(i64, String), AccountError> {
     let scopes = Scopes::parse(scopes).map_err(AccountError::Invalid)?;
+    let expires_at = match days {
+        None => None,
+        Some(d) if (1..=MAX_TOKEN_DAYS).contains(&d) => {
+            Some(crate::db::now_ms() + i64::from(d) * 24 * 3600 * 1000)
+        }
+        Some(_) => {
+            return Err(AccountError::Invalid(format!(
+                "a token lives from 1 to {MAX_TOKEN_DAYS} days"
+            )))
+        }
+    };
     let (_, user) = user_by_name(db, user).await?;
     let mut secret = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut secret);
     let token = format!("rt_{}", URL_SAFE_NO_PAD.encode(secret));
-    db.insert_token(user.id, &token_hash(&token), &scopes.as_string())
+    let id = db
+        .insert_token(
+            user.id,
+            &token_hash(&token),
+            &scopes.as_string(),
+            expires_at,
+        )
         .await?;
-    Ok(token)
+    Ok((id, token))
+}
+
+/// A user's tokens (never their secrets).
+pub async fn tokens(
+    db: &Db,
+    user: &str,
+) -> Result<Vec<crate::db::entities::api_token::Model>, AccountError> {
+    let (_, user) = user_by_name(db, user).await?;
+    Ok(db.tokens_of(user.id).await?)
+}
+
+/// Revokes one of `user`'s tokens by its id.
+pub async fn revoke_token(db: &Db, user_name: &str, id: i64) -> Result<(), AccountError> {
+    let (_, user) = user_by_name(db, user_name).await?;
+    if db.revoke_token(user.id, id).await? {
+        Ok(())
+    } else {
+        Err(AccountError::NotFound(format!(
+            "{} has no token {id}",
+            user_name
+        )))
+    }
 }
 
 pub fn token_hash(token: &str) -> String {

@@ -806,20 +806,10 @@ pub async fn receive_proposal(
         .map(markdown::plain_text)
         .unwrap_or_default();
     let refuse = |reason: &str| reason.to_string();
-    let member_ok = state
-        .db
-        .membership(&community.ap_id, actor)
-        .await?
-        .is_some_and(|m| m.state == "accepted");
-    let banned = state
-        .db
-        .active_ban(&community.ap_id, actor, now_ms())
-        .await?
-        .is_some();
-    let decision: Result<Outcome, String> = if banned {
-        Err(refuse("you are banned from this community"))
-    } else if !member_ok {
-        Err(refuse("join the community first"))
+    // The same rule as for a local member.
+    let allowed = crate::service::access::participant(state, community, actor).await;
+    let decision: Result<Outcome, String> = if let Err(refusal) = allowed {
+        Err(refusal.message)
     } else if content.len() > MAX_ARTICLE || content.trim().is_empty() {
         Err(refuse("the article is empty or larger than 512 KiB"))
     } else if env.type_name == "Create" {
@@ -978,13 +968,8 @@ pub async fn receive_from_owner(state: &AppState, env: &Envelope) -> Result<(), 
             "an article is only accepted from the community that owns it",
         ));
     }
-    if state
-        .db
-        .members(&community.ap_id, None)
-        .await?
-        .iter()
-        .all(|m| m.user_id.is_none())
-    {
+    // Replicated only while someone here is an accepted member.
+    if state.db.local_member_count(&community.ap_id).await? == 0 {
         return Ok(());
     }
     store_replica_revision(state, &community, object, 0).await
@@ -1006,6 +991,24 @@ pub(crate) async fn store_replica_revision(
 /// against its content (no database access; the fuzz target `article_document` calls it).
 pub fn parse_article_doc(doc: &Value) -> Result<(Url, NewRevision), ApiError> {
     let ap_id = id_of(Some(doc)).ok_or_else(|| ApiError::bad_request("no article id"))?;
+    // Filed only under the community that owns it: the article names it as its audience and
+    // lives on its node, whoever relays it.
+    let owner_host = Url::parse(&community.ap_id)
+        .map(|u| host_of(&u))
+        .unwrap_or_default();
+    if id_of(doc.get("audience")).map(|u| u.to_string()).as_deref()
+        != Some(community.ap_id.as_str())
+        || host_of(&ap_id) != owner_host
+    {
+        return Err(ApiError::forbidden(
+            "an article is only accepted from the community that owns it",
+        ));
+    }
+    if let Some(existing) = state.db.article_by_ap_id(ap_id.as_str()).await? {
+        if existing.community != community.ap_id || existing.local {
+            return Err(ApiError::forbidden("that article belongs elsewhere"));
+        }
+    }
     let rev = doc
         .get("revision")
         .ok_or_else(|| ApiError::bad_request("no revision"))?;

@@ -24,9 +24,13 @@ use crate::{
         actors::host_of,
         delivery,
         objects::{self, id_of, parse_post, IncomingPost, PostContext},
+        proof,
     },
     markdown,
-    service::{accounts, articles, events, privacy, remote},
+    service::{
+        access::{self, Moderation},
+        accounts, articles, events, privacy, remote,
+    },
 };
 use serde_json::{json, Value};
 use tracing::{info, warn};
@@ -488,47 +492,23 @@ pub async fn leave(
         send_to_community(state, &member.actor, community, &undo).await?;
         // A confidential community's copy is kept for its members only: when the last one
         // here leaves, it goes.
-        if !privacy::is_public(community)
-            && state.db.local_member_count(&community.ap_id).await? == 0
-        {
-            let n = state.db.purge_community_copy(&community.ap_id).await?;
-            info!(community = %community.ap_id, records = n, "copy of a confidential community deleted after its last member here left");
-        }
+        drop_copy_if_unread(state, community).await?;
     }
     Ok(())
 }
 
+/// Whether a local user may contribute: [`access::participant`].
 pub(crate) async fn require_member(
     state: &AppState,
     member: &Member,
     community: &CommunityView,
-) -> Result<Membership, ApiError> {
-    let me = member.ap_id(state);
-    if let Some(ban) = state.db.active_ban(&community.ap_id, &me, now_ms()).await? {
-        let reason = ban.reason.map(|r| format!(": {r}")).unwrap_or_default();
-        return Err(ApiError::forbidden(format!(
-            "you are banned from this community{reason}"
-        )));
-    }
-    match state.db.membership(&community.ap_id, &me).await? {
-        Some(m) if m.state == "accepted" => Ok(m),
-        Some(m) if m.state == "rejected" => Err(ApiError::forbidden(
-            "the community declined your request to join",
-        )),
-        Some(_) => Err(ApiError::forbidden(
-            "your membership is still pending approval",
-        )),
-        None => Err(ApiError::forbidden("join the community first")),
-    }
+) -> Result<(), ApiError> {
+    access::participant(state, community, &member.ap_id(state)).await
 }
 
 /// Whether joining waits for a moderator (communities visible to members only).
 pub fn needs_approval(community: &CommunityView) -> bool {
     community.visibility == "members"
-}
-
-fn is_moderator(membership: &Membership) -> bool {
-    membership.state == "accepted" && matches!(membership.role.as_str(), "owner" | "moderator")
 }
 
 /// Whether `actor` moderates the local community `community`.
@@ -537,11 +517,7 @@ pub(crate) async fn moderates(
     community: &str,
     actor: &str,
 ) -> Result<bool, ApiError> {
-    Ok(state
-        .db
-        .membership(community, actor)
-        .await?
-        .is_some_and(|m| is_moderator(&m)))
+    access::is_moderator(state, community, actor).await
 }
 
 pub(crate) fn check_title(title: &str) -> Result<String, ApiError> {
@@ -582,6 +558,16 @@ async fn post_context(state: &AppState, post: &Post) -> Result<(String, Option<S
 
 /// The `Page`/`Note` document of a stored post.
 pub async fn post_document(state: &AppState, post: &Post) -> Result<Value, ApiError> {
+    // A post written elsewhere is served as its author's node signed it, so replicas can check
+    // its proof.
+    if let Some(signed) = post
+        .signed_object
+        .as_deref()
+        .filter(|_| !post.deleted && post.removed_reason.is_none())
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+    {
+        return Ok(signed);
+    }
     let (mention, parent) = post_context(state, post).await?;
     Ok(objects::post_json(
         post,
@@ -615,6 +601,7 @@ fn provisional(new: &NewPost) -> Post {
         like_count: 0,
         local: new.local,
         created_at: new.published,
+        signed_object: None,
     }
 }
 
@@ -668,6 +655,7 @@ pub async fn create_thread(
         published: now_ms(),
         updated: None,
         local: true,
+        signed_object: None,
     };
     store_and_publish(state, member, community, new, None).await
 }
@@ -708,6 +696,7 @@ pub async fn create_reply(
         published: now_ms(),
         updated: None,
         local: true,
+        signed_object: None,
     };
     let in_reply_to = parent.unwrap_or(thread).ap_id.clone();
     store_and_publish(state, member, &community, new, Some(&in_reply_to)).await
@@ -780,6 +769,7 @@ pub async fn edit_post(
                 source,
                 summary,
                 updated: updated_at,
+                signed_object: None,
             },
             jobs,
         )
@@ -957,16 +947,22 @@ pub async fn ban(
     expires_at: Option<i64>,
 ) -> Result<(), ApiError> {
     let me = member.ap_id(state);
-    if !moderates(state, &community.ap_id, &me).await? {
-        return Err(ApiError::forbidden(
-            "only moderators of the community can ban",
-        ));
-    }
-    if target == me {
-        return Err(ApiError::unprocessable("you cannot ban yourself"));
-    }
-    if moderates(state, &community.ap_id, target).await? {
-        return Err(ApiError::forbidden("moderators cannot be banned"));
+    if community.local.is_some() {
+        access::moderation(state, community, &me, Moderation::Ban { target }).await?;
+    } else {
+        // A moderator elsewhere: checked here as far as this node knows the roles, and again
+        // by the community's node, which decides.
+        if !moderates(state, &community.ap_id, &me).await? {
+            return Err(ApiError::forbidden(
+                "only moderators of the community can ban",
+            ));
+        }
+        if target == me {
+            return Err(ApiError::unprocessable("you cannot ban yourself"));
+        }
+        if moderates(state, &community.ap_id, target).await? {
+            return Err(ApiError::forbidden("moderators cannot be banned"));
+        }
     }
     if expires_at.is_some_and(|t| t <= now_ms()) {
         return Err(ApiError::unprocessable("the ban would already be over"));
@@ -981,7 +977,7 @@ pub async fn ban(
     if let Some(t) = expires_at {
         block["endTime"] = json!(objects::rfc3339(t));
     }
-    let jobs = plan(state, member, community, &block, None).await?;
+    let mut jobs = plan(state, member, community, &block, None).await?;
     let mut writes = Vec::new();
     if community.local.is_some() {
         writes.push(Write::Ban {
@@ -991,12 +987,18 @@ pub async fn ban(
             expires_at,
         });
         // Someone banned from a confidential community stops being a member, so their node
-        // stops receiving it unless others there still belong.
+        // stops receiving it unless others there still belong; it is told so.
         if !privacy::is_public(community) {
             writes.push(Write::DeleteMembership {
                 community: community.ap_id.clone(),
                 actor: target.to_string(),
             });
+            if let (Some((group, _)), Some(m)) = (
+                &community.local,
+                state.db.membership(&community.ap_id, target).await?,
+            ) {
+                jobs.extend(farewell_jobs(state, group, &m));
+            }
         }
     }
     state.db.apply_and_enqueue(&writes, jobs, false).await?;
@@ -1150,12 +1152,15 @@ pub async fn set_role(
         .await?
         .filter(|m| m.community == community.ap_id)
         .ok_or_else(|| ApiError::not_found("no such member in this community"))?;
-    if membership.role == "owner" {
-        return Err(ApiError::forbidden("the owner's role cannot be changed"));
-    }
-    if membership.state != "accepted" {
-        return Err(ApiError::conflict("only accepted members get roles"));
-    }
+    access::moderation(
+        state,
+        community,
+        &me,
+        Moderation::Role {
+            target: &membership.actor,
+        },
+    )
+    .await?;
     let title = title.map(str::trim).filter(|t| !t.is_empty());
     state
         .db
@@ -1203,8 +1208,88 @@ async fn plan(
                 .map_err(|_| ApiError::bad_request("the community has no valid inbox"))?;
             let mut activity = activity.clone();
             privacy::address(&mut activity, community);
+            sign_own_object(state, member, &mut activity)?;
             Ok(delivery::jobs_for(state, &member.actor, &activity, [inbox]))
         }
+    }
+}
+
+/// Adds the author's integrity proof to the post a member's `Create`/`Update` carries, once
+/// it is addressed as it will travel, so the community can relay it and every replica can
+/// check it without fetching it from here.
+fn sign_own_object(
+    state: &AppState,
+    member: &Member,
+    activity: &mut Value,
+) -> Result<(), ApiError> {
+    if !matches!(inner_kind(activity), "Create" | "Update") {
+        return Ok(());
+    }
+    let me = member.ap_id(state);
+    let Some(object) = activity.get_mut("object") else {
+        return Ok(());
+    };
+    if !matches!(inner_kind(object), "Page" | "Note")
+        || object.get("attributedTo").and_then(Value::as_str) != Some(me.as_str())
+    {
+        return Ok(());
+    }
+    let key = delivery::signing_key(state, &member.actor);
+    proof::sign(
+        object,
+        &key.key_id,
+        &key.private_key_pem,
+        &objects::rfc3339(now_ms()),
+    )
+    .map_err(|e| {
+        warn!(error = %e, "cannot sign a post");
+        ApiError::internal()
+    })
+}
+
+/// Whether `doc` carries a valid integrity proof by `author`'s own key. Anything else (no
+/// proof, another suite, a key of someone else, a signature that fails) is false.
+async fn proven_by(state: &AppState, doc: &Value, author: &Url) -> Result<bool, ApiError> {
+    let Some(method) = proof::verification_method(doc).and_then(|m| Url::parse(m).ok()) else {
+        return Ok(false);
+    };
+    if !crate::federation::inbox::key_owned_by(&method, author) {
+        return Ok(false);
+    }
+    for refresh in [false, true] {
+        if refresh
+            && crate::federation::inbox::refresh_allowed(state, &host_of(author))
+                .await
+                .is_err()
+        {
+            return Ok(false);
+        }
+        let Ok(actor) = remote::actor(state, author, refresh).await else {
+            return Ok(false);
+        };
+        if actor.key_id == method.as_str() && proof::verify(doc, &actor.public_key_pem).is_ok() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The signed document to keep with a post received from its author: the object itself when
+/// its proof is the author's; a proof that does not verify is refused.
+async fn signed_object(
+    state: &AppState,
+    doc: &Value,
+    author: &Url,
+) -> Result<Option<String>, ApiError> {
+    if doc.get("proof").is_none() {
+        return Ok(None);
+    }
+    if proven_by(state, doc, author).await? {
+        Ok(Some(doc.to_string()))
+    } else {
+        Err(ApiError::bad_request(
+            "the object's integrity proof does not verify with its author's key",
+        ))
     }
 }
 
@@ -1549,15 +1634,43 @@ async fn host_receive(
             if !moderates(state, &community.ap_id, actor).await? {
                 return Err(ApiError::forbidden("only moderators can do this"));
             }
-            if env.type_name == "Block" {
-                if let Some(target) = id_of(object) {
-                    if moderates(state, &community.ap_id, target.as_str()).await? {
-                        return Err(ApiError::forbidden("moderators cannot be banned"));
-                    }
+            let target = id_of(object);
+            let to_moderators = id_of(body.get("target"))
+                .is_some_and(|t| t.as_str() == format!("{}/moderators", community.ap_id));
+            // The same rules as for a local moderator.
+            match (env.type_name.as_str(), &target) {
+                ("Block", Some(who)) => {
+                    access::moderation(
+                        state,
+                        community,
+                        actor,
+                        Moderation::Ban {
+                            target: who.as_str(),
+                        },
+                    )
+                    .await?
                 }
+                ("Add" | "Remove", Some(who)) if to_moderators => {
+                    access::moderation(
+                        state,
+                        community,
+                        actor,
+                        Moderation::Role {
+                            target: who.as_str(),
+                        },
+                    )
+                    .await?
+                }
+                ("Block", None) => return Err(ApiError::bad_request("a Block names nobody")),
+                _ => {}
             }
             // Applied here with the same rules replicas use for the community's announces.
             apply_announced(state, community, body).await?;
+            if env.type_name == "Block" && !privacy::is_public(community) {
+                if let Some(who) = &target {
+                    end_membership(state, community, group, who.as_str()).await?;
+                }
+            }
             let target = id_of(object).map(|u| u.to_string()).unwrap_or_default();
             state
                 .db
@@ -1571,11 +1684,8 @@ async fn host_receive(
             announce(state, group, &community.ap_id, body.clone(), None).await
         }
         "Create" => {
-            if banned {
-                return Err(ApiError::forbidden(
-                    "the actor is banned from this community",
-                ));
-            }
+            // The same rule as for a local member: accepted, not banned.
+            access::participant(state, community, actor).await?;
             let doc = object.ok_or_else(|| ApiError::bad_request("Create without an object"))?;
             let incoming = parse_post(doc).map_err(ApiError::bad_request)?;
             if incoming.author.as_str() != actor {
@@ -1587,19 +1697,17 @@ async fn host_receive(
                 .in_reply_to
                 .is_none()
                 .then_some(incoming.ap_id.as_str());
+            let signed = signed_object(state, doc, &incoming.author).await?;
             let jobs = announce_jobs(state, group, &community.ap_id, body, new_thread).await?;
-            let (_, new) = store_incoming(state, community, &incoming, 0, jobs).await?;
+            let (_, new) = store_incoming(state, community, &incoming, signed, 0, jobs).await?;
             if new {
                 state.delivery_wakeup.notify_waiters();
             }
             Ok(())
         }
         "Update" => {
-            if banned {
-                return Err(ApiError::forbidden(
-                    "the actor is banned from this community",
-                ));
-            }
+            // The same rule as for a local member: accepted, not banned.
+            access::participant(state, community, actor).await?;
             let doc = object.ok_or_else(|| ApiError::bad_request("Update without an object"))?;
             let incoming = parse_post(doc).map_err(ApiError::bad_request)?;
             let existing = state
@@ -1613,8 +1721,9 @@ async fn host_receive(
             if existing.community != community.ap_id {
                 return Err(ApiError::forbidden("the post is not in this community"));
             }
+            let signed = signed_object(state, doc, &incoming.author).await?;
             let jobs = announce_jobs(state, group, &community.ap_id, body, None).await?;
-            apply_update(state, &existing, &incoming, jobs).await?;
+            apply_update(state, &existing, &incoming, signed, jobs).await?;
             state.delivery_wakeup.notify_waiters();
             Ok(())
         }
@@ -1647,11 +1756,8 @@ async fn host_receive(
             Ok(())
         }
         "Like" => {
-            if banned {
-                return Err(ApiError::forbidden(
-                    "the actor is banned from this community",
-                ));
-            }
+            // The same rule as for a local member: accepted, not banned.
+            access::participant(state, community, actor).await?;
             let post = post_in(state, community, id_of(object)).await?;
             let jobs = announce_jobs(state, group, &community.ap_id, body, None).await?;
             let write = Write::AddLike {
@@ -1666,6 +1772,68 @@ async fn host_receive(
         }
         _ => Ok(()),
     }
+}
+
+/// The `Reject` of a remote member's `Follow` that tells their node the membership is over
+/// (Mastodon and Lemmy drop a follow they receive a `Reject` for). None for local members.
+fn farewell_jobs(state: &AppState, group: &LocalActor, membership: &Membership) -> Vec<NewJob> {
+    let (Some(follow_id), Some(inbox)) = (
+        membership.follow_id.as_deref(),
+        membership.inbox.as_deref().and_then(|i| Url::parse(i).ok()),
+    ) else {
+        return Vec::new();
+    };
+    let reject = json!({
+        "@context": objects::AS_CONTEXT,
+        "id": objects::new_id(&state.settings.base_url(), "activities/reject"),
+        "type": "Reject",
+        "actor": membership.community,
+        "to": [membership.actor],
+        "object": {
+            "id": follow_id,
+            "type": "Follow",
+            "actor": membership.actor,
+            "object": membership.community,
+        },
+    });
+    delivery::jobs_for(state, group, &reject, [inbox])
+}
+
+/// Ends `actor`'s membership of a confidential community hosted here (after a ban) and tells
+/// their node.
+async fn end_membership(
+    state: &AppState,
+    community: &CommunityView,
+    group: &LocalActor,
+    actor: &str,
+) -> Result<(), ApiError> {
+    let Some(membership) = state.db.membership(&community.ap_id, actor).await? else {
+        return Ok(());
+    };
+    if membership.role == "owner" {
+        return Ok(());
+    }
+    let writes = [Write::DeleteMembership {
+        community: community.ap_id.clone(),
+        actor: actor.to_string(),
+    }];
+    let jobs = farewell_jobs(state, group, &membership);
+    state.db.apply_and_enqueue(&writes, jobs, false).await?;
+    state.delivery_wakeup.notify_waiters();
+    Ok(())
+}
+
+/// On a replica of a confidential community: when no local user is an accepted member any
+/// more, the copy goes.
+async fn drop_copy_if_unread(state: &AppState, community: &CommunityView) -> Result<(), ApiError> {
+    if community.local.is_none()
+        && !privacy::is_public(community)
+        && state.db.local_member_count(&community.ap_id).await? == 0
+    {
+        let n = state.db.purge_community_copy(&community.ap_id).await?;
+        info!(community = %community.ap_id, records = n, "copy of a confidential community deleted: no member here any more");
+    }
+    Ok(())
 }
 
 async fn post_in(
@@ -1689,6 +1857,7 @@ async fn apply_update(
     state: &AppState,
     existing: &Post,
     incoming: &IncomingPost,
+    signed_object: Option<String>,
     jobs: Vec<NewJob>,
 ) -> Result<(), ApiError> {
     if existing.deleted {
@@ -1709,6 +1878,7 @@ async fn apply_update(
                 source: incoming.source.clone(),
                 summary: incoming.summary.clone(),
                 updated: incoming.updated.unwrap_or_else(now_ms),
+                signed_object,
             },
             jobs,
         )
@@ -1722,6 +1892,7 @@ async fn store_incoming(
     state: &AppState,
     community: &CommunityView,
     incoming: &IncomingPost,
+    signed_object: Option<String>,
     depth: usize,
     jobs: Vec<NewJob>,
 ) -> Result<(Post, bool), ApiError> {
@@ -1790,6 +1961,7 @@ async fn store_incoming(
                 published: incoming.published,
                 updated: incoming.updated,
                 local: false,
+                signed_object,
             },
             jobs,
         )
@@ -1808,6 +1980,7 @@ async fn fetch_post(
         state,
         community,
         &incoming,
+        None,
         depth,
         Vec::new(),
     ))
@@ -1835,14 +2008,10 @@ async fn receive_announce(state: &AppState, env: &Envelope) -> Result<(), ApiErr
     if community.local.is_some() {
         return Ok(());
     }
-    if state
-        .db
-        .members(&community.ap_id, None)
-        .await?
-        .iter()
-        .all(|m| m.user_id.is_none())
-    {
-        info!(community = %community.ap_id, "announce from a community nobody here follows ignored");
+    // Only a community that someone here belongs to (an accepted membership; a pending request
+    // is not enough) is replicated.
+    if state.db.local_member_count(&community.ap_id).await? == 0 {
+        info!(community = %community.ap_id, "announce from a community nobody here belongs to ignored");
         return Ok(());
     }
     let inner = env
@@ -1869,6 +2038,10 @@ async fn apply_announced(
             info!(from = %host_of(&url), "announced content from a refused domain dropped");
             return Ok(());
         }
+        if host_of(&url).eq_ignore_ascii_case(&state.settings.instance.domain) {
+            // This node's own content: nothing to learn from a relay.
+            return Ok(());
+        }
         if state.db.post_by_ap_id(url.as_str()).await?.is_some()
             || state.db.article_by_ap_id(url.as_str()).await?.is_some()
             || state.db.event_by_ap_id(url.as_str()).await?.is_some()
@@ -1885,7 +2058,7 @@ async fn apply_announced(
             return articles::store_replica_revision(state, community, &doc, 0).await;
         }
         let incoming = parse_post(&doc).map_err(ApiError::bad_request)?;
-        store_incoming(state, community, &incoming, 0, Vec::new()).await?;
+        store_incoming(state, community, &incoming, None, 0, Vec::new()).await?;
         return Ok(());
     }
     let actor = id_of(inner.get("actor"))
@@ -1924,16 +2097,39 @@ async fn apply_announced(
         "Create" | "Update" => {
             let object_id = id_of(object)
                 .ok_or_else(|| ApiError::bad_request("the announced activity has no object"))?;
-            // Content authored elsewhere is taken from its origin, not from the announce.
-            // Confidential communities are the exception: their members' nodes serve that
-            // content to the community's node alone, which verified the author's signature
-            // before announcing it.
-            let trusted = same_host || !privacy::is_public(community);
-            let incoming = match object {
-                Some(doc) if trusted && doc.is_object() => {
-                    parse_post(doc).map_err(ApiError::bad_request)?
+            // This node knows its own posts: a relayed copy of one changes nothing, and nothing
+            // from outside may claim an id on this node's domain.
+            let ours = &state.settings.instance.domain;
+            if host_of(&object_id).eq_ignore_ascii_case(ours)
+                || host_of(&actor).eq_ignore_ascii_case(ours)
+            {
+                if state
+                    .db
+                    .post_by_ap_id(object_id.as_str())
+                    .await?
+                    .is_some_and(|p| p.local)
+                {
+                    return Ok(());
                 }
-                _ => fetch_incoming(state, &object_id).await?,
+                return Err(ApiError::forbidden(
+                    "ids on this node's domain are not taken from other nodes",
+                ));
+            }
+            // An embedded object is taken on the community's word only when the community's
+            // own host wrote it, or when it carries its author's integrity proof; anything else
+            // is fetched from its origin (which, for a confidential community, serves it to the
+            // community's node alone, so an unproven relay goes nowhere).
+            let incoming = match object.filter(|o| o.is_object()) {
+                Some(doc) if same_host => parse_post(doc).map_err(ApiError::bad_request)?,
+                Some(doc) => {
+                    let parsed = parse_post(doc).map_err(ApiError::bad_request)?;
+                    if parsed.ap_id == object_id && proven_by(state, doc, &parsed.author).await? {
+                        parsed
+                    } else {
+                        fetch_incoming(state, &object_id).await?
+                    }
+                }
+                None => fetch_incoming(state, &object_id).await?,
             };
             if incoming.author != actor {
                 return Err(ApiError::forbidden(
@@ -1941,15 +2137,17 @@ async fn apply_announced(
                 ));
             }
             match state.db.post_by_ap_id(incoming.ap_id.as_str()).await? {
+                // A relayed change never replaces a post written here.
+                Some(existing) if existing.local => Ok(()),
                 Some(existing) => {
                     if existing.author != incoming.author.as_str()
                         || existing.community != community.ap_id
                     {
                         return Err(ApiError::forbidden("that post belongs elsewhere"));
                     }
-                    apply_update(state, &existing, &incoming, Vec::new()).await
+                    apply_update(state, &existing, &incoming, None, Vec::new()).await
                 }
-                None => store_incoming(state, community, &incoming, 0, Vec::new())
+                None => store_incoming(state, community, &incoming, None, 0, Vec::new())
                     .await
                     .map(|_| ()),
             }
@@ -2009,6 +2207,22 @@ async fn apply_announced(
                     .db
                     .ban(&community.ap_id, target.as_str(), reason, expires)
                     .await?;
+                // A ban ends a membership of a confidential community here too.
+                if community.local.is_none() && !privacy::is_public(community) {
+                    if let Some(m) = state
+                        .db
+                        .membership(&community.ap_id, target.as_str())
+                        .await?
+                    {
+                        if m.user_id.is_some() {
+                            state
+                                .db
+                                .set_membership_state(&community.ap_id, target.as_str(), "rejected")
+                                .await?;
+                        }
+                    }
+                    drop_copy_if_unread(state, community).await?;
+                }
             }
             Ok(())
         }
@@ -2083,10 +2297,17 @@ async fn receive_follow_answer(state: &AppState, env: &Envelope) -> Result<(), A
         ));
     }
     if env.type_name == "Reject" {
+        // A refused request, or the end of a membership (after a ban in a confidential
+        // community).
         state
             .db
             .set_membership_state(&membership.community, &membership.actor, "rejected")
             .await?;
+        if membership.state == "accepted" {
+            if let Some(community) = known(state, &membership.community).await? {
+                drop_copy_if_unread(state, &community).await?;
+            }
+        }
         return Ok(());
     }
     let first = state.db.local_member_count(&membership.community).await? == 0;

@@ -1244,12 +1244,8 @@ pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
         return leave_local(state, &group, &event, actor).await;
     }
     let join_id = Some(env.id.to_string());
-    if state
-        .db
-        .active_ban(&community.ap_id, actor, now_ms())
-        .await?
-        .is_some()
-    {
+    // The same rule as for a local member: accepted and not banned.
+    if let Err(refusal) = crate::service::access::participant(state, &community, actor).await {
         return tell(
             state,
             &group,
@@ -1257,7 +1253,7 @@ pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
             actor,
             "Reject",
             join_id.as_deref(),
-            Some("banned from this community"),
+            Some(&refusal.message),
         )
         .await;
     }

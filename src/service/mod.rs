@@ -1,6 +1,7 @@
 //! Use cases shared by the CLI, the APIs and the inbox. A local action and its remote twin run
 //! the same function here.
 
+pub mod access;
 pub mod accounts;
 pub mod articles;
 pub mod calendar;

@@ -58,7 +58,7 @@ async fn a_production_node_will_not_fetch_a_loopback_actor_to_verify_a_post() {
     })
     .await;
     // Debug off makes the node's own URLs https; it listens on plain HTTP in the test.
-    let inbox = format!("http://{}/inbox", guarded.addr);
+    let inbox = format!("http://{}/inbox", guarded.domain);
     let actor = sender.url("/u/alice");
     let post = Post::new(
         &inbox,

@@ -23,6 +23,14 @@ use tokio::net::TcpListener;
 struct Shared {
     documents: Arc<Mutex<HashMap<String, Value>>>,
     received: Arc<Mutex<Vec<Value>>>,
+    fetches: Arc<Mutex<Vec<Fetch>>>,
+}
+
+/// A GET this server answered: its path and headers (lowercase names), as sent.
+#[derive(Clone, Debug)]
+pub struct Fetch {
+    pub path: String,
+    pub headers: HashMap<String, String>,
 }
 
 pub struct FakeServer {
@@ -33,7 +41,20 @@ pub struct FakeServer {
     task: tokio::task::JoinHandle<()>,
 }
 
-async fn serve_document(State(shared): State<Shared>, Path(path): Path<String>) -> Response {
+async fn serve_document(
+    State(shared): State<Shared>,
+    Path(path): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if let Ok(mut fetches) = shared.fetches.lock() {
+        fetches.push(Fetch {
+            path: format!("/{path}"),
+            headers: headers
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+                .collect(),
+        });
+    }
     let doc = shared
         .documents
         .lock()
@@ -103,6 +124,15 @@ impl FakeServer {
         if let Ok(mut docs) = self.shared.documents.lock() {
             docs.insert(path, doc.clone());
         }
+    }
+
+    /// Every GET this server answered, oldest first.
+    pub fn fetches(&self) -> Vec<Fetch> {
+        self.shared
+            .fetches
+            .lock()
+            .map(|f| f.clone())
+            .unwrap_or_default()
     }
 
     pub fn received(&self) -> Vec<Value> {

@@ -57,6 +57,9 @@ pub struct Post {
     pub covered: Vec<&'static str>,
     /// Path used in `(request-target)` (defaults to the URL's path).
     pub signed_path: Option<String>,
+    /// `Host` to send and sign (defaults to the URL's host and port), as a node behind a load
+    /// balancer sees it.
+    pub host_header: Option<String>,
     pub sign: bool,
 }
 
@@ -72,11 +75,15 @@ impl Post {
             date: http_date(SystemTime::now()),
             covered: vec!["(request-target)", "host", "date", "digest"],
             signed_path: None,
+            host_header: None,
             sign: true,
         }
     }
 
     pub fn host(&self) -> String {
+        if let Some(host) = &self.host_header {
+            return host.clone();
+        }
         match self.url.port() {
             Some(p) => format!("{}:{p}", self.url.host_str().unwrap_or_default()),
             None => self.url.host_str().unwrap_or_default().to_string(),
@@ -103,6 +110,9 @@ impl Post {
             .header("date", &self.date)
             .header("digest", &self.digest)
             .body(self.body.clone());
+        if let Some(host) = &self.host_header {
+            request = request.header("host", host);
+        }
         if self.sign {
             let signed: Vec<(&str, String)> = self
                 .covered

@@ -524,14 +524,17 @@ async fn processes_of_one_node_share_its_inbox_rate_limit() {
     })
     .await;
     let actor = sender.url("/u/alice");
+    // Both processes serve the node's domain, as behind a load balancer.
     let post = |target: &Node, n: u32| {
-        Post::new(
+        let mut post = Post::new(
             &format!("http://{}/inbox", target.addr),
             &json!({"id": format!("{actor}/activities/{n}"), "type": "Like", "actor": actor,
                     "object": "https://x.example/p/1"}),
             &format!("{actor}#main-key"),
             &alice.private_key_pem,
-        )
+        );
+        post.host_header = Some(first.domain.clone());
+        post
     };
     let client = http();
     for (n, target) in [(1, &first), (2, &second)] {

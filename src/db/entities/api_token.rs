@@ -12,6 +12,8 @@ pub struct Model {
     pub scopes: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// Milliseconds since the epoch after which the token opens nothing.
+    pub expires_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -28,6 +28,8 @@ pub struct Model {
     /// Authored on this node.
     pub local: bool,
     pub created_at: i64,
+    /// For a post written elsewhere: the document its author's node signed, proof included.
+    pub signed_object: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

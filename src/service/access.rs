@@ -1,0 +1,120 @@
+//! Who may do what in a community of this node: the one rule for local and remote actors.
+//!
+//! Every front door — the native API for local users, the inbox for people on other nodes —
+//! calls these functions, so a post, an edit, a like, an RSVP or a role change is checked the
+//! same way whoever sends it: membership, bans and roles (locks are checked where the thread is
+//! at hand, by `discussions::check_open`).
+
+use crate::{
+    app::AppState,
+    db::now_ms,
+    error::ApiError,
+    service::{discussions::CommunityView, privacy},
+};
+
+/// Whether `actor` may contribute to `community` (post, reply, edit, like, propose an article
+/// edit, RSVP): never while banned; in a confidential community only as an accepted member; a
+/// public community is open to everyone else, as groups and events are across the fediverse.
+/// Refusals say why.
+pub async fn participant(
+    state: &AppState,
+    community: &CommunityView,
+    actor: &str,
+) -> Result<(), ApiError> {
+    if let Some(ban) = state
+        .db
+        .active_ban(&community.ap_id, actor, now_ms())
+        .await?
+    {
+        let reason = ban.reason.map(|r| format!(": {r}")).unwrap_or_default();
+        return Err(ApiError::forbidden(format!(
+            "banned from this community{reason}"
+        )));
+    }
+    if privacy::is_public(community) {
+        return Ok(());
+    }
+    match state.db.membership(&community.ap_id, actor).await? {
+        Some(m) if m.state == "accepted" => Ok(()),
+        Some(m) if m.state == "rejected" => Err(ApiError::forbidden(
+            "the community declined the request to join",
+        )),
+        Some(_) => Err(ApiError::forbidden(
+            "the membership is still pending approval",
+        )),
+        None => Err(ApiError::forbidden(
+            "this community is confidential: join it first",
+        )),
+    }
+}
+
+/// Whether `actor` is an accepted owner or moderator of `community`.
+pub async fn is_moderator(
+    state: &AppState,
+    community: &str,
+    actor: &str,
+) -> Result<bool, ApiError> {
+    Ok(state
+        .db
+        .membership(community, actor)
+        .await?
+        .is_some_and(|m| m.state == "accepted" && matches!(m.role.as_str(), "owner" | "moderator")))
+}
+
+/// A moderator's action on a person of the community.
+pub enum Moderation<'a> {
+    /// Ban (`Block`) `target`.
+    Ban { target: &'a str },
+    /// Make `target` a moderator (`Add` to the moderators) or a plain member (`Remove`).
+    Role { target: &'a str },
+}
+
+/// Checks a moderator's action on the community's node, for local and remote moderators
+/// alike: the actor moderates; nobody bans themselves or another moderator; roles go only to
+/// accepted members; the owner's role never changes (so the owner can never be demoted and
+/// then banned).
+pub async fn moderation(
+    state: &AppState,
+    community: &CommunityView,
+    actor: &str,
+    action: Moderation<'_>,
+) -> Result<(), ApiError> {
+    if community.local.is_none() {
+        return Err(ApiError::forbidden(
+            "moderation is decided on the community's node",
+        ));
+    }
+    if !is_moderator(state, &community.ap_id, actor).await? {
+        return Err(ApiError::forbidden("only moderators can do this"));
+    }
+    match action {
+        Moderation::Ban { target } => {
+            if target == actor {
+                return Err(ApiError::unprocessable("you cannot ban yourself"));
+            }
+            if is_moderator(state, &community.ap_id, target).await? {
+                return Err(ApiError::forbidden("moderators cannot be banned"));
+            }
+            if let Some(m) = state.db.membership(&community.ap_id, target).await? {
+                if m.role == "owner" {
+                    return Err(ApiError::forbidden("the owner cannot be banned"));
+                }
+            }
+            Ok(())
+        }
+        Moderation::Role { target } => {
+            let membership = state
+                .db
+                .membership(&community.ap_id, target)
+                .await?
+                .ok_or_else(|| ApiError::not_found("no such member in this community"))?;
+            if membership.role == "owner" {
+                return Err(ApiError::forbidden("the owner's role cannot be changed"));
+            }
+            if membership.state != "accepted" {
+                return Err(ApiError::conflict("only accepted members get roles"));
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Class 1: a signature is bound to the node it was made for, and keys are looked up only for
+//! their owner, at a bounded rate.
+
+use super::{board, thread, Board};
+use crate::harness::{fake::FakeServer, http, sign::Post};
+use serde_json::json;
+
+/// A member node (beta) is made to sign a GET for the path the attacker wants, by naming that
+/// path as an actor on the attacker's own server; the attacker then replays beta's signature to
+/// alpha. Alpha must refuse it: the signed host is the attacker's, not alpha's.
+#[tokio::test]
+async fn a_signature_made_for_another_server_does_not_open_a_confidential_outbox() {
+    let Board {
+        alpha, beta, olga, ..
+    } = board().await;
+    thread(&olga, "/communities/board/threads", "Merger plans").await;
+    let evil = FakeServer::start("mallory").await;
+
+    // beta fetches "{evil}/c/board/outbox?page=true" while checking a POST that names it as its
+    // actor (and as the owner of the key), signing the GET with its instance key.
+    let path = "/c/board/outbox?page=true";
+    let bait_actor = format!("{}{path}", evil.base);
+    let bait = json!({
+        "id": format!("{}/activities/bait", evil.base),
+        "type": "Follow",
+        "actor": bait_actor,
+        "object": beta.url("/u/bert"),
+    });
+    let (status, _) = Post::new(
+        &beta.url("/inbox"),
+        &bait,
+        &format!("{bait_actor}#main-key"),
+        &evil.keys.private_pem,
+    )
+    .send(&http())
+    .await;
+    assert_eq!(
+        status, 401,
+        "nothing is served there, so beta cannot verify"
+    );
+    let captured = evil
+        .fetches()
+        .into_iter()
+        .find(|f| f.path == "/c/board/outbox" && f.headers.contains_key("signature"))
+        .expect("beta signed a GET to the attacker");
+
+    // The replay: the very headers beta signed, sent to alpha.
+    let mut replay = http()
+        .get(alpha.url(path))
+        .header("accept", "application/activity+json");
+    for name in ["host", "date", "signature"] {
+        replay = replay.header(name, &captured.headers[name]);
+    }
+    let response = replay.send().await.expect("replay");
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("signed host")),
+        "{body}"
+    );
+    assert!(!body.to_string().contains("Merger plans"));
+
+    // The same read, signed by beta for alpha, is served: beta has a member.
+    let page = beta
+        .state
+        .fetch(&url::Url::parse(&alpha.url(path)).expect("url"))
+        .await
+        .expect("beta reads its community");
+    assert!(page.to_string().contains("Merger plans"));
+}
+
+/// An inbox POST whose key belongs to someone other than the activity's actor is refused
+/// before anything is fetched.
+#[tokio::test]
+async fn the_inbox_looks_up_only_the_key_of_the_activitys_actor() {
+    let Board { alpha, .. } = board().await;
+    let evil = FakeServer::start("mallory").await;
+    let follow = json!({
+        "id": format!("{}/activities/1", evil.base),
+        "type": "Follow",
+        "actor": format!("{}/c/board/featured", evil.base),
+        "object": alpha.url("/c/board"),
+    });
+    let (status, body) = Post::new(
+        &alpha.url("/c/board/inbox"),
+        &follow,
+        &format!("{}#main-key", evil.actor),
+        &evil.keys.private_pem,
+    )
+    .send(&http())
+    .await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        evil.fetches().is_empty(),
+        "nothing was fetched: {:?}",
+        evil.fetches()
+    );
+}
+
+/// Signatures that never verify do not make the node fetch the key again and again.
+#[tokio::test]
+async fn failing_signatures_do_not_force_a_key_fetch_each_time() {
+    let Board { alpha, .. } = board().await;
+    let evil = FakeServer::start("mallory").await;
+    let other = roundtable::federation::signatures::generate_key_pair().expect("keys");
+    for n in 0..10 {
+        let like = json!({
+            "id": format!("{}/likes/{n}", evil.base),
+            "type": "Like",
+            "actor": evil.actor,
+            "object": alpha.url("/c/board"),
+        });
+        // Signed with a key that is not the one the actor publishes.
+        let (status, _) = Post::new(
+            &alpha.url("/inbox"),
+            &like,
+            &format!("{}#main-key", evil.actor),
+            &other.private_pem,
+        )
+        .send(&http())
+        .await;
+        assert_eq!(status, 401);
+    }
+    let actor_fetches = evil
+        .fetches()
+        .iter()
+        .filter(|f| f.path == "/users/mallory")
+        .count();
+    // One first fetch, then at most the burst of refreshes (3).
+    assert!(
+        (1..=4).contains(&actor_fetches),
+        "{actor_fetches} fetches of the actor for 10 bad signatures"
+    );
+}
