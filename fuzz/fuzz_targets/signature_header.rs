@@ -1,6 +1,6 @@
-//! The signature checks of a request: `SignedRequest::parse` (Signature header, Date window,
-//! required coverage) with arbitrary header values, `verify` with the Mastodon fixture's key
-//! or a key given in the body, and `digest_matches` on the body.
+//! The signature checks of a request: `SignedRequest::parse` (Signature header, signed host,
+//! Date window, required coverage) with arbitrary header values, `verify` with the Mastodon
+//! fixture's key or a key given in the body, and `digest_matches` on the body.
 //!
 //! Input: a request as text, `METHOD path\nname: value\n…\n\nbody`. The clock is fixed 30 s
 //! after the Date of the captured Mastodon request, so corpus entries with that Date reach the
@@ -24,9 +24,11 @@ TwIDAQAB
 -----END PUBLIC KEY-----
 ";
 
-const WINDOW: DateWindow = DateWindow {
+/// The policy of a node at the captured request's host.
+const WINDOW: DateWindow<'static> = DateWindow {
     max_age: Duration::from_secs(3600),
     max_future: Duration::from_secs(300),
+    host: "testing.pleroma.lol",
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -66,8 +68,12 @@ fuzz_target!(|data: &[u8]| {
     let Ok(signed) = SignedRequest::parse(method, path, headers, now, WINDOW) else {
         return;
     };
-    // Whatever parsed passed the policy: signed, dated within the window, a digest on POSTs.
+    // Whatever parsed passed the policy: signed for this host, dated within the window, a
+    // digest on POSTs.
     assert!(lower.contains_key("signature") || lower.contains_key("authorization"));
+    assert!(lower
+        .get("host")
+        .is_some_and(|h| h.trim().eq_ignore_ascii_case(WINDOW.host)));
     let date = lower
         .get("date")
         .and_then(|d| httpdate::parse_http_date(d).ok())

@@ -983,13 +983,6 @@ pub(crate) async fn store_replica_revision(
     doc: &Value,
     depth: usize,
 ) -> Result<(), ApiError> {
-    let (ap_id, incoming) = parse_article_doc(doc)?;
-    apply_replica_revision(state, community, ap_id.as_str(), incoming, depth).await
-}
-
-/// The article id and the revision an `Article` document carries, the revision id checked
-/// against its content (no database access; the fuzz target `article_document` calls it).
-pub fn parse_article_doc(doc: &Value) -> Result<(Url, NewRevision), ApiError> {
     let ap_id = id_of(Some(doc)).ok_or_else(|| ApiError::bad_request("no article id"))?;
     // Filed only under the community that owns it: the article names it as its audience and
     // lives on its node, whoever relays it.
@@ -1009,6 +1002,14 @@ pub fn parse_article_doc(doc: &Value) -> Result<(Url, NewRevision), ApiError> {
             return Err(ApiError::forbidden("that article belongs elsewhere"));
         }
     }
+    let (_, incoming) = parse_article_doc(doc)?;
+    apply_replica_revision(state, community, ap_id.as_str(), incoming, depth).await
+}
+
+/// The article id and the revision an `Article` document carries, the revision id checked
+/// against its content (no database access; the fuzz target `article_document` calls it).
+pub fn parse_article_doc(doc: &Value) -> Result<(Url, NewRevision), ApiError> {
+    let ap_id = id_of(Some(doc)).ok_or_else(|| ApiError::bad_request("no article id"))?;
     let rev = doc
         .get("revision")
         .ok_or_else(|| ApiError::bad_request("no revision"))?;
