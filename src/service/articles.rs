@@ -849,10 +849,11 @@ pub async fn receive_proposal(
     let object = body
         .get("object")
         .ok_or_else(|| ApiError::bad_request("no object"))?;
+    // Checked below like a local member's title (plain text, kept as written).
     let title = object
         .get("name")
         .and_then(Value::as_str)
-        .map(markdown::plain_text);
+        .map(str::to_string);
     let content = object
         .get("source")
         .filter(|s| s.get("mediaType").and_then(Value::as_str) == Some("text/markdown"))
@@ -1062,21 +1063,29 @@ pub(crate) async fn store_replica_revision(
             return Err(ApiError::forbidden("that article belongs elsewhere"));
         }
     }
+    let (_, incoming) = parse_article_doc(doc)?;
+    apply_replica_revision(state, community, ap_id.as_str(), incoming, depth).await
+}
+
+/// The article id and the revision an `Article` document carries, the revision id checked
+/// against its content (no database access; the fuzz target `article_document` calls it).
+pub fn parse_article_doc(doc: &Value) -> Result<(Url, NewRevision), ApiError> {
+    let ap_id = id_of(Some(doc)).ok_or_else(|| ApiError::bad_request("no article id"))?;
     let rev = doc
         .get("revision")
         .ok_or_else(|| ApiError::bad_request("no revision"))?;
+    // The title as the owner hashed it: a plain-text title, not HTML to strip.
     let title = doc
         .get("name")
         .and_then(Value::as_str)
-        .map(markdown::plain_text)
         .ok_or_else(|| ApiError::bad_request("no title"))?;
     let content = doc
         .get("source")
         .and_then(|s| s.get("content"))
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::bad_request("no markdown source"))?;
-    let incoming = parse_revision(ap_id.as_str(), rev, &title, content)?;
-    apply_replica_revision(state, community, ap_id.as_str(), incoming, depth).await
+    let incoming = parse_revision(ap_id.as_str(), rev, title, content)?;
+    Ok((ap_id, incoming))
 }
 
 fn parse_revision(
@@ -1091,6 +1100,9 @@ fn parse_revision(
     let author = text("author").ok_or_else(|| ApiError::bad_request("revision without author"))?;
     if content.len() > MAX_ARTICLE {
         return Err(ApiError::bad_request("the revision is too large"));
+    }
+    if title.trim().is_empty() || title.chars().count() > objects::MAX_TITLE {
+        return Err(ApiError::bad_request("the revision has no valid title"));
     }
     let expected = revision_id(article, parent.as_deref(), &author, title, content);
     if expected != rev_id {

@@ -230,7 +230,7 @@ pub fn summary_line(e: &Event) -> String {
         ("none", _) => "no RSVP".to_string(),
         ("invite", _) => "invitation only".to_string(),
         (_, Some(c)) => {
-            let left = (c - e.participant_count).max(0);
+            let left = c.saturating_sub(e.participant_count).max(0);
             if left == 0 {
                 "RSVP: full, waitlist open".to_string()
             } else {
@@ -294,7 +294,7 @@ pub fn event_json(e: &Event) -> Value {
     });
     if let Some(c) = e.capacity {
         doc["maximumAttendeeCapacity"] = json!(c);
-        doc["remainingAttendeeCapacity"] = json!((c - e.participant_count).max(0));
+        doc["remainingAttendeeCapacity"] = json!(c.saturating_sub(e.participant_count).max(0));
     }
     if let Some(c) = &e.category {
         doc["category"] = json!(c);
@@ -460,7 +460,8 @@ pub fn parse_remote_event(doc: &Value, allow_http: bool) -> Result<Event, String
         participant_count: doc
             .get("participantCount")
             .and_then(Value::as_i64)
-            .unwrap_or(0) as i32,
+            .unwrap_or(0)
+            .clamp(0, i64::from(i32::MAX)) as i32,
         sequence: 0,
         local: false,
         created_at: parse_time(doc.get("published")).unwrap_or(now),

@@ -707,3 +707,48 @@ async fn moderators_protect_and_revert_articles() {
     .await;
     assert_eq!(history(&t.gina, &on_gamma).await, vec![rev3, rev2, rev1]);
 }
+
+/// Found by the `article_document` fuzz target: a title with `<`, `&…;` or a double space was
+/// rewritten as HTML by replicas, so its revision id no longer matched and they refused it.
+#[tokio::test]
+async fn titles_with_markup_characters_replicate_unchanged() {
+    let t = three_nodes().await;
+    let title = "Vec<T> & <b>maps</b>:  &amp; more";
+    let (status, created) = t
+        .olga
+        .post(
+            "/communities/practice/articles",
+            json!({"title": title, "content": "# Collections\n\nUse `Vec<T>`.\n"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["title"], title);
+    let ap_id = created["ap_id"].as_str().expect("ap_id").to_string();
+    let rev1 = created["revision"].as_str().expect("rev").to_string();
+    let on_beta = article_on(&t.bert, &t.handle, &ap_id, |a| {
+        a["revision"] == rev1.as_str()
+    })
+    .await;
+    assert_eq!(on_beta["title"], title);
+
+    // A member on another node renames it: the owner keeps the title as the member wrote it,
+    // like a local member's, and every node shows the same.
+    let renamed = "HashMap<K, V> &lt;not a tag&gt;";
+    let (status, edited) = t
+        .bert
+        .put(
+            &format!("/articles/{}", on_beta["id"]),
+            json!({"title": renamed, "content": "# Collections\n\nUse `Vec<T>`.\n", "base_revision": rev1}),
+        )
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    let rev2 = edited["revision"].as_str().expect("rev").to_string();
+    for user in [&t.olga, &t.bert, &t.gina] {
+        let article = article_on(user, &t.handle, &ap_id, |a| a["revision"] == rev2.as_str()).await;
+        assert_eq!(article["title"], renamed, "on {}", user.domain);
+        assert_eq!(
+            history(user, &article).await,
+            vec![rev2.clone(), rev1.clone()]
+        );
+    }
+}

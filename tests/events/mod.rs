@@ -6,7 +6,7 @@ use crate::{
 };
 use roundtable::{
     federation::activities::parse_envelope,
-    service::events::{event_json, parse_event},
+    service::events::{event_json, parse_event, summary_line},
 };
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -302,6 +302,29 @@ async fn moving_and_cancelling_reach_every_node_and_bad_input_is_refused() {
     assert!(listed["events"]
         .as_array()
         .is_some_and(|l| l.iter().any(|e| e["title"] == "Yesterday")));
+}
+
+/// Found while writing the `event_document` fuzz target: a remote event with a negative
+/// `participantCount` and a huge capacity overflowed the seats-left arithmetic (a panic, so a
+/// 500 for every API read of the event, in builds with overflow checks).
+#[test]
+fn remote_event_counts_stay_in_range() {
+    let doc = json!({
+        "id": "https://mobilizon.example/events/1", "type": "Event", "name": "Odd counts",
+        "startTime": "2030-05-01T10:00:00Z", "endTime": "2030-05-01T11:00:00Z",
+        "attributedTo": "https://mobilizon.example/@group",
+        "maximumAttendeeCapacity": i64::from(i32::MAX), "participantCount": -1
+    });
+    let event = parse_event(&doc).expect("parses");
+    assert_eq!(event.participant_count, 0);
+    assert!(summary_line(&event).ends_with("RSVP: 2147483647 seats left"));
+    assert_eq!(event_json(&event)["remainingAttendeeCapacity"], i32::MAX);
+    let huge = parse_event(&json!({
+        "id": "https://mobilizon.example/events/2", "type": "Event",
+        "startTime": "2030-05-01T10:00:00Z", "participantCount": 1_i64 << 40
+    }))
+    .expect("parses");
+    assert_eq!(huge.participant_count, i32::MAX, "clamped, not truncated");
 }
 
 #[test]
