@@ -344,10 +344,31 @@ pub async fn personal_ics(
         .await?
         .ok_or_else(|| ApiError::not_found("no such calendar"))?;
     let me = crate::service::discussions::user_ap_id(&state, &actor.name);
-    let events = state
-        .db
-        .events_of_user(user.id, &me, crate::db::now_ms())
-        .await?;
+    if state.db.suspension(&me).await?.is_some() {
+        return Err(ApiError::not_found("no such calendar"));
+    }
+    // Only events of communities the user may still take part in (the rule every RSVP
+    // follows): none after a ban, none of a confidential community after leaving it.
+    let mut allowed: std::collections::HashMap<String, bool> = Default::default();
+    let mut events = Vec::new();
+    for event in state.db.events_of_user(user.id).await? {
+        let ok = match allowed.get(&event.community) {
+            Some(ok) => *ok,
+            None => {
+                let ok = match crate::service::discussions::known(&state, &event.community).await? {
+                    Some(view) => crate::service::access::participant(&state, &view, &me)
+                        .await
+                        .is_ok(),
+                    None => false,
+                };
+                allowed.insert(event.community.clone(), ok);
+                ok
+            }
+        };
+        if ok {
+            events.push(event);
+        }
+    }
     Ok(ics_response(calendar::calendar("My events", &events)))
 }
 

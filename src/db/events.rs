@@ -58,16 +58,7 @@ impl Db {
     }
 
     /// Events a local user is going to (or waitlisted for), soonest first.
-    /// The events a user is going to (or waiting for), in communities where the user (acting
-    /// as `actor`) is still an accepted member and not banned at `now`.
-    pub async fn events_of_user(
-        &self,
-        user_id: i64,
-        actor: &str,
-        now: i64,
-    ) -> Result<Vec<Event>, DbErr> {
-        use super::entities::{ban, membership};
-        use sea_orm::Condition;
+    pub async fn events_of_user(&self, user_id: i64) -> Result<Vec<Event>, DbErr> {
         let ids: Vec<i64> = event_participant::Entity::find()
             .filter(event_participant::Column::UserId.eq(user_id))
             .filter(event_participant::Column::State.is_in(["going", "waitlisted"]))
@@ -76,30 +67,8 @@ impl Db {
             .into_iter()
             .map(|p| p.event_id)
             .collect();
-        let banned: Vec<String> = ban::Entity::find()
-            .filter(ban::Column::Actor.eq(actor))
-            .filter(
-                Condition::any()
-                    .add(ban::Column::ExpiresAt.is_null())
-                    .add(ban::Column::ExpiresAt.gt(now)),
-            )
-            .all(self.conn())
-            .await?
-            .into_iter()
-            .map(|b| b.community)
-            .collect();
-        let communities: Vec<String> = membership::Entity::find()
-            .filter(membership::Column::Actor.eq(actor))
-            .filter(membership::Column::State.eq("accepted"))
-            .all(self.conn())
-            .await?
-            .into_iter()
-            .map(|m| m.community)
-            .filter(|c| !banned.contains(c))
-            .collect();
         event::Entity::find()
             .filter(event::Column::Id.is_in(ids))
-            .filter(event::Column::Community.is_in(communities))
             .order_by_asc(event::Column::StartsAt)
             .all(self.conn())
             .await

@@ -397,3 +397,47 @@ async fn the_waitlist_promotes_strictly_in_order_across_nodes() {
         leaver = (user.clone(), id);
     }
 }
+
+/// The personal calendar follows the rule every RSVP follows: a public community's event is
+/// there without joining; a suspended account's feed is gone.
+#[tokio::test]
+async fn the_personal_calendar_follows_the_rsvp_rule() {
+    let t = board().await;
+    let (status, _) = t
+        .olga
+        .post("/communities", json!({"slug": "open", "title": "Open"}))
+        .await;
+    assert_eq!(status, 201);
+    let (status, picnic) = t
+        .olga
+        .post(
+            "/communities/open/events",
+            json!({"title": "Picnic", "starts_at": in_days(3, 0), "ends_at": in_days(3, 2),
+                   "timezone": "Europe/Berlin"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{picnic}");
+    let lee = t.alpha.api_user("lee").await;
+    let (status, body) = lee
+        .post(
+            &format!("/events/{}/rsvp", picnic["id"]),
+            json!({"going": true}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("going")),
+        "{body}"
+    );
+    let (_, cal) = lee.post("/me/calendar", json!({})).await;
+    let feed = cal["url"].as_str().expect("url").to_string();
+    let get = || async { http().get(&feed).send().await.expect("feed") };
+    let ics = get().await.text().await.expect("text");
+    assert!(ics.contains("Picnic"), "{ics}");
+    let out = t
+        .alpha
+        .cli(&["user", "suspend", "lee", "--reason", "spam"])
+        .await;
+    assert!(out.ok, "{out:?}");
+    assert_eq!(get().await.status(), 404);
+}
