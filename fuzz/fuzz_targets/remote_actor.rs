@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(actor.public_key.owner, actor.id);
         assert_eq!(actor.inbox.host_str(), actor.id.host_str(), "{input}");
         assert!(actor.public_key.public_key_pem.len() <= 16 * 1024);
-        let stored = actor.into_new_remote();
+        let stored = actor.into_new_remote(false);
+        // Outside debug mode only https links are kept.
+        if let Some(icon) = &stored.icon_url {
+            assert!(icon.starts_with("https://"), "icon {icon:?} from {input}");
+        }
         if let Some(summary) = &stored.summary {
             assert_safe_html(summary, &input);
         }
