@@ -106,7 +106,10 @@ impl AppState {
             key_id: format!("{}/actor#main-key", settings.base_url()),
             private_key_pem: Arc::from(instance.private_key_pem.as_str()),
         };
-        let settings_refreshes = settings.federation.key_refreshes_per_minute;
+        let key_refresh_limiter = Arc::new(federation::rate::RateLimiter::new(
+            settings.federation.key_refreshes_per_minute,
+            3,
+        ));
         let inbox_limiter = Arc::new(federation::rate::RateLimiter::new(
             settings.federation.inbox_rate_per_minute,
             settings.federation.inbox_burst,
@@ -119,10 +122,7 @@ impl AppState {
             delivery_wakeup: Arc::new(Notify::new()),
             metrics: Arc::new(Metrics::default()),
             inbox_limiter,
-            key_refresh_limiter: Arc::new(federation::rate::RateLimiter::new(
-                settings_refreshes,
-                3,
-            )),
+            key_refresh_limiter,
         })
     }
 }

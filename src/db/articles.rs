@@ -120,23 +120,11 @@ impl Db {
             .await
     }
 
-    /// The history of an article without texts, newest first.
-    pub async fn revision_list(&self, article_id: i64) -> Result<Vec<RevisionMeta>, DbErr> {
+    /// How many revisions an article's history holds.
+    pub async fn revision_count(&self, article_id: i64) -> Result<u64, DbErr> {
         article_revision::Entity::find()
-            .select_only()
-            .columns([
-                article_revision::Column::RevId,
-                article_revision::Column::ParentRev,
-                article_revision::Column::Author,
-                article_revision::Column::Message,
-                article_revision::Column::Title,
-                article_revision::Column::Seq,
-                article_revision::Column::CreatedAt,
-            ])
             .filter(article_revision::Column::ArticleId.eq(article_id))
-            .order_by_desc(article_revision::Column::Seq)
-            .into_model::<RevisionMeta>()
-            .all(self.conn())
+            .count(self.conn())
             .await
     }
 

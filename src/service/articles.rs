@@ -1347,7 +1347,7 @@ pub async fn history_page(
 ) -> Result<Value, ApiError> {
     let id = format!("{}/history", article.ap_id);
     let Some(after) = after else {
-        let total = state.db.revision_list(article.id).await?.len();
+        let total = state.db.revision_count(article.id).await?;
         return Ok(json!({
             "@context": AS_CONTEXT,
             "id": id,

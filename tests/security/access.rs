@@ -10,10 +10,26 @@ fn in_days(days: i64, hours: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// `user` RSVPs to the event with local id `id` and gets a seat at once.
+async fn going(user: &ApiUser, id: &Value) {
+    let (status, body) = user
+        .post(&format!("/events/{id}/rsvp"), json!({"going": true}))
+        .await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("going")),
+        "{body}"
+    );
+}
+
 async fn event(olga: &ApiUser, title: &str, capacity: Option<u32>) -> Value {
+    event_in(olga, "board", title, capacity).await
+}
+
+async fn event_in(olga: &ApiUser, slug: &str, title: &str, capacity: Option<u32>) -> Value {
     let (status, body) = olga
         .post(
-            "/communities/board/events",
+            &format!("/communities/{slug}/events"),
             json!({"title": title, "starts_at": in_days(5, 0), "ends_at": in_days(5, 2),
                    "timezone": "Europe/Berlin", "capacity": capacity}),
         )
@@ -327,18 +343,7 @@ async fn the_waitlist_promotes_strictly_in_order_across_nodes() {
     approve(&t.olga, &lee).await;
     let seat = event(&t.olga, "Dinner", Some(1)).await;
     let ap_id = seat["ap_id"].as_str().expect("ap_id").to_string();
-    let (status, body) = t
-        .olga
-        .post(
-            &format!("/events/{}/rsvp", seat["id"]),
-            json!({"going": true}),
-        )
-        .await;
-    assert_eq!(
-        (status, body["state"].as_str()),
-        (200, Some("going")),
-        "{body}"
-    );
+    going(&t.olga, &seat["id"]).await;
 
     let waiting = [t.bert.clone(), t.gina.clone(), lee.clone()];
     let mut ids = Vec::new();
@@ -408,27 +413,9 @@ async fn the_personal_calendar_follows_the_rsvp_rule() {
         .post("/communities", json!({"slug": "open", "title": "Open"}))
         .await;
     assert_eq!(status, 201);
-    let (status, picnic) = t
-        .olga
-        .post(
-            "/communities/open/events",
-            json!({"title": "Picnic", "starts_at": in_days(3, 0), "ends_at": in_days(3, 2),
-                   "timezone": "Europe/Berlin"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{picnic}");
+    let picnic = event_in(&t.olga, "open", "Picnic", None).await;
     let lee = t.alpha.api_user("lee").await;
-    let (status, body) = lee
-        .post(
-            &format!("/events/{}/rsvp", picnic["id"]),
-            json!({"going": true}),
-        )
-        .await;
-    assert_eq!(
-        (status, body["state"].as_str()),
-        (200, Some("going")),
-        "{body}"
-    );
+    going(&lee, &picnic["id"]).await;
     let (_, cal) = lee.post("/me/calendar", json!({})).await;
     let feed = cal["url"].as_str().expect("url").to_string();
     let get = || async { http().get(&feed).send().await.expect("feed") };
