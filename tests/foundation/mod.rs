@@ -5,3 +5,4 @@ mod identity;
 mod inbox;
 mod queue;
 mod ssrf;
+mod tidy;
