@@ -6,12 +6,8 @@ use crate::{
     config::Settings,
     db::Db,
     error::ApiError,
-    federation::{
-        self,
-        client::{FederationClient, Reach, SigningKey},
-        delivery,
-    },
-    metrics::Metrics,
+    federation::{self, delivery},
+    node::Node,
     service::accounts::ensure_instance_actor,
 };
 use axum::{
@@ -32,11 +28,7 @@ use std::{
     },
     time::Duration,
 };
-use tokio::{
-    net::TcpListener,
-    sync::{watch, Notify},
-    task::JoinSet,
-};
+use tokio::{net::TcpListener, sync::watch, task::JoinSet};
 use tower::{limit::GlobalConcurrencyLimitLayer, ServiceBuilder};
 use tower_http::{
     catch_panic::CatchPanicLayer,
@@ -46,85 +38,12 @@ use tower_http::{
 };
 use tracing::{info, warn};
 
-/// Shared state of every handler, worker and service call.
-#[derive(Clone)]
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub db: Db,
-    pub client: FederationClient,
-    /// Signs every outgoing GET.
-    pub instance_key: SigningKey,
-    /// Wakes idle delivery workers when a job is queued.
-    pub delivery_wakeup: Arc<Notify>,
-    pub metrics: Arc<Metrics>,
-    /// Per-host inbox rate limits.
-    pub inbox_limiter: Arc<federation::rate::RateLimiter>,
-    /// Fresh key fetches after a failed verification, per remote host.
-    pub key_refresh_limiter: Arc<federation::rate::RateLimiter>,
-}
-
-impl AppState {
-    /// GETs an ActivityPub document, signed by the instance actor, from a host this node
-    /// federates with. Every outgoing fetch goes through here; the client checks the policy
-    /// again at every redirect.
-    pub async fn fetch(
-        &self,
-        url: &url::Url,
-    ) -> Result<serde_json::Value, federation::client::FetchError> {
-        self.client
-            .fetch_json_reaching(url, Some(&self.instance_key), Reach::Federated)
-            .await
-    }
-
-    /// A GET that the partnership handshake may make to a node this node does not (yet)
-    /// federate with: anything but a blocked host (at every hop).
-    pub async fn fetch_for_handshake(
-        &self,
-        url: &url::Url,
-    ) -> Result<serde_json::Value, federation::client::FetchError> {
-        self.client
-            .fetch_json_reaching(url, Some(&self.instance_key), Reach::NotBlocked)
-            .await
-    }
-
-    /// The state of a node without its HTTP server: the instance actor (created on first
-    /// use), the signing client and the rate limiter. The CLI uses it to send activities that
-    /// the running node's delivery workers pick up from the queue.
-    pub async fn new(settings: Settings, db: Db) -> Result<AppState, BuildError> {
-        let db = db.with_policy_ports(settings.federation.debug);
-        let instance = ensure_instance_actor(&db, &settings.instance.domain)
-            .await
-            .map_err(|e| BuildError::InstanceActor(e.to_string()))?;
-        let client = FederationClient::new(
-            settings.federation.debug,
-            settings.request_timeout(),
-            &settings.instance.domain,
-        )
-        .map_err(BuildError::Client)?
-        .with_policy(db.clone());
-        let instance_key = SigningKey {
-            key_id: format!("{}/actor#main-key", settings.base_url()),
-            private_key_pem: Arc::from(instance.private_key_pem.as_str()),
-        };
-        let key_refresh_limiter = Arc::new(federation::rate::RateLimiter::new(
-            settings.federation.key_refreshes_per_minute,
-            3,
-        ));
-        let inbox_limiter = Arc::new(federation::rate::RateLimiter::new(
-            settings.federation.inbox_rate_per_minute,
-            settings.federation.inbox_burst,
-        ));
-        Ok(AppState {
-            settings: Arc::new(settings),
-            db,
-            client,
-            instance_key,
-            delivery_wakeup: Arc::new(Notify::new()),
-            metrics: Arc::new(Metrics::default()),
-            inbox_limiter,
-            key_refresh_limiter,
-        })
-    }
+/// The node's state for `settings` over `db`, with the instance actor (created on first use).
+pub async fn node(settings: Settings, db: Db) -> Result<Node, BuildError> {
+    let instance = ensure_instance_actor(&db, &settings.instance.domain)
+        .await
+        .map_err(|e| BuildError::InstanceActor(e.to_string()))?;
+    Node::new(settings, db, &instance.private_key_pem).map_err(BuildError::Client)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,7 +61,7 @@ pub enum BuildError {
 }
 
 pub struct App {
-    state: AppState,
+    state: Node,
     listener: TcpListener,
     addr: SocketAddr,
 }
@@ -154,7 +73,7 @@ impl App {
             .await
             .map_err(BuildError::Database)?;
         db.migrate().await.map_err(BuildError::Migration)?;
-        let state = AppState::new(settings, db).await?;
+        let state = node(settings, db).await?;
         let moved = state
             .db
             .normalize_policy_keys()
@@ -177,7 +96,7 @@ impl App {
         self.addr
     }
 
-    pub fn state(&self) -> AppState {
+    pub fn state(&self) -> Node {
         self.state.clone()
     }
 
@@ -293,7 +212,7 @@ impl MakeRequestId for RequestIds {
     }
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: Node) -> Router {
     use federation::{inbox, routes, webfinger};
     let request_id = HeaderName::from_static("x-request-id");
     let http = state.settings.http.clone();
@@ -383,7 +302,7 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn readyz(State(state): State<Node>) -> Result<Json<serde_json::Value>, ApiError> {
     if state.db.ping().await {
         Ok(Json(json!({"status": "ready"})))
     } else {

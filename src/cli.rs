@@ -1,7 +1,7 @@
 //! The `roundtable` command line. Every failure prints one line to stderr and exits non-zero.
 
 use crate::{
-    app::{App, AppState},
+    app::{self, App},
     config::Settings,
     db::Db,
     service::{accounts, partnership, policy, reports},
@@ -259,9 +259,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
         }
         Command::User(UserCommand::Suspend { who, reason }) => {
             let db = open_db(&settings).await?;
-            let state = AppState::new(settings, db)
-                .await
-                .map_err(|e| e.to_string())?;
+            let state = app::node(settings, db).await.map_err(|e| e.to_string())?;
             let actor = reports::suspend(&state, &who, reason.as_deref(), "cli")
                 .await
                 .map_err(|e| e.message)?;
@@ -270,9 +268,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
         }
         Command::User(UserCommand::Unsuspend { who }) => {
             let db = open_db(&settings).await?;
-            let state = AppState::new(settings, db)
-                .await
-                .map_err(|e| e.to_string())?;
+            let state = app::node(settings, db).await.map_err(|e| e.to_string())?;
             let actor = reports::unsuspend(&state, &who, "cli")
                 .await
                 .map_err(|e| e.message)?;
@@ -419,9 +415,7 @@ async fn partner_command(settings: Settings, cmd: PartnerCommand) -> Result<(), 
         return list_command(&settings, list, "partner").await;
     }
     let db = open_db(&settings).await?;
-    let state = AppState::new(settings, db)
-        .await
-        .map_err(|e| e.to_string())?;
+    let state = app::node(settings, db).await.map_err(|e| e.to_string())?;
     match cmd {
         PartnerCommand::List(_) => {}
         PartnerCommand::Propose { domain } => {
@@ -476,7 +470,7 @@ async fn list_command(settings: &Settings, cmd: ListCommand, state: &str) -> Res
                     .map_err(|e| e.to_string())?
                     .is_some_and(|i| i.state == "requested")
                 {
-                    let app = AppState::new(settings.clone(), db.clone())
+                    let app = app::node(settings.clone(), db.clone())
                         .await
                         .map_err(|e| e.to_string())?;
                     partnership::answer(&app, &normalized, true, "cli")
@@ -494,7 +488,7 @@ async fn list_command(settings: &Settings, cmd: ListCommand, state: &str) -> Res
         ListCommand::Remove { domain, purge } => {
             let domain = if state == "partner" {
                 // Partnerships made by handshake tell the other node they are over.
-                let app = AppState::new(settings.clone(), db.clone())
+                let app = app::node(settings.clone(), db.clone())
                     .await
                     .map_err(|e| e.to_string())?;
                 partnership::remove(&app, &domain, "cli")

@@ -20,5 +20,6 @@ pub mod error;
 pub mod federation;
 pub mod markdown;
 pub mod metrics;
+pub mod node;
 pub mod service;
 pub mod telemetry;

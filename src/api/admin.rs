@@ -2,9 +2,9 @@
 
 use super::{parse_body, Admin, Auth, Q};
 use crate::{
-    app::AppState,
     error::ApiError,
     federation::objects::rfc3339,
+    node::Node,
     service::{
         partnership,
         policy::{self, PolicyError},
@@ -21,7 +21,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<Node> {
     Router::new()
         .route("/admin/federation", get(show).put(set_mode))
         .route("/admin/instances", get(instances).post(add))
@@ -44,7 +44,7 @@ fn api_error(e: PolicyError) -> ApiError {
     }
 }
 
-async fn show(State(state): State<AppState>, _auth: Auth<Admin>) -> Result<Json<Value>, ApiError> {
+async fn show(State(state): State<Node>, _auth: Auth<Admin>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({"mode": state.db.federation_mode().await?})))
 }
 
@@ -55,7 +55,7 @@ struct ModeBody {
 }
 
 async fn set_mode(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Admin>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -66,10 +66,7 @@ async fn set_mode(
     Ok(Json(json!({"mode": req.mode})))
 }
 
-async fn instances(
-    State(state): State<AppState>,
-    _auth: Auth<Admin>,
-) -> Result<Json<Value>, ApiError> {
+async fn instances(State(state): State<Node>, _auth: Auth<Admin>) -> Result<Json<Value>, ApiError> {
     let list: Vec<Value> = state
         .db
         .instances()
@@ -90,7 +87,7 @@ struct InstanceBody {
 }
 
 async fn add(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Admin>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -139,7 +136,7 @@ struct RemoveQuery {
 }
 
 async fn remove(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Admin>,
     Path(domain): Path<String>,
     Q(q): Q<RemoveQuery>,
@@ -177,7 +174,7 @@ struct AuditQuery {
 
 /// The audit log, newest first (`?before=ID&limit=N`).
 async fn audit(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     _auth: Auth<Admin>,
     Q(q): Q<AuditQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -199,7 +196,7 @@ fn instance_json(i: &crate::db::policy::Instance) -> Value {
 }
 
 async fn partnerships(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     _auth: Auth<Admin>,
 ) -> Result<Json<Value>, ApiError> {
     let list: Vec<Value> = partnership::pending(&state)
@@ -218,7 +215,7 @@ struct ProposeBody {
 }
 
 async fn propose(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Admin>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -234,7 +231,7 @@ async fn propose(
 }
 
 async fn answer(
-    state: &AppState,
+    state: &Node,
     auth: &Auth<Admin>,
     domain: &str,
     accept: bool,
@@ -250,7 +247,7 @@ async fn answer(
 }
 
 async fn accept(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Admin>,
     Path(domain): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -258,7 +255,7 @@ async fn accept(
 }
 
 async fn reject(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Admin>,
     Path(domain): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -274,7 +271,7 @@ struct SuspendBody {
 }
 
 async fn suspend(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Admin>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -299,7 +296,7 @@ struct UnsuspendQuery {
 }
 
 async fn unsuspend(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Admin>,
     Q(q): Q<UnsuspendQuery>,
 ) -> Result<StatusCode, ApiError> {
@@ -308,7 +305,7 @@ async fn unsuspend(
 }
 
 async fn suspensions(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     _auth: Auth<Admin>,
 ) -> Result<Json<Value>, ApiError> {
     let list: Vec<Value> = state

@@ -5,11 +5,11 @@ use super::{
     MaybeAuth, Write, Q,
 };
 use crate::{
-    app::AppState,
     db::{articles::Article, now_ms},
     error::ApiError,
     federation::objects::rfc3339,
     markdown,
+    node::Node,
     service::{
         articles::{self as svc, EditInput, NewArticleInput, Outcome},
         discussions as communities,
@@ -26,7 +26,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<Node> {
     Router::new()
         .route("/communities/{handle}/articles", get(list).post(create))
         .route("/communities/{handle}/articles/{slug}", get(by_slug))
@@ -40,7 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/edits/{id}", get(get_edit))
 }
 
-async fn load(state: &AppState, raw: &str) -> Result<Article, ApiError> {
+async fn load(state: &Node, raw: &str) -> Result<Article, ApiError> {
     state
         .db
         .article(parse_id(raw)?)
@@ -54,7 +54,7 @@ fn overdue(a: &Article, now: i64) -> bool {
     })
 }
 
-async fn article_json(state: &AppState, a: &Article) -> Result<Value, ApiError> {
+async fn article_json(state: &Node, a: &Article) -> Result<Value, ApiError> {
     let rev = state
         .db
         .revision(&a.current_rev)
@@ -88,7 +88,7 @@ async fn article_json(state: &AppState, a: &Article) -> Result<Value, ApiError> 
 }
 
 async fn outcome_response(
-    state: &AppState,
+    state: &Node,
     outcome: Outcome,
     created: bool,
 ) -> Result<Response, ApiError> {
@@ -129,7 +129,7 @@ struct ListQuery {
 }
 
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth,
     Path(handle): Path<String>,
     Q(q): Q<ListQuery>,
@@ -168,7 +168,7 @@ struct CreateBody {
 }
 
 async fn create(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(handle): Path<String>,
     body: Bytes,
@@ -191,7 +191,7 @@ async fn create(
 }
 
 async fn by_slug(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth,
     Path((handle, slug)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
@@ -220,7 +220,7 @@ async fn by_slug(
 }
 
 async fn get_article(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -239,7 +239,7 @@ struct EditBody {
 }
 
 async fn edit(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
@@ -268,7 +268,7 @@ struct RevisionsQuery {
 }
 
 async fn revisions(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth,
     Path(id): Path<String>,
     Q(q): Q<RevisionsQuery>,
@@ -307,7 +307,7 @@ async fn revisions(
 }
 
 async fn load_revision(
-    state: &AppState,
+    state: &Node,
     article: &Article,
     rev: &str,
 ) -> Result<crate::db::articles::Revision, ApiError> {
@@ -320,7 +320,7 @@ async fn load_revision(
 }
 
 async fn revision(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth,
     Path((id, rev)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
@@ -347,7 +347,7 @@ struct DiffQuery {
 }
 
 async fn diff(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth,
     Path(id): Path<String>,
     Q(q): Q<DiffQuery>,
@@ -403,7 +403,7 @@ struct ProtectBody {
 }
 
 async fn protect(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
@@ -428,7 +428,7 @@ struct RevertBody {
 }
 
 async fn revert(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
@@ -446,7 +446,7 @@ struct ReviewBody {
 }
 
 async fn review(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
@@ -459,7 +459,7 @@ async fn review(
 }
 
 async fn get_edit(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {

@@ -5,11 +5,11 @@ use super::{
     Auth, Caller, MaybeAuth, Write, Q,
 };
 use crate::{
-    app::AppState,
     db::{events::Event, now_ms},
     error::ApiError,
     federation::objects::rfc3339,
     markdown,
+    node::Node,
     service::{
         calendar,
         discussions::{self as communities, moderates},
@@ -28,7 +28,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<Node> {
     Router::new()
         .route("/communities/{handle}/events", get(list).post(create))
         .route("/communities/{handle}/events.ics", get(community_ics))
@@ -55,7 +55,7 @@ struct InviteBody {
 }
 
 async fn invite(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
@@ -70,7 +70,7 @@ async fn invite(
         .into_response())
 }
 
-async fn load(state: &AppState, raw: &str) -> Result<Event, ApiError> {
+async fn load(state: &Node, raw: &str) -> Result<Event, ApiError> {
     state
         .db
         .event(parse_id(raw)?)
@@ -78,11 +78,7 @@ async fn load(state: &AppState, raw: &str) -> Result<Event, ApiError> {
         .ok_or_else(|| ApiError::not_found("no such event"))
 }
 
-async fn event_json(
-    state: &AppState,
-    e: &Event,
-    viewer: Option<&Caller>,
-) -> Result<Value, ApiError> {
+async fn event_json(state: &Node, e: &Event, viewer: Option<&Caller>) -> Result<Value, ApiError> {
     let community = communities::known(state, &e.community).await?;
     let my_rsvp = match viewer {
         Some(a) => state
@@ -212,7 +208,7 @@ struct ListQuery {
 pub const MAX_EVENTS: u64 = 200;
 
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth,
     Path(handle): Path<String>,
     Q(q): Q<ListQuery>,
@@ -240,7 +236,7 @@ async fn list(
 }
 
 async fn create(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(handle): Path<String>,
     body: Bytes,
@@ -265,7 +261,7 @@ async fn create(
 }
 
 async fn get_event(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -290,7 +286,7 @@ pub(crate) fn ics_response(body: String) -> Response {
 
 /// A community's upcoming events (hosted here or replicated) as a calendar feed.
 async fn community_ics(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth,
     Path(handle): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -311,7 +307,7 @@ async fn community_ics(
 
 /// Creates a token for the caller's personal calendar feed and returns its URL.
 async fn calendar_token(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
 ) -> Result<Response, ApiError> {
     let token =
@@ -324,7 +320,7 @@ async fn calendar_token(
 
 /// `GET /calendar/{token}.ics`: the events a member is going to.
 pub async fn personal_ics(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     Path(file): Path<String>,
 ) -> Result<Response, ApiError> {
     let token = file
@@ -373,7 +369,7 @@ pub async fn personal_ics(
 }
 
 async fn update(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
@@ -395,7 +391,7 @@ async fn update(
 }
 
 async fn remove(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
@@ -415,7 +411,7 @@ struct RsvpBody {
 }
 
 async fn rsvp(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
@@ -430,7 +426,7 @@ async fn rsvp(
 }
 
 async fn participants(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -453,7 +449,7 @@ async fn participants(
 }
 
 async fn decide(
-    state: &AppState,
+    state: &Node,
     auth: &Auth<Write>,
     id: &str,
     participant: &str,
@@ -478,7 +474,7 @@ async fn decide(
 }
 
 async fn approve(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path((id, participant)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
@@ -486,7 +482,7 @@ async fn approve(
 }
 
 async fn reject(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path((id, participant)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {

@@ -10,11 +10,11 @@ mod reports;
 mod tokens;
 
 use crate::{
-    app::AppState,
     db::discussions::{Membership, Post},
     domain::Scopes,
     error::ApiError,
     federation::objects::rfc3339,
+    node::Node,
     service::{
         accounts::token_hash,
         discussions::{self as svc, CommunityView, Member, NewCommunity},
@@ -32,7 +32,7 @@ use serde::{de::DeserializeOwned, Deserialize};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<Node> {
     Router::new()
         .route("/openapi.json", get(openapi::document))
         .route("/communities", post(create_community))
@@ -136,7 +136,7 @@ impl<S: Scope> std::ops::Deref for Auth<S> {
 }
 
 /// The user behind a request's bearer token, whatever its scopes.
-async fn caller(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+async fn caller(parts: &Parts, state: &Node) -> Result<Caller, ApiError> {
     let header = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -174,10 +174,10 @@ async fn caller(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
     })
 }
 
-impl<S: Scope> FromRequestParts<AppState> for Auth<S> {
+impl<S: Scope> FromRequestParts<Node> for Auth<S> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &Node) -> Result<Self, ApiError> {
         let caller = caller(parts, state).await?;
         if !caller.scopes.allows(S::NAME) {
             return Err(ApiError::forbidden(format!(
@@ -201,10 +201,10 @@ impl<S: Scope> FromRequestParts<AppState> for Auth<S> {
 /// still hold the scope.
 pub struct MaybeAuth<S: Scope = Read>(pub Option<Auth<S>>);
 
-impl<S: Scope> FromRequestParts<AppState> for MaybeAuth<S> {
+impl<S: Scope> FromRequestParts<Node> for MaybeAuth<S> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &Node) -> Result<Self, ApiError> {
         if parts.headers.contains_key(header::AUTHORIZATION) {
             Ok(MaybeAuth(Some(
                 Auth::from_request_parts(parts, state).await?,
@@ -220,7 +220,7 @@ impl<S: Scope> FromRequestParts<AppState> for MaybeAuth<S> {
 /// Confidential communities (`partners`, `members`) show their content through the API only to
 /// their accepted members; public ones to everyone.
 pub(crate) async fn may_read(
-    state: &AppState,
+    state: &Node,
     auth: Option<&Caller>,
     community: &str,
 ) -> Result<(), ApiError> {
@@ -233,7 +233,7 @@ pub(crate) async fn may_read(
 /// [`may_read`] for a community already at hand. A banned reader sees nothing of a
 /// confidential community, on its node and on every replica.
 pub(crate) async fn may_read_view(
-    state: &AppState,
+    state: &Node,
     auth: Option<&Caller>,
     view: &svc::CommunityView,
 ) -> Result<(), ApiError> {
@@ -308,7 +308,7 @@ pub(crate) fn parse_id(raw: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::not_found(format!("no such id {raw:?}")))
 }
 
-async fn load_post(state: &AppState, raw: &str) -> Result<Post, ApiError> {
+async fn load_post(state: &Node, raw: &str) -> Result<Post, ApiError> {
     state
         .db
         .post(parse_id(raw)?)
@@ -316,7 +316,7 @@ async fn load_post(state: &AppState, raw: &str) -> Result<Post, ApiError> {
         .ok_or_else(|| ApiError::not_found("no such thread or reply"))
 }
 
-async fn load_thread(state: &AppState, raw: &str) -> Result<Post, ApiError> {
+async fn load_thread(state: &Node, raw: &str) -> Result<Post, ApiError> {
     let post = load_post(state, raw).await?;
     if post.thread_id.is_some() {
         return Err(ApiError::not_found("that id is a reply, not a thread"));
@@ -333,7 +333,7 @@ fn membership_json(m: &Membership) -> Value {
 }
 
 async fn community_json(
-    state: &AppState,
+    state: &Node,
     c: &CommunityView,
     viewer: Option<&Member>,
 ) -> Result<Value, ApiError> {
@@ -364,14 +364,14 @@ async fn community_json(
     }))
 }
 
-pub(crate) async fn author_json(state: &AppState, ap_id: &str) -> Result<Value, ApiError> {
+pub(crate) async fn author_json(state: &Node, ap_id: &str) -> Result<Value, ApiError> {
     Ok(json!({"ap_id": ap_id, "handle": svc::actor_handle(state, ap_id).await?}))
 }
 
 /// `name@domain` of each of `ids`, as [`svc::actor_handle`] gives it, with one query for all
 /// the remote ones: list presenters call this once per list, never once per item.
 pub(crate) async fn handles<'a>(
-    state: &AppState,
+    state: &Node,
     ids: impl IntoIterator<Item = &'a str>,
 ) -> Result<HashMap<String, String>, ApiError> {
     let mut out = HashMap::new();
@@ -426,7 +426,7 @@ fn removed(post: &Post) -> bool {
 }
 
 async fn reply_json(
-    state: &AppState,
+    state: &Node,
     post: &Post,
     by_id: &HashMap<i64, String>,
 ) -> Result<Value, ApiError> {
@@ -468,7 +468,7 @@ impl ThreadLookups {
     /// Lookups for `posts` (and, for authors, `extra` posts such as a thread's replies). A
     /// community already resolved by the caller is passed as `known`.
     async fn load(
-        state: &AppState,
+        state: &Node,
         posts: &[Post],
         extra: &[Post],
         known: Option<&svc::CommunityView>,
@@ -516,7 +516,7 @@ fn thread_value(post: &Post, lookups: &ThreadLookups) -> Value {
     })
 }
 
-async fn thread_json(state: &AppState, post: &Post, with_replies: bool) -> Result<Value, ApiError> {
+async fn thread_json(state: &Node, post: &Post, with_replies: bool) -> Result<Value, ApiError> {
     let replies = if with_replies {
         state.db.replies(post.id).await?
     } else {
@@ -551,7 +551,7 @@ struct CreateCommunity {
 }
 
 async fn create_community(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -574,7 +574,7 @@ async fn create_community(
 }
 
 async fn get_community(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth,
     Path(handle): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -605,7 +605,7 @@ pub(crate) fn nullable<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 async fn update_community(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(handle): Path<String>,
     body: Bytes,
@@ -632,7 +632,7 @@ async fn update_community(
 }
 
 async fn join(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(handle): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -647,7 +647,7 @@ async fn join(
 }
 
 async fn leave(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(handle): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -664,7 +664,7 @@ struct MembersQuery {
 /// Members are shown to signed-in users only: accepted ones to members (or to anyone signed
 /// in, for public communities), pending requests to moderators.
 async fn members(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth,
     Path(handle): Path<String>,
     Q(q): Q<MembersQuery>,
@@ -708,7 +708,7 @@ fn member_json(m: &Membership, actor: Value) -> Value {
 }
 
 async fn decide(
-    state: &AppState,
+    state: &Node,
     auth: &Auth<Write>,
     handle: &str,
     member_id: &str,
@@ -724,7 +724,7 @@ async fn decide(
 }
 
 async fn approve_member(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path((handle, member_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
@@ -732,7 +732,7 @@ async fn approve_member(
 }
 
 async fn reject_member(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path((handle, member_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
@@ -747,7 +747,7 @@ struct RoleBody {
 }
 
 async fn set_member_role(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path((handle, member_id)): Path<(String, String)>,
     body: Bytes,
@@ -773,7 +773,7 @@ struct ListQuery {
 }
 
 async fn list_threads(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth,
     Path(handle): Path<String>,
     Q(q): Q<ListQuery>,
@@ -796,7 +796,7 @@ struct CreateThread {
 }
 
 async fn create_thread(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(handle): Path<String>,
     body: Bytes,
@@ -821,7 +821,7 @@ struct CreateBan {
 /// Bans are moderation data: moderators see them all; anyone else signed in sees only their
 /// own ban, if any.
 async fn list_bans(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Read>,
     Path(handle): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -842,7 +842,7 @@ async fn list_bans(
 }
 
 async fn create_ban(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(handle): Path<String>,
     body: Bytes,
@@ -880,7 +880,7 @@ struct UnbanQuery {
 }
 
 async fn remove_ban(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(handle): Path<String>,
     Q(q): Q<UnbanQuery>,
@@ -894,7 +894,7 @@ async fn remove_ban(
 // ----- threads and replies -----
 
 async fn get_thread(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -910,7 +910,7 @@ async fn get_thread(
 }
 
 async fn get_reply(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -939,7 +939,7 @@ struct CreateReply {
 }
 
 async fn create_reply(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
@@ -993,7 +993,7 @@ struct EditPost {
 }
 
 async fn edit_post(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
@@ -1021,7 +1021,7 @@ async fn edit_post(
 }
 
 async fn delete_post(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
@@ -1040,7 +1040,7 @@ struct LikeBody {
 }
 
 async fn like(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
@@ -1063,7 +1063,7 @@ struct RemoveBody {
 }
 
 async fn remove(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
@@ -1084,7 +1084,7 @@ async fn remove(
 
 /// Locks or pins a thread and answers with it.
 async fn set_flags(
-    state: &AppState,
+    state: &Node,
     auth: &Caller,
     id: &str,
     locked: Option<bool>,
@@ -1102,7 +1102,7 @@ struct LockBody {
 }
 
 async fn lock(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
@@ -1118,7 +1118,7 @@ struct PinBody {
 }
 
 async fn pin(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
@@ -1144,7 +1144,7 @@ fn marked(text: &str) -> String {
 }
 
 async fn search(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth,
     Q(q): Q<SearchQuery>,
 ) -> Result<Json<Value>, ApiError> {

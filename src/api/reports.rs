@@ -2,7 +2,7 @@
 
 use super::{parse_body, parse_id, Auth, Write, Q};
 use crate::{
-    app::AppState, db::reports::Report, error::ApiError, federation::objects::rfc3339,
+    db::reports::Report, error::ApiError, federation::objects::rfc3339, node::Node,
     service::reports as svc,
 };
 use axum::{
@@ -16,7 +16,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<Node> {
     Router::new()
         .route("/reports", get(list).post(create))
         .route("/reports/{id}/resolve", post(resolve))
@@ -51,7 +51,7 @@ struct ReportBody {
 }
 
 async fn create(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -68,7 +68,7 @@ struct ListQuery {
 }
 
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth,
     Q(q): Q<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -111,7 +111,7 @@ struct CloseBody {
 }
 
 async fn close(
-    state: &AppState,
+    state: &Node,
     auth: &Auth<Write>,
     id: &str,
     body: &Bytes,
@@ -130,7 +130,7 @@ async fn close(
 }
 
 async fn resolve(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,
@@ -139,7 +139,7 @@ async fn resolve(
 }
 
 async fn dismiss(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(id): Path<String>,
     body: Bytes,

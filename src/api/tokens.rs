@@ -3,9 +3,9 @@
 
 use super::{parse_body, parse_id, Auth, Read, Write};
 use crate::{
-    app::AppState,
     domain::Scopes,
     error::ApiError,
+    node::Node,
     service::accounts::{self, AccountError},
 };
 use axum::{
@@ -19,7 +19,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<Node> {
     Router::new()
         .route("/tokens", get(list).post(create))
         .route("/tokens/{id}", delete(revoke))
@@ -42,7 +42,7 @@ fn millis(ms: Option<i64>) -> Value {
         .unwrap_or(Value::Null)
 }
 
-async fn list(State(state): State<AppState>, auth: Auth<Read>) -> Result<Json<Value>, ApiError> {
+async fn list(State(state): State<Node>, auth: Auth<Read>) -> Result<Json<Value>, ApiError> {
     let tokens = accounts::tokens(&state.db, &auth.member.actor.name)
         .await
         .map_err(account_error)?;
@@ -68,7 +68,7 @@ struct NewToken {
 }
 
 async fn create(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -102,7 +102,7 @@ async fn create(
 }
 
 async fn revoke(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     auth: Auth<Write>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {

@@ -7,6 +7,7 @@ pub mod entities;
 pub mod events;
 pub mod policy;
 pub mod queue;
+pub mod rate;
 pub mod reports;
 pub mod search;
 

@@ -11,10 +11,10 @@ use super::{
     client::SigningKey,
 };
 use crate::{
-    app::AppState,
     db::{now_ms, queue::NewJob, DbErr, DeliveryJob, LocalActor},
     domain::ActorKind,
     metrics::Metrics,
+    node::Node,
 };
 use std::{collections::BTreeSet, sync::Arc, time::Duration};
 use tokio::sync::watch;
@@ -24,7 +24,7 @@ use url::Url;
 /// Queues `activity` from local `signer` to each inbox, once per distinct inbox URL.
 /// Inboxes on this node are skipped: local recipients are handled in the same transaction.
 pub async fn send(
-    state: &AppState,
+    state: &Node,
     signer: &LocalActor,
     activity: &serde_json::Value,
     inboxes: impl IntoIterator<Item = Url>,
@@ -38,7 +38,7 @@ pub async fn send(
 
 /// The jobs `send` would write, for callers that enqueue inside their own transaction.
 pub fn jobs_for(
-    state: &AppState,
+    state: &Node,
     signer: &LocalActor,
     activity: &serde_json::Value,
     inboxes: impl IntoIterator<Item = Url>,
@@ -66,7 +66,7 @@ pub fn jobs_for(
 
 /// Runs one delivery worker until `stop` turns true. A job being sent when the stop comes is
 /// finished; jobs not yet claimed stay in the queue for the next start.
-pub async fn run_worker(state: AppState, worker: String, mut stop: watch::Receiver<bool>) {
+pub async fn run_worker(state: Node, worker: String, mut stop: watch::Receiver<bool>) {
     let poll = Duration::from_millis(state.settings.delivery.poll_interval_ms);
     let mut last_purge = 0i64;
     loop {
@@ -103,7 +103,7 @@ pub async fn run_worker(state: AppState, worker: String, mut stop: watch::Receiv
     }
 }
 
-async fn deliver(state: &AppState, job: DeliveryJob) {
+async fn deliver(state: &Node, job: DeliveryJob) {
     let now = now_ms();
     let outcome = attempt(state, &job).await;
     if outcome.is_err() {
@@ -151,7 +151,7 @@ async fn deliver(state: &AppState, job: DeliveryJob) {
 }
 
 /// Sends one job. Err carries the reason and whether it is worth retrying.
-async fn attempt(state: &AppState, job: &DeliveryJob) -> Result<(), (String, bool)> {
+async fn attempt(state: &Node, job: &DeliveryJob) -> Result<(), (String, bool)> {
     // A peer the policy refuses (now) is never contacted; the job ends here. The instance
     // actor's partnership handshake may reach any node that is not blocked.
     let allowed = match state.db.federates_with(&job.host).await {
@@ -210,7 +210,7 @@ async fn attempt(state: &AppState, job: &DeliveryJob) -> Result<(), (String, boo
 
 /// Whether a job is a step of a partnership handshake: signed by the instance actor, of one of
 /// the handshake's activity types.
-async fn is_handshake(state: &AppState, job: &DeliveryJob) -> bool {
+async fn is_handshake(state: &Node, job: &DeliveryJob) -> bool {
     let from_instance = matches!(
         state.db.instance_actor().await,
         Ok(Some(actor)) if actor.id == job.signer_actor_id
@@ -223,7 +223,7 @@ async fn is_handshake(state: &AppState, job: &DeliveryJob) -> bool {
 }
 
 /// The signing key of a local actor.
-pub fn signing_key(state: &AppState, actor: &LocalActor) -> SigningKey {
+pub fn signing_key(state: &Node, actor: &LocalActor) -> SigningKey {
     let kind = ActorKind::parse(&actor.kind).unwrap_or(ActorKind::Person);
     let urls = actor_urls(&state.settings.base_url(), kind, &actor.name);
     SigningKey {

@@ -7,7 +7,7 @@ use super::{
     routes::wants_activity_json,
     signatures::{header_map, DateWindow, SignedRequest},
 };
-use crate::{app::AppState, error::ApiError, service::remote};
+use crate::{error::ApiError, node::Node, service::remote};
 use axum::{
     body::Body,
     extract::{Request, State},
@@ -25,7 +25,7 @@ fn guarded(path: &str) -> bool {
 }
 
 /// The middleware: passes everything it does not guard.
-pub async fn guard(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
+pub async fn guard(State(state): State<Node>, request: Request<Body>, next: Next) -> Response {
     let applies = state.settings.federation.authorized_fetch
         && matches!(*request.method(), Method::GET | Method::HEAD)
         && guarded(request.uri().path())
@@ -74,7 +74,7 @@ fn claimed_signer(headers: &axum::http::HeaderMap) -> Option<String> {
 /// The host of a verified signer of a GET, if it is a node this node federates with: 401 when
 /// the request is unsigned or the signature does not verify, 403 for a refused host.
 pub async fn signer_host(
-    state: &AppState,
+    state: &Node,
     method: &str,
     path: &str,
     headers: BTreeMap<String, String>,

@@ -6,7 +6,7 @@ use super::{
     actors::host_of,
     signatures::{digest_matches, header_map, DateWindow, SignatureError, SignedRequest},
 };
-use crate::{app::AppState, error::ApiError, metrics::Metrics, service};
+use crate::{error::ApiError, metrics::Metrics, node::Node, service};
 use axum::{
     body::{to_bytes, Body},
     extract::{OriginalUri, Path, State},
@@ -17,7 +17,7 @@ use tracing::{info, warn};
 
 /// `POST /inbox`.
 pub async fn shared_inbox(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     method: Method,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
@@ -28,7 +28,7 @@ pub async fn shared_inbox(
 
 /// `POST /u/{name}/inbox`, `POST /c/{name}/inbox`: the same, for an actor that must exist.
 pub async fn actor_inbox(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     Path(name): Path<String>,
     method: Method,
     OriginalUri(uri): OriginalUri,
@@ -48,7 +48,7 @@ pub async fn actor_inbox(
 
 /// `POST /actor/inbox`.
 pub async fn instance_inbox(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     method: Method,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
@@ -80,7 +80,7 @@ pub fn key_owned_by(key: &url::Url, actor: &url::Url) -> bool {
 
 /// Takes one of a host's key refreshes (a fresh fetch of a key after a signature failed to
 /// verify with the cached one): 401 once the host has used its budget.
-pub async fn refresh_allowed(state: &AppState, host: &str) -> Result<(), ApiError> {
+pub async fn refresh_allowed(state: &Node, host: &str) -> Result<(), ApiError> {
     match state
         .key_refresh_limiter
         .check(&state.db, &format!("key-refresh {host}"))
@@ -94,7 +94,7 @@ pub async fn refresh_allowed(state: &AppState, host: &str) -> Result<(), ApiErro
 }
 
 async fn receive(
-    state: &AppState,
+    state: &Node,
     method: &Method,
     uri: &axum::http::Uri,
     headers: &HeaderMap,
@@ -254,7 +254,7 @@ async fn receive(
 /// than lost; every handler is idempotent (unique ids, upserts), so a rare double delivery
 /// changes nothing twice.
 async fn handle(
-    state: &AppState,
+    state: &Node,
     envelope: Envelope,
     handshake_only: bool,
 ) -> Result<StatusCode, ApiError> {

@@ -9,7 +9,6 @@ pub mod fetch_guard;
 pub mod inbox;
 pub mod objects;
 pub mod proof;
-pub mod rate;
 pub mod routes;
 pub mod signatures;
 pub mod webfinger;

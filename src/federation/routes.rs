@@ -6,11 +6,11 @@ use super::{
     objects::{AS_CONTEXT, PUBLIC},
 };
 use crate::{
-    app::AppState,
     db::LocalActor,
     domain::ActorKind,
     error::ApiError,
     markdown,
+    node::Node,
     service::{
         articles,
         discussions::{self, CommunityView},
@@ -89,7 +89,7 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
-fn actor_page(state: &AppState, actor: &LocalActor, kind: ActorKind) -> Response {
+fn actor_page(state: &Node, actor: &LocalActor, kind: ActorKind) -> Response {
     let domain = &state.settings.instance.domain;
     let handle = match kind {
         ActorKind::Application => format!("{domain}@{domain}"),
@@ -121,7 +121,7 @@ fn actor_page(state: &AppState, actor: &LocalActor, kind: ActorKind) -> Response
     response
 }
 
-async fn find(state: &AppState, name: &str, kind: ActorKind) -> Result<LocalActor, ApiError> {
+async fn find(state: &Node, name: &str, kind: ActorKind) -> Result<LocalActor, ApiError> {
     let actor = state
         .db
         .local_actor_by_name(&name.to_lowercase())
@@ -132,7 +132,7 @@ async fn find(state: &AppState, name: &str, kind: ActorKind) -> Result<LocalActo
 }
 
 async fn serve_actor(
-    state: &AppState,
+    state: &Node,
     headers: &HeaderMap,
     actor: LocalActor,
     kind: ActorKind,
@@ -167,7 +167,7 @@ async fn serve_actor(
 }
 
 pub async fn person(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -176,7 +176,7 @@ pub async fn person(
 }
 
 pub async fn group(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -185,7 +185,7 @@ pub async fn group(
 }
 
 pub async fn instance_actor(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let actor = state
@@ -208,7 +208,7 @@ fn empty_collection(id: String) -> Response {
 }
 
 async fn collection(
-    state: &AppState,
+    state: &Node,
     name: &str,
     kind: ActorKind,
     which: &str,
@@ -225,7 +225,7 @@ async fn collection(
 }
 
 pub async fn person_collection(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     Path((name, which)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     collection(&state, &name, ActorKind::Person, &which).await
@@ -243,7 +243,7 @@ const OUTBOX_PAGE: u64 = 20;
 /// A community's collections: `outbox` (announces of its threads, newest first, paged),
 /// `followers` (a count), `moderators` and `featured` (pinned threads).
 pub async fn group_collection(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     Path((name, which)): Path<(String, String)>,
     Query(q): Query<PageQuery>,
     method: Method,
@@ -395,7 +395,7 @@ pub struct HistoryQuery {
 /// The community `community` as this node knows it, once the requester may read its content
 /// (always for public communities; see [`privacy::authorize_read`] for the others).
 async fn readable(
-    state: &AppState,
+    state: &Node,
     community: &str,
     method: &Method,
     uri: &Uri,
@@ -418,7 +418,7 @@ async fn readable(
 
 /// `GET /a/{key}`: an article owned here, as `Article` JSON or an HTML page.
 pub async fn article_object(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     Path(key): Path<String>,
     method: Method,
     OriginalUri(uri): OriginalUri,
@@ -441,7 +441,7 @@ pub async fn article_object(
 
 /// `GET /a/{key}/history[?after=N]`: every revision with its text, oldest first, paged.
 pub async fn article_history(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     Path(key): Path<String>,
     Query(q): Query<HistoryQuery>,
     method: Method,
@@ -456,7 +456,7 @@ pub async fn article_history(
 }
 
 async fn owned_article(
-    state: &AppState,
+    state: &Node,
     key: &str,
 ) -> Result<
     (
@@ -484,7 +484,7 @@ async fn owned_article(
 
 /// `GET /e/{key}`: an event owned here, as `Event` JSON or an HTML page.
 pub async fn event_object(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     Path(key): Path<String>,
     method: Method,
     OriginalUri(uri): OriginalUri,
@@ -515,7 +515,7 @@ pub async fn event_object(
 /// `GET /p/{key}`: a thread (`Page`) or reply (`Note`) authored here; a `Tombstone` with 410
 /// once deleted or removed.
 pub async fn post_object(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     Path(key): Path<String>,
     method: Method,
     OriginalUri(uri): OriginalUri,
@@ -558,7 +558,7 @@ pub async fn post_object(
 }
 
 pub async fn instance_collection(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     Path(which): Path<String>,
 ) -> Result<Response, ApiError> {
     let base = state.settings.base_url();

@@ -1,8 +1,8 @@
 //! WebFinger (`/.well-known/webfinger`), host-meta and NodeInfo 2.1.
 
-use crate::app::AppState;
 use crate::domain::ActorKind;
 use crate::error::ApiError;
+use crate::node::Node;
 use axum::{
     extract::{Query, State},
     http::header,
@@ -19,7 +19,7 @@ pub struct WebfingerQuery {
 
 /// Answers `acct:name@domain` (and actor URLs) for users, communities and the instance actor.
 pub async fn webfinger(
-    State(state): State<AppState>,
+    State(state): State<Node>,
     Query(query): Query<WebfingerQuery>,
 ) -> Result<Response, ApiError> {
     let resource = query
@@ -78,7 +78,7 @@ pub async fn webfinger(
     Ok(([(header::CONTENT_TYPE, "application/jrd+json")], Json(body)).into_response())
 }
 
-pub async fn host_meta(State(state): State<AppState>) -> Response {
+pub async fn host_meta(State(state): State<Node>) -> Response {
     let base = state.settings.base_url();
     let xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  <Link rel=\"lrdd\" template=\"{base}/.well-known/webfinger?resource={{uri}}\"/>\n</XRD>\n"
@@ -90,7 +90,7 @@ pub async fn host_meta(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-pub async fn nodeinfo_links(State(state): State<AppState>) -> Json<serde_json::Value> {
+pub async fn nodeinfo_links(State(state): State<Node>) -> Json<serde_json::Value> {
     let base = state.settings.base_url();
     Json(json!({
         "links": [{
@@ -100,7 +100,7 @@ pub async fn nodeinfo_links(State(state): State<AppState>) -> Json<serde_json::V
     }))
 }
 
-pub async fn nodeinfo(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn nodeinfo(State(state): State<Node>) -> Result<Response, ApiError> {
     let users = state.db.count_users().await?;
     let communities = state.db.count_communities().await?;
     let body = json!({

@@ -6,9 +6,9 @@
 //! at hand, by `discussions::check_open`).
 
 use crate::{
-    app::AppState,
     db::now_ms,
     error::ApiError,
+    node::Node,
     service::{discussions::CommunityView, privacy},
 };
 
@@ -17,7 +17,7 @@ use crate::{
 /// public community is open to everyone else, as groups and events are across the fediverse.
 /// Refusals say why.
 pub async fn participant(
-    state: &AppState,
+    state: &Node,
     community: &CommunityView,
     actor: &str,
 ) -> Result<(), ApiError> {
@@ -49,11 +49,7 @@ pub async fn participant(
 }
 
 /// Whether `actor` is an accepted owner or moderator of `community`.
-pub async fn is_moderator(
-    state: &AppState,
-    community: &str,
-    actor: &str,
-) -> Result<bool, ApiError> {
+pub async fn is_moderator(state: &Node, community: &str, actor: &str) -> Result<bool, ApiError> {
     Ok(state
         .db
         .membership(community, actor)
@@ -74,7 +70,7 @@ pub enum Moderation<'a> {
 /// accepted members; the owner's role never changes (so the owner can never be demoted and
 /// then banned).
 pub async fn moderation(
-    state: &AppState,
+    state: &Node,
     community: &CommunityView,
     actor: &str,
     action: Moderation<'_>,

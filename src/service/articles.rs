@@ -11,7 +11,6 @@
 //! the editor's node with a `Reject` carrying the conflict.
 
 use crate::{
-    app::AppState,
     db::{
         articles::{Article, ArticleEdit, NewArticle, NewRevision, Revision},
         now_ms,
@@ -26,6 +25,7 @@ use crate::{
         objects::{self, id_of, rfc3339, AS_CONTEXT, PUBLIC},
     },
     markdown,
+    node::Node,
     service::{
         discussions::{
             broadcast_jobs, check_title, inner_kind, known, moderates, require_member,
@@ -139,7 +139,7 @@ pub fn slugify(title: &str) -> String {
     }
 }
 
-async fn unique_slug(state: &AppState, community: &str, title: &str) -> Result<String, ApiError> {
+async fn unique_slug(state: &Node, community: &str, title: &str) -> Result<String, ApiError> {
     let base = slugify(title);
     let mut candidate = base.clone();
     let mut n = 2;
@@ -242,7 +242,7 @@ fn draft_revision(r: &NewRevision) -> Revision {
 
 /// The community's `Create`/`Update` of the article at `rev`, to every follower inbox.
 async fn owner_jobs(
-    state: &AppState,
+    state: &Node,
     group: &LocalActor,
     kind: &str,
     article: &Article,
@@ -283,7 +283,7 @@ pub struct NewArticleInput {
 }
 
 pub async fn create(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     community: &CommunityView,
     input: NewArticleInput,
@@ -353,7 +353,7 @@ pub async fn create(
 
 #[allow(clippy::too_many_arguments)]
 async fn create_owned(
-    state: &AppState,
+    state: &Node,
     group: &LocalActor,
     community: &CommunityView,
     author: &str,
@@ -429,7 +429,7 @@ pub struct EditInput {
 }
 
 pub async fn edit(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     article: &Article,
     input: EditInput,
@@ -505,7 +505,7 @@ pub async fn edit(
 /// owner's decision. The proposal is recorded with its delivery in one transaction.
 #[allow(clippy::too_many_arguments)]
 async fn propose(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     community: &CommunityView,
     proposal: Value,
@@ -563,7 +563,7 @@ async fn propose(
 }
 
 /// The outcome a recorded proposal stands at.
-pub async fn outcome_of(state: &AppState, edit: ArticleEdit) -> Result<Outcome, ApiError> {
+pub async fn outcome_of(state: &Node, edit: ArticleEdit) -> Result<Outcome, ApiError> {
     Ok(match edit.state.as_str() {
         "applied" => {
             let rev = edit.result_rev.clone().unwrap_or_default();
@@ -592,7 +592,7 @@ pub async fn outcome_of(state: &AppState, edit: ArticleEdit) -> Result<Outcome, 
 /// The owner applies an edit based on `base_rev`: fast-forward, clean merge, or conflict.
 #[allow(clippy::too_many_arguments)]
 async fn apply_edit(
-    state: &AppState,
+    state: &Node,
     group: &LocalActor,
     community: &CommunityView,
     article: &Article,
@@ -729,7 +729,7 @@ async fn apply_edit(
 
 /// Moderators of the owning node protect an article (only moderators edit it) or lift that.
 pub async fn protect(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     article: &Article,
     protected: bool,
@@ -753,7 +753,7 @@ pub async fn protect(
 
 /// A moderator reverts to an old revision: a new revision with that text, history intact.
 pub async fn revert(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     article: &Article,
     to: &str,
@@ -787,7 +787,7 @@ pub async fn revert(
 }
 
 async fn owner_moderator(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     article: &Article,
 ) -> Result<(LocalActor, CommunityView), ApiError> {
@@ -807,7 +807,7 @@ async fn owner_moderator(
 
 /// A member confirms the article is still correct (optionally setting the review interval).
 pub async fn review(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     article: &Article,
     interval_days: Option<i32>,
@@ -839,7 +839,7 @@ pub fn concerns_articles(env: &Envelope) -> bool {
 
 /// The owning node receives a member's proposal (a `Create` or `Update` of an `Article`).
 pub async fn receive_proposal(
-    state: &AppState,
+    state: &Node,
     env: &Envelope,
     community: &CommunityView,
     group: &LocalActor,
@@ -981,7 +981,7 @@ pub async fn receive_proposal(
 
 /// The community answers a proposal at its author's inbox.
 async fn answer(
-    state: &AppState,
+    state: &Node,
     group: &LocalActor,
     community: &CommunityView,
     env: &Envelope,
@@ -1007,7 +1007,7 @@ async fn answer(
 }
 
 /// A replica receives the owning community's `Create`/`Update` of an article.
-pub async fn receive_from_owner(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
+pub async fn receive_from_owner(state: &Node, env: &Envelope) -> Result<(), ApiError> {
     let object = env
         .body
         .get("object")
@@ -1039,7 +1039,7 @@ pub async fn receive_from_owner(state: &AppState, env: &Envelope) -> Result<(), 
 /// Stores the revision an `Article` document carries, syncing the history first if the
 /// replica misses its parent.
 pub(crate) async fn store_replica_revision(
-    state: &AppState,
+    state: &Node,
     community: &CommunityView,
     doc: &Value,
     depth: usize,
@@ -1123,7 +1123,7 @@ fn parse_revision(
 }
 
 async fn apply_replica_revision(
-    state: &AppState,
+    state: &Node,
     community: &CommunityView,
     article_ap: &str,
     incoming: NewRevision,
@@ -1185,7 +1185,7 @@ async fn apply_replica_revision(
 }
 
 /// A revision that applied one of our members' proposals settles it.
-async fn settle_edit(state: &AppState, revision: &NewRevision) -> Result<(), ApiError> {
+async fn settle_edit(state: &Node, revision: &NewRevision) -> Result<(), ApiError> {
     if let Some(edit_id) = &revision.edit_id {
         if state.db.edit_by_edit_id(edit_id).await?.is_some() {
             state
@@ -1206,7 +1206,7 @@ async fn settle_edit(state: &AppState, revision: &NewRevision) -> Result<(), Api
 
 /// Brings a community's articles to a node that starts replicating it: reads the community's
 /// `articles` collection and each article's history. Returns how many articles were new.
-pub async fn backfill(state: &AppState, community: &CommunityView) -> Result<usize, ApiError> {
+pub async fn backfill(state: &Node, community: &CommunityView) -> Result<usize, ApiError> {
     let url = Url::parse(&format!("{}/articles", community.ap_id))
         .map_err(|_| ApiError::bad_request("bad community id"))?;
     let collection = match state.fetch(&url).await {
@@ -1239,7 +1239,7 @@ pub async fn backfill(state: &AppState, community: &CommunityView) -> Result<usi
 
 /// Fetches an article's history collection from its owner and applies the missing revisions.
 async fn sync_history(
-    state: &AppState,
+    state: &Node,
     community: &CommunityView,
     article_ap: &str,
 ) -> Result<(), ApiError> {
@@ -1299,7 +1299,7 @@ async fn sync_history(
 
 /// The editor's node hears the owner refuse or settle a proposal.
 pub async fn receive_answer(
-    state: &AppState,
+    state: &Node,
     env: &Envelope,
     edit: ArticleEdit,
 ) -> Result<(), ApiError> {
@@ -1341,7 +1341,7 @@ pub async fn receive_answer(
 
 /// The history collection of an article this node owns: revisions with texts, oldest first.
 pub async fn history_page(
-    state: &AppState,
+    state: &Node,
     article: &Article,
     after: Option<i32>,
 ) -> Result<Value, ApiError> {

@@ -8,7 +8,6 @@
 //! bans, likes) is taken on the community's word, since it is the authority over its own space.
 
 use crate::{
-    app::AppState,
     db::{
         discussions::{
             CommunityProfile, Membership, NewMembership, NewPost, Post, PostChange, Write,
@@ -27,6 +26,7 @@ use crate::{
         proof,
     },
     markdown,
+    node::Node,
     service::{
         access::{self, Moderation},
         accounts, articles, events, privacy, remote,
@@ -76,21 +76,21 @@ pub struct Member {
     pub user: User,
 }
 
-pub fn user_ap_id(state: &AppState, name: &str) -> String {
+pub fn user_ap_id(state: &Node, name: &str) -> String {
     format!("{}/u/{name}", state.settings.base_url())
 }
 
-pub fn community_ap_id(state: &AppState, name: &str) -> String {
+pub fn community_ap_id(state: &Node, name: &str) -> String {
     format!("{}/c/{name}", state.settings.base_url())
 }
 
 impl Member {
-    pub fn ap_id(&self, state: &AppState) -> String {
+    pub fn ap_id(&self, state: &Node) -> String {
         user_ap_id(state, &self.actor.name)
     }
 }
 
-fn local_view(state: &AppState, actor: LocalActor, community: Community) -> CommunityView {
+fn local_view(state: &Node, actor: LocalActor, community: Community) -> CommunityView {
     CommunityView {
         ap_id: community_ap_id(state, &actor.name),
         slug: actor.name.clone(),
@@ -127,7 +127,7 @@ fn remote_view(actor: RemoteActor) -> CommunityView {
 }
 
 /// A local community by slug.
-pub async fn local_community(state: &AppState, slug: &str) -> Result<CommunityView, ApiError> {
+pub async fn local_community(state: &Node, slug: &str) -> Result<CommunityView, ApiError> {
     let (actor, community) = state
         .db
         .local_community(&slug.to_lowercase())
@@ -138,7 +138,7 @@ pub async fn local_community(state: &AppState, slug: &str) -> Result<CommunityVi
 
 /// Finds a community by `slug`, `slug@domain`, `@slug@domain` or actor URL, resolving remote
 /// ones by WebFinger and fetching their `Group`.
-pub async fn resolve(state: &AppState, handle: &str) -> Result<CommunityView, ApiError> {
+pub async fn resolve(state: &Node, handle: &str) -> Result<CommunityView, ApiError> {
     refuse_control_characters(handle)?;
     let handle = handle.trim();
     if handle.starts_with("https://") || handle.starts_with("http://") {
@@ -197,7 +197,7 @@ fn refuse_control_characters(handle: &str) -> Result<(), ApiError> {
 }
 
 /// The community at an actor URL, if it is one.
-pub async fn by_url(state: &AppState, url: &Url) -> Result<Option<CommunityView>, ApiError> {
+pub async fn by_url(state: &Node, url: &Url) -> Result<Option<CommunityView>, ApiError> {
     if host_of(url).eq_ignore_ascii_case(&state.settings.instance.domain) {
         let Some(slug) = url.path().strip_prefix("/c/") else {
             return Ok(None);
@@ -218,7 +218,7 @@ pub async fn by_url(state: &AppState, url: &Url) -> Result<Option<CommunityView>
 }
 
 /// A community this node already knows (hosted or replicated), by ActivityPub id.
-pub async fn known(state: &AppState, ap_id: &str) -> Result<Option<CommunityView>, ApiError> {
+pub async fn known(state: &Node, ap_id: &str) -> Result<Option<CommunityView>, ApiError> {
     let Ok(url) = Url::parse(ap_id) else {
         return Ok(None);
     };
@@ -244,7 +244,7 @@ pub struct NewCommunity {
 }
 
 pub async fn create_community(
-    state: &AppState,
+    state: &Node,
     owner: &Member,
     new: NewCommunity,
 ) -> Result<CommunityView, ApiError> {
@@ -318,7 +318,7 @@ fn check_image_url(url: &Option<String>) -> Result<Option<String>, ApiError> {
 
 /// A moderator edits a community hosted here; followers get an `Update` of the `Group`.
 pub async fn update_community(
-    state: &AppState,
+    state: &Node,
     moderator: &Member,
     community: &CommunityView,
     change: ProfileChange,
@@ -406,7 +406,7 @@ pub async fn update_community(
 /// Joins a community. Local: accepted at once. Remote: a `Follow` is sent and the membership
 /// stays `pending` until the community answers.
 pub async fn join(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     community: &CommunityView,
 ) -> Result<Membership, ApiError> {
@@ -469,7 +469,7 @@ pub async fn join(
 }
 
 pub async fn leave(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     community: &CommunityView,
 ) -> Result<(), ApiError> {
@@ -511,7 +511,7 @@ pub async fn leave(
 
 /// Whether a local user may contribute: [`access::participant`].
 pub(crate) async fn require_member(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     community: &CommunityView,
 ) -> Result<(), ApiError> {
@@ -525,7 +525,7 @@ pub fn needs_approval(community: &CommunityView) -> bool {
 
 /// Whether `actor` moderates the local community `community`.
 pub(crate) async fn moderates(
-    state: &AppState,
+    state: &Node,
     community: &str,
     actor: &str,
 ) -> Result<bool, ApiError> {
@@ -556,7 +556,7 @@ fn check_body(content: &str) -> Result<(), ApiError> {
 }
 
 /// The wire context of a stored post.
-async fn post_context(state: &AppState, post: &Post) -> Result<(String, Option<String>), ApiError> {
+async fn post_context(state: &Node, post: &Post) -> Result<(String, Option<String>), ApiError> {
     let mention = match known(state, &post.community).await? {
         Some(c) => c.mention(),
         None => String::new(),
@@ -569,7 +569,7 @@ async fn post_context(state: &AppState, post: &Post) -> Result<(String, Option<S
 }
 
 /// The `Page`/`Note` document of a stored post.
-pub async fn post_document(state: &AppState, post: &Post) -> Result<Value, ApiError> {
+pub async fn post_document(state: &Node, post: &Post) -> Result<Value, ApiError> {
     // A post written elsewhere is served as its author's node signed it, so replicas can check
     // its proof.
     if let Some(signed) = post
@@ -619,7 +619,7 @@ fn provisional(new: &NewPost) -> Post {
 
 /// Stores a member's new post together with the deliveries of its `Create`.
 async fn store_and_publish(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     community: &CommunityView,
     new: NewPost,
@@ -644,7 +644,7 @@ async fn store_and_publish(
 }
 
 pub async fn create_thread(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     community: &CommunityView,
     title: &str,
@@ -673,7 +673,7 @@ pub async fn create_thread(
 }
 
 pub async fn create_reply(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     thread: &Post,
     parent: Option<&Post>,
@@ -728,7 +728,7 @@ fn check_open(thread: &Post) -> Result<(), ApiError> {
 }
 
 pub async fn edit_post(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     post: &Post,
     title: Option<&str>,
@@ -796,7 +796,7 @@ pub async fn edit_post(
 
 /// Deletes by the author, or removes by a moderator of the community.
 pub async fn delete_post(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     post: &Post,
     reason: Option<String>,
@@ -836,12 +836,7 @@ pub async fn delete_post(
     Ok(())
 }
 
-pub async fn like(
-    state: &AppState,
-    member: &Member,
-    post: &Post,
-    liked: bool,
-) -> Result<(), ApiError> {
+pub async fn like(state: &Node, member: &Member, post: &Post, liked: bool) -> Result<(), ApiError> {
     let community = known(state, &post.community)
         .await?
         .ok_or_else(|| ApiError::not_found("the community is unknown"))?;
@@ -879,7 +874,7 @@ pub async fn like(
 
 /// Moderator actions on a thread of a community hosted here: lock and pin.
 pub async fn set_thread_flags(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     thread: &Post,
     locked: Option<bool>,
@@ -951,7 +946,7 @@ pub async fn set_thread_flags(
 
 /// Bans `target` (an actor id) from a community hosted here.
 pub async fn ban(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     community: &CommunityView,
     target: &str,
@@ -1023,7 +1018,7 @@ pub async fn ban(
 }
 
 pub async fn unban(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     community: &CommunityView,
     target: &str,
@@ -1064,7 +1059,7 @@ pub async fn unban(
 /// A moderator approves or rejects a pending join of a community hosted here. A remote
 /// member's node hears the answer as `Accept` or `Reject` of its `Follow`.
 pub async fn decide_membership(
-    state: &AppState,
+    state: &Node,
     moderator: &Member,
     community: &CommunityView,
     membership_id: i64,
@@ -1138,7 +1133,7 @@ pub async fn decide_membership(
 /// Sets a member's role (`moderator` or `member`) and title in a community hosted here;
 /// moderator changes are announced as `Add`/`Remove` on the moderators collection.
 pub async fn set_role(
-    state: &AppState,
+    state: &Node,
     moderator: &Member,
     community: &CommunityView,
     membership_id: i64,
@@ -1204,7 +1199,7 @@ pub async fn set_role(
 /// The deliveries a member's activity causes: the community's announces to its followers when
 /// it lives here, otherwise one request to the community's inbox.
 async fn plan(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     community: &CommunityView,
     activity: &Value,
@@ -1229,11 +1224,7 @@ async fn plan(
 /// Adds the author's integrity proof to the post a member's `Create`/`Update` carries, once
 /// it is addressed as it will travel, so the community can relay it and every replica can
 /// check it without fetching it from here.
-fn sign_own_object(
-    state: &AppState,
-    member: &Member,
-    activity: &mut Value,
-) -> Result<(), ApiError> {
+fn sign_own_object(state: &Node, member: &Member, activity: &mut Value) -> Result<(), ApiError> {
     if !matches!(inner_kind(activity), "Create" | "Update") {
         return Ok(());
     }
@@ -1261,7 +1252,7 @@ fn sign_own_object(
 
 /// Whether `doc` carries a valid integrity proof by `author`'s own key. Anything else (no
 /// proof, another suite, a key of someone else, a signature that fails) is false.
-async fn proven_by(state: &AppState, doc: &Value, author: &Url) -> Result<bool, ApiError> {
+async fn proven_by(state: &Node, doc: &Value, author: &Url) -> Result<bool, ApiError> {
     let Some(method) = proof::verification_method(doc).and_then(|m| Url::parse(m).ok()) else {
         return Ok(false);
     };
@@ -1289,7 +1280,7 @@ async fn proven_by(state: &AppState, doc: &Value, author: &Url) -> Result<bool, 
 /// The signed document to keep with a post received from its author: the object itself when
 /// its proof is the author's; a proof that does not verify is refused.
 async fn signed_object(
-    state: &AppState,
+    state: &Node,
     doc: &Value,
     author: &Url,
 ) -> Result<Option<String>, ApiError> {
@@ -1307,7 +1298,7 @@ async fn signed_object(
 
 /// A member's activity whose effect is already stored: queued as [`plan`] says.
 async fn distribute(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     community: &CommunityView,
     activity: Value,
@@ -1317,7 +1308,7 @@ async fn distribute(
     enqueue(state, jobs).await
 }
 
-async fn enqueue(state: &AppState, jobs: Vec<NewJob>) -> Result<(), ApiError> {
+async fn enqueue(state: &Node, jobs: Vec<NewJob>) -> Result<(), ApiError> {
     if !jobs.is_empty() {
         state.db.enqueue(jobs).await?;
         state.delivery_wakeup.notify_waiters();
@@ -1326,7 +1317,7 @@ async fn enqueue(state: &AppState, jobs: Vec<NewJob>) -> Result<(), ApiError> {
 }
 
 async fn send_to_community(
-    state: &AppState,
+    state: &Node,
     sender: &LocalActor,
     community: &CommunityView,
     activity: &Value,
@@ -1341,7 +1332,7 @@ async fn send_to_community(
 /// The community's `Announce` of `activity` to every follower inbox. A new thread is also
 /// announced as a plain `Announce` of its id, which is what Mastodon followers show.
 async fn announce_jobs(
-    state: &AppState,
+    state: &Node,
     group: &LocalActor,
     community: &str,
     activity: &Value,
@@ -1359,7 +1350,7 @@ async fn announce_jobs(
 /// to `extra` inboxes: only to nodes that may receive its content, addressed as its visibility
 /// says (see [`privacy`]).
 pub(crate) async fn broadcast_jobs(
-    state: &AppState,
+    state: &Node,
     group: &LocalActor,
     community: &str,
     activities: Vec<Value>,
@@ -1385,7 +1376,7 @@ pub(crate) async fn broadcast_jobs(
 }
 
 async fn announce(
-    state: &AppState,
+    state: &Node,
     group: &LocalActor,
     community: &str,
     activity: Value,
@@ -1396,7 +1387,7 @@ async fn announce(
 }
 
 /// Where a community delivers: its accepted remote members' inboxes, one per shared inbox.
-async fn follower_urls(state: &AppState, community: &str) -> Result<Vec<Url>, ApiError> {
+async fn follower_urls(state: &Node, community: &str) -> Result<Vec<Url>, ApiError> {
     Ok(state
         .db
         .follower_inboxes(community)
@@ -1417,7 +1408,7 @@ pub(crate) fn inner_kind(value: &Value) -> &str {
 
 /// Routes a verified activity that concerns communities. Returns Ok for activities that are
 /// accepted or harmlessly ignored.
-pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
+pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
     let kind = env.type_name.as_str();
     let object = env.body.get("object");
     // An actor announcing a change of its own profile (a community's title, icon…).
@@ -1479,10 +1470,7 @@ pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
 }
 
 /// The local community an incoming activity is meant for.
-async fn target_community(
-    state: &AppState,
-    env: &Envelope,
-) -> Result<Option<CommunityView>, ApiError> {
+async fn target_community(state: &Node, env: &Envelope) -> Result<Option<CommunityView>, ApiError> {
     let body = &env.body;
     let object = body.get("object");
     let mut candidates: Vec<Url> = Vec::new();
@@ -1542,7 +1530,7 @@ async fn target_community(
 
 /// The community's node receives a member's activity: checks it, applies it, announces it.
 async fn host_receive(
-    state: &AppState,
+    state: &Node,
     env: &Envelope,
     community: &CommunityView,
     group: &LocalActor,
@@ -1788,7 +1776,7 @@ async fn host_receive(
 
 /// The `Reject` of a remote member's `Follow` that tells their node the membership is over
 /// (Mastodon and Lemmy drop a follow they receive a `Reject` for). None for local members.
-fn farewell_jobs(state: &AppState, group: &LocalActor, membership: &Membership) -> Vec<NewJob> {
+fn farewell_jobs(state: &Node, group: &LocalActor, membership: &Membership) -> Vec<NewJob> {
     let (Some(follow_id), Some(inbox)) = (
         membership.follow_id.as_deref(),
         membership.inbox.as_deref().and_then(|i| Url::parse(i).ok()),
@@ -1814,7 +1802,7 @@ fn farewell_jobs(state: &AppState, group: &LocalActor, membership: &Membership) 
 /// Ends `actor`'s membership of a confidential community hosted here (after a ban) and tells
 /// their node.
 async fn end_membership(
-    state: &AppState,
+    state: &Node,
     community: &CommunityView,
     group: &LocalActor,
     actor: &str,
@@ -1837,7 +1825,7 @@ async fn end_membership(
 
 /// On a replica of a confidential community: when no local user is an accepted member any
 /// more, the copy goes.
-async fn drop_copy_if_unread(state: &AppState, community: &CommunityView) -> Result<(), ApiError> {
+async fn drop_copy_if_unread(state: &Node, community: &CommunityView) -> Result<(), ApiError> {
     if community.local.is_none()
         && !privacy::is_public(community)
         && state.db.local_member_count(&community.ap_id).await? == 0
@@ -1849,7 +1837,7 @@ async fn drop_copy_if_unread(state: &AppState, community: &CommunityView) -> Res
 }
 
 async fn post_in(
-    state: &AppState,
+    state: &Node,
     community: &CommunityView,
     id: Option<Url>,
 ) -> Result<Post, ApiError> {
@@ -1866,7 +1854,7 @@ async fn post_in(
 }
 
 async fn apply_update(
-    state: &AppState,
+    state: &Node,
     existing: &Post,
     incoming: &IncomingPost,
     signed_object: Option<String>,
@@ -1901,7 +1889,7 @@ async fn apply_update(
 /// Stores a post received for `community`, finding (or fetching) its parent first.
 /// Returns the post and whether it is new.
 async fn store_incoming(
-    state: &AppState,
+    state: &Node,
     community: &CommunityView,
     incoming: &IncomingPost,
     signed_object: Option<String>,
@@ -1982,7 +1970,7 @@ async fn store_incoming(
 
 /// Fetches a post from its origin and stores it for `community`.
 async fn fetch_post(
-    state: &AppState,
+    state: &Node,
     community: &CommunityView,
     url: &Url,
     depth: usize,
@@ -2000,19 +1988,19 @@ async fn fetch_post(
     .0)
 }
 
-async fn fetch_doc(state: &AppState, url: &Url) -> Result<Value, ApiError> {
+async fn fetch_doc(state: &Node, url: &Url) -> Result<Value, ApiError> {
     state
         .fetch(url)
         .await
         .map_err(|e| ApiError::bad_request(format!("cannot fetch {url} from its origin: {e}")))
 }
 
-async fn fetch_incoming(state: &AppState, url: &Url) -> Result<IncomingPost, ApiError> {
+async fn fetch_incoming(state: &Node, url: &Url) -> Result<IncomingPost, ApiError> {
     parse_post(&fetch_doc(state, url).await?).map_err(ApiError::bad_request)
 }
 
 /// A follower node receives what a remote community announces.
-async fn receive_announce(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
+async fn receive_announce(state: &Node, env: &Envelope) -> Result<(), ApiError> {
     let Some(community) = known(state, env.actor.as_str()).await? else {
         info!(actor = %env.actor, "announce from an actor that is not a known community ignored");
         return Ok(());
@@ -2035,7 +2023,7 @@ async fn receive_announce(state: &AppState, env: &Envelope) -> Result<(), ApiErr
 
 /// Applies one thing a remote community announced (also used for backfill).
 async fn apply_announced(
-    state: &AppState,
+    state: &Node,
     community: &CommunityView,
     inner: &Value,
 ) -> Result<(), ApiError> {
@@ -2269,7 +2257,7 @@ async fn apply_announced(
 }
 
 async fn announced_post(
-    state: &AppState,
+    state: &Node,
     community: &CommunityView,
     id: Option<Url>,
 ) -> Result<Option<Post>, ApiError> {
@@ -2282,7 +2270,7 @@ async fn announced_post(
 }
 
 async fn set_flag(
-    state: &AppState,
+    state: &Node,
     community: &CommunityView,
     id: Option<Url>,
     locked: Option<bool>,
@@ -2295,7 +2283,7 @@ async fn set_flag(
 }
 
 /// A remote community answered one of our members' `Follow`.
-async fn receive_follow_answer(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
+async fn receive_follow_answer(state: &Node, env: &Envelope) -> Result<(), ApiError> {
     let Some(follow_id) = id_of(env.body.get("object")) else {
         return Err(ApiError::bad_request("the answer names no Follow"));
     };
@@ -2354,7 +2342,7 @@ async fn receive_follow_answer(state: &AppState, env: &Envelope) -> Result<(), A
 
 /// Reads a remote community's outbox (newest first, paged) and stores up to
 /// [`BACKFILL_LIMIT`] recent threads, oldest first.
-pub async fn backfill(state: &AppState, community: &CommunityView) -> Result<usize, ApiError> {
+pub async fn backfill(state: &Node, community: &CommunityView) -> Result<usize, ApiError> {
     let outbox = community
         .remote
         .as_ref()
@@ -2422,7 +2410,7 @@ pub async fn backfill(state: &AppState, community: &CommunityView) -> Result<usi
 }
 
 /// Whether this kind of actor id belongs to a local user (for API lookups of members).
-pub fn local_user_name<'a>(state: &AppState, ap_id: &'a str) -> Option<&'a str> {
+pub fn local_user_name<'a>(state: &Node, ap_id: &'a str) -> Option<&'a str> {
     let prefix = format!("{}/u/", state.settings.base_url());
     ap_id
         .strip_prefix(prefix.as_str())
@@ -2430,7 +2418,7 @@ pub fn local_user_name<'a>(state: &AppState, ap_id: &'a str) -> Option<&'a str> 
 }
 
 /// `name@domain` of an actor id, from what this node knows.
-pub async fn actor_handle(state: &AppState, ap_id: &str) -> Result<String, ApiError> {
+pub async fn actor_handle(state: &Node, ap_id: &str) -> Result<String, ApiError> {
     if let Some(name) = local_user_name(state, ap_id) {
         return Ok(format!("{name}@{}", state.settings.instance.domain));
     }
@@ -2450,7 +2438,7 @@ pub async fn actor_handle(state: &AppState, ap_id: &str) -> Result<String, ApiEr
 }
 
 /// Resolves an actor given as URL or `name@domain` to its id (for bans and role changes).
-pub async fn resolve_actor(state: &AppState, who: &str) -> Result<String, ApiError> {
+pub async fn resolve_actor(state: &Node, who: &str) -> Result<String, ApiError> {
     refuse_control_characters(who)?;
     let who = who.trim().trim_start_matches('@');
     if who.starts_with("http://") || who.starts_with("https://") {

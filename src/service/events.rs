@@ -6,7 +6,6 @@
 //! moves up with a fresh `Accept`.
 
 use crate::{
-    app::AppState,
     db::{
         events::{Event, JoinRule},
         now_ms, LocalActor,
@@ -19,6 +18,7 @@ use crate::{
         objects::{self, id_of, parse_time, rfc3339, AS_CONTEXT, PUBLIC},
     },
     markdown,
+    node::Node,
     service::{
         discussions::{
             broadcast_jobs, check_title, inner_kind, known, moderates, require_member,
@@ -472,7 +472,7 @@ pub fn parse_remote_event(doc: &Value, allow_http: bool) -> Result<Event, String
 // ----- use cases -----
 
 async fn owner_jobs(
-    state: &AppState,
+    state: &Node,
     group: &LocalActor,
     kind: &str,
     event: &Event,
@@ -522,7 +522,7 @@ async fn owner_jobs(
 }
 
 async fn organizer_of(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     community: &CommunityView,
 ) -> Result<LocalActor, ApiError> {
@@ -540,7 +540,7 @@ async fn organizer_of(
 }
 
 pub async fn create(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     community: &CommunityView,
     input: EventInput,
@@ -557,7 +557,7 @@ pub async fn create(
 /// which creates the event (with its own id) and announces it to every member node, this one
 /// included. Returns the proposal's activity id.
 pub async fn propose(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     community: &CommunityView,
     input: EventInput,
@@ -570,7 +570,7 @@ pub async fn propose(
 /// community's node, which checks and applies it (see [`hosted_event_change`]). The role is
 /// checked here first. Returns the activity's id.
 async fn send_to_host(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     community: &CommunityView,
     kind: &str,
@@ -604,7 +604,7 @@ async fn send_to_host(
 /// The local community `community` and its actor, when `actor` (a moderator on another node)
 /// moderates it: the check every remote moderator's event change passes on the host.
 async fn hosted_event_change(
-    state: &AppState,
+    state: &Node,
     community: &str,
     actor: &str,
 ) -> Result<(CommunityView, LocalActor), ApiError> {
@@ -628,7 +628,7 @@ async fn hosted_event_change(
 /// community's node as an `Update`, applied and announced there. Returns the event as it will
 /// be once applied.
 async fn propose_update(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     community: &CommunityView,
     event: &Event,
@@ -641,7 +641,7 @@ async fn propose_update(
 
 /// The community's node receives a remote moderator's change to one of its events.
 async fn receive_update_proposal(
-    state: &AppState,
+    state: &Node,
     env: &Envelope,
     doc: &Value,
 ) -> Result<(), ApiError> {
@@ -698,7 +698,7 @@ fn input_from(e: Event, with_status: bool) -> EventInput {
 }
 
 /// The community's node receives a remote moderator's proposed event and schedules it.
-async fn receive_proposal(state: &AppState, env: &Envelope, doc: &Value) -> Result<(), ApiError> {
+async fn receive_proposal(state: &Node, env: &Envelope, doc: &Value) -> Result<(), ApiError> {
     let proposed =
         parse_remote_event(doc, state.settings.federation.debug).map_err(ApiError::bad_request)?;
     let actor = env.actor.as_str();
@@ -722,7 +722,7 @@ async fn receive_proposal(state: &AppState, env: &Envelope, doc: &Value) -> Resu
 
 /// A new event of `community` organized by `organizer`, checked, not yet stored.
 fn draft(
-    state: &AppState,
+    state: &Node,
     community: &CommunityView,
     organizer: &str,
     input: EventInput,
@@ -769,7 +769,7 @@ fn draft(
 
 /// An organizer or moderator changes the event (moving it, cancelling it…).
 pub async fn update(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     event: &Event,
     input: EventInput,
@@ -792,7 +792,7 @@ pub async fn update(
 
 /// Deletes an event. Returns false when the deletion was sent to the community's node (an
 /// event of a community elsewhere), which deletes it and tells every member node.
-pub async fn delete(state: &AppState, member: &Member, event: &Event) -> Result<bool, ApiError> {
+pub async fn delete(state: &Node, member: &Member, event: &Event) -> Result<bool, ApiError> {
     let community = known(state, &event.community)
         .await?
         .ok_or_else(|| ApiError::not_found("the event's community is unknown"))?;
@@ -826,7 +826,7 @@ fn rsvp_closed(event: &Event, invited: bool) -> Option<String> {
     }
 }
 
-async fn is_invited(state: &AppState, event: &Event, actor: &str) -> Result<bool, ApiError> {
+async fn is_invited(state: &Node, event: &Event, actor: &str) -> Result<bool, ApiError> {
     Ok(state
         .db
         .participant(event.id, actor)
@@ -838,7 +838,7 @@ async fn is_invited(state: &AppState, event: &Event, actor: &str) -> Result<bool
 /// into an invitation-only one). A remote invitee's node hears it as an `Invite` from the
 /// community, so the invitee sees the invitation there.
 pub async fn invite(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     event: &Event,
     who: &str,
@@ -897,7 +897,7 @@ pub async fn invite(
 }
 
 /// An `Invite` to an event from its community, for a user of this node.
-pub async fn receive_invite(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
+pub async fn receive_invite(state: &Node, env: &Envelope) -> Result<(), ApiError> {
     let Some(event) = (match id_of(env.body.get("object")) {
         Some(id) => state.db.event_by_ap_id(id.as_str()).await?,
         None => None,
@@ -944,7 +944,7 @@ fn join_rule(event: &Event) -> JoinRule {
 /// A member RSVPs (`going` true) or withdraws. Returns the member's state (`going`,
 /// `pending`, `waitlisted`, `rejected`, or `none` after withdrawing).
 pub async fn rsvp(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     event: &Event,
     going: bool,
@@ -1026,7 +1026,7 @@ pub async fn rsvp(
 }
 
 async fn leave_local(
-    state: &AppState,
+    state: &Node,
     group: &LocalActor,
     event: &Event,
     actor: &str,
@@ -1050,11 +1050,7 @@ async fn leave_local(
 }
 
 /// Followers learn the new counts.
-async fn counts_changed(
-    state: &AppState,
-    group: &LocalActor,
-    event_id: i64,
-) -> Result<(), ApiError> {
+async fn counts_changed(state: &Node, group: &LocalActor, event_id: i64) -> Result<(), ApiError> {
     let Some(event) = state.db.event(event_id).await? else {
         return Ok(());
     };
@@ -1068,7 +1064,7 @@ async fn counts_changed(
 
 /// The owner answers a participant at their inbox.
 async fn tell(
-    state: &AppState,
+    state: &Node,
     group: &LocalActor,
     event: &Event,
     actor: &str,
@@ -1095,7 +1091,7 @@ async fn tell(
 
 /// An organizer approves or rejects a pending participant.
 pub async fn decide(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     event: &Event,
     participant_id: i64,
@@ -1154,7 +1150,7 @@ pub async fn decide(
 // ----- federation -----
 
 /// Whether an incoming activity is about events: handled here rather than as discussions.
-pub async fn concerns_events(state: &AppState, env: &Envelope) -> Result<bool, ApiError> {
+pub async fn concerns_events(state: &Node, env: &Envelope) -> Result<bool, ApiError> {
     let object = env.body.get("object");
     if object.is_some_and(|o| inner_kind(o) == "Event")
         || matches!(env.type_name.as_str(), "Join" | "Leave")
@@ -1178,7 +1174,7 @@ pub async fn concerns_events(state: &AppState, env: &Envelope) -> Result<bool, A
     Ok(false)
 }
 
-pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
+pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
     let object = env.body.get("object");
     let actor = env.actor.as_str();
     let kind = env.type_name.as_str();
@@ -1351,7 +1347,7 @@ pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
     counts_changed(state, &group, event.id).await
 }
 
-async fn receive_from_owner(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
+async fn receive_from_owner(state: &Node, env: &Envelope) -> Result<(), ApiError> {
     let doc = env
         .body
         .get("object")

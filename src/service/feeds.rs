@@ -1,10 +1,10 @@
 //! Atom feeds (RFC 4287) of public communities: their newest threads, for feed readers.
 
 use crate::{
-    app::AppState,
     db::discussions::Post,
     error::ApiError,
     federation::objects::rfc3339,
+    node::Node,
     service::discussions::{actor_handle, CommunityView},
 };
 use std::fmt::Write as _;
@@ -31,10 +31,7 @@ fn xml(text: &str) -> String {
 }
 
 /// The community's feed: its newest visible threads, newest first.
-pub async fn community_atom(
-    state: &AppState,
-    community: &CommunityView,
-) -> Result<String, ApiError> {
+pub async fn community_atom(state: &Node, community: &CommunityView) -> Result<String, ApiError> {
     let threads: Vec<Post> = state
         .db
         .threads(&community.ap_id, FEED_LENGTH, None, false)

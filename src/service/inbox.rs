@@ -2,13 +2,13 @@
 //! partnerships) adds its handling here.
 
 use crate::{
-    app::AppState,
     error::ApiError,
     federation::activities::{ActivityKind, Envelope},
+    node::Node,
     service::{discussions, events, partnership, reports},
 };
 
-pub async fn process(state: &AppState, envelope: &Envelope) -> Result<(), ApiError> {
+pub async fn process(state: &Node, envelope: &Envelope) -> Result<(), ApiError> {
     use ActivityKind::*;
     if partnership::concerns(state, envelope).await? {
         return partnership::receive(state, envelope).await;

@@ -11,7 +11,6 @@
 //! and never a blocked host.
 
 use crate::{
-    app::AppState,
     db::policy::Instance,
     error::ApiError,
     federation::{
@@ -20,6 +19,7 @@ use crate::{
         delivery,
         objects::{self, id_of, AS_CONTEXT},
     },
+    node::Node,
     service::{
         discussions::inner_kind,
         policy::{normalize_domain, PolicyError},
@@ -33,11 +33,11 @@ use url::Url;
 /// The activity types the handshake uses.
 pub const HANDSHAKE_TYPES: [&str; 4] = ["Follow", "Accept", "Reject", "Undo"];
 
-fn our_actor(state: &AppState) -> String {
+fn our_actor(state: &Node) -> String {
     format!("{}/actor", state.settings.base_url())
 }
 
-fn scheme(state: &AppState) -> &'static str {
+fn scheme(state: &Node) -> &'static str {
     if state.settings.federation.debug {
         "http"
     } else {
@@ -45,7 +45,7 @@ fn scheme(state: &AppState) -> &'static str {
     }
 }
 
-async fn send(state: &AppState, activity: &Value, peer_actor: &str) -> Result<(), PolicyError> {
+async fn send(state: &Node, activity: &Value, peer_actor: &str) -> Result<(), PolicyError> {
     let url = Url::parse(peer_actor)
         .map_err(|_| PolicyError::Invalid(format!("{peer_actor} is not a URL")))?;
     let peer = remote::handshake_actor(state, &url, false)
@@ -68,7 +68,7 @@ fn follow_doc(id: &str, follower: &str, followed: &str) -> Value {
 }
 
 /// Which side sent the `Follow` of a listing: (follower, followed).
-fn follow_sides(state: &AppState, listing: &Instance) -> (String, String) {
+fn follow_sides(state: &Node, listing: &Instance) -> (String, String) {
     let ours = our_actor(state);
     let peer = listing.peer_actor.clone().unwrap_or_default();
     let we_asked = listing.follow_id.as_deref().is_some_and(|id| {
@@ -83,7 +83,7 @@ fn follow_sides(state: &AppState, listing: &Instance) -> (String, String) {
 }
 
 /// `partner propose DOMAIN`: asks the node at `domain` to become partners.
-pub async fn propose(state: &AppState, raw: &str, by: &str) -> Result<String, PolicyError> {
+pub async fn propose(state: &Node, raw: &str, by: &str) -> Result<String, PolicyError> {
     let domain = normalize_domain(raw)?;
     if domain.eq_ignore_ascii_case(&state.settings.instance.domain) {
         return Err(PolicyError::Invalid(
@@ -139,7 +139,7 @@ pub async fn propose(state: &AppState, raw: &str, by: &str) -> Result<String, Po
 }
 
 /// Proposals waiting on either side: `requested` (theirs) and `proposed` (ours).
-pub async fn pending(state: &AppState) -> Result<Vec<Instance>, PolicyError> {
+pub async fn pending(state: &Node) -> Result<Vec<Instance>, PolicyError> {
     Ok(state
         .db
         .instances()
@@ -149,7 +149,7 @@ pub async fn pending(state: &AppState) -> Result<Vec<Instance>, PolicyError> {
         .collect())
 }
 
-async fn requested(state: &AppState, raw: &str) -> Result<(String, Instance), PolicyError> {
+async fn requested(state: &Node, raw: &str) -> Result<(String, Instance), PolicyError> {
     let domain = normalize_domain(raw)?;
     let listing = state
         .db
@@ -162,7 +162,7 @@ async fn requested(state: &AppState, raw: &str) -> Result<(String, Instance), Po
 
 /// Answers a request: accepting lists the other node as a partner on both sides.
 pub async fn answer(
-    state: &AppState,
+    state: &Node,
     raw: &str,
     accept: bool,
     by: &str,
@@ -200,7 +200,7 @@ pub async fn answer(
 
 /// Tells a former partner that the partnership made by handshake is over (called when an
 /// admin removes the partner). Partners listed by hand have nobody to tell.
-pub async fn end(state: &AppState, listing: &Instance) -> Result<(), PolicyError> {
+pub async fn end(state: &Node, listing: &Instance) -> Result<(), PolicyError> {
     let (Some(peer), Some(follow_id)) = (&listing.peer_actor, &listing.follow_id) else {
         return Ok(());
     };
@@ -219,7 +219,7 @@ pub async fn end(state: &AppState, listing: &Instance) -> Result<(), PolicyError
 
 /// `partner remove DOMAIN`: ends a partnership or withdraws this node's pending proposal. When
 /// it was made (or asked for) by handshake, the other node is told with an `Undo`.
-pub async fn remove(state: &AppState, raw: &str, by: &str) -> Result<String, PolicyError> {
+pub async fn remove(state: &Node, raw: &str, by: &str) -> Result<String, PolicyError> {
     let domain = normalize_domain(raw)?;
     let listing = state
         .db
@@ -241,7 +241,7 @@ pub async fn remove(state: &AppState, raw: &str, by: &str) -> Result<String, Pol
 }
 
 /// Whether a verified activity is a step of a partnership handshake addressed to this node.
-pub async fn concerns(state: &AppState, env: &Envelope) -> Result<bool, ApiError> {
+pub async fn concerns(state: &Node, env: &Envelope) -> Result<bool, ApiError> {
     if !HANDSHAKE_TYPES.contains(&env.type_name.as_str()) {
         return Ok(false);
     }
@@ -260,7 +260,7 @@ pub async fn concerns(state: &AppState, env: &Envelope) -> Result<bool, ApiError
 }
 
 /// Handles a handshake step from another node's instance actor.
-pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
+pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
     let domain = host_of(&env.actor);
     let actor = env.actor.to_string();
     let who = || format!("{actor} (instance actor)");

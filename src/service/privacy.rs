@@ -11,9 +11,9 @@
 //!   ([`may_receive`]).
 
 use crate::{
-    app::AppState,
     error::ApiError,
     federation::{actors::host_of, fetch_guard, objects::PUBLIC},
+    node::Node,
     service::discussions::{self, CommunityView},
 };
 use axum::http::{HeaderMap, Method};
@@ -88,7 +88,7 @@ pub struct ReadRequest<'a> {
 /// Decides whether the requester may read content of `community` (an object or collection).
 /// Public communities are readable by all (subject to authorized fetch, checked before).
 pub async fn authorize_read(
-    state: &AppState,
+    state: &Node,
     community: &CommunityView,
     request: &ReadRequest<'_>,
 ) -> Result<(), ApiError> {
@@ -116,7 +116,7 @@ pub async fn authorize_read(
 /// `members` community needs an approved member there and a `partners` community a listed
 /// partner; a replica shares its users' contributions only with the community's node.
 pub async fn may_receive(
-    state: &AppState,
+    state: &Node,
     community: &CommunityView,
     host: &str,
 ) -> Result<bool, ApiError> {
@@ -144,7 +144,7 @@ pub async fn may_receive(
 
 /// Whether a queued activity may still go to `host`: false only for content of a confidential
 /// community (named by the activity's `audience`) that `host` may no longer receive.
-pub async fn may_deliver(state: &AppState, body: &str, host: &str) -> Result<bool, ApiError> {
+pub async fn may_deliver(state: &Node, body: &str, host: &str) -> Result<bool, ApiError> {
     let Ok(value) = serde_json::from_str::<Value>(body) else {
         return Ok(true);
     };
@@ -159,7 +159,7 @@ pub async fn may_deliver(state: &AppState, body: &str, host: &str) -> Result<boo
 
 /// Keeps the inboxes of nodes that may receive the community's content.
 pub async fn receiving_inboxes(
-    state: &AppState,
+    state: &Node,
     community: &CommunityView,
     inboxes: Vec<Url>,
 ) -> Result<Vec<Url>, ApiError> {
@@ -179,7 +179,7 @@ pub async fn receiving_inboxes(
 /// community takes followers from partner nodes only, and neither takes followers on software
 /// known to leak followers-only content.
 pub async fn refuse_follower(
-    state: &AppState,
+    state: &Node,
     community: &CommunityView,
     host: &str,
 ) -> Result<Option<String>, ApiError> {
@@ -207,7 +207,7 @@ pub async fn refuse_follower(
 }
 
 /// The community a stored post, article or event belongs to, as this node knows it.
-pub async fn community_of(state: &AppState, ap_id: &str) -> Result<CommunityView, ApiError> {
+pub async fn community_of(state: &Node, ap_id: &str) -> Result<CommunityView, ApiError> {
     discussions::known(state, ap_id)
         .await?
         .ok_or_else(|| ApiError::not_found("the community of this item is unknown here"))

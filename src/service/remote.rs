@@ -1,6 +1,6 @@
 //! Actors of other servers: fetched (signed by the instance actor), checked and cached.
 
-use crate::{app::AppState, db::RemoteActor, federation::actors::RemoteActorDoc};
+use crate::{db::RemoteActor, federation::actors::RemoteActorDoc, node::Node};
 use url::Url;
 
 /// A cached actor younger than this is used without refetching.
@@ -17,14 +17,14 @@ pub enum RemoteError {
 }
 
 /// The actor at `url`, from the cache when fresh unless `refresh`.
-pub async fn actor(state: &AppState, url: &Url, refresh: bool) -> Result<RemoteActor, RemoteError> {
+pub async fn actor(state: &Node, url: &Url, refresh: bool) -> Result<RemoteActor, RemoteError> {
     actor_via(state, url, refresh, false).await
 }
 
 /// [`actor`], for the partnership handshake: the other node need not be a partner yet (but
 /// must not be blocked).
 pub async fn handshake_actor(
-    state: &AppState,
+    state: &Node,
     url: &Url,
     refresh: bool,
 ) -> Result<RemoteActor, RemoteError> {
@@ -32,7 +32,7 @@ pub async fn handshake_actor(
 }
 
 async fn actor_via(
-    state: &AppState,
+    state: &Node,
     url: &Url,
     refresh: bool,
     handshake: bool,
@@ -61,7 +61,7 @@ async fn actor_via(
 
 /// The software `host` runs (from NodeInfo, lowercased), if it says; `None` when it cannot be
 /// told or the host is not one this node federates with.
-pub async fn software(state: &AppState, host: &str) -> Option<String> {
+pub async fn software(state: &Node, host: &str) -> Option<String> {
     if !state.db.federates_with(host).await.unwrap_or(false) {
         return None;
     }
@@ -75,7 +75,7 @@ pub async fn software(state: &AppState, host: &str) -> Option<String> {
 }
 
 /// The personal inbox of the actor at `actor` (for answers meant for that actor alone).
-pub async fn personal_inbox(state: &AppState, actor: &str) -> Result<Url, crate::error::ApiError> {
+pub async fn personal_inbox(state: &Node, actor: &str) -> Result<Url, crate::error::ApiError> {
     use crate::error::ApiError;
     let url = Url::parse(actor).map_err(|_| ApiError::bad_request("the actor id is not a URL"))?;
     let found = self::actor(state, &url, false)

@@ -8,7 +8,6 @@
 //! communities and its own users. Moderators resolve or dismiss them; both go to the audit log.
 
 use crate::{
-    app::AppState,
     db::{
         reports::{NewReport, Report},
         LocalActor,
@@ -21,6 +20,7 @@ use crate::{
         objects::{self, id_of, AS_CONTEXT},
     },
     markdown,
+    node::Node,
     service::discussions::{self, local_user_name, Member},
 };
 use serde_json::{json, Value};
@@ -39,7 +39,7 @@ struct Target {
     actor: Option<String>,
 }
 
-async fn locate(state: &AppState, object: &str) -> Result<Option<Target>, ApiError> {
+async fn locate(state: &Node, object: &str) -> Result<Option<Target>, ApiError> {
     if let Some(post) = state.db.post_by_ap_id(object).await? {
         return Ok(Some(Target {
             object: post.ap_id.clone(),
@@ -91,13 +91,13 @@ fn clean_reason(raw: &str) -> Result<String, ApiError> {
     Ok(reason.chars().take(MAX_REASON).collect())
 }
 
-fn is_local(state: &AppState, ap_id: &str) -> bool {
+fn is_local(state: &Node, ap_id: &str) -> bool {
     Url::parse(ap_id)
         .is_ok_and(|u| host_of(&u).eq_ignore_ascii_case(&state.settings.instance.domain))
 }
 
 /// Whether this node acts on reports about `target`: its community or its person lives here.
-async fn responsible(state: &AppState, target: &Target) -> Result<bool, ApiError> {
+async fn responsible(state: &Node, target: &Target) -> Result<bool, ApiError> {
     if let Some(community) = &target.community {
         if discussions::known(state, community)
             .await?
@@ -109,7 +109,7 @@ async fn responsible(state: &AppState, target: &Target) -> Result<bool, ApiError
     Ok(target.actor.as_deref().is_some_and(|a| is_local(state, a)))
 }
 
-async fn inbox_of(state: &AppState, actor: &str) -> Result<Url, ApiError> {
+async fn inbox_of(state: &Node, actor: &str) -> Result<Url, ApiError> {
     let url = Url::parse(actor).map_err(|_| ApiError::bad_request("not an actor URL"))?;
     let remote = crate::service::remote::actor(state, &url, false)
         .await
@@ -120,7 +120,7 @@ async fn inbox_of(state: &AppState, actor: &str) -> Result<Url, ApiError> {
 
 /// A local member reports `object` (an ActivityPub id or a user's handle).
 pub async fn file(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     object: &str,
     reason: &str,
@@ -225,7 +225,7 @@ pub async fn file(
     Ok(report)
 }
 
-async fn instance_actor(state: &AppState) -> Result<LocalActor, ApiError> {
+async fn instance_actor(state: &Node) -> Result<LocalActor, ApiError> {
     state
         .db
         .instance_actor()
@@ -234,7 +234,7 @@ async fn instance_actor(state: &AppState) -> Result<LocalActor, ApiError> {
 }
 
 /// A `Flag` from another node: kept when this node is responsible for what it reports.
-pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
+pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
     let body = &env.body;
     let objects: Vec<Url> = match body.get("object") {
         Some(Value::Array(items)) => items.iter().filter_map(|i| id_of(Some(i))).collect(),
@@ -293,11 +293,7 @@ pub async fn receive(state: &AppState, env: &Envelope) -> Result<(), ApiError> {
 
 /// Whether `member` may see and act on `report`: admins on every report, moderators on reports
 /// about their communities.
-pub async fn may_handle(
-    state: &AppState,
-    member: &Member,
-    report: &Report,
-) -> Result<bool, ApiError> {
+pub async fn may_handle(state: &Node, member: &Member, report: &Report) -> Result<bool, ApiError> {
     if member.user.is_admin {
         return Ok(true);
     }
@@ -310,7 +306,7 @@ pub async fn may_handle(
 /// The queue as `member` sees it: every report for admins, their communities' for moderators.
 /// Reports filed here about other nodes' matters (`forwarded`) are theirs to handle.
 pub async fn queue(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     filter: Option<&str>,
     limit: u64,
@@ -322,7 +318,7 @@ pub async fn queue(
 
 /// Resolves (`resolved`) or dismisses (`dismissed`) an open report, and records it.
 pub async fn close(
-    state: &AppState,
+    state: &Node,
     member: &Member,
     id: i64,
     outcome: &str,
@@ -381,7 +377,7 @@ pub async fn close(
 /// remote person's activities are refused at this node's inboxes and dropped from what remote
 /// communities relay. `who` is an actor id or `user@domain`.
 pub async fn suspend(
-    state: &AppState,
+    state: &Node,
     who: &str,
     reason: Option<&str>,
     by: &str,
@@ -402,7 +398,7 @@ pub async fn suspend(
 }
 
 /// Lifts a suspension.
-pub async fn unsuspend(state: &AppState, who: &str, by: &str) -> Result<String, ApiError> {
+pub async fn unsuspend(state: &Node, who: &str, by: &str) -> Result<String, ApiError> {
     let actor = discussions::resolve_actor(state, who).await?;
     if !state.db.unsuspend(&actor).await? {
         return Err(ApiError::not_found(format!("{actor} is not suspended")));

@@ -10,10 +10,7 @@
 pub mod fake;
 pub mod sign;
 
-use roundtable::{
-    app::{App, AppState},
-    config::Settings,
-};
+use roundtable::{app::App, config::Settings, node::Node as NodeState};
 use sea_orm::{ConnectionTrait, Database};
 use std::{
     future::Future,
@@ -137,7 +134,7 @@ pub struct Node {
     pub addr: SocketAddr,
     pub domain: String,
     pub base: String,
-    pub state: AppState,
+    pub state: NodeState,
     pub db: Arc<TestDb>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     stop: Option<oneshot::Sender<()>>,

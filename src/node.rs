@@ -1,0 +1,87 @@
+//! The running node's shared state: settings, database, the outgoing client with the instance
+//! actor's key, the delivery workers' wake-up, counters and rate limiters. Every handler, worker,
+//! CLI command and service call takes a `&Node`; it knows no HTTP routing.
+
+use crate::{
+    config::Settings,
+    db::{rate::RateLimiter, Db},
+    federation::client::{FederationClient, FetchError, Reach, SigningKey},
+    metrics::Metrics,
+};
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Shared state of every handler, worker and service call.
+#[derive(Clone)]
+pub struct Node {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub client: FederationClient,
+    /// Signs every outgoing GET.
+    pub instance_key: SigningKey,
+    /// Wakes idle delivery workers when a job is queued.
+    pub delivery_wakeup: Arc<Notify>,
+    pub metrics: Arc<Metrics>,
+    /// Per-host inbox rate limits.
+    pub inbox_limiter: Arc<RateLimiter>,
+    /// Fresh key fetches after a failed verification, per remote host.
+    pub key_refresh_limiter: Arc<RateLimiter>,
+}
+
+impl Node {
+    /// GETs an ActivityPub document, signed by the instance actor, from a host this node
+    /// federates with. Every outgoing fetch goes through here; the client checks the policy
+    /// again at every redirect.
+    pub async fn fetch(&self, url: &url::Url) -> Result<serde_json::Value, FetchError> {
+        self.client
+            .fetch_json_reaching(url, Some(&self.instance_key), Reach::Federated)
+            .await
+    }
+
+    /// A GET that the partnership handshake may make to a node this node does not (yet)
+    /// federate with: anything but a blocked host (at every hop).
+    pub async fn fetch_for_handshake(
+        &self,
+        url: &url::Url,
+    ) -> Result<serde_json::Value, FetchError> {
+        self.client
+            .fetch_json_reaching(url, Some(&self.instance_key), Reach::NotBlocked)
+            .await
+    }
+
+    /// The state of a node without its HTTP server: the signing client and the rate limiters,
+    /// for the instance actor whose private key is given. `app::node` builds it (creating the
+    /// instance actor on first use); the CLI uses it to send activities that the running node's
+    /// delivery workers pick up from the queue.
+    pub fn new(settings: Settings, db: Db, instance_key_pem: &str) -> Result<Node, String> {
+        let db = db.with_policy_ports(settings.federation.debug);
+        let client = FederationClient::new(
+            settings.federation.debug,
+            settings.request_timeout(),
+            &settings.instance.domain,
+        )?
+        .with_policy(db.clone());
+        let instance_key = SigningKey {
+            key_id: format!("{}/actor#main-key", settings.base_url()),
+            private_key_pem: Arc::from(instance_key_pem),
+        };
+        let key_refresh_limiter = Arc::new(RateLimiter::new(
+            settings.federation.key_refreshes_per_minute,
+            3,
+        ));
+        let inbox_limiter = Arc::new(RateLimiter::new(
+            settings.federation.inbox_rate_per_minute,
+            settings.federation.inbox_burst,
+        ));
+        Ok(Node {
+            settings: Arc::new(settings),
+            db,
+            client,
+            instance_key,
+            delivery_wakeup: Arc::new(Notify::new()),
+            metrics: Arc::new(Metrics::default()),
+            inbox_limiter,
+            key_refresh_limiter,
+        })
+    }
+}
