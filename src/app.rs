@@ -5,8 +5,9 @@
 use crate::{
     config::Settings,
     db::Db,
+    delivery,
     error::ApiError,
-    federation::{self, delivery},
+    federation::{self},
     node::Node,
     service::accounts::ensure_instance_actor,
 };

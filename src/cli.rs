@@ -352,7 +352,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}",
                     e.id,
-                    crate::federation::objects::rfc3339(e.created_at),
+                    crate::activitypub::objects::rfc3339(e.created_at),
                     e.actor,
                     e.action,
                     e.target,
@@ -437,7 +437,7 @@ async fn partner_command(settings: Settings, cmd: PartnerCommand) -> Result<(), 
                 println!(
                     "{direction}\t{}\t{}",
                     i.domain,
-                    crate::federation::objects::rfc3339(i.created_at)
+                    crate::activitypub::objects::rfc3339(i.created_at)
                 );
             }
         }

@@ -10,11 +10,13 @@
 
 #![recursion_limit = "512"]
 
+pub mod activitypub;
 pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod federation;
@@ -23,3 +25,4 @@ pub mod metrics;
 pub mod node;
 pub mod service;
 pub mod telemetry;
+pub mod web;

@@ -3,9 +3,9 @@
 //! CLI command and service call takes a `&Node`; it knows no HTTP routing.
 
 use crate::{
+    activitypub::client::{FederationClient, FetchError, Reach, SigningKey},
     config::Settings,
     db::{rate::RateLimiter, Db},
-    federation::client::{FederationClient, FetchError, Reach, SigningKey},
     metrics::Metrics,
 };
 use std::sync::Arc;
@@ -83,5 +83,15 @@ impl Node {
             inbox_limiter,
             key_refresh_limiter,
         })
+    }
+
+    /// Takes one of `host`'s key refreshes (a fresh fetch of a key after a signature failed to
+    /// verify with the cached one): false once the host has used its budget.
+    pub async fn may_refresh_key(&self, host: &str) -> Result<bool, crate::db::DbErr> {
+        Ok(self
+            .key_refresh_limiter
+            .check(&self.db, &format!("key-refresh {host}"))
+            .await?
+            .is_ok())
     }
 }

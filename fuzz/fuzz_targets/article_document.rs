@@ -7,7 +7,7 @@
 use libfuzzer_sys::fuzz_target;
 use roundtable::{
     db::articles::{Article, Revision},
-    federation::objects::MAX_TITLE,
+    activitypub::objects::MAX_TITLE,
     service::articles::{article_json, parse_article_doc, revision_id, MAX_ARTICLE},
 };
 use roundtable_fuzz::{assert_safe_html, documents};

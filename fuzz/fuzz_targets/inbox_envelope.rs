@@ -2,10 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use roundtable::federation::{
-    activities::{parse_envelope, ActivityKind},
-    objects::id_of,
-};
+use roundtable::activitypub::{activities::{parse_envelope, ActivityKind}, objects::id_of};
 use roundtable::service::articles::concerns_articles;
 
 fuzz_target!(|data: &[u8]| {

@@ -6,7 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use roundtable::{
-    federation::objects::{title_from_content, MAX_TITLE},
+    activitypub::objects::{title_from_content, MAX_TITLE},
     markdown::{excerpt, plain_text, render, sanitize},
     service::articles::summary_of,
 };

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use roundtable::federation::actors::{RemoteActorDoc, ACTOR_TYPES};
+use roundtable::activitypub::actors::{RemoteActorDoc, ACTOR_TYPES};
 use roundtable_fuzz::{assert_safe_html, documents};
 
 fuzz_target!(|data: &[u8]| {

@@ -1,12 +1,9 @@
 //! Remote posts (`Page`, `Note`, `Article`) as other servers send them, alone or inside an
-//! activity: parsed, checked and sanitized by `federation::objects::parse_post`.
+//! activity: parsed, checked and sanitized by `activitypub::objects::parse_post`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use roundtable::federation::{
-    actors::host_of,
-    objects::{parse_post, MAX_TITLE},
-};
+use roundtable::activitypub::{actors::host_of, objects::{parse_post, MAX_TITLE}};
 use roundtable_fuzz::{assert_safe_html, documents};
 
 fuzz_target!(|data: &[u8]| {

@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use roundtable::federation::signatures::{
+use roundtable::activitypub::signatures::{
     digest_header, digest_matches, DateWindow, SignedRequest,
 };
 use std::{collections::BTreeMap, time::Duration};

@@ -2,8 +2,8 @@
 
 use super::{parse_body, Admin, Auth, Q};
 use crate::{
+    activitypub::objects::rfc3339,
     error::ApiError,
-    federation::objects::rfc3339,
     node::Node,
     service::{
         partnership,

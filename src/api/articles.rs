@@ -5,9 +5,9 @@ use super::{
     MaybeAuth, Write, Q,
 };
 use crate::{
+    activitypub::objects::rfc3339,
     db::{articles::Article, now_ms},
     error::ApiError,
-    federation::objects::rfc3339,
     markdown,
     node::Node,
     service::{

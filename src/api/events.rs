@@ -5,9 +5,9 @@ use super::{
     Auth, Caller, MaybeAuth, Write, Q,
 };
 use crate::{
+    activitypub::objects::rfc3339,
     db::{events::Event, now_ms},
     error::ApiError,
-    federation::objects::rfc3339,
     markdown,
     node::Node,
     service::{
@@ -19,7 +19,7 @@ use crate::{
 use axum::{
     body::Bytes,
     extract::{Path, State},
-    http::{header, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -269,19 +269,14 @@ async fn get_event(
         let event = load(&state, id).await?;
         may_read(&state, auth.as_deref(), &event.community).await?;
         let title = event.title.clone();
-        return Ok(ics_response(calendar::calendar(&title, &[event])));
+        return Ok(crate::web::ics_response(calendar::calendar(
+            &title,
+            &[event],
+        )));
     }
     let event = load(&state, &id).await?;
     may_read(&state, auth.as_deref(), &event.community).await?;
     Ok(Json(event_json(&state, &event, auth.as_deref()).await?).into_response())
-}
-
-pub(crate) fn ics_response(body: String) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
-        body,
-    )
-        .into_response()
 }
 
 /// A community's upcoming events (hosted here or replicated) as a calendar feed.
@@ -302,7 +297,10 @@ async fn community_ics(
             calendar::MAX_FEED_EVENTS,
         )
         .await?;
-    Ok(ics_response(calendar::calendar(&community.title, &events)))
+    Ok(crate::web::ics_response(calendar::calendar(
+        &community.title,
+        &events,
+    )))
 }
 
 /// Creates a token for the caller's personal calendar feed and returns its URL.
@@ -365,7 +363,10 @@ pub async fn personal_ics(
             events.push(event);
         }
     }
-    Ok(ics_response(calendar::calendar("My events", &events)))
+    Ok(crate::web::ics_response(calendar::calendar(
+        "My events",
+        &events,
+    )))
 }
 
 async fn update(

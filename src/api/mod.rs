@@ -10,10 +10,10 @@ mod reports;
 mod tokens;
 
 use crate::{
+    activitypub::objects::rfc3339,
     db::discussions::{Membership, Post},
     domain::Scopes,
     error::ApiError,
-    federation::objects::rfc3339,
     node::Node,
     service::{
         accounts::token_hash,
@@ -408,7 +408,7 @@ pub(crate) async fn handles<'a>(
                         .and_then(|mut s| s.next_back())
                         .unwrap_or("")
                         .to_string();
-                    format!("{name}@{}", crate::federation::actors::host_of(&u))
+                    format!("{name}@{}", crate::activitypub::actors::host_of(&u))
                 })
                 .unwrap_or_else(|_| id.clone())
         });
@@ -1138,7 +1138,7 @@ struct SearchQuery {
 
 /// Text as safe HTML, with the index's match markers as `<mark>`.
 fn marked(text: &str) -> String {
-    crate::federation::routes::escape_html(text)
+    crate::markdown::escape_html(text)
         .replace(crate::db::search::MARK_START, "<mark>")
         .replace(crate::db::search::MARK_END, "</mark>")
 }

@@ -2,7 +2,7 @@
 
 use super::{parse_body, parse_id, Auth, Write, Q};
 use crate::{
-    db::reports::Report, error::ApiError, federation::objects::rfc3339, node::Node,
+    activitypub::objects::rfc3339, db::reports::Report, error::ApiError, node::Node,
     service::reports as svc,
 };
 use axum::{

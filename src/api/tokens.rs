@@ -38,7 +38,7 @@ fn account_error(e: AccountError) -> ApiError {
 }
 
 fn millis(ms: Option<i64>) -> Value {
-    ms.map(|ms| json!(crate::federation::objects::rfc3339(ms)))
+    ms.map(|ms| json!(crate::activitypub::objects::rfc3339(ms)))
         .unwrap_or(Value::Null)
 }
 

@@ -2,16 +2,20 @@
 //! to GETs signed by a node this node federates with. The instance actor, WebFinger, NodeInfo
 //! and HTML pages stay public (other nodes need the instance actor to verify our signatures).
 
-use super::{
+use super::routes::wants_activity_json;
+use crate::activitypub::{
     actors::host_of,
-    routes::wants_activity_json,
     signatures::{header_map, DateWindow, SignedRequest},
 };
-use crate::{error::ApiError, node::Node, service::remote};
+use crate::{
+    error::ApiError,
+    node::Node,
+    service::{discussions::CommunityView, privacy, remote},
+};
 use axum::{
     body::Body,
     extract::{Request, State},
-    http::Method,
+    http::{HeaderMap, Method},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -105,4 +109,37 @@ pub async fn signer_host(
     Err(ApiError::unauthorized(
         "the fetch is not signed with the signer's key",
     ))
+}
+
+/// A GET as the route handler saw it.
+pub struct ReadRequest<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub headers: &'a HeaderMap,
+}
+
+/// Decides whether the requester may read content of `community` (an object or collection).
+/// Public communities are readable by all (subject to authorized fetch, checked before).
+pub async fn authorize_read(
+    state: &Node,
+    community: &CommunityView,
+    request: &ReadRequest<'_>,
+) -> Result<(), ApiError> {
+    if privacy::is_public(community) {
+        return Ok(());
+    }
+    if !super::routes::wants_activity_json(request.headers) {
+        return Err(ApiError::forbidden(
+            "this community is confidential; read it through its members' nodes",
+        ));
+    }
+    let headers = crate::activitypub::signatures::header_map(request.headers);
+    let host = signer_host(state, request.method.as_str(), request.path, headers).await?;
+    if privacy::may_receive(state, community, &host).await? {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "{host} has no approved member in this community"
+        )))
+    }
 }

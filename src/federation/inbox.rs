@@ -1,7 +1,7 @@
 //! The shared inbox and per-actor inboxes: every POST is size-checked, signature-checked,
 //! deduplicated and only then parsed into an activity and handled.
 
-use super::{
+use crate::activitypub::{
     activities::{parse_envelope, Envelope},
     actors::host_of,
     signatures::{digest_matches, header_map, DateWindow, SignatureError, SignedRequest},
@@ -61,35 +61,15 @@ fn unauthorized(e: SignatureError) -> ApiError {
     ApiError::unauthorized(e.to_string())
 }
 
-/// Whether `key` is a key of `actor`: the actor's URL with a fragment (`…/u/ada#main-key`, as
-/// Mastodon and Lemmy name keys) or a path below it (`…/users/ada/main-key`, as GoToSocial does).
-pub fn key_owned_by(key: &url::Url, actor: &url::Url) -> bool {
-    let mut owner = key.clone();
-    owner.set_fragment(None);
-    if owner == *actor {
-        return true;
-    }
-    key.fragment().is_none()
-        && key.origin() == actor.origin()
-        && key.query().is_none()
-        && key
-            .path()
-            .strip_prefix(actor.path())
-            .is_some_and(|rest| rest.starts_with('/') && !rest[1..].contains('/'))
-}
-
 /// Takes one of a host's key refreshes (a fresh fetch of a key after a signature failed to
 /// verify with the cached one): 401 once the host has used its budget.
 pub async fn refresh_allowed(state: &Node, host: &str) -> Result<(), ApiError> {
-    match state
-        .key_refresh_limiter
-        .check(&state.db, &format!("key-refresh {host}"))
-        .await?
-    {
-        Ok(()) => Ok(()),
-        Err(_) => Err(ApiError::unauthorized(format!(
+    if state.may_refresh_key(host).await? {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized(format!(
             "the signature does not verify with the cached key of {host}, which was refreshed recently"
-        ))),
+        )))
     }
 }
 
@@ -158,7 +138,7 @@ async fn receive(
         .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
     let envelope = parse_envelope(value).map_err(ApiError::bad_request)?;
     if handshake_only
-        && !service::partnership::HANDSHAKE_TYPES.contains(&envelope.type_name.as_str())
+        && !crate::activitypub::activities::HANDSHAKE_TYPES.contains(&envelope.type_name.as_str())
     {
         return Err(ApiError::forbidden(format!(
             "this node does not federate with {signer_host}"
@@ -184,7 +164,7 @@ async fn receive(
     }
     // Only the activity's actor's own key is looked up: the key must be one the actor owns
     // (`actor#…`, or a path below the actor), so no request makes this node fetch any other URL.
-    if !key_owned_by(&key_url, &envelope.actor) {
+    if !crate::activitypub::signatures::key_owned_by(&key_url, &envelope.actor) {
         return Err(ApiError::unauthorized(
             "the request is not signed with a key of the activity's actor",
         ));

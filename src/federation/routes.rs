@@ -1,10 +1,11 @@
 //! Public ActivityPub GET endpoints: actors (with content negotiation) and their collections.
 
-use super::{
+use crate::activitypub::{
     actors::{actor_urls, local_actor_json},
     client::AP_CONTENT_TYPE,
     objects::{AS_CONTEXT, PUBLIC},
 };
+use crate::markdown::escape_html;
 use crate::{
     db::LocalActor,
     domain::ActorKind,
@@ -72,21 +73,6 @@ pub fn activity_json(value: Value) -> Response {
         .headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Accept"));
     response
-}
-
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn actor_page(state: &Node, actor: &LocalActor, kind: ActorKind) -> Response {
@@ -373,7 +359,7 @@ pub async fn group_collection(
                     crate::service::calendar::MAX_FEED_EVENTS,
                 )
                 .await?;
-            Ok(crate::api::events::ics_response(
+            Ok(crate::web::ics_response(
                 crate::service::calendar::calendar(&community.title, &events),
             ))
         }
@@ -393,7 +379,7 @@ pub struct HistoryQuery {
 }
 
 /// The community `community` as this node knows it, once the requester may read its content
-/// (always for public communities; see [`privacy::authorize_read`] for the others).
+/// (always for public communities; see [`super::fetch_guard::authorize_read`] for the others).
 async fn readable(
     state: &Node,
     community: &str,
@@ -403,10 +389,10 @@ async fn readable(
 ) -> Result<CommunityView, ApiError> {
     let view = privacy::community_of(state, community).await?;
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    privacy::authorize_read(
+    super::fetch_guard::authorize_read(
         state,
         &view,
-        &privacy::ReadRequest {
+        &super::fetch_guard::ReadRequest {
             method,
             path,
             headers,

@@ -62,7 +62,7 @@ pub async fn webfinger(
             ActorKind::parse(&actor.kind).ok_or_else(|| ApiError::not_found("no such account"))?;
         (kind, actor)
     };
-    let urls = super::actors::actor_urls(&base, kind, &actor.name);
+    let urls = crate::activitypub::actors::actor_urls(&base, kind, &actor.name);
     let subject = match kind {
         ActorKind::Application => format!("acct:{domain}@{domain}"),
         _ => format!("acct:{}@{domain}", actor.name),

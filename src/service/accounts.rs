@@ -1,9 +1,9 @@
 //! Users, communities, the instance actor and API tokens.
 
 use crate::{
+    activitypub::signatures::generate_key_pair,
     db::{Community, Db, LocalActor, NewLocalActor, StoreError, User},
     domain::{ActorKind, Name, Scopes, Visibility},
-    federation::signatures::generate_key_pair,
 };
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHasher, SaltString},

@@ -11,19 +11,19 @@
 //! the editor's node with a `Reject` carrying the conflict.
 
 use crate::{
+    activitypub::{
+        activities::Envelope,
+        actors::host_of,
+        objects::{self, id_of, rfc3339, AS_CONTEXT, PUBLIC},
+    },
     db::{
         articles::{Article, ArticleEdit, NewArticle, NewRevision, Revision},
         now_ms,
         queue::NewJob,
         LocalActor,
     },
+    delivery,
     error::ApiError,
-    federation::{
-        activities::Envelope,
-        actors::host_of,
-        delivery,
-        objects::{self, id_of, rfc3339, AS_CONTEXT, PUBLIC},
-    },
     markdown,
     node::Node,
     service::{

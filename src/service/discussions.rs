@@ -8,6 +8,12 @@
 //! bans, likes) is taken on the community's word, since it is the authority over its own space.
 
 use crate::{
+    activitypub::{
+        activities::Envelope,
+        actors::host_of,
+        objects::{self, id_of, parse_post, IncomingPost, PostContext},
+        proof,
+    },
     db::{
         discussions::{
             CommunityProfile, Membership, NewMembership, NewPost, Post, PostChange, Write,
@@ -16,15 +22,9 @@ use crate::{
         queue::NewJob,
         Community, LocalActor, RemoteActor, User,
     },
+    delivery,
     domain::{ActorKind, Name},
     error::ApiError,
-    federation::{
-        activities::Envelope,
-        actors::host_of,
-        delivery,
-        objects::{self, id_of, parse_post, IncomingPost, PostContext},
-        proof,
-    },
     markdown,
     node::Node,
     service::{
@@ -1256,15 +1256,11 @@ async fn proven_by(state: &Node, doc: &Value, author: &Url) -> Result<bool, ApiE
     let Some(method) = proof::verification_method(doc).and_then(|m| Url::parse(m).ok()) else {
         return Ok(false);
     };
-    if !crate::federation::inbox::key_owned_by(&method, author) {
+    if !crate::activitypub::signatures::key_owned_by(&method, author) {
         return Ok(false);
     }
     for refresh in [false, true] {
-        if refresh
-            && crate::federation::inbox::refresh_allowed(state, &host_of(author))
-                .await
-                .is_err()
-        {
+        if refresh && !state.may_refresh_key(&host_of(author)).await? {
             return Ok(false);
         }
         let Ok(actor) = remote::actor(state, author, refresh).await else {
@@ -1414,7 +1410,7 @@ pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
     // An actor announcing a change of its own profile (a community's title, icon…).
     if kind == "Update"
         && object.is_some_and(|o| {
-            crate::federation::actors::ACTOR_TYPES.contains(&inner_kind(o))
+            crate::activitypub::actors::ACTOR_TYPES.contains(&inner_kind(o))
                 && id_of(Some(o)).as_ref() == Some(&env.actor)
         })
     {

@@ -6,17 +6,17 @@
 //! moves up with a fresh `Accept`.
 
 use crate::{
+    activitypub::{
+        activities::Envelope,
+        actors::host_of,
+        objects::{self, id_of, parse_time, rfc3339, AS_CONTEXT, PUBLIC},
+    },
     db::{
         events::{Event, JoinRule},
         now_ms, LocalActor,
     },
+    delivery,
     error::ApiError,
-    federation::{
-        activities::Envelope,
-        actors::host_of,
-        delivery,
-        objects::{self, id_of, parse_time, rfc3339, AS_CONTEXT, PUBLIC},
-    },
     markdown,
     node::Node,
     service::{
@@ -338,7 +338,7 @@ pub fn parse_event(doc: &Value) -> Result<Event, String> {
 pub fn parse_remote_event(doc: &Value, allow_http: bool) -> Result<Event, String> {
     let link = |v: Option<&Value>| {
         v.and_then(Value::as_str)
-            .and_then(|u| crate::federation::remote_url(u, allow_http))
+            .and_then(|u| crate::activitypub::remote_url(u, allow_http))
     };
     if inner_kind(doc) != "Event" {
         return Err("not an Event".into());

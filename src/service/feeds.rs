@@ -1,9 +1,9 @@
 //! Atom feeds (RFC 4287) of public communities: their newest threads, for feed readers.
 
 use crate::{
+    activitypub::objects::rfc3339,
     db::discussions::Post,
     error::ApiError,
-    federation::objects::rfc3339,
     node::Node,
     service::discussions::{actor_handle, CommunityView},
 };

@@ -2,8 +2,8 @@
 //! partnerships) adds its handling here.
 
 use crate::{
+    activitypub::activities::{ActivityKind, Envelope},
     error::ApiError,
-    federation::activities::{ActivityKind, Envelope},
     node::Node,
     service::{discussions, events, partnership, reports},
 };

@@ -11,14 +11,14 @@
 //! and never a blocked host.
 
 use crate::{
-    db::policy::Instance,
-    error::ApiError,
-    federation::{
+    activitypub::{
         activities::Envelope,
         actors::host_of,
-        delivery,
         objects::{self, id_of, AS_CONTEXT},
     },
+    db::policy::Instance,
+    delivery,
+    error::ApiError,
     node::Node,
     service::{
         discussions::inner_kind,
@@ -31,7 +31,6 @@ use tracing::info;
 use url::Url;
 
 /// The activity types the handshake uses.
-pub const HANDSHAKE_TYPES: [&str; 4] = ["Follow", "Accept", "Reject", "Undo"];
 
 fn our_actor(state: &Node) -> String {
     format!("{}/actor", state.settings.base_url())
@@ -242,7 +241,7 @@ pub async fn remove(state: &Node, raw: &str, by: &str) -> Result<String, PolicyE
 
 /// Whether a verified activity is a step of a partnership handshake addressed to this node.
 pub async fn concerns(state: &Node, env: &Envelope) -> Result<bool, ApiError> {
-    if !HANDSHAKE_TYPES.contains(&env.type_name.as_str()) {
+    if !crate::activitypub::activities::HANDSHAKE_TYPES.contains(&env.type_name.as_str()) {
         return Ok(false);
     }
     let object = env.body.get("object");

@@ -11,12 +11,11 @@
 //!   ([`may_receive`]).
 
 use crate::{
+    activitypub::{actors::host_of, objects::PUBLIC},
     error::ApiError,
-    federation::{actors::host_of, fetch_guard, objects::PUBLIC},
     node::Node,
     service::discussions::{self, CommunityView},
 };
-use axum::http::{HeaderMap, Method};
 use serde_json::Value;
 use url::Url;
 
@@ -75,40 +74,6 @@ pub fn restrict(value: &mut Value, community: &str) {
 pub fn address(value: &mut Value, community: &CommunityView) {
     if !is_public(community) {
         restrict(value, &community.ap_id);
-    }
-}
-
-/// A GET as the route handler saw it.
-pub struct ReadRequest<'a> {
-    pub method: &'a Method,
-    pub path: &'a str,
-    pub headers: &'a HeaderMap,
-}
-
-/// Decides whether the requester may read content of `community` (an object or collection).
-/// Public communities are readable by all (subject to authorized fetch, checked before).
-pub async fn authorize_read(
-    state: &Node,
-    community: &CommunityView,
-    request: &ReadRequest<'_>,
-) -> Result<(), ApiError> {
-    if is_public(community) {
-        return Ok(());
-    }
-    if !crate::federation::routes::wants_activity_json(request.headers) {
-        return Err(ApiError::forbidden(
-            "this community is confidential; read it through its members' nodes",
-        ));
-    }
-    let headers = crate::federation::signatures::header_map(request.headers);
-    let host =
-        fetch_guard::signer_host(state, request.method.as_str(), request.path, headers).await?;
-    if may_receive(state, community, &host).await? {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(format!(
-            "{host} has no approved member in this community"
-        )))
     }
 }
 

@@ -1,6 +1,6 @@
 //! Actors of other servers: fetched (signed by the instance actor), checked and cached.
 
-use crate::{db::RemoteActor, federation::actors::RemoteActorDoc, node::Node};
+use crate::{activitypub::actors::RemoteActorDoc, db::RemoteActor, node::Node};
 use url::Url;
 
 /// A cached actor younger than this is used without refetching.
@@ -9,7 +9,7 @@ const FRESH_MS: i64 = 24 * 3600 * 1000;
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
     #[error(transparent)]
-    Fetch(#[from] crate::federation::client::FetchError),
+    Fetch(#[from] crate::activitypub::client::FetchError),
     #[error("{0}")]
     Invalid(String),
     #[error("database error: {0}")]

@@ -8,17 +8,17 @@
 //! communities and its own users. Moderators resolve or dismiss them; both go to the audit log.
 
 use crate::{
+    activitypub::{
+        activities::Envelope,
+        actors::host_of,
+        objects::{self, id_of, AS_CONTEXT},
+    },
     db::{
         reports::{NewReport, Report},
         LocalActor,
     },
+    delivery,
     error::ApiError,
-    federation::{
-        activities::Envelope,
-        actors::host_of,
-        delivery,
-        objects::{self, id_of, AS_CONTEXT},
-    },
     markdown,
     node::Node,
     service::discussions::{self, local_user_name, Member},

@@ -1,7 +1,7 @@
 //! Everything captured from other software that is a group, person, note, page, event, follow,
 //! like, delete, announce or flag parses.
 
-use roundtable::federation::{
+use roundtable::activitypub::{
     activities::parse_envelope, actors::RemoteActorDoc, objects::parse_post,
 };
 use serde_json::Value;

@@ -5,7 +5,7 @@ use crate::{
     harness::{eventually, ApiUser},
 };
 use roundtable::{
-    federation::activities::parse_envelope,
+    activitypub::activities::parse_envelope,
     service::events::{event_json, parse_event, summary_line},
 };
 use serde_json::{json, Value};

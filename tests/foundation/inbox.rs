@@ -6,10 +6,7 @@ use crate::harness::{
     sign::{digest, http_date, now_plus, Post},
     Node,
 };
-use roundtable::{
-    federation::{delivery, signatures::generate_key_pair},
-    metrics::Metrics,
-};
+use roundtable::{activitypub::signatures::generate_key_pair, delivery, metrics::Metrics};
 use serde_json::{json, Value};
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! share one database.
 
 use crate::harness::{eventually, Node, NodeOptions};
-use roundtable::{federation::delivery, metrics::Metrics};
+use roundtable::{delivery, metrics::Metrics};
 use serde_json::{json, Value};
 use std::time::Duration;
 use url::Url;

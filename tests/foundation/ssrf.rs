@@ -1,7 +1,7 @@
 //! Outgoing requests never reach loopback or private addresses unless debug mode is on.
 
 use crate::harness::{eventually, sign::Post, Node, NodeOptions};
-use roundtable::federation::client::{FederationClient, FetchError};
+use roundtable::activitypub::client::{FederationClient, FetchError};
 use serde_json::json;
 use std::time::Duration;
 use url::Url;

@@ -12,7 +12,7 @@ use axum::{
     routing::{get, post},
     Router,
 };
-use roundtable::federation::signatures::{generate_key_pair, KeyPair};
+use roundtable::activitypub::signatures::{generate_key_pair, KeyPair};
 use serde_json::{json, Value};
 use std::{
     collections::HashMap,

@@ -4,7 +4,7 @@
 
 use super::{admin, WAIT};
 use crate::harness::{eventually, fake::FakeServer, http, sign::Post, Node};
-use roundtable::federation::signatures::generate_key_pair;
+use roundtable::activitypub::signatures::generate_key_pair;
 use serde_json::{json, Value};
 
 /// A signed inbox POST whose actor and key live on `host` (which need not exist).

@@ -116,7 +116,7 @@ async fn a_hostile_group_that_calls_itself_confidential_cannot_plant_or_rewrite_
     assert!(body["error"].as_str().is_some_and(|e| e.contains("origin")));
     // A proof by someone else's key does not help either.
     let mut self_proven = forged.clone();
-    roundtable::federation::proof::sign(
+    roundtable::activitypub::proof::sign(
         &mut self_proven,
         &format!("{}#main-key", evil.id),
         &evil.server.keys.private_pem,

@@ -105,7 +105,7 @@ async fn the_inbox_looks_up_only_the_key_of_the_activitys_actor() {
 async fn failing_signatures_do_not_force_a_key_fetch_each_time() {
     let Board { alpha, .. } = board().await;
     let evil = FakeServer::start("mallory").await;
-    let other = roundtable::federation::signatures::generate_key_pair().expect("keys");
+    let other = roundtable::activitypub::signatures::generate_key_pair().expect("keys");
     for n in 0..10 {
         let like = json!({
             "id": format!("{}/likes/{n}", evil.base),

@@ -6,7 +6,7 @@
 //! retry after `retry_base_ms * 2^(attempts-1)`, capped at `retry_max_ms`. A host failing for
 //! `dead_after_hours` is marked dead and skipped until it contacts us again.
 
-use super::{
+use crate::activitypub::{
     actors::{actor_urls, host_of},
     client::SigningKey,
 };
@@ -219,7 +219,7 @@ async fn is_handshake(state: &Node, job: &DeliveryJob) -> bool {
         && serde_json::from_str::<serde_json::Value>(&job.body)
             .ok()
             .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
-            .is_some_and(|t| crate::service::partnership::HANDSHAKE_TYPES.contains(&t.as_str()))
+            .is_some_and(|t| crate::activitypub::activities::HANDSHAKE_TYPES.contains(&t.as_str()))
 }
 
 /// The signing key of a local actor.

@@ -102,6 +102,8 @@ pub fn parse_envelope(body: Value) -> Result<Envelope, String> {
     })
 }
 
+pub const HANDSHAKE_TYPES: [&str; 4] = ["Follow", "Accept", "Reject", "Undo"];
+
 #[cfg(test)]
 mod tests {
     use super::*;

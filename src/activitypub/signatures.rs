@@ -22,7 +22,7 @@ use std::{
 
 /// A request's headers as the signature checks read them: lowercase names, text values
 /// (headers whose value is not text are left out). Owned, so it can be held across awaits.
-pub fn header_map(headers: &axum::http::HeaderMap) -> BTreeMap<String, String> {
+pub fn header_map(headers: &reqwest::header::HeaderMap) -> BTreeMap<String, String> {
     headers
         .iter()
         .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
@@ -260,6 +260,23 @@ impl SignedRequest {
         )
         .map_err(|_| invalid())
     }
+}
+
+/// Whether `key` is a key of `actor`: the actor's URL with a fragment (`…/u/ada#main-key`, as
+/// Mastodon and Lemmy name keys) or a path below it (`…/users/ada/main-key`, as GoToSocial does).
+pub fn key_owned_by(key: &url::Url, actor: &url::Url) -> bool {
+    let mut owner = key.clone();
+    owner.set_fragment(None);
+    if owner == *actor {
+        return true;
+    }
+    key.fragment().is_none()
+        && key.origin() == actor.origin()
+        && key.query().is_none()
+        && key
+            .path()
+            .strip_prefix(actor.path())
+            .is_some_and(|rest| rest.starts_with('/') && !rest[1..].contains('/'))
 }
 
 #[cfg(test)]

@@ -124,7 +124,7 @@ pub fn verify(object: &Value, public_key_pem: &str) -> Result<(), ProofError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::federation::signatures::generate_key_pair;
+    use crate::activitypub::signatures::generate_key_pair;
 
     #[test]
     fn a_signed_object_verifies_and_any_change_breaks_it() {
