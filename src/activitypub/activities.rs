@@ -102,6 +102,7 @@ pub fn parse_envelope(body: Value) -> Result<Envelope, String> {
     })
 }
 
+/// The activity types of the partnership handshake between instance actors.
 pub const HANDSHAKE_TYPES: [&str; 4] = ["Follow", "Accept", "Reject", "Undo"];
 
 #[cfg(test)]

@@ -30,8 +30,6 @@ use serde_json::{json, Value};
 use tracing::info;
 use url::Url;
 
-/// The activity types the handshake uses.
-
 fn our_actor(state: &Node) -> String {
     format!("{}/actor", state.settings.base_url())
 }
