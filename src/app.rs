@@ -44,7 +44,13 @@ pub async fn node(settings: Settings, db: Db) -> Result<Node, BuildError> {
     let instance = ensure_instance_actor(&db, &settings.instance.domain)
         .await
         .map_err(|e| BuildError::InstanceActor(e.to_string()))?;
-    Node::new(settings, db, &instance.private_key_pem).map_err(BuildError::Client)
+    Node::new(
+        settings,
+        db,
+        &instance.private_key_pem,
+        Arc::new(crate::service::privacy::DeliveryGate),
+    )
+    .map_err(BuildError::Client)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -49,6 +49,15 @@ pub fn jobs_for(
         .unwrap_or_default()
         .to_string();
     let body = activity.to_string();
+    let kind = activity
+        .get("type")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string();
+    let audience = activity
+        .get("audience")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
     let local = &state.settings.instance.domain;
     let distinct: BTreeSet<Url> = inboxes.into_iter().collect();
     distinct
@@ -60,6 +69,8 @@ pub fn jobs_for(
             host: host_of(&inbox),
             inbox: inbox.to_string(),
             body: body.clone(),
+            kind: kind.clone(),
+            audience: audience.clone(),
         })
         .collect()
 }
@@ -172,7 +183,16 @@ async fn attempt(state: &Node, job: &DeliveryJob) -> Result<(), (String, bool)> 
     }
     // A confidential community's content goes only to nodes that may still hold it: a job
     // queued before a node's last member left is not sent.
-    match crate::service::privacy::may_deliver(state, &job.body, &job.host).await {
+    let may_deliver = match &job.audience {
+        Some(audience) => {
+            state
+                .recipients
+                .may_receive(state, audience, &job.host)
+                .await
+        }
+        None => Ok(true),
+    };
+    match may_deliver {
         Ok(true) => {}
         Ok(false) => {
             return Err((
@@ -183,7 +203,7 @@ async fn attempt(state: &Node, job: &DeliveryJob) -> Result<(), (String, bool)> 
                 false,
             ))
         }
-        Err(e) => return Err((e.message, true)),
+        Err(e) => return Err((e, true)),
     }
     let inbox = Url::parse(&job.inbox).map_err(|e| (format!("bad inbox URL: {e}"), false))?;
     let signer = state
@@ -215,11 +235,7 @@ async fn is_handshake(state: &Node, job: &DeliveryJob) -> bool {
         state.db.instance_actor().await,
         Ok(Some(actor)) if actor.id == job.signer_actor_id
     );
-    from_instance
-        && serde_json::from_str::<serde_json::Value>(&job.body)
-            .ok()
-            .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
-            .is_some_and(|t| crate::activitypub::activities::HANDSHAKE_TYPES.contains(&t.as_str()))
+    from_instance && crate::activitypub::activities::HANDSHAKE_TYPES.contains(&job.kind.as_str())
 }
 
 /// The signing key of a local actor.

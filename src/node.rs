@@ -8,8 +8,21 @@ use crate::{
     db::{rate::RateLimiter, Db},
     metrics::Metrics,
 };
-use std::sync::Arc;
+use std::{future::Future, pin::Pin, sync::Arc};
 use tokio::sync::Notify;
+
+/// The rule that decides, just before a send, whether content of the community `audience` may
+/// still go to `host` (a confidential community's members may have left meanwhile). It lives in
+/// `service::privacy`; the composition root hands it to the node, so the delivery worker asks
+/// it without depending on the use cases.
+pub trait Recipients: Send + Sync {
+    fn may_receive<'a>(
+        &'a self,
+        node: &'a Node,
+        audience: &'a str,
+        host: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<bool, String>> + Send + 'a>>;
+}
 
 /// Shared state of every handler, worker and service call.
 #[derive(Clone)]
@@ -26,6 +39,8 @@ pub struct Node {
     pub inbox_limiter: Arc<RateLimiter>,
     /// Fresh key fetches after a failed verification, per remote host.
     pub key_refresh_limiter: Arc<RateLimiter>,
+    /// Asked by the delivery worker before each send of a community's content.
+    pub recipients: Arc<dyn Recipients>,
 }
 
 impl Node {
@@ -53,7 +68,12 @@ impl Node {
     /// for the instance actor whose private key is given. `app::node` builds it (creating the
     /// instance actor on first use); the CLI uses it to send activities that the running node's
     /// delivery workers pick up from the queue.
-    pub fn new(settings: Settings, db: Db, instance_key_pem: &str) -> Result<Node, String> {
+    pub fn new(
+        settings: Settings,
+        db: Db,
+        instance_key_pem: &str,
+        recipients: Arc<dyn Recipients>,
+    ) -> Result<Node, String> {
         let db = db.with_policy_ports(settings.federation.debug);
         let client = FederationClient::new(
             settings.federation.debug,
@@ -82,6 +102,7 @@ impl Node {
             metrics: Arc::new(Metrics::default()),
             inbox_limiter,
             key_refresh_limiter,
+            recipients,
         })
     }
 

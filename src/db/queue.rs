@@ -17,6 +17,10 @@ pub struct NewJob {
     pub inbox: String,
     pub host: String,
     pub body: String,
+    /// The activity's `type`.
+    pub kind: String,
+    /// The community the activity belongs to (its `audience`), if any.
+    pub audience: Option<String>,
 }
 
 /// Writes jobs inside the caller's transaction (or connection), so an activity is committed
@@ -33,6 +37,8 @@ pub async fn enqueue<C: ConnectionTrait>(
             inbox: Set(job.inbox),
             host: Set(job.host),
             body: Set(job.body),
+            kind: Set(job.kind),
+            audience: Set(job.audience),
             state: Set("pending".into()),
             attempts: Set(0),
             next_attempt_at: Set(now),

@@ -13,10 +13,11 @@
 use crate::{
     activitypub::{actors::host_of, objects::PUBLIC},
     error::ApiError,
-    node::Node,
+    node::{Node, Recipients},
     service::discussions::{self, CommunityView},
 };
 use serde_json::Value;
+use std::{future::Future, pin::Pin};
 use url::Url;
 
 /// Software known to show followers-only content to people who are not followers; confidential
@@ -107,18 +108,30 @@ pub async fn may_receive(
     })
 }
 
-/// Whether a queued activity may still go to `host`: false only for content of a confidential
-/// community (named by the activity's `audience`) that `host` may no longer receive.
-pub async fn may_deliver(state: &Node, body: &str, host: &str) -> Result<bool, ApiError> {
-    let Ok(value) = serde_json::from_str::<Value>(body) else {
-        return Ok(true);
-    };
-    let Some(audience) = value.get("audience").and_then(Value::as_str) else {
-        return Ok(true);
-    };
+/// Whether a queued activity of the community `audience` may still go to `host`: false only
+/// for content of a confidential community that `host` may no longer receive.
+pub async fn may_deliver(state: &Node, audience: &str, host: &str) -> Result<bool, ApiError> {
     match discussions::known(state, audience).await? {
         Some(community) if !is_public(&community) => may_receive(state, &community, host).await,
         _ => Ok(true),
+    }
+}
+
+/// [`may_deliver`] as the delivery worker asks it (see [`Recipients`]).
+pub struct DeliveryGate;
+
+impl Recipients for DeliveryGate {
+    fn may_receive<'a>(
+        &'a self,
+        node: &'a Node,
+        audience: &'a str,
+        host: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<bool, String>> + Send + 'a>> {
+        Box::pin(async move {
+            may_deliver(node, audience, host)
+                .await
+                .map_err(|e| e.message)
+        })
     }
 }
 

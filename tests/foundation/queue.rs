@@ -311,6 +311,8 @@ async fn a_change_and_its_deliveries_commit_together_or_not_at_all() {
         inbox: "https://b.example/inbox".into(),
         host: "b.example".into(),
         body: "{}".into(),
+        kind: "Announce".into(),
+        audience: None,
     };
     let db = &a.state.db;
     let jobs_before = db.delivery_jobs().await.expect("jobs").len();

@@ -11,7 +11,6 @@ use std::path::Path;
 
 /// Edges (from module, to module) that break a layer rule today. Only ever remove entries.
 const KNOWN_VIOLATIONS: &[(&str, &str)] = &[
-    ("delivery", "service::privacy"),
     ("service::access", "error"),
     ("service::articles", "error"),
     ("service::discussions", "error"),
@@ -25,7 +24,7 @@ const KNOWN_VIOLATIONS: &[(&str, &str)] = &[
 ];
 
 /// Top-level modules that are still part of an import cycle. Only ever remove entries.
-const KNOWN_CYCLE: &[&str] = &["delivery", "service"];
+const KNOWN_CYCLE: &[&str] = &[];
 
 /// The layers, lowest first. A module may name modules of its own layer and of the layers its
 /// rule allows; nothing else.
@@ -120,7 +119,10 @@ fn sources() -> Vec<Source> {
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
-                let rel = path.strip_prefix(&root).unwrap().with_extension("");
+                let rel = path
+                    .strip_prefix(&root)
+                    .expect("a file under src/")
+                    .with_extension("");
                 let mut parts: Vec<String> = rel
                     .components()
                     .map(|c| c.as_os_str().to_string_lossy().into_owned())
@@ -304,8 +306,8 @@ fn violations(sources: &[Source]) -> BTreeSet<(String, String)> {
 fn top_level_cycle(sources: &[Source]) -> BTreeSet<String> {
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (from, to) in edges(sources) {
-        let from = from.split("::").next().unwrap().to_string();
-        let to = to.split("::").next().unwrap().to_string();
+        let from = from.split("::").next().unwrap_or_default().to_string();
+        let to = to.split("::").next().unwrap_or_default().to_string();
         if from != to && from != "lib" {
             graph.entry(from).or_default().insert(to);
         }

@@ -11,6 +11,10 @@ pub struct Model {
     pub inbox: String,
     pub host: String,
     pub body: String,
+    /// The activity's `type`.
+    pub kind: String,
+    /// The community the activity belongs to, when it names one.
+    pub audience: Option<String>,
     pub state: String,
     pub attempts: i32,
     pub next_attempt_at: i64,
