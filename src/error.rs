@@ -62,6 +62,24 @@ impl ApiError {
     }
 }
 
+impl From<crate::service::error::Error> for ApiError {
+    fn from(e: crate::service::error::Error) -> ApiError {
+        use crate::service::error::Kind;
+        let status = match e.kind {
+            Kind::Invalid => StatusCode::BAD_REQUEST,
+            Kind::Refused => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Kind::Forbidden => StatusCode::FORBIDDEN,
+            Kind::NotFound => StatusCode::NOT_FOUND,
+            Kind::Gone => StatusCode::GONE,
+            Kind::Conflict => StatusCode::CONFLICT,
+            Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, e.message)
+    }
+}
+
 impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> ApiError {
         match e {

@@ -7,7 +7,9 @@
 //! share one queue without sending a job twice.
 
 use super::{entities::delivery_job, Db, DbErr, DeliveryJob};
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Set, Statement, Value};
+use sea_orm::{
+    ConnectionTrait, DbBackend, EntityTrait, IdenStatic, Iterable, Set, Statement, Value,
+};
 
 /// One job to insert.
 #[derive(Clone, Debug)]
@@ -88,6 +90,12 @@ impl Db {
         } else {
             ""
         };
+        // The columns are named, not `*`: SQLite keeps a prepared statement's column list from
+        // when it was first prepared, which a `*` can outlive when a migration adds columns.
+        let columns = delivery_job::Column::iter()
+            .map(|c| c.as_str().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         let text = format!(
             "UPDATE delivery_jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1 \
              WHERE id = (\
@@ -98,7 +106,7 @@ impl Db {
                  AND NOT EXISTS (SELECT 1 FROM peers p WHERE p.host = j.host AND p.dead) \
                ORDER BY j.next_attempt_at, j.id LIMIT 1 {lock}) \
              AND (locked_until IS NULL OR locked_until < $3) \
-             RETURNING *"
+             RETURNING {columns}"
         );
         let stmt = sql(
             backend,

@@ -245,7 +245,7 @@ async fn handle(
     };
     if let Err(e) = outcome {
         warn!(activity = %envelope.id, error = %e.message, "activity rejected");
-        return Err(e);
+        return Err(e.into());
     }
     let first = state
         .db

@@ -7,8 +7,8 @@
 
 use crate::{
     db::now_ms,
-    error::ApiError,
     node::Node,
+    service::error::Error,
     service::{discussions::CommunityView, privacy},
 };
 
@@ -20,14 +20,14 @@ pub async fn participant(
     state: &Node,
     community: &CommunityView,
     actor: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     if let Some(ban) = state
         .db
         .active_ban(&community.ap_id, actor, now_ms())
         .await?
     {
         let reason = ban.reason.map(|r| format!(": {r}")).unwrap_or_default();
-        return Err(ApiError::forbidden(format!(
+        return Err(Error::forbidden(format!(
             "banned from this community{reason}"
         )));
     }
@@ -36,20 +36,18 @@ pub async fn participant(
     }
     match state.db.membership(&community.ap_id, actor).await? {
         Some(m) if m.state == "accepted" => Ok(()),
-        Some(m) if m.state == "rejected" => Err(ApiError::forbidden(
+        Some(m) if m.state == "rejected" => Err(Error::forbidden(
             "the community declined the request to join",
         )),
-        Some(_) => Err(ApiError::forbidden(
-            "the membership is still pending approval",
-        )),
-        None => Err(ApiError::forbidden(
+        Some(_) => Err(Error::forbidden("the membership is still pending approval")),
+        None => Err(Error::forbidden(
             "this community is confidential: join it first",
         )),
     }
 }
 
 /// Whether `actor` is an accepted owner or moderator of `community`.
-pub async fn is_moderator(state: &Node, community: &str, actor: &str) -> Result<bool, ApiError> {
+pub async fn is_moderator(state: &Node, community: &str, actor: &str) -> Result<bool, Error> {
     Ok(state
         .db
         .membership(community, actor)
@@ -74,26 +72,26 @@ pub async fn moderation(
     community: &CommunityView,
     actor: &str,
     action: Moderation<'_>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     if community.local.is_none() {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "moderation is decided on the community's node",
         ));
     }
     if !is_moderator(state, &community.ap_id, actor).await? {
-        return Err(ApiError::forbidden("only moderators can do this"));
+        return Err(Error::forbidden("only moderators can do this"));
     }
     match action {
         Moderation::Ban { target } => {
             if target == actor {
-                return Err(ApiError::unprocessable("you cannot ban yourself"));
+                return Err(Error::refused("you cannot ban yourself"));
             }
             if is_moderator(state, &community.ap_id, target).await? {
-                return Err(ApiError::forbidden("moderators cannot be banned"));
+                return Err(Error::forbidden("moderators cannot be banned"));
             }
             if let Some(m) = state.db.membership(&community.ap_id, target).await? {
                 if m.role == "owner" {
-                    return Err(ApiError::forbidden("the owner cannot be banned"));
+                    return Err(Error::forbidden("the owner cannot be banned"));
                 }
             }
             Ok(())
@@ -103,12 +101,12 @@ pub async fn moderation(
                 .db
                 .membership(&community.ap_id, target)
                 .await?
-                .ok_or_else(|| ApiError::not_found("no such member in this community"))?;
+                .ok_or_else(|| Error::not_found("no such member in this community"))?;
             if membership.role == "owner" {
-                return Err(ApiError::forbidden("the owner's role cannot be changed"));
+                return Err(Error::forbidden("the owner's role cannot be changed"));
             }
             if membership.state != "accepted" {
-                return Err(ApiError::conflict("only accepted members get roles"));
+                return Err(Error::conflict("only accepted members get roles"));
             }
             Ok(())
         }

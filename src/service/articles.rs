@@ -22,10 +22,9 @@ use crate::{
         queue::NewJob,
         LocalActor,
     },
-    delivery,
-    error::ApiError,
-    markdown,
+    delivery, markdown,
     node::Node,
+    service::error::Error,
     service::{
         discussions::{
             broadcast_jobs, check_title, inner_kind, known, moderates, require_member,
@@ -64,13 +63,13 @@ pub fn bounded_diff<T: Send + 'static>(
     texts: &[&str],
     what: &str,
     work: impl FnOnce() -> T + Send + 'static,
-) -> impl std::future::Future<Output = Result<T, ApiError>> {
+) -> impl std::future::Future<Output = Result<T, Error>> {
     // Checked before the future exists, so it borrows nothing.
     let too_long = texts.iter().any(|t| t.lines().count() > MAX_DIFF_LINES);
     let refusal = format!("{what} compares texts of at most {MAX_DIFF_LINES} lines");
     async move {
         if too_long {
-            return Err(ApiError::unprocessable(refusal));
+            return Err(Error::refused(refusal));
         }
         run_blocking_diff(work).await
     }
@@ -78,11 +77,11 @@ pub fn bounded_diff<T: Send + 'static>(
 
 async fn run_blocking_diff<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
+) -> Result<T, Error> {
     let slot = tokio::time::timeout(DIFF_WAIT, DIFF_SLOTS.acquire())
         .await
-        .map_err(|_| ApiError::unavailable("the node is busy comparing texts; try again later"))?
-        .map_err(|_| ApiError::internal())?;
+        .map_err(|_| Error::unavailable("the node is busy comparing texts; try again later"))?
+        .map_err(|_| Error::internal())?;
     // The slot goes with the work, so a client that hangs up does not free it early.
     tokio::task::spawn_blocking(move || {
         let _slot = slot;
@@ -91,7 +90,7 @@ async fn run_blocking_diff<T: Send + 'static>(
     .await
     .map_err(|e| {
         warn!(error = %e, "a diff or merge failed");
-        ApiError::internal()
+        Error::internal()
     })
 }
 
@@ -139,7 +138,7 @@ pub fn slugify(title: &str) -> String {
     }
 }
 
-async fn unique_slug(state: &Node, community: &str, title: &str) -> Result<String, ApiError> {
+async fn unique_slug(state: &Node, community: &str, title: &str) -> Result<String, Error> {
     let base = slugify(title);
     let mut candidate = base.clone();
     let mut n = 2;
@@ -163,12 +162,12 @@ pub fn summary_of(content_md: &str) -> String {
     markdown::excerpt(&text, 500)
 }
 
-fn check_content(content: &str) -> Result<(), ApiError> {
+fn check_content(content: &str) -> Result<(), Error> {
     if content.trim().is_empty() {
-        return Err(ApiError::unprocessable("the article is empty"));
+        return Err(Error::refused("the article is empty"));
     }
     if content.len() > MAX_ARTICLE {
-        return Err(ApiError::unprocessable("an article is at most 512 KiB"));
+        return Err(Error::refused("an article is at most 512 KiB"));
     }
     Ok(())
 }
@@ -249,7 +248,7 @@ async fn owner_jobs(
     rev: &Revision,
     authors: &[String],
     mention: &str,
-) -> Result<Vec<NewJob>, ApiError> {
+) -> Result<Vec<NewJob>, Error> {
     let base = state.settings.base_url();
     let activity = json!({
         "@context": AS_CONTEXT,
@@ -287,14 +286,14 @@ pub async fn create(
     member: &Member,
     community: &CommunityView,
     input: NewArticleInput,
-) -> Result<Outcome, ApiError> {
+) -> Result<Outcome, Error> {
     let title = check_title(&input.title)?;
     check_content(&input.content)?;
     if input
         .review_interval_days
         .is_some_and(|d| !(1..=3650).contains(&d))
     {
-        return Err(ApiError::unprocessable(
+        return Err(Error::refused(
             "review_interval_days must be between 1 and 3650",
         ));
     }
@@ -362,7 +361,7 @@ async fn create_owned(
     message: &str,
     review_interval_days: Option<i32>,
     edit_id: Option<String>,
-) -> Result<(Article, String), ApiError> {
+) -> Result<(Article, String), Error> {
     let base = state.settings.base_url();
     let ap_id = objects::new_id(&base, "a");
     let slug = unique_slug(state, &community.ap_id, title).await?;
@@ -433,16 +432,16 @@ pub async fn edit(
     member: &Member,
     article: &Article,
     input: EditInput,
-) -> Result<Outcome, ApiError> {
+) -> Result<Outcome, Error> {
     check_content(&input.content)?;
     let title = input.title.as_deref().map(check_title).transpose()?;
     let community = known(state, &article.community)
         .await?
-        .ok_or_else(|| ApiError::not_found("the article's community is unknown"))?;
+        .ok_or_else(|| Error::not_found("the article's community is unknown"))?;
     require_member(state, member, &community).await?;
     let me = member.ap_id(state);
     if article.protected && !moderates(state, &community.ap_id, &me).await? {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "this article is protected: only moderators edit it",
         ));
     }
@@ -514,10 +513,10 @@ async fn propose(
     title: Option<String>,
     content: String,
     message: String,
-) -> Result<Outcome, ApiError> {
-    let remote = community.remote.as_ref().ok_or_else(ApiError::internal)?;
+) -> Result<Outcome, Error> {
+    let remote = community.remote.as_ref().ok_or_else(Error::internal)?;
     let inbox = Url::parse(&remote.inbox)
-        .map_err(|_| ApiError::bad_request("the community has no valid inbox"))?;
+        .map_err(|_| Error::invalid("the community has no valid inbox"))?;
     let edit_id = proposal["id"].as_str().unwrap_or_default().to_string();
     let mut proposal = proposal;
     crate::service::privacy::address(&mut proposal, community);
@@ -554,7 +553,7 @@ async fn propose(
             .db
             .edit_by_edit_id(&edit_id)
             .await?
-            .ok_or_else(ApiError::internal)?;
+            .ok_or_else(Error::internal)?;
         if edit.state != "pending" || tokio::time::Instant::now() >= deadline {
             return outcome_of(state, edit).await;
         }
@@ -563,7 +562,7 @@ async fn propose(
 }
 
 /// The outcome a recorded proposal stands at.
-pub async fn outcome_of(state: &Node, edit: ArticleEdit) -> Result<Outcome, ApiError> {
+pub async fn outcome_of(state: &Node, edit: ArticleEdit) -> Result<Outcome, Error> {
     Ok(match edit.state.as_str() {
         "applied" => {
             let rev = edit.result_rev.clone().unwrap_or_default();
@@ -602,27 +601,25 @@ async fn apply_edit(
     title: Option<String>,
     message: &str,
     edit_id: Option<String>,
-) -> Result<Outcome, ApiError> {
+) -> Result<Outcome, Error> {
     let base = state
         .db
         .revision(base_rev)
         .await?
         .filter(|r| r.article_id == article.id)
-        .ok_or_else(|| {
-            ApiError::unprocessable("base_revision is not a revision of this article")
-        })?;
+        .ok_or_else(|| Error::refused("base_revision is not a revision of this article"))?;
     // A concurrent writer can move the head between reading and writing: retry on the new head.
     for _ in 0..5 {
         let article = state
             .db
             .article(article.id)
             .await?
-            .ok_or_else(|| ApiError::not_found("the article is gone"))?;
+            .ok_or_else(|| Error::not_found("the article is gone"))?;
         let latest = state
             .db
             .revision(&article.current_rev)
             .await?
-            .ok_or_else(ApiError::internal)?;
+            .ok_or_else(Error::internal)?;
         let merged = if latest.rev_id == base.rev_id {
             proposed.to_string()
         } else {
@@ -718,11 +715,11 @@ async fn apply_edit(
                 .db
                 .article(article.id)
                 .await?
-                .ok_or_else(ApiError::internal)?;
+                .ok_or_else(Error::internal)?;
             return Ok(Outcome::Applied { article, rev });
         }
     }
-    Err(ApiError::conflict(
+    Err(Error::conflict(
         "the article is changing too fast; try again",
     ))
 }
@@ -733,7 +730,7 @@ pub async fn protect(
     member: &Member,
     article: &Article,
     protected: bool,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     owner_moderator(state, member, article).await?;
     state
         .db
@@ -757,14 +754,14 @@ pub async fn revert(
     member: &Member,
     article: &Article,
     to: &str,
-) -> Result<Outcome, ApiError> {
+) -> Result<Outcome, Error> {
     let (group, community) = owner_moderator(state, member, article).await?;
     let target = state
         .db
         .revision(to)
         .await?
         .filter(|r| r.article_id == article.id)
-        .ok_or_else(|| ApiError::not_found("no such revision of this article"))?;
+        .ok_or_else(|| Error::not_found("no such revision of this article"))?;
     let me = member.ap_id(state);
     state
         .db
@@ -790,17 +787,17 @@ async fn owner_moderator(
     state: &Node,
     member: &Member,
     article: &Article,
-) -> Result<(LocalActor, CommunityView), ApiError> {
+) -> Result<(LocalActor, CommunityView), Error> {
     let community = known(state, &article.community)
         .await?
-        .ok_or_else(|| ApiError::not_found("the article's community is unknown"))?;
+        .ok_or_else(|| Error::not_found("the article's community is unknown"))?;
     let Some((group, _)) = community.local.clone() else {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "this is done on the node that owns the article",
         ));
     };
     if !moderates(state, &community.ap_id, &member.ap_id(state)).await? {
-        return Err(ApiError::forbidden("only moderators can do this"));
+        return Err(Error::forbidden("only moderators can do this"));
     }
     Ok((group, community))
 }
@@ -811,15 +808,13 @@ pub async fn review(
     member: &Member,
     article: &Article,
     interval_days: Option<i32>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     if interval_days.is_some_and(|d| !(1..=3650).contains(&d)) {
-        return Err(ApiError::unprocessable(
-            "interval_days must be between 1 and 3650",
-        ));
+        return Err(Error::refused("interval_days must be between 1 and 3650"));
     }
     let community = known(state, &article.community)
         .await?
-        .ok_or_else(|| ApiError::not_found("the article's community is unknown"))?;
+        .ok_or_else(|| Error::not_found("the article's community is unknown"))?;
     require_member(state, member, &community).await?;
     state
         .db
@@ -843,12 +838,12 @@ pub async fn receive_proposal(
     env: &Envelope,
     community: &CommunityView,
     group: &LocalActor,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let actor = env.actor.as_str();
     let body = &env.body;
     let object = body
         .get("object")
-        .ok_or_else(|| ApiError::bad_request("no object"))?;
+        .ok_or_else(|| Error::invalid("no object"))?;
     // Checked below like a local member's title (plain text, kept as written).
     let title = object
         .get("name")
@@ -860,7 +855,7 @@ pub async fn receive_proposal(
         .and_then(|s| s.get("content"))
         .and_then(Value::as_str)
         .map(str::to_string)
-        .ok_or_else(|| ApiError::bad_request("an article edit needs a markdown source"))?;
+        .ok_or_else(|| Error::invalid("an article edit needs a markdown source"))?;
     let message = body
         .get("summary")
         .and_then(Value::as_str)
@@ -987,7 +982,7 @@ async fn answer(
     env: &Envelope,
     kind: &str,
     extra: Value,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let inbox = remote::personal_inbox(state, env.actor.as_str()).await?;
     let mut reply = json!({
         "@context": AS_CONTEXT,
@@ -1007,25 +1002,25 @@ async fn answer(
 }
 
 /// A replica receives the owning community's `Create`/`Update` of an article.
-pub async fn receive_from_owner(state: &Node, env: &Envelope) -> Result<(), ApiError> {
+pub async fn receive_from_owner(state: &Node, env: &Envelope) -> Result<(), Error> {
     let object = env
         .body
         .get("object")
-        .ok_or_else(|| ApiError::bad_request("no object"))?;
+        .ok_or_else(|| Error::invalid("no object"))?;
     let Some(community) = known(state, env.actor.as_str()).await? else {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "articles are only accepted from their community",
         ));
     };
     if community.local.is_some() {
         return Ok(());
     }
-    let article_url = id_of(Some(object)).ok_or_else(|| ApiError::bad_request("no article id"))?;
+    let article_url = id_of(Some(object)).ok_or_else(|| Error::invalid("no article id"))?;
     let audience = id_of(object.get("audience")).map(|u| u.to_string());
     if audience.as_deref() != Some(community.ap_id.as_str())
         || host_of(&article_url) != host_of(&env.actor)
     {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "an article is only accepted from the community that owns it",
         ));
     }
@@ -1043,8 +1038,8 @@ pub(crate) async fn store_replica_revision(
     community: &CommunityView,
     doc: &Value,
     depth: usize,
-) -> Result<(), ApiError> {
-    let ap_id = id_of(Some(doc)).ok_or_else(|| ApiError::bad_request("no article id"))?;
+) -> Result<(), Error> {
+    let ap_id = id_of(Some(doc)).ok_or_else(|| Error::invalid("no article id"))?;
     // Filed only under the community that owns it: the article names it as its audience and
     // lives on its node, whoever relays it.
     let owner_host = Url::parse(&community.ap_id)
@@ -1054,13 +1049,13 @@ pub(crate) async fn store_replica_revision(
         != Some(community.ap_id.as_str())
         || host_of(&ap_id) != owner_host
     {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "an article is only accepted from the community that owns it",
         ));
     }
     if let Some(existing) = state.db.article_by_ap_id(ap_id.as_str()).await? {
         if existing.community != community.ap_id || existing.local {
-            return Err(ApiError::forbidden("that article belongs elsewhere"));
+            return Err(Error::forbidden("that article belongs elsewhere"));
         }
     }
     let (_, incoming) = parse_article_doc(doc)?;
@@ -1069,21 +1064,21 @@ pub(crate) async fn store_replica_revision(
 
 /// The article id and the revision an `Article` document carries, the revision id checked
 /// against its content (no database access; the fuzz target `article_document` calls it).
-pub fn parse_article_doc(doc: &Value) -> Result<(Url, NewRevision), ApiError> {
-    let ap_id = id_of(Some(doc)).ok_or_else(|| ApiError::bad_request("no article id"))?;
+pub fn parse_article_doc(doc: &Value) -> Result<(Url, NewRevision), Error> {
+    let ap_id = id_of(Some(doc)).ok_or_else(|| Error::invalid("no article id"))?;
     let rev = doc
         .get("revision")
-        .ok_or_else(|| ApiError::bad_request("no revision"))?;
+        .ok_or_else(|| Error::invalid("no revision"))?;
     // The title as the owner hashed it: a plain-text title, not HTML to strip.
     let title = doc
         .get("name")
         .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::bad_request("no title"))?;
+        .ok_or_else(|| Error::invalid("no title"))?;
     let content = doc
         .get("source")
         .and_then(|s| s.get("content"))
         .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::bad_request("no markdown source"))?;
+        .ok_or_else(|| Error::invalid("no markdown source"))?;
     let incoming = parse_revision(ap_id.as_str(), rev, title, content)?;
     Ok((ap_id, incoming))
 }
@@ -1093,22 +1088,20 @@ fn parse_revision(
     rev: &Value,
     title: &str,
     content: &str,
-) -> Result<NewRevision, ApiError> {
+) -> Result<NewRevision, Error> {
     let text = |k: &str| rev.get(k).and_then(Value::as_str).map(str::to_string);
-    let rev_id = text("id").ok_or_else(|| ApiError::bad_request("revision without id"))?;
+    let rev_id = text("id").ok_or_else(|| Error::invalid("revision without id"))?;
     let parent = text("parent");
-    let author = text("author").ok_or_else(|| ApiError::bad_request("revision without author"))?;
+    let author = text("author").ok_or_else(|| Error::invalid("revision without author"))?;
     if content.len() > MAX_ARTICLE {
-        return Err(ApiError::bad_request("the revision is too large"));
+        return Err(Error::invalid("the revision is too large"));
     }
     if title.trim().is_empty() || title.chars().count() > objects::MAX_TITLE {
-        return Err(ApiError::bad_request("the revision has no valid title"));
+        return Err(Error::invalid("the revision has no valid title"));
     }
     let expected = revision_id(article, parent.as_deref(), &author, title, content);
     if expected != rev_id {
-        return Err(ApiError::bad_request(
-            "the revision id does not match its content",
-        ));
+        return Err(Error::invalid("the revision id does not match its content"));
     }
     Ok(NewRevision {
         rev_id,
@@ -1128,7 +1121,7 @@ async fn apply_replica_revision(
     article_ap: &str,
     incoming: NewRevision,
     depth: usize,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     if state.db.revision(&incoming.rev_id).await?.is_some() {
         settle_edit(state, &incoming).await?;
         return Ok(());
@@ -1163,20 +1156,20 @@ async fn apply_replica_revision(
                 .append_revision(&article, &head, incoming.clone(), new_slug, Vec::new())
                 .await?
             {
-                return Err(ApiError::conflict("the replica moved; retry"));
+                return Err(Error::conflict("the replica moved; retry"));
             }
         }
         _ if depth == 0 => {
             // A gap: read the owner's history and apply what is missing, in order.
             sync_history(state, community, article_ap).await?;
             if state.db.revision(&incoming.rev_id).await?.is_none() {
-                return Err(ApiError::bad_request(
+                return Err(Error::invalid(
                     "the revision does not follow the article's history",
                 ));
             }
         }
         _ => {
-            return Err(ApiError::bad_request(
+            return Err(Error::invalid(
                 "the revision does not follow the article's history",
             ))
         }
@@ -1185,7 +1178,7 @@ async fn apply_replica_revision(
 }
 
 /// A revision that applied one of our members' proposals settles it.
-async fn settle_edit(state: &Node, revision: &NewRevision) -> Result<(), ApiError> {
+async fn settle_edit(state: &Node, revision: &NewRevision) -> Result<(), Error> {
     if let Some(edit_id) = &revision.edit_id {
         if state.db.edit_by_edit_id(edit_id).await?.is_some() {
             state
@@ -1206,9 +1199,9 @@ async fn settle_edit(state: &Node, revision: &NewRevision) -> Result<(), ApiErro
 
 /// Brings a community's articles to a node that starts replicating it: reads the community's
 /// `articles` collection and each article's history. Returns how many articles were new.
-pub async fn backfill(state: &Node, community: &CommunityView) -> Result<usize, ApiError> {
+pub async fn backfill(state: &Node, community: &CommunityView) -> Result<usize, Error> {
     let url = Url::parse(&format!("{}/articles", community.ap_id))
-        .map_err(|_| ApiError::bad_request("bad community id"))?;
+        .map_err(|_| Error::invalid("bad community id"))?;
     let collection = match state.fetch(&url).await {
         Ok(c) => c,
         // Not a Roundtable community, or no articles collection: nothing to bring.
@@ -1242,20 +1235,19 @@ async fn sync_history(
     state: &Node,
     community: &CommunityView,
     article_ap: &str,
-) -> Result<(), ApiError> {
-    let article_url =
-        Url::parse(article_ap).map_err(|_| ApiError::bad_request("bad article id"))?;
+) -> Result<(), Error> {
+    let article_url = Url::parse(article_ap).map_err(|_| Error::invalid("bad article id"))?;
     let fetch = |url: Url| async move {
         state
             .fetch(&url)
             .await
-            .map_err(|e| ApiError::bad_request(format!("cannot read the history: {e}")))
+            .map_err(|e| Error::invalid(format!("cannot read the history: {e}")))
     };
     let doc = fetch(article_url.clone()).await?;
-    let history = id_of(doc.get("history"))
-        .ok_or_else(|| ApiError::bad_request("the article has no history"))?;
+    let history =
+        id_of(doc.get("history")).ok_or_else(|| Error::invalid("the article has no history"))?;
     if host_of(&history) != host_of(&article_url) {
-        return Err(ApiError::forbidden("the history is on another host"));
+        return Err(Error::forbidden("the history is on another host"));
     }
     let collection = fetch(history).await?;
     let mut next = collection
@@ -1268,7 +1260,7 @@ async fn sync_history(
         if pages > 1000 {
             break;
         }
-        let url = Url::parse(&url).map_err(|_| ApiError::bad_request("bad page URL"))?;
+        let url = Url::parse(&url).map_err(|_| Error::invalid("bad page URL"))?;
         if host_of(&url) != host_of(&article_url) {
             break;
         }
@@ -1298,13 +1290,9 @@ async fn sync_history(
 }
 
 /// The editor's node hears the owner refuse or settle a proposal.
-pub async fn receive_answer(
-    state: &Node,
-    env: &Envelope,
-    edit: ArticleEdit,
-) -> Result<(), ApiError> {
+pub async fn receive_answer(state: &Node, env: &Envelope, edit: ArticleEdit) -> Result<(), Error> {
     if edit.community != env.actor.as_str() {
-        return Err(ApiError::forbidden("only the community can answer"));
+        return Err(Error::forbidden("only the community can answer"));
     }
     let body = &env.body;
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
@@ -1344,7 +1332,7 @@ pub async fn history_page(
     state: &Node,
     article: &Article,
     after: Option<i32>,
-) -> Result<Value, ApiError> {
+) -> Result<Value, Error> {
     let id = format!("{}/history", article.ap_id);
     let Some(after) = after else {
         let total = state.db.revision_count(article.id).await?;

@@ -24,9 +24,9 @@ use crate::{
     },
     delivery,
     domain::{ActorKind, Name},
-    error::ApiError,
     markdown,
     node::Node,
+    service::error::Error,
     service::{
         access::{self, Moderation},
         accounts, articles, events, privacy, remote,
@@ -127,25 +127,25 @@ fn remote_view(actor: RemoteActor) -> CommunityView {
 }
 
 /// A local community by slug.
-pub async fn local_community(state: &Node, slug: &str) -> Result<CommunityView, ApiError> {
+pub async fn local_community(state: &Node, slug: &str) -> Result<CommunityView, Error> {
     let (actor, community) = state
         .db
         .local_community(&slug.to_lowercase())
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no community {slug:?} on this node")))?;
+        .ok_or_else(|| Error::not_found(format!("no community {slug:?} on this node")))?;
     Ok(local_view(state, actor, community))
 }
 
 /// Finds a community by `slug`, `slug@domain`, `@slug@domain` or actor URL, resolving remote
 /// ones by WebFinger and fetching their `Group`.
-pub async fn resolve(state: &Node, handle: &str) -> Result<CommunityView, ApiError> {
+pub async fn resolve(state: &Node, handle: &str) -> Result<CommunityView, Error> {
     refuse_control_characters(handle)?;
     let handle = handle.trim();
     if handle.starts_with("https://") || handle.starts_with("http://") {
-        let url = Url::parse(handle).map_err(|_| ApiError::bad_request("not a URL"))?;
+        let url = Url::parse(handle).map_err(|_| Error::invalid("not a URL"))?;
         return by_url(state, &url)
             .await?
-            .ok_or_else(|| ApiError::not_found("no community at that URL"));
+            .ok_or_else(|| Error::not_found("no community at that URL"));
     }
     let handle = handle.strip_prefix('@').unwrap_or(handle);
     let (slug, domain) = match handle.split_once('@') {
@@ -158,10 +158,10 @@ pub async fn resolve(state: &Node, handle: &str) -> Result<CommunityView, ApiErr
         Some(d) if d.eq_ignore_ascii_case(ours) => local_community(state, slug).await,
         Some(domain) => {
             if slug.is_empty() || domain.contains('/') || state.db.policy_key(domain).is_none() {
-                return Err(ApiError::bad_request("expected a handle like slug@domain"));
+                return Err(Error::invalid("expected a handle like slug@domain"));
             }
             if !state.db.federates_with(domain).await? {
-                return Err(ApiError::forbidden(format!(
+                return Err(Error::forbidden(format!(
                     "this node does not federate with {domain}"
                 )));
             }
@@ -174,30 +174,29 @@ pub async fn resolve(state: &Node, handle: &str) -> Result<CommunityView, ApiErr
             {
                 return Ok(remote_view(known));
             }
-            let url =
-                state.client.webfinger(slug, domain).await.map_err(|e| {
-                    ApiError::not_found(format!("cannot find {slug}@{domain}: {e}"))
-                })?;
+            let url = state
+                .client
+                .webfinger(slug, domain)
+                .await
+                .map_err(|e| Error::not_found(format!("cannot find {slug}@{domain}: {e}")))?;
             by_url(state, &url)
                 .await?
-                .ok_or_else(|| ApiError::not_found(format!("{slug}@{domain} is not a community")))
+                .ok_or_else(|| Error::not_found(format!("{slug}@{domain} is not a community")))
         }
     }
 }
 
 /// Handles and actor URLs never hold control characters (CR/LF would otherwise travel into
 /// the headers and URLs built from them).
-fn refuse_control_characters(handle: &str) -> Result<(), ApiError> {
+fn refuse_control_characters(handle: &str) -> Result<(), Error> {
     if handle.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "a handle cannot contain control characters",
-        ));
+        return Err(Error::invalid("a handle cannot contain control characters"));
     }
     Ok(())
 }
 
 /// The community at an actor URL, if it is one.
-pub async fn by_url(state: &Node, url: &Url) -> Result<Option<CommunityView>, ApiError> {
+pub async fn by_url(state: &Node, url: &Url) -> Result<Option<CommunityView>, Error> {
     if host_of(url).eq_ignore_ascii_case(&state.settings.instance.domain) {
         let Some(slug) = url.path().strip_prefix("/c/") else {
             return Ok(None);
@@ -210,7 +209,7 @@ pub async fn by_url(state: &Node, url: &Url) -> Result<Option<CommunityView>, Ap
     }
     let actor = remote::actor(state, url, false)
         .await
-        .map_err(|e| ApiError::not_found(format!("cannot fetch {url}: {e}")))?;
+        .map_err(|e| Error::not_found(format!("cannot fetch {url}: {e}")))?;
     if actor.kind != "Group" {
         return Ok(None);
     }
@@ -218,7 +217,7 @@ pub async fn by_url(state: &Node, url: &Url) -> Result<Option<CommunityView>, Ap
 }
 
 /// A community this node already knows (hosted or replicated), by ActivityPub id.
-pub async fn known(state: &Node, ap_id: &str) -> Result<Option<CommunityView>, ApiError> {
+pub async fn known(state: &Node, ap_id: &str) -> Result<Option<CommunityView>, Error> {
     let Ok(url) = Url::parse(ap_id) else {
         return Ok(None);
     };
@@ -247,15 +246,15 @@ pub async fn create_community(
     state: &Node,
     owner: &Member,
     new: NewCommunity,
-) -> Result<CommunityView, ApiError> {
-    Name::parse(&new.slug).map_err(|e| ApiError::unprocessable(format!("bad slug: {e}")))?;
+) -> Result<CommunityView, Error> {
+    Name::parse(&new.slug).map_err(|e| Error::refused(format!("bad slug: {e}")))?;
     if state
         .db
         .local_actor_by_name(&new.slug.to_lowercase())
         .await?
         .is_some()
     {
-        return Err(ApiError::conflict(format!(
+        return Err(Error::conflict(format!(
             "the name {:?} is already taken",
             new.slug
         )));
@@ -263,7 +262,7 @@ pub async fn create_community(
     let summary = new.summary.unwrap_or_default();
     let charter = new.charter.unwrap_or_default();
     if summary.chars().count() > 1000 || charter.len() > MAX_BODY {
-        return Err(ApiError::unprocessable(
+        return Err(Error::refused(
             "summary is at most 1000 characters and charter at most 100 KiB",
         ));
     }
@@ -277,9 +276,9 @@ pub async fn create_community(
     )
     .await
     .map_err(|e| match e {
-        accounts::AccountError::Taken(m) => ApiError::conflict(m),
-        accounts::AccountError::Invalid(m) => ApiError::unprocessable(m),
-        other => ApiError::bad_request(other.to_string()),
+        accounts::AccountError::Taken(m) => Error::conflict(m),
+        accounts::AccountError::Invalid(m) => Error::refused(m),
+        other => Error::invalid(other.to_string()),
     })?;
     state
         .db
@@ -304,14 +303,14 @@ pub struct ProfileChange {
     pub local_readers: Option<bool>,
 }
 
-fn check_image_url(url: &Option<String>) -> Result<Option<String>, ApiError> {
+fn check_image_url(url: &Option<String>) -> Result<Option<String>, Error> {
     match url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
         None => Ok(None),
         Some(u) => match Url::parse(u) {
             Ok(parsed) if matches!(parsed.scheme(), "https" | "http") => {
                 Ok(Some(parsed.to_string()))
             }
-            _ => Err(ApiError::unprocessable("image URLs must be http(s) URLs")),
+            _ => Err(Error::refused("image URLs must be http(s) URLs")),
         },
     }
 }
@@ -322,12 +321,12 @@ pub async fn update_community(
     moderator: &Member,
     community: &CommunityView,
     change: ProfileChange,
-) -> Result<CommunityView, ApiError> {
+) -> Result<CommunityView, Error> {
     let Some((group, row)) = &community.local else {
-        return Err(ApiError::forbidden("a community is edited on its own node"));
+        return Err(Error::forbidden("a community is edited on its own node"));
     };
     if !moderates(state, &community.ap_id, &moderator.ap_id(state)).await? {
-        return Err(ApiError::forbidden("only moderators edit the community"));
+        return Err(Error::forbidden("only moderators edit the community"));
     }
     let title = match change.title {
         Some(t) => check_title(&t)?,
@@ -338,15 +337,11 @@ pub async fn update_community(
         .map(|s| markdown::plain_text(&s))
         .unwrap_or_else(|| community.summary.clone());
     if summary.chars().count() > 1000 {
-        return Err(ApiError::unprocessable(
-            "summary is at most 1000 characters",
-        ));
+        return Err(Error::refused("summary is at most 1000 characters"));
     }
     let charter = change.charter.unwrap_or_else(|| community.charter.clone());
     if charter.len() > MAX_BODY {
-        return Err(ApiError::unprocessable(
-            "the charter is larger than 100 KiB",
-        ));
+        return Err(Error::refused("the charter is larger than 100 KiB"));
     }
     let icon_url = match change.icon_url {
         Some(u) => check_image_url(&u)?,
@@ -358,7 +353,7 @@ pub async fn update_community(
     };
     if let Some(on) = change.local_readers {
         if on && community.visibility != "partners" {
-            return Err(ApiError::unprocessable(
+            return Err(Error::refused(
                 "local_readers applies to partners communities only",
             ));
         }
@@ -409,7 +404,7 @@ pub async fn join(
     state: &Node,
     member: &Member,
     community: &CommunityView,
-) -> Result<Membership, ApiError> {
+) -> Result<Membership, Error> {
     let me = member.ap_id(state);
     if state
         .db
@@ -417,7 +412,7 @@ pub async fn join(
         .await?
         .is_some()
     {
-        return Err(ApiError::forbidden("you are banned from this community"));
+        return Err(Error::forbidden("you are banned from this community"));
     }
     if let Some(existing) = state.db.membership(&community.ap_id, &me).await? {
         if existing.state == "accepted" {
@@ -468,19 +463,15 @@ pub async fn join(
     Ok(membership)
 }
 
-pub async fn leave(
-    state: &Node,
-    member: &Member,
-    community: &CommunityView,
-) -> Result<(), ApiError> {
+pub async fn leave(state: &Node, member: &Member, community: &CommunityView) -> Result<(), Error> {
     let me = member.ap_id(state);
     let existing = state
         .db
         .membership(&community.ap_id, &me)
         .await?
-        .ok_or_else(|| ApiError::not_found("you are not a member of this community"))?;
+        .ok_or_else(|| Error::not_found("you are not a member of this community"))?;
     if existing.role == "owner" {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "the owner cannot leave; transfer ownership first",
         ));
     }
@@ -514,7 +505,7 @@ pub(crate) async fn require_member(
     state: &Node,
     member: &Member,
     community: &CommunityView,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     access::participant(state, community, &member.ap_id(state)).await
 }
 
@@ -524,39 +515,33 @@ pub fn needs_approval(community: &CommunityView) -> bool {
 }
 
 /// Whether `actor` moderates the local community `community`.
-pub(crate) async fn moderates(
-    state: &Node,
-    community: &str,
-    actor: &str,
-) -> Result<bool, ApiError> {
+pub(crate) async fn moderates(state: &Node, community: &str, actor: &str) -> Result<bool, Error> {
     access::is_moderator(state, community, actor).await
 }
 
-pub(crate) fn check_title(title: &str) -> Result<String, ApiError> {
+pub(crate) fn check_title(title: &str) -> Result<String, Error> {
     let title = title.trim();
     if title.is_empty() {
-        return Err(ApiError::unprocessable("a thread needs a title"));
+        return Err(Error::refused("a thread needs a title"));
     }
     if title.chars().count() > objects::MAX_TITLE {
-        return Err(ApiError::unprocessable("a title is at most 200 characters"));
+        return Err(Error::refused("a title is at most 200 characters"));
     }
     Ok(title.to_string())
 }
 
-fn check_body(content: &str) -> Result<(), ApiError> {
+fn check_body(content: &str) -> Result<(), Error> {
     if content.trim().is_empty() {
-        return Err(ApiError::unprocessable("the content is empty"));
+        return Err(Error::refused("the content is empty"));
     }
     if content.len() > MAX_BODY {
-        return Err(ApiError::unprocessable(
-            "the content is larger than 100 KiB",
-        ));
+        return Err(Error::refused("the content is larger than 100 KiB"));
     }
     Ok(())
 }
 
 /// The wire context of a stored post.
-async fn post_context(state: &Node, post: &Post) -> Result<(String, Option<String>), ApiError> {
+async fn post_context(state: &Node, post: &Post) -> Result<(String, Option<String>), Error> {
     let mention = match known(state, &post.community).await? {
         Some(c) => c.mention(),
         None => String::new(),
@@ -569,7 +554,7 @@ async fn post_context(state: &Node, post: &Post) -> Result<(String, Option<Strin
 }
 
 /// The `Page`/`Note` document of a stored post.
-pub async fn post_document(state: &Node, post: &Post) -> Result<Value, ApiError> {
+pub async fn post_document(state: &Node, post: &Post) -> Result<Value, Error> {
     // A post written elsewhere is served as its author's node signed it, so replicas can check
     // its proof.
     if let Some(signed) = post
@@ -624,7 +609,7 @@ async fn store_and_publish(
     community: &CommunityView,
     new: NewPost,
     in_reply_to: Option<&str>,
-) -> Result<Post, ApiError> {
+) -> Result<Post, Error> {
     let draft = provisional(&new);
     let doc = objects::post_json(
         &draft,
@@ -649,7 +634,7 @@ pub async fn create_thread(
     community: &CommunityView,
     title: &str,
     content: &str,
-) -> Result<Post, ApiError> {
+) -> Result<Post, Error> {
     let title = check_title(title)?;
     check_body(content)?;
     require_member(state, member, community).await?;
@@ -678,19 +663,19 @@ pub async fn create_reply(
     thread: &Post,
     parent: Option<&Post>,
     content: &str,
-) -> Result<Post, ApiError> {
+) -> Result<Post, Error> {
     check_body(content)?;
     let community = known(state, &thread.community)
         .await?
-        .ok_or_else(|| ApiError::not_found("the thread's community is unknown"))?;
+        .ok_or_else(|| Error::not_found("the thread's community is unknown"))?;
     require_member(state, member, &community).await?;
     check_open(thread)?;
     if let Some(parent) = parent {
         if parent.thread_id != Some(thread.id) && parent.id != thread.id {
-            return Err(ApiError::unprocessable("the parent is not in this thread"));
+            return Err(Error::refused("the parent is not in this thread"));
         }
         if parent.deleted || parent.removed_reason.is_some() {
-            return Err(ApiError::gone("the reply you answer was removed"));
+            return Err(Error::gone("the reply you answer was removed"));
         }
     }
     let parent = parent.filter(|p| p.id != thread.id);
@@ -714,15 +699,15 @@ pub async fn create_reply(
     store_and_publish(state, member, &community, new, Some(&in_reply_to)).await
 }
 
-fn check_open(thread: &Post) -> Result<(), ApiError> {
+fn check_open(thread: &Post) -> Result<(), Error> {
     if thread.thread_id.is_some() {
-        return Err(ApiError::unprocessable("that is a reply, not a thread"));
+        return Err(Error::refused("that is a reply, not a thread"));
     }
     if thread.deleted || thread.removed_reason.is_some() {
-        return Err(ApiError::gone("the thread was removed"));
+        return Err(Error::gone("the thread was removed"));
     }
     if thread.locked {
-        return Err(ApiError::forbidden("the thread is locked"));
+        return Err(Error::forbidden("the thread is locked"));
     }
     Ok(())
 }
@@ -733,20 +718,20 @@ pub async fn edit_post(
     post: &Post,
     title: Option<&str>,
     content: Option<&str>,
-) -> Result<Post, ApiError> {
+) -> Result<Post, Error> {
     if post.author != member.ap_id(state) {
-        return Err(ApiError::forbidden("only the author can edit this"));
+        return Err(Error::forbidden("only the author can edit this"));
     }
     if post.deleted || post.removed_reason.is_some() {
-        return Err(ApiError::gone("this was removed"));
+        return Err(Error::gone("this was removed"));
     }
     let community = known(state, &post.community)
         .await?
-        .ok_or_else(|| ApiError::not_found("the community is unknown"))?;
+        .ok_or_else(|| Error::not_found("the community is unknown"))?;
     require_member(state, member, &community).await?;
     let title = match (title, post.thread_id) {
         (Some(t), None) => Some(check_title(t)?),
-        (Some(_), Some(_)) => return Err(ApiError::unprocessable("replies have no title")),
+        (Some(_), Some(_)) => return Err(Error::refused("replies have no title")),
         (None, _) => post.title.clone(),
     };
     let (html, source) = match content {
@@ -791,7 +776,7 @@ pub async fn edit_post(
         .db
         .post(post.id)
         .await?
-        .ok_or_else(|| ApiError::not_found("gone"))
+        .ok_or_else(|| Error::not_found("gone"))
 }
 
 /// Deletes by the author, or removes by a moderator of the community.
@@ -800,18 +785,18 @@ pub async fn delete_post(
     member: &Member,
     post: &Post,
     reason: Option<String>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let me = member.ap_id(state);
     let community = known(state, &post.community)
         .await?
-        .ok_or_else(|| ApiError::not_found("the community is unknown"))?;
+        .ok_or_else(|| Error::not_found("the community is unknown"))?;
     let base = state.settings.base_url();
     let mut delete = objects::activity(&base, "Delete", &me, json!(post.ap_id), &community.ap_id);
     let change = if post.author == me {
         PostChange::Deleted
     } else {
         if !moderates(state, &community.ap_id, &me).await? {
-            return Err(ApiError::forbidden(
+            return Err(Error::forbidden(
                 "only the author or a moderator of the community can delete this",
             ));
         }
@@ -836,10 +821,10 @@ pub async fn delete_post(
     Ok(())
 }
 
-pub async fn like(state: &Node, member: &Member, post: &Post, liked: bool) -> Result<(), ApiError> {
+pub async fn like(state: &Node, member: &Member, post: &Post, liked: bool) -> Result<(), Error> {
     let community = known(state, &post.community)
         .await?
-        .ok_or_else(|| ApiError::not_found("the community is unknown"))?;
+        .ok_or_else(|| Error::not_found("the community is unknown"))?;
     require_member(state, member, &community).await?;
     let me = member.ap_id(state);
     let base = state.settings.base_url();
@@ -879,18 +864,16 @@ pub async fn set_thread_flags(
     thread: &Post,
     locked: Option<bool>,
     pinned: Option<bool>,
-) -> Result<Post, ApiError> {
+) -> Result<Post, Error> {
     let community = known(state, &thread.community)
         .await?
-        .ok_or_else(|| ApiError::not_found("the community is unknown"))?;
+        .ok_or_else(|| Error::not_found("the community is unknown"))?;
     let me = member.ap_id(state);
     if thread.thread_id.is_some() {
-        return Err(ApiError::unprocessable(
-            "only threads can be locked or pinned",
-        ));
+        return Err(Error::refused("only threads can be locked or pinned"));
     }
     if !moderates(state, &community.ap_id, &me).await? {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "only moderators of the community can do this",
         ));
     }
@@ -941,7 +924,7 @@ pub async fn set_thread_flags(
         .db
         .post(thread.id)
         .await?
-        .ok_or_else(|| ApiError::not_found("gone"))
+        .ok_or_else(|| Error::not_found("gone"))
 }
 
 /// Bans `target` (an actor id) from a community hosted here.
@@ -952,7 +935,7 @@ pub async fn ban(
     target: &str,
     reason: Option<String>,
     expires_at: Option<i64>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let me = member.ap_id(state);
     if community.local.is_some() {
         access::moderation(state, community, &me, Moderation::Ban { target }).await?;
@@ -960,19 +943,17 @@ pub async fn ban(
         // A moderator elsewhere: checked here as far as this node knows the roles, and again
         // by the community's node, which decides.
         if !moderates(state, &community.ap_id, &me).await? {
-            return Err(ApiError::forbidden(
-                "only moderators of the community can ban",
-            ));
+            return Err(Error::forbidden("only moderators of the community can ban"));
         }
         if target == me {
-            return Err(ApiError::unprocessable("you cannot ban yourself"));
+            return Err(Error::refused("you cannot ban yourself"));
         }
         if moderates(state, &community.ap_id, target).await? {
-            return Err(ApiError::forbidden("moderators cannot be banned"));
+            return Err(Error::forbidden("moderators cannot be banned"));
         }
     }
     if expires_at.is_some_and(|t| t <= now_ms()) {
-        return Err(ApiError::unprocessable("the ban would already be over"));
+        return Err(Error::refused("the ban would already be over"));
     }
     let audit_reason = reason.clone();
     let base = state.settings.base_url();
@@ -1022,10 +1003,10 @@ pub async fn unban(
     member: &Member,
     community: &CommunityView,
     target: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let me = member.ap_id(state);
     if !moderates(state, &community.ap_id, &me).await? {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "only moderators of the community can unban",
         ));
     }
@@ -1036,7 +1017,7 @@ pub async fn unban(
             .await?
             .is_none()
     {
-        return Err(ApiError::not_found("that actor is not banned here"));
+        return Err(Error::not_found("that actor is not banned here"));
     }
     let base = state.settings.base_url();
     let mut block = json!({"type": "Block", "actor": me, "object": target});
@@ -1064,23 +1045,23 @@ pub async fn decide_membership(
     community: &CommunityView,
     membership_id: i64,
     approve: bool,
-) -> Result<Option<Membership>, ApiError> {
+) -> Result<Option<Membership>, Error> {
     let Some((group, _)) = &community.local else {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "memberships are decided on the community's node",
         ));
     };
     if !moderates(state, &community.ap_id, &moderator.ap_id(state)).await? {
-        return Err(ApiError::forbidden("only moderators decide on members"));
+        return Err(Error::forbidden("only moderators decide on members"));
     }
     let membership = state
         .db
         .membership_by_id(membership_id)
         .await?
         .filter(|m| m.community == community.ap_id)
-        .ok_or_else(|| ApiError::not_found("no such member in this community"))?;
+        .ok_or_else(|| Error::not_found("no such member in this community"))?;
     if membership.state != "pending" {
-        return Err(ApiError::conflict(format!(
+        return Err(Error::conflict(format!(
             "the membership is {}, not pending",
             membership.state
         )));
@@ -1139,26 +1120,26 @@ pub async fn set_role(
     membership_id: i64,
     role: &str,
     title: Option<&str>,
-) -> Result<Membership, ApiError> {
+) -> Result<Membership, Error> {
     if community.local.is_none() {
-        return Err(ApiError::forbidden("roles are set on the community's node"));
+        return Err(Error::forbidden("roles are set on the community's node"));
     }
     let me = moderator.ap_id(state);
     if !moderates(state, &community.ap_id, &me).await? {
-        return Err(ApiError::forbidden("only moderators set roles"));
+        return Err(Error::forbidden("only moderators set roles"));
     }
     if !matches!(role, "moderator" | "member") {
-        return Err(ApiError::unprocessable("role must be moderator or member"));
+        return Err(Error::refused("role must be moderator or member"));
     }
     if title.is_some_and(|t| t.chars().count() > 100) {
-        return Err(ApiError::unprocessable("a title is at most 100 characters"));
+        return Err(Error::refused("a title is at most 100 characters"));
     }
     let membership = state
         .db
         .membership_by_id(membership_id)
         .await?
         .filter(|m| m.community == community.ap_id)
-        .ok_or_else(|| ApiError::not_found("no such member in this community"))?;
+        .ok_or_else(|| Error::not_found("no such member in this community"))?;
     access::moderation(
         state,
         community,
@@ -1193,7 +1174,7 @@ pub async fn set_role(
         .db
         .membership_by_id(membership_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("gone"))
+        .ok_or_else(|| Error::not_found("gone"))
 }
 
 /// The deliveries a member's activity causes: the community's announces to its followers when
@@ -1204,15 +1185,15 @@ async fn plan(
     community: &CommunityView,
     activity: &Value,
     new_thread: Option<&str>,
-) -> Result<Vec<NewJob>, ApiError> {
+) -> Result<Vec<NewJob>, Error> {
     match &community.local {
         Some((group, _)) => {
             announce_jobs(state, group, &community.ap_id, activity, new_thread).await
         }
         None => {
-            let remote = community.remote.as_ref().ok_or_else(ApiError::internal)?;
+            let remote = community.remote.as_ref().ok_or_else(Error::internal)?;
             let inbox = Url::parse(&remote.inbox)
-                .map_err(|_| ApiError::bad_request("the community has no valid inbox"))?;
+                .map_err(|_| Error::invalid("the community has no valid inbox"))?;
             let mut activity = activity.clone();
             privacy::address(&mut activity, community);
             sign_own_object(state, member, &mut activity)?;
@@ -1224,7 +1205,7 @@ async fn plan(
 /// Adds the author's integrity proof to the post a member's `Create`/`Update` carries, once
 /// it is addressed as it will travel, so the community can relay it and every replica can
 /// check it without fetching it from here.
-fn sign_own_object(state: &Node, member: &Member, activity: &mut Value) -> Result<(), ApiError> {
+fn sign_own_object(state: &Node, member: &Member, activity: &mut Value) -> Result<(), Error> {
     if !matches!(inner_kind(activity), "Create" | "Update") {
         return Ok(());
     }
@@ -1246,13 +1227,13 @@ fn sign_own_object(state: &Node, member: &Member, activity: &mut Value) -> Resul
     )
     .map_err(|e| {
         warn!(error = %e, "cannot sign a post");
-        ApiError::internal()
+        Error::internal()
     })
 }
 
 /// Whether `doc` carries a valid integrity proof by `author`'s own key. Anything else (no
 /// proof, another suite, a key of someone else, a signature that fails) is false.
-async fn proven_by(state: &Node, doc: &Value, author: &Url) -> Result<bool, ApiError> {
+async fn proven_by(state: &Node, doc: &Value, author: &Url) -> Result<bool, Error> {
     let Some(method) = proof::verification_method(doc).and_then(|m| Url::parse(m).ok()) else {
         return Ok(false);
     };
@@ -1275,18 +1256,14 @@ async fn proven_by(state: &Node, doc: &Value, author: &Url) -> Result<bool, ApiE
 
 /// The signed document to keep with a post received from its author: the object itself when
 /// its proof is the author's; a proof that does not verify is refused.
-async fn signed_object(
-    state: &Node,
-    doc: &Value,
-    author: &Url,
-) -> Result<Option<String>, ApiError> {
+async fn signed_object(state: &Node, doc: &Value, author: &Url) -> Result<Option<String>, Error> {
     if doc.get("proof").is_none() {
         return Ok(None);
     }
     if proven_by(state, doc, author).await? {
         Ok(Some(doc.to_string()))
     } else {
-        Err(ApiError::bad_request(
+        Err(Error::invalid(
             "the object's integrity proof does not verify with its author's key",
         ))
     }
@@ -1299,12 +1276,12 @@ async fn distribute(
     community: &CommunityView,
     activity: Value,
     new_thread: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let jobs = plan(state, member, community, &activity, new_thread).await?;
     enqueue(state, jobs).await
 }
 
-async fn enqueue(state: &Node, jobs: Vec<NewJob>) -> Result<(), ApiError> {
+async fn enqueue(state: &Node, jobs: Vec<NewJob>) -> Result<(), Error> {
     if !jobs.is_empty() {
         state.db.enqueue(jobs).await?;
         state.delivery_wakeup.notify_waiters();
@@ -1317,10 +1294,10 @@ async fn send_to_community(
     sender: &LocalActor,
     community: &CommunityView,
     activity: &Value,
-) -> Result<(), ApiError> {
-    let remote = community.remote.as_ref().ok_or_else(ApiError::internal)?;
+) -> Result<(), Error> {
+    let remote = community.remote.as_ref().ok_or_else(Error::internal)?;
     let inbox = Url::parse(&remote.inbox)
-        .map_err(|_| ApiError::bad_request("the community has no valid inbox"))?;
+        .map_err(|_| Error::invalid("the community has no valid inbox"))?;
     delivery::send(state, sender, activity, [inbox]).await?;
     Ok(())
 }
@@ -1333,7 +1310,7 @@ async fn announce_jobs(
     community: &str,
     activity: &Value,
     new_thread: Option<&str>,
-) -> Result<Vec<NewJob>, ApiError> {
+) -> Result<Vec<NewJob>, Error> {
     let base = state.settings.base_url();
     let mut activities = vec![objects::announce(&base, community, activity.clone())];
     if let Some(thread) = new_thread {
@@ -1351,7 +1328,7 @@ pub(crate) async fn broadcast_jobs(
     community: &str,
     activities: Vec<Value>,
     extra: Vec<Url>,
-) -> Result<Vec<NewJob>, ApiError> {
+) -> Result<Vec<NewJob>, Error> {
     let view = privacy::community_of(state, community).await?;
     let mut inboxes = follower_urls(state, community).await?;
     for url in extra {
@@ -1377,13 +1354,13 @@ async fn announce(
     community: &str,
     activity: Value,
     new_thread: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let jobs = announce_jobs(state, group, community, &activity, new_thread).await?;
     enqueue(state, jobs).await
 }
 
 /// Where a community delivers: its accepted remote members' inboxes, one per shared inbox.
-async fn follower_urls(state: &Node, community: &str) -> Result<Vec<Url>, ApiError> {
+async fn follower_urls(state: &Node, community: &str) -> Result<Vec<Url>, Error> {
     Ok(state
         .db
         .follower_inboxes(community)
@@ -1404,7 +1381,7 @@ pub(crate) fn inner_kind(value: &Value) -> &str {
 
 /// Routes a verified activity that concerns communities. Returns Ok for activities that are
 /// accepted or harmlessly ignored.
-pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
+pub async fn receive(state: &Node, env: &Envelope) -> Result<(), Error> {
     let kind = env.type_name.as_str();
     let object = env.body.get("object");
     // An actor announcing a change of its own profile (a community's title, icon…).
@@ -1416,7 +1393,7 @@ pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
     {
         remote::actor(state, &env.actor, true)
             .await
-            .map_err(|e| ApiError::bad_request(format!("cannot refresh the actor: {e}")))?;
+            .map_err(|e| Error::invalid(format!("cannot refresh the actor: {e}")))?;
         return Ok(());
     }
     if events::concerns_events(state, env).await? {
@@ -1441,11 +1418,11 @@ pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
                 Some((group, _)) => {
                     articles::receive_proposal(state, env, &community, &group).await
                 }
-                None => Err(ApiError::forbidden(
+                None => Err(Error::forbidden(
                     "articles are only accepted from the community that owns them",
                 )),
             },
-            None => Err(ApiError::forbidden(
+            None => Err(Error::forbidden(
                 "articles are only accepted from the community that owns them",
             )),
         };
@@ -1466,7 +1443,7 @@ pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
 }
 
 /// The local community an incoming activity is meant for.
-async fn target_community(state: &Node, env: &Envelope) -> Result<Option<CommunityView>, ApiError> {
+async fn target_community(state: &Node, env: &Envelope) -> Result<Option<CommunityView>, Error> {
     let body = &env.body;
     let object = body.get("object");
     let mut candidates: Vec<Url> = Vec::new();
@@ -1530,7 +1507,7 @@ async fn host_receive(
     env: &Envelope,
     community: &CommunityView,
     group: &LocalActor,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let actor = env.actor.as_str();
     let body = &env.body;
     let object = body.get("object");
@@ -1543,7 +1520,7 @@ async fn host_receive(
         "Follow" => {
             let follower = remote::actor(state, &env.actor, false)
                 .await
-                .map_err(|e| ApiError::bad_request(format!("cannot fetch the follower: {e}")))?;
+                .map_err(|e| Error::invalid(format!("cannot fetch the follower: {e}")))?;
             let refusal = privacy::refuse_follower(state, community, &host_of(&env.actor)).await?;
             if let Some(why) = &refusal {
                 info!(follower = actor, community = %community.ap_id, reason = %why, "follow refused");
@@ -1583,16 +1560,16 @@ async fn host_receive(
                 "object": body,
             });
             let inbox = Url::parse(&follower.inbox)
-                .map_err(|_| ApiError::bad_request("the follower has no valid inbox"))?;
+                .map_err(|_| Error::invalid("the follower has no valid inbox"))?;
             delivery::send(state, group, &reply, [inbox]).await?;
             info!(follower = actor, community = %community.ap_id, answer, "follow answered");
             Ok(())
         }
         "Undo" => {
-            let inner = object.ok_or_else(|| ApiError::bad_request("Undo without an object"))?;
+            let inner = object.ok_or_else(|| Error::invalid("Undo without an object"))?;
             let inner_actor = id_of(inner.get("actor"));
             if inner_actor.as_ref().is_some_and(|a| a.as_str() != actor) {
-                return Err(ApiError::forbidden(
+                return Err(Error::forbidden(
                     "an actor can only undo its own activities",
                 ));
             }
@@ -1618,7 +1595,7 @@ async fn host_receive(
                 }
                 "Lock" | "Block" => {
                     if !moderates(state, &community.ap_id, actor).await? {
-                        return Err(ApiError::forbidden("only moderators can do this"));
+                        return Err(Error::forbidden("only moderators can do this"));
                     }
                     apply_announced(state, community, body).await?;
                     announce(state, group, &community.ap_id, body.clone(), None).await
@@ -1628,7 +1605,7 @@ async fn host_receive(
         }
         "Lock" | "Add" | "Remove" | "Block" => {
             if !moderates(state, &community.ap_id, actor).await? {
-                return Err(ApiError::forbidden("only moderators can do this"));
+                return Err(Error::forbidden("only moderators can do this"));
             }
             let target = id_of(object);
             let to_moderators = id_of(body.get("target"))
@@ -1657,7 +1634,7 @@ async fn host_receive(
                     )
                     .await?
                 }
-                ("Block", None) => return Err(ApiError::bad_request("a Block names nobody")),
+                ("Block", None) => return Err(Error::invalid("a Block names nobody")),
                 _ => {}
             }
             // Applied here with the same rules replicas use for the community's announces.
@@ -1682,10 +1659,10 @@ async fn host_receive(
         "Create" => {
             // The same rule as for a local member: accepted, not banned.
             access::participant(state, community, actor).await?;
-            let doc = object.ok_or_else(|| ApiError::bad_request("Create without an object"))?;
-            let incoming = parse_post(doc).map_err(ApiError::bad_request)?;
+            let doc = object.ok_or_else(|| Error::invalid("Create without an object"))?;
+            let incoming = parse_post(doc).map_err(Error::invalid)?;
             if incoming.author.as_str() != actor {
-                return Err(ApiError::forbidden("the object is not the actor's own"));
+                return Err(Error::forbidden("the object is not the actor's own"));
             }
             // Stored and announced in one transaction: an accepted post always reaches the
             // followers.
@@ -1704,18 +1681,18 @@ async fn host_receive(
         "Update" => {
             // The same rule as for a local member: accepted, not banned.
             access::participant(state, community, actor).await?;
-            let doc = object.ok_or_else(|| ApiError::bad_request("Update without an object"))?;
-            let incoming = parse_post(doc).map_err(ApiError::bad_request)?;
+            let doc = object.ok_or_else(|| Error::invalid("Update without an object"))?;
+            let incoming = parse_post(doc).map_err(Error::invalid)?;
             let existing = state
                 .db
                 .post_by_ap_id(incoming.ap_id.as_str())
                 .await?
-                .ok_or_else(|| ApiError::not_found("no such post in this community"))?;
+                .ok_or_else(|| Error::not_found("no such post in this community"))?;
             if existing.author != actor || incoming.author.as_str() != actor {
-                return Err(ApiError::forbidden("only the author can edit this"));
+                return Err(Error::forbidden("only the author can edit this"));
             }
             if existing.community != community.ap_id {
-                return Err(ApiError::forbidden("the post is not in this community"));
+                return Err(Error::forbidden("the post is not in this community"));
             }
             let signed = signed_object(state, doc, &incoming.author).await?;
             let jobs = announce_jobs(state, group, &community.ap_id, body, None).await?;
@@ -1739,7 +1716,7 @@ async fn host_receive(
                     .await?;
                 PostChange::Removed(reason)
             } else {
-                return Err(ApiError::forbidden(
+                return Err(Error::forbidden(
                     "only the author or a moderator can delete this",
                 ));
             };
@@ -1802,7 +1779,7 @@ async fn end_membership(
     community: &CommunityView,
     group: &LocalActor,
     actor: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let Some(membership) = state.db.membership(&community.ap_id, actor).await? else {
         return Ok(());
     };
@@ -1821,7 +1798,7 @@ async fn end_membership(
 
 /// On a replica of a confidential community: when no local user is an accepted member any
 /// more, the copy goes.
-async fn drop_copy_if_unread(state: &Node, community: &CommunityView) -> Result<(), ApiError> {
+async fn drop_copy_if_unread(state: &Node, community: &CommunityView) -> Result<(), Error> {
     if community.local.is_none()
         && !privacy::is_public(community)
         && state.db.local_member_count(&community.ap_id).await? == 0
@@ -1832,19 +1809,15 @@ async fn drop_copy_if_unread(state: &Node, community: &CommunityView) -> Result<
     Ok(())
 }
 
-async fn post_in(
-    state: &Node,
-    community: &CommunityView,
-    id: Option<Url>,
-) -> Result<Post, ApiError> {
-    let id = id.ok_or_else(|| ApiError::bad_request("the activity names no object"))?;
+async fn post_in(state: &Node, community: &CommunityView, id: Option<Url>) -> Result<Post, Error> {
+    let id = id.ok_or_else(|| Error::invalid("the activity names no object"))?;
     let post = state
         .db
         .post_by_ap_id(id.as_str())
         .await?
-        .ok_or_else(|| ApiError::not_found("no such post"))?;
+        .ok_or_else(|| Error::not_found("no such post"))?;
     if post.community != community.ap_id {
-        return Err(ApiError::forbidden("the post is not in this community"));
+        return Err(Error::forbidden("the post is not in this community"));
     }
     Ok(post)
 }
@@ -1855,7 +1828,7 @@ async fn apply_update(
     incoming: &IncomingPost,
     signed_object: Option<String>,
     jobs: Vec<NewJob>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     if existing.deleted {
         return Ok(());
     }
@@ -1891,7 +1864,7 @@ async fn store_incoming(
     signed_object: Option<String>,
     depth: usize,
     jobs: Vec<NewJob>,
-) -> Result<(Post, bool), ApiError> {
+) -> Result<(Post, bool), Error> {
     if let Some(existing) = state.db.post_by_ap_id(incoming.ap_id.as_str()).await? {
         return Ok((existing, false));
     }
@@ -1902,7 +1875,7 @@ async fn store_incoming(
                 .iter()
                 .any(|u| u.as_str() == community.ap_id)
             {
-                return Err(ApiError::bad_request(
+                return Err(Error::invalid(
                     "the thread is not addressed to the community",
                 ));
             }
@@ -1914,17 +1887,17 @@ async fn store_incoming(
                 None if depth < MAX_PARENT_DEPTH => {
                     fetch_post(state, community, parent_url, depth + 1).await?
                 }
-                None => return Err(ApiError::bad_request("the reply chain is too deep")),
+                None => return Err(Error::invalid("the reply chain is too deep")),
             };
             if parent.community != community.ap_id {
-                return Err(ApiError::forbidden("the parent is in another community"));
+                return Err(Error::forbidden("the parent is in another community"));
             }
             let thread_id = parent.thread_id.unwrap_or(parent.id);
             let thread = state
                 .db
                 .post(thread_id)
                 .await?
-                .ok_or_else(|| ApiError::not_found("the thread is gone"))?;
+                .ok_or_else(|| Error::not_found("the thread is gone"))?;
             if community.local.is_some() {
                 check_open(&thread)?;
             }
@@ -1970,7 +1943,7 @@ async fn fetch_post(
     community: &CommunityView,
     url: &Url,
     depth: usize,
-) -> Result<Post, ApiError> {
+) -> Result<Post, Error> {
     let incoming = fetch_incoming(state, url).await?;
     Ok(Box::pin(store_incoming(
         state,
@@ -1984,19 +1957,19 @@ async fn fetch_post(
     .0)
 }
 
-async fn fetch_doc(state: &Node, url: &Url) -> Result<Value, ApiError> {
+async fn fetch_doc(state: &Node, url: &Url) -> Result<Value, Error> {
     state
         .fetch(url)
         .await
-        .map_err(|e| ApiError::bad_request(format!("cannot fetch {url} from its origin: {e}")))
+        .map_err(|e| Error::invalid(format!("cannot fetch {url} from its origin: {e}")))
 }
 
-async fn fetch_incoming(state: &Node, url: &Url) -> Result<IncomingPost, ApiError> {
-    parse_post(&fetch_doc(state, url).await?).map_err(ApiError::bad_request)
+async fn fetch_incoming(state: &Node, url: &Url) -> Result<IncomingPost, Error> {
+    parse_post(&fetch_doc(state, url).await?).map_err(Error::invalid)
 }
 
 /// A follower node receives what a remote community announces.
-async fn receive_announce(state: &Node, env: &Envelope) -> Result<(), ApiError> {
+async fn receive_announce(state: &Node, env: &Envelope) -> Result<(), Error> {
     let Some(community) = known(state, env.actor.as_str()).await? else {
         info!(actor = %env.actor, "announce from an actor that is not a known community ignored");
         return Ok(());
@@ -2013,7 +1986,7 @@ async fn receive_announce(state: &Node, env: &Envelope) -> Result<(), ApiError> 
     let inner = env
         .body
         .get("object")
-        .ok_or_else(|| ApiError::bad_request("Announce without an object"))?;
+        .ok_or_else(|| Error::invalid("Announce without an object"))?;
     apply_announced(state, &community, inner).await
 }
 
@@ -2022,7 +1995,7 @@ async fn apply_announced(
     state: &Node,
     community: &CommunityView,
     inner: &Value,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let community_host = Url::parse(&community.ap_id)
         .map(|u| host_of(&u))
         .unwrap_or_default();
@@ -2053,12 +2026,12 @@ async fn apply_announced(
             // A knowledge article of this community (announced for Mastodon's sake).
             return articles::store_replica_revision(state, community, &doc, 0).await;
         }
-        let incoming = parse_post(&doc).map_err(ApiError::bad_request)?;
+        let incoming = parse_post(&doc).map_err(Error::invalid)?;
         store_incoming(state, community, &incoming, None, 0, Vec::new()).await?;
         return Ok(());
     }
     let actor = id_of(inner.get("actor"))
-        .ok_or_else(|| ApiError::bad_request("the announced activity has no actor"))?;
+        .ok_or_else(|| Error::invalid("the announced activity has no actor"))?;
     // Content from a domain this node does not federate with is dropped, even when an allowed
     // community relays it.
     for url in [Some(actor.clone()), id_of(inner.get("object"))]
@@ -2083,16 +2056,16 @@ async fn apply_announced(
                     && id_of(Some(o)).map(|u| u.to_string()) == Some(community.ap_id.clone())
             }) =>
         {
-            let url = Url::parse(&community.ap_id)
-                .map_err(|_| ApiError::bad_request("bad community id"))?;
+            let url =
+                Url::parse(&community.ap_id).map_err(|_| Error::invalid("bad community id"))?;
             remote::actor(state, &url, true)
                 .await
-                .map_err(|e| ApiError::bad_request(format!("cannot refresh the community: {e}")))?;
+                .map_err(|e| Error::invalid(format!("cannot refresh the community: {e}")))?;
             Ok(())
         }
         "Create" | "Update" => {
             let object_id = id_of(object)
-                .ok_or_else(|| ApiError::bad_request("the announced activity has no object"))?;
+                .ok_or_else(|| Error::invalid("the announced activity has no object"))?;
             // This node knows its own posts: a relayed copy of one changes nothing, and nothing
             // from outside may claim an id on this node's domain.
             let ours = &state.settings.instance.domain;
@@ -2107,7 +2080,7 @@ async fn apply_announced(
                 {
                     return Ok(());
                 }
-                return Err(ApiError::forbidden(
+                return Err(Error::forbidden(
                     "ids on this node's domain are not taken from other nodes",
                 ));
             }
@@ -2116,9 +2089,9 @@ async fn apply_announced(
             // is fetched from its origin (which, for a confidential community, serves it to the
             // community's node alone, so an unproven relay goes nowhere).
             let incoming = match object.filter(|o| o.is_object()) {
-                Some(doc) if same_host => parse_post(doc).map_err(ApiError::bad_request)?,
+                Some(doc) if same_host => parse_post(doc).map_err(Error::invalid)?,
                 Some(doc) => {
-                    let parsed = parse_post(doc).map_err(ApiError::bad_request)?;
+                    let parsed = parse_post(doc).map_err(Error::invalid)?;
                     if parsed.ap_id == object_id && proven_by(state, doc, &parsed.author).await? {
                         parsed
                     } else {
@@ -2128,7 +2101,7 @@ async fn apply_announced(
                 None => fetch_incoming(state, &object_id).await?,
             };
             if incoming.author != actor {
-                return Err(ApiError::forbidden(
+                return Err(Error::forbidden(
                     "the announced object is not its actor's own",
                 ));
             }
@@ -2139,7 +2112,7 @@ async fn apply_announced(
                     if existing.author != incoming.author.as_str()
                         || existing.community != community.ap_id
                     {
-                        return Err(ApiError::forbidden("that post belongs elsewhere"));
+                        return Err(Error::forbidden("that post belongs elsewhere"));
                     }
                     apply_update(state, &existing, &incoming, None, Vec::new()).await
                 }
@@ -2223,7 +2196,7 @@ async fn apply_announced(
             Ok(())
         }
         "Undo" => {
-            let undone = object.ok_or_else(|| ApiError::bad_request("Undo without an object"))?;
+            let undone = object.ok_or_else(|| Error::invalid("Undo without an object"))?;
             let target = undone.get("object");
             match inner_kind(undone) {
                 "Like" => {
@@ -2256,7 +2229,7 @@ async fn announced_post(
     state: &Node,
     community: &CommunityView,
     id: Option<Url>,
-) -> Result<Option<Post>, ApiError> {
+) -> Result<Option<Post>, Error> {
     let Some(id) = id else { return Ok(None) };
     Ok(state
         .db
@@ -2271,7 +2244,7 @@ async fn set_flag(
     id: Option<Url>,
     locked: Option<bool>,
     pinned: Option<bool>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     if let Some(post) = announced_post(state, community, id).await? {
         state.db.set_post_flags(post.id, locked, pinned).await?;
     }
@@ -2279,18 +2252,16 @@ async fn set_flag(
 }
 
 /// A remote community answered one of our members' `Follow`.
-async fn receive_follow_answer(state: &Node, env: &Envelope) -> Result<(), ApiError> {
+async fn receive_follow_answer(state: &Node, env: &Envelope) -> Result<(), Error> {
     let Some(follow_id) = id_of(env.body.get("object")) else {
-        return Err(ApiError::bad_request("the answer names no Follow"));
+        return Err(Error::invalid("the answer names no Follow"));
     };
     let Some(membership) = state.db.membership_by_follow(follow_id.as_str()).await? else {
         info!(follow = %follow_id, "answer to an unknown follow ignored");
         return Ok(());
     };
     if membership.community != env.actor.as_str() {
-        return Err(ApiError::forbidden(
-            "only the followed community can answer",
-        ));
+        return Err(Error::forbidden("only the followed community can answer"));
     }
     if env.type_name == "Reject" {
         // A refused request, or the end of a membership (after a ban in a confidential
@@ -2338,33 +2309,33 @@ async fn receive_follow_answer(state: &Node, env: &Envelope) -> Result<(), ApiEr
 
 /// Reads a remote community's outbox (newest first, paged) and stores up to
 /// [`BACKFILL_LIMIT`] recent threads, oldest first.
-pub async fn backfill(state: &Node, community: &CommunityView) -> Result<usize, ApiError> {
+pub async fn backfill(state: &Node, community: &CommunityView) -> Result<usize, Error> {
     let outbox = community
         .remote
         .as_ref()
         .and_then(|r| r.outbox.clone())
-        .ok_or_else(|| ApiError::bad_request("the community has no outbox"))?;
-    let outbox = Url::parse(&outbox).map_err(|_| ApiError::bad_request("bad outbox URL"))?;
+        .ok_or_else(|| Error::invalid("the community has no outbox"))?;
+    let outbox = Url::parse(&outbox).map_err(|_| Error::invalid("bad outbox URL"))?;
     let community_host = Url::parse(&community.ap_id)
         .map(|u| host_of(&u))
         .unwrap_or_default();
     if host_of(&outbox) != community_host {
-        return Err(ApiError::forbidden("the outbox is on another host"));
+        return Err(Error::forbidden("the outbox is on another host"));
     }
     let fetch = |url: Url| async move {
         state
             .fetch(&url)
             .await
-            .map_err(|e| ApiError::bad_request(format!("cannot read the outbox: {e}")))
+            .map_err(|e| Error::invalid(format!("cannot read the outbox: {e}")))
     };
     let collection = fetch(outbox.clone()).await?;
     let mut items: Vec<Value> = Vec::new();
     let mut page = match collection.get("orderedItems") {
         Some(_) => Some(collection.clone()),
         None => match collection.get("first") {
-            Some(Value::String(u)) => Some(
-                fetch(Url::parse(u).map_err(|_| ApiError::bad_request("bad page URL"))?).await?,
-            ),
+            Some(Value::String(u)) => {
+                Some(fetch(Url::parse(u).map_err(|_| Error::invalid("bad page URL"))?).await?)
+            }
             Some(v @ Value::Object(_)) => Some(v.clone()),
             _ => None,
         },
@@ -2379,7 +2350,7 @@ pub async fn backfill(state: &Node, community: &CommunityView) -> Result<usize, 
             break;
         }
         if let Some(next) = current.get("next").and_then(Value::as_str) {
-            let next = Url::parse(next).map_err(|_| ApiError::bad_request("bad page URL"))?;
+            let next = Url::parse(next).map_err(|_| Error::invalid("bad page URL"))?;
             if host_of(&next) != community_host {
                 break;
             }
@@ -2414,7 +2385,7 @@ pub fn local_user_name<'a>(state: &Node, ap_id: &'a str) -> Option<&'a str> {
 }
 
 /// `name@domain` of an actor id, from what this node knows.
-pub async fn actor_handle(state: &Node, ap_id: &str) -> Result<String, ApiError> {
+pub async fn actor_handle(state: &Node, ap_id: &str) -> Result<String, Error> {
     if let Some(name) = local_user_name(state, ap_id) {
         return Ok(format!("{name}@{}", state.settings.instance.domain));
     }
@@ -2434,13 +2405,13 @@ pub async fn actor_handle(state: &Node, ap_id: &str) -> Result<String, ApiError>
 }
 
 /// Resolves an actor given as URL or `name@domain` to its id (for bans and role changes).
-pub async fn resolve_actor(state: &Node, who: &str) -> Result<String, ApiError> {
+pub async fn resolve_actor(state: &Node, who: &str) -> Result<String, Error> {
     refuse_control_characters(who)?;
     let who = who.trim().trim_start_matches('@');
     if who.starts_with("http://") || who.starts_with("https://") {
         return Url::parse(who)
             .map(|u| u.to_string())
-            .map_err(|_| ApiError::bad_request("not a URL"));
+            .map_err(|_| Error::invalid("not a URL"));
     }
     let (name, domain) = who.split_once('@').unwrap_or((who, ""));
     if domain.is_empty() || domain.eq_ignore_ascii_case(&state.settings.instance.domain) {
@@ -2449,15 +2420,15 @@ pub async fn resolve_actor(state: &Node, who: &str) -> Result<String, ApiError> 
             .local_actor_by_name(&name.to_lowercase())
             .await?
             .filter(|a| a.kind == ActorKind::Person.as_str())
-            .ok_or_else(|| ApiError::not_found(format!("no user {name:?} on this node")))?;
+            .ok_or_else(|| Error::not_found(format!("no user {name:?} on this node")))?;
         return Ok(user_ap_id(state, &actor.name));
     }
     if state.db.policy_key(domain).is_none() {
-        return Err(ApiError::bad_request("expected an actor like name@domain"));
+        return Err(Error::invalid("expected an actor like name@domain"));
     }
     // No WebFinger to a host the policy refuses.
     if !state.db.federates_with(domain).await? {
-        return Err(ApiError::forbidden(format!(
+        return Err(Error::forbidden(format!(
             "this node does not federate with {domain}"
         )));
     }
@@ -2466,5 +2437,5 @@ pub async fn resolve_actor(state: &Node, who: &str) -> Result<String, ApiError> 
         .webfinger(name, domain)
         .await
         .map(|u| u.to_string())
-        .map_err(|e| ApiError::not_found(format!("cannot find {who}: {e}")))
+        .map_err(|e| Error::not_found(format!("cannot find {who}: {e}")))
 }

@@ -15,10 +15,9 @@ use crate::{
         events::{Event, JoinRule},
         now_ms, LocalActor,
     },
-    delivery,
-    error::ApiError,
-    markdown,
+    delivery, markdown,
     node::Node,
+    service::error::Error,
     service::{
         discussions::{
             broadcast_jobs, check_title, inner_kind, known, moderates, require_member,
@@ -79,40 +78,36 @@ pub fn check_span(starts_at: i64, ends_at: i64) -> Result<(), String> {
     Ok(())
 }
 
-fn parse_instant(field: &str, value: &str) -> Result<i64, ApiError> {
+fn parse_instant(field: &str, value: &str) -> Result<i64, Error> {
     DateTime::parse_from_rfc3339(value)
         .map(|t| t.timestamp_millis())
-        .map_err(|_| ApiError::unprocessable(format!("{field} must be an RFC 3339 time")))
+        .map_err(|_| Error::refused(format!("{field} must be an RFC 3339 time")))
 }
 
-fn check_url(field: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+fn check_url(field: &str, value: Option<String>) -> Result<Option<String>, Error> {
     match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => match Url::parse(v) {
             Ok(u) if matches!(u.scheme(), "https" | "http") => Ok(Some(u.to_string())),
-            _ => Err(ApiError::unprocessable(format!(
-                "{field} must be an http(s) URL"
-            ))),
+            _ => Err(Error::refused(format!("{field} must be an http(s) URL"))),
         },
     }
 }
 
 /// Applies `input` over `event` and checks the result.
-fn apply_input(mut event: Event, input: EventInput) -> Result<Event, ApiError> {
+fn apply_input(mut event: Event, input: EventInput) -> Result<Event, Error> {
     if let Some(t) = input.title {
         event.title = check_title(&t)?;
     }
     if let Some(d) = input.description {
         if d.len() > 100 * 1024 {
-            return Err(ApiError::unprocessable(
-                "the description is larger than 100 KiB",
-            ));
+            return Err(Error::refused("the description is larger than 100 KiB"));
         }
         event.description = d;
     }
     if let Some(tz) = input.timezone {
         tz.parse::<Tz>()
-            .map_err(|_| ApiError::unprocessable(format!("unknown time zone {tz:?}")))?;
+            .map_err(|_| Error::refused(format!("unknown time zone {tz:?}")))?;
         event.timezone = tz;
     }
     if let Some(s) = input.starts_at {
@@ -122,9 +117,9 @@ fn apply_input(mut event: Event, input: EventInput) -> Result<Event, ApiError> {
         event.ends_at = parse_instant("ends_at", &e)?;
     }
     if event.ends_at <= event.starts_at {
-        return Err(ApiError::unprocessable("ends_at must be after starts_at"));
+        return Err(Error::refused("ends_at must be after starts_at"));
     }
-    check_span(event.starts_at, event.ends_at).map_err(ApiError::unprocessable)?;
+    check_span(event.starts_at, event.ends_at).map_err(Error::refused)?;
     if let Some(v) = input.place_name {
         event.place_name = v.filter(|s| !s.trim().is_empty());
     }
@@ -133,17 +128,13 @@ fn apply_input(mut event: Event, input: EventInput) -> Result<Event, ApiError> {
     }
     if let Some(v) = input.latitude {
         if v.is_some_and(|l| !(-90.0..=90.0).contains(&l)) {
-            return Err(ApiError::unprocessable(
-                "latitude must be between -90 and 90",
-            ));
+            return Err(Error::refused("latitude must be between -90 and 90"));
         }
         event.latitude = v;
     }
     if let Some(v) = input.longitude {
         if v.is_some_and(|l| !(-180.0..=180.0).contains(&l)) {
-            return Err(ApiError::unprocessable(
-                "longitude must be between -180 and 180",
-            ));
+            return Err(Error::refused("longitude must be between -180 and 180"));
         }
         event.longitude = v;
     }
@@ -153,7 +144,7 @@ fn apply_input(mut event: Event, input: EventInput) -> Result<Event, ApiError> {
     if let Some(v) = input.capacity {
         match v {
             Some(c) if !(1..=100_000).contains(&c) => {
-                return Err(ApiError::unprocessable(
+                return Err(Error::refused(
                     "capacity must be between 1 and 100000 (or null for no limit)",
                 ))
             }
@@ -163,7 +154,7 @@ fn apply_input(mut event: Event, input: EventInput) -> Result<Event, ApiError> {
     }
     if let Some(m) = input.join_mode {
         if !JOIN_MODES.contains(&m.as_str()) {
-            return Err(ApiError::unprocessable(format!(
+            return Err(Error::refused(format!(
                 "join_mode must be one of {}",
                 JOIN_MODES.join(", ")
             )));
@@ -174,13 +165,11 @@ fn apply_input(mut event: Event, input: EventInput) -> Result<Event, ApiError> {
         event.external_url = check_url("external_url", v)?;
     }
     if event.join_mode == "external" && event.external_url.is_none() {
-        return Err(ApiError::unprocessable(
-            "join_mode external needs an external_url",
-        ));
+        return Err(Error::refused("join_mode external needs an external_url"));
     }
     if let Some(s) = input.status {
         if !STATUSES.contains(&s.as_str()) {
-            return Err(ApiError::unprocessable(format!(
+            return Err(Error::refused(format!(
                 "status must be one of {}",
                 STATUSES.join(", ")
             )));
@@ -476,7 +465,7 @@ async fn owner_jobs(
     group: &LocalActor,
     kind: &str,
     event: &Event,
-) -> Result<Vec<crate::db::queue::NewJob>, ApiError> {
+) -> Result<Vec<crate::db::queue::NewJob>, Error> {
     let mut inboxes: Vec<Url> = Vec::new();
     // Participants who do not follow the community (e.g. from Mobilizon) hear changes too.
     if kind != "Create" && event.id != 0 {
@@ -525,14 +514,14 @@ async fn organizer_of(
     state: &Node,
     member: &Member,
     community: &CommunityView,
-) -> Result<LocalActor, ApiError> {
+) -> Result<LocalActor, Error> {
     let Some((group, _)) = &community.local else {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "events are scheduled on the community's own node",
         ));
     };
     if !moderates(state, &community.ap_id, &member.ap_id(state)).await? {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "only the community's moderators schedule events",
         ));
     }
@@ -544,7 +533,7 @@ pub async fn create(
     member: &Member,
     community: &CommunityView,
     input: EventInput,
-) -> Result<Event, ApiError> {
+) -> Result<Event, Error> {
     let group = organizer_of(state, member, community).await?;
     let event = draft(state, community, &member.ap_id(state), input)?;
     let jobs = owner_jobs(state, &group, "Create", &event).await?;
@@ -561,7 +550,7 @@ pub async fn propose(
     member: &Member,
     community: &CommunityView,
     input: EventInput,
-) -> Result<String, ApiError> {
+) -> Result<String, Error> {
     let event = draft(state, community, &member.ap_id(state), input)?;
     send_to_host(state, member, community, "Create", event_json(&event)).await
 }
@@ -575,11 +564,11 @@ async fn send_to_host(
     community: &CommunityView,
     kind: &str,
     object: Value,
-) -> Result<String, ApiError> {
-    let remote = community.remote.as_ref().ok_or_else(ApiError::internal)?;
+) -> Result<String, Error> {
+    let remote = community.remote.as_ref().ok_or_else(Error::internal)?;
     let me = member.ap_id(state);
     if !moderates(state, &community.ap_id, &me).await? {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "only the community's moderators schedule, change or delete events",
         ));
     }
@@ -596,7 +585,7 @@ async fn send_to_host(
     });
     crate::service::privacy::address(&mut activity, community);
     let inbox = Url::parse(&remote.inbox)
-        .map_err(|_| ApiError::bad_request("the community has no valid inbox"))?;
+        .map_err(|_| Error::invalid("the community has no valid inbox"))?;
     delivery::send(state, &member.actor, &activity, [inbox]).await?;
     Ok(id)
 }
@@ -607,17 +596,17 @@ async fn hosted_event_change(
     state: &Node,
     community: &str,
     actor: &str,
-) -> Result<(CommunityView, LocalActor), ApiError> {
+) -> Result<(CommunityView, LocalActor), Error> {
     let Some((view, group)) = known(state, community)
         .await?
         .and_then(|c| c.local.clone().map(|(group, _)| (c, group)))
     else {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "events are proposed to a community of this node",
         ));
     };
     if !moderates(state, &view.ap_id, actor).await? {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "only the community's moderators schedule, change or delete events",
         ));
     }
@@ -633,27 +622,23 @@ async fn propose_update(
     community: &CommunityView,
     event: &Event,
     input: EventInput,
-) -> Result<Event, ApiError> {
+) -> Result<Event, Error> {
     let changed = apply_input(event.clone(), input)?;
     send_to_host(state, member, community, "Update", event_json(&changed)).await?;
     Ok(changed)
 }
 
 /// The community's node receives a remote moderator's change to one of its events.
-async fn receive_update_proposal(
-    state: &Node,
-    env: &Envelope,
-    doc: &Value,
-) -> Result<(), ApiError> {
+async fn receive_update_proposal(state: &Node, env: &Envelope, doc: &Value) -> Result<(), Error> {
     let proposed =
-        parse_remote_event(doc, state.settings.federation.debug).map_err(ApiError::bad_request)?;
+        parse_remote_event(doc, state.settings.federation.debug).map_err(Error::invalid)?;
     let Some(event) = state
         .db
         .event_by_ap_id(&proposed.ap_id)
         .await?
         .filter(|e| e.local)
     else {
-        return Err(ApiError::not_found("no such event on this node"));
+        return Err(Error::not_found("no such event on this node"));
     };
     let actor = env.actor.as_str();
     let (_, group) = hosted_event_change(state, &event.community, actor).await?;
@@ -698,9 +683,9 @@ fn input_from(e: Event, with_status: bool) -> EventInput {
 }
 
 /// The community's node receives a remote moderator's proposed event and schedules it.
-async fn receive_proposal(state: &Node, env: &Envelope, doc: &Value) -> Result<(), ApiError> {
+async fn receive_proposal(state: &Node, env: &Envelope, doc: &Value) -> Result<(), Error> {
     let proposed =
-        parse_remote_event(doc, state.settings.federation.debug).map_err(ApiError::bad_request)?;
+        parse_remote_event(doc, state.settings.federation.debug).map_err(Error::invalid)?;
     let actor = env.actor.as_str();
     let (community, group) = hosted_event_change(state, &proposed.community, actor).await?;
     // The same checks as a local organizer's request.
@@ -726,7 +711,7 @@ fn draft(
     community: &CommunityView,
     organizer: &str,
     input: EventInput,
-) -> Result<Event, ApiError> {
+) -> Result<Event, Error> {
     for (field, present) in [
         ("title", input.title.is_some()),
         ("starts_at", input.starts_at.is_some()),
@@ -734,7 +719,7 @@ fn draft(
         ("timezone", input.timezone.is_some()),
     ] {
         if !present {
-            return Err(ApiError::unprocessable(format!("{field} is required")));
+            return Err(Error::refused(format!("{field} is required")));
         }
     }
     let now = now_ms();
@@ -773,10 +758,10 @@ pub async fn update(
     member: &Member,
     event: &Event,
     input: EventInput,
-) -> Result<Event, ApiError> {
+) -> Result<Event, Error> {
     let community = known(state, &event.community)
         .await?
-        .ok_or_else(|| ApiError::not_found("the event's community is unknown"))?;
+        .ok_or_else(|| Error::not_found("the event's community is unknown"))?;
     if community.local.is_none() {
         return propose_update(state, member, &community, event, input).await;
     }
@@ -792,10 +777,10 @@ pub async fn update(
 
 /// Deletes an event. Returns false when the deletion was sent to the community's node (an
 /// event of a community elsewhere), which deletes it and tells every member node.
-pub async fn delete(state: &Node, member: &Member, event: &Event) -> Result<bool, ApiError> {
+pub async fn delete(state: &Node, member: &Member, event: &Event) -> Result<bool, Error> {
     let community = known(state, &event.community)
         .await?
-        .ok_or_else(|| ApiError::not_found("the event's community is unknown"))?;
+        .ok_or_else(|| Error::not_found("the event's community is unknown"))?;
     if community.local.is_none() {
         send_to_host(state, member, &community, "Delete", json!(event.ap_id)).await?;
         return Ok(false);
@@ -826,7 +811,7 @@ fn rsvp_closed(event: &Event, invited: bool) -> Option<String> {
     }
 }
 
-async fn is_invited(state: &Node, event: &Event, actor: &str) -> Result<bool, ApiError> {
+async fn is_invited(state: &Node, event: &Event, actor: &str) -> Result<bool, Error> {
     Ok(state
         .db
         .participant(event.id, actor)
@@ -842,24 +827,24 @@ pub async fn invite(
     member: &Member,
     event: &Event,
     who: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, Error> {
     let community = known(state, &event.community)
         .await?
-        .ok_or_else(|| ApiError::not_found("the event's community is unknown"))?;
+        .ok_or_else(|| Error::not_found("the event's community is unknown"))?;
     let group = organizer_of(state, member, &community).await?;
     if event.status == "cancelled" || event.ends_at < now_ms() {
-        return Err(ApiError::unprocessable("the event is cancelled or over"));
+        return Err(Error::refused("the event is cancelled or over"));
     }
     let invitee = crate::service::discussions::resolve_actor(state, who).await?;
     let membership = state.db.membership(&community.ap_id, &invitee).await?;
     if membership.as_ref().is_none_or(|m| m.state != "accepted") {
-        return Err(ApiError::unprocessable(format!(
+        return Err(Error::refused(format!(
             "{invitee} is not a member of the community; invite members only"
         )));
     }
     if let Some(p) = state.db.participant(event.id, &invitee).await? {
         if matches!(p.state.as_str(), "going" | "waitlisted" | "pending") {
-            return Err(ApiError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "{invitee} has already answered ({})",
                 p.state
             )));
@@ -897,7 +882,7 @@ pub async fn invite(
 }
 
 /// An `Invite` to an event from its community, for a user of this node.
-pub async fn receive_invite(state: &Node, env: &Envelope) -> Result<(), ApiError> {
+pub async fn receive_invite(state: &Node, env: &Envelope) -> Result<(), Error> {
     let Some(event) = (match id_of(env.body.get("object")) {
         Some(id) => state.db.event_by_ap_id(id.as_str()).await?,
         None => None,
@@ -906,23 +891,21 @@ pub async fn receive_invite(state: &Node, env: &Envelope) -> Result<(), ApiError
         return Ok(());
     };
     if event.local || event.community != env.actor.as_str() {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "only the event's community sends its invitations",
         ));
     }
     let Some(target) = id_of(env.body.get("target")) else {
-        return Err(ApiError::bad_request("an Invite needs a target"));
+        return Err(Error::invalid("an Invite needs a target"));
     };
     let Some(name) = crate::service::discussions::local_user_name(state, target.as_str()) else {
-        return Err(ApiError::bad_request(
-            "the invitee is not a user of this node",
-        ));
+        return Err(Error::invalid("the invitee is not a user of this node"));
     };
     let user = match state.db.local_actor_by_name(name).await? {
         Some(actor) => state.db.user_by_actor(actor.id).await?,
         None => None,
     }
-    .ok_or_else(|| ApiError::not_found("no such user"))?;
+    .ok_or_else(|| Error::not_found("no such user"))?;
     let current = state.db.participant(event.id, target.as_str()).await?;
     if current.is_none_or(|p| matches!(p.state.as_str(), "rejected" | "ignored" | "invited")) {
         state
@@ -948,15 +931,15 @@ pub async fn rsvp(
     member: &Member,
     event: &Event,
     going: bool,
-) -> Result<String, ApiError> {
+) -> Result<String, Error> {
     let community = known(state, &event.community)
         .await?
-        .ok_or_else(|| ApiError::not_found("the event's community is unknown"))?;
+        .ok_or_else(|| Error::not_found("the event's community is unknown"))?;
     let me = member.ap_id(state);
     if going {
         let invited = is_invited(state, event, &me).await?;
         if let Some(why) = rsvp_closed(event, invited) {
-            return Err(ApiError::unprocessable(why));
+            return Err(Error::refused(why));
         }
         require_member(state, member, &community).await?;
     }
@@ -975,9 +958,9 @@ pub async fn rsvp(
             }
         }
         None => {
-            let remote = community.remote.as_ref().ok_or_else(ApiError::internal)?;
+            let remote = community.remote.as_ref().ok_or_else(Error::internal)?;
             let inbox = Url::parse(&remote.inbox)
-                .map_err(|_| ApiError::bad_request("the community has no valid inbox"))?;
+                .map_err(|_| Error::invalid("the community has no valid inbox"))?;
             let base = state.settings.base_url();
             if !going {
                 state.db.remove_participant(event.id, &me).await?;
@@ -1030,7 +1013,7 @@ async fn leave_local(
     group: &LocalActor,
     event: &Event,
     actor: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     if let Some(promoted) = state.db.leave_event(event.id, actor).await? {
         info!(event = %event.ap_id, promoted = %promoted.actor, "moved up from the waitlist");
         if promoted.user_id.is_none() {
@@ -1050,7 +1033,7 @@ async fn leave_local(
 }
 
 /// Followers learn the new counts.
-async fn counts_changed(state: &Node, group: &LocalActor, event_id: i64) -> Result<(), ApiError> {
+async fn counts_changed(state: &Node, group: &LocalActor, event_id: i64) -> Result<(), Error> {
     let Some(event) = state.db.event(event_id).await? else {
         return Ok(());
     };
@@ -1071,7 +1054,7 @@ async fn tell(
     kind: &str,
     join_id: Option<&str>,
     reason: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let inbox = remote::personal_inbox(state, actor).await?;
     let join = json!({"id": join_id, "type": "Join", "actor": actor, "object": event.ap_id});
     let mut answer = json!({
@@ -1096,19 +1079,19 @@ pub async fn decide(
     event: &Event,
     participant_id: i64,
     accept: bool,
-) -> Result<String, ApiError> {
+) -> Result<String, Error> {
     let community = known(state, &event.community)
         .await?
-        .ok_or_else(|| ApiError::not_found("the event's community is unknown"))?;
+        .ok_or_else(|| Error::not_found("the event's community is unknown"))?;
     let group = organizer_of(state, member, &community).await?;
     let p = state
         .db
         .participant_by_id(participant_id)
         .await?
         .filter(|p| p.event_id == event.id)
-        .ok_or_else(|| ApiError::not_found("no such participant"))?;
+        .ok_or_else(|| Error::not_found("no such participant"))?;
     if p.state != "pending" {
-        return Err(ApiError::conflict(format!(
+        return Err(Error::conflict(format!(
             "the participant is {}, not pending",
             p.state
         )));
@@ -1150,7 +1133,7 @@ pub async fn decide(
 // ----- federation -----
 
 /// Whether an incoming activity is about events: handled here rather than as discussions.
-pub async fn concerns_events(state: &Node, env: &Envelope) -> Result<bool, ApiError> {
+pub async fn concerns_events(state: &Node, env: &Envelope) -> Result<bool, Error> {
     let object = env.body.get("object");
     if object.is_some_and(|o| inner_kind(o) == "Event")
         || matches!(env.type_name.as_str(), "Join" | "Leave")
@@ -1174,7 +1157,7 @@ pub async fn concerns_events(state: &Node, env: &Envelope) -> Result<bool, ApiEr
     Ok(false)
 }
 
-pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
+pub async fn receive(state: &Node, env: &Envelope) -> Result<(), Error> {
     let object = env.body.get("object");
     let actor = env.actor.as_str();
     let kind = env.type_name.as_str();
@@ -1211,7 +1194,7 @@ pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
                         .await?;
                     return Ok(());
                 }
-                return Err(ApiError::forbidden(
+                return Err(Error::forbidden(
                     "only the owning community deletes an event",
                 ));
             }
@@ -1229,9 +1212,9 @@ pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
                 .db
                 .event(p.event_id)
                 .await?
-                .ok_or_else(ApiError::internal)?;
+                .ok_or_else(Error::internal)?;
             if event.community != actor {
-                return Err(ApiError::forbidden("only the event's community answers"));
+                return Err(Error::forbidden("only the event's community answers"));
             }
             let st = match kind {
                 "Accept" => "going",
@@ -1262,13 +1245,13 @@ pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
         .await?
         .filter(|e| e.local)
     else {
-        return Err(ApiError::not_found("no such event on this node"));
+        return Err(Error::not_found("no such event on this node"));
     };
     let community = known(state, &event.community)
         .await?
-        .ok_or_else(ApiError::internal)?;
+        .ok_or_else(Error::internal)?;
     let Some((group, _)) = community.local.clone() else {
-        return Err(ApiError::internal());
+        return Err(Error::internal());
     };
     let wants = matches!(kind, "Join" | "Accept" | "TentativeAccept");
     if !wants {
@@ -1347,25 +1330,24 @@ pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
     counts_changed(state, &group, event.id).await
 }
 
-async fn receive_from_owner(state: &Node, env: &Envelope) -> Result<(), ApiError> {
+async fn receive_from_owner(state: &Node, env: &Envelope) -> Result<(), Error> {
     let doc = env
         .body
         .get("object")
-        .ok_or_else(|| ApiError::bad_request("no object"))?;
+        .ok_or_else(|| Error::invalid("no object"))?;
     let mut incoming =
-        parse_remote_event(doc, state.settings.federation.debug).map_err(ApiError::bad_request)?;
+        parse_remote_event(doc, state.settings.federation.debug).map_err(Error::invalid)?;
     let Some(community) = known(state, env.actor.as_str()).await? else {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "events are only accepted from their community",
         ));
     };
-    let event_url =
-        Url::parse(&incoming.ap_id).map_err(|_| ApiError::bad_request("bad event id"))?;
+    let event_url = Url::parse(&incoming.ap_id).map_err(|_| Error::invalid("bad event id"))?;
     if community.local.is_some()
         || incoming.community != community.ap_id
         || host_of(&event_url) != host_of(&env.actor)
     {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "an event is only accepted from the community that owns it",
         ));
     }

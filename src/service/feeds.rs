@@ -3,9 +3,9 @@
 use crate::{
     activitypub::objects::rfc3339,
     db::discussions::Post,
-    error::ApiError,
     node::Node,
     service::discussions::{actor_handle, CommunityView},
+    service::error::Error,
 };
 use std::fmt::Write as _;
 
@@ -31,7 +31,7 @@ fn xml(text: &str) -> String {
 }
 
 /// The community's feed: its newest visible threads, newest first.
-pub async fn community_atom(state: &Node, community: &CommunityView) -> Result<String, ApiError> {
+pub async fn community_atom(state: &Node, community: &CommunityView) -> Result<String, Error> {
     let threads: Vec<Post> = state
         .db
         .threads(&community.ap_id, FEED_LENGTH, None, false)

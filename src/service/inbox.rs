@@ -3,12 +3,12 @@
 
 use crate::{
     activitypub::activities::{ActivityKind, Envelope},
-    error::ApiError,
     node::Node,
+    service::error::Error,
     service::{discussions, events, partnership, reports},
 };
 
-pub async fn process(state: &Node, envelope: &Envelope) -> Result<(), ApiError> {
+pub async fn process(state: &Node, envelope: &Envelope) -> Result<(), Error> {
     use ActivityKind::*;
     if partnership::concerns(state, envelope).await? {
         return partnership::receive(state, envelope).await;

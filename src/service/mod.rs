@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod articles;
 pub mod calendar;
 pub mod discussions;
+pub mod error;
 pub mod events;
 pub mod feeds;
 pub mod inbox;

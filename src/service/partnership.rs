@@ -18,8 +18,8 @@ use crate::{
     },
     db::policy::Instance,
     delivery,
-    error::ApiError,
     node::Node,
+    service::error::Error,
     service::{
         discussions::inner_kind,
         policy::{normalize_domain, PolicyError},
@@ -238,7 +238,7 @@ pub async fn remove(state: &Node, raw: &str, by: &str) -> Result<String, PolicyE
 }
 
 /// Whether a verified activity is a step of a partnership handshake addressed to this node.
-pub async fn concerns(state: &Node, env: &Envelope) -> Result<bool, ApiError> {
+pub async fn concerns(state: &Node, env: &Envelope) -> Result<bool, Error> {
     if !crate::activitypub::activities::HANDSHAKE_TYPES.contains(&env.type_name.as_str()) {
         return Ok(false);
     }
@@ -257,15 +257,15 @@ pub async fn concerns(state: &Node, env: &Envelope) -> Result<bool, ApiError> {
 }
 
 /// Handles a handshake step from another node's instance actor.
-pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
+pub async fn receive(state: &Node, env: &Envelope) -> Result<(), Error> {
     let domain = host_of(&env.actor);
     let actor = env.actor.to_string();
     let who = || format!("{actor} (instance actor)");
     let peer = remote::handshake_actor(state, &env.actor, false)
         .await
-        .map_err(|e| ApiError::unauthorized(format!("cannot verify the actor: {e}")))?;
+        .map_err(|e| Error::unauthenticated(format!("cannot verify the actor: {e}")))?;
     if !matches!(peer.kind.as_str(), "Application" | "Service") {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "partnerships are made between instance actors",
         ));
     }
@@ -273,12 +273,12 @@ pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
     match env.type_name.as_str() {
         "Follow" => {
             if !concerns(state, env).await? {
-                return Err(ApiError::forbidden(
+                return Err(Error::forbidden(
                     "only this node's instance actor takes partnership requests",
                 ));
             }
             match listing.as_ref().map(|i| i.state.as_str()) {
-                Some("blocked") => Err(ApiError::forbidden("this node blocks yours")),
+                Some("blocked") => Err(Error::forbidden("this node blocks yours")),
                 Some("partner" | "proposed") => {
                     // Already a partner here (listed by hand), or both admins proposed at
                     // once: either way, agreement.
@@ -288,7 +288,7 @@ pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
                         .await?;
                     answer(state, &domain, true, &who())
                         .await
-                        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                        .map_err(|e| Error::invalid(e.to_string()))?;
                     Ok(())
                 }
                 _ => {
@@ -312,7 +312,7 @@ pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
                     && i.follow_id == follow_id
                     && i.peer_actor.as_deref() == Some(actor.as_str())
             }) else {
-                return Err(ApiError::forbidden(
+                return Err(Error::forbidden(
                     "that is not an answer to a proposal of this node",
                 ));
             };
@@ -357,8 +357,6 @@ pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
             info!(%domain, "partnership ended by the other node");
             Ok(())
         }
-        _ => Err(ApiError::bad_request(
-            "not a partnership handshake activity",
-        )),
+        _ => Err(Error::invalid("not a partnership handshake activity")),
     }
 }

@@ -12,9 +12,9 @@
 
 use crate::{
     activitypub::{actors::host_of, objects::PUBLIC},
-    error::ApiError,
     node::{Node, Recipients},
     service::discussions::{self, CommunityView},
+    service::error::Error,
 };
 use serde_json::Value;
 use std::{future::Future, pin::Pin};
@@ -85,7 +85,7 @@ pub async fn may_receive(
     state: &Node,
     community: &CommunityView,
     host: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, Error> {
     if is_public(community) {
         return Ok(state.db.federates_with(host).await?);
     }
@@ -110,7 +110,7 @@ pub async fn may_receive(
 
 /// Whether a queued activity of the community `audience` may still go to `host`: false only
 /// for content of a confidential community that `host` may no longer receive.
-pub async fn may_deliver(state: &Node, audience: &str, host: &str) -> Result<bool, ApiError> {
+pub async fn may_deliver(state: &Node, audience: &str, host: &str) -> Result<bool, Error> {
     match discussions::known(state, audience).await? {
         Some(community) if !is_public(&community) => may_receive(state, &community, host).await,
         _ => Ok(true),
@@ -140,7 +140,7 @@ pub async fn receiving_inboxes(
     state: &Node,
     community: &CommunityView,
     inboxes: Vec<Url>,
-) -> Result<Vec<Url>, ApiError> {
+) -> Result<Vec<Url>, Error> {
     if is_public(community) {
         return Ok(inboxes);
     }
@@ -160,7 +160,7 @@ pub async fn refuse_follower(
     state: &Node,
     community: &CommunityView,
     host: &str,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, Error> {
     if is_public(community) {
         return Ok(None);
     }
@@ -185,10 +185,10 @@ pub async fn refuse_follower(
 }
 
 /// The community a stored post, article or event belongs to, as this node knows it.
-pub async fn community_of(state: &Node, ap_id: &str) -> Result<CommunityView, ApiError> {
+pub async fn community_of(state: &Node, ap_id: &str) -> Result<CommunityView, Error> {
     discussions::known(state, ap_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("the community of this item is unknown here"))
+        .ok_or_else(|| Error::not_found("the community of this item is unknown here"))
 }
 
 #[cfg(test)]

@@ -75,11 +75,14 @@ pub async fn software(state: &Node, host: &str) -> Option<String> {
 }
 
 /// The personal inbox of the actor at `actor` (for answers meant for that actor alone).
-pub async fn personal_inbox(state: &Node, actor: &str) -> Result<Url, crate::error::ApiError> {
-    use crate::error::ApiError;
-    let url = Url::parse(actor).map_err(|_| ApiError::bad_request("the actor id is not a URL"))?;
+pub async fn personal_inbox(
+    state: &Node,
+    actor: &str,
+) -> Result<Url, crate::service::error::Error> {
+    use crate::service::error::Error;
+    let url = Url::parse(actor).map_err(|_| Error::invalid("the actor id is not a URL"))?;
     let found = self::actor(state, &url, false)
         .await
-        .map_err(|e| ApiError::bad_request(format!("cannot reach {url}: {e}")))?;
-    Url::parse(&found.inbox).map_err(|_| ApiError::bad_request("the actor has no valid inbox"))
+        .map_err(|e| Error::invalid(format!("cannot reach {url}: {e}")))?;
+    Url::parse(&found.inbox).map_err(|_| Error::invalid("the actor has no valid inbox"))
 }

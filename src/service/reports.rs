@@ -17,11 +17,10 @@ use crate::{
         reports::{NewReport, Report},
         LocalActor,
     },
-    delivery,
-    error::ApiError,
-    markdown,
+    delivery, markdown,
     node::Node,
     service::discussions::{self, local_user_name, Member},
+    service::error::Error,
 };
 use serde_json::{json, Value};
 use tracing::info;
@@ -39,7 +38,7 @@ struct Target {
     actor: Option<String>,
 }
 
-async fn locate(state: &Node, object: &str) -> Result<Option<Target>, ApiError> {
+async fn locate(state: &Node, object: &str) -> Result<Option<Target>, Error> {
     if let Some(post) = state.db.post_by_ap_id(object).await? {
         return Ok(Some(Target {
             object: post.ap_id.clone(),
@@ -83,10 +82,10 @@ async fn locate(state: &Node, object: &str) -> Result<Option<Target>, ApiError> 
     Ok(None)
 }
 
-fn clean_reason(raw: &str) -> Result<String, ApiError> {
+fn clean_reason(raw: &str) -> Result<String, Error> {
     let reason = markdown::plain_text(raw).trim().to_string();
     if reason.is_empty() {
-        return Err(ApiError::unprocessable("say why you report this"));
+        return Err(Error::refused("say why you report this"));
     }
     Ok(reason.chars().take(MAX_REASON).collect())
 }
@@ -97,7 +96,7 @@ fn is_local(state: &Node, ap_id: &str) -> bool {
 }
 
 /// Whether this node acts on reports about `target`: its community or its person lives here.
-async fn responsible(state: &Node, target: &Target) -> Result<bool, ApiError> {
+async fn responsible(state: &Node, target: &Target) -> Result<bool, Error> {
     if let Some(community) = &target.community {
         if discussions::known(state, community)
             .await?
@@ -109,13 +108,13 @@ async fn responsible(state: &Node, target: &Target) -> Result<bool, ApiError> {
     Ok(target.actor.as_deref().is_some_and(|a| is_local(state, a)))
 }
 
-async fn inbox_of(state: &Node, actor: &str) -> Result<Url, ApiError> {
-    let url = Url::parse(actor).map_err(|_| ApiError::bad_request("not an actor URL"))?;
+async fn inbox_of(state: &Node, actor: &str) -> Result<Url, Error> {
+    let url = Url::parse(actor).map_err(|_| Error::invalid("not an actor URL"))?;
     let remote = crate::service::remote::actor(state, &url, false)
         .await
-        .map_err(|e| ApiError::bad_request(format!("cannot reach {url}: {e}")))?;
+        .map_err(|e| Error::invalid(format!("cannot reach {url}: {e}")))?;
     Url::parse(remote.shared_inbox.as_deref().unwrap_or(&remote.inbox))
-        .map_err(|_| ApiError::bad_request("the actor has no valid inbox"))
+        .map_err(|_| Error::invalid("the actor has no valid inbox"))
 }
 
 /// A local member reports `object` (an ActivityPub id or a user's handle).
@@ -124,7 +123,7 @@ pub async fn file(
     member: &Member,
     object: &str,
     reason: &str,
-) -> Result<Report, ApiError> {
+) -> Result<Report, Error> {
     let reason = clean_reason(reason)?;
     let object = if object.starts_with("http://") || object.starts_with("https://") {
         object.to_string()
@@ -135,18 +134,18 @@ pub async fn file(
         Some(t) => t,
         None => {
             // A person not seen here yet: fetch them, so the report can go to their node.
-            let url = Url::parse(&object).map_err(|_| ApiError::bad_request("not a URL"))?;
+            let url = Url::parse(&object).map_err(|_| Error::invalid("not a URL"))?;
             crate::service::remote::actor(state, &url, false)
                 .await
-                .map_err(|_| ApiError::not_found("nothing known here by that id"))?;
+                .map_err(|_| Error::not_found("nothing known here by that id"))?;
             locate(state, &object)
                 .await?
-                .ok_or_else(|| ApiError::not_found("nothing known here by that id"))?
+                .ok_or_else(|| Error::not_found("nothing known here by that id"))?
         }
     };
     let me = member.ap_id(state);
     if target.actor.as_deref() == Some(me.as_str()) && target.kind == "user" {
-        return Err(ApiError::unprocessable("you cannot report yourself"));
+        return Err(Error::refused("you cannot report yourself"));
     }
     let queue_state = if responsible(state, &target).await? {
         "open"
@@ -163,7 +162,7 @@ pub async fn file(
         if let Some(view) = discussions::known(state, community).await? {
             if let Some(remote) = &view.remote {
                 let inbox = Url::parse(&remote.inbox)
-                    .map_err(|_| ApiError::bad_request("the community has no valid inbox"))?;
+                    .map_err(|_| Error::invalid("the community has no valid inbox"))?;
                 let flag = json!({
                     "@context": AS_CONTEXT,
                     "id": flag_id,
@@ -225,23 +224,19 @@ pub async fn file(
     Ok(report)
 }
 
-async fn instance_actor(state: &Node) -> Result<LocalActor, ApiError> {
-    state
-        .db
-        .instance_actor()
-        .await?
-        .ok_or_else(ApiError::internal)
+async fn instance_actor(state: &Node) -> Result<LocalActor, Error> {
+    state.db.instance_actor().await?.ok_or_else(Error::internal)
 }
 
 /// A `Flag` from another node: kept when this node is responsible for what it reports.
-pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
+pub async fn receive(state: &Node, env: &Envelope) -> Result<(), Error> {
     let body = &env.body;
     let objects: Vec<Url> = match body.get("object") {
         Some(Value::Array(items)) => items.iter().filter_map(|i| id_of(Some(i))).collect(),
         other => id_of(other).into_iter().collect(),
     };
     if objects.is_empty() {
-        return Err(ApiError::bad_request("a Flag needs an object"));
+        return Err(Error::invalid("a Flag needs an object"));
     }
     let reason = ["summary", "content"]
         .iter()
@@ -293,7 +288,7 @@ pub async fn receive(state: &Node, env: &Envelope) -> Result<(), ApiError> {
 
 /// Whether `member` may see and act on `report`: admins on every report, moderators on reports
 /// about their communities.
-pub async fn may_handle(state: &Node, member: &Member, report: &Report) -> Result<bool, ApiError> {
+pub async fn may_handle(state: &Node, member: &Member, report: &Report) -> Result<bool, Error> {
     if member.user.is_admin {
         return Ok(true);
     }
@@ -310,7 +305,7 @@ pub async fn queue(
     member: &Member,
     filter: Option<&str>,
     limit: u64,
-) -> Result<Vec<Report>, ApiError> {
+) -> Result<Vec<Report>, Error> {
     let me = member.ap_id(state);
     let moderator = (!member.user.is_admin).then_some(me.as_str());
     Ok(state.db.report_queue(filter, moderator, limit).await?)
@@ -323,19 +318,19 @@ pub async fn close(
     id: i64,
     outcome: &str,
     note: Option<&str>,
-) -> Result<Report, ApiError> {
+) -> Result<Report, Error> {
     let report = state
         .db
         .report(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("no such report"))?;
+        .ok_or_else(|| Error::not_found("no such report"))?;
     if report.state == "forwarded" {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "this report went to the node that acts on it; it is decided there",
         ));
     }
     if !may_handle(state, member, &report).await? {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "only this community's moderators or the node's admins handle this report",
         ));
     }
@@ -348,7 +343,7 @@ pub async fn close(
         .close_report(id, outcome, &me, note.as_deref())
         .await?
     {
-        return Err(ApiError::conflict(format!(
+        return Err(Error::conflict(format!(
             "the report is already {}",
             report.state
         )));
@@ -370,7 +365,7 @@ pub async fn close(
         .db
         .audit(&me, action, &report.object, Some(&detail))
         .await?;
-    state.db.report(id).await?.ok_or_else(ApiError::internal)
+    state.db.report(id).await?.ok_or_else(Error::internal)
 }
 
 /// Suspends a person on this node (an admin's decision): a local user's tokens stop working; a
@@ -381,10 +376,10 @@ pub async fn suspend(
     who: &str,
     reason: Option<&str>,
     by: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, Error> {
     let actor = discussions::resolve_actor(state, who).await?;
     if local_user_name(state, &actor).is_some_and(|n| by.ends_with(&format!("/u/{n}"))) {
-        return Err(ApiError::unprocessable("you cannot suspend yourself"));
+        return Err(Error::refused("you cannot suspend yourself"));
     }
     let reason = reason
         .map(markdown::plain_text)
@@ -398,10 +393,10 @@ pub async fn suspend(
 }
 
 /// Lifts a suspension.
-pub async fn unsuspend(state: &Node, who: &str, by: &str) -> Result<String, ApiError> {
+pub async fn unsuspend(state: &Node, who: &str, by: &str) -> Result<String, Error> {
     let actor = discussions::resolve_actor(state, who).await?;
     if !state.db.unsuspend(&actor).await? {
-        return Err(ApiError::not_found(format!("{actor} is not suspended")));
+        return Err(Error::not_found(format!("{actor} is not suspended")));
     }
     state.db.audit(by, "user.unsuspend", &actor, None).await?;
     Ok(actor)

@@ -1,0 +1,86 @@
+//! The use cases' error: what went wrong, in the service's terms. The HTTP front doors map it to
+//! a status (`error::ApiError`'s `From`), the CLI prints its `Display`, and the inbox answers a
+//! refused activity with its message.
+
+use sea_orm::DbErr;
+
+/// What kind of failure, for a caller to branch on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The input is malformed (a missing field, a bad handle, not a URL).
+    Invalid,
+    /// The input is well-formed but a rule refuses it (a time range, a size cap, a locked thread).
+    Refused,
+    /// The caller could not be authenticated (a signature that does not verify).
+    Unauthenticated,
+    /// The caller is known but may not do this.
+    Forbidden,
+    NotFound,
+    /// It existed and was deleted.
+    Gone,
+    /// It clashes with the current state (taken name, stale revision, answered twice).
+    Conflict,
+    /// A resource is exhausted for now (the database, the diff pool); worth retrying.
+    Unavailable,
+    /// A bug or a database failure; logged where it happened, never shown.
+    Internal,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    pub kind: Kind,
+    pub message: String,
+}
+
+impl Error {
+    pub fn new(kind: Kind, message: impl Into<String>) -> Error {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+    pub fn invalid(message: impl Into<String>) -> Error {
+        Self::new(Kind::Invalid, message)
+    }
+    pub fn refused(message: impl Into<String>) -> Error {
+        Self::new(Kind::Refused, message)
+    }
+    pub fn unauthenticated(message: impl Into<String>) -> Error {
+        Self::new(Kind::Unauthenticated, message)
+    }
+    pub fn forbidden(message: impl Into<String>) -> Error {
+        Self::new(Kind::Forbidden, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Error {
+        Self::new(Kind::NotFound, message)
+    }
+    pub fn gone(message: impl Into<String>) -> Error {
+        Self::new(Kind::Gone, message)
+    }
+    pub fn conflict(message: impl Into<String>) -> Error {
+        Self::new(Kind::Conflict, message)
+    }
+    pub fn unavailable(message: impl Into<String>) -> Error {
+        Self::new(Kind::Unavailable, message)
+    }
+    pub fn internal() -> Error {
+        Self::new(Kind::Internal, "internal error")
+    }
+}
+
+impl From<DbErr> for Error {
+    fn from(e: DbErr) -> Error {
+        match e {
+            DbErr::RecordNotFound(what) => Error::not_found(format!("{what} not found")),
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+                tracing::error!(error = %e, "database unavailable");
+                Error::unavailable("database unavailable")
+            }
+            other => {
+                tracing::error!(error = %other, "database error");
+                Error::internal()
+            }
+        }
+    }
+}
