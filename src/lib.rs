@@ -1,12 +1,14 @@
 //! Roundtable: a federated ActivityPub service for cross-organization communities of practice.
 //!
-//! Layout (see ARCHITECTURE.md for the full map and its invariants):
-//! - [`config`]: layered settings; [`app`]: `App::build` / `run_until_stopped` and the router;
-//! - [`domain`]: pure types (names, visibility, scopes);
+//! Layout, top to bottom (see ARCHITECTURE.md for the full map, the layer rules and the
+//! invariants; `tests/foundation/tidy.rs` checks that imports only point down):
+//! - [`app`]: the composition root (router, server, workers); [`cli`]: the command line;
+//! - [`api`], [`federation`], [`web`]: the HTTP front doors; [`error`]: their error type;
 //! - [`service`]: use cases shared by CLI, APIs and inbox;
-//! - [`db`]: the only module that touches sea-orm, including the delivery queue's queries;
-//! - [`federation`]: ActivityPub documents, signatures, the outgoing client, inbox, delivery;
-//! - [`cli`]: the `roundtable` command line.
+//! - [`delivery`]: the outbox and its workers; [`node`]: the shared state;
+//! - [`activitypub`]: wire documents, signatures, proofs, the outgoing client;
+//! - [`db`]: the only module that touches sea-orm;
+//! - [`config`], [`markdown`], [`metrics`], [`telemetry`]; [`domain`]: pure types.
 
 #![recursion_limit = "512"]
 
