@@ -141,6 +141,14 @@ fn urls(value: Option<&Value>) -> Vec<Url> {
 }
 
 /// The id of a value that is a URL or an object with an `id`.
+/// The `type` of an embedded object or activity ("" when it has none).
+pub fn inner_kind(value: &Value) -> &str {
+    value
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
 pub fn id_of(value: Option<&Value>) -> Option<Url> {
     match value? {
         Value::String(s) => Url::parse(s).ok(),

@@ -1,6 +1,7 @@
 //! Storage: the only module that imports sea_orm. Opens SQLite or PostgreSQL from a URL,
 //! applies migrations, and offers the queries the services need.
 
+pub mod answers;
 pub mod articles;
 pub mod discussions;
 pub mod entities;

@@ -241,7 +241,7 @@ async fn handle(
     let outcome = if handshake_only {
         service::partnership::receive(state, &envelope).await
     } else {
-        service::inbox::process(state, &envelope).await
+        service::inbound::process(state, &envelope).await
     };
     if let Err(e) = outcome {
         warn!(activity = %envelope.id, error = %e.message, "activity rejected");

@@ -14,7 +14,7 @@ use crate::{
     activitypub::{
         activities::Envelope,
         actors::host_of,
-        objects::{self, id_of, rfc3339, AS_CONTEXT, PUBLIC},
+        objects::{self, id_of, inner_kind, rfc3339, AS_CONTEXT, PUBLIC},
     },
     db::{
         articles::{Article, ArticleEdit, NewArticle, NewRevision, Revision},
@@ -27,8 +27,7 @@ use crate::{
     service::error::Error,
     service::{
         discussions::{
-            broadcast_jobs, check_title, inner_kind, known, moderates, require_member,
-            CommunityView, Member,
+            broadcast_jobs, check_title, known, moderates, require_member, CommunityView, Member,
         },
         remote,
     },

@@ -11,7 +11,7 @@ use crate::{
     activitypub::{
         activities::Envelope,
         actors::host_of,
-        objects::{self, id_of, parse_post, IncomingPost, PostContext},
+        objects::{self, id_of, inner_kind, parse_post, IncomingPost, PostContext},
         proof,
     },
     db::{
@@ -29,7 +29,7 @@ use crate::{
     service::error::Error,
     service::{
         access::{self, Moderation},
-        accounts, articles, events, privacy, remote,
+        accounts, articles, privacy, remote,
     },
 };
 use serde_json::{json, Value};
@@ -1372,78 +1372,20 @@ async fn follower_urls(state: &Node, community: &str) -> Result<Vec<Url>, Error>
 
 // ----- the inbox side -----
 
-pub(crate) fn inner_kind(value: &Value) -> &str {
-    value
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
-
-/// Routes a verified activity that concerns communities. Returns Ok for activities that are
-/// accepted or harmlessly ignored.
-pub async fn receive(state: &Node, env: &Envelope) -> Result<(), Error> {
-    let kind = env.type_name.as_str();
-    let object = env.body.get("object");
-    // An actor announcing a change of its own profile (a community's title, icon…).
-    if kind == "Update"
-        && object.is_some_and(|o| {
-            crate::activitypub::actors::ACTOR_TYPES.contains(&inner_kind(o))
-                && id_of(Some(o)).as_ref() == Some(&env.actor)
-        })
-    {
-        remote::actor(state, &env.actor, true)
-            .await
-            .map_err(|e| Error::invalid(format!("cannot refresh the actor: {e}")))?;
-        return Ok(());
+/// A remote member leaves a community this node hosts (its owner never does).
+async fn leave_hosted(state: &Node, community: &CommunityView, actor: &str) -> Result<(), Error> {
+    let m = state.db.membership(&community.ap_id, actor).await?;
+    if m.is_some_and(|m| m.role != "owner") {
+        state.db.delete_membership(&community.ap_id, actor).await?;
     }
-    if events::concerns_events(state, env).await? {
-        return events::receive(state, env).await;
-    }
-    if matches!(kind, "Accept" | "Reject") {
-        if let Some(edit_id) = id_of(object) {
-            if let Some(edit) = state.db.edit_by_edit_id(edit_id.as_str()).await? {
-                return articles::receive_answer(state, env, edit).await;
-            }
-        }
-    }
-    if matches!(kind, "Create" | "Update") && articles::concerns_articles(env) {
-        if known(state, env.actor.as_str())
-            .await?
-            .is_some_and(|c| c.local.is_none())
-        {
-            return articles::receive_from_owner(state, env).await;
-        }
-        return match target_community(state, env).await? {
-            Some(community) => match community.local.clone() {
-                Some((group, _)) => {
-                    articles::receive_proposal(state, env, &community, &group).await
-                }
-                None => Err(Error::forbidden(
-                    "articles are only accepted from the community that owns them",
-                )),
-            },
-            None => Err(Error::forbidden(
-                "articles are only accepted from the community that owns them",
-            )),
-        };
-    }
-    match kind {
-        "Announce" => return receive_announce(state, env).await,
-        "Accept" | "Reject" => return receive_follow_answer(state, env).await,
-        _ => {}
-    }
-    let Some(community) = target_community(state, env).await? else {
-        info!(activity = %env.id, "activity for no community of this node ignored");
-        return Ok(());
-    };
-    let Some((group, _)) = community.local.clone() else {
-        return Ok(());
-    };
-    host_receive(state, env, &community, &group).await
+    Ok(())
 }
 
 /// The local community an incoming activity is meant for.
-async fn target_community(state: &Node, env: &Envelope) -> Result<Option<CommunityView>, Error> {
+pub(crate) async fn target_community(
+    state: &Node,
+    env: &Envelope,
+) -> Result<Option<CommunityView>, Error> {
     let body = &env.body;
     let object = body.get("object");
     let mut candidates: Vec<Url> = Vec::new();
@@ -1454,7 +1396,7 @@ async fn target_community(state: &Node, env: &Envelope) -> Result<Option<Communi
     ] {
         candidates.extend(id_of(v));
     }
-    if env.type_name == "Follow" {
+    if matches!(env.type_name.as_str(), "Follow" | "Join" | "Leave") {
         candidates.extend(id_of(object));
     }
     for holder in [Some(body), object] {
@@ -1502,7 +1444,7 @@ async fn target_community(state: &Node, env: &Envelope) -> Result<Option<Communi
 }
 
 /// The community's node receives a member's activity: checks it, applies it, announces it.
-async fn host_receive(
+pub(crate) async fn host_receive(
     state: &Node,
     env: &Envelope,
     community: &CommunityView,
@@ -1517,7 +1459,8 @@ async fn host_receive(
         .await?
         .is_some();
     match env.type_name.as_str() {
-        "Follow" => {
+        // Mobilizon asks to join a group with `Join`; it is answered as a `Follow` is.
+        "Follow" | "Join" => {
             let follower = remote::actor(state, &env.actor, false)
                 .await
                 .map_err(|e| Error::invalid(format!("cannot fetch the follower: {e}")))?;
@@ -1565,6 +1508,8 @@ async fn host_receive(
             info!(follower = actor, community = %community.ap_id, answer, "follow answered");
             Ok(())
         }
+        // Mobilizon's way of leaving a group.
+        "Leave" => leave_hosted(state, community, actor).await,
         "Undo" => {
             let inner = object.ok_or_else(|| Error::invalid("Undo without an object"))?;
             let inner_actor = id_of(inner.get("actor"));
@@ -1574,13 +1519,7 @@ async fn host_receive(
                 ));
             }
             match inner_kind(inner) {
-                "Follow" => {
-                    let m = state.db.membership(&community.ap_id, actor).await?;
-                    if m.is_some_and(|m| m.role != "owner") {
-                        state.db.delete_membership(&community.ap_id, actor).await?;
-                    }
-                    Ok(())
-                }
+                "Follow" | "Join" => leave_hosted(state, community, actor).await,
                 "Like" => {
                     let post = post_in(state, community, id_of(inner.get("object"))).await?;
                     let jobs = announce_jobs(state, group, &community.ap_id, body, None).await?;
@@ -1969,7 +1908,7 @@ async fn fetch_incoming(state: &Node, url: &Url) -> Result<IncomingPost, Error> 
 }
 
 /// A follower node receives what a remote community announces.
-async fn receive_announce(state: &Node, env: &Envelope) -> Result<(), Error> {
+pub(crate) async fn receive_announce(state: &Node, env: &Envelope) -> Result<(), Error> {
     let Some(community) = known(state, env.actor.as_str()).await? else {
         info!(actor = %env.actor, "announce from an actor that is not a known community ignored");
         return Ok(());
@@ -2252,7 +2191,7 @@ async fn set_flag(
 }
 
 /// A remote community answered one of our members' `Follow`.
-async fn receive_follow_answer(state: &Node, env: &Envelope) -> Result<(), Error> {
+pub(crate) async fn receive_follow_answer(state: &Node, env: &Envelope) -> Result<(), Error> {
     let Some(follow_id) = id_of(env.body.get("object")) else {
         return Err(Error::invalid("the answer names no Follow"));
     };

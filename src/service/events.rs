@@ -9,7 +9,7 @@ use crate::{
     activitypub::{
         activities::Envelope,
         actors::host_of,
-        objects::{self, id_of, parse_time, rfc3339, AS_CONTEXT, PUBLIC},
+        objects::{self, id_of, inner_kind, parse_time, rfc3339, AS_CONTEXT, PUBLIC},
     },
     db::{
         events::{Event, JoinRule},
@@ -20,8 +20,7 @@ use crate::{
     service::error::Error,
     service::{
         discussions::{
-            broadcast_jobs, check_title, inner_kind, known, moderates, require_member,
-            CommunityView, Member,
+            broadcast_jobs, check_title, known, moderates, require_member, CommunityView, Member,
         },
         remote,
     },
@@ -1131,31 +1130,6 @@ pub async fn decide(
 }
 
 // ----- federation -----
-
-/// Whether an incoming activity is about events: handled here rather than as discussions.
-pub async fn concerns_events(state: &Node, env: &Envelope) -> Result<bool, Error> {
-    let object = env.body.get("object");
-    if object.is_some_and(|o| inner_kind(o) == "Event")
-        || matches!(env.type_name.as_str(), "Join" | "Leave")
-    {
-        return Ok(true);
-    }
-    // Answers to our Joins, or Friendica-style RSVPs whose object is an event.
-    if matches!(
-        env.type_name.as_str(),
-        "Accept" | "TentativeAccept" | "Reject" | "Ignore" | "Delete"
-    ) {
-        if let Some(id) = id_of(object) {
-            if state.db.event_by_ap_id(id.as_str()).await?.is_some() {
-                return Ok(true);
-            }
-            if state.db.participant_by_join(id.as_str()).await?.is_some() {
-                return Ok(true);
-            }
-        }
-    }
-    Ok(false)
-}
 
 pub async fn receive(state: &Node, env: &Envelope) -> Result<(), Error> {
     let object = env.body.get("object");

@@ -9,7 +9,7 @@ pub mod discussions;
 pub mod error;
 pub mod events;
 pub mod feeds;
-pub mod inbox;
+pub mod inbound;
 pub mod partnership;
 pub mod policy;
 pub mod privacy;

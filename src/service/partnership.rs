@@ -14,14 +14,13 @@ use crate::{
     activitypub::{
         activities::Envelope,
         actors::host_of,
-        objects::{self, id_of, AS_CONTEXT},
+        objects::{self, id_of, inner_kind, AS_CONTEXT},
     },
     db::policy::Instance,
     delivery,
     node::Node,
     service::error::Error,
     service::{
-        discussions::inner_kind,
         policy::{normalize_domain, PolicyError},
         remote,
     },

@@ -83,3 +83,28 @@ fn captured_objects_and_activities_parse() {
         failures.join("\n")
     );
 }
+
+/// Every captured activity (not object or collection), with its file relative to
+/// `tests/fixtures/`: the captures from other software and Mobilizon's own test activities.
+pub fn activity_fixtures() -> Vec<(String, Value)> {
+    const ACTIVITIES: [&str; 9] = [
+        "Follow", "Like", "Delete", "Announce", "Flag", "Create", "Update", "Join", "Leave",
+    ];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut files = Vec::new();
+    walk(&root.join("activitypub"), &mut files);
+    walk(&root.join("mobilizon"), &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .filter_map(|file| {
+            let text = std::fs::read_to_string(&file).expect("read");
+            let value: Value = serde_json::from_str(&text).expect("json");
+            let kind = value["type"].as_str().unwrap_or_default();
+            let name = file.strip_prefix(&root).expect("under fixtures");
+            ACTIVITIES
+                .contains(&kind)
+                .then(|| (name.display().to_string(), value))
+        })
+        .collect()
+}

@@ -3,6 +3,7 @@
 mod api;
 pub mod federation;
 mod feeds;
-mod fixtures;
+pub mod fixtures;
 mod moderation;
+mod routes;
 mod trust;

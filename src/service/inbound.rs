@@ -1,0 +1,201 @@
+//! What a verified activity is for, decided in one place: [`route`] classifies it with one
+//! ordered list of questions (and at most one lookup of "an answer to what?"), and [`process`]
+//! hands it to the one function of each case. Everything below takes what the route found.
+//!
+//! The order matters where two readings are possible, and is this:
+//! 1. a `Follow` of the instance actor, or an answer to (or undoing of) the partnership `Follow`:
+//!    the handshake between instance actors;
+//! 2. an `Update` of an actor by itself: a profile change;
+//! 3. `Flag`, `Invite`, `Dislike`: reports, event invitations, ignored dislikes;
+//! 4. `Join` or `Leave` of a community this node hosts (Mobilizon's group dialect): a
+//!    membership request or its end, exactly as `Follow` and `Undo{Follow}`;
+//! 5. an event's document, an RSVP (`Join`/`Leave`, or Friendica's `Accept`/`TentativeAccept`/
+//!    `Reject` of an event), an answer to our RSVP, or an event's `Delete`;
+//! 6. an answer to an article edit this node proposed;
+//! 7. an `Article`, from the community that owns it (we hold a replica) or proposed to a
+//!    community this node hosts;
+//! 8. an `Announce`: a followed community relaying its content;
+//! 9. an `Accept`/`Reject` of a membership this node asked for;
+//! 10. anything else addressed to (or about a post of) a community this node hosts.
+
+use crate::{
+    activitypub::{
+        activities::{ActivityKind, Envelope},
+        actors::ACTOR_TYPES,
+        objects::{id_of, inner_kind},
+    },
+    db::{answers::Awaiting, articles::ArticleEdit, LocalActor},
+    node::Node,
+    service::{
+        articles,
+        discussions::{self, CommunityView},
+        error::Error,
+        events, partnership, remote, reports,
+    },
+};
+use tracing::info;
+
+/// What an activity is for.
+#[derive(Debug)]
+pub enum Route {
+    Handshake,
+    ActorUpdated,
+    Report,
+    EventInvitation,
+    /// An event's document, an RSVP, an answer to one, or an event deleted.
+    Event,
+    EditAnswered(ArticleEdit),
+    ArticleFromOwner,
+    ArticleProposal(CommunityView, LocalActor),
+    /// An article for a community that does not own it.
+    ArticleElsewhere,
+    FromCommunity,
+    MembershipAnswered,
+    /// A member's (or would-be member's) activity for a community this node hosts.
+    ToCommunity(CommunityView, LocalActor),
+    Ignored(&'static str),
+}
+
+/// Classifies a verified activity (see the module's list for the order).
+pub async fn route(state: &Node, env: &Envelope) -> Result<Route, Error> {
+    use ActivityKind::*;
+    let object = env.body.get("object");
+    let object_id = id_of(object);
+    let answers = matches!(env.kind, Accept | Reject | TentativeAccept | Ignore | Undo);
+    let awaiting = match (&object_id, answers) {
+        (Some(id), true) => state.db.awaiting(id.as_str()).await?,
+        _ => None,
+    };
+    // 1. The partnership handshake.
+    let instance_actor = format!("{}/actor", state.settings.base_url());
+    let handshake = match env.kind {
+        Follow => object_id
+            .as_ref()
+            .is_some_and(|o| o.as_str() == instance_actor),
+        Accept | Reject | Undo => awaiting == Some(Awaiting::Handshake),
+        _ => false,
+    };
+    if handshake {
+        return Ok(Route::Handshake);
+    }
+    // 2. A profile change.
+    if env.kind == Update
+        && object.is_some_and(|o| {
+            ACTOR_TYPES.contains(&inner_kind(o)) && object_id.as_ref() == Some(&env.actor)
+        })
+    {
+        return Ok(Route::ActorUpdated);
+    }
+    // 3. Kinds with one meaning.
+    match env.kind {
+        Flag => return Ok(Route::Report),
+        Invite => return Ok(Route::EventInvitation),
+        Dislike => return Ok(Route::Ignored("dislikes are not counted")),
+        _ => {}
+    }
+    // 4. Mobilizon's group membership.
+    if matches!(env.kind, Join | Leave) {
+        if let Some(community) = hosted(state, object_id.as_ref()).await? {
+            return Ok(Route::ToCommunity(community.0, community.1));
+        }
+    }
+    // 5. Events.
+    let event_object = object.is_some_and(|o| inner_kind(o) == "Event");
+    let names_event = match (&object_id, env.kind) {
+        (Some(id), Accept | TentativeAccept | Reject | Ignore | Delete) => {
+            state.db.event_by_ap_id(id.as_str()).await?.is_some()
+        }
+        _ => false,
+    };
+    if event_object
+        || matches!(env.kind, Join | Leave)
+        || awaiting == Some(Awaiting::Rsvp)
+        || names_event
+    {
+        return Ok(Route::Event);
+    }
+    // 6. Answers to our article edits.
+    if matches!(env.kind, Accept | Reject) && awaiting == Some(Awaiting::Edit) {
+        if let Some(edit) = state
+            .db
+            .edit_by_edit_id(object_id.as_ref().map_or("", |u| u.as_str()))
+            .await?
+        {
+            return Ok(Route::EditAnswered(edit));
+        }
+    }
+    // 7. Articles.
+    if matches!(env.kind, Create | Update) && articles::concerns_articles(env) {
+        if discussions::known(state, env.actor.as_str())
+            .await?
+            .is_some_and(|c| c.local.is_none())
+        {
+            return Ok(Route::ArticleFromOwner);
+        }
+        return Ok(match discussions::target_community(state, env).await? {
+            Some(community) => match community.local.clone() {
+                Some((group, _)) => Route::ArticleProposal(community, group),
+                None => Route::ArticleElsewhere,
+            },
+            None => Route::ArticleElsewhere,
+        });
+    }
+    // 8. and 9. From communities this node follows.
+    match env.kind {
+        Announce => return Ok(Route::FromCommunity),
+        Accept | Reject => return Ok(Route::MembershipAnswered),
+        _ => {}
+    }
+    // 10. To a community this node hosts.
+    match discussions::target_community(state, env).await? {
+        Some(community) => match community.local.clone() {
+            Some((group, _)) => Ok(Route::ToCommunity(community, group)),
+            None => Ok(Route::Ignored("addressed to a community hosted elsewhere")),
+        },
+        None => Ok(Route::Ignored("for no community of this node")),
+    }
+}
+
+/// The community this node hosts at `id`, with its actor.
+async fn hosted(
+    state: &Node,
+    id: Option<&url::Url>,
+) -> Result<Option<(CommunityView, LocalActor)>, Error> {
+    let Some(id) = id else { return Ok(None) };
+    Ok(discussions::known(state, id.as_str())
+        .await?
+        .and_then(|c| c.local.clone().map(|(group, _)| (c, group))))
+}
+
+/// Does what a verified activity is for.
+pub async fn process(state: &Node, env: &Envelope) -> Result<(), Error> {
+    match route(state, env).await? {
+        Route::Handshake => partnership::receive(state, env).await,
+        Route::ActorUpdated => {
+            remote::actor(state, &env.actor, true)
+                .await
+                .map_err(|e| Error::invalid(format!("cannot refresh the actor: {e}")))?;
+            Ok(())
+        }
+        Route::Report => reports::receive(state, env).await,
+        Route::EventInvitation => events::receive_invite(state, env).await,
+        Route::Event => events::receive(state, env).await,
+        Route::EditAnswered(edit) => articles::receive_answer(state, env, edit).await,
+        Route::ArticleFromOwner => articles::receive_from_owner(state, env).await,
+        Route::ArticleProposal(community, group) => {
+            articles::receive_proposal(state, env, &community, &group).await
+        }
+        Route::ArticleElsewhere => Err(Error::forbidden(
+            "articles are only accepted from the community that owns them",
+        )),
+        Route::FromCommunity => discussions::receive_announce(state, env).await,
+        Route::MembershipAnswered => discussions::receive_follow_answer(state, env).await,
+        Route::ToCommunity(community, group) => {
+            discussions::host_receive(state, env, &community, &group).await
+        }
+        Route::Ignored(why) => {
+            info!(activity = %env.id, kind = %env.type_name, why, "activity ignored");
+            Ok(())
+        }
+    }
+}
