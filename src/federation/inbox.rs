@@ -81,28 +81,7 @@ async fn receive(
     body: Body,
 ) -> Result<StatusCode, ApiError> {
     Metrics::inc(&state.metrics.inbox_posts);
-    let limit = state.settings.http.max_body_bytes;
-    let declared = headers
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(ApiError::too_large("the activity is larger than 1 MiB"));
-    }
-    let body = to_bytes(body, limit).await.map_err(|e| {
-        // Either the body passed the size cap, or it did not arrive within the body timeout.
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-        while let Some(c) = cause {
-            if c.is::<http_body_util::LengthLimitError>() {
-                return ApiError::too_large("the activity is larger than 1 MiB");
-            }
-            cause = c.source();
-        }
-        ApiError::new(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            "the activity was not received in time",
-        )
-    })?;
+    let body = read_body(state, headers, body).await?;
 
     // Cheap checks first: signature header shape, coverage, date window, digest.
     let header_map = header_map(headers);
@@ -144,6 +123,71 @@ async fn receive(
             "this node does not federate with {signer_host}"
         )));
     }
+    let actor_host = check_origin(state, &envelope, &signed)?;
+    verify_actor(state, &envelope, &signed, handshake_only, &actor_host).await?;
+    // Rate limits count verified requests only, so nobody can spend another host's budget by
+    // naming it in a forged keyId.
+    if let Err(wait) = state.inbox_limiter.check(&state.db, &actor_host).await? {
+        return Err(ApiError::too_many(
+            format!("too many activities from {actor_host}; slow down"),
+            wait.as_millis().div_ceil(1000).max(1) as u64,
+        ));
+    }
+    state.db.peer_contacted(&actor_host).await?;
+    if state
+        .db
+        .suspension(envelope.actor.as_str())
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::forbidden("this actor is suspended on this node"));
+    }
+
+    if state.db.activity_seen(envelope.id.as_str()).await? {
+        info!(activity = %envelope.id, "replayed activity ignored");
+        Metrics::inc(&state.metrics.inbox_replayed);
+        return Ok(StatusCode::ACCEPTED);
+    }
+    handle(state, envelope, handshake_only).await
+}
+
+/// Reads the body within the size cap (413) and the body timeout (408).
+async fn read_body(
+    state: &Node,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<axum::body::Bytes, ApiError> {
+    let limit = state.settings.http.max_body_bytes;
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::too_large("the activity is larger than 1 MiB"));
+    }
+    to_bytes(body, limit).await.map_err(|e| {
+        // Either the body passed the size cap, or it did not arrive within the body timeout.
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(c) = cause {
+            if c.is::<http_body_util::LengthLimitError>() {
+                return ApiError::too_large("the activity is larger than 1 MiB");
+            }
+            cause = c.source();
+        }
+        ApiError::new(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            "the activity was not received in time",
+        )
+    })
+}
+
+/// The activity's id, actor and signing key must share one host, which is not this node's; the
+/// key must be one the actor owns. Returns the actor's host.
+fn check_origin(
+    state: &Node,
+    envelope: &Envelope,
+    signed: &SignedRequest,
+) -> Result<String, ApiError> {
     let actor_host = host_of(&envelope.actor);
     if host_of(&envelope.id) != actor_host {
         return Err(ApiError::bad_request(
@@ -170,6 +214,18 @@ async fn receive(
         ));
     }
 
+    Ok(actor_host)
+}
+
+/// The signer must be the activity's actor: its published key must be the one that signed (with
+/// one rate-limited refresh of a cached key).
+async fn verify_actor(
+    state: &Node,
+    envelope: &Envelope,
+    signed: &SignedRequest,
+    handshake_only: bool,
+    actor_host: &str,
+) -> Result<(), ApiError> {
     // The signer must be the activity's actor: its published key must be the one that signed.
     let fetch_actor = |refresh: bool| {
         let url = envelope.actor.clone();
@@ -192,7 +248,7 @@ async fn receive(
     if signed.verify(&actor.public_key_pem).is_err() {
         // The actor may have rotated its key since we cached it; a host whose signatures keep
         // failing does not get a fresh fetch every time.
-        refresh_allowed(state, &actor_host).await?;
+        refresh_allowed(state, actor_host).await?;
         let fresh = fetch_actor(true)
             .await
             .map_err(|e| ApiError::unauthorized(format!("cannot verify the actor: {e}")))?;
@@ -203,30 +259,7 @@ async fn receive(
         }
         signed.verify(&fresh.public_key_pem).map_err(unauthorized)?;
     }
-    // Rate limits count verified requests only, so nobody can spend another host's budget by
-    // naming it in a forged keyId.
-    if let Err(wait) = state.inbox_limiter.check(&state.db, &actor_host).await? {
-        return Err(ApiError::too_many(
-            format!("too many activities from {actor_host}; slow down"),
-            wait.as_millis().div_ceil(1000).max(1) as u64,
-        ));
-    }
-    state.db.peer_contacted(&actor_host).await?;
-    if state
-        .db
-        .suspension(envelope.actor.as_str())
-        .await?
-        .is_some()
-    {
-        return Err(ApiError::forbidden("this actor is suspended on this node"));
-    }
-
-    if state.db.activity_seen(envelope.id.as_str()).await? {
-        info!(activity = %envelope.id, "replayed activity ignored");
-        Metrics::inc(&state.metrics.inbox_replayed);
-        return Ok(StatusCode::ACCEPTED);
-    }
-    handle(state, envelope, handshake_only).await
+    Ok(())
 }
 
 /// Processes a new activity, then records its id. Recording after processing means a crash in

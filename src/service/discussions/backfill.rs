@@ -1,0 +1,72 @@
+//! Backfilling a new replica from the community's outbox.
+
+use super::*;
+
+/// Reads a remote community's outbox (newest first, paged) and stores up to
+/// [`BACKFILL_LIMIT`] recent threads, oldest first.
+pub async fn backfill(state: &Node, community: &CommunityView) -> Result<usize, Error> {
+    let outbox = community
+        .remote
+        .as_ref()
+        .and_then(|r| r.outbox.clone())
+        .ok_or_else(|| Error::invalid("the community has no outbox"))?;
+    let outbox = Url::parse(&outbox).map_err(|_| Error::invalid("bad outbox URL"))?;
+    let community_host = Url::parse(&community.ap_id)
+        .map(|u| host_of(&u))
+        .unwrap_or_default();
+    if host_of(&outbox) != community_host {
+        return Err(Error::forbidden("the outbox is on another host"));
+    }
+    let fetch = |url: Url| async move {
+        state
+            .fetch(&url)
+            .await
+            .map_err(|e| Error::invalid(format!("cannot read the outbox: {e}")))
+    };
+    let collection = fetch(outbox.clone()).await?;
+    let mut items: Vec<Value> = Vec::new();
+    let mut page = match collection.get("orderedItems") {
+        Some(_) => Some(collection.clone()),
+        None => match collection.get("first") {
+            Some(Value::String(u)) => {
+                Some(fetch(Url::parse(u).map_err(|_| Error::invalid("bad page URL"))?).await?)
+            }
+            Some(v @ Value::Object(_)) => Some(v.clone()),
+            _ => None,
+        },
+    };
+    let mut pages = 0;
+    while let Some(current) = page.take() {
+        pages += 1;
+        if let Some(Value::Array(list)) = current.get("orderedItems") {
+            items.extend(list.iter().cloned());
+        }
+        if items.len() >= BACKFILL_LIMIT || pages >= 10 {
+            break;
+        }
+        if let Some(next) = current.get("next").and_then(Value::as_str) {
+            let next = Url::parse(next).map_err(|_| Error::invalid("bad page URL"))?;
+            if host_of(&next) != community_host {
+                break;
+            }
+            page = Some(fetch(next).await?);
+        }
+    }
+    items.truncate(BACKFILL_LIMIT);
+    let mut stored = 0;
+    for item in items.iter().rev() {
+        if inner_kind(item) != "Announce"
+            || id_of(item.get("actor")).map(|a| a.to_string()) != Some(community.ap_id.clone())
+        {
+            continue;
+        }
+        let Some(inner) = item.get("object") else {
+            continue;
+        };
+        match apply_announced(state, community, inner).await {
+            Ok(()) => stored += 1,
+            Err(e) => warn!(error = %e.message, "a backfilled item was skipped"),
+        }
+    }
+    Ok(stored)
+}

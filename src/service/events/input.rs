@@ -1,0 +1,129 @@
+//! Checking an organizer's input: time spans, URLs, join modes and statuses.
+
+use super::*;
+
+/// The earliest instant an event may start: 1970-01-01T00:00:00Z.
+pub const EARLIEST_MS: i64 = 0;
+/// The latest instant an event may end: 2200-01-01T00:00:00Z.
+pub const LATEST_MS: i64 = 7_258_118_400_000;
+/// The longest an event may last: 366 days.
+pub const MAX_DURATION_MS: i64 = 366 * 86_400_000;
+
+/// Events live between 1970 and 2200 and last at most 366 days, so the work a feed or a
+/// summary does for one event is bounded. The same check runs on local input and on events
+/// other servers send.
+pub fn check_span(starts_at: i64, ends_at: i64) -> Result<(), String> {
+    if !(EARLIEST_MS..=LATEST_MS).contains(&starts_at)
+        || !(EARLIEST_MS..=LATEST_MS).contains(&ends_at)
+    {
+        return Err("events must start and end between 1970 and 2200".into());
+    }
+    if ends_at - starts_at > MAX_DURATION_MS {
+        return Err("an event lasts at most 366 days".into());
+    }
+    Ok(())
+}
+
+pub(super) fn parse_instant(field: &str, value: &str) -> Result<i64, Error> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| Error::refused(format!("{field} must be an RFC 3339 time")))
+}
+
+pub(super) fn check_url(field: &str, value: Option<String>) -> Result<Option<String>, Error> {
+    match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => match Url::parse(v) {
+            Ok(u) if matches!(u.scheme(), "https" | "http") => Ok(Some(u.to_string())),
+            _ => Err(Error::refused(format!("{field} must be an http(s) URL"))),
+        },
+    }
+}
+
+/// Applies `input` over `event` and checks the result.
+pub(super) fn apply_input(mut event: Event, input: EventInput) -> Result<Event, Error> {
+    if let Some(t) = input.title {
+        event.title = check_title(&t)?;
+    }
+    if let Some(d) = input.description {
+        if d.len() > 100 * 1024 {
+            return Err(Error::refused("the description is larger than 100 KiB"));
+        }
+        event.description = d;
+    }
+    if let Some(tz) = input.timezone {
+        tz.parse::<Tz>()
+            .map_err(|_| Error::refused(format!("unknown time zone {tz:?}")))?;
+        event.timezone = tz;
+    }
+    if let Some(s) = input.starts_at {
+        event.starts_at = parse_instant("starts_at", &s)?;
+    }
+    if let Some(e) = input.ends_at {
+        event.ends_at = parse_instant("ends_at", &e)?;
+    }
+    if event.ends_at <= event.starts_at {
+        return Err(Error::refused("ends_at must be after starts_at"));
+    }
+    check_span(event.starts_at, event.ends_at).map_err(Error::refused)?;
+    if let Some(v) = input.place_name {
+        event.place_name = v.filter(|s| !s.trim().is_empty());
+    }
+    if let Some(v) = input.place_address {
+        event.place_address = v.filter(|s| !s.trim().is_empty());
+    }
+    if let Some(v) = input.latitude {
+        if v.is_some_and(|l| !(-90.0..=90.0).contains(&l)) {
+            return Err(Error::refused("latitude must be between -90 and 90"));
+        }
+        event.latitude = v;
+    }
+    if let Some(v) = input.longitude {
+        if v.is_some_and(|l| !(-180.0..=180.0).contains(&l)) {
+            return Err(Error::refused("longitude must be between -180 and 180"));
+        }
+        event.longitude = v;
+    }
+    if let Some(v) = input.online_url {
+        event.online_url = check_url("online_url", v)?;
+    }
+    if let Some(v) = input.capacity {
+        match v {
+            Some(c) if !(1..=100_000).contains(&c) => {
+                return Err(Error::refused(
+                    "capacity must be between 1 and 100000 (or null for no limit)",
+                ))
+            }
+            Some(c) => event.capacity = Some(c as i32),
+            None => event.capacity = None,
+        }
+    }
+    if let Some(m) = input.join_mode {
+        if !JOIN_MODES.contains(&m.as_str()) {
+            return Err(Error::refused(format!(
+                "join_mode must be one of {}",
+                JOIN_MODES.join(", ")
+            )));
+        }
+        event.join_mode = m;
+    }
+    if let Some(v) = input.external_url {
+        event.external_url = check_url("external_url", v)?;
+    }
+    if event.join_mode == "external" && event.external_url.is_none() {
+        return Err(Error::refused("join_mode external needs an external_url"));
+    }
+    if let Some(s) = input.status {
+        if !STATUSES.contains(&s.as_str()) {
+            return Err(Error::refused(format!(
+                "status must be one of {}",
+                STATUSES.join(", ")
+            )));
+        }
+        event.status = s;
+    }
+    if let Some(c) = input.category {
+        event.category = c.map(|c| c.trim().to_uppercase()).filter(|c| !c.is_empty());
+    }
+    Ok(event)
+}

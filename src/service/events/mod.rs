@@ -1,0 +1,76 @@
+//! Events: roundtables, workshops, webinars. An event belongs to a community and is owned by
+//! the community's node, which decides every RSVP (capacity, waitlist, approval) and tells
+//! every follower the counts with `Update(Event)`. Members on other nodes RSVP with
+//! `Join`/`Leave`; the owner answers `Accept` (going), `TentativeAccept` (waitlisted),
+//! `Reject` (with a reason) or `Ignore` (join mode `none`), and tells a waitlisted member who
+//! moves up with a fresh `Accept`.
+
+use crate::{
+    activitypub::{
+        activities::Envelope,
+        actors::host_of,
+        objects::{self, id_of, inner_kind, parse_time, rfc3339, AS_CONTEXT, PUBLIC},
+    },
+    db::{
+        events::{Event, JoinRule},
+        now_ms, LocalActor,
+    },
+    delivery, markdown,
+    node::Node,
+    service::error::Error,
+    service::{
+        discussions::{
+            broadcast_jobs, check_title, known, moderates, require_member, CommunityView, Member,
+        },
+        remote,
+    },
+};
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde_json::{json, Value};
+use std::time::Duration;
+use tracing::info;
+use url::Url;
+
+mod document;
+mod inbound;
+mod input;
+mod manage;
+mod rsvp;
+pub use document::*;
+pub use inbound::*;
+pub use input::*;
+pub use manage::*;
+pub use rsvp::*;
+
+pub const JOIN_MODES: [&str; 5] = ["free", "restricted", "invite", "none", "external"];
+pub const STATUSES: [&str; 3] = ["confirmed", "tentative", "cancelled"];
+
+/// What an organizer sends to create or change an event; absent fields stay as they are.
+#[derive(Debug, Default, Clone)]
+pub struct EventInput {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+    pub timezone: Option<String>,
+    pub place_name: Option<Option<String>>,
+    pub place_address: Option<Option<String>>,
+    pub latitude: Option<Option<f64>>,
+    pub longitude: Option<Option<f64>>,
+    pub online_url: Option<Option<String>>,
+    pub capacity: Option<Option<i64>>,
+    pub join_mode: Option<String>,
+    pub external_url: Option<Option<String>>,
+    pub status: Option<String>,
+    pub category: Option<Option<String>>,
+}
+
+/// Local wall-clock time of an instant in the event's zone.
+pub fn local_time(e: &Event, ms: i64) -> String {
+    let tz: Tz = e.timezone.parse().unwrap_or(chrono_tz::UTC);
+    tz.timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_else(|| Utc::now().to_rfc3339())
+}

@@ -1,0 +1,345 @@
+//! RSVPs and invitations: who may take part, capacity, waitlist and approval, and the answers to remote RSVPs.
+
+use super::*;
+
+/// Why an RSVP cannot be taken from someone (`invited` to an invitation-only event or not).
+pub(super) fn rsvp_closed(event: &Event, invited: bool) -> Option<String> {
+    if event.status == "cancelled" {
+        return Some("the event is cancelled".into());
+    }
+    if event.ends_at < now_ms() {
+        return Some("the event is over".into());
+    }
+    match event.join_mode.as_str() {
+        "none" => Some("this event takes no RSVPs".into()),
+        "invite" if !invited => Some("this event is by invitation only".into()),
+        "external" => Some(format!(
+            "RSVP on the organizer's site: {}",
+            event.external_url.clone().unwrap_or_default()
+        )),
+        _ => None,
+    }
+}
+
+pub(super) async fn is_invited(state: &Node, event: &Event, actor: &str) -> Result<bool, Error> {
+    Ok(state
+        .db
+        .participant(event.id, actor)
+        .await?
+        .is_some_and(|p| p.state == "invited"))
+}
+
+/// An organizer invites a member of the community to an event (any join mode; the only way
+/// into an invitation-only one). A remote invitee's node hears it as an `Invite` from the
+/// community, so the invitee sees the invitation there.
+pub async fn invite(
+    state: &Node,
+    member: &Member,
+    event: &Event,
+    who: &str,
+) -> Result<String, Error> {
+    let community = known(state, &event.community)
+        .await?
+        .ok_or_else(|| Error::not_found("the event's community is unknown"))?;
+    let group = organizer_of(state, member, &community).await?;
+    if event.status == "cancelled" || event.ends_at < now_ms() {
+        return Err(Error::refused("the event is cancelled or over"));
+    }
+    let invitee = crate::service::discussions::resolve_actor(state, who).await?;
+    let membership = state.db.membership(&community.ap_id, &invitee).await?;
+    if membership.as_ref().is_none_or(|m| m.state != "accepted") {
+        return Err(Error::refused(format!(
+            "{invitee} is not a member of the community; invite members only"
+        )));
+    }
+    if let Some(p) = state.db.participant(event.id, &invitee).await? {
+        if matches!(p.state.as_str(), "going" | "waitlisted" | "pending") {
+            return Err(Error::conflict(format!(
+                "{invitee} has already answered ({})",
+                p.state
+            )));
+        }
+    }
+    let user_id = membership.and_then(|m| m.user_id);
+    state
+        .db
+        .set_participant(event.id, &invitee, user_id, "invited", None)
+        .await?;
+    state
+        .db
+        .audit(
+            &member.ap_id(state),
+            "event.invite",
+            &invitee,
+            Some(&event.ap_id),
+        )
+        .await?;
+    if user_id.is_none() {
+        let base = state.settings.base_url();
+        let invite = json!({
+            "@context": AS_CONTEXT,
+            "id": objects::new_id(&base, "activities/invite"),
+            "type": "Invite",
+            "actor": event.community,
+            "object": event.ap_id,
+            "target": invitee,
+            "to": [invitee],
+        });
+        let inbox = crate::service::remote::personal_inbox(state, &invitee).await?;
+        delivery::send(state, &group, &invite, [inbox]).await?;
+    }
+    Ok(invitee)
+}
+
+/// An `Invite` to an event from its community, for a user of this node.
+pub async fn receive_invite(state: &Node, env: &Envelope) -> Result<(), Error> {
+    let Some(event) = (match id_of(env.body.get("object")) {
+        Some(id) => state.db.event_by_ap_id(id.as_str()).await?,
+        None => None,
+    }) else {
+        info!(activity = %env.id, "invitation to an event unknown here ignored");
+        return Ok(());
+    };
+    if event.local || event.community != env.actor.as_str() {
+        return Err(Error::forbidden(
+            "only the event's community sends its invitations",
+        ));
+    }
+    let Some(target) = id_of(env.body.get("target")) else {
+        return Err(Error::invalid("an Invite needs a target"));
+    };
+    let Some(name) = crate::service::discussions::local_user_name(state, target.as_str()) else {
+        return Err(Error::invalid("the invitee is not a user of this node"));
+    };
+    let user = match state.db.local_actor_by_name(name).await? {
+        Some(actor) => state.db.user_by_actor(actor.id).await?,
+        None => None,
+    }
+    .ok_or_else(|| Error::not_found("no such user"))?;
+    let current = state.db.participant(event.id, target.as_str()).await?;
+    if current.is_none_or(|p| matches!(p.state.as_str(), "rejected" | "ignored" | "invited")) {
+        state
+            .db
+            .set_participant(event.id, target.as_str(), Some(user.id), "invited", None)
+            .await?;
+    }
+    Ok(())
+}
+
+pub(super) fn join_rule(event: &Event) -> JoinRule {
+    if event.join_mode == "restricted" {
+        JoinRule::Approval
+    } else {
+        JoinRule::Open
+    }
+}
+
+/// A member RSVPs (`going` true) or withdraws. Returns the member's state (`going`,
+/// `pending`, `waitlisted`, `rejected`, or `none` after withdrawing).
+pub async fn rsvp(
+    state: &Node,
+    member: &Member,
+    event: &Event,
+    going: bool,
+) -> Result<String, Error> {
+    let community = known(state, &event.community)
+        .await?
+        .ok_or_else(|| Error::not_found("the event's community is unknown"))?;
+    let me = member.ap_id(state);
+    if going {
+        let invited = is_invited(state, event, &me).await?;
+        if let Some(why) = rsvp_closed(event, invited) {
+            return Err(Error::refused(why));
+        }
+        require_member(state, member, &community).await?;
+    }
+    match &community.local {
+        Some((group, _)) => {
+            if going {
+                let st = state
+                    .db
+                    .join_event(event.id, &me, Some(member.user.id), None, join_rule(event))
+                    .await?;
+                counts_changed(state, group, event.id).await?;
+                Ok(st)
+            } else {
+                leave_local(state, group, event, &me).await?;
+                Ok("none".into())
+            }
+        }
+        None => {
+            let remote = community.remote.as_ref().ok_or_else(Error::internal)?;
+            let inbox = Url::parse(&remote.inbox)
+                .map_err(|_| Error::invalid("the community has no valid inbox"))?;
+            let base = state.settings.base_url();
+            if !going {
+                state.db.remove_participant(event.id, &me).await?;
+                let leave = json!({
+                    "@context": AS_CONTEXT,
+                    "id": objects::new_id(&base, "activities/leave"),
+                    "type": "Leave", "actor": me, "object": event.ap_id, "to": [event.community],
+                });
+                delivery::send(state, &member.actor, &leave, [inbox]).await?;
+                return Ok("none".into());
+            }
+            let join_id = objects::new_id(&base, "activities/join");
+            let join = json!({
+                "@context": AS_CONTEXT,
+                "id": join_id, "type": "Join", "actor": me, "object": event.ap_id,
+                "to": [event.community],
+            });
+            state
+                .db
+                .set_participant(
+                    event.id,
+                    &me,
+                    Some(member.user.id),
+                    "pending",
+                    Some(join_id.clone()),
+                )
+                .await?;
+            delivery::send(state, &member.actor, &join, [inbox]).await?;
+            if event.join_mode == "restricted" {
+                // An organizer decides later; the answer arrives as Accept or Reject.
+                return Ok("pending".into());
+            }
+            // Wait briefly for the owner's answer, as for article edits.
+            let deadline = tokio::time::Instant::now()
+                + Duration::from_millis(state.settings.articles.edit_wait_ms);
+            loop {
+                let p = state.db.participant(event.id, &me).await?;
+                let st = p.map(|p| p.state).unwrap_or_else(|| "none".into());
+                if st != "pending" || tokio::time::Instant::now() >= deadline {
+                    return Ok(st);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+pub(super) async fn leave_local(
+    state: &Node,
+    group: &LocalActor,
+    event: &Event,
+    actor: &str,
+) -> Result<(), Error> {
+    if let Some(promoted) = state.db.leave_event(event.id, actor).await? {
+        info!(event = %event.ap_id, promoted = %promoted.actor, "moved up from the waitlist");
+        if promoted.user_id.is_none() {
+            tell(
+                state,
+                group,
+                event,
+                &promoted.actor,
+                "Accept",
+                promoted.join_id.as_deref(),
+                None,
+            )
+            .await?;
+        }
+    }
+    counts_changed(state, group, event.id).await
+}
+
+/// Followers learn the new counts.
+pub(super) async fn counts_changed(
+    state: &Node,
+    group: &LocalActor,
+    event_id: i64,
+) -> Result<(), Error> {
+    let Some(event) = state.db.event(event_id).await? else {
+        return Ok(());
+    };
+    let jobs = owner_jobs(state, group, "Update", &event).await?;
+    if !jobs.is_empty() {
+        state.db.enqueue(jobs).await?;
+        state.delivery_wakeup.notify_waiters();
+    }
+    Ok(())
+}
+
+/// The owner answers a participant at their inbox.
+pub(super) async fn tell(
+    state: &Node,
+    group: &LocalActor,
+    event: &Event,
+    actor: &str,
+    kind: &str,
+    join_id: Option<&str>,
+    reason: Option<&str>,
+) -> Result<(), Error> {
+    let inbox = remote::personal_inbox(state, actor).await?;
+    let join = json!({"id": join_id, "type": "Join", "actor": actor, "object": event.ap_id});
+    let mut answer = json!({
+        "@context": AS_CONTEXT,
+        "id": objects::new_id(&state.settings.base_url(), &format!("activities/{}", kind.to_lowercase())),
+        "type": kind,
+        "actor": event.community,
+        "to": [actor],
+        "object": join,
+    });
+    if let Some(r) = reason {
+        answer["summary"] = json!(r);
+    }
+    delivery::send(state, group, &answer, [inbox]).await?;
+    Ok(())
+}
+
+/// An organizer approves or rejects a pending participant.
+pub async fn decide(
+    state: &Node,
+    member: &Member,
+    event: &Event,
+    participant_id: i64,
+    accept: bool,
+) -> Result<String, Error> {
+    let community = known(state, &event.community)
+        .await?
+        .ok_or_else(|| Error::not_found("the event's community is unknown"))?;
+    let group = organizer_of(state, member, &community).await?;
+    let p = state
+        .db
+        .participant_by_id(participant_id)
+        .await?
+        .filter(|p| p.event_id == event.id)
+        .ok_or_else(|| Error::not_found("no such participant"))?;
+    if p.state != "pending" {
+        return Err(Error::conflict(format!(
+            "the participant is {}, not pending",
+            p.state
+        )));
+    }
+    let st = state
+        .db
+        .decide_participant(event.id, &p.actor, accept)
+        .await?;
+    let action = if accept {
+        "event.approve"
+    } else {
+        "event.reject"
+    };
+    state
+        .db
+        .audit(&member.ap_id(state), action, &p.actor, Some(&event.ap_id))
+        .await?;
+    if p.user_id.is_none() {
+        let (kind, reason) = match st.as_str() {
+            "going" => ("Accept", None),
+            "waitlisted" => ("TentativeAccept", Some("full: you are on the waitlist")),
+            _ => ("Reject", Some("the organizer declined")),
+        };
+        tell(
+            state,
+            &group,
+            event,
+            &p.actor,
+            kind,
+            p.join_id.as_deref(),
+            reason,
+        )
+        .await?;
+    }
+    counts_changed(state, &group, event.id).await?;
+    Ok(st)
+}
