@@ -6,6 +6,7 @@
 //! - [`service`]: use cases shared by CLI, APIs and inbox;
 //! - [`db`]: the only module that touches sea-orm, including the delivery queue's queries;
 //! - [`federation`]: ActivityPub documents, signatures, the outgoing client, inbox, delivery;
+//! - [`paging`]: limits, keyset cursors and next-page URLs of every list the node serves;
 //! - [`cli`]: the `roundtable` command line.
 
 #![recursion_limit = "512"]
@@ -20,5 +21,6 @@ pub mod error;
 pub mod federation;
 pub mod markdown;
 pub mod metrics;
+pub mod paging;
 pub mod service;
 pub mod telemetry;
