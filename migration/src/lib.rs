@@ -19,6 +19,7 @@ mod m20261122_000010_local_readers;
 mod m20261201_000012_token_expiry;
 mod m20261201_000013_signed_objects;
 mod m20261201_000014_received_ids;
+mod m20261202_000015_list_indexes;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_token_expiry::Migration),
             Box::new(m20261201_000013_signed_objects::Migration),
             Box::new(m20261201_000014_received_ids::Migration),
+            Box::new(m20261202_000015_list_indexes::Migration),
         ]
     }
 }
