@@ -60,10 +60,10 @@ async fn article_json(state: &AppState, a: &Article) -> Result<Value, ApiError> 
         .revision(&a.current_rev)
         .await?
         .ok_or_else(ApiError::internal)?;
-    let mut authors = Vec::new();
-    for author in state.db.article_authors(a.id).await? {
-        authors.push(author_json(state, &author).await?);
-    }
+    let ids = state.db.article_authors(a.id).await?;
+    // One lookup for every author, however many wrote the article.
+    let handles = handles(state, ids.iter().map(String::as_str)).await?;
+    let authors: Vec<Value> = ids.iter().map(|id| author_from(&handles, id)).collect();
     let community = communities::known(state, &a.community).await?;
     Ok(json!({
         "id": a.id,

@@ -368,52 +368,13 @@ pub(crate) async fn author_json(state: &AppState, ap_id: &str) -> Result<Value, 
     Ok(json!({"ap_id": ap_id, "handle": svc::actor_handle(state, ap_id).await?}))
 }
 
-/// `name@domain` of each of `ids`, as [`svc::actor_handle`] gives it, with one query for all
-/// the remote ones: list presenters call this once per list, never once per item.
+/// `name@domain` of each of `ids`, with one query for all the remote ones
+/// ([`svc::actor_handles`]): list presenters call this once per list, never once per item.
 pub(crate) async fn handles<'a>(
     state: &AppState,
     ids: impl IntoIterator<Item = &'a str>,
 ) -> Result<HashMap<String, String>, ApiError> {
-    let mut out = HashMap::new();
-    let mut remote = Vec::new();
-    for id in ids {
-        if out.contains_key(id) {
-            continue;
-        }
-        match svc::local_user_name(state, id) {
-            Some(name) => {
-                out.insert(
-                    id.to_string(),
-                    format!("{name}@{}", state.settings.instance.domain),
-                );
-            }
-            None => remote.push(id.to_string()),
-        }
-    }
-    remote.sort();
-    remote.dedup();
-    for actor in state.db.remote_actors(&remote).await? {
-        out.insert(
-            actor.ap_id.clone(),
-            format!("{}@{}", actor.preferred_username, actor.host),
-        );
-    }
-    for id in remote {
-        // Not known here: the last path segment at the id's host, as `actor_handle` does.
-        out.entry(id).or_insert_with_key(|id| {
-            url::Url::parse(id)
-                .map(|u| {
-                    let name = u
-                        .path_segments()
-                        .and_then(|mut s| s.next_back())
-                        .unwrap_or("")
-                        .to_string();
-                    format!("{name}@{}", crate::federation::actors::host_of(&u))
-                })
-                .unwrap_or_else(|_| id.clone())
-        });
-    }
-    Ok(out)
+    svc::actor_handles(state, ids).await
 }
 
 /// [`author_json`] from handles looked up with [`handles`].

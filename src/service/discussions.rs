@@ -570,25 +570,36 @@ async fn post_context(state: &AppState, post: &Post) -> Result<(String, Option<S
 
 /// The `Page`/`Note` document of a stored post.
 pub async fn post_document(state: &AppState, post: &Post) -> Result<Value, ApiError> {
-    // A post written elsewhere is served as its author's node signed it, so replicas can check
-    // its proof.
-    if let Some(signed) = post
-        .signed_object
-        .as_deref()
-        .filter(|_| !post.deleted && post.removed_reason.is_none())
-        .and_then(|s| serde_json::from_str::<Value>(s).ok())
-    {
+    if let Some(signed) = signed_document(post) {
         return Ok(signed);
     }
     let (mention, parent) = post_context(state, post).await?;
-    Ok(objects::post_json(
+    Ok(post_document_with(post, &mention, parent.as_deref()))
+}
+
+/// [`post_document`] with the community's mention and the parent's id already at hand, as
+/// list presenters have them: no query per post.
+pub fn post_document_with(post: &Post, community_mention: &str, parent: Option<&str>) -> Value {
+    if let Some(signed) = signed_document(post) {
+        return signed;
+    }
+    objects::post_json(
         post,
         &PostContext {
             community: &post.community,
-            community_mention: &mention,
-            in_reply_to: parent.as_deref(),
+            community_mention,
+            in_reply_to: parent,
         },
-    ))
+    )
+}
+
+/// A post written elsewhere is served as its author's node signed it, so replicas can check
+/// its proof.
+fn signed_document(post: &Post) -> Option<Value> {
+    post.signed_object
+        .as_deref()
+        .filter(|_| !post.deleted && post.removed_reason.is_none())
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
 }
 
 /// A post as it will be stored, for building its document before the write.
@@ -2447,6 +2458,91 @@ pub async fn actor_handle(state: &AppState, ap_id: &str) -> Result<String, ApiEr
             format!("{name}@{}", host_of(&u))
         })
         .unwrap_or_else(|_| ap_id.to_string()))
+}
+
+/// `name@domain` of each of `ids`, as [`actor_handle`] gives it, with one query for all the
+/// remote ones: list presenters call this once per list, never once per item.
+pub async fn actor_handles<'a>(
+    state: &AppState,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    let mut out = std::collections::HashMap::new();
+    let mut remote = Vec::new();
+    for id in ids {
+        if out.contains_key(id) {
+            continue;
+        }
+        match local_user_name(state, id) {
+            Some(name) => {
+                out.insert(
+                    id.to_string(),
+                    format!("{name}@{}", state.settings.instance.domain),
+                );
+            }
+            None => remote.push(id.to_string()),
+        }
+    }
+    remote.sort();
+    remote.dedup();
+    for actor in state.db.remote_actors(&remote).await? {
+        out.insert(
+            actor.ap_id.clone(),
+            format!("{}@{}", actor.preferred_username, actor.host),
+        );
+    }
+    for id in remote {
+        // Not known here: the last path segment at the id's host, as `actor_handle` does.
+        out.entry(id).or_insert_with_key(|id| {
+            Url::parse(id)
+                .map(|u| {
+                    let name = u
+                        .path_segments()
+                        .and_then(|mut s| s.next_back())
+                        .unwrap_or("")
+                        .to_string();
+                    format!("{name}@{}", host_of(&u))
+                })
+                .unwrap_or_else(|_| id.clone())
+        });
+    }
+    Ok(out)
+}
+
+/// [`known`] for each of `ap_ids`, in at most three queries: list presenters call this once
+/// per list, never once per item. Ids of no known community are absent.
+pub async fn known_many<'a>(
+    state: &AppState,
+    ap_ids: impl IntoIterator<Item = &'a str>,
+) -> Result<std::collections::HashMap<String, CommunityView>, ApiError> {
+    let mut local = Vec::new();
+    let mut remote = Vec::new();
+    for id in ap_ids {
+        let Ok(url) = Url::parse(id) else {
+            continue;
+        };
+        if host_of(&url).eq_ignore_ascii_case(&state.settings.instance.domain) {
+            if let Some(slug) = url.path().strip_prefix("/c/") {
+                local.push(slug.to_string());
+            }
+        } else {
+            remote.push(id.to_string());
+        }
+    }
+    for list in [&mut local, &mut remote] {
+        list.sort();
+        list.dedup();
+    }
+    let mut out = std::collections::HashMap::new();
+    for (actor, community) in state.db.local_communities(&local).await? {
+        let view = local_view(state, actor, community);
+        out.insert(view.ap_id.clone(), view);
+    }
+    for actor in state.db.remote_actors(&remote).await? {
+        if actor.kind == "Group" {
+            out.insert(actor.ap_id.clone(), remote_view(actor));
+        }
+    }
+    Ok(out)
 }
 
 /// Resolves an actor given as URL or `name@domain` to its id (for bans and role changes).
