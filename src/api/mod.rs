@@ -15,6 +15,7 @@ use crate::{
     domain::Scopes,
     error::ApiError,
     federation::objects::rfc3339,
+    paging::{self, Pair, ThreadCursor},
     service::{
         accounts::token_hash,
         discussions::{self as svc, CommunityView, Member, NewCommunity},
@@ -22,8 +23,8 @@ use crate::{
 };
 use axum::{
     body::Bytes,
-    extract::{FromRequestParts, Path, Query, State},
-    http::{header, request::Parts, StatusCode},
+    extract::{FromRequestParts, OriginalUri, Path, Query, State},
+    http::{header, request::Parts, StatusCode, Uri},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -67,7 +68,10 @@ pub fn router() -> Router<AppState> {
             "/threads/{id}",
             get(get_thread).patch(edit_post).delete(delete_post),
         )
-        .route("/threads/{id}/replies", post(create_reply))
+        .route(
+            "/threads/{id}/replies",
+            get(list_replies).post(create_reply),
+        )
         .route("/threads/{id}/like", post(like))
         .route("/threads/{id}/remove", post(remove))
         .route("/threads/{id}/lock", post(lock))
@@ -299,6 +303,30 @@ pub(crate) fn parse_body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiErr
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
+/// Default and largest `limit` of the lists that had none before paging.
+pub(crate) const PAGE_DEFAULT: u64 = 100;
+pub(crate) const PAGE_MAX: u64 = 200;
+
+/// The `next` of a list answer: the absolute URL of this request with `param` set to the
+/// cursor (other parameters kept), or null on the last page.
+pub(crate) fn next_link(
+    state: &AppState,
+    uri: &Uri,
+    param: &str,
+    cursor: Option<impl std::fmt::Display>,
+) -> Value {
+    match cursor {
+        Some(c) => json!(paging::next_url(
+            &state.settings.base_url(),
+            uri.path(),
+            uri.query(),
+            param,
+            &c.to_string()
+        )),
+        None => Value::Null,
+    }
+}
+
 fn created(value: Value) -> Response {
     (StatusCode::CREATED, Json(value)).into_response()
 }
@@ -477,26 +505,43 @@ fn thread_value(post: &Post, lookups: &ThreadLookups) -> Value {
     })
 }
 
-async fn thread_json(state: &AppState, post: &Post, with_replies: bool) -> Result<Value, ApiError> {
-    let replies = if with_replies {
-        state.db.replies(post.id).await?
-    } else {
-        Vec::new()
-    };
-    let lookups = ThreadLookups::load(state, std::slice::from_ref(post), &replies, None).await?;
-    let mut value = thread_value(post, &lookups);
-    if with_replies {
-        let mut by_id: HashMap<i64, String> =
-            replies.iter().map(|r| (r.id, r.ap_id.clone())).collect();
-        by_id.insert(post.id, post.ap_id.clone());
-        value["replies"] = Value::Array(
-            replies
-                .iter()
-                .map(|r| reply_value(r, &by_id, &lookups.authors))
-                .collect(),
-        );
-    }
-    Ok(value)
+async fn thread_json(state: &AppState, post: &Post) -> Result<Value, ApiError> {
+    let lookups = ThreadLookups::load(state, std::slice::from_ref(post), &[], None).await?;
+    Ok(thread_value(post, &lookups))
+}
+
+/// A page of a thread's replies as the API shows them, and the cursor of the next page: a
+/// fixed number of queries whatever the page holds (authors and the parents on earlier pages
+/// are looked up once for the page).
+async fn replies_values(
+    state: &AppState,
+    thread: &Post,
+    after: Option<Pair<i64, i64>>,
+    limit: u64,
+) -> Result<(Vec<Value>, Option<Pair<i64, i64>>), ApiError> {
+    let page = state
+        .db
+        .replies_page(thread.id, after.map(|Pair(at, id)| (at, id)), limit)
+        .await?;
+    let mut by_id: HashMap<i64, String> =
+        page.items.iter().map(|r| (r.id, r.ap_id.clone())).collect();
+    by_id.insert(thread.id, thread.ap_id.clone());
+    let mut earlier: Vec<i64> = page
+        .items
+        .iter()
+        .filter_map(|r| r.parent_id)
+        .filter(|p| !by_id.contains_key(p))
+        .collect();
+    earlier.sort_unstable();
+    earlier.dedup();
+    by_id.extend(state.db.post_ap_ids(&earlier).await?);
+    let authors = handles(state, page.items.iter().map(|r| r.author.as_str())).await?;
+    let values = page
+        .items
+        .iter()
+        .map(|r| reply_value(r, &by_id, &authors))
+        .collect();
+    Ok((values, page.next(|r| Pair(r.published, r.id))))
 }
 
 // ----- communities -----
@@ -620,15 +665,19 @@ async fn leave(
 #[derive(Deserialize)]
 struct MembersQuery {
     state: Option<String>,
+    after: Option<i64>,
+    limit: Option<u64>,
 }
 
 /// Members are shown to signed-in users only: accepted ones to members (or to anyone signed
-/// in, for public communities), pending requests to moderators.
+/// in, for public communities), pending requests to moderators. Oldest first, one page at a
+/// time (`?after=ID&limit=N`, `next` names the following page).
 async fn members(
     State(state): State<AppState>,
     auth: Auth,
     Path(handle): Path<String>,
     Q(q): Q<MembersQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
     let view = svc::resolve(&state, &handle).await?;
     let me = auth.member.ap_id(&state);
@@ -649,12 +698,21 @@ async fn members(
         .state
         .as_deref()
         .or(if moderator { None } else { Some("accepted") });
-    let list = state.db.members(&view.ap_id, state_filter).await?;
-    let mut out = Vec::with_capacity(list.len());
-    for m in &list {
-        out.push(member_json(m, author_json(&state, &m.actor).await?));
-    }
-    Ok(Json(json!({"members": out})))
+    let limit = paging::limit(q.limit, PAGE_DEFAULT, PAGE_MAX);
+    let page = state
+        .db
+        .members_page(&view.ap_id, state_filter, q.after, limit)
+        .await?;
+    let actors = handles(&state, page.items.iter().map(|m| m.actor.as_str())).await?;
+    let out: Vec<Value> = page
+        .items
+        .iter()
+        .map(|m| member_json(m, author_from(&actors, &m.actor)))
+        .collect();
+    Ok(Json(json!({
+        "members": out,
+        "next": next_link(&state, &uri, "after", page.next(|m| m.id)),
+    })))
 }
 
 fn member_json(m: &Membership, actor: Value) -> Value {
@@ -729,7 +787,7 @@ async fn set_member_role(
 
 #[derive(Deserialize)]
 struct ListQuery {
-    before: Option<i64>,
+    before: Option<ThreadCursor>,
     limit: Option<u64>,
 }
 
@@ -738,15 +796,26 @@ async fn list_threads(
     MaybeAuth(auth): MaybeAuth,
     Path(handle): Path<String>,
     Q(q): Q<ListQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
     let view = svc::resolve(&state, &handle).await?;
     may_read_view(&state, auth.as_deref(), &view).await?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let threads = state.db.threads(&view.ap_id, limit, q.before, true).await?;
+    let limit = paging::limit(q.limit, 50, 200);
+    let page = state.db.threads_page(&view.ap_id, q.before, limit).await?;
     // One lookup per kind for the whole page, not per thread.
-    let lookups = ThreadLookups::load(&state, &threads, &[], Some(&view)).await?;
-    let out: Vec<Value> = threads.iter().map(|t| thread_value(t, &lookups)).collect();
-    Ok(Json(json!({"threads": out})))
+    let lookups = ThreadLookups::load(&state, &page.items, &[], Some(&view)).await?;
+    let out: Vec<Value> = page
+        .items
+        .iter()
+        .map(|t| thread_value(t, &lookups))
+        .collect();
+    let next = page.next(|t| ThreadCursor {
+        pinned: t.pinned,
+        id: t.id,
+    });
+    Ok(Json(
+        json!({"threads": out, "next": next_link(&state, &uri, "before", next)}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -765,7 +834,7 @@ async fn create_thread(
     let req: CreateThread = parse_body(&body)?;
     let view = svc::resolve(&state, &handle).await?;
     let post = svc::create_thread(&state, &auth.member, &view, &req.title, &req.content).await?;
-    Ok(created(thread_json(&state, &post, false).await?))
+    Ok(created(thread_json(&state, &post).await?))
 }
 
 // ----- bans -----
@@ -779,27 +848,52 @@ struct CreateBan {
     expires_at: Option<String>,
 }
 
+#[derive(Deserialize)]
+struct BansQuery {
+    after: Option<i64>,
+    limit: Option<u64>,
+}
+
 /// Bans are moderation data: moderators see them all; anyone else signed in sees only their
-/// own ban, if any.
+/// own ban, if any. Oldest first, one page at a time (`?after=ID&limit=N`).
 async fn list_bans(
     State(state): State<AppState>,
     auth: Auth<Read>,
     Path(handle): Path<String>,
+    Q(q): Q<BansQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
     let view = svc::resolve(&state, &handle).await?;
     let me = auth.member.ap_id(&state);
     let moderator = crate::service::access::is_moderator(&state, &view.ap_id, &me).await?;
-    let bans = state.db.bans(&view.ap_id).await?;
-    let mut out = Vec::new();
-    for b in bans.iter().filter(|b| moderator || b.actor == me) {
-        out.push(json!({
-            "actor": author_json(&state, &b.actor).await?,
-            "reason": b.reason,
-            "expires_at": b.expires_at.map(rfc3339),
-            "since": rfc3339(b.created_at),
-        }));
-    }
-    Ok(Json(json!({"bans": out})))
+    let limit = paging::limit(q.limit, PAGE_DEFAULT, PAGE_MAX);
+    let page = state
+        .db
+        .bans_page(
+            &view.ap_id,
+            (!moderator).then_some(me.as_str()),
+            q.after,
+            limit,
+        )
+        .await?;
+    let actors = handles(&state, page.items.iter().map(|b| b.actor.as_str())).await?;
+    let out: Vec<Value> = page
+        .items
+        .iter()
+        .map(|b| {
+            json!({
+                "id": b.id,
+                "actor": author_from(&actors, &b.actor),
+                "reason": b.reason,
+                "expires_at": b.expires_at.map(rfc3339),
+                "since": rfc3339(b.created_at),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "bans": out,
+        "next": next_link(&state, &uri, "after", page.next(|b| b.id)),
+    })))
 }
 
 async fn create_ban(
@@ -854,20 +948,76 @@ async fn remove_ban(
 
 // ----- threads and replies -----
 
+#[derive(Deserialize)]
+struct ThreadQuery {
+    /// How many replies the thread embeds (the first page of `/threads/{id}/replies`).
+    limit: Option<u64>,
+}
+
+/// A thread with the first page of its replies; `replies_next` names the page after it.
 async fn get_thread(
     State(state): State<AppState>,
     MaybeAuth(auth): MaybeAuth,
     Path(id): Path<String>,
+    Q(q): Q<ThreadQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
-    let post = load_thread(&state, &id).await?;
-    may_read(&state, auth.as_deref(), &post.community).await?;
+    let post = readable_thread(&state, auth.as_deref(), &id).await?;
+    let limit = paging::limit(q.limit, PAGE_DEFAULT, PAGE_MAX);
+    let (replies, next) = replies_values(&state, &post, None, limit).await?;
+    let mut value = thread_json(&state, &post).await?;
+    value["replies"] = Value::Array(replies);
+    value["replies_next"] = match next {
+        Some(cursor) => json!(paging::next_url(
+            &state.settings.base_url(),
+            &format!("{}/replies", uri.path().trim_end_matches('/')),
+            uri.query(),
+            "after",
+            &cursor.to_string(),
+        )),
+        None => Value::Null,
+    };
+    Ok(Json(value))
+}
+
+/// A thread the caller may read that is still there.
+async fn readable_thread(
+    state: &AppState,
+    auth: Option<&Caller>,
+    id: &str,
+) -> Result<Post, ApiError> {
+    let post = load_thread(state, id).await?;
+    may_read(state, auth, &post.community).await?;
     if removed(&post) {
         return Err(ApiError::gone(match &post.removed_reason {
             Some(reason) => format!("the thread was removed: {reason}"),
             None => "the thread was deleted".into(),
         }));
     }
-    Ok(Json(thread_json(&state, &post, true).await?))
+    Ok(post)
+}
+
+#[derive(Deserialize)]
+struct RepliesQuery {
+    after: Option<Pair<i64, i64>>,
+    limit: Option<u64>,
+}
+
+/// A thread's replies, oldest first, one page at a time (`?after=CURSOR&limit=N`).
+async fn list_replies(
+    State(state): State<AppState>,
+    MaybeAuth(auth): MaybeAuth,
+    Path(id): Path<String>,
+    Q(q): Q<RepliesQuery>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Json<Value>, ApiError> {
+    let thread = readable_thread(&state, auth.as_deref(), &id).await?;
+    let limit = paging::limit(q.limit, PAGE_DEFAULT, PAGE_MAX);
+    let (replies, next) = replies_values(&state, &thread, q.after, limit).await?;
+    Ok(Json(json!({
+        "replies": replies,
+        "next": next_link(&state, &uri, "after", next),
+    })))
 }
 
 async fn get_reply(
@@ -975,7 +1125,7 @@ async fn edit_post(
     )
     .await?;
     if updated.thread_id.is_none() {
-        Ok(Json(thread_json(&state, &updated, false).await?))
+        Ok(Json(thread_json(&state, &updated).await?))
     } else {
         Ok(Json(reply_json(&state, &updated, &HashMap::new()).await?))
     }
@@ -1053,7 +1203,7 @@ async fn set_flags(
 ) -> Result<Json<Value>, ApiError> {
     let thread = load_thread(state, id).await?;
     let post = svc::set_thread_flags(state, &auth.member, &thread, locked, pinned).await?;
-    Ok(Json(thread_json(state, &post, false).await?))
+    Ok(Json(thread_json(state, &post).await?))
 }
 
 #[derive(Deserialize)]
