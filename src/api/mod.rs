@@ -15,7 +15,7 @@ use crate::{
     domain::Scopes,
     error::ApiError,
     federation::objects::rfc3339,
-    paging::{self, Pair, ThreadCursor},
+    paging::{self, Pair, SearchCursor, ThreadCursor},
     service::{
         accounts::token_hash,
         discussions::{self as svc, CommunityView, Member, NewCommunity},
@@ -241,46 +241,111 @@ pub(crate) async fn may_read_view(
     auth: Option<&Caller>,
     view: &svc::CommunityView,
 ) -> Result<(), ApiError> {
-    if crate::service::privacy::is_public(view) {
-        return Ok(());
-    }
-    let refused =
-        || ApiError::forbidden("this community is confidential: only its members see its content");
-    let Some(auth) = auth else {
-        return Err(refused());
+    let reader = match auth {
+        Some(auth) if !crate::service::privacy::is_public(view) => {
+            let me = auth.member.ap_id(state);
+            let banned = state
+                .db
+                .active_ban(&view.ap_id, &me, crate::db::now_ms())
+                .await?
+                .is_some();
+            // Membership decides only when neither a ban nor the node's own readers do.
+            let member = !banned
+                && !opens_to_local_readers(view)
+                && state
+                    .db
+                    .membership(&view.ap_id, &me)
+                    .await?
+                    .is_some_and(|m| m.state == "accepted");
+            Some(Reader { banned, member })
+        }
+        Some(_) => Some(Reader {
+            banned: false,
+            member: false,
+        }),
+        None => None,
     };
-    let me = auth.member.ap_id(state);
-    if state
-        .db
-        .active_ban(&view.ap_id, &me, crate::db::now_ms())
-        .await?
-        .is_some()
-    {
-        return Err(refused());
-    }
-    // A partners community may open itself to every user of its own node.
-    let local_readers = view.visibility == "partners"
-        && view
-            .local
-            .as_ref()
-            .is_some_and(|(_, row)| row.local_readers);
-    if local_readers {
-        return Ok(());
-    }
-    let member = state
-        .db
-        .membership(&view.ap_id, &me)
-        .await?
-        .is_some_and(|m| m.state == "accepted");
-    if member {
+    if read_rule(view, reader) {
         Ok(())
     } else {
-        Err(refused())
+        Err(ApiError::forbidden(
+            "this community is confidential: only its members see its content",
+        ))
     }
 }
 
+/// [`may_read_view`] for each of `views`, in at most two queries (for lists, such as search
+/// results, that span communities): the ids of those the caller may read.
+pub(crate) async fn readable_each(
+    state: &AppState,
+    auth: Option<&Caller>,
+    views: &[&svc::CommunityView],
+) -> Result<std::collections::HashSet<String>, ApiError> {
+    let confidential: Vec<String> = views
+        .iter()
+        .filter(|v| !crate::service::privacy::is_public(v))
+        .map(|v| v.ap_id.clone())
+        .collect();
+    let (bans, memberships) = match auth {
+        Some(auth) if !confidential.is_empty() => {
+            let me = auth.member.ap_id(state);
+            (
+                state
+                    .db
+                    .active_bans_of(&me, &confidential, crate::db::now_ms())
+                    .await?,
+                state.db.memberships_of(&me, &confidential).await?,
+            )
+        }
+        _ => Default::default(),
+    };
+    Ok(views
+        .iter()
+        .filter(|v| {
+            let reader = auth.map(|_| Reader {
+                banned: bans.contains_key(&v.ap_id),
+                member: memberships
+                    .get(&v.ap_id)
+                    .is_some_and(|m| m.state == "accepted"),
+            });
+            read_rule(v, reader)
+        })
+        .map(|v| v.ap_id.clone())
+        .collect())
+}
+
+/// What the read rule knows of a signed-in reader of a confidential community.
+#[derive(Clone, Copy)]
+struct Reader {
+    banned: bool,
+    member: bool,
+}
+
+/// The rule behind [`may_read_view`]: public communities are read by everyone; confidential
+/// ones by signed-in readers who are not banned and are accepted members — or, for a
+/// `partners` community open to its node's users, by every local user.
+fn read_rule(view: &svc::CommunityView, reader: Option<Reader>) -> bool {
+    if crate::service::privacy::is_public(view) {
+        return true;
+    }
+    match reader {
+        None => false,
+        Some(r) if r.banned => false,
+        Some(r) => opens_to_local_readers(view) || r.member,
+    }
+}
+
+/// A partners community may open itself to every user of its own node.
+fn opens_to_local_readers(view: &svc::CommunityView) -> bool {
+    view.visibility == "partners"
+        && view
+            .local
+            .as_ref()
+            .is_some_and(|(_, row)| row.local_readers)
+}
+
 /// Query parameters, with a JSON error when they do not parse.
-pub(crate) struct Q<T>(pub T);
+pub struct Q<T>(pub T);
 
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Q<T> {
     type Rejection = ApiError;
@@ -1244,6 +1309,7 @@ async fn pin(
 struct SearchQuery {
     q: String,
     community: Option<String>,
+    after: Option<SearchCursor>,
     limit: Option<u64>,
 }
 
@@ -1254,57 +1320,83 @@ fn marked(text: &str) -> String {
         .replace(crate::db::search::MARK_END, "</mark>")
 }
 
+/// Full-text search, best first, one page at a time (`?after=CURSOR&limit=N`). Hits in
+/// communities the caller may not read are left out, so a page may hold fewer than `limit`
+/// results while `next` still names the following one.
 async fn search(
     State(state): State<AppState>,
     MaybeAuth(auth): MaybeAuth,
     Q(q): Q<SearchQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
     if q.q.chars().count() > 200 {
         return Err(ApiError::unprocessable("a query is at most 200 characters"));
+    }
+    if q.after
+        .as_ref()
+        .is_some_and(|Pair(score, _)| !score.is_finite())
+    {
+        return Err(ApiError::bad_request(
+            "bad cursor: take cursors from a page's `next`",
+        ));
     }
     let community = match q.community.as_deref() {
         Some(handle) => Some(svc::resolve(&state, handle).await?.ap_id),
         None => None,
     };
-    let hits = state
+    let page = state
         .db
         .search(
             &q.q,
             community.as_deref(),
-            q.limit.unwrap_or(20).clamp(1, 50),
+            q.after
+                .as_ref()
+                .map(|Pair(score, Pair(id, kind))| (*score, *id, kind.as_str())),
+            paging::limit(q.limit, 20, 50),
         )
         .await?;
-    let mut results = Vec::with_capacity(hits.len());
-    let mut readable: HashMap<String, bool> = HashMap::new();
-    for hit in hits {
-        let visible = match readable.get(&hit.community) {
-            Some(v) => *v,
-            None => {
-                let v = may_read(&state, auth.as_deref(), &hit.community)
-                    .await
-                    .is_ok();
-                readable.insert(hit.community.clone(), v);
-                v
-            }
-        };
-        if !visible {
-            continue;
-        }
-        let ap_id = match hit.kind.as_str() {
-            "article" => state.db.article(hit.ref_id).await?.map(|a| a.ap_id),
-            _ => state.db.post(hit.ref_id).await?.map(|p| p.ap_id),
-        };
-        let handle = svc::known(&state, &hit.community)
-            .await?
-            .map(|c| c.handle());
-        results.push(json!({
-            "kind": hit.kind,
-            "id": hit.ref_id,
-            "ap_id": ap_id,
-            "community": handle,
-            "title": marked(&hit.title),
-            "snippet": marked(&hit.snippet),
-        }));
-    }
-    Ok(Json(json!({"results": results})))
+    // One lookup per kind for the whole page: communities, what the caller may read, and
+    // the ActivityPub ids of the hits.
+    let views = svc::known_many(&state, page.items.iter().map(|h| h.community.as_str())).await?;
+    let readable =
+        readable_each(&state, auth.as_deref(), &views.values().collect::<Vec<_>>()).await?;
+    let visible: Vec<_> = page
+        .items
+        .iter()
+        .filter(|hit| {
+            // A community this node does not know is public to it, as `may_read` has it.
+            !views.contains_key(&hit.community) || readable.contains(&hit.community)
+        })
+        .collect();
+    let ids_of = |kind: bool| -> Vec<i64> {
+        visible
+            .iter()
+            .filter(|h| (h.kind == "article") == kind)
+            .map(|h| h.ref_id)
+            .collect()
+    };
+    let articles = state.db.article_ap_ids(&ids_of(true)).await?;
+    let posts = state.db.post_ap_ids(&ids_of(false)).await?;
+    let results: Vec<Value> = visible
+        .iter()
+        .map(|hit| {
+            let ap_id = match hit.kind.as_str() {
+                "article" => articles.get(&hit.ref_id),
+                _ => posts.get(&hit.ref_id),
+            };
+            json!({
+                "kind": hit.kind,
+                "id": hit.ref_id,
+                "ap_id": ap_id,
+                "community": views.get(&hit.community).map(|c| c.handle()),
+                "title": marked(&hit.title),
+                "snippet": marked(&hit.snippet),
+            })
+        })
+        .collect();
+    let next = page.next(|h| Pair(h.score, Pair(h.ref_id, h.kind.clone())));
+    Ok(Json(json!({
+        "results": results,
+        "next": next_link(&state, &uri, "after", next),
+    })))
 }
