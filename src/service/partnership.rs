@@ -138,15 +138,17 @@ pub async fn propose(state: &AppState, raw: &str, by: &str) -> Result<String, Po
     Ok(domain)
 }
 
-/// Proposals waiting on either side: `requested` (theirs) and `proposed` (ours).
-pub async fn pending(state: &AppState) -> Result<Vec<Instance>, PolicyError> {
+/// A page of the handshakes waiting for an answer, incoming (`requested`) and outgoing
+/// (`proposed`), by domain after `after`.
+pub async fn pending(
+    state: &AppState,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<crate::paging::Page<Instance>, PolicyError> {
     Ok(state
         .db
-        .instances()
-        .await?
-        .into_iter()
-        .filter(|i| matches!(i.state.as_str(), "requested" | "proposed"))
-        .collect())
+        .instances_page(&["requested", "proposed"], after, limit)
+        .await?)
 }
 
 async fn requested(state: &AppState, raw: &str) -> Result<(String, Instance), PolicyError> {

@@ -313,11 +313,15 @@ pub async fn queue(
     state: &AppState,
     member: &Member,
     filter: Option<&str>,
+    before: Option<i64>,
     limit: u64,
-) -> Result<Vec<Report>, ApiError> {
+) -> Result<crate::paging::Page<Report>, ApiError> {
     let me = member.ap_id(state);
     let moderator = (!member.user.is_admin).then_some(me.as_str());
-    Ok(state.db.report_queue(filter, moderator, limit).await?)
+    Ok(state
+        .db
+        .report_queue(filter, moderator, before, limit)
+        .await?)
 }
 
 /// Resolves (`resolved`) or dismisses (`dismissed`) an open report, and records it.
