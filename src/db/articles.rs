@@ -88,31 +88,6 @@ impl Db {
             > 0)
     }
 
-    /// A community's articles by title; only those overdue for review at `overdue_at` if given.
-    pub async fn articles(
-        &self,
-        community: &str,
-        overdue_at: Option<i64>,
-    ) -> Result<Vec<Article>, DbErr> {
-        let list = article::Entity::find()
-            .filter(article::Column::Community.eq(community))
-            .order_by_asc(article::Column::Title)
-            .all(self.conn())
-            .await?;
-        Ok(match overdue_at {
-            None => list,
-            Some(now) => list
-                .into_iter()
-                .filter(|a| {
-                    a.review_interval_days.is_some_and(|days| {
-                        let since = a.last_reviewed_at.unwrap_or(a.created_at);
-                        since + i64::from(days) * 86_400_000 <= now
-                    })
-                })
-                .collect(),
-        })
-    }
-
     /// A page of a community's articles by title (ties by id); only those overdue for review
     /// at `overdue_at` if given; at most `limit` after the article titled `after.0` with id
     /// `after.1`.

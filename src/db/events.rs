@@ -38,18 +38,6 @@ impl Db {
             .await
     }
 
-    /// At most `limit` events of `community`: upcoming (ending at `now` or later) soonest
-    /// first, or past ones latest first.
-    pub async fn events(
-        &self,
-        community: &str,
-        past: bool,
-        now: i64,
-        limit: u64,
-    ) -> Result<Vec<Event>, DbErr> {
-        Ok(self.events_page(community, past, now, None, limit).await?.items)
-    }
-
     /// A page of a community's events: upcoming ones (ending at `now` or later) soonest
     /// first, or past ones latest first; at most `limit` past the event that starts at
     /// `cursor.0` with id `cursor.1` (ties in start time go by id).
