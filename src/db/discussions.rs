@@ -417,6 +417,17 @@ impl Db {
         Ok(rows.into_iter().flatten().collect())
     }
 
+    /// Whether any local user has a membership (in any state) of `community`, in one query
+    /// that reads at most one row.
+    pub async fn has_local_membership(&self, community: &str) -> Result<bool, DbErr> {
+        Ok(membership::Entity::find()
+            .filter(membership::Column::Community.eq(community))
+            .filter(membership::Column::UserId.is_not_null())
+            .one(self.conn())
+            .await?
+            .is_some())
+    }
+
     /// Accepted local members of a (remote) community: whether this node replicates it.
     pub async fn local_member_count(&self, community: &str) -> Result<u64, DbErr> {
         membership::Entity::find()
