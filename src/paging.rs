@@ -4,8 +4,8 @@
 //!
 //! A page is read with one query for `limit + 1` rows; the extra row only tells that more
 //! follow, so the last page says so (no empty page at the end). Cursors are the sort key
-//! itself, not an offset, so a page costs the same wherever it is and items added or removed
-//! meanwhile never make a walk skip or repeat the items it has not reached yet.
+//! itself, not an offset, so a page costs the same wherever it is, and items added or removed
+//! meanwhile do not shift the pages still to come.
 
 use serde::{de, Deserialize, Deserializer};
 use std::{fmt, str::FromStr};
