@@ -425,9 +425,14 @@ async fn partner_command(settings: Settings, cmd: PartnerCommand) -> Result<(), 
             println!("proposed a partnership to {domain}; waiting for its admin");
         }
         PartnerCommand::Requests => {
-            for i in partnership::pending(&state)
+            // The whole list: the command line is the node's own admin, not a request.
+            for i in state
+                .db
+                .instances()
                 .await
                 .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter(|i| matches!(i.state.as_str(), "requested" | "proposed"))
             {
                 let direction = if i.state == "requested" {
                     "incoming"

@@ -8,7 +8,8 @@
 //! - [`delivery`]: the outbox and its workers; [`node`]: the shared state;
 //! - [`activitypub`]: wire documents, signatures, proofs, the outgoing client;
 //! - [`db`]: the only module that touches sea-orm;
-//! - [`config`], [`markdown`], [`metrics`], [`telemetry`]; [`domain`]: pure types.
+//! - [`config`], [`markdown`], [`metrics`], [`telemetry`], [`paging`] (limits, keyset cursors
+//!   and next-page URLs of every list the node serves); [`domain`]: pure types.
 
 #![recursion_limit = "512"]
 
@@ -25,6 +26,7 @@ pub mod federation;
 pub mod markdown;
 pub mod metrics;
 pub mod node;
+pub mod paging;
 pub mod service;
 pub mod telemetry;
 pub mod web;

@@ -1,9 +1,19 @@
-//! Non-JSON representations shared by the native API and the ActivityPub endpoints.
+//! What the HTTP front doors (the native API, the ActivityPub endpoints) share: query strings
+//! read with a JSON error, iCalendar responses and their paging.
 
+use crate::{
+    db::{events::Event, now_ms},
+    error::ApiError,
+    node::Node,
+    paging::{self, Page, Pair},
+    service::calendar,
+};
 use axum::{
-    http::header,
+    extract::{FromRequestParts, Query},
+    http::{header, request::Parts, HeaderValue, Uri},
     response::{IntoResponse, Response},
 };
+use serde::de::DeserializeOwned;
 
 /// An iCalendar document as an HTTP response.
 pub fn ics_response(body: String) -> Response {
@@ -12,4 +22,56 @@ pub fn ics_response(body: String) -> Response {
         body,
     )
         .into_response()
+}
+
+/// Query parameters, with a JSON error when they do not parse.
+pub struct Q<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Q<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| Q(v))
+            .map_err(|e| ApiError::bad_request(e.body_text()))
+    }
+}
+
+/// A page of a calendar feed: the calendar of `events`, and a `Link: <…>; rel="next"` header
+/// naming the page after `next` (start time and id of the last event read) when there is one.
+/// Calendar clients read the first page; the header is there for those that want more.
+pub fn ics_page(
+    state: &Node,
+    uri: &Uri,
+    title: &str,
+    events: &[Event],
+    next: Option<Pair<i64, i64>>,
+) -> Response {
+    let mut response = ics_response(calendar::calendar(title, events));
+    if let Some(cursor) = next {
+        let next = paging::next_url(
+            &state.settings.base_url(),
+            uri.path(),
+            uri.query(),
+            "after",
+            &cursor.to_string(),
+        );
+        // Built from this node's base URL and a percent-encoded query: always a valid value.
+        if let Ok(link) = HeaderValue::try_from(format!("<{next}>; rel=\"next\"")) {
+            response.headers_mut().insert(header::LINK, link);
+        }
+    }
+    response
+}
+
+/// The cursor after a feed page's last event, when more follow.
+pub fn feed_next(page: &Page<Event>) -> Option<Pair<i64, i64>> {
+    page.next(|e| Pair(e.starts_at, e.id))
+}
+
+/// Where a community's calendar feed starts: the last month, so a just-finished or cancelled
+/// event stays visible.
+pub fn feed_start() -> i64 {
+    now_ms() - 30 * 86_400_000
 }

@@ -20,6 +20,7 @@ mod m20261201_000012_token_expiry;
 mod m20261201_000013_signed_objects;
 mod m20261201_000014_received_ids;
 mod m20261202_000015_job_kind_audience;
+mod m20261202_000016_list_indexes;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_signed_objects::Migration),
             Box::new(m20261201_000014_received_ids::Migration),
             Box::new(m20261202_000015_job_kind_audience::Migration),
+            Box::new(m20261202_000016_list_indexes::Migration),
         ]
     }
 }

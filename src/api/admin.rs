@@ -1,10 +1,11 @@
 //! Node administration in the native API: the federation policy.
 
-use super::{parse_body, Admin, Auth, Q};
+use super::{next_link, parse_body, Admin, Auth, PAGE_DEFAULT, PAGE_MAX, Q};
 use crate::{
     activitypub::objects::rfc3339,
     error::ApiError,
     node::Node,
+    paging::{self, Page, Pair},
     service::{
         partnership,
         policy::{self, PolicyError},
@@ -12,7 +13,7 @@ use crate::{
 };
 use axum::{
     body::Bytes,
-    extract::{Path, State},
+    extract::{OriginalUri, Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{delete, get, post},
@@ -66,15 +67,41 @@ async fn set_mode(
     Ok(Json(json!({"mode": req.mode})))
 }
 
-async fn instances(State(state): State<Node>, _auth: Auth<Admin>) -> Result<Json<Value>, ApiError> {
-    let list: Vec<Value> = state
+#[derive(Deserialize)]
+struct DomainPageQuery {
+    after: Option<String>,
+    limit: Option<u64>,
+}
+
+/// Partners and blocks by domain, one page at a time (`?after=DOMAIN&limit=N`).
+async fn instances(
+    State(state): State<Node>,
+    _auth: Auth<Admin>,
+    Q(q): Q<DomainPageQuery>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Json<Value>, ApiError> {
+    let page = state
         .db
-        .instances()
-        .await?
-        .into_iter()
-        .map(|i| instance_json(&i))
-        .collect();
-    Ok(Json(json!({"instances": list})))
+        .instances_page(
+            &["partner", "blocked", "proposed", "requested"],
+            q.after.as_deref(),
+            paging::limit(q.limit, PAGE_DEFAULT, PAGE_MAX),
+        )
+        .await?;
+    Ok(Json(instances_json(&state, &uri, "instances", &page)))
+}
+
+fn instances_json(
+    state: &Node,
+    uri: &axum::http::Uri,
+    key: &str,
+    page: &Page<crate::db::policy::Instance>,
+) -> Value {
+    let list: Vec<Value> = page.items.iter().map(instance_json).collect();
+    json!({
+        key: list,
+        "next": next_link(state, uri, "after", page.next(|i| i.domain.clone())),
+    })
 }
 
 #[derive(Deserialize)]
@@ -177,35 +204,47 @@ async fn audit(
     State(state): State<Node>,
     _auth: Auth<Admin>,
     Q(q): Q<AuditQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
-    let entries: Vec<Value> = state
+    let limit = paging::limit(q.limit, 50, 500);
+    let rows = state
         .db
-        .audit_log(q.before, q.limit.unwrap_or(50).clamp(1, 500))
-        .await?
-        .into_iter()
+        .audit_log(q.before, paging::rows_for(limit))
+        .await?;
+    let page = Page::from_rows(rows, limit);
+    let entries: Vec<Value> = page
+        .items
+        .iter()
         .map(|e| {
             json!({"id": e.id, "actor": e.actor, "action": e.action, "target": e.target,
                    "detail": e.detail, "at": rfc3339(e.created_at)})
         })
         .collect();
-    Ok(Json(json!({"entries": entries})))
+    Ok(Json(json!({
+        "entries": entries,
+        "next": next_link(&state, &uri, "before", page.next(|e| e.id)),
+    })))
 }
 
 fn instance_json(i: &crate::db::policy::Instance) -> Value {
     json!({"domain": i.domain, "state": i.state, "reason": i.reason, "since": rfc3339(i.created_at)})
 }
 
+/// Handshakes waiting for an answer, by domain, one page at a time.
 async fn partnerships(
     State(state): State<Node>,
     _auth: Auth<Admin>,
+    Q(q): Q<DomainPageQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
-    let list: Vec<Value> = partnership::pending(&state)
-        .await
-        .map_err(api_error)?
-        .iter()
-        .map(instance_json)
-        .collect();
-    Ok(Json(json!({"partnerships": list})))
+    let page = partnership::pending(
+        &state,
+        q.after.as_deref(),
+        paging::limit(q.limit, PAGE_DEFAULT, PAGE_MAX),
+    )
+    .await
+    .map_err(api_error)?;
+    Ok(Json(instances_json(&state, &uri, "partnerships", &page)))
 }
 
 #[derive(Deserialize)]
@@ -304,19 +343,40 @@ async fn unsuspend(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Deserialize)]
+struct SuspensionsQuery {
+    /// `created_at,actor` of the last suspension seen (newest first).
+    before: Option<Pair<i64, String>>,
+    limit: Option<u64>,
+}
+
+/// Suspensions, newest first, one page at a time (`?before=CURSOR&limit=N`).
 async fn suspensions(
     State(state): State<Node>,
     _auth: Auth<Admin>,
+    Q(q): Q<SuspensionsQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
-    let list: Vec<Value> = state
+    let page = state
         .db
-        .suspensions()
-        .await?
-        .into_iter()
+        .suspensions_page(
+            q.before
+                .as_ref()
+                .map(|Pair(at, actor)| (*at, actor.as_str())),
+            paging::limit(q.limit, PAGE_DEFAULT, PAGE_MAX),
+        )
+        .await?;
+    let list: Vec<Value> = page
+        .items
+        .iter()
         .map(|s| {
             json!({"actor": s.actor, "reason": s.reason, "by": s.suspended_by,
                    "since": rfc3339(s.created_at)})
         })
         .collect();
-    Ok(Json(json!({"suspensions": list})))
+    let next = page.next(|s| Pair(s.created_at, s.actor.clone()));
+    Ok(Json(json!({
+        "suspensions": list,
+        "next": next_link(&state, &uri, "before", next),
+    })))
 }

@@ -1,8 +1,8 @@
 //! Knowledge articles in the native API.
 
 use super::{
-    author_from, author_json, handles, may_read, may_read_view, parse_body, parse_id, Auth,
-    MaybeAuth, Write, Q,
+    author_from, author_json, handles, may_read, may_read_view, next_link, parse_body, parse_id,
+    Auth, MaybeAuth, Write, PAGE_DEFAULT, PAGE_MAX, Q,
 };
 use crate::{
     activitypub::objects::rfc3339,
@@ -10,6 +10,7 @@ use crate::{
     error::ApiError,
     markdown,
     node::Node,
+    paging::{self, Page, Pair},
     service::{
         articles::{self as svc, EditInput, NewArticleInput, Outcome},
         discussions as communities,
@@ -17,7 +18,7 @@ use crate::{
 };
 use axum::{
     body::Bytes,
-    extract::{Path, State},
+    extract::{OriginalUri, Path, State},
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -60,10 +61,10 @@ async fn article_json(state: &Node, a: &Article) -> Result<Value, ApiError> {
         .revision(&a.current_rev)
         .await?
         .ok_or_else(ApiError::internal)?;
-    let mut authors = Vec::new();
-    for author in state.db.article_authors(a.id).await? {
-        authors.push(author_json(state, &author).await?);
-    }
+    let ids = state.db.article_authors(a.id).await?;
+    // One lookup for every author, however many wrote the article.
+    let handles = handles(state, ids.iter().map(String::as_str)).await?;
+    let authors: Vec<Value> = ids.iter().map(|id| author_from(&handles, id)).collect();
     let community = communities::known(state, &a.community).await?;
     Ok(json!({
         "id": a.id,
@@ -126,22 +127,35 @@ async fn outcome_response(
 #[derive(Deserialize)]
 struct ListQuery {
     overdue: Option<bool>,
+    /// `id,title` of the last article seen (the list is by title).
+    after: Option<Pair<i64, String>>,
+    limit: Option<u64>,
 }
 
+/// A community's articles by title, one page at a time (`?after=CURSOR&limit=N`).
 async fn list(
     State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth,
     Path(handle): Path<String>,
     Q(q): Q<ListQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
     let community = communities::resolve(&state, &handle).await?;
     may_read_view(&state, auth.as_deref(), &community).await?;
     let now = now_ms();
-    let list = state
+    let page = state
         .db
-        .articles(&community.ap_id, q.overdue.unwrap_or(false).then_some(now))
+        .articles_page(
+            &community.ap_id,
+            q.overdue.unwrap_or(false).then_some(now),
+            q.after
+                .as_ref()
+                .map(|Pair(id, title)| (title.as_str(), *id)),
+            paging::limit(q.limit, PAGE_DEFAULT, PAGE_MAX),
+        )
         .await?;
-    let out: Vec<Value> = list
+    let out: Vec<Value> = page
+        .items
         .iter()
         .map(|a| {
             json!({
@@ -155,7 +169,10 @@ async fn list(
             })
         })
         .collect();
-    Ok(Json(json!({"articles": out})))
+    let next = page.next(|a| Pair(a.id, a.title.clone()));
+    Ok(Json(
+        json!({"articles": out, "next": next_link(&state, &uri, "after", next)}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -272,19 +289,23 @@ async fn revisions(
     MaybeAuth(auth): MaybeAuth,
     Path(id): Path<String>,
     Q(q): Q<RevisionsQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
     let article = load(&state, &id).await?;
     may_read(&state, auth.as_deref(), &article.community).await?;
-    let limit = q
-        .limit
-        .unwrap_or(svc::MAX_REVISIONS_LISTED)
-        .clamp(1, svc::MAX_REVISIONS_LISTED);
-    let page = state
+    let limit = paging::limit(
+        q.limit,
+        svc::MAX_REVISIONS_LISTED,
+        svc::MAX_REVISIONS_LISTED,
+    );
+    let rows = state
         .db
-        .revision_list_page(article.id, q.before, limit)
+        .revision_list_page(article.id, q.before, paging::rows_for(limit))
         .await?;
-    let authors = handles(&state, page.iter().map(|r| r.author.as_str())).await?;
+    let page = Page::from_rows(rows, limit);
+    let authors = handles(&state, page.items.iter().map(|r| r.author.as_str())).await?;
     let out: Vec<Value> = page
+        .items
         .iter()
         .map(|r| {
             json!({
@@ -298,12 +319,13 @@ async fn revisions(
             })
         })
         .collect();
-    // The cursor for the next (older) page, while there may be one.
-    let next = page
-        .last()
-        .filter(|r| page.len() as u64 == limit && r.seq > 1)
-        .map(|r| r.seq);
-    Ok(Json(json!({"revisions": out, "next_before": next})))
+    // The cursor for the next (older) page, while there is one.
+    let next = page.next(|r| r.seq);
+    Ok(Json(json!({
+        "revisions": out,
+        "next_before": next,
+        "next": next_link(&state, &uri, "before", next),
+    })))
 }
 
 async fn load_revision(

@@ -1,8 +1,8 @@
 //! Events in the native API.
 
 use super::{
-    author_from, author_json, handles, may_read, may_read_view, nullable, parse_body, parse_id,
-    Auth, Caller, MaybeAuth, Write, Q,
+    author_from, handles, may_read, may_read_view, next_link, nullable, parse_body, parse_id, Auth,
+    Caller, MaybeAuth, Write, PAGE_DEFAULT, PAGE_MAX, Q,
 };
 use crate::{
     activitypub::objects::rfc3339,
@@ -10,6 +10,7 @@ use crate::{
     error::ApiError,
     markdown,
     node::Node,
+    paging::{self, Pair},
     service::{
         calendar,
         discussions::{self as communities, moderates},
@@ -18,7 +19,7 @@ use crate::{
 };
 use axum::{
     body::Bytes,
-    extract::{Path, State},
+    extract::{OriginalUri, Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -201,38 +202,65 @@ impl From<EventBody> for EventInput {
 #[derive(Deserialize)]
 struct ListQuery {
     past: Option<bool>,
+    /// The cursor of upcoming events (soonest first).
+    after: Option<Pair<i64, i64>>,
+    /// The cursor of past events (latest first).
+    before: Option<Pair<i64, i64>>,
     limit: Option<u64>,
 }
 
 /// Most events one list answer holds (`?limit=N`, default and maximum).
 pub const MAX_EVENTS: u64 = 200;
 
+/// Upcoming events soonest first (`?after=CURSOR`), or past ones latest first
+/// (`?past=true&before=CURSOR`), one page at a time.
 async fn list(
     State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth,
     Path(handle): Path<String>,
     Q(q): Q<ListQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
     let community = communities::resolve(&state, &handle).await?;
     may_read_view(&state, auth.as_deref(), &community).await?;
-    let limit = q.limit.unwrap_or(MAX_EVENTS).clamp(1, MAX_EVENTS);
-    let events = state
+    let past = q.past.unwrap_or(false);
+    let (param, cursor) = match (past, q.after, q.before) {
+        (false, after, None) => ("after", after),
+        (true, None, before) => ("before", before),
+        _ => {
+            return Err(ApiError::bad_request(
+                "upcoming events page with `after`, past ones (past=true) with `before`",
+            ))
+        }
+    };
+    let limit = paging::limit(q.limit, MAX_EVENTS, MAX_EVENTS);
+    let page = state
         .db
-        .events(&community.ap_id, q.past.unwrap_or(false), now_ms(), limit)
+        .events_page(
+            &community.ap_id,
+            past,
+            now_ms(),
+            cursor.map(|Pair(at, id)| (at, id)),
+            limit,
+        )
         .await?;
     // One lookup per kind for the whole list, not per event.
-    let organizers = handles(&state, events.iter().map(|e| e.organizer.as_str())).await?;
-    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+    let organizers = handles(&state, page.items.iter().map(|e| e.organizer.as_str())).await?;
+    let ids: Vec<i64> = page.items.iter().map(|e| e.id).collect();
     let mine = match auth.as_deref() {
         Some(a) => state.db.rsvp_states(&a.member.ap_id(&state), &ids).await?,
         None => Default::default(),
     };
     let handle = Some(community.handle());
-    let out: Vec<Value> = events
+    let out: Vec<Value> = page
+        .items
         .iter()
         .map(|e| event_value(e, handle.clone(), &organizers, mine.get(&e.id).cloned()))
         .collect();
-    Ok(Json(json!({"events": out})))
+    let next = page.next(|e| Pair(e.starts_at, e.id));
+    Ok(Json(
+        json!({"events": out, "next": next_link(&state, &uri, param, next)}),
+    ))
 }
 
 async fn create(
@@ -279,28 +307,39 @@ async fn get_event(
     Ok(Json(event_json(&state, &event, auth.as_deref()).await?).into_response())
 }
 
-/// A community's upcoming events (hosted here or replicated) as a calendar feed.
+#[derive(Deserialize)]
+pub struct FeedQuery {
+    after: Option<Pair<i64, i64>>,
+}
+
+/// A community's upcoming events (hosted here or replicated) as a calendar feed, at most
+/// [`calendar::MAX_FEED_EVENTS`] a page.
 async fn community_ics(
     State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth,
     Path(handle): Path<String>,
+    Q(q): Q<FeedQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Response, ApiError> {
     let community = communities::resolve(&state, &handle).await?;
     may_read_view(&state, auth.as_deref(), &community).await?;
-    // Upcoming, plus the last month, so a just-finished or cancelled event stays visible.
-    let events = state
+    let page = state
         .db
-        .events(
+        .events_page(
             &community.ap_id,
             false,
-            now_ms() - 30 * 86_400_000,
+            crate::web::feed_start(),
+            q.after.map(|Pair(at, id)| (at, id)),
             calendar::MAX_FEED_EVENTS,
         )
         .await?;
-    Ok(crate::web::ics_response(calendar::calendar(
+    Ok(crate::web::ics_page(
+        &state,
+        &uri,
         &community.title,
-        &events,
-    )))
+        &page.items,
+        crate::web::feed_next(&page),
+    ))
 }
 
 /// Creates a token for the caller's personal calendar feed and returns its URL.
@@ -316,10 +355,13 @@ async fn calendar_token(
     Ok((StatusCode::CREATED, Json(json!({"url": url}))).into_response())
 }
 
-/// `GET /calendar/{token}.ics`: the events a member is going to.
+/// `GET /calendar/{token}.ics`: the events a member is going to, soonest first, at most
+/// [`calendar::MAX_FEED_EVENTS`] a page.
 pub async fn personal_ics(
     State(state): State<Node>,
     Path(file): Path<String>,
+    Q(q): Q<FeedQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Response, ApiError> {
     let token = file
         .strip_suffix(".ics")
@@ -341,32 +383,40 @@ pub async fn personal_ics(
     if state.db.suspension(&me).await?.is_some() {
         return Err(ApiError::not_found("no such calendar"));
     }
+    let page = state
+        .db
+        .events_of_user(
+            user.id,
+            q.after.map(|Pair(at, id)| (at, id)),
+            calendar::MAX_FEED_EVENTS,
+        )
+        .await?;
     // Only events of communities the user may still take part in (the rule every RSVP
-    // follows): none after a ban, none of a confidential community after leaving it.
-    let mut allowed: std::collections::HashMap<String, bool> = Default::default();
-    let mut events = Vec::new();
-    for event in state.db.events_of_user(user.id).await? {
-        let ok = match allowed.get(&event.community) {
-            Some(ok) => *ok,
-            None => {
-                let ok = match crate::service::discussions::known(&state, &event.community).await? {
-                    Some(view) => crate::service::access::participant(&state, &view, &me)
-                        .await
-                        .is_ok(),
-                    None => false,
-                };
-                allowed.insert(event.community.clone(), ok);
-                ok
-            }
-        };
-        if ok {
-            events.push(event);
-        }
-    }
-    Ok(crate::web::ics_response(calendar::calendar(
+    // follows): none after a ban, none of a confidential community after leaving it. Looked
+    // up once for the page, not per event or community.
+    let views =
+        communities::known_many(&state, page.items.iter().map(|e| e.community.as_str())).await?;
+    let allowed = crate::service::access::participant_in_each(
+        &state,
+        &views.values().collect::<Vec<_>>(),
+        &me,
+    )
+    .await?;
+    let shown: Vec<Event> = page
+        .items
+        .iter()
+        .filter(|e| allowed.get(&e.community).copied().unwrap_or(false))
+        .cloned()
+        .collect();
+    // The next page starts after the last event read, shown or not.
+    let response = crate::web::ics_page(
+        &state,
+        &uri,
         "My events",
-        &events,
-    )))
+        &shown,
+        crate::web::feed_next(&page),
+    );
+    Ok(response)
 }
 
 async fn update(
@@ -426,10 +476,20 @@ async fn rsvp(
     ))
 }
 
+#[derive(Deserialize)]
+struct ParticipantsQuery {
+    after: Option<i64>,
+    limit: Option<u64>,
+}
+
+/// An event's participants in the order they answered, one page at a time
+/// (`?after=ID&limit=N`).
 async fn participants(
     State(state): State<Node>,
     auth: Auth,
     Path(id): Path<String>,
+    Q(q): Q<ParticipantsQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
     let event = load(&state, &id).await?;
     if !moderates(&state, &event.community, &auth.member.ap_id(&state)).await? {
@@ -437,16 +497,25 @@ async fn participants(
             "only organizers see the participant list",
         ));
     }
-    let mut out = Vec::new();
-    for p in state.db.participants(event.id).await? {
-        out.push(json!({
-            "id": p.id,
-            "actor": author_json(&state, &p.actor).await?,
-            "state": p.state,
-            "since": rfc3339(p.created_at),
-        }));
-    }
-    Ok(Json(json!({"participants": out})))
+    let limit = paging::limit(q.limit, PAGE_DEFAULT, PAGE_MAX);
+    let page = state.db.participants_page(event.id, q.after, limit).await?;
+    let actors = handles(&state, page.items.iter().map(|p| p.actor.as_str())).await?;
+    let out: Vec<Value> = page
+        .items
+        .iter()
+        .map(|p| {
+            json!({
+                "id": p.id,
+                "actor": author_from(&actors, &p.actor),
+                "state": p.state,
+                "since": rfc3339(p.created_at),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "participants": out,
+        "next": next_link(&state, &uri, "after", page.next(|p| p.id)),
+    })))
 }
 
 async fn decide(

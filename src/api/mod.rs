@@ -15,6 +15,7 @@ use crate::{
     domain::Scopes,
     error::ApiError,
     node::Node,
+    paging::{self, Pair, SearchCursor, ThreadCursor},
     service::{
         accounts::token_hash,
         discussions::{self as svc, CommunityView, Member, NewCommunity},
@@ -22,8 +23,8 @@ use crate::{
 };
 use axum::{
     body::Bytes,
-    extract::{FromRequestParts, Path, Query, State},
-    http::{header, request::Parts, StatusCode},
+    extract::{FromRequestParts, OriginalUri, Path, State},
+    http::{header, request::Parts, StatusCode, Uri},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -67,7 +68,10 @@ pub fn router() -> Router<Node> {
             "/threads/{id}",
             get(get_thread).patch(edit_post).delete(delete_post),
         )
-        .route("/threads/{id}/replies", post(create_reply))
+        .route(
+            "/threads/{id}/replies",
+            get(list_replies).post(create_reply),
+        )
         .route("/threads/{id}/like", post(like))
         .route("/threads/{id}/remove", post(remove))
         .route("/threads/{id}/lock", post(lock))
@@ -237,57 +241,110 @@ pub(crate) async fn may_read_view(
     auth: Option<&Caller>,
     view: &svc::CommunityView,
 ) -> Result<(), ApiError> {
-    if crate::service::privacy::is_public(view) {
-        return Ok(());
-    }
-    let refused =
-        || ApiError::forbidden("this community is confidential: only its members see its content");
-    let Some(auth) = auth else {
-        return Err(refused());
+    let reader = match auth {
+        Some(auth) if !crate::service::privacy::is_public(view) => {
+            let me = auth.member.ap_id(state);
+            let banned = state
+                .db
+                .active_ban(&view.ap_id, &me, crate::db::now_ms())
+                .await?
+                .is_some();
+            // Membership decides only when neither a ban nor the node's own readers do.
+            let member = !banned
+                && !opens_to_local_readers(view)
+                && state
+                    .db
+                    .membership(&view.ap_id, &me)
+                    .await?
+                    .is_some_and(|m| m.state == "accepted");
+            Some(Reader { banned, member })
+        }
+        Some(_) => Some(Reader {
+            banned: false,
+            member: false,
+        }),
+        None => None,
     };
-    let me = auth.member.ap_id(state);
-    if state
-        .db
-        .active_ban(&view.ap_id, &me, crate::db::now_ms())
-        .await?
-        .is_some()
-    {
-        return Err(refused());
+    if read_rule(view, reader) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "this community is confidential: only its members see its content",
+        ))
     }
-    // A partners community may open itself to every user of its own node.
-    let local_readers = view.visibility == "partners"
+}
+
+/// [`may_read_view`] for each of `views`, in at most two queries (for lists, such as search
+/// results, that span communities): the ids of those the caller may read.
+pub(crate) async fn readable_each(
+    state: &Node,
+    auth: Option<&Caller>,
+    views: &[&svc::CommunityView],
+) -> Result<std::collections::HashSet<String>, ApiError> {
+    let confidential: Vec<String> = views
+        .iter()
+        .filter(|v| !crate::service::privacy::is_public(v))
+        .map(|v| v.ap_id.clone())
+        .collect();
+    let (bans, memberships) = match auth {
+        Some(auth) if !confidential.is_empty() => {
+            let me = auth.member.ap_id(state);
+            (
+                state
+                    .db
+                    .active_bans_of(&me, &confidential, crate::db::now_ms())
+                    .await?,
+                state.db.memberships_of(&me, &confidential).await?,
+            )
+        }
+        _ => Default::default(),
+    };
+    Ok(views
+        .iter()
+        .filter(|v| {
+            let reader = auth.map(|_| Reader {
+                banned: bans.contains_key(&v.ap_id),
+                member: memberships
+                    .get(&v.ap_id)
+                    .is_some_and(|m| m.state == "accepted"),
+            });
+            read_rule(v, reader)
+        })
+        .map(|v| v.ap_id.clone())
+        .collect())
+}
+
+/// What the read rule knows of a signed-in reader of a confidential community.
+#[derive(Clone, Copy)]
+struct Reader {
+    banned: bool,
+    member: bool,
+}
+
+/// The rule behind [`may_read_view`]: public communities are read by everyone; confidential
+/// ones by signed-in readers who are not banned and are accepted members — or, for a
+/// `partners` community open to its node's users, by every local user.
+fn read_rule(view: &svc::CommunityView, reader: Option<Reader>) -> bool {
+    if crate::service::privacy::is_public(view) {
+        return true;
+    }
+    match reader {
+        None => false,
+        Some(r) if r.banned => false,
+        Some(r) => opens_to_local_readers(view) || r.member,
+    }
+}
+
+/// A partners community may open itself to every user of its own node.
+fn opens_to_local_readers(view: &svc::CommunityView) -> bool {
+    view.visibility == "partners"
         && view
             .local
             .as_ref()
-            .is_some_and(|(_, row)| row.local_readers);
-    if local_readers {
-        return Ok(());
-    }
-    let member = state
-        .db
-        .membership(&view.ap_id, &me)
-        .await?
-        .is_some_and(|m| m.state == "accepted");
-    if member {
-        Ok(())
-    } else {
-        Err(refused())
-    }
+            .is_some_and(|(_, row)| row.local_readers)
 }
 
-/// Query parameters, with a JSON error when they do not parse.
-pub(crate) struct Q<T>(pub T);
-
-impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Q<T> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(v)| Q(v))
-            .map_err(|e| ApiError::bad_request(e.body_text()))
-    }
-}
+pub use crate::web::Q;
 
 /// A JSON body, with a JSON error when it does not parse.
 pub(crate) fn parse_body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
@@ -297,6 +354,30 @@ pub(crate) fn parse_body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiErr
     }
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+}
+
+/// Default and largest `limit` of the lists that had none before paging.
+pub(crate) const PAGE_DEFAULT: u64 = 100;
+pub(crate) const PAGE_MAX: u64 = 200;
+
+/// The `next` of a list answer: the absolute URL of this request with `param` set to the
+/// cursor (other parameters kept), or null on the last page.
+pub(crate) fn next_link(
+    state: &Node,
+    uri: &Uri,
+    param: &str,
+    cursor: Option<impl std::fmt::Display>,
+) -> Value {
+    match cursor {
+        Some(c) => json!(paging::next_url(
+            &state.settings.base_url(),
+            uri.path(),
+            uri.query(),
+            param,
+            &c.to_string()
+        )),
+        None => Value::Null,
+    }
 }
 
 fn created(value: Value) -> Response {
@@ -368,52 +449,13 @@ pub(crate) async fn author_json(state: &Node, ap_id: &str) -> Result<Value, ApiE
     Ok(json!({"ap_id": ap_id, "handle": svc::actor_handle(state, ap_id).await?}))
 }
 
-/// `name@domain` of each of `ids`, as [`svc::actor_handle`] gives it, with one query for all
-/// the remote ones: list presenters call this once per list, never once per item.
+/// `name@domain` of each of `ids`, with one query for all the remote ones
+/// ([`svc::actor_handles`]): list presenters call this once per list, never once per item.
 pub(crate) async fn handles<'a>(
     state: &Node,
     ids: impl IntoIterator<Item = &'a str>,
 ) -> Result<HashMap<String, String>, ApiError> {
-    let mut out = HashMap::new();
-    let mut remote = Vec::new();
-    for id in ids {
-        if out.contains_key(id) {
-            continue;
-        }
-        match svc::local_user_name(state, id) {
-            Some(name) => {
-                out.insert(
-                    id.to_string(),
-                    format!("{name}@{}", state.settings.instance.domain),
-                );
-            }
-            None => remote.push(id.to_string()),
-        }
-    }
-    remote.sort();
-    remote.dedup();
-    for actor in state.db.remote_actors(&remote).await? {
-        out.insert(
-            actor.ap_id.clone(),
-            format!("{}@{}", actor.preferred_username, actor.host),
-        );
-    }
-    for id in remote {
-        // Not known here: the last path segment at the id's host, as `actor_handle` does.
-        out.entry(id).or_insert_with_key(|id| {
-            url::Url::parse(id)
-                .map(|u| {
-                    let name = u
-                        .path_segments()
-                        .and_then(|mut s| s.next_back())
-                        .unwrap_or("")
-                        .to_string();
-                    format!("{name}@{}", crate::activitypub::actors::host_of(&u))
-                })
-                .unwrap_or_else(|_| id.clone())
-        });
-    }
-    Ok(out)
+    Ok(svc::actor_handles(state, ids).await?)
 }
 
 /// [`author_json`] from handles looked up with [`handles`].
@@ -516,26 +558,43 @@ fn thread_value(post: &Post, lookups: &ThreadLookups) -> Value {
     })
 }
 
-async fn thread_json(state: &Node, post: &Post, with_replies: bool) -> Result<Value, ApiError> {
-    let replies = if with_replies {
-        state.db.replies(post.id).await?
-    } else {
-        Vec::new()
-    };
-    let lookups = ThreadLookups::load(state, std::slice::from_ref(post), &replies, None).await?;
-    let mut value = thread_value(post, &lookups);
-    if with_replies {
-        let mut by_id: HashMap<i64, String> =
-            replies.iter().map(|r| (r.id, r.ap_id.clone())).collect();
-        by_id.insert(post.id, post.ap_id.clone());
-        value["replies"] = Value::Array(
-            replies
-                .iter()
-                .map(|r| reply_value(r, &by_id, &lookups.authors))
-                .collect(),
-        );
-    }
-    Ok(value)
+async fn thread_json(state: &Node, post: &Post) -> Result<Value, ApiError> {
+    let lookups = ThreadLookups::load(state, std::slice::from_ref(post), &[], None).await?;
+    Ok(thread_value(post, &lookups))
+}
+
+/// A page of a thread's replies as the API shows them, and the cursor of the next page: a
+/// fixed number of queries whatever the page holds (authors and the parents on earlier pages
+/// are looked up once for the page).
+async fn replies_values(
+    state: &Node,
+    thread: &Post,
+    after: Option<Pair<i64, i64>>,
+    limit: u64,
+) -> Result<(Vec<Value>, Option<Pair<i64, i64>>), ApiError> {
+    let page = state
+        .db
+        .replies_page(thread.id, after.map(|Pair(at, id)| (at, id)), limit)
+        .await?;
+    let mut by_id: HashMap<i64, String> =
+        page.items.iter().map(|r| (r.id, r.ap_id.clone())).collect();
+    by_id.insert(thread.id, thread.ap_id.clone());
+    let mut earlier: Vec<i64> = page
+        .items
+        .iter()
+        .filter_map(|r| r.parent_id)
+        .filter(|p| !by_id.contains_key(p))
+        .collect();
+    earlier.sort_unstable();
+    earlier.dedup();
+    by_id.extend(state.db.post_ap_ids(&earlier).await?);
+    let authors = handles(state, page.items.iter().map(|r| r.author.as_str())).await?;
+    let values = page
+        .items
+        .iter()
+        .map(|r| reply_value(r, &by_id, &authors))
+        .collect();
+    Ok((values, page.next(|r| Pair(r.published, r.id))))
 }
 
 // ----- communities -----
@@ -659,15 +718,19 @@ async fn leave(
 #[derive(Deserialize)]
 struct MembersQuery {
     state: Option<String>,
+    after: Option<i64>,
+    limit: Option<u64>,
 }
 
 /// Members are shown to signed-in users only: accepted ones to members (or to anyone signed
-/// in, for public communities), pending requests to moderators.
+/// in, for public communities), pending requests to moderators. Oldest first, one page at a
+/// time (`?after=ID&limit=N`, `next` names the following page).
 async fn members(
     State(state): State<Node>,
     auth: Auth,
     Path(handle): Path<String>,
     Q(q): Q<MembersQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
     let view = svc::resolve(&state, &handle).await?;
     let me = auth.member.ap_id(&state);
@@ -688,12 +751,21 @@ async fn members(
         .state
         .as_deref()
         .or(if moderator { None } else { Some("accepted") });
-    let list = state.db.members(&view.ap_id, state_filter).await?;
-    let mut out = Vec::with_capacity(list.len());
-    for m in &list {
-        out.push(member_json(m, author_json(&state, &m.actor).await?));
-    }
-    Ok(Json(json!({"members": out})))
+    let limit = paging::limit(q.limit, PAGE_DEFAULT, PAGE_MAX);
+    let page = state
+        .db
+        .members_page(&view.ap_id, state_filter, q.after, limit)
+        .await?;
+    let actors = handles(&state, page.items.iter().map(|m| m.actor.as_str())).await?;
+    let out: Vec<Value> = page
+        .items
+        .iter()
+        .map(|m| member_json(m, author_from(&actors, &m.actor)))
+        .collect();
+    Ok(Json(json!({
+        "members": out,
+        "next": next_link(&state, &uri, "after", page.next(|m| m.id)),
+    })))
 }
 
 fn member_json(m: &Membership, actor: Value) -> Value {
@@ -768,7 +840,7 @@ async fn set_member_role(
 
 #[derive(Deserialize)]
 struct ListQuery {
-    before: Option<i64>,
+    before: Option<ThreadCursor>,
     limit: Option<u64>,
 }
 
@@ -777,15 +849,26 @@ async fn list_threads(
     MaybeAuth(auth): MaybeAuth,
     Path(handle): Path<String>,
     Q(q): Q<ListQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
     let view = svc::resolve(&state, &handle).await?;
     may_read_view(&state, auth.as_deref(), &view).await?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let threads = state.db.threads(&view.ap_id, limit, q.before, true).await?;
+    let limit = paging::limit(q.limit, 50, 200);
+    let page = state.db.threads_page(&view.ap_id, q.before, limit).await?;
     // One lookup per kind for the whole page, not per thread.
-    let lookups = ThreadLookups::load(&state, &threads, &[], Some(&view)).await?;
-    let out: Vec<Value> = threads.iter().map(|t| thread_value(t, &lookups)).collect();
-    Ok(Json(json!({"threads": out})))
+    let lookups = ThreadLookups::load(&state, &page.items, &[], Some(&view)).await?;
+    let out: Vec<Value> = page
+        .items
+        .iter()
+        .map(|t| thread_value(t, &lookups))
+        .collect();
+    let next = page.next(|t| ThreadCursor {
+        pinned: t.pinned,
+        id: t.id,
+    });
+    Ok(Json(
+        json!({"threads": out, "next": next_link(&state, &uri, "before", next)}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -804,7 +887,7 @@ async fn create_thread(
     let req: CreateThread = parse_body(&body)?;
     let view = svc::resolve(&state, &handle).await?;
     let post = svc::create_thread(&state, &auth.member, &view, &req.title, &req.content).await?;
-    Ok(created(thread_json(&state, &post, false).await?))
+    Ok(created(thread_json(&state, &post).await?))
 }
 
 // ----- bans -----
@@ -818,27 +901,52 @@ struct CreateBan {
     expires_at: Option<String>,
 }
 
+#[derive(Deserialize)]
+struct BansQuery {
+    after: Option<i64>,
+    limit: Option<u64>,
+}
+
 /// Bans are moderation data: moderators see them all; anyone else signed in sees only their
-/// own ban, if any.
+/// own ban, if any. Oldest first, one page at a time (`?after=ID&limit=N`).
 async fn list_bans(
     State(state): State<Node>,
     auth: Auth<Read>,
     Path(handle): Path<String>,
+    Q(q): Q<BansQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
     let view = svc::resolve(&state, &handle).await?;
     let me = auth.member.ap_id(&state);
     let moderator = crate::service::access::is_moderator(&state, &view.ap_id, &me).await?;
-    let bans = state.db.bans(&view.ap_id).await?;
-    let mut out = Vec::new();
-    for b in bans.iter().filter(|b| moderator || b.actor == me) {
-        out.push(json!({
-            "actor": author_json(&state, &b.actor).await?,
-            "reason": b.reason,
-            "expires_at": b.expires_at.map(rfc3339),
-            "since": rfc3339(b.created_at),
-        }));
-    }
-    Ok(Json(json!({"bans": out})))
+    let limit = paging::limit(q.limit, PAGE_DEFAULT, PAGE_MAX);
+    let page = state
+        .db
+        .bans_page(
+            &view.ap_id,
+            (!moderator).then_some(me.as_str()),
+            q.after,
+            limit,
+        )
+        .await?;
+    let actors = handles(&state, page.items.iter().map(|b| b.actor.as_str())).await?;
+    let out: Vec<Value> = page
+        .items
+        .iter()
+        .map(|b| {
+            json!({
+                "id": b.id,
+                "actor": author_from(&actors, &b.actor),
+                "reason": b.reason,
+                "expires_at": b.expires_at.map(rfc3339),
+                "since": rfc3339(b.created_at),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "bans": out,
+        "next": next_link(&state, &uri, "after", page.next(|b| b.id)),
+    })))
 }
 
 async fn create_ban(
@@ -893,20 +1001,72 @@ async fn remove_ban(
 
 // ----- threads and replies -----
 
+#[derive(Deserialize)]
+struct ThreadQuery {
+    /// How many replies the thread embeds (the first page of `/threads/{id}/replies`).
+    limit: Option<u64>,
+}
+
+/// A thread with the first page of its replies; `replies_next` names the page after it.
 async fn get_thread(
     State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth,
     Path(id): Path<String>,
+    Q(q): Q<ThreadQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
-    let post = load_thread(&state, &id).await?;
-    may_read(&state, auth.as_deref(), &post.community).await?;
+    let post = readable_thread(&state, auth.as_deref(), &id).await?;
+    let limit = paging::limit(q.limit, PAGE_DEFAULT, PAGE_MAX);
+    let (replies, next) = replies_values(&state, &post, None, limit).await?;
+    let mut value = thread_json(&state, &post).await?;
+    value["replies"] = Value::Array(replies);
+    value["replies_next"] = match next {
+        Some(cursor) => json!(paging::next_url(
+            &state.settings.base_url(),
+            &format!("{}/replies", uri.path().trim_end_matches('/')),
+            uri.query(),
+            "after",
+            &cursor.to_string(),
+        )),
+        None => Value::Null,
+    };
+    Ok(Json(value))
+}
+
+/// A thread the caller may read that is still there.
+async fn readable_thread(state: &Node, auth: Option<&Caller>, id: &str) -> Result<Post, ApiError> {
+    let post = load_thread(state, id).await?;
+    may_read(state, auth, &post.community).await?;
     if removed(&post) {
         return Err(ApiError::gone(match &post.removed_reason {
             Some(reason) => format!("the thread was removed: {reason}"),
             None => "the thread was deleted".into(),
         }));
     }
-    Ok(Json(thread_json(&state, &post, true).await?))
+    Ok(post)
+}
+
+#[derive(Deserialize)]
+struct RepliesQuery {
+    after: Option<Pair<i64, i64>>,
+    limit: Option<u64>,
+}
+
+/// A thread's replies, oldest first, one page at a time (`?after=CURSOR&limit=N`).
+async fn list_replies(
+    State(state): State<Node>,
+    MaybeAuth(auth): MaybeAuth,
+    Path(id): Path<String>,
+    Q(q): Q<RepliesQuery>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Json<Value>, ApiError> {
+    let thread = readable_thread(&state, auth.as_deref(), &id).await?;
+    let limit = paging::limit(q.limit, PAGE_DEFAULT, PAGE_MAX);
+    let (replies, next) = replies_values(&state, &thread, q.after, limit).await?;
+    Ok(Json(json!({
+        "replies": replies,
+        "next": next_link(&state, &uri, "after", next),
+    })))
 }
 
 async fn get_reply(
@@ -1014,7 +1174,7 @@ async fn edit_post(
     )
     .await?;
     if updated.thread_id.is_none() {
-        Ok(Json(thread_json(&state, &updated, false).await?))
+        Ok(Json(thread_json(&state, &updated).await?))
     } else {
         Ok(Json(reply_json(&state, &updated, &HashMap::new()).await?))
     }
@@ -1092,7 +1252,7 @@ async fn set_flags(
 ) -> Result<Json<Value>, ApiError> {
     let thread = load_thread(state, id).await?;
     let post = svc::set_thread_flags(state, &auth.member, &thread, locked, pinned).await?;
-    Ok(Json(thread_json(state, &post, false).await?))
+    Ok(Json(thread_json(state, &post).await?))
 }
 
 #[derive(Deserialize)]
@@ -1133,6 +1293,7 @@ async fn pin(
 struct SearchQuery {
     q: String,
     community: Option<String>,
+    after: Option<SearchCursor>,
     limit: Option<u64>,
 }
 
@@ -1143,57 +1304,83 @@ fn marked(text: &str) -> String {
         .replace(crate::db::search::MARK_END, "</mark>")
 }
 
+/// Full-text search, best first, one page at a time (`?after=CURSOR&limit=N`). Hits in
+/// communities the caller may not read are left out, so a page may hold fewer than `limit`
+/// results while `next` still names the following one.
 async fn search(
     State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth,
     Q(q): Q<SearchQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
     if q.q.chars().count() > 200 {
         return Err(ApiError::unprocessable("a query is at most 200 characters"));
+    }
+    if q.after
+        .as_ref()
+        .is_some_and(|Pair(score, _)| !score.is_finite())
+    {
+        return Err(ApiError::bad_request(
+            "bad cursor: take cursors from a page's `next`",
+        ));
     }
     let community = match q.community.as_deref() {
         Some(handle) => Some(svc::resolve(&state, handle).await?.ap_id),
         None => None,
     };
-    let hits = state
+    let page = state
         .db
         .search(
             &q.q,
             community.as_deref(),
-            q.limit.unwrap_or(20).clamp(1, 50),
+            q.after
+                .as_ref()
+                .map(|Pair(score, Pair(id, kind))| (*score, *id, kind.as_str())),
+            paging::limit(q.limit, 20, 50),
         )
         .await?;
-    let mut results = Vec::with_capacity(hits.len());
-    let mut readable: HashMap<String, bool> = HashMap::new();
-    for hit in hits {
-        let visible = match readable.get(&hit.community) {
-            Some(v) => *v,
-            None => {
-                let v = may_read(&state, auth.as_deref(), &hit.community)
-                    .await
-                    .is_ok();
-                readable.insert(hit.community.clone(), v);
-                v
-            }
-        };
-        if !visible {
-            continue;
-        }
-        let ap_id = match hit.kind.as_str() {
-            "article" => state.db.article(hit.ref_id).await?.map(|a| a.ap_id),
-            _ => state.db.post(hit.ref_id).await?.map(|p| p.ap_id),
-        };
-        let handle = svc::known(&state, &hit.community)
-            .await?
-            .map(|c| c.handle());
-        results.push(json!({
-            "kind": hit.kind,
-            "id": hit.ref_id,
-            "ap_id": ap_id,
-            "community": handle,
-            "title": marked(&hit.title),
-            "snippet": marked(&hit.snippet),
-        }));
-    }
-    Ok(Json(json!({"results": results})))
+    // One lookup per kind for the whole page: communities, what the caller may read, and
+    // the ActivityPub ids of the hits.
+    let views = svc::known_many(&state, page.items.iter().map(|h| h.community.as_str())).await?;
+    let readable =
+        readable_each(&state, auth.as_deref(), &views.values().collect::<Vec<_>>()).await?;
+    let visible: Vec<_> = page
+        .items
+        .iter()
+        .filter(|hit| {
+            // A community this node does not know is public to it, as `may_read` has it.
+            !views.contains_key(&hit.community) || readable.contains(&hit.community)
+        })
+        .collect();
+    let ids_of = |kind: bool| -> Vec<i64> {
+        visible
+            .iter()
+            .filter(|h| (h.kind == "article") == kind)
+            .map(|h| h.ref_id)
+            .collect()
+    };
+    let articles = state.db.article_ap_ids(&ids_of(true)).await?;
+    let posts = state.db.post_ap_ids(&ids_of(false)).await?;
+    let results: Vec<Value> = visible
+        .iter()
+        .map(|hit| {
+            let ap_id = match hit.kind.as_str() {
+                "article" => articles.get(&hit.ref_id),
+                _ => posts.get(&hit.ref_id),
+            };
+            json!({
+                "kind": hit.kind,
+                "id": hit.ref_id,
+                "ap_id": ap_id,
+                "community": views.get(&hit.community).map(|c| c.handle()),
+                "title": marked(&hit.title),
+                "snippet": marked(&hit.snippet),
+            })
+        })
+        .collect();
+    let next = page.next(|h| Pair(h.score, Pair(h.ref_id, h.kind.clone())));
+    Ok(Json(json!({
+        "results": results,
+        "next": next_link(&state, &uri, "after", next),
+    })))
 }

@@ -1,13 +1,13 @@
 //! Reports and the moderation queue in the native API.
 
-use super::{parse_body, parse_id, Auth, Write, Q};
+use super::{next_link, parse_body, parse_id, Auth, Write, Q};
 use crate::{
-    activitypub::objects::rfc3339, db::reports::Report, error::ApiError, node::Node,
+    activitypub::objects::rfc3339, db::reports::Report, error::ApiError, node::Node, paging,
     service::reports as svc,
 };
 use axum::{
     body::Bytes,
-    extract::{Path, State},
+    extract::{OriginalUri, Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -64,13 +64,16 @@ async fn create(
 struct ListQuery {
     /// `open` (the default), `resolved`, `dismissed` or `all`.
     state: Option<String>,
+    before: Option<i64>,
     limit: Option<u64>,
 }
 
+/// The moderation queue, newest first, one page at a time (`?before=ID&limit=N`).
 async fn list(
     State(state): State<Node>,
     auth: Auth,
     Q(q): Q<ListQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
     let filter = match q.state.as_deref().unwrap_or("open") {
         "all" => None,
@@ -92,16 +95,18 @@ async fn list(
             "the moderation queue is for moderators and admins",
         ));
     }
-    let reports = svc::queue(
+    let page = svc::queue(
         &state,
         &auth.member,
         filter,
-        q.limit.unwrap_or(100).clamp(1, 500),
+        q.before,
+        paging::limit(q.limit, 100, 500),
     )
     .await?;
-    Ok(Json(
-        json!({"reports": reports.iter().map(report_json).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(json!({
+        "reports": page.items.iter().map(report_json).collect::<Vec<_>>(),
+        "next": next_link(&state, &uri, "before", page.next(|r| r.id)),
+    })))
 }
 
 #[derive(Deserialize, Default)]

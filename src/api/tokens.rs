@@ -1,16 +1,17 @@
 //! The caller's own API tokens: list, create (never with more scopes than the caller's token
 //! holds) and revoke.
 
-use super::{parse_body, parse_id, Auth, Read, Write};
+use super::{next_link, parse_body, parse_id, Auth, Read, Write, PAGE_DEFAULT, PAGE_MAX, Q};
 use crate::{
     domain::Scopes,
     error::ApiError,
     node::Node,
+    paging,
     service::accounts::{self, AccountError},
 };
 use axum::{
     body::Bytes,
-    extract::{Path, State},
+    extract::{OriginalUri, Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{delete, get},
@@ -42,12 +43,30 @@ fn millis(ms: Option<i64>) -> Value {
         .unwrap_or(Value::Null)
 }
 
-async fn list(State(state): State<Node>, auth: Auth<Read>) -> Result<Json<Value>, ApiError> {
-    let tokens = accounts::tokens(&state.db, &auth.member.actor.name)
-        .await
-        .map_err(account_error)?;
-    let tokens: Vec<Value> = tokens
-        .into_iter()
+#[derive(Deserialize)]
+struct ListQuery {
+    after: Option<i64>,
+    limit: Option<u64>,
+}
+
+/// The caller's tokens, oldest first, one page at a time (`?after=ID&limit=N`).
+async fn list(
+    State(state): State<Node>,
+    auth: Auth<Read>,
+    Q(q): Q<ListQuery>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Json<Value>, ApiError> {
+    let page = state
+        .db
+        .tokens_page(
+            auth.member.user.id,
+            q.after,
+            paging::limit(q.limit, PAGE_DEFAULT, PAGE_MAX),
+        )
+        .await?;
+    let tokens: Vec<Value> = page
+        .items
+        .iter()
         .map(|t| {
             json!({
                 "id": t.id,
@@ -57,7 +76,10 @@ async fn list(State(state): State<Node>, auth: Auth<Read>) -> Result<Json<Value>
             })
         })
         .collect();
-    Ok(Json(json!({ "tokens": tokens })))
+    Ok(Json(json!({
+        "tokens": tokens,
+        "next": next_link(&state, &uri, "after", page.next(|t| t.id)),
+    })))
 }
 
 #[derive(Deserialize)]

@@ -6,6 +6,7 @@ use super::{
     queue::{enqueue, NewJob},
     Db, DbErr,
 };
+use crate::paging::{rows_for, Page};
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, Condition, EntityTrait, FromQueryResult,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -87,29 +88,87 @@ impl Db {
             > 0)
     }
 
-    /// A community's articles by title; only those overdue for review at `overdue_at` if given.
-    pub async fn articles(
+    /// A page of a community's articles by title (ties by id); only those overdue for review
+    /// at `overdue_at` if given; at most `limit` after the article titled `after.0` with id
+    /// `after.1`.
+    pub async fn articles_page(
         &self,
         community: &str,
         overdue_at: Option<i64>,
-    ) -> Result<Vec<Article>, DbErr> {
-        let list = article::Entity::find()
-            .filter(article::Column::Community.eq(community))
+        after: Option<(&str, i64)>,
+        limit: u64,
+    ) -> Result<Page<Article>, DbErr> {
+        let mut q = article::Entity::find().filter(article::Column::Community.eq(community));
+        if let Some(now) = overdue_at {
+            // Days as BIGINT: an INTEGER product overflows on PostgreSQL past 24 days.
+            q = q.filter(Expr::cust_with_values(
+                "review_interval_days IS NOT NULL AND \
+                 COALESCE(last_reviewed_at, created_at) + CAST(review_interval_days AS BIGINT) * 86400000 <= ?",
+                [now],
+            ));
+        }
+        if let Some((title, id)) = after {
+            q = q.filter(
+                Condition::any().add(article::Column::Title.gt(title)).add(
+                    Condition::all()
+                        .add(article::Column::Title.eq(title))
+                        .add(article::Column::Id.gt(id)),
+                ),
+            );
+        }
+        let rows = q
             .order_by_asc(article::Column::Title)
+            .order_by_asc(article::Column::Id)
+            .limit(rows_for(limit))
             .all(self.conn())
             .await?;
-        Ok(match overdue_at {
-            None => list,
-            Some(now) => list
-                .into_iter()
-                .filter(|a| {
-                    a.review_interval_days.is_some_and(|days| {
-                        let since = a.last_reviewed_at.unwrap_or(a.created_at);
-                        since + i64::from(days) * 86_400_000 <= now
-                    })
-                })
-                .collect(),
-        })
+        Ok(Page::from_rows(rows, limit))
+    }
+
+    /// A page of the ids of the articles a community of this node owns, oldest first.
+    pub async fn owned_article_ids(
+        &self,
+        community: &str,
+        after: Option<i64>,
+        limit: u64,
+    ) -> Result<Page<(i64, String)>, DbErr> {
+        let mut q = owned_articles(community)
+            .select_only()
+            .column(article::Column::Id)
+            .column(article::Column::ApId);
+        if let Some(after) = after {
+            q = q.filter(article::Column::Id.gt(after));
+        }
+        let rows: Vec<(i64, String)> = q
+            .order_by_asc(article::Column::Id)
+            .limit(rows_for(limit))
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        Ok(Page::from_rows(rows, limit))
+    }
+
+    pub async fn owned_article_count(&self, community: &str) -> Result<u64, DbErr> {
+        owned_articles(community).count(self.conn()).await
+    }
+
+    /// The ActivityPub ids of the articles among `ids`, in one query.
+    pub async fn article_ap_ids(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, String>, DbErr> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let rows: Vec<(i64, String)> = article::Entity::find()
+            .select_only()
+            .column(article::Column::Id)
+            .column(article::Column::ApId)
+            .filter(article::Column::Id.is_in(ids.iter().copied()))
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        Ok(rows.into_iter().collect())
     }
 
     /// One revision, with its text: a single query whatever the length of the history.
@@ -402,4 +461,11 @@ async fn index_article<C: sea_orm::ConnectionTrait>(
         &text,
     )
     .await
+}
+
+/// The articles of `community` owned by this node.
+fn owned_articles(community: &str) -> sea_orm::Select<article::Entity> {
+    article::Entity::find()
+        .filter(article::Column::Community.eq(community))
+        .filter(article::Column::Local.eq(true))
 }

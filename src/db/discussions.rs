@@ -7,11 +7,13 @@ use super::{
     entities::{ban, community, like, local_actor, membership, post, remote_actor},
     now_ms, Community, Db, DbErr, LocalActor, RemoteActor,
 };
+use crate::paging::{rows_for, Page, ThreadCursor};
 use sea_orm::{
     sea_query::{Expr, OnConflict},
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
+use std::collections::HashMap;
 
 pub use membership::Model as Membership;
 pub use post::Model as Post;
@@ -93,6 +95,32 @@ impl Db {
         Ok(community.map(|c| (actor, c)))
     }
 
+    /// The local communities among `names`, in two queries.
+    pub async fn local_communities(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<(LocalActor, Community)>, DbErr> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let actors = local_actor::Entity::find()
+            .filter(local_actor::Column::Name.is_in(names.iter().cloned()))
+            .filter(local_actor::Column::Kind.eq("group"))
+            .all(self.conn())
+            .await?;
+        let mut communities: HashMap<i64, Community> = community::Entity::find()
+            .filter(community::Column::ActorId.is_in(actors.iter().map(|a| a.id)))
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|c| (c.actor_id, c))
+            .collect();
+        Ok(actors
+            .into_iter()
+            .filter_map(|a| communities.remove(&a.id).map(|c| (a, c)))
+            .collect())
+    }
+
     pub async fn set_community_profile(
         &self,
         community_id: i64,
@@ -164,6 +192,25 @@ impl Db {
             .filter(membership::Column::Actor.eq(actor))
             .one(self.conn())
             .await
+    }
+
+    /// `actor`'s memberships of each of `communities`, in one query.
+    pub async fn memberships_of(
+        &self,
+        actor: &str,
+        communities: &[String],
+    ) -> Result<HashMap<String, Membership>, DbErr> {
+        if communities.is_empty() {
+            return Ok(HashMap::new());
+        }
+        Ok(membership::Entity::find()
+            .filter(membership::Column::Actor.eq(actor))
+            .filter(membership::Column::Community.is_in(communities.iter().cloned()))
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|m| (m.community.clone(), m))
+            .collect())
     }
 
     /// Creates a membership, or updates state, follow and inbox of an existing one (its role
@@ -258,6 +305,53 @@ impl Db {
             .await
     }
 
+    /// A page of a community's memberships (in `state`, if given) in the order they were
+    /// made: at most `limit` after membership id `after`.
+    pub async fn members_page(
+        &self,
+        community: &str,
+        state: Option<&str>,
+        after: Option<i64>,
+        limit: u64,
+    ) -> Result<Page<Membership>, DbErr> {
+        let mut q = membership::Entity::find().filter(membership::Column::Community.eq(community));
+        if let Some(state) = state {
+            q = q.filter(membership::Column::State.eq(state));
+        }
+        if let Some(after) = after {
+            q = q.filter(membership::Column::Id.gt(after));
+        }
+        let rows = q
+            .order_by_asc(membership::Column::Id)
+            .limit(rows_for(limit))
+            .all(self.conn())
+            .await?;
+        Ok(Page::from_rows(rows, limit))
+    }
+
+    /// A page of a community's accepted owners and moderators, in the order they joined.
+    pub async fn moderators_page(
+        &self,
+        community: &str,
+        after: Option<i64>,
+        limit: u64,
+    ) -> Result<Page<Membership>, DbErr> {
+        let mut q = moderators(community);
+        if let Some(after) = after {
+            q = q.filter(membership::Column::Id.gt(after));
+        }
+        let rows = q
+            .order_by_asc(membership::Column::Id)
+            .limit(rows_for(limit))
+            .all(self.conn())
+            .await?;
+        Ok(Page::from_rows(rows, limit))
+    }
+
+    pub async fn moderator_count(&self, community: &str) -> Result<u64, DbErr> {
+        moderators(community).count(self.conn()).await
+    }
+
     pub async fn set_local_readers(&self, community_id: i64, on: bool) -> Result<(), DbErr> {
         community::Entity::update_many()
             .col_expr(community::Column::LocalReaders, Expr::value(on))
@@ -321,6 +415,17 @@ impl Db {
             .all(self.conn())
             .await?;
         Ok(rows.into_iter().flatten().collect())
+    }
+
+    /// Whether any local user has a membership (in any state) of `community`, in one query
+    /// that reads at most one row.
+    pub async fn has_local_membership(&self, community: &str) -> Result<bool, DbErr> {
+        Ok(membership::Entity::find()
+            .filter(membership::Column::Community.eq(community))
+            .filter(membership::Column::UserId.is_not_null())
+            .one(self.conn())
+            .await?
+            .is_some())
     }
 
     /// Accepted local members of a (remote) community: whether this node replicates it.
@@ -501,11 +606,72 @@ impl Db {
             .await
     }
 
+    /// A page of a community's visible threads, pinned first, newest first: at most `limit`
+    /// past `cursor`.
+    pub async fn threads_page(
+        &self,
+        community: &str,
+        cursor: Option<ThreadCursor>,
+        limit: u64,
+    ) -> Result<Page<Post>, DbErr> {
+        let mut q = visible_threads(community);
+        // (pinned, id) descending: after a pinned thread come older pinned ones, then every
+        // unpinned one; after an unpinned one, only older unpinned ones.
+        match cursor {
+            None => {}
+            Some(ThreadCursor { pinned: true, id }) => {
+                q = q.filter(
+                    Condition::any()
+                        .add(post::Column::Pinned.eq(false))
+                        .add(post::Column::Id.lt(id)),
+                )
+            }
+            Some(ThreadCursor { pinned: false, id }) => {
+                q = q
+                    .filter(post::Column::Pinned.eq(false))
+                    .filter(post::Column::Id.lt(id))
+            }
+        }
+        let rows = q
+            .order_by_desc(post::Column::Pinned)
+            .order_by_desc(post::Column::Id)
+            .limit(rows_for(limit))
+            .all(self.conn())
+            .await?;
+        Ok(Page::from_rows(rows, limit))
+    }
+
     pub async fn pinned_threads(&self, community: &str) -> Result<Vec<Post>, DbErr> {
         visible_threads(community)
             .filter(post::Column::Pinned.eq(true))
             .order_by_desc(post::Column::Id)
             .all(self.conn())
+            .await
+    }
+
+    /// A page of a community's pinned threads, newest first, below thread id `before`.
+    pub async fn pinned_page(
+        &self,
+        community: &str,
+        before: Option<i64>,
+        limit: u64,
+    ) -> Result<Page<Post>, DbErr> {
+        let mut q = visible_threads(community).filter(post::Column::Pinned.eq(true));
+        if let Some(before) = before {
+            q = q.filter(post::Column::Id.lt(before));
+        }
+        let rows = q
+            .order_by_desc(post::Column::Id)
+            .limit(rows_for(limit))
+            .all(self.conn())
+            .await?;
+        Ok(Page::from_rows(rows, limit))
+    }
+
+    pub async fn pinned_count(&self, community: &str) -> Result<u64, DbErr> {
+        visible_threads(community)
+            .filter(post::Column::Pinned.eq(true))
+            .count(self.conn())
             .await
     }
 
@@ -517,6 +683,51 @@ impl Db {
             .order_by_asc(post::Column::Id)
             .all(self.conn())
             .await
+    }
+
+    /// A page of a thread's replies in [`Db::replies`] order: at most `limit` after the reply
+    /// published at `after.0` with id `after.1`.
+    pub async fn replies_page(
+        &self,
+        thread_id: i64,
+        after: Option<(i64, i64)>,
+        limit: u64,
+    ) -> Result<Page<Post>, DbErr> {
+        let mut q = post::Entity::find().filter(post::Column::ThreadId.eq(thread_id));
+        if let Some((published, id)) = after {
+            q = q.filter(
+                Condition::any()
+                    .add(post::Column::Published.gt(published))
+                    .add(
+                        Condition::all()
+                            .add(post::Column::Published.eq(published))
+                            .add(post::Column::Id.gt(id)),
+                    ),
+            );
+        }
+        let rows = q
+            .order_by_asc(post::Column::Published)
+            .order_by_asc(post::Column::Id)
+            .limit(rows_for(limit))
+            .all(self.conn())
+            .await?;
+        Ok(Page::from_rows(rows, limit))
+    }
+
+    /// The ActivityPub ids of the posts among `ids`, in one query.
+    pub async fn post_ap_ids(&self, ids: &[i64]) -> Result<HashMap<i64, String>, DbErr> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<(i64, String)> = post::Entity::find()
+            .select_only()
+            .column(post::Column::Id)
+            .column(post::Column::ApId)
+            .filter(post::Column::Id.is_in(ids.iter().copied()))
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        Ok(rows.into_iter().collect())
     }
 
     pub async fn reply_count(&self, thread_id: i64) -> Result<u64, DbErr> {
@@ -661,12 +872,61 @@ impl Db {
             .await
     }
 
+    /// The bans in force at `now` on `actor` in each of `communities`, in one query.
+    pub async fn active_bans_of(
+        &self,
+        actor: &str,
+        communities: &[String],
+        now: i64,
+    ) -> Result<HashMap<String, Ban>, DbErr> {
+        if communities.is_empty() {
+            return Ok(HashMap::new());
+        }
+        Ok(ban::Entity::find()
+            .filter(ban::Column::Actor.eq(actor))
+            .filter(ban::Column::Community.is_in(communities.iter().cloned()))
+            .filter(
+                Condition::any()
+                    .add(ban::Column::ExpiresAt.is_null())
+                    .add(ban::Column::ExpiresAt.gt(now)),
+            )
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|b| (b.community.clone(), b))
+            .collect())
+    }
+
     pub async fn bans(&self, community: &str) -> Result<Vec<Ban>, DbErr> {
         ban::Entity::find()
             .filter(ban::Column::Community.eq(community))
             .order_by_asc(ban::Column::Id)
             .all(self.conn())
             .await
+    }
+
+    /// A page of a community's bans (only `actor`'s, if given), oldest first: at most `limit`
+    /// after ban id `after`.
+    pub async fn bans_page(
+        &self,
+        community: &str,
+        actor: Option<&str>,
+        after: Option<i64>,
+        limit: u64,
+    ) -> Result<Page<Ban>, DbErr> {
+        let mut q = ban::Entity::find().filter(ban::Column::Community.eq(community));
+        if let Some(actor) = actor {
+            q = q.filter(ban::Column::Actor.eq(actor));
+        }
+        if let Some(after) = after {
+            q = q.filter(ban::Column::Id.gt(after));
+        }
+        let rows = q
+            .order_by_asc(ban::Column::Id)
+            .limit(rows_for(limit))
+            .all(self.conn())
+            .await?;
+        Ok(Page::from_rows(rows, limit))
     }
 }
 
@@ -689,6 +949,14 @@ async fn index_post<C: sea_orm::ConnectionTrait>(conn: &C, post: &Post) -> Resul
         &crate::markdown::plain_text(&post.content),
     )
     .await
+}
+
+/// A community's accepted owners and moderators.
+fn moderators(community: &str) -> sea_orm::Select<membership::Entity> {
+    membership::Entity::find()
+        .filter(membership::Column::Community.eq(community))
+        .filter(membership::Column::State.eq("accepted"))
+        .filter(membership::Column::Role.is_in(["owner", "moderator"]))
 }
 
 /// Threads of a community that are neither deleted nor removed.

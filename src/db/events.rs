@@ -7,9 +7,11 @@ use super::{
     queue::{enqueue, NewJob},
     Db, DbErr,
 };
+use crate::paging::{rows_for, Page};
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, Query},
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 pub type Event = event::Model;
@@ -36,42 +38,63 @@ impl Db {
             .await
     }
 
-    /// A community's events: upcoming (not yet ended) soonest first, or past latest first.
-    /// At most `limit` events of `community`: upcoming (ending at `now` or later) soonest
-    /// first, or past ones latest first.
-    pub async fn events(
+    /// A page of a community's events: upcoming ones (ending at `now` or later) soonest
+    /// first, or past ones latest first; at most `limit` past the event that starts at
+    /// `cursor.0` with id `cursor.1` (ties in start time go by id).
+    pub async fn events_page(
         &self,
         community: &str,
         past: bool,
         now: i64,
+        cursor: Option<(i64, i64)>,
         limit: u64,
-    ) -> Result<Vec<Event>, DbErr> {
+    ) -> Result<Page<Event>, DbErr> {
         let q = event::Entity::find().filter(event::Column::Community.eq(community));
         let q = if past {
             q.filter(event::Column::EndsAt.lt(now))
-                .order_by_desc(event::Column::StartsAt)
         } else {
             q.filter(event::Column::EndsAt.gte(now))
-                .order_by_asc(event::Column::StartsAt)
         };
-        q.limit(limit).all(self.conn()).await
+        let q = match cursor {
+            Some(at) => q.filter(beyond(at, past)),
+            None => q,
+        };
+        let q = if past {
+            q.order_by_desc(event::Column::StartsAt)
+                .order_by_desc(event::Column::Id)
+        } else {
+            q.order_by_asc(event::Column::StartsAt)
+                .order_by_asc(event::Column::Id)
+        };
+        let rows = q.limit(rows_for(limit)).all(self.conn()).await?;
+        Ok(Page::from_rows(rows, limit))
     }
 
-    /// Events a local user is going to (or waitlisted for), soonest first.
-    pub async fn events_of_user(&self, user_id: i64) -> Result<Vec<Event>, DbErr> {
-        let ids: Vec<i64> = event_participant::Entity::find()
-            .filter(event_participant::Column::UserId.eq(user_id))
-            .filter(event_participant::Column::State.is_in(["going", "waitlisted"]))
-            .all(self.conn())
-            .await?
-            .into_iter()
-            .map(|p| p.event_id)
-            .collect();
-        event::Entity::find()
-            .filter(event::Column::Id.is_in(ids))
+    /// A page of the events a local user is going to (or waitlisted for), soonest first:
+    /// one query, at most `limit` after `after` (start time and id).
+    pub async fn events_of_user(
+        &self,
+        user_id: i64,
+        after: Option<(i64, i64)>,
+        limit: u64,
+    ) -> Result<Page<Event>, DbErr> {
+        let answered = Query::select()
+            .column(event_participant::Column::EventId)
+            .from(event_participant::Entity)
+            .and_where(event_participant::Column::UserId.eq(user_id))
+            .and_where(event_participant::Column::State.is_in(["going", "waitlisted"]))
+            .to_owned();
+        let mut q = event::Entity::find().filter(event::Column::Id.in_subquery(answered));
+        if let Some(at) = after {
+            q = q.filter(beyond(at, false));
+        }
+        let rows = q
             .order_by_asc(event::Column::StartsAt)
+            .order_by_asc(event::Column::Id)
+            .limit(rows_for(limit))
             .all(self.conn())
-            .await
+            .await?;
+        Ok(Page::from_rows(rows, limit))
     }
 
     /// Inserts or replaces an event (by `ap_id`) and queues the deliveries announcing it.
@@ -132,6 +155,27 @@ impl Db {
             .filter(event_participant::Column::JoinId.eq(join_id))
             .one(self.conn())
             .await
+    }
+
+    /// A page of an event's participants in the order they answered: at most `limit` after
+    /// participant id `after`.
+    pub async fn participants_page(
+        &self,
+        event_id: i64,
+        after: Option<i64>,
+        limit: u64,
+    ) -> Result<Page<Participant>, DbErr> {
+        let mut q = event_participant::Entity::find()
+            .filter(event_participant::Column::EventId.eq(event_id));
+        if let Some(after) = after {
+            q = q.filter(event_participant::Column::Id.gt(after));
+        }
+        let rows = q
+            .order_by_asc(event_participant::Column::Id)
+            .limit(rows_for(limit))
+            .all(self.conn())
+            .await?;
+        Ok(Page::from_rows(rows, limit))
     }
 
     pub async fn participants(&self, event_id: i64) -> Result<Vec<Participant>, DbErr> {
@@ -291,6 +335,28 @@ impl Db {
         txn.commit().await?;
         Ok(promoted)
     }
+}
+
+/// Events after (`descending` false) or before (`descending` true) the event that starts at
+/// `at.0` with id `at.1`, in (start time, id) order.
+fn beyond(at: (i64, i64), descending: bool) -> Condition {
+    let (starts_at, id) = at;
+    let (later, same) = if descending {
+        (
+            event::Column::StartsAt.lt(starts_at),
+            event::Column::Id.lt(id),
+        )
+    } else {
+        (
+            event::Column::StartsAt.gt(starts_at),
+            event::Column::Id.gt(id),
+        )
+    };
+    Condition::any().add(later).add(
+        Condition::all()
+            .add(event::Column::StartsAt.eq(starts_at))
+            .add(same),
+    )
 }
 
 /// Takes the event row's write lock (an UPDATE locks on both SQLite and PostgreSQL).

@@ -17,7 +17,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     sea_query::OnConflict, ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait,
     Database, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    Set, SqlErr, Statement, TransactionTrait,
+    QuerySelect, Set, SqlErr, Statement, TransactionTrait,
 };
 use std::time::Duration;
 
@@ -289,6 +289,25 @@ impl Db {
             .order_by_asc(api_token::Column::Id)
             .all(&self.conn)
             .await
+    }
+
+    /// A page of a user's tokens, oldest first: at most `limit` after token id `after`.
+    pub async fn tokens_page(
+        &self,
+        user_id: i64,
+        after: Option<i64>,
+        limit: u64,
+    ) -> Result<crate::paging::Page<api_token::Model>, DbErr> {
+        let mut q = api_token::Entity::find().filter(api_token::Column::UserId.eq(user_id));
+        if let Some(after) = after {
+            q = q.filter(api_token::Column::Id.gt(after));
+        }
+        let rows = q
+            .order_by_asc(api_token::Column::Id)
+            .limit(crate::paging::rows_for(limit))
+            .all(&self.conn)
+            .await?;
+        Ok(crate::paging::Page::from_rows(rows, limit))
     }
 
     /// Revokes one of a user's tokens; false when the user has no such token.

@@ -2,6 +2,7 @@
 //! Read on every decision, so a change takes effect at once, without a restart.
 
 use super::{now_ms, queue::sql, Db, DbErr};
+use crate::paging::{rows_for, Page};
 use sea_orm::ConnectionTrait;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +71,38 @@ impl Db {
             ))
             .await?;
         rows.iter().map(instance_from_row).collect()
+    }
+
+    /// A page of the listed domains in `states`, by domain: at most `limit` after `after`.
+    pub async fn instances_page(
+        &self,
+        states: &[&str],
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Page<Instance>, DbErr> {
+        let placeholders: Vec<String> = (3..3 + states.len()).map(|i| format!("${i}")).collect();
+        let mut values: Vec<sea_orm::Value> = vec![
+            after.unwrap_or_default().into(),
+            i64::try_from(rows_for(limit)).unwrap_or(i64::MAX).into(),
+        ];
+        values.extend(states.iter().map(|s| (*s).into()));
+        let rows = self
+            .conn()
+            .query_all_raw(sql(
+                self.backend(),
+                &format!(
+                    "SELECT {INSTANCE_COLUMNS} FROM instances WHERE domain > $1 AND state IN ({}) \
+                     ORDER BY domain LIMIT $2",
+                    placeholders.join(", ")
+                ),
+                values,
+            ))
+            .await?;
+        let rows = rows
+            .iter()
+            .map(instance_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_rows(rows, limit))
     }
 
     /// The policy key of a host as this node keys it: lowercase, punycode, no trailing dot,

@@ -5,6 +5,7 @@ use super::{
     queue::{enqueue, sql, NewJob},
     Db, DbErr,
 };
+use crate::paging::{rows_for, Page};
 use sea_orm::{ConnectionTrait, QueryResult};
 
 /// A report in this node's moderation queue.
@@ -146,14 +147,16 @@ impl Db {
         rows.first().map(report_from_row).transpose()
     }
 
-    /// This node's queue: reports in `state` (every state but `forwarded` when `None`), newest
-    /// first; with `moderator`, only those about communities that actor moderates.
+    /// A page of this node's queue: reports in `state` (every state but `forwarded` when
+    /// `None`), newest first, below report id `before`; with `moderator`, only those about
+    /// communities that actor moderates.
     pub async fn report_queue(
         &self,
         state: Option<&str>,
         moderator: Option<&str>,
+        before: Option<i64>,
         limit: u64,
-    ) -> Result<Vec<Report>, DbErr> {
+    ) -> Result<Page<Report>, DbErr> {
         let rows = self
             .conn()
             .query_all_raw(sql(
@@ -163,16 +166,21 @@ impl Db {
                      AND ($1 = '' OR state = $1) \
                      AND ($2 = '' OR community IN (SELECT community FROM memberships \
                           WHERE actor = $2 AND state = 'accepted' AND role IN ('owner', 'moderator'))) \
-                     ORDER BY id DESC LIMIT $3"
+                     AND id < $4 ORDER BY id DESC LIMIT $3"
                 ),
                 vec![
                     state.unwrap_or_default().into(),
                     moderator.unwrap_or_default().into(),
-                    (limit as i64).into(),
+                    i64::try_from(rows_for(limit)).unwrap_or(i64::MAX).into(),
+                    before.unwrap_or(i64::MAX).into(),
                 ],
             ))
             .await?;
-        rows.iter().map(report_from_row).collect()
+        let rows = rows
+            .iter()
+            .map(report_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_rows(rows, limit))
     }
 
     /// Closes an open report; false when it was not open any more.
@@ -242,6 +250,35 @@ impl Db {
             ))
             .await?;
         rows.iter().map(suspension_from_row).collect()
+    }
+
+    /// A page of suspensions, newest first (ties by actor): at most `limit` after the one
+    /// made at `after.0` of actor `after.1`.
+    pub async fn suspensions_page(
+        &self,
+        after: Option<(i64, &str)>,
+        limit: u64,
+    ) -> Result<Page<Suspension>, DbErr> {
+        let (at, actor) = after.unwrap_or((i64::MAX, ""));
+        let rows = self
+            .conn()
+            .query_all_raw(sql(
+                self.backend(),
+                "SELECT actor, reason, suspended_by, created_at FROM suspensions \
+                 WHERE created_at < $1 OR (created_at = $1 AND actor > $2) \
+                 ORDER BY created_at DESC, actor LIMIT $3",
+                vec![
+                    at.into(),
+                    actor.into(),
+                    i64::try_from(rows_for(limit)).unwrap_or(i64::MAX).into(),
+                ],
+            ))
+            .await?;
+        let rows = rows
+            .iter()
+            .map(suspension_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_rows(rows, limit))
     }
 
     pub async fn suspension(&self, actor: &str) -> Result<Option<Suspension>, DbErr> {

@@ -2,6 +2,7 @@
 //! Writers keep it in step with posts and articles inside their own transactions.
 
 use super::{queue::sql, Db, DbErr};
+use crate::paging::{rows_for, Page};
 use sea_orm::{ConnectionTrait, DbBackend};
 
 /// Marks the start and end of a highlighted match in titles and snippets (private-use
@@ -16,6 +17,8 @@ pub struct SearchHit {
     pub community: String,
     pub title: String,
     pub snippet: String,
+    /// How well it matches; lower is better.
+    pub score: f64,
 }
 
 /// Adds or replaces a document.
@@ -82,17 +85,23 @@ fn fts5_query(q: &str) -> String {
         .join(" ")
 }
 
+/// Where a search page starts: after the hit with this score (lower is better), `ref_id` and
+/// kind.
+pub type SearchAfter<'a> = (f64, i64, &'a str);
+
 impl Db {
-    /// Documents matching every word of `q`, best first; title matches rank above body
-    /// matches.
+    /// A page of the documents matching every word of `q`, best first (title matches rank
+    /// above body matches; ties by `ref_id` descending, then kind): at most `limit` after
+    /// `after`. Each hit carries its score, the cursor of the next page.
     pub async fn search(
         &self,
         q: &str,
         community: Option<&str>,
+        after: Option<SearchAfter<'_>>,
         limit: u64,
-    ) -> Result<Vec<SearchHit>, DbErr> {
+    ) -> Result<Page<SearchHit>, DbErr> {
         if q.split_whitespace().next().is_none() {
-            return Ok(Vec::new());
+            return Ok(Page::from_rows(Vec::new(), limit));
         }
         let backend = self.backend();
         let (s, e) = (MARK_START, MARK_END);
@@ -101,21 +110,33 @@ impl Db {
         } else {
             "AND $2 = $2"
         };
+        // A lower score is a better match on both databases.
+        let score = if backend == DbBackend::Postgres {
+            "CAST(-ts_rank(tsv, q) AS DOUBLE PRECISION)"
+        } else {
+            "bm25(search_documents, 0.0, 0.0, 0.0, 10.0, 1.0)"
+        };
+        let beyond = match after {
+            Some(_) => format!(
+                "AND ({score} > $4 OR ({score} = $4 AND (ref_id < $5 OR (ref_id = $5 AND kind > $6))))"
+            ),
+            None => String::new(),
+        };
         let text = if backend == DbBackend::Postgres {
             format!(
-                "SELECT kind, ref_id, community, \
+                "SELECT kind, ref_id, community, {score} AS score, \
                  ts_headline('simple', title, q, 'StartSel={s}, StopSel={e}, HighlightAll=true') AS title, \
                  ts_headline('simple', body, q, 'StartSel={s}, StopSel={e}, MaxWords=24, MinWords=8') AS snippet \
                  FROM search_documents, websearch_to_tsquery('simple', $1) AS q \
-                 WHERE tsv @@ q {filter} ORDER BY ts_rank(tsv, q) DESC, ref_id DESC LIMIT $3"
+                 WHERE tsv @@ q {filter} {beyond} ORDER BY score, ref_id DESC, kind LIMIT $3"
             )
         } else {
             format!(
-                "SELECT kind, ref_id, community, \
+                "SELECT kind, ref_id, community, {score} AS score, \
                  highlight(search_documents, 3, '{s}', '{e}') AS title, \
                  snippet(search_documents, 4, '{s}', '{e}', '…', 16) AS snippet \
-                 FROM search_documents WHERE search_documents MATCH $1 {filter} \
-                 ORDER BY bm25(search_documents, 0.0, 0.0, 0.0, 10.0, 1.0), ref_id DESC LIMIT $3"
+                 FROM search_documents WHERE search_documents MATCH $1 {filter} {beyond} \
+                 ORDER BY score, ref_id DESC, kind LIMIT $3"
             )
         };
         let query = if backend == DbBackend::Postgres {
@@ -123,19 +144,20 @@ impl Db {
         } else {
             fts5_query(q)
         };
+        let mut values: Vec<sea_orm::Value> = vec![
+            query.into(),
+            community.unwrap_or("").into(),
+            i64::try_from(rows_for(limit)).unwrap_or(i64::MAX).into(),
+        ];
+        if let Some((score, ref_id, kind)) = after {
+            values.extend([score.into(), ref_id.into(), kind.into()]);
+        }
         let rows = self
             .conn()
-            .query_all_raw(sql(
-                backend,
-                &text,
-                vec![
-                    query.into(),
-                    community.unwrap_or("").into(),
-                    (limit as i64).into(),
-                ],
-            ))
+            .query_all_raw(sql(backend, &text, values))
             .await?;
-        rows.iter()
+        let hits = rows
+            .iter()
             .map(|r| {
                 Ok(SearchHit {
                     kind: r.try_get("", "kind")?,
@@ -143,9 +165,11 @@ impl Db {
                     community: r.try_get("", "community")?,
                     title: r.try_get("", "title")?,
                     snippet: r.try_get("", "snippet")?,
+                    score: r.try_get("", "score")?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, DbErr>>()?;
+        Ok(Page::from_rows(hits, limit))
     }
 }
 

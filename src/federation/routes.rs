@@ -12,14 +12,16 @@ use crate::{
     error::ApiError,
     markdown,
     node::Node,
+    paging::{rows_for, Page, Pair},
     service::{
         articles,
         discussions::{self, CommunityView},
         privacy,
     },
+    web::Q,
 };
 use axum::{
-    extract::{OriginalUri, Path, Query, State},
+    extract::{OriginalUri, Path, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri},
     response::{Html, IntoResponse, Response},
     Json,
@@ -217,21 +219,43 @@ pub async fn person_collection(
     collection(&state, &name, ActorKind::Person, &which).await
 }
 
+/// The query of a community's collections and feeds. Cursors are parsed by the collection
+/// they belong to (a thread id, a membership id, an event's `starts_at,id`…).
 #[derive(serde::Deserialize)]
 pub struct PageQuery {
     page: Option<String>,
-    before: Option<i64>,
+    before: Option<String>,
+    after: Option<String>,
 }
 
-/// Threads per outbox page.
-const OUTBOX_PAGE: u64 = 20;
+/// A cursor of a collection's query, parsed: a bad one is a 400 with a JSON error.
+fn cursor<T: std::str::FromStr>(raw: &Option<String>) -> Result<Option<T>, ApiError> {
+    raw.as_deref()
+        .map(|s| {
+            s.parse().map_err(|_| {
+                ApiError::bad_request(format!(
+                    "bad cursor {s:?}: take cursors from a page's `next`"
+                ))
+            })
+        })
+        .transpose()
+}
 
-/// A community's collections: `outbox` (announces of its threads, newest first, paged),
-/// `followers` (a count), `moderators` and `featured` (pinned threads).
+/// Threads per outbox page, and pinned threads per `featured` page.
+const OUTBOX_PAGE: u64 = 20;
+/// Ids per page of the `moderators` and `articles` collections.
+const ID_PAGE: u64 = 50;
+
+/// A community's collections: `outbox` (announces of its threads, newest first), `followers`
+/// (a count), `moderators`, `featured` (pinned threads, newest first) and `articles` (those
+/// owned here, oldest first). Every list is paged the way Mastodon pages (an
+/// `OrderedCollection` whose `first` is an `OrderedCollectionPage` with `next`); `moderators`,
+/// `featured` and `articles` also carry their first page as `orderedItems`, because Lemmy
+/// reads those inline and never follows pages. Each page costs a fixed number of queries.
 pub async fn group_collection(
     State(state): State<Node>,
     Path((name, which)): Path<(String, String)>,
-    Query(q): Query<PageQuery>,
+    Q(q): Q<PageQuery>,
     method: Method,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
@@ -239,10 +263,11 @@ pub async fn group_collection(
     let community = discussions::local_community(&state, &name).await?;
     let community = readable(&state, &community.ap_id, &method, &uri, &headers).await?;
     let c = community.ap_id.clone();
+    let paged = q.page.is_some() || q.before.is_some() || q.after.is_some();
     match which.as_str() {
         "outbox" => {
             let outbox = format!("{c}/outbox");
-            if q.page.is_none() && q.before.is_none() {
+            if !paged {
                 return Ok(activity_json(json!({
                     "@context": AS_CONTEXT,
                     "id": outbox,
@@ -251,47 +276,49 @@ pub async fn group_collection(
                     "first": format!("{outbox}?page=true"),
                 })));
             }
-            let threads = state.db.threads(&c, OUTBOX_PAGE, q.before, false).await?;
-            let mut items = Vec::with_capacity(threads.len());
-            for t in &threads {
-                let doc = discussions::post_document(&state, t).await?;
-                let create = json!({
-                    "id": format!("{}#create", t.ap_id),
-                    "type": "Create",
-                    "actor": t.author,
-                    "to": [PUBLIC],
-                    "cc": [c],
-                    "audience": c,
-                    "object": doc,
-                });
-                let mut item = json!({
-                    "id": format!("{c}/outbox/{}", t.id),
-                    "type": "Announce",
-                    "actor": c,
-                    "to": [PUBLIC],
-                    "cc": [format!("{c}/followers")],
-                    "object": create,
-                });
-                privacy::address(&mut item, &community);
-                items.push(item);
-            }
-            let id = match q.before {
+            let before = cursor::<i64>(&q.before)?;
+            let rows = state
+                .db
+                .threads(&c, rows_for(OUTBOX_PAGE), before, false)
+                .await?;
+            let page = Page::from_rows(rows, OUTBOX_PAGE);
+            // Threads have no parent, and the community's mention is at hand: no query per
+            // item.
+            let mention = community.mention();
+            let items: Vec<Value> = page
+                .items
+                .iter()
+                .map(|t| {
+                    let doc = discussions::post_document_with(t, &mention, None);
+                    let create = json!({
+                        "id": format!("{}#create", t.ap_id),
+                        "type": "Create",
+                        "actor": t.author,
+                        "to": [PUBLIC],
+                        "cc": [c],
+                        "audience": c,
+                        "object": doc,
+                    });
+                    let mut item = json!({
+                        "id": format!("{c}/outbox/{}", t.id),
+                        "type": "Announce",
+                        "actor": c,
+                        "to": [PUBLIC],
+                        "cc": [format!("{c}/followers")],
+                        "object": create,
+                    });
+                    privacy::address(&mut item, &community);
+                    item
+                })
+                .collect();
+            let id = match before {
                 Some(b) => format!("{outbox}?page=true&before={b}"),
                 None => format!("{outbox}?page=true"),
             };
-            let mut page = json!({
-                "@context": AS_CONTEXT,
-                "id": id,
-                "type": "OrderedCollectionPage",
-                "partOf": outbox,
-                "orderedItems": items,
-            });
-            if threads.len() as u64 == OUTBOX_PAGE {
-                if let Some(last) = threads.last() {
-                    page["next"] = json!(format!("{outbox}?page=true&before={}", last.id));
-                }
-            }
-            Ok(activity_json(page))
+            let next = page
+                .next(|t| t.id)
+                .map(|last| format!("{outbox}?page=true&before={last}"));
+            Ok(activity_json(collection_page(&id, &outbox, items, next)))
         }
         "followers" => Ok(activity_json(json!({
             "@context": AS_CONTEXT,
@@ -300,77 +327,123 @@ pub async fn group_collection(
             "totalItems": state.db.member_count(&c).await?,
         }))),
         "moderators" => {
-            let mods: Vec<String> = state
-                .db
-                .members(&c, Some("accepted"))
-                .await?
-                .into_iter()
-                .filter(|m| matches!(m.role.as_str(), "owner" | "moderator"))
-                .map(|m| m.actor)
-                .collect();
-            Ok(activity_json(json!({
-                "@context": AS_CONTEXT,
-                "id": format!("{c}/moderators"),
-                "type": "OrderedCollection",
-                "totalItems": mods.len(),
-                "orderedItems": mods,
-            })))
+            let id = format!("{c}/moderators");
+            let after = cursor::<i64>(&q.after)?;
+            let page = state.db.moderators_page(&c, after, ID_PAGE).await?;
+            let next = page
+                .next(|m| m.id)
+                .map(|last| format!("{id}?page=true&after={last}"));
+            let items: Vec<Value> = page.items.into_iter().map(|m| json!(m.actor)).collect();
+            if paged {
+                let here = match after {
+                    Some(a) => format!("{id}?page=true&after={a}"),
+                    None => format!("{id}?page=true"),
+                };
+                return Ok(activity_json(collection_page(&here, &id, items, next)));
+            }
+            let total = state.db.moderator_count(&c).await?;
+            Ok(activity_json(collection_with_first(&id, total, items)))
         }
         "featured" => {
-            let pinned = state.db.pinned_threads(&c).await?;
-            let mut items = Vec::with_capacity(pinned.len());
-            for t in &pinned {
-                let mut doc = discussions::post_document(&state, t).await?;
-                privacy::address(&mut doc, &community);
-                items.push(doc);
+            let id = format!("{c}/featured");
+            let before = cursor::<i64>(&q.before)?;
+            let page = state.db.pinned_page(&c, before, OUTBOX_PAGE).await?;
+            let mention = community.mention();
+            let next = page
+                .next(|t| t.id)
+                .map(|last| format!("{id}?page=true&before={last}"));
+            let items: Vec<Value> = page
+                .items
+                .iter()
+                .map(|t| {
+                    let mut doc = discussions::post_document_with(t, &mention, None);
+                    privacy::address(&mut doc, &community);
+                    doc
+                })
+                .collect();
+            if paged {
+                let here = match before {
+                    Some(b) => format!("{id}?page=true&before={b}"),
+                    None => format!("{id}?page=true"),
+                };
+                return Ok(activity_json(collection_page(&here, &id, items, next)));
             }
-            Ok(activity_json(json!({
-                "@context": AS_CONTEXT,
-                "id": format!("{c}/featured"),
-                "type": "OrderedCollection",
-                "totalItems": items.len(),
-                "orderedItems": items,
-            })))
+            let total = state.db.pinned_count(&c).await?;
+            Ok(activity_json(collection_with_first(&id, total, items)))
         }
         "articles" => {
-            let ids: Vec<String> = state
-                .db
-                .articles(&c, None)
-                .await?
-                .into_iter()
-                .filter(|a| a.local)
-                .map(|a| a.ap_id)
-                .collect();
-            Ok(activity_json(json!({
-                "@context": AS_CONTEXT,
-                "id": format!("{c}/articles"),
-                "type": "OrderedCollection",
-                "totalItems": ids.len(),
-                "orderedItems": ids,
-            })))
+            let id = format!("{c}/articles");
+            let after = cursor::<i64>(&q.after)?;
+            let page = state.db.owned_article_ids(&c, after, ID_PAGE).await?;
+            let next = page
+                .next(|(n, _)| *n)
+                .map(|last| format!("{id}?page=true&after={last}"));
+            let items: Vec<Value> = page.items.into_iter().map(|(_, ap)| json!(ap)).collect();
+            if paged {
+                let here = match after {
+                    Some(a) => format!("{id}?page=true&after={a}"),
+                    None => format!("{id}?page=true"),
+                };
+                return Ok(activity_json(collection_page(&here, &id, items, next)));
+            }
+            let total = state.db.owned_article_count(&c).await?;
+            Ok(activity_json(collection_with_first(&id, total, items)))
         }
         "events.ics" => {
-            let events = state
+            let page = state
                 .db
-                .events(
+                .events_page(
                     &c,
                     false,
-                    crate::db::now_ms() - 30 * 86_400_000,
+                    crate::web::feed_start(),
+                    cursor::<Pair<i64, i64>>(&q.after)?.map(|Pair(at, id)| (at, id)),
                     crate::service::calendar::MAX_FEED_EVENTS,
                 )
                 .await?;
-            Ok(crate::web::ics_response(
-                crate::service::calendar::calendar(&community.title, &events),
+            Ok(crate::web::ics_page(
+                &state,
+                &uri,
+                &community.title,
+                &page.items,
+                crate::web::feed_next(&page),
             ))
         }
         "feed.atom" => Ok((
             [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
-            crate::service::feeds::community_atom(&state, &community).await?,
+            crate::service::feeds::community_atom(&state, &community, cursor(&q.before)?).await?,
         )
             .into_response()),
         "following" => Ok(empty_collection(format!("{c}/following"))),
         _ => Err(ApiError::not_found("no such collection")),
     }
+}
+
+/// An `OrderedCollectionPage` of the collection `part_of`.
+fn collection_page(id: &str, part_of: &str, items: Vec<Value>, next: Option<String>) -> Value {
+    let mut page = json!({
+        "@context": AS_CONTEXT,
+        "id": id,
+        "type": "OrderedCollectionPage",
+        "partOf": part_of,
+        "orderedItems": items,
+    });
+    if let Some(next) = next {
+        page["next"] = json!(next);
+    }
+    page
+}
+
+/// An `OrderedCollection` whose pages start at `first`, carrying its first page's `items`
+/// inline as well, for readers (Lemmy) that do not follow pages.
+fn collection_with_first(id: &str, total: u64, items: Vec<Value>) -> Value {
+    json!({
+        "@context": AS_CONTEXT,
+        "id": id,
+        "type": "OrderedCollection",
+        "totalItems": total,
+        "first": format!("{id}?page=true"),
+        "orderedItems": items,
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -429,7 +502,7 @@ pub async fn article_object(
 pub async fn article_history(
     State(state): State<Node>,
     Path(key): Path<String>,
-    Query(q): Query<HistoryQuery>,
+    Q(q): Q<HistoryQuery>,
     method: Method,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,

@@ -6,11 +6,15 @@
 //! at hand, by `discussions::check_open`).
 
 use crate::{
-    db::now_ms,
+    db::{
+        discussions::{Ban, Membership},
+        now_ms,
+    },
     node::Node,
     service::error::Error,
     service::{discussions::CommunityView, privacy},
 };
+use std::collections::HashMap;
 
 /// Whether `actor` may contribute to `community` (post, reply, edit, like, propose an article
 /// edit, RSVP): never while banned; in a confidential community only as an accepted member; a
@@ -21,12 +25,54 @@ pub async fn participant(
     community: &CommunityView,
     actor: &str,
 ) -> Result<(), Error> {
-    if let Some(ban) = state
+    let ban = state
         .db
         .active_ban(&community.ap_id, actor, now_ms())
-        .await?
-    {
-        let reason = ban.reason.map(|r| format!(": {r}")).unwrap_or_default();
+        .await?;
+    let membership = if ban.is_none() && !privacy::is_public(community) {
+        state.db.membership(&community.ap_id, actor).await?
+    } else {
+        None
+    };
+    participant_rule(community, ban.as_ref(), membership.as_ref())
+}
+
+/// [`participant`] for `actor` in each of `communities`, in two queries (for lists, such as
+/// a personal calendar, that span many communities): true where `actor` may take part.
+pub async fn participant_in_each(
+    state: &Node,
+    communities: &[&CommunityView],
+    actor: &str,
+) -> Result<HashMap<String, bool>, Error> {
+    let ids: Vec<String> = communities.iter().map(|c| c.ap_id.clone()).collect();
+    let bans = state.db.active_bans_of(actor, &ids, now_ms()).await?;
+    let confidential: Vec<String> = communities
+        .iter()
+        .filter(|c| !privacy::is_public(c))
+        .map(|c| c.ap_id.clone())
+        .collect();
+    let memberships = state.db.memberships_of(actor, &confidential).await?;
+    Ok(communities
+        .iter()
+        .map(|c| {
+            let ok = participant_rule(c, bans.get(&c.ap_id), memberships.get(&c.ap_id)).is_ok();
+            (c.ap_id.clone(), ok)
+        })
+        .collect())
+}
+
+/// The rule behind [`participant`], given the ban in force and the membership.
+fn participant_rule(
+    community: &CommunityView,
+    ban: Option<&Ban>,
+    membership: Option<&Membership>,
+) -> Result<(), Error> {
+    if let Some(ban) = ban {
+        let reason = ban
+            .reason
+            .as_ref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
         return Err(Error::forbidden(format!(
             "banned from this community{reason}"
         )));
@@ -34,7 +80,7 @@ pub async fn participant(
     if privacy::is_public(community) {
         return Ok(());
     }
-    match state.db.membership(&community.ap_id, actor).await? {
+    match membership {
         Some(m) if m.state == "accepted" => Ok(()),
         Some(m) if m.state == "rejected" => Err(Error::forbidden(
             "the community declined the request to join",

@@ -134,15 +134,17 @@ pub async fn propose(state: &Node, raw: &str, by: &str) -> Result<String, Policy
     Ok(domain)
 }
 
-/// Proposals waiting on either side: `requested` (theirs) and `proposed` (ours).
-pub async fn pending(state: &Node) -> Result<Vec<Instance>, PolicyError> {
+/// A page of the handshakes waiting for an answer, incoming (`requested`) and outgoing
+/// (`proposed`), by domain after `after`.
+pub async fn pending(
+    state: &Node,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<crate::paging::Page<Instance>, PolicyError> {
     Ok(state
         .db
-        .instances()
-        .await?
-        .into_iter()
-        .filter(|i| matches!(i.state.as_str(), "requested" | "proposed"))
-        .collect())
+        .instances_page(&["requested", "proposed"], after, limit)
+        .await?)
 }
 
 async fn requested(state: &Node, raw: &str) -> Result<(String, Instance), PolicyError> {

@@ -86,3 +86,62 @@ pub async fn personal_inbox(
         .map_err(|e| Error::invalid(format!("cannot reach {url}: {e}")))?;
     Url::parse(&found.inbox).map_err(|_| Error::invalid("the actor has no valid inbox"))
 }
+
+/// The items of a collection on `host` that another server serves: its pages from `first` on
+/// (a URL or an embedded page, as Mastodon pages), or its inline `orderedItems`/`items` when
+/// it has no pages (as Lemmy serves). At most `max_items` over at most `max_pages` fetches;
+/// a page on another host ends the walk.
+pub async fn collection_items(
+    state: &Node,
+    collection: &serde_json::Value,
+    host: &str,
+    max_items: usize,
+    max_pages: usize,
+) -> Result<Vec<serde_json::Value>, RemoteError> {
+    use crate::activitypub::actors::host_of;
+    use serde_json::Value;
+    let inline = |page: &Value| -> Vec<Value> {
+        page.get("orderedItems")
+            .or_else(|| page.get("items"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let fetch = |link: &Value| {
+        let link = link.clone();
+        async move {
+            match link {
+                Value::Object(_) => Ok::<_, RemoteError>(Some(link)),
+                Value::String(u) => {
+                    let url = Url::parse(&u)
+                        .map_err(|_| RemoteError::Invalid(format!("bad page URL {u:?}")))?;
+                    if host_of(&url) != host {
+                        return Ok(None);
+                    }
+                    Ok(Some(state.fetch(&url).await?))
+                }
+                _ => Ok(None),
+            }
+        }
+    };
+    let Some(first) = collection.get("first") else {
+        let mut items = inline(collection);
+        items.truncate(max_items);
+        return Ok(items);
+    };
+    let mut items = Vec::new();
+    let mut page = fetch(first).await?;
+    let mut pages = 0;
+    while let Some(current) = page.take() {
+        pages += 1;
+        items.extend(inline(&current));
+        if items.len() >= max_items || pages >= max_pages {
+            break;
+        }
+        if let Some(next) = current.get("next") {
+            page = fetch(next).await?;
+        }
+    }
+    items.truncate(max_items);
+    Ok(items)
+}

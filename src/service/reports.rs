@@ -304,11 +304,15 @@ pub async fn queue(
     state: &Node,
     member: &Member,
     filter: Option<&str>,
+    before: Option<i64>,
     limit: u64,
-) -> Result<Vec<Report>, Error> {
+) -> Result<crate::paging::Page<Report>, Error> {
     let me = member.ap_id(state);
     let moderator = (!member.user.is_admin).then_some(me.as_str());
-    Ok(state.db.report_queue(filter, moderator, limit).await?)
+    Ok(state
+        .db
+        .report_queue(filter, moderator, before, limit)
+        .await?)
 }
 
 /// Resolves (`resolved`) or dismisses (`dismissed`) an open report, and records it.

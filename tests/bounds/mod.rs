@@ -1,6 +1,8 @@
 //! Issue 11, class 8: bounded work. Cheap or anonymous requests must not cost the node
 //! unbounded CPU, memory or connections.
 
+mod paging;
+
 use crate::harness::{eventually, fake::FakeServer, sign::Post, ApiUser, Node, NodeOptions};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};

@@ -35,7 +35,7 @@ enum Layer {
     Service,
     /// `error`: the HTTP error type, and its mapping from service errors.
     Edge,
-    /// `web`: non-JSON responses (iCalendar) shared by the HTTP front doors.
+    /// `web`: what the HTTP front doors share (query extraction, iCalendar responses).
     Web,
     /// `api`: the native JSON API.
     Api,
@@ -58,7 +58,7 @@ fn allowed(from: Layer, to: Layer) -> bool {
             Delivery => matches!(to, Domain | Base | Db | Protocol | Node),
             Service => matches!(to, Domain | Base | Db | Protocol | Node | Delivery),
             Edge => matches!(to, Domain | Base | Db | Service),
-            Web => matches!(to, Domain | Base | Edge),
+            Web => to < Web,
             Api | FederationHttp => to < Api,
             Root => true,
         }
@@ -68,7 +68,7 @@ fn allowed(from: Layer, to: Layer) -> bool {
 fn layer_of(module: &str) -> Layer {
     match module.split("::").next().unwrap_or_default() {
         "domain" => Domain,
-        "config" | "markdown" | "metrics" | "telemetry" => Base,
+        "config" | "markdown" | "metrics" | "paging" | "telemetry" => Base,
         "db" => Db,
         "activitypub" => Protocol,
         "node" => Node,

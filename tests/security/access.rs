@@ -27,12 +27,18 @@ async fn event(olga: &ApiUser, title: &str, capacity: Option<u32>) -> Value {
 }
 
 async fn event_in(olga: &ApiUser, slug: &str, title: &str, capacity: Option<u32>) -> Value {
+    event_with(olga, slug, title, json!({"capacity": capacity})).await
+}
+
+/// An event in five days, with `fields` (capacity, join mode…) added to its input.
+async fn event_with(olga: &ApiUser, slug: &str, title: &str, fields: Value) -> Value {
+    let mut input = json!({"title": title, "starts_at": in_days(5, 0), "ends_at": in_days(5, 2),
+                           "timezone": "Europe/Berlin"});
+    for (k, v) in fields.as_object().into_iter().flatten() {
+        input[k] = v.clone();
+    }
     let (status, body) = olga
-        .post(
-            &format!("/communities/{slug}/events"),
-            json!({"title": title, "starts_at": in_days(5, 0), "ends_at": in_days(5, 2),
-                   "timezone": "Europe/Berlin", "capacity": capacity}),
-        )
+        .post(&format!("/communities/{slug}/events"), input)
         .await;
     assert_eq!(status, 201, "{body}");
     body
@@ -368,8 +374,27 @@ async fn the_waitlist_promotes_strictly_in_order_across_nodes() {
         ids.push(id);
     }
 
-    // The seat passes down the list, one leaver at a time.
-    let mut leaver = (t.olga.clone(), seat["id"].clone());
+    the_seat_passes_down(
+        &t,
+        &seat,
+        (t.olga.clone(), seat["id"].clone()),
+        &waiting,
+        ids,
+    )
+    .await;
+}
+
+/// The one seat of `seat` passes down `waiting` (each with the event's id on their node), one
+/// leaver at a time, starting with `first`: each time the next in line gets it, their node
+/// hears it, and nobody else in line is going.
+async fn the_seat_passes_down(
+    t: &Board,
+    seat: &Value,
+    first: (ApiUser, Value),
+    waiting: &[ApiUser],
+    ids: Vec<Value>,
+) {
+    let mut leaver = first;
     for (user, id) in waiting.iter().zip(ids) {
         let (status, body) = leaver
             .0
@@ -401,6 +426,98 @@ async fn the_waitlist_promotes_strictly_in_order_across_nodes() {
         }
         leaver = (user.clone(), id);
     }
+}
+
+/// An event whose organizer approves every RSVP, with one seat: three people on three nodes
+/// ask, and the organizer approves them in another order than they asked. Each joins the
+/// waitlist when approved, and the seat goes strictly in the order they joined it.
+#[tokio::test]
+async fn approved_rsvps_are_promoted_in_the_order_they_joined_the_waitlist() {
+    let t = board().await;
+    admit(&t.olga, &t.gina, &t.handle).await;
+    let lee = t.alpha.api_user("lee").await;
+    let (status, _) = lee.post("/communities/board/join", json!({})).await;
+    assert_eq!(status, 202, "a members community waits for a moderator");
+    approve(&t.olga, &lee).await;
+    let seat = event_with(
+        &t.olga,
+        "board",
+        "Workshop",
+        json!({"capacity": 1, "join_mode": "restricted"}),
+    )
+    .await;
+    let event_id = seat["id"].as_i64().expect("id");
+    let ap_id = seat["ap_id"].as_str().expect("ap_id").to_string();
+    let on_alpha = |who: String| {
+        let db = t.alpha.state.db.clone();
+        async move {
+            db.participant(event_id, &who)
+                .await
+                .expect("db")
+                .map(|p| (p.id, p.state))
+        }
+    };
+    let (olga, on_alpha) = (&t.olga, &on_alpha);
+    let decide = |who: String| async move {
+        let (id, _) = on_alpha(who).await.expect("a participant");
+        let (status, body) = olga
+            .post(
+                &format!("/events/{event_id}/participants/{id}/approve"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["state"].as_str().unwrap_or_default().to_string()
+    };
+    // The organizer takes the seat herself, by approval like everyone.
+    let (status, body) = t
+        .olga
+        .post(&format!("/events/{event_id}/rsvp"), json!({"going": true}))
+        .await;
+    assert_eq!((status, body["state"].as_str()), (200, Some("pending")));
+    assert_eq!(decide(t.olga.ap_id()).await, "going");
+
+    // bert, gina and lee ask in that order; all wait for the organizer.
+    let asking = [t.bert.clone(), t.gina.clone(), lee.clone()];
+    let mut local_ids = std::collections::HashMap::new();
+    for user in &asking {
+        let id = local_event(user, &t.handle, &ap_id).await;
+        let (status, body) = user
+            .post(&format!("/events/{id}/rsvp"), json!({"going": true}))
+            .await;
+        assert_eq!((status, body["state"].as_str()), (200, Some("pending")));
+        eventually(WAIT, "alpha holds the request", || async {
+            let (_, st) = on_alpha(user.ap_id()).await?;
+            (st == "pending").then_some(())
+        })
+        .await;
+        local_ids.insert(user.name.clone(), id);
+    }
+    // She approves lee, then bert, then gina: the event is full, so each joins the waitlist
+    // then, and hears it on their node before the next is approved.
+    let waiting = [lee.clone(), t.bert.clone(), t.gina.clone()];
+    for user in &waiting {
+        assert_eq!(decide(user.ap_id()).await, "waitlisted");
+        let id = &local_ids[&user.name];
+        eventually(
+            WAIT,
+            &format!("{} hears of the waitlist", user.name),
+            || async {
+                let (_, e) = user.get(&format!("/events/{id}")).await;
+                (e["my_rsvp"] == "waitlisted").then_some(())
+            },
+        )
+        .await;
+    }
+    let ids = waiting.iter().map(|u| local_ids[&u.name].clone()).collect();
+    the_seat_passes_down(
+        &t,
+        &seat,
+        (t.olga.clone(), seat["id"].clone()),
+        &waiting,
+        ids,
+    )
+    .await;
 }
 
 /// The personal calendar follows the rule every RSVP follows: a public community's event is

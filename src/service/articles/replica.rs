@@ -208,15 +208,12 @@ pub async fn backfill(state: &Node, community: &CommunityView) -> Result<usize, 
         // Not a Roundtable community, or no articles collection: nothing to bring.
         Err(_) => return Ok(0),
     };
+    // Every page of the collection (older nodes serve it inline, in one piece).
+    let items = remote::collection_items(state, &collection, &host_of(&url), 1000, 100)
+        .await
+        .map_err(|e| Error::invalid(format!("cannot read the articles: {e}")))?;
     let mut stored = 0;
-    for id in collection
-        .get("orderedItems")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .take(1000)
-    {
+    for id in items.iter().filter_map(Value::as_str) {
         let Ok(article) = Url::parse(id) else {
             continue;
         };

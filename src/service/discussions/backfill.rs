@@ -24,35 +24,9 @@ pub async fn backfill(state: &Node, community: &CommunityView) -> Result<usize, 
             .map_err(|e| Error::invalid(format!("cannot read the outbox: {e}")))
     };
     let collection = fetch(outbox.clone()).await?;
-    let mut items: Vec<Value> = Vec::new();
-    let mut page = match collection.get("orderedItems") {
-        Some(_) => Some(collection.clone()),
-        None => match collection.get("first") {
-            Some(Value::String(u)) => {
-                Some(fetch(Url::parse(u).map_err(|_| Error::invalid("bad page URL"))?).await?)
-            }
-            Some(v @ Value::Object(_)) => Some(v.clone()),
-            _ => None,
-        },
-    };
-    let mut pages = 0;
-    while let Some(current) = page.take() {
-        pages += 1;
-        if let Some(Value::Array(list)) = current.get("orderedItems") {
-            items.extend(list.iter().cloned());
-        }
-        if items.len() >= BACKFILL_LIMIT || pages >= 10 {
-            break;
-        }
-        if let Some(next) = current.get("next").and_then(Value::as_str) {
-            let next = Url::parse(next).map_err(|_| Error::invalid("bad page URL"))?;
-            if host_of(&next) != community_host {
-                break;
-            }
-            page = Some(fetch(next).await?);
-        }
-    }
-    items.truncate(BACKFILL_LIMIT);
+    let items = remote::collection_items(state, &collection, &community_host, BACKFILL_LIMIT, 10)
+        .await
+        .map_err(|e| Error::invalid(format!("cannot read the outbox: {e}")))?;
     let mut stored = 0;
     for item in items.iter().rev() {
         if inner_kind(item) != "Announce"

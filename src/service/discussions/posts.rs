@@ -41,25 +41,36 @@ pub(super) async fn post_context(
 
 /// The `Page`/`Note` document of a stored post.
 pub async fn post_document(state: &Node, post: &Post) -> Result<Value, Error> {
-    // A post written elsewhere is served as its author's node signed it, so replicas can check
-    // its proof.
-    if let Some(signed) = post
-        .signed_object
-        .as_deref()
-        .filter(|_| !post.deleted && post.removed_reason.is_none())
-        .and_then(|s| serde_json::from_str::<Value>(s).ok())
-    {
+    if let Some(signed) = signed_document(post) {
         return Ok(signed);
     }
     let (mention, parent) = post_context(state, post).await?;
-    Ok(objects::post_json(
+    Ok(post_document_with(post, &mention, parent.as_deref()))
+}
+
+/// [`post_document`] with the community's mention and the parent's id already at hand, as
+/// list presenters have them: no query per post.
+pub fn post_document_with(post: &Post, community_mention: &str, parent: Option<&str>) -> Value {
+    if let Some(signed) = signed_document(post) {
+        return signed;
+    }
+    objects::post_json(
         post,
         &PostContext {
             community: &post.community,
-            community_mention: &mention,
-            in_reply_to: parent.as_deref(),
+            community_mention,
+            in_reply_to: parent,
         },
-    ))
+    )
+}
+
+/// A post written elsewhere is served as its author's node signed it, so replicas can check
+/// its proof.
+fn signed_document(post: &Post) -> Option<Value> {
+    post.signed_object
+        .as_deref()
+        .filter(|_| !post.deleted && post.removed_reason.is_none())
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
 }
 
 /// A post as it will be stored, for building its document before the write.

@@ -231,13 +231,7 @@ pub(super) async fn receive_from_owner(state: &Node, env: &Envelope) -> Result<(
             "an event is only accepted from the community that owns it",
         ));
     }
-    if state
-        .db
-        .members(&community.ap_id, None)
-        .await?
-        .iter()
-        .all(|m| m.user_id.is_none())
-    {
+    if !state.db.has_local_membership(&community.ap_id).await? {
         return Ok(());
     }
     incoming.local = false;

@@ -13,16 +13,28 @@ pub(super) async fn owner_jobs(
     let mut inboxes: Vec<Url> = Vec::new();
     // Participants who do not follow the community (e.g. from Mobilizon) hear changes too.
     if kind != "Create" && event.id != 0 {
-        for p in state.db.participants(event.id).await? {
-            if p.user_id.is_some() {
-                continue;
-            }
-            if let Some(actor) = state.db.remote_actor(&p.actor).await? {
-                let target = actor.shared_inbox.clone().unwrap_or(actor.inbox.clone());
-                if let Ok(url) = Url::parse(&target) {
-                    if !inboxes.contains(&url) {
-                        inboxes.push(url);
-                    }
+        let remote: Vec<String> = state
+            .db
+            .participants(event.id)
+            .await?
+            .into_iter()
+            .filter(|p| p.user_id.is_none())
+            .map(|p| p.actor)
+            .collect();
+        // Their actors in one query, not one per participant.
+        let actors: std::collections::HashMap<String, _> = state
+            .db
+            .remote_actors(&remote)
+            .await?
+            .into_iter()
+            .map(|a| (a.ap_id.clone(), a))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        for actor in remote.iter().filter_map(|id| actors.get(id)) {
+            let target = actor.shared_inbox.clone().unwrap_or(actor.inbox.clone());
+            if let Ok(url) = Url::parse(&target) {
+                if seen.insert(url.clone()) {
+                    inboxes.push(url);
                 }
             }
         }
