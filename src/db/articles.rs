@@ -8,8 +8,9 @@ use super::{
 };
 use crate::paging::{rows_for, Page};
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, Condition, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, ExprTrait},
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 pub type Article = article::Model;
@@ -101,11 +102,12 @@ impl Db {
         let mut q = article::Entity::find().filter(article::Column::Community.eq(community));
         if let Some(now) = overdue_at {
             // Days as BIGINT: an INTEGER product overflows on PostgreSQL past 24 days.
-            q = q.filter(Expr::cust_with_values(
-                "review_interval_days IS NOT NULL AND \
-                 COALESCE(last_reviewed_at, created_at) + CAST(review_interval_days AS BIGINT) * 86400000 <= ?",
-                [now],
-            ));
+            let due = Expr::cust(
+                "COALESCE(last_reviewed_at, created_at) + CAST(review_interval_days AS BIGINT) * 86400000",
+            );
+            q = q
+                .filter(article::Column::ReviewIntervalDays.is_not_null())
+                .filter(due.lte(now));
         }
         if let Some((title, id)) = after {
             q = q.filter(
