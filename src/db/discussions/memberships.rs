@@ -1,0 +1,274 @@
+//! Memberships, local and remote, by actor id: joining, states, roles, member lists and who receives.
+
+use super::*;
+
+impl Db {
+    pub async fn membership(
+        &self,
+        community: &str,
+        actor: &str,
+    ) -> Result<Option<Membership>, DbErr> {
+        membership::Entity::find()
+            .filter(membership::Column::Community.eq(community))
+            .filter(membership::Column::Actor.eq(actor))
+            .one(self.conn())
+            .await
+    }
+
+    /// `actor`'s memberships of each of `communities`, in one query.
+    pub async fn memberships_of(
+        &self,
+        actor: &str,
+        communities: &[String],
+    ) -> Result<HashMap<String, Membership>, DbErr> {
+        if communities.is_empty() {
+            return Ok(HashMap::new());
+        }
+        Ok(membership::Entity::find()
+            .filter(membership::Column::Actor.eq(actor))
+            .filter(membership::Column::Community.is_in(communities.iter().cloned()))
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|m| (m.community.clone(), m))
+            .collect())
+    }
+
+    /// Creates a membership, or updates state, follow and inbox of an existing one (its role
+    /// is kept).
+    pub async fn upsert_membership(&self, new: NewMembership) -> Result<Membership, DbErr> {
+        let (community, actor) = (new.community.clone(), new.actor.clone());
+        membership::Entity::insert(membership::ActiveModel {
+            community: Set(new.community),
+            actor: Set(new.actor),
+            user_id: Set(new.user_id),
+            role: Set(new.role.to_string()),
+            title: Set(None),
+            state: Set(new.state.to_string()),
+            follow_id: Set(new.follow_id),
+            inbox: Set(new.inbox),
+            created_at: Set(now_ms()),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::columns([membership::Column::Community, membership::Column::Actor])
+                .update_columns([
+                    membership::Column::State,
+                    membership::Column::FollowId,
+                    membership::Column::Inbox,
+                ])
+                .to_owned(),
+        )
+        .exec(self.conn())
+        .await?;
+        self.membership(&community, &actor)
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("membership".into()))
+    }
+
+    pub async fn set_membership_state(
+        &self,
+        community: &str,
+        actor: &str,
+        state: &str,
+    ) -> Result<bool, DbErr> {
+        let result = membership::Entity::update_many()
+            .col_expr(membership::Column::State, Expr::value(state))
+            .filter(membership::Column::Community.eq(community))
+            .filter(membership::Column::Actor.eq(actor))
+            .exec(self.conn())
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    pub async fn set_membership_role(
+        &self,
+        community: &str,
+        actor: &str,
+        role: &str,
+        title: Option<&str>,
+    ) -> Result<bool, DbErr> {
+        let result = membership::Entity::update_many()
+            .col_expr(membership::Column::Role, Expr::value(role))
+            .col_expr(
+                membership::Column::Title,
+                Expr::value(title.map(str::to_string)),
+            )
+            .filter(membership::Column::Community.eq(community))
+            .filter(membership::Column::Actor.eq(actor))
+            .exec(self.conn())
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    pub async fn delete_membership(&self, community: &str, actor: &str) -> Result<bool, DbErr> {
+        apply(
+            self.conn(),
+            &Write::DeleteMembership {
+                community: community.to_string(),
+                actor: actor.to_string(),
+            },
+        )
+        .await
+    }
+
+    pub async fn members(
+        &self,
+        community: &str,
+        state: Option<&str>,
+    ) -> Result<Vec<Membership>, DbErr> {
+        let mut q = membership::Entity::find().filter(membership::Column::Community.eq(community));
+        if let Some(state) = state {
+            q = q.filter(membership::Column::State.eq(state));
+        }
+        q.order_by_asc(membership::Column::Id)
+            .all(self.conn())
+            .await
+    }
+
+    /// A page of a community's memberships (in `state`, if given) in the order they were
+    /// made: at most `limit` after membership id `after`.
+    pub async fn members_page(
+        &self,
+        community: &str,
+        state: Option<&str>,
+        after: Option<i64>,
+        limit: u64,
+    ) -> Result<Page<Membership>, DbErr> {
+        let mut q = membership::Entity::find().filter(membership::Column::Community.eq(community));
+        if let Some(state) = state {
+            q = q.filter(membership::Column::State.eq(state));
+        }
+        if let Some(after) = after {
+            q = q.filter(membership::Column::Id.gt(after));
+        }
+        let rows = q
+            .order_by_asc(membership::Column::Id)
+            .limit(rows_for(limit))
+            .all(self.conn())
+            .await?;
+        Ok(Page::from_rows(rows, limit))
+    }
+
+    /// A page of a community's accepted owners and moderators, in the order they joined.
+    pub async fn moderators_page(
+        &self,
+        community: &str,
+        after: Option<i64>,
+        limit: u64,
+    ) -> Result<Page<Membership>, DbErr> {
+        let mut q = moderators(community);
+        if let Some(after) = after {
+            q = q.filter(membership::Column::Id.gt(after));
+        }
+        let rows = q
+            .order_by_asc(membership::Column::Id)
+            .limit(rows_for(limit))
+            .all(self.conn())
+            .await?;
+        Ok(Page::from_rows(rows, limit))
+    }
+
+    pub async fn moderator_count(&self, community: &str) -> Result<u64, DbErr> {
+        moderators(community).count(self.conn()).await
+    }
+
+    pub async fn set_local_readers(&self, community_id: i64, on: bool) -> Result<(), DbErr> {
+        community::Entity::update_many()
+            .col_expr(community::Column::LocalReaders, Expr::value(on))
+            .filter(community::Column::Id.eq(community_id))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// How many communities `actor` moderates (or owns).
+    pub async fn moderated_communities(&self, actor: &str) -> Result<u64, DbErr> {
+        membership::Entity::find()
+            .filter(membership::Column::Actor.eq(actor))
+            .filter(membership::Column::State.eq("accepted"))
+            .filter(membership::Column::Role.is_in(["owner", "moderator"]))
+            .count(self.conn())
+            .await
+    }
+
+    /// Whether `host` (`domain[:port]`) has at least one approved member in `community`.
+    pub async fn has_member_on(&self, community: &str, host: &str) -> Result<bool, DbErr> {
+        let escaped = host
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let rows = self
+            .conn()
+            .query_all_raw(crate::db::queue::sql(
+                self.backend(),
+                "SELECT 1 AS one FROM memberships WHERE community = $1 AND state = 'accepted' \
+                 AND (actor LIKE $2 ESCAPE '\\' OR actor LIKE $3 ESCAPE '\\') LIMIT 1",
+                vec![
+                    community.into(),
+                    format!("http://{escaped}/%").into(),
+                    format!("https://{escaped}/%").into(),
+                ],
+            ))
+            .await?;
+        Ok(!rows.is_empty())
+    }
+
+    pub async fn member_count(&self, community: &str) -> Result<u64, DbErr> {
+        membership::Entity::find()
+            .filter(membership::Column::Community.eq(community))
+            .filter(membership::Column::State.eq("accepted"))
+            .count(self.conn())
+            .await
+    }
+
+    /// Distinct delivery targets of a community's accepted remote members.
+    pub async fn follower_inboxes(&self, community: &str) -> Result<Vec<String>, DbErr> {
+        let rows: Vec<Option<String>> = membership::Entity::find()
+            .select_only()
+            .column(membership::Column::Inbox)
+            .filter(membership::Column::Community.eq(community))
+            .filter(membership::Column::State.eq("accepted"))
+            .filter(membership::Column::Inbox.is_not_null())
+            .distinct()
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        Ok(rows.into_iter().flatten().collect())
+    }
+
+    /// Whether any local user has a membership (in any state) of `community`, in one query
+    /// that reads at most one row.
+    pub async fn has_local_membership(&self, community: &str) -> Result<bool, DbErr> {
+        Ok(membership::Entity::find()
+            .filter(membership::Column::Community.eq(community))
+            .filter(membership::Column::UserId.is_not_null())
+            .one(self.conn())
+            .await?
+            .is_some())
+    }
+
+    /// Accepted local members of a (remote) community: whether this node replicates it.
+    pub async fn local_member_count(&self, community: &str) -> Result<u64, DbErr> {
+        membership::Entity::find()
+            .filter(membership::Column::Community.eq(community))
+            .filter(membership::Column::State.eq("accepted"))
+            .filter(membership::Column::UserId.is_not_null())
+            .count(self.conn())
+            .await
+    }
+
+    // ----- posts -----
+
+    pub async fn membership_by_id(&self, id: i64) -> Result<Option<Membership>, DbErr> {
+        membership::Entity::find_by_id(id).one(self.conn()).await
+    }
+
+    pub async fn membership_by_follow(&self, follow_id: &str) -> Result<Option<Membership>, DbErr> {
+        membership::Entity::find()
+            .filter(membership::Column::FollowId.eq(follow_id))
+            .one(self.conn())
+            .await
+    }
+}
