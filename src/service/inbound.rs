@@ -61,7 +61,11 @@ pub async fn route(state: &Node, env: &Envelope) -> Result<Route, Error> {
     use ActivityKind::*;
     let object = env.body.get("object");
     let object_id = id_of(object);
-    let answers = matches!(env.kind, Accept | Reject | TentativeAccept | Ignore | Undo);
+    // A `Delete` may name an RSVP's `Join` too (it then goes to events, as an RSVP's answer does).
+    let answers = matches!(
+        env.kind,
+        Accept | Reject | TentativeAccept | Ignore | Undo | Delete
+    );
     let awaiting = match (&object_id, answers) {
         (Some(id), true) => state.db.awaiting(id.as_str()).await?,
         _ => None,
