@@ -31,8 +31,7 @@ pub async fn send(
 ) -> Result<usize, DbErr> {
     let jobs = jobs_for(state, signer, activity, inboxes);
     let n = jobs.len();
-    state.db.enqueue(jobs).await?;
-    state.delivery_wakeup.notify_waiters();
+    state.db.enqueue(jobs).await?.wake(&state.delivery_wakeup);
     Ok(n)
 }
 

@@ -1,5 +1,6 @@
 //! Queries for knowledge articles, their revisions, slugs and proposed edits.
 
+use super::queue::Queued;
 use super::{
     entities::{article, article_edit, article_revision, article_slug},
     now_ms,
@@ -256,39 +257,43 @@ impl Db {
         new: NewArticle,
         first: NewRevision,
         jobs: Vec<NewJob>,
-    ) -> Result<Article, DbErr> {
-        let txn = self.begin().await?;
-        let now = now_ms();
-        let article = article::ActiveModel {
-            ap_id: Set(new.ap_id),
-            community: Set(new.community.clone()),
-            title: Set(first.title.clone()),
-            slug: Set(new.slug.clone()),
-            current_rev: Set(first.rev_id.clone()),
-            protected: Set(false),
-            review_interval_days: Set(new.review_interval_days),
-            last_reviewed_at: Set(None),
-            last_reviewed_by: Set(None),
-            local: Set(new.local),
-            created_at: Set(first.created_at),
-            updated_at: Set(now),
-            ..Default::default()
+    ) -> Result<Queued<Article>, DbErr> {
+        async {
+            let txn = self.begin().await?;
+            let now = now_ms();
+            let article = article::ActiveModel {
+                ap_id: Set(new.ap_id),
+                community: Set(new.community.clone()),
+                title: Set(first.title.clone()),
+                slug: Set(new.slug.clone()),
+                current_rev: Set(first.rev_id.clone()),
+                protected: Set(false),
+                review_interval_days: Set(new.review_interval_days),
+                last_reviewed_at: Set(None),
+                last_reviewed_by: Set(None),
+                local: Set(new.local),
+                created_at: Set(first.created_at),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            article_slug::ActiveModel {
+                article_id: Set(article.id),
+                community: Set(new.community),
+                slug: Set(new.slug),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            index_article(&txn, &article, &first.title, &first.content).await?;
+            insert_revision(&txn, article.id, 1, first).await?;
+            enqueue(&txn, jobs, now).await?;
+            txn.commit().await?;
+            Ok(article)
         }
-        .insert(&txn)
-        .await?;
-        article_slug::ActiveModel {
-            article_id: Set(article.id),
-            community: Set(new.community),
-            slug: Set(new.slug),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        index_article(&txn, &article, &first.title, &first.content).await?;
-        insert_revision(&txn, article.id, 1, first).await?;
-        enqueue(&txn, jobs, now).await?;
-        txn.commit().await?;
-        Ok(article)
+        .await
+        .map(Queued)
     }
 
     /// Appends a revision (the article's new head), renaming the article if its title changed,
@@ -301,49 +306,53 @@ impl Db {
         revision: NewRevision,
         new_slug: Option<String>,
         jobs: Vec<NewJob>,
-    ) -> Result<bool, DbErr> {
-        let txn = self.begin().await?;
-        let now = now_ms();
-        let moved = article::Entity::update_many()
-            .col_expr(
-                article::Column::CurrentRev,
-                Expr::value(revision.rev_id.clone()),
-            )
-            .col_expr(article::Column::Title, Expr::value(revision.title.clone()))
-            .col_expr(article::Column::UpdatedAt, Expr::value(now))
-            .filter(article::Column::Id.eq(article.id))
-            .filter(article::Column::CurrentRev.eq(expected_head))
-            .exec(&txn)
-            .await?;
-        if moved.rows_affected == 0 {
-            txn.rollback().await?;
-            return Ok(false);
-        }
-        if let Some(slug) = new_slug {
-            article::Entity::update_many()
-                .col_expr(article::Column::Slug, Expr::value(slug.clone()))
+    ) -> Result<Queued<bool>, DbErr> {
+        async {
+            let txn = self.begin().await?;
+            let now = now_ms();
+            let moved = article::Entity::update_many()
+                .col_expr(
+                    article::Column::CurrentRev,
+                    Expr::value(revision.rev_id.clone()),
+                )
+                .col_expr(article::Column::Title, Expr::value(revision.title.clone()))
+                .col_expr(article::Column::UpdatedAt, Expr::value(now))
                 .filter(article::Column::Id.eq(article.id))
+                .filter(article::Column::CurrentRev.eq(expected_head))
                 .exec(&txn)
                 .await?;
-            article_slug::ActiveModel {
-                article_id: Set(article.id),
-                community: Set(article.community.clone()),
-                slug: Set(slug),
-                ..Default::default()
+            if moved.rows_affected == 0 {
+                txn.rollback().await?;
+                return Ok(false);
             }
-            .insert(&txn)
-            .await?;
+            if let Some(slug) = new_slug {
+                article::Entity::update_many()
+                    .col_expr(article::Column::Slug, Expr::value(slug.clone()))
+                    .filter(article::Column::Id.eq(article.id))
+                    .exec(&txn)
+                    .await?;
+                article_slug::ActiveModel {
+                    article_id: Set(article.id),
+                    community: Set(article.community.clone()),
+                    slug: Set(slug),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await?;
+            }
+            let seq = article_revision::Entity::find()
+                .filter(article_revision::Column::ArticleId.eq(article.id))
+                .count(&txn)
+                .await? as i32
+                + 1;
+            index_article(&txn, article, &revision.title, &revision.content).await?;
+            insert_revision(&txn, article.id, seq, revision).await?;
+            enqueue(&txn, jobs, now).await?;
+            txn.commit().await?;
+            Ok(true)
         }
-        let seq = article_revision::Entity::find()
-            .filter(article_revision::Column::ArticleId.eq(article.id))
-            .count(&txn)
-            .await? as i32
-            + 1;
-        index_article(&txn, article, &revision.title, &revision.content).await?;
-        insert_revision(&txn, article.id, seq, revision).await?;
-        enqueue(&txn, jobs, now).await?;
-        txn.commit().await?;
-        Ok(true)
+        .await
+        .map(Queued)
     }
 
     pub async fn set_article_protected(&self, id: i64, protected: bool) -> Result<(), DbErr> {
@@ -377,13 +386,21 @@ impl Db {
 
     // ----- proposed edits -----
 
-    pub async fn insert_edit(&self, edit: ArticleEdit, jobs: Vec<NewJob>) -> Result<(), DbErr> {
-        let txn = self.begin().await?;
-        let mut model: article_edit::ActiveModel = edit.into();
-        model.id = sea_orm::ActiveValue::NotSet;
-        model.insert(&txn).await?;
-        enqueue(&txn, jobs, now_ms()).await?;
-        txn.commit().await
+    pub async fn insert_edit(
+        &self,
+        edit: ArticleEdit,
+        jobs: Vec<NewJob>,
+    ) -> Result<Queued<()>, DbErr> {
+        async {
+            let txn = self.begin().await?;
+            let mut model: article_edit::ActiveModel = edit.into();
+            model.id = sea_orm::ActiveValue::NotSet;
+            model.insert(&txn).await?;
+            enqueue(&txn, jobs, now_ms()).await?;
+            txn.commit().await
+        }
+        .await
+        .map(Queued)
     }
 
     pub async fn edit_by_edit_id(&self, edit_id: &str) -> Result<Option<ArticleEdit>, DbErr> {

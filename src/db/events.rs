@@ -1,6 +1,7 @@
 //! Queries for events and RSVPs. Joining and leaving lock the event row first, so capacity
 //! and waitlist order hold under concurrent RSVPs on both databases.
 
+use super::queue::Queued;
 use super::{
     entities::{event, event_participant},
     now_ms,
@@ -99,37 +100,49 @@ impl Db {
 
     /// Inserts or replaces an event (by `ap_id`) and queues the deliveries announcing it.
     /// The transaction writes before it reads, so SQLite never has to upgrade a read lock.
-    pub async fn save_event(&self, model: Event, jobs: Vec<NewJob>) -> Result<Event, DbErr> {
-        let txn = self.begin().await?;
-        let ap_id = model.ap_id.clone();
-        let mut active: event::ActiveModel = model.into();
-        active = active.reset_all();
-        active.id = sea_orm::ActiveValue::NotSet;
-        let mut changes = active.clone();
-        changes.created_at = sea_orm::ActiveValue::NotSet;
-        let updated = event::Entity::update_many()
-            .set(changes)
-            .filter(event::Column::ApId.eq(&ap_id))
-            .exec(&txn)
-            .await?;
-        if updated.rows_affected == 0 {
-            active.insert(&txn).await?;
+    pub async fn save_event(
+        &self,
+        model: Event,
+        jobs: Vec<NewJob>,
+    ) -> Result<Queued<Event>, DbErr> {
+        async {
+            let txn = self.begin().await?;
+            let ap_id = model.ap_id.clone();
+            let mut active: event::ActiveModel = model.into();
+            active = active.reset_all();
+            active.id = sea_orm::ActiveValue::NotSet;
+            let mut changes = active.clone();
+            changes.created_at = sea_orm::ActiveValue::NotSet;
+            let updated = event::Entity::update_many()
+                .set(changes)
+                .filter(event::Column::ApId.eq(&ap_id))
+                .exec(&txn)
+                .await?;
+            if updated.rows_affected == 0 {
+                active.insert(&txn).await?;
+            }
+            let saved = event::Entity::find()
+                .filter(event::Column::ApId.eq(&ap_id))
+                .one(&txn)
+                .await?
+                .ok_or_else(|| DbErr::RecordNotFound(ap_id))?;
+            enqueue(&txn, jobs, now_ms()).await?;
+            txn.commit().await?;
+            Ok(saved)
         }
-        let saved = event::Entity::find()
-            .filter(event::Column::ApId.eq(&ap_id))
-            .one(&txn)
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound(ap_id))?;
-        enqueue(&txn, jobs, now_ms()).await?;
-        txn.commit().await?;
-        Ok(saved)
+        .await
+        .map(Queued)
     }
 
-    pub async fn delete_event(&self, id: i64, jobs: Vec<NewJob>) -> Result<(), DbErr> {
-        let txn = self.begin().await?;
-        event::Entity::delete_by_id(id).exec(&txn).await?;
-        enqueue(&txn, jobs, now_ms()).await?;
-        txn.commit().await
+    pub async fn delete_event(&self, id: i64, jobs: Vec<NewJob>) -> Result<Queued<()>, DbErr> {
+        async {
+            let txn = self.begin().await?;
+            event::Entity::delete_by_id(id).exec(&txn).await?;
+            enqueue(&txn, jobs, now_ms()).await?;
+            txn.commit().await
+        }
+        .await
+        .map(Queued)
     }
 
     pub async fn participant(

@@ -11,6 +11,26 @@ use sea_orm::{
     ConnectionTrait, DbBackend, EntityTrait, IdenStatic, Iterable, Set, Statement, Value,
 };
 
+/// What a write that queued delivery jobs gives back. Its value is reached only through
+/// [`Queued::wake`], which wakes the delivery workers, so no change can queue jobs and forget
+/// to tell them.
+#[must_use = "call .wake(&node.delivery_wakeup) so the delivery workers send the new jobs"]
+#[derive(Debug)]
+pub struct Queued<T>(pub(in crate::db) T);
+
+impl<T> Queued<T> {
+    /// Wakes idle delivery workers, then hands over the write's result.
+    pub fn wake(self, workers: &tokio::sync::Notify) -> T {
+        workers.notify_waiters();
+        self.0
+    }
+
+    /// The result of a write that was given no jobs (there is nothing to send).
+    pub(in crate::db) fn without_jobs(self) -> T {
+        self.0
+    }
+}
+
 /// One job to insert.
 #[derive(Clone, Debug)]
 pub struct NewJob {
@@ -73,8 +93,10 @@ pub(super) fn sql(backend: DbBackend, text: &str, values: Vec<Value>) -> Stateme
 
 impl Db {
     /// Writes jobs outside any other transaction.
-    pub async fn enqueue(&self, jobs: Vec<NewJob>) -> Result<(), DbErr> {
-        enqueue(self.conn(), jobs, super::now_ms()).await
+    pub async fn enqueue(&self, jobs: Vec<NewJob>) -> Result<Queued<()>, DbErr> {
+        async { enqueue(self.conn(), jobs, super::now_ms()).await }
+            .await
+            .map(Queued)
     }
 
     /// Leases the next due job, if any, to `worker` until `lease_until`.

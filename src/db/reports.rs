@@ -1,5 +1,6 @@
 //! Reports (`Flag`) and their moderation state, and instance-level suspensions.
 
+use super::queue::Queued;
 use super::{
     now_ms,
     queue::{enqueue, sql, NewJob},
@@ -87,7 +88,10 @@ pub struct Suspension {
 impl Db {
     /// Stores a report; a second one with the same id is ignored. Returns the stored report.
     pub async fn insert_report(&self, new: NewReport) -> Result<Report, DbErr> {
-        self.insert_report_and_enqueue(new, Vec::new()).await
+        Ok(self
+            .insert_report_and_enqueue(new, Vec::new())
+            .await?
+            .without_jobs())
     }
 
     /// [`Db::insert_report`] and the jobs that deliver it, in one transaction.
@@ -95,7 +99,8 @@ impl Db {
         &self,
         new: NewReport,
         jobs: Vec<NewJob>,
-    ) -> Result<Report, DbErr> {
+    ) -> Result<Queued<Report>, DbErr> {
+        async {
         let txn = self.begin().await?;
         txn.execute_raw(sql(
                 self.backend(),
@@ -121,6 +126,9 @@ impl Db {
         self.report_by_ap_id(&new.ap_id)
             .await?
             .ok_or_else(|| DbErr::RecordNotFound("report".into()))
+        }
+        .await
+        .map(Queued)
     }
 
     pub async fn report_by_ap_id(&self, ap_id: &str) -> Result<Option<Report>, DbErr> {

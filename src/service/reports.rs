@@ -218,8 +218,8 @@ pub async fn file(
             },
             jobs,
         )
-        .await?;
-    state.delivery_wakeup.notify_waiters();
+        .await?
+        .wake(&state.delivery_wakeup);
     info!(report = report.id, object = %report.object, "report filed");
     Ok(report)
 }

@@ -214,7 +214,8 @@ async fn feeds_compute_time_zones_only_around_the_times_they_list() {
         .db
         .save_event(legacy, Vec::new())
         .await
-        .expect("save");
+        .expect("save")
+        .wake(&alpha.state.delivery_wakeup);
     let started = Instant::now();
     let ics = feed(&alpha).await;
     eprintln!(

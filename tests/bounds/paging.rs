@@ -322,7 +322,12 @@ async fn bulk_event(node: &Node, template: &Event, key: &str, starts_at: i64) ->
     e.title = format!("Event {key}");
     e.starts_at = starts_at;
     e.ends_at = starts_at + HOUR;
-    node.state.db.save_event(e, Vec::new()).await.expect("save")
+    node.state
+        .db
+        .save_event(e, Vec::new())
+        .await
+        .expect("save")
+        .wake(&node.state.delivery_wakeup)
 }
 
 /// The `UID`s of a calendar, and its `Link` to the next page.
@@ -531,6 +536,7 @@ async fn stored_article(
         )
         .await
         .expect("article")
+        .wake(&node.state.delivery_wakeup)
         .id
 }
 

@@ -245,8 +245,14 @@ async fn a_peer_failing_for_three_days_is_dead_until_it_contacts_us() {
         [Url::parse("https://peer.example/inbox").expect("url")],
     );
     // Queueing the same activity for the same inbox twice keeps one job.
-    db.enqueue(jobs.clone()).await.expect("enqueue");
-    db.enqueue(jobs).await.expect("enqueue again");
+    db.enqueue(jobs.clone())
+        .await
+        .expect("enqueue")
+        .wake(&a.state.delivery_wakeup);
+    db.enqueue(jobs)
+        .await
+        .expect("enqueue again")
+        .wake(&a.state.delivery_wakeup);
     assert_eq!(db.delivery_jobs().await.expect("jobs").len(), 1);
 
     let day = 86_400_000i64;
@@ -335,7 +341,8 @@ async fn a_change_and_its_deliveries_commit_together_or_not_at_all() {
     assert!(db
         .apply_and_enqueue(std::slice::from_ref(&like), vec![job(signer)], true)
         .await
-        .expect("committed"));
+        .expect("committed")
+        .wake(&a.state.delivery_wakeup));
     assert!(db.like_of(post_id, &liker).await.expect("db").is_some());
     assert_eq!(
         db.delivery_jobs().await.expect("jobs").len(),

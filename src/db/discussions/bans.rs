@@ -43,17 +43,21 @@ impl Db {
         writes: &[Write],
         jobs: Vec<NewJob>,
         only_if_changed: bool,
-    ) -> Result<bool, DbErr> {
-        let txn = self.begin().await?;
-        let mut changed = false;
-        for write in writes {
-            changed |= apply(&txn, write).await?;
+    ) -> Result<Queued<bool>, DbErr> {
+        async {
+            let txn = self.begin().await?;
+            let mut changed = false;
+            for write in writes {
+                changed |= apply(&txn, write).await?;
+            }
+            if changed || !only_if_changed {
+                enqueue(&txn, jobs, now_ms()).await?;
+            }
+            txn.commit().await?;
+            Ok(changed)
         }
-        if changed || !only_if_changed {
-            enqueue(&txn, jobs, now_ms()).await?;
-        }
-        txn.commit().await?;
-        Ok(changed)
+        .await
+        .map(Queued)
     }
 
     /// The ban in force on `actor` in `community` at `now`, if any.

@@ -1,7 +1,7 @@
 //! Queries for communities, memberships, threads and replies, likes, bans and community
 //! outboxes. Actors are keyed by their ActivityPub id.
 
-use super::queue::{enqueue, NewJob};
+use super::queue::{enqueue, NewJob, Queued};
 use super::search::{index_remove, index_upsert};
 use super::{
     entities::{ban, community, like, local_actor, membership, post, remote_actor},

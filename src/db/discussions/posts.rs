@@ -16,7 +16,10 @@ impl Db {
 
     /// Stores a post; an existing one with the same `ap_id` is returned unchanged.
     pub async fn insert_post(&self, new: NewPost) -> Result<(Post, bool), DbErr> {
-        self.insert_post_and_enqueue(new, Vec::new()).await
+        Ok(self
+            .insert_post_and_enqueue(new, Vec::new())
+            .await?
+            .without_jobs())
     }
 
     /// Stores a post and, if it is new, queues `jobs` in the same transaction: an accepted
@@ -25,49 +28,53 @@ impl Db {
         &self,
         new: NewPost,
         jobs: Vec<NewJob>,
-    ) -> Result<(Post, bool), DbErr> {
-        let txn = self.begin().await?;
-        let ap_id = new.ap_id.clone();
-        let inserted = post::Entity::insert(post::ActiveModel {
-            ap_id: Set(new.ap_id),
-            community: Set(new.community),
-            author: Set(new.author),
-            thread_id: Set(new.thread_id),
-            parent_id: Set(new.parent_id),
-            title: Set(new.title),
-            content: Set(new.content),
-            source: Set(new.source),
-            summary: Set(new.summary),
-            published: Set(new.published),
-            updated: Set(new.updated),
-            deleted: Set(false),
-            removed_reason: Set(None),
-            locked: Set(false),
-            pinned: Set(false),
-            like_count: Set(0),
-            local: Set(new.local),
-            created_at: Set(now_ms()),
-            signed_object: Set(new.signed_object),
-            ..Default::default()
-        })
-        .on_conflict(
-            OnConflict::column(post::Column::ApId)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-        let post = post::Entity::find()
-            .filter(post::Column::ApId.eq(&ap_id))
-            .one(&txn)
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound(ap_id))?;
-        if inserted > 0 {
-            index_post(&txn, &post).await?;
-            enqueue(&txn, jobs, now_ms()).await?;
+    ) -> Result<Queued<(Post, bool)>, DbErr> {
+        async {
+            let txn = self.begin().await?;
+            let ap_id = new.ap_id.clone();
+            let inserted = post::Entity::insert(post::ActiveModel {
+                ap_id: Set(new.ap_id),
+                community: Set(new.community),
+                author: Set(new.author),
+                thread_id: Set(new.thread_id),
+                parent_id: Set(new.parent_id),
+                title: Set(new.title),
+                content: Set(new.content),
+                source: Set(new.source),
+                summary: Set(new.summary),
+                published: Set(new.published),
+                updated: Set(new.updated),
+                deleted: Set(false),
+                removed_reason: Set(None),
+                locked: Set(false),
+                pinned: Set(false),
+                like_count: Set(0),
+                local: Set(new.local),
+                created_at: Set(now_ms()),
+                signed_object: Set(new.signed_object),
+                ..Default::default()
+            })
+            .on_conflict(
+                OnConflict::column(post::Column::ApId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+            let post = post::Entity::find()
+                .filter(post::Column::ApId.eq(&ap_id))
+                .one(&txn)
+                .await?
+                .ok_or_else(|| DbErr::RecordNotFound(ap_id))?;
+            if inserted > 0 {
+                index_post(&txn, &post).await?;
+                enqueue(&txn, jobs, now_ms()).await?;
+            }
+            txn.commit().await?;
+            Ok((post, inserted > 0))
         }
-        txn.commit().await?;
-        Ok((post, inserted > 0))
+        .await
+        .map(Queued)
     }
 
     /// Applies a change to a post and queues the deliveries it causes, atomically.
@@ -76,50 +83,59 @@ impl Db {
         id: i64,
         change: PostChange,
         jobs: Vec<NewJob>,
-    ) -> Result<(), DbErr> {
-        let txn = self.begin().await?;
-        let mut model = post::ActiveModel {
-            id: Set(id),
-            ..Default::default()
-        };
-        match change {
-            PostChange::Content {
-                title,
-                content,
-                source,
-                summary,
-                updated,
-                signed_object,
-            } => {
-                model.title = Set(title);
-                model.content = Set(content);
-                model.source = Set(source);
-                model.summary = Set(summary);
-                model.updated = Set(Some(updated));
-                model.signed_object = Set(signed_object);
+    ) -> Result<Queued<()>, DbErr> {
+        async {
+            let txn = self.begin().await?;
+            let mut model = post::ActiveModel {
+                id: Set(id),
+                ..Default::default()
+            };
+            match change {
+                PostChange::Content {
+                    title,
+                    content,
+                    source,
+                    summary,
+                    updated,
+                    signed_object,
+                } => {
+                    model.title = Set(title);
+                    model.content = Set(content);
+                    model.source = Set(source);
+                    model.summary = Set(summary);
+                    model.updated = Set(Some(updated));
+                    model.signed_object = Set(signed_object);
+                }
+                PostChange::Deleted => model.deleted = Set(true),
+                PostChange::Removed(reason) => model.removed_reason = Set(Some(reason)),
             }
-            PostChange::Deleted => model.deleted = Set(true),
-            PostChange::Removed(reason) => model.removed_reason = Set(Some(reason)),
+            let post = model.update(&txn).await?;
+            if post.deleted || post.removed_reason.is_some() {
+                index_remove(&txn, post_kind(&post), post.id).await?;
+            } else {
+                index_post(&txn, &post).await?;
+            }
+            enqueue(&txn, jobs, now_ms()).await?;
+            txn.commit().await
         }
-        let post = model.update(&txn).await?;
-        if post.deleted || post.removed_reason.is_some() {
-            index_remove(&txn, post_kind(&post), post.id).await?;
-        } else {
-            index_post(&txn, &post).await?;
-        }
-        enqueue(&txn, jobs, now_ms()).await?;
-        txn.commit().await
+        .await
+        .map(Queued)
     }
 
     pub async fn mark_post_deleted(&self, id: i64) -> Result<(), DbErr> {
+        // No jobs were queued, so there is nobody to wake.
         self.change_post_and_enqueue(id, PostChange::Deleted, Vec::new())
-            .await
+            .await?
+            .without_jobs();
+        Ok(())
     }
 
     pub async fn set_post_removed(&self, id: i64, reason: Option<String>) -> Result<(), DbErr> {
         let reason = reason.unwrap_or_else(|| "removed by a moderator".into());
         self.change_post_and_enqueue(id, PostChange::Removed(reason), Vec::new())
-            .await
+            .await?
+            .without_jobs();
+        Ok(())
     }
 
     pub async fn set_post_flags(

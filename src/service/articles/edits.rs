@@ -145,8 +145,8 @@ pub(super) async fn create_owned(
             first,
             jobs,
         )
-        .await?;
-    state.delivery_wakeup.notify_waiters();
+        .await?
+        .wake(&state.delivery_wakeup);
     Ok((article, rev))
 }
 
@@ -274,8 +274,8 @@ pub(super) async fn propose(
             },
             jobs,
         )
-        .await?;
-    state.delivery_wakeup.notify_waiters();
+        .await?
+        .wake(&state.delivery_wakeup);
     let deadline =
         tokio::time::Instant::now() + Duration::from_millis(state.settings.articles.edit_wait_ms);
     loop {
@@ -439,8 +439,8 @@ pub(super) async fn apply_edit(
             .db
             .append_revision(&article, &latest.rev_id, revision, new_slug, jobs)
             .await?
+            .wake(&state.delivery_wakeup)
         {
-            state.delivery_wakeup.notify_waiters();
             let article = state
                 .db
                 .article(article.id)

@@ -143,7 +143,8 @@ pub(super) async fn apply_replica_revision(
                     incoming.clone(),
                     Vec::new(),
                 )
-                .await?;
+                .await?
+                .wake(&state.delivery_wakeup);
         }
         Some(article) if incoming.parent_rev.as_deref() == Some(article.current_rev.as_str()) => {
             let new_slug = if incoming.title != article.title {
@@ -156,6 +157,7 @@ pub(super) async fn apply_replica_revision(
                 .db
                 .append_revision(&article, &head, incoming.clone(), new_slug, Vec::new())
                 .await?
+                .wake(&state.delivery_wakeup)
             {
                 return Err(Error::conflict("the replica moved; retry"));
             }

@@ -199,9 +199,11 @@ async fn undo(at: &Arrival<'_>) -> Result<(), Error> {
                 post_id: post.id,
                 actor: actor.to_string(),
             };
-            if state.db.apply_and_enqueue(&[write], jobs, true).await? {
-                state.delivery_wakeup.notify_waiters();
-            }
+            state
+                .db
+                .apply_and_enqueue(&[write], jobs, true)
+                .await?
+                .wake(&state.delivery_wakeup);
             Ok(())
         }
         "Lock" | "Block" => {
@@ -300,10 +302,7 @@ async fn create(at: &Arrival<'_>) -> Result<(), Error> {
         .then_some(incoming.ap_id.as_str());
     let signed = signed_object(state, doc, &incoming.author).await?;
     let jobs = announce_jobs(state, group, &community.ap_id, body, new_thread).await?;
-    let (_, new) = store_incoming(state, community, &incoming, signed, 0, jobs).await?;
-    if new {
-        state.delivery_wakeup.notify_waiters();
-    }
+    store_incoming(state, community, &incoming, signed, 0, jobs).await?;
     Ok(())
 }
 
@@ -333,7 +332,6 @@ async fn update(at: &Arrival<'_>) -> Result<(), Error> {
     let signed = signed_object(state, doc, &incoming.author).await?;
     let jobs = announce_jobs(state, group, &community.ap_id, body, None).await?;
     apply_update(state, &existing, &incoming, signed, jobs).await?;
-    state.delivery_wakeup.notify_waiters();
     Ok(())
 }
 
@@ -368,8 +366,8 @@ async fn delete(at: &Arrival<'_>) -> Result<(), Error> {
     state
         .db
         .change_post_and_enqueue(post.id, change, jobs)
-        .await?;
-    state.delivery_wakeup.notify_waiters();
+        .await?
+        .wake(&state.delivery_wakeup);
     Ok(())
 }
 
@@ -391,9 +389,11 @@ async fn like(at: &Arrival<'_>) -> Result<(), Error> {
         actor: actor.to_string(),
         ap_id: env.id.to_string(),
     };
-    if state.db.apply_and_enqueue(&[write], jobs, true).await? {
-        state.delivery_wakeup.notify_waiters();
-    }
+    state
+        .db
+        .apply_and_enqueue(&[write], jobs, true)
+        .await?
+        .wake(&state.delivery_wakeup);
     Ok(())
 }
 
@@ -445,8 +445,11 @@ pub(super) async fn end_membership(
         actor: actor.to_string(),
     }];
     let jobs = farewell_jobs(state, group, &membership);
-    state.db.apply_and_enqueue(&writes, jobs, false).await?;
-    state.delivery_wakeup.notify_waiters();
+    state
+        .db
+        .apply_and_enqueue(&writes, jobs, false)
+        .await?
+        .wake(&state.delivery_wakeup);
     Ok(())
 }
 

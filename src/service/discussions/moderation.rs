@@ -64,8 +64,11 @@ pub async fn ban(
             }
         }
     }
-    state.db.apply_and_enqueue(&writes, jobs, false).await?;
-    state.delivery_wakeup.notify_waiters();
+    state
+        .db
+        .apply_and_enqueue(&writes, jobs, false)
+        .await?
+        .wake(&state.delivery_wakeup);
     state
         .db
         .audit(&me, "community.ban", target, audit_reason.as_deref())
@@ -106,8 +109,11 @@ pub async fn unban(
         }],
         None => Vec::new(),
     };
-    state.db.apply_and_enqueue(&writes, jobs, false).await?;
-    state.delivery_wakeup.notify_waiters();
+    state
+        .db
+        .apply_and_enqueue(&writes, jobs, false)
+        .await?
+        .wake(&state.delivery_wakeup);
     state.db.audit(&me, "community.unban", target, None).await?;
     Ok(())
 }

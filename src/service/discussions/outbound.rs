@@ -116,8 +116,7 @@ pub(super) async fn distribute(
 
 pub(super) async fn enqueue(state: &Node, jobs: Vec<NewJob>) -> Result<(), Error> {
     if !jobs.is_empty() {
-        state.db.enqueue(jobs).await?;
-        state.delivery_wakeup.notify_waiters();
+        state.db.enqueue(jobs).await?.wake(&state.delivery_wakeup);
     }
     Ok(())
 }

@@ -120,8 +120,11 @@ pub(super) async fn store_and_publish(
     let create = objects::activity(&base, "Create", &member.ap_id(state), doc, &community.ap_id);
     let new_thread = draft.thread_id.is_none().then_some(draft.ap_id.as_str());
     let jobs = plan(state, member, community, &create, new_thread).await?;
-    let (post, _) = state.db.insert_post_and_enqueue(new, jobs).await?;
-    state.delivery_wakeup.notify_waiters();
+    let (post, _) = state
+        .db
+        .insert_post_and_enqueue(new, jobs)
+        .await?
+        .wake(&state.delivery_wakeup);
     Ok(post)
 }
 
@@ -267,8 +270,8 @@ pub async fn edit_post(
             },
             jobs,
         )
-        .await?;
-    state.delivery_wakeup.notify_waiters();
+        .await?
+        .wake(&state.delivery_wakeup);
     state
         .db
         .post(post.id)
@@ -313,8 +316,8 @@ pub async fn delete_post(
     state
         .db
         .change_post_and_enqueue(post.id, change, jobs)
-        .await?;
-    state.delivery_wakeup.notify_waiters();
+        .await?
+        .wake(&state.delivery_wakeup);
     Ok(())
 }
 
@@ -348,9 +351,11 @@ pub async fn like(state: &Node, member: &Member, post: &Post, liked: bool) -> Re
         return Ok(());
     };
     let jobs = plan(state, member, &community, &activity, None).await?;
-    if state.db.apply_and_enqueue(&[write], jobs, true).await? {
-        state.delivery_wakeup.notify_waiters();
-    }
+    state
+        .db
+        .apply_and_enqueue(&[write], jobs, true)
+        .await?
+        .wake(&state.delivery_wakeup);
     Ok(())
 }
 
@@ -409,8 +414,11 @@ pub async fn set_thread_flags(
         }],
         None => Vec::new(),
     };
-    state.db.apply_and_enqueue(&writes, jobs, false).await?;
-    state.delivery_wakeup.notify_waiters();
+    state
+        .db
+        .apply_and_enqueue(&writes, jobs, false)
+        .await?
+        .wake(&state.delivery_wakeup);
     for (flag, value) in [("lock", locked), ("pin", pinned)] {
         if let Some(v) = value {
             let action = format!("thread.{}{flag}", if v { "" } else { "un" });

@@ -48,7 +48,8 @@ pub(super) async fn apply_update(
             },
             jobs,
         )
-        .await?;
+        .await?
+        .wake(&state.delivery_wakeup);
     Ok(())
 }
 
@@ -131,7 +132,8 @@ pub(super) async fn store_incoming(
             },
             jobs,
         )
-        .await?)
+        .await?
+        .wake(&state.delivery_wakeup))
 }
 
 /// Fetches a post from its origin and stores it for `community`.

@@ -43,15 +43,22 @@ async fn event_deleted(state: &Node, env: &Envelope) -> Result<(), Error> {
     if let Some(id) = id_of(object) {
         if let Some(event) = state.db.event_by_ap_id(id.as_str()).await? {
             if !event.local && event.community == actor {
-                state.db.delete_event(event.id, Vec::new()).await?;
+                state
+                    .db
+                    .delete_event(event.id, Vec::new())
+                    .await?
+                    .wake(&state.delivery_wakeup);
                 return Ok(());
             }
             // A moderator on another node deletes an event of a community hosted here.
             if event.local {
                 let (_, group) = hosted_event_change(state, &event.community, actor).await?;
                 let jobs = owner_jobs(state, &group, "Delete", &event).await?;
-                state.db.delete_event(event.id, jobs).await?;
-                state.delivery_wakeup.notify_waiters();
+                state
+                    .db
+                    .delete_event(event.id, jobs)
+                    .await?
+                    .wake(&state.delivery_wakeup);
                 state
                     .db
                     .audit(
@@ -238,6 +245,10 @@ pub(super) async fn receive_from_owner(state: &Node, env: &Envelope) -> Result<(
     if let Some(existing) = state.db.event_by_ap_id(&incoming.ap_id).await? {
         incoming.sequence = existing.sequence + 1;
     }
-    state.db.save_event(incoming, Vec::new()).await?;
+    state
+        .db
+        .save_event(incoming, Vec::new())
+        .await?
+        .wake(&state.delivery_wakeup);
     Ok(())
 }

@@ -93,8 +93,11 @@ pub async fn create(
     let group = organizer_of(state, member, community).await?;
     let event = draft(state, community, &member.ap_id(state), input)?;
     let jobs = owner_jobs(state, &group, "Create", &event).await?;
-    let saved = state.db.save_event(event, jobs).await?;
-    state.delivery_wakeup.notify_waiters();
+    let saved = state
+        .db
+        .save_event(event, jobs)
+        .await?
+        .wake(&state.delivery_wakeup);
     Ok(saved)
 }
 
@@ -206,8 +209,11 @@ pub(super) async fn receive_update_proposal(
     changed.sequence += 1;
     changed.updated_at = now_ms();
     let jobs = owner_jobs(state, &group, "Update", &changed).await?;
-    let saved = state.db.save_event(changed, jobs).await?;
-    state.delivery_wakeup.notify_waiters();
+    let saved = state
+        .db
+        .save_event(changed, jobs)
+        .await?
+        .wake(&state.delivery_wakeup);
     state
         .db
         .audit(
@@ -255,8 +261,11 @@ pub(super) async fn receive_proposal(
     // The same checks as a local organizer's request.
     let event = draft(state, &community, actor, input_from(proposed, false))?;
     let jobs = owner_jobs(state, &group, "Create", &event).await?;
-    let saved = state.db.save_event(event, jobs).await?;
-    state.delivery_wakeup.notify_waiters();
+    let saved = state
+        .db
+        .save_event(event, jobs)
+        .await?
+        .wake(&state.delivery_wakeup);
     state
         .db
         .audit(
@@ -334,8 +343,11 @@ pub async fn update(
     changed.sequence += 1;
     changed.updated_at = now_ms();
     let jobs = owner_jobs(state, &group, "Update", &changed).await?;
-    let saved = state.db.save_event(changed, jobs).await?;
-    state.delivery_wakeup.notify_waiters();
+    let saved = state
+        .db
+        .save_event(changed, jobs)
+        .await?
+        .wake(&state.delivery_wakeup);
     Ok(saved)
 }
 
@@ -351,7 +363,10 @@ pub async fn delete(state: &Node, member: &Member, event: &Event) -> Result<bool
     }
     let group = organizer_of(state, member, &community).await?;
     let jobs = owner_jobs(state, &group, "Delete", event).await?;
-    state.db.delete_event(event.id, jobs).await?;
-    state.delivery_wakeup.notify_waiters();
+    state
+        .db
+        .delete_event(event.id, jobs)
+        .await?
+        .wake(&state.delivery_wakeup);
     Ok(true)
 }

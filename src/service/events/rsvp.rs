@@ -253,8 +253,7 @@ pub(super) async fn counts_changed(
     };
     let jobs = owner_jobs(state, group, "Update", &event).await?;
     if !jobs.is_empty() {
-        state.db.enqueue(jobs).await?;
-        state.delivery_wakeup.notify_waiters();
+        state.db.enqueue(jobs).await?.wake(&state.delivery_wakeup);
     }
     Ok(())
 }
