@@ -111,11 +111,12 @@ pub async fn route(state: &Node, env: &Envelope) -> Result<Route, Error> {
         }
         _ => false,
     };
-    if event_object
-        || matches!(env.kind, Join | Leave)
-        || awaiting == Some(Awaiting::Rsvp)
-        || names_event
-    {
+    let answers_rsvp = awaiting == Some(Awaiting::Rsvp)
+        && matches!(
+            env.kind,
+            Accept | TentativeAccept | Reject | Ignore | Delete
+        );
+    if event_object || matches!(env.kind, Join | Leave) || answers_rsvp || names_event {
         return Ok(Route::Event);
     }
     // 6. Answers to our article edits.
