@@ -4,7 +4,10 @@
 
 pub mod activities;
 pub mod actors;
+pub mod articles;
 pub mod client;
+pub mod collections;
+pub mod events;
 pub mod objects;
 pub mod proof;
 pub mod signatures;

@@ -114,6 +114,49 @@ pub fn announce(base: &str, community: &str, object: Value) -> Value {
     })
 }
 
+/// Rewrites the addressing of a confidential community's activity (and every object nested in
+/// it) so nothing names `Public`: the audience is the community's followers.
+pub fn restrict_to_followers(value: &mut Value, community: &str) {
+    let followers = Value::String(format!("{community}/followers"));
+    let is_public = |v: &Value| {
+        matches!(
+            v.as_str(),
+            Some(PUBLIC) | Some("as:Public") | Some("Public")
+        )
+    };
+    if let Value::Object(map) = value {
+        let mut named_public = false;
+        for key in ["to", "cc", "bto", "bcc"] {
+            match map.get_mut(key) {
+                Some(Value::Array(items)) => {
+                    let before = items.len();
+                    items.retain(|i| !is_public(i));
+                    named_public |= items.len() != before;
+                }
+                Some(v) if is_public(v) => {
+                    named_public = true;
+                    *v = Value::Array(Vec::new());
+                }
+                _ => {}
+            }
+        }
+        if named_public || map.contains_key("to") {
+            let to = map.entry("to").or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::String(s) = to {
+                *to = Value::Array(vec![Value::String(s.clone())]);
+            }
+            if let Value::Array(items) = to {
+                if !items.contains(&followers) {
+                    items.push(followers.clone());
+                }
+            }
+        }
+        if let Some(inner) = map.get_mut("object") {
+            restrict_to_followers(inner, community);
+        }
+    }
+}
+
 /// A post as received from another server, checked and sanitized.
 #[derive(Debug, Clone)]
 pub struct IncomingPost {
@@ -313,5 +356,32 @@ mod tests {
             "attributedTo": "https://b.example/u/x", "content": "hi"
         });
         assert!(parse_post(&forged).is_err());
+    }
+}
+
+#[cfg(test)]
+mod addressing_tests {
+    use super::restrict_to_followers;
+    use serde_json::json;
+
+    #[test]
+    fn restricting_removes_public_everywhere_and_names_followers() {
+        let c = "https://a.example/c/board";
+        let mut v = json!({
+            "type": "Announce",
+            "to": [c, "https://www.w3.org/ns/activitystreams#Public"],
+            "cc": [format!("{c}/followers")],
+            "object": {"type": "Create", "to": "as:Public", "cc": [c],
+                       "object": {"type": "Page", "to": [c, "Public"], "cc": []}},
+        });
+        restrict_to_followers(&mut v, c);
+        let text = v.to_string();
+        assert!(!text.contains("Public"), "{text}");
+        assert_eq!(v["to"], json!([c, format!("{c}/followers")]));
+        assert_eq!(v["object"]["to"], json!([format!("{c}/followers")]));
+        assert_eq!(
+            v["object"]["object"]["to"],
+            json!([c, format!("{c}/followers")])
+        );
     }
 }

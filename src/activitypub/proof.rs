@@ -73,6 +73,35 @@ pub fn sign(
     }
 }
 
+/// Whether the document carries a proof at all (of any suite).
+pub fn has_proof(object: &Value) -> bool {
+    object.get("proof").is_some()
+}
+
+/// Signs the thread or reply a `Create`/`Update` carries, when `author` wrote it (the proof
+/// that lets a community relay it and replicas check it); any other activity is left as it is.
+pub fn sign_authored_post(
+    activity: &mut Value,
+    author: &str,
+    key_id: &str,
+    private_key_pem: &str,
+    created: &str,
+) -> Result<(), String> {
+    let kind = |v: &Value| v.get("type").and_then(Value::as_str).map(str::to_string);
+    if !matches!(kind(activity).as_deref(), Some("Create" | "Update")) {
+        return Ok(());
+    }
+    let Some(object) = activity.get_mut("object") else {
+        return Ok(());
+    };
+    if !matches!(kind(object).as_deref(), Some("Page" | "Note"))
+        || object.get("attributedTo").and_then(Value::as_str) != Some(author)
+    {
+        return Ok(());
+    }
+    sign(object, key_id, private_key_pem, created)
+}
+
 /// The key a proof names, if the object carries one of this suite.
 pub fn verification_method(object: &Value) -> Option<&str> {
     let proof = object.get("proof")?;

@@ -1,6 +1,7 @@
 //! Pure domain types and rules. Nothing here imports a framework, a database or HTTP: a value
 //! that exists has been parsed and is valid.
 
+pub mod events;
 pub mod host;
 mod name;
 mod visibility;

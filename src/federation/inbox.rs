@@ -2,7 +2,7 @@
 //! deduplicated and only then parsed into an activity and handled.
 
 use crate::activitypub::{
-    activities::{parse_envelope, Envelope},
+    activities::{parse_envelope, Verified},
     actors::host_of,
     signatures::{digest_matches, header_map, DateWindow, SignatureError, SignedRequest},
 };
@@ -116,9 +116,7 @@ async fn receive(
     let value: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
     let envelope = parse_envelope(value).map_err(ApiError::bad_request)?;
-    if handshake_only
-        && !crate::activitypub::activities::HANDSHAKE_TYPES.contains(&envelope.type_name.as_str())
-    {
+    if handshake_only && !envelope.kind.is_handshake() {
         return Err(ApiError::forbidden(format!(
             "this node does not federate with {signer_host}"
         )));
@@ -185,7 +183,7 @@ async fn read_body(
 /// key must be one the actor owns. Returns the actor's host.
 fn check_origin(
     state: &Node,
-    envelope: &Envelope,
+    envelope: &Verified,
     signed: &SignedRequest,
 ) -> Result<String, ApiError> {
     let actor_host = host_of(&envelope.actor);
@@ -221,7 +219,7 @@ fn check_origin(
 /// one rate-limited refresh of a cached key).
 async fn verify_actor(
     state: &Node,
-    envelope: &Envelope,
+    envelope: &Verified,
     signed: &SignedRequest,
     handshake_only: bool,
     actor_host: &str,
@@ -268,7 +266,7 @@ async fn verify_actor(
 /// changes nothing twice.
 async fn handle(
     state: &Node,
-    envelope: Envelope,
+    envelope: Verified,
     handshake_only: bool,
 ) -> Result<StatusCode, ApiError> {
     let outcome = if handshake_only {
@@ -284,13 +282,13 @@ async fn handle(
         .db
         .record_activity(
             envelope.id.as_str(),
-            &envelope.type_name,
+            envelope.kind.name(),
             envelope.actor.as_str(),
             crate::db::now_ms() - state.settings.replay_window_ms(),
         )
         .await?;
     if first {
-        info!(activity = %envelope.id, kind = %envelope.type_name, actor = %envelope.actor, "activity accepted");
+        info!(activity = %envelope.id, kind = envelope.kind.name(), actor = %envelope.actor, "activity accepted");
         Metrics::inc(&state.metrics.inbox_accepted);
     } else {
         Metrics::inc(&state.metrics.inbox_replayed);

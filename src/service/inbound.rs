@@ -19,11 +19,7 @@
 //! 10. anything else addressed to (or about a post of) a community this node hosts.
 
 use crate::{
-    activitypub::{
-        activities::{ActivityKind, Envelope},
-        actors::ACTOR_TYPES,
-        objects::{id_of, inner_kind},
-    },
+    activitypub::activities::{ActivityKind, DocumentKind, Verified},
     db::{answers::Awaiting, articles::ArticleEdit, LocalActor},
     node::Node,
     service::{
@@ -57,10 +53,10 @@ pub enum Route {
 }
 
 /// Classifies a verified activity (see the module's list for the order).
-pub async fn route(state: &Node, env: &Envelope) -> Result<Route, Error> {
+pub async fn route(state: &Node, env: &Verified) -> Result<Route, Error> {
     use ActivityKind::*;
-    let object = env.body.get("object");
-    let object_id = id_of(object);
+    let object = env.object();
+    let object_id = object.id().cloned();
     // A `Delete` may name an RSVP's `Join` too (it then goes to events, as an RSVP's answer does).
     let answers = matches!(
         env.kind,
@@ -84,9 +80,8 @@ pub async fn route(state: &Node, env: &Envelope) -> Result<Route, Error> {
     }
     // 2. A profile change.
     if env.kind == Update
-        && object.is_some_and(|o| {
-            ACTOR_TYPES.contains(&inner_kind(o)) && object_id.as_ref() == Some(&env.actor)
-        })
+        && object.document().is_some_and(|d| d.kind.is_actor())
+        && object_id.as_ref() == Some(&env.actor)
     {
         return Ok(Route::ActorUpdated);
     }
@@ -104,7 +99,7 @@ pub async fn route(state: &Node, env: &Envelope) -> Result<Route, Error> {
         }
     }
     // 5. Events.
-    let event_object = object.is_some_and(|o| inner_kind(o) == "Event");
+    let event_object = object.is_document(DocumentKind::Event);
     let names_event = match (&object_id, env.kind) {
         (Some(id), Accept | TentativeAccept | Reject | Ignore | Delete) => {
             state.db.event_by_ap_id(id.as_str()).await?.is_some()
@@ -130,7 +125,7 @@ pub async fn route(state: &Node, env: &Envelope) -> Result<Route, Error> {
         }
     }
     // 7. Articles.
-    if matches!(env.kind, Create | Update) && articles::concerns_articles(env) {
+    if matches!(env.kind, Create | Update) && object.is_document(DocumentKind::Article) {
         if discussions::known(state, env.actor.as_str())
             .await?
             .is_some_and(|c| c.local.is_none())
@@ -173,7 +168,7 @@ async fn hosted(
 }
 
 /// Does what a verified activity is for.
-pub async fn process(state: &Node, env: &Envelope) -> Result<(), Error> {
+pub async fn process(state: &Node, env: &Verified) -> Result<(), Error> {
     match route(state, env).await? {
         Route::Handshake => partnership::receive(state, env).await,
         Route::ActorUpdated => {
@@ -199,7 +194,7 @@ pub async fn process(state: &Node, env: &Envelope) -> Result<(), Error> {
             discussions::host_receive(state, env, &community, &group).await
         }
         Route::Ignored(why) => {
-            info!(activity = %env.id, kind = %env.type_name, why, "activity ignored");
+            info!(activity = %env.id, kind = env.kind.name(), why, "activity ignored");
             Ok(())
         }
     }

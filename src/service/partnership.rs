@@ -12,9 +12,9 @@
 
 use crate::{
     activitypub::{
-        activities::Envelope,
+        activities::{ActivityKind, Verified},
         actors::host_of,
-        objects::{self, id_of, inner_kind, AS_CONTEXT},
+        objects::{self, AS_CONTEXT},
     },
     db::policy::Instance,
     delivery,
@@ -239,29 +239,28 @@ pub async fn remove(state: &Node, raw: &str, by: &str) -> Result<String, PolicyE
 }
 
 /// Whether a verified activity is a step of a partnership handshake addressed to this node.
-pub async fn concerns(state: &Node, env: &Envelope) -> Result<bool, Error> {
-    if !crate::activitypub::activities::HANDSHAKE_TYPES.contains(&env.type_name.as_str()) {
+pub async fn concerns(state: &Node, env: &Verified) -> Result<bool, Error> {
+    if !env.kind.is_handshake() {
         return Ok(false);
     }
-    let object = env.body.get("object");
-    if env.type_name == "Follow" {
-        return Ok(id_of(object).is_some_and(|o| o.as_str() == our_actor(state)));
+    let object = env.object();
+    if env.kind == ActivityKind::Follow {
+        return Ok(object.id().is_some_and(|o| o.as_str() == our_actor(state)));
     }
     // Accept, Reject and Undo name the handshake's Follow.
-    let Some(follow) = object.filter(|o| inner_kind(o) == "Follow" || o.is_string()) else {
+    if !(object.is_link() || object.is_activity(ActivityKind::Follow)) {
         return Ok(false);
-    };
-    match id_of(Some(follow)) {
+    }
+    match object.id() {
         Some(id) => Ok(state.db.instance_by_follow(id.as_str()).await?.is_some()),
         None => Ok(false),
     }
 }
 
 /// Handles a handshake step from another node's instance actor.
-pub async fn receive(state: &Node, env: &Envelope) -> Result<(), Error> {
+pub async fn receive(state: &Node, env: &Verified) -> Result<(), Error> {
     let domain = host_of(&env.actor);
     let actor = env.actor.to_string();
-    let who = || format!("{actor} (instance actor)");
     let peer = remote::handshake_actor(state, &env.actor, false)
         .await
         .map_err(|e| Error::unauthenticated(format!("cannot verify the actor: {e}")))?;
@@ -271,93 +270,144 @@ pub async fn receive(state: &Node, env: &Envelope) -> Result<(), Error> {
         ));
     }
     let listing = state.db.instance(&domain).await?;
-    match env.type_name.as_str() {
-        "Follow" => {
-            if !concerns(state, env).await? {
-                return Err(Error::forbidden(
-                    "only this node's instance actor takes partnership requests",
-                ));
+    let step = Handshake {
+        state,
+        env,
+        domain,
+        actor,
+        listing,
+    };
+    match env.kind {
+        ActivityKind::Follow => step.follow().await,
+        ActivityKind::Accept | ActivityKind::Reject => step.answer().await,
+        ActivityKind::Undo => step.undo().await,
+        _ => Err(Error::invalid("not a partnership handshake activity")),
+    }
+}
+
+/// A handshake step from a verified instance actor, with its node's listing here.
+struct Handshake<'a> {
+    state: &'a Node,
+    env: &'a Verified,
+    domain: String,
+    actor: String,
+    listing: Option<crate::db::policy::Instance>,
+}
+
+impl Handshake<'_> {
+    /// Another node asks for a partnership (or agrees to ours, when both asked).
+    async fn follow(self) -> Result<(), Error> {
+        let Handshake {
+            state,
+            env,
+            domain,
+            actor,
+            listing,
+        } = self;
+        let who = || format!("{actor} (instance actor)");
+        if !concerns(state, env).await? {
+            return Err(Error::forbidden(
+                "only this node's instance actor takes partnership requests",
+            ));
+        }
+        match listing.as_ref().map(|i| i.state.as_str()) {
+            Some("blocked") => Err(Error::forbidden("this node blocks yours")),
+            Some("partner" | "proposed") => {
+                // Already a partner here (listed by hand), or both admins proposed at
+                // once: either way, agreement.
+                state
+                    .db
+                    .set_handshake(&domain, "requested", &actor, env.id.as_str())
+                    .await?;
+                answer(state, &domain, true, &who())
+                    .await
+                    .map_err(|e| Error::invalid(e.to_string()))?;
+                Ok(())
             }
-            match listing.as_ref().map(|i| i.state.as_str()) {
-                Some("blocked") => Err(Error::forbidden("this node blocks yours")),
-                Some("partner" | "proposed") => {
-                    // Already a partner here (listed by hand), or both admins proposed at
-                    // once: either way, agreement.
-                    state
-                        .db
-                        .set_handshake(&domain, "requested", &actor, env.id.as_str())
-                        .await?;
-                    answer(state, &domain, true, &who())
-                        .await
-                        .map_err(|e| Error::invalid(e.to_string()))?;
-                    Ok(())
-                }
-                _ => {
-                    state
-                        .db
-                        .set_handshake(&domain, "requested", &actor, env.id.as_str())
-                        .await?;
-                    state
-                        .db
-                        .audit(&who(), "partnership.requested", &domain, None)
-                        .await?;
-                    info!(%domain, "partnership requested; waiting for an admin");
-                    Ok(())
-                }
+            _ => {
+                state
+                    .db
+                    .set_handshake(&domain, "requested", &actor, env.id.as_str())
+                    .await?;
+                state
+                    .db
+                    .audit(&who(), "partnership.requested", &domain, None)
+                    .await?;
+                info!(%domain, "partnership requested; waiting for an admin");
+                Ok(())
             }
         }
-        "Accept" | "Reject" => {
-            let follow_id = id_of(env.body.get("object")).map(|u| u.to_string());
-            let Some(listing) = listing.filter(|i| {
-                i.state == "proposed"
-                    && i.follow_id == follow_id
-                    && i.peer_actor.as_deref() == Some(actor.as_str())
-            }) else {
-                return Err(Error::forbidden(
-                    "that is not an answer to a proposal of this node",
-                ));
-            };
-            if env.type_name == "Accept" {
-                state
-                    .db
-                    .set_handshake(
-                        &domain,
-                        "partner",
-                        &actor,
-                        listing.follow_id.as_deref().unwrap_or_default(),
-                    )
-                    .await?;
-                state
-                    .db
-                    .audit(&who(), "partnership.accepted", &domain, None)
-                    .await?;
-                info!(%domain, "partnership accepted");
-            } else {
-                state.db.remove_instance(&domain, "proposed").await?;
-                state
-                    .db
-                    .audit(&who(), "partnership.rejected", &domain, None)
-                    .await?;
-            }
-            Ok(())
-        }
-        "Undo" => {
-            let follow_id = id_of(env.body.get("object")).map(|u| u.to_string());
-            let Some(listing) = listing.filter(|i| {
-                i.state != "blocked"
-                    && i.follow_id == follow_id
-                    && i.peer_actor.as_deref() == Some(actor.as_str())
-            }) else {
-                return Ok(());
-            };
-            state.db.remove_instance(&domain, &listing.state).await?;
+    }
+
+    /// The other node answers our proposal.
+    async fn answer(self) -> Result<(), Error> {
+        let Handshake {
+            state,
+            env,
+            domain,
+            actor,
+            listing,
+        } = self;
+        let who = || format!("{actor} (instance actor)");
+        let follow_id = env.object().id().map(|u| u.to_string());
+        let Some(listing) = listing.filter(|i| {
+            i.state == "proposed"
+                && i.follow_id == follow_id
+                && i.peer_actor.as_deref() == Some(actor.as_str())
+        }) else {
+            return Err(Error::forbidden(
+                "that is not an answer to a proposal of this node",
+            ));
+        };
+        if env.kind == ActivityKind::Accept {
             state
                 .db
-                .audit(&who(), "partnership.ended", &domain, None)
+                .set_handshake(
+                    &domain,
+                    "partner",
+                    &actor,
+                    listing.follow_id.as_deref().unwrap_or_default(),
+                )
                 .await?;
-            info!(%domain, "partnership ended by the other node");
-            Ok(())
+            state
+                .db
+                .audit(&who(), "partnership.accepted", &domain, None)
+                .await?;
+            info!(%domain, "partnership accepted");
+        } else {
+            state.db.remove_instance(&domain, "proposed").await?;
+            state
+                .db
+                .audit(&who(), "partnership.rejected", &domain, None)
+                .await?;
         }
-        _ => Err(Error::invalid("not a partnership handshake activity")),
+        Ok(())
+    }
+
+    /// The other node ends the partnership (or withdraws its request).
+    async fn undo(self) -> Result<(), Error> {
+        let Handshake {
+            state,
+            env,
+            domain,
+            actor,
+            listing,
+        } = self;
+        let who = || format!("{actor} (instance actor)");
+        let follow_id = env.object().id().map(|u| u.to_string());
+        let Some(listing) = listing.filter(|i| {
+            i.state != "blocked"
+                && i.follow_id == follow_id
+                && i.peer_actor.as_deref() == Some(actor.as_str())
+        }) else {
+            return Ok(());
+        };
+        state.db.remove_instance(&domain, &listing.state).await?;
+        state
+            .db
+            .audit(&who(), "partnership.ended", &domain, None)
+            .await?;
+        info!(%domain, "partnership ended by the other node");
+        Ok(())
     }
 }

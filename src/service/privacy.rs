@@ -2,7 +2,7 @@
 //! ActivityPub, who may receive it, and how it is addressed.
 //!
 //! - Public communities address everything to `as:Public`; the others address their content to
-//!   the community's followers collection and never to `Public` ([`restrict`]).
+//!   the community's followers collection and never to `Public` ([`address`]).
 //! - The community's node serves a confidential community's objects and collections only to
 //!   GETs signed by a node it federates with that, for `members`, has at least one approved
 //!   member, and for `partners` is a listed partner. A node replicating a confidential
@@ -11,7 +11,7 @@
 //!   ([`may_receive`]).
 
 use crate::{
-    activitypub::{actors::host_of, objects::PUBLIC},
+    activitypub::{actors::host_of, objects::restrict_to_followers},
     node::{Node, Recipients},
     service::discussions::{self, CommunityView},
     service::error::Error,
@@ -28,53 +28,10 @@ pub fn is_public(community: &CommunityView) -> bool {
     community.visibility == "public"
 }
 
-/// Rewrites the addressing of a confidential community's activity (and every object nested in
-/// it) so nothing names `Public`: the audience is the community's followers.
-pub fn restrict(value: &mut Value, community: &str) {
-    let followers = Value::String(format!("{community}/followers"));
-    let is_public = |v: &Value| {
-        matches!(
-            v.as_str(),
-            Some(PUBLIC) | Some("as:Public") | Some("Public")
-        )
-    };
-    if let Value::Object(map) = value {
-        let mut named_public = false;
-        for key in ["to", "cc", "bto", "bcc"] {
-            match map.get_mut(key) {
-                Some(Value::Array(items)) => {
-                    let before = items.len();
-                    items.retain(|i| !is_public(i));
-                    named_public |= items.len() != before;
-                }
-                Some(v) if is_public(v) => {
-                    named_public = true;
-                    *v = Value::Array(Vec::new());
-                }
-                _ => {}
-            }
-        }
-        if named_public || map.contains_key("to") {
-            let to = map.entry("to").or_insert_with(|| Value::Array(Vec::new()));
-            if let Value::String(s) = to {
-                *to = Value::Array(vec![Value::String(s.clone())]);
-            }
-            if let Value::Array(items) = to {
-                if !items.contains(&followers) {
-                    items.push(followers.clone());
-                }
-            }
-        }
-        if let Some(inner) = map.get_mut("object") {
-            restrict(inner, community);
-        }
-    }
-}
-
-/// [`restrict`] when the community is confidential.
+/// [`restrict_to_followers`] when the community is confidential.
 pub fn address(value: &mut Value, community: &CommunityView) {
     if !is_public(community) {
-        restrict(value, &community.ap_id);
+        restrict_to_followers(value, &community.ap_id);
     }
 }
 
@@ -189,31 +146,4 @@ pub async fn community_of(state: &Node, ap_id: &str) -> Result<CommunityView, Er
     discussions::known(state, ap_id)
         .await?
         .ok_or_else(|| Error::not_found("the community of this item is unknown here"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::restrict;
-    use serde_json::json;
-
-    #[test]
-    fn restricting_removes_public_everywhere_and_names_followers() {
-        let c = "https://a.example/c/board";
-        let mut v = json!({
-            "type": "Announce",
-            "to": [c, "https://www.w3.org/ns/activitystreams#Public"],
-            "cc": [format!("{c}/followers")],
-            "object": {"type": "Create", "to": "as:Public", "cc": [c],
-                       "object": {"type": "Page", "to": [c, "Public"], "cc": []}},
-        });
-        restrict(&mut v, c);
-        let text = v.to_string();
-        assert!(!text.contains("Public"), "{text}");
-        assert_eq!(v["to"], json!([c, format!("{c}/followers")]));
-        assert_eq!(v["object"]["to"], json!([format!("{c}/followers")]));
-        assert_eq!(
-            v["object"]["object"]["to"],
-            json!([c, format!("{c}/followers")])
-        );
-    }
 }

@@ -1,6 +1,13 @@
 //! Actors of other servers: fetched (signed by the instance actor), checked and cached.
 
-use crate::{activitypub::actors::RemoteActorDoc, db::RemoteActor, node::Node};
+use crate::{
+    activitypub::{
+        actors::RemoteActorDoc,
+        collections::{Collection, PageRef},
+    },
+    db::RemoteActor,
+    node::Node,
+};
 use url::Url;
 
 /// A cached actor younger than this is used without refetching.
@@ -93,39 +100,29 @@ pub async fn personal_inbox(
 /// a page on another host ends the walk.
 pub async fn collection_items(
     state: &Node,
-    collection: &serde_json::Value,
+    collection: &Collection,
     host: &str,
     max_items: usize,
     max_pages: usize,
 ) -> Result<Vec<serde_json::Value>, RemoteError> {
     use crate::activitypub::actors::host_of;
-    use serde_json::Value;
-    let inline = |page: &Value| -> Vec<Value> {
-        page.get("orderedItems")
-            .or_else(|| page.get("items"))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-    };
-    let fetch = |link: &Value| {
+    let fetch = |link: &PageRef| {
         let link = link.clone();
         async move {
             match link {
-                Value::Object(_) => Ok::<_, RemoteError>(Some(link)),
-                Value::String(u) => {
-                    let url = Url::parse(&u)
-                        .map_err(|_| RemoteError::Invalid(format!("bad page URL {u:?}")))?;
+                PageRef::Embedded(page) => Ok::<_, RemoteError>(Some(*page)),
+                PageRef::Link(url) => {
                     if host_of(&url) != host {
                         return Ok(None);
                     }
-                    Ok(Some(state.fetch(&url).await?))
+                    Ok(Some(Collection::parse(&state.fetch(&url).await?)))
                 }
-                _ => Ok(None),
+                PageRef::Unreadable(u) => Err(RemoteError::Invalid(format!("bad page URL {u:?}"))),
             }
         }
     };
-    let Some(first) = collection.get("first") else {
-        let mut items = inline(collection);
+    let Some(first) = &collection.first else {
+        let mut items = collection.items.clone();
         items.truncate(max_items);
         return Ok(items);
     };
@@ -134,11 +131,11 @@ pub async fn collection_items(
     let mut pages = 0;
     while let Some(current) = page.take() {
         pages += 1;
-        items.extend(inline(&current));
+        items.extend(current.items);
         if items.len() >= max_items || pages >= max_pages {
             break;
         }
-        if let Some(next) = current.get("next") {
+        if let Some(next) = &current.next {
             page = fetch(next).await?;
         }
     }

@@ -9,9 +9,9 @@
 
 use crate::{
     activitypub::{
-        activities::Envelope,
+        activities::Verified,
         actors::host_of,
-        objects::{self, id_of, AS_CONTEXT},
+        objects::{self, AS_CONTEXT},
     },
     db::{
         reports::{NewReport, Report},
@@ -22,7 +22,7 @@ use crate::{
     service::discussions::{self, local_user_name, Member},
     service::error::Error,
 };
-use serde_json::{json, Value};
+use serde_json::json;
 use tracing::info;
 use url::Url;
 
@@ -229,18 +229,14 @@ async fn instance_actor(state: &Node) -> Result<LocalActor, Error> {
 }
 
 /// A `Flag` from another node: kept when this node is responsible for what it reports.
-pub async fn receive(state: &Node, env: &Envelope) -> Result<(), Error> {
-    let body = &env.body;
-    let objects: Vec<Url> = match body.get("object") {
-        Some(Value::Array(items)) => items.iter().filter_map(|i| id_of(Some(i))).collect(),
-        other => id_of(other).into_iter().collect(),
-    };
+pub async fn receive(state: &Node, env: &Verified) -> Result<(), Error> {
+    let objects: Vec<Url> = env.object().ids();
     if objects.is_empty() {
         return Err(Error::invalid("a Flag needs an object"));
     }
-    let reason = ["summary", "content"]
-        .iter()
-        .find_map(|k| body.get(*k).and_then(Value::as_str))
+    let reason = [&env.activity.summary, &env.activity.content]
+        .into_iter()
+        .find_map(|r| r.as_deref())
         .map(|r| {
             markdown::plain_text(r)
                 .chars()

@@ -12,9 +12,11 @@
 
 use crate::{
     activitypub::{
-        activities::Envelope,
+        activities::{ActivityKind, Document, Object, Verified},
         actors::host_of,
-        objects::{self, id_of, inner_kind, rfc3339, AS_CONTEXT, PUBLIC},
+        articles::{ArticleDoc, RevisionDoc},
+        collections::{Collection, PageRef},
+        objects::{self, rfc3339, AS_CONTEXT, PUBLIC},
     },
     db::{
         articles::{Article, ArticleEdit, NewArticle, NewRevision, Revision},

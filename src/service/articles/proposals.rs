@@ -4,40 +4,30 @@ use super::*;
 
 // ----- federation -----
 
-/// Whether an incoming activity is about articles.
-pub fn concerns_articles(env: &Envelope) -> bool {
-    env.body
-        .get("object")
-        .is_some_and(|o| inner_kind(o) == "Article")
-}
-
 /// The owning node receives a member's proposal (a `Create` or `Update` of an `Article`).
 pub async fn receive_proposal(
     state: &Node,
-    env: &Envelope,
+    env: &Verified,
     community: &CommunityView,
     group: &LocalActor,
 ) -> Result<(), Error> {
     let actor = env.actor.as_str();
-    let body = &env.body;
-    let object = body
-        .get("object")
+    let object = env
+        .object()
+        .document()
+        .and_then(Document::article)
         .ok_or_else(|| Error::invalid("no object"))?;
     // Checked below like a local member's title (plain text, kept as written).
-    let title = object
-        .get("name")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let title = object.title.clone();
     let content = object
-        .get("source")
-        .filter(|s| s.get("mediaType").and_then(Value::as_str) == Some("text/markdown"))
-        .and_then(|s| s.get("content"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
+        .source
+        .clone()
+        .filter(|_| object.source_is_markdown)
         .ok_or_else(|| Error::invalid("an article edit needs a markdown source"))?;
-    let message = body
-        .get("summary")
-        .and_then(Value::as_str)
+    let message = env
+        .activity
+        .summary
+        .as_deref()
         .map(markdown::plain_text)
         .unwrap_or_default();
     let refuse = |reason: &str| reason.to_string();
@@ -47,7 +37,7 @@ pub async fn receive_proposal(
         Err(refusal.message)
     } else if content.len() > MAX_ARTICLE || content.trim().is_empty() {
         Err(refuse("the article is empty or larger than 512 KiB"))
-    } else if env.type_name == "Create" {
+    } else if env.kind == ActivityKind::Create {
         match title.as_deref().map(check_title) {
             Some(Ok(title)) => create_owned(
                 state,
@@ -71,14 +61,12 @@ pub async fn receive_proposal(
             None => Err(refuse("a new article needs a title")),
         }
     } else {
-        let article_id = id_of(Some(object))
+        let article_id = object
+            .id
+            .as_ref()
             .map(|u| u.to_string())
             .unwrap_or_default();
-        let base = body
-            .get("baseRevision")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let base = env.activity.base_revision.clone().unwrap_or_default();
         match state.db.article_by_ap_id(&article_id).await? {
             Some(article) if article.local && article.community == community.ap_id => {
                 if article.protected && !moderates(state, &community.ap_id, actor).await? {
@@ -158,7 +146,7 @@ pub(super) async fn answer(
     state: &Node,
     group: &LocalActor,
     community: &CommunityView,
-    env: &Envelope,
+    env: &Verified,
     kind: &str,
     extra: Value,
 ) -> Result<(), Error> {

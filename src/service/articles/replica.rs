@@ -3,11 +3,10 @@
 use super::*;
 
 /// A replica receives the owning community's `Create`/`Update` of an article.
-pub async fn receive_from_owner(state: &Node, env: &Envelope) -> Result<(), Error> {
-    let object = env
-        .body
-        .get("object")
-        .ok_or_else(|| Error::invalid("no object"))?;
+pub async fn receive_from_owner(state: &Node, env: &Verified) -> Result<(), Error> {
+    let Some(object) = env.object().document() else {
+        return Err(Error::invalid("no object"));
+    };
     let Some(community) = known(state, env.actor.as_str()).await? else {
         return Err(Error::forbidden(
             "articles are only accepted from their community",
@@ -16,9 +15,11 @@ pub async fn receive_from_owner(state: &Node, env: &Envelope) -> Result<(), Erro
     if community.local.is_some() {
         return Ok(());
     }
-    let article_url = id_of(Some(object)).ok_or_else(|| Error::invalid("no article id"))?;
-    let audience = id_of(object.get("audience")).map(|u| u.to_string());
-    if audience.as_deref() != Some(community.ap_id.as_str())
+    let article_url = object
+        .id
+        .clone()
+        .ok_or_else(|| Error::invalid("no article id"))?;
+    if object.audience.as_ref().map(Url::as_str) != Some(community.ap_id.as_str())
         || host_of(&article_url) != host_of(&env.actor)
     {
         return Err(Error::forbidden(
@@ -37,17 +38,19 @@ pub async fn receive_from_owner(state: &Node, env: &Envelope) -> Result<(), Erro
 pub(crate) async fn store_replica_revision(
     state: &Node,
     community: &CommunityView,
-    doc: &Value,
+    doc: &Document,
     depth: usize,
 ) -> Result<(), Error> {
-    let ap_id = id_of(Some(doc)).ok_or_else(|| Error::invalid("no article id"))?;
+    let ap_id = doc
+        .id
+        .clone()
+        .ok_or_else(|| Error::invalid("no article id"))?;
     // Filed only under the community that owns it: the article names it as its audience and
     // lives on its node, whoever relays it.
     let owner_host = Url::parse(&community.ap_id)
         .map(|u| host_of(&u))
         .unwrap_or_default();
-    if id_of(doc.get("audience")).map(|u| u.to_string()).as_deref()
-        != Some(community.ap_id.as_str())
+    if doc.audience.as_ref().map(Url::as_str) != Some(community.ap_id.as_str())
         || host_of(&ap_id) != owner_host
     {
         return Err(Error::forbidden(
@@ -59,41 +62,57 @@ pub(crate) async fn store_replica_revision(
             return Err(Error::forbidden("that article belongs elsewhere"));
         }
     }
-    let (_, incoming) = parse_article_doc(doc)?;
+    let article = doc
+        .article()
+        .ok_or_else(|| Error::invalid("not an article"))?;
+    let (_, incoming) = parse_article_doc(&article)?;
     apply_replica_revision(state, community, ap_id.as_str(), incoming, depth).await
 }
 
 /// The article id and the revision an `Article` document carries, the revision id checked
 /// against its content (no database access; the fuzz target `article_document` calls it).
-pub fn parse_article_doc(doc: &Value) -> Result<(Url, NewRevision), Error> {
-    let ap_id = id_of(Some(doc)).ok_or_else(|| Error::invalid("no article id"))?;
+pub fn parse_article_doc(doc: &ArticleDoc) -> Result<(Url, NewRevision), Error> {
+    let ap_id = doc
+        .id
+        .clone()
+        .ok_or_else(|| Error::invalid("no article id"))?;
     let rev = doc
-        .get("revision")
+        .revision
+        .as_ref()
         .ok_or_else(|| Error::invalid("no revision"))?;
     // The title as the owner hashed it: a plain-text title, not HTML to strip.
     let title = doc
-        .get("name")
-        .and_then(Value::as_str)
+        .title
+        .as_deref()
         .ok_or_else(|| Error::invalid("no title"))?;
     let content = doc
-        .get("source")
-        .and_then(|s| s.get("content"))
-        .and_then(Value::as_str)
+        .source
+        .as_deref()
         .ok_or_else(|| Error::invalid("no markdown source"))?;
     let incoming = parse_revision(ap_id.as_str(), rev, title, content)?;
     Ok((ap_id, incoming))
 }
 
+/// Whether an `Article` document is a Roundtable knowledge article (it carries its revision).
+pub fn is_revision(doc: &Document) -> bool {
+    doc.article().is_some_and(|a| a.revision.is_some())
+}
+
 pub(super) fn parse_revision(
     article: &str,
-    rev: &Value,
+    rev: &RevisionDoc,
     title: &str,
     content: &str,
 ) -> Result<NewRevision, Error> {
-    let text = |k: &str| rev.get(k).and_then(Value::as_str).map(str::to_string);
-    let rev_id = text("id").ok_or_else(|| Error::invalid("revision without id"))?;
-    let parent = text("parent");
-    let author = text("author").ok_or_else(|| Error::invalid("revision without author"))?;
+    let rev_id = rev
+        .id
+        .clone()
+        .ok_or_else(|| Error::invalid("revision without id"))?;
+    let parent = rev.parent.clone();
+    let author = rev
+        .author
+        .clone()
+        .ok_or_else(|| Error::invalid("revision without author"))?;
     if content.len() > MAX_ARTICLE {
         return Err(Error::invalid("the revision is too large"));
     }
@@ -108,11 +127,11 @@ pub(super) fn parse_revision(
         rev_id,
         parent_rev: parent,
         author,
-        message: text("message").unwrap_or_default(),
+        message: rev.message.clone().unwrap_or_default(),
         title: title.to_string(),
         content: content.to_string(),
-        edit_id: text("edit"),
-        created_at: objects::parse_time(rev.get("published")).unwrap_or_else(now_ms),
+        edit_id: rev.edit.clone(),
+        created_at: rev.published.unwrap_or_else(now_ms),
     })
 }
 
@@ -206,7 +225,7 @@ pub async fn backfill(state: &Node, community: &CommunityView) -> Result<usize, 
     let url = Url::parse(&format!("{}/articles", community.ap_id))
         .map_err(|_| Error::invalid("bad community id"))?;
     let collection = match state.fetch(&url).await {
-        Ok(c) => c,
+        Ok(c) => Collection::parse(&c),
         // Not a Roundtable community, or no articles collection: nothing to bring.
         Err(_) => return Ok(0),
     };
@@ -215,10 +234,11 @@ pub async fn backfill(state: &Node, community: &CommunityView) -> Result<usize, 
         .await
         .map_err(|e| Error::invalid(format!("cannot read the articles: {e}")))?;
     let mut stored = 0;
-    for id in items.iter().filter_map(Value::as_str) {
-        let Ok(article) = Url::parse(id) else {
+    for item in &items {
+        let Object::Link(article) = Object::parse(item) else {
             continue;
         };
+        let id = article.as_str();
         if host_of(&article) != host_of(&url) || state.db.article_by_ap_id(id).await?.is_some() {
             continue;
         }
@@ -244,83 +264,90 @@ pub(super) async fn sync_history(
             .map_err(|e| Error::invalid(format!("cannot read the history: {e}")))
     };
     let doc = fetch(article_url.clone()).await?;
-    let history =
-        id_of(doc.get("history")).ok_or_else(|| Error::invalid("the article has no history"))?;
+    let history = ArticleDoc::parse(&doc)
+        .and_then(|a| a.history)
+        .ok_or_else(|| Error::invalid("the article has no history"))?;
     if host_of(&history) != host_of(&article_url) {
         return Err(Error::forbidden("the history is on another host"));
     }
-    let collection = fetch(history).await?;
-    let mut next = collection
-        .get("first")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let collection = Collection::parse(&fetch(history).await?);
+    let mut next = match collection.first {
+        Some(PageRef::Link(url)) => Some(url),
+        _ => None,
+    };
     let mut pages = 0;
     while let Some(url) = next.take() {
         pages += 1;
         if pages > 1000 {
             break;
         }
-        let url = Url::parse(&url).map_err(|_| Error::invalid("bad page URL"))?;
         if host_of(&url) != host_of(&article_url) {
             break;
         }
-        let page = fetch(url).await?;
-        for item in page
-            .get("orderedItems")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let title = item
-                .get("title")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let content = item
-                .get("content")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let rev = parse_revision(article_ap, item, title, content)?;
+        let page = Collection::parse(&fetch(url).await?);
+        for item in &page.items {
+            let item = RevisionDoc::parse(item);
+            let title = item.title.as_deref().unwrap_or_default();
+            let content = item.content.as_deref().unwrap_or_default();
+            let rev = parse_revision(article_ap, &item, title, content)?;
             if state.db.revision(&rev.rev_id).await?.is_none() {
                 Box::pin(apply_replica_revision(state, community, article_ap, rev, 1)).await?;
             }
         }
-        next = page.get("next").and_then(Value::as_str).map(str::to_string);
+        next = match page.next {
+            Some(PageRef::Link(url)) => Some(url),
+            Some(PageRef::Unreadable(_)) => return Err(Error::invalid("bad page URL")),
+            _ => None,
+        };
     }
     Ok(())
 }
 
 /// The editor's node hears the owner refuse or settle a proposal.
-pub async fn receive_answer(state: &Node, env: &Envelope, edit: ArticleEdit) -> Result<(), Error> {
+pub async fn receive_answer(state: &Node, env: &Verified, edit: ArticleEdit) -> Result<(), Error> {
     if edit.community != env.actor.as_str() {
         return Err(Error::forbidden("only the community can answer"));
     }
-    let body = &env.body;
-    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
-    match env.type_name.as_str() {
-        "Reject" if text("summary").as_deref() == Some("conflict") => {
+    let answer = &env.activity;
+    match env.kind {
+        ActivityKind::Reject if answer.summary.as_deref() == Some("conflict") => {
             state
                 .db
                 .decide_edit(
                     &edit.edit_id,
                     "conflict",
                     None,
-                    text("conflict"),
-                    text("latestRevision"),
+                    answer.conflict.clone(),
+                    answer.latest_revision.clone(),
                     None,
                 )
                 .await?;
         }
-        "Reject" => {
+        ActivityKind::Reject => {
             state
                 .db
-                .decide_edit(&edit.edit_id, "rejected", None, None, None, text("summary"))
+                .decide_edit(
+                    &edit.edit_id,
+                    "rejected",
+                    None,
+                    None,
+                    None,
+                    answer.summary.clone(),
+                )
                 .await?;
         }
         _ => {
             // Accept: the edit changed nothing; the head it names is the result.
             state
                 .db
-                .decide_edit(&edit.edit_id, "applied", text("revision"), None, None, None)
+                .decide_edit(
+                    &edit.edit_id,
+                    "applied",
+                    answer.revision.clone(),
+                    None,
+                    None,
+                    None,
+                )
                 .await?;
         }
     }

@@ -1,6 +1,7 @@
 //! Backfilling a new replica from the community's outbox.
 
 use super::*;
+use crate::activitypub::collections::Collection;
 
 /// Reads a remote community's outbox (newest first, paged) and stores up to
 /// [`BACKFILL_LIMIT`] recent threads, oldest first.
@@ -23,21 +24,22 @@ pub async fn backfill(state: &Node, community: &CommunityView) -> Result<usize, 
             .await
             .map_err(|e| Error::invalid(format!("cannot read the outbox: {e}")))
     };
-    let collection = fetch(outbox.clone()).await?;
+    let collection = Collection::parse(&fetch(outbox.clone()).await?);
     let items = remote::collection_items(state, &collection, &community_host, BACKFILL_LIMIT, 10)
         .await
         .map_err(|e| Error::invalid(format!("cannot read the outbox: {e}")))?;
     let mut stored = 0;
     for item in items.iter().rev() {
-        if inner_kind(item) != "Announce"
-            || id_of(item.get("actor")).map(|a| a.to_string()) != Some(community.ap_id.clone())
+        let Object::Activity(announce) = Object::parse(item) else {
+            continue;
+        };
+        if announce.kind != ActivityKind::Announce
+            || announce.actor.as_ref().map(Url::as_str) != Some(community.ap_id.as_str())
+            || matches!(announce.object, Object::Absent)
         {
             continue;
         }
-        let Some(inner) = item.get("object") else {
-            continue;
-        };
-        match apply_announced(state, community, inner).await {
+        match apply_announced(state, community, &announce.object).await {
             Ok(()) => stored += 1,
             Err(e) => warn!(error = %e.message, "a backfilled item was skipped"),
         }

@@ -20,43 +20,29 @@ pub(super) async fn leave_hosted(
 /// The local community an incoming activity is meant for.
 pub(crate) async fn target_community(
     state: &Node,
-    env: &Envelope,
+    env: &Verified,
 ) -> Result<Option<CommunityView>, Error> {
-    let body = &env.body;
-    let object = body.get("object");
+    let activity = &env.activity;
+    let object = &activity.object;
     let mut candidates: Vec<Url> = Vec::new();
-    for v in [
-        body.get("audience"),
-        body.get("target"),
-        object.and_then(|o| o.get("audience")),
-    ] {
-        candidates.extend(id_of(v));
+    candidates.extend(
+        [
+            activity.audience.as_ref(),
+            activity.target.as_ref(),
+            object.audience(),
+        ]
+        .into_iter()
+        .flatten()
+        .cloned(),
+    );
+    if matches!(
+        env.kind,
+        ActivityKind::Follow | ActivityKind::Join | ActivityKind::Leave
+    ) {
+        candidates.extend(object.id().cloned());
     }
-    if matches!(env.type_name.as_str(), "Follow" | "Join" | "Leave") {
-        candidates.extend(id_of(object));
-    }
-    for holder in [Some(body), object] {
-        let Some(holder) = holder else { continue };
-        for key in ["to", "cc"] {
-            match holder.get(key) {
-                Some(Value::Array(items)) => {
-                    candidates.extend(items.iter().filter_map(|i| id_of(Some(i))))
-                }
-                other => candidates.extend(id_of(other)),
-            }
-        }
-        if let Some(Value::Array(tags)) = holder.get("tag") {
-            for tag in tags {
-                if inner_kind(tag) == "Mention" {
-                    candidates.extend(
-                        tag.get("href")
-                            .and_then(Value::as_str)
-                            .and_then(|h| Url::parse(h).ok()),
-                    );
-                }
-            }
-        }
-    }
+    candidates.extend(activity.addressed.iter().cloned());
+    candidates.extend(object.addressed().iter().cloned());
     let ours = &state.settings.instance.domain;
     for url in &candidates {
         if host_of(url).eq_ignore_ascii_case(ours) && url.path().starts_with("/c/") {
@@ -66,10 +52,12 @@ pub(crate) async fn target_community(
         }
     }
     // A reply, like or delete that only names a post: its community.
-    let post_ref = match env.type_name.as_str() {
-        "Create" | "Update" => object.and_then(|o| id_of(o.get("inReplyTo"))),
-        "Undo" => object.and_then(|o| id_of(o.get("object"))),
-        _ => id_of(object),
+    let post_ref = match env.kind {
+        ActivityKind::Create | ActivityKind::Update => {
+            object.document().and_then(|d| d.in_reply_to.clone())
+        }
+        ActivityKind::Undo => object.activity().and_then(|a| a.object.id().cloned()),
+        _ => object.id().cloned(),
     };
     if let Some(url) = post_ref {
         if let Some(post) = state.db.post_by_ap_id(url.as_str()).await? {
@@ -82,7 +70,7 @@ pub(crate) async fn target_community(
 /// The community's node receives a member's activity: checks it, applies it, announces it.
 pub(crate) async fn host_receive(
     state: &Node,
-    env: &Envelope,
+    env: &Verified,
     community: &CommunityView,
     group: &LocalActor,
 ) -> Result<(), Error> {
@@ -92,24 +80,25 @@ pub(crate) async fn host_receive(
         community,
         group,
     };
-    match env.type_name.as_str() {
-        "Follow" | "Join" => follow(&at).await,
+    use ActivityKind::*;
+    match env.kind {
+        Follow | Join => follow(&at).await,
         // Mobilizon's way of leaving a group.
-        "Leave" => leave_hosted(state, community, env.actor.as_str()).await,
-        "Undo" => undo(&at).await,
-        "Lock" | "Add" | "Remove" | "Block" => moderate(&at).await,
-        "Create" => create(&at).await,
-        "Update" => update(&at).await,
-        "Delete" => delete(&at).await,
-        "Like" => like(&at).await,
-        _ => Ok(()),
+        Leave => leave_hosted(state, community, env.actor.as_str()).await,
+        Undo => undo(&at).await,
+        Lock | Add | Remove | Block => moderate(&at).await,
+        Create => create(&at).await,
+        Update => update(&at).await,
+        Delete => delete(&at).await,
+        Like => like(&at).await,
+        Accept | TentativeAccept | Reject | Dislike | Announce | Flag | Invite | Ignore => Ok(()),
     }
 }
 
 /// A member's activity at the community's node, with the community the router found.
 struct Arrival<'a> {
     state: &'a Node,
-    env: &'a Envelope,
+    env: &'a Verified,
     community: &'a CommunityView,
     group: &'a LocalActor,
 }
@@ -121,7 +110,6 @@ async fn follow(at: &Arrival<'_>) -> Result<(), Error> {
     let community = at.community;
     let group = at.group;
     let actor = at.env.actor.as_str();
-    let body = &at.env.body;
     let follower = remote::actor(state, &env.actor, false)
         .await
         .map_err(|e| Error::invalid(format!("cannot fetch the follower: {e}")))?;
@@ -166,7 +154,7 @@ async fn follow(at: &Arrival<'_>) -> Result<(), Error> {
         "type": answer,
         "actor": community.ap_id,
         "to": [actor],
-        "object": body,
+        "object": env.raw,
     });
     let inbox = Url::parse(&follower.inbox)
         .map_err(|_| Error::invalid("the follower has no valid inbox"))?;
@@ -181,19 +169,24 @@ async fn undo(at: &Arrival<'_>) -> Result<(), Error> {
     let community = at.community;
     let group = at.group;
     let actor = at.env.actor.as_str();
-    let body = &at.env.body;
-    let object = at.env.body.get("object");
-    let inner = object.ok_or_else(|| Error::invalid("Undo without an object"))?;
-    let inner_actor = id_of(inner.get("actor"));
-    if inner_actor.as_ref().is_some_and(|a| a.as_str() != actor) {
+    let body = &at.env.raw;
+    let object = at.env.object();
+    // An Undo that names only an id, or no activity, undoes nothing here.
+    let Some(inner) = object.activity() else {
+        return match object {
+            Object::Absent => Err(Error::invalid("Undo without an object")),
+            _ => Ok(()),
+        };
+    };
+    if inner.actor.as_ref().is_some_and(|a| a.as_str() != actor) {
         return Err(Error::forbidden(
             "an actor can only undo its own activities",
         ));
     }
-    match inner_kind(inner) {
-        "Follow" | "Join" => leave_hosted(state, community, actor).await,
-        "Like" => {
-            let post = post_in(state, community, id_of(inner.get("object"))).await?;
+    match inner.kind {
+        ActivityKind::Follow | ActivityKind::Join => leave_hosted(state, community, actor).await,
+        ActivityKind::Like => {
+            let post = post_in(state, community, inner.object.id().cloned()).await?;
             let jobs = announce_jobs(state, group, &community.ap_id, body, None).await?;
             let write = Write::RemoveLike {
                 post_id: post.id,
@@ -206,11 +199,11 @@ async fn undo(at: &Arrival<'_>) -> Result<(), Error> {
                 .wake(&state.delivery_wakeup);
             Ok(())
         }
-        "Lock" | "Block" => {
+        ActivityKind::Lock | ActivityKind::Block => {
             if !moderates(state, &community.ap_id, actor).await? {
                 return Err(Error::forbidden("only moderators can do this"));
             }
-            apply_announced(state, community, body).await?;
+            apply_relayed(state, community, &at.env.activity).await?;
             announce(state, group, &community.ap_id, body.clone(), None).await
         }
         _ => Ok(()),
@@ -224,17 +217,19 @@ async fn moderate(at: &Arrival<'_>) -> Result<(), Error> {
     let community = at.community;
     let group = at.group;
     let actor = at.env.actor.as_str();
-    let body = &at.env.body;
-    let object = at.env.body.get("object");
+    let body = &at.env.raw;
     if !moderates(state, &community.ap_id, actor).await? {
         return Err(Error::forbidden("only moderators can do this"));
     }
-    let target = id_of(object);
-    let to_moderators = id_of(body.get("target"))
+    let target = env.object().id().cloned();
+    let to_moderators = env
+        .activity
+        .target
+        .as_ref()
         .is_some_and(|t| t.as_str() == format!("{}/moderators", community.ap_id));
     // The same rules as for a local moderator.
-    match (env.type_name.as_str(), &target) {
-        ("Block", Some(who)) => {
+    match (env.kind, &target) {
+        (ActivityKind::Block, Some(who)) => {
             access::moderation(
                 state,
                 community,
@@ -245,7 +240,7 @@ async fn moderate(at: &Arrival<'_>) -> Result<(), Error> {
             )
             .await?
         }
-        ("Add" | "Remove", Some(who)) if to_moderators => {
+        (ActivityKind::Add | ActivityKind::Remove, Some(who)) if to_moderators => {
             access::moderation(
                 state,
                 community,
@@ -256,27 +251,36 @@ async fn moderate(at: &Arrival<'_>) -> Result<(), Error> {
             )
             .await?
         }
-        ("Block", None) => return Err(Error::invalid("a Block names nobody")),
+        (ActivityKind::Block, None) => return Err(Error::invalid("a Block names nobody")),
         _ => {}
     }
     // Applied here with the same rules replicas use for the community's announces.
-    apply_announced(state, community, body).await?;
-    if env.type_name == "Block" && !privacy::is_public(community) {
+    apply_relayed(state, community, &env.activity).await?;
+    if env.kind == ActivityKind::Block && !privacy::is_public(community) {
         if let Some(who) = &target {
             end_membership(state, community, group, who.as_str()).await?;
         }
     }
-    let target = id_of(object).map(|u| u.to_string()).unwrap_or_default();
+    let target = target.map(|u| u.to_string()).unwrap_or_default();
     state
         .db
         .audit(
             actor,
-            &format!("remote.{}", env.type_name.to_lowercase()),
+            &format!("remote.{}", env.kind.name().to_lowercase()),
             &target,
             None,
         )
         .await?;
     announce(state, group, &community.ap_id, body.clone(), None).await
+}
+
+/// The thread or reply a `Create`/`Update` carries embedded (what every sender does).
+fn embedded_post<'a>(object: &'a Object, kind: &str) -> Result<&'a Document, Error> {
+    match object {
+        Object::Document(doc) => Ok(doc),
+        Object::Absent => Err(Error::invalid(format!("{kind} without an object"))),
+        other => Err(not_a_post(other)),
+    }
 }
 
 /// A member's new thread or reply: stored and announced in one transaction.
@@ -285,12 +289,11 @@ async fn create(at: &Arrival<'_>) -> Result<(), Error> {
     let community = at.community;
     let group = at.group;
     let actor = at.env.actor.as_str();
-    let body = &at.env.body;
-    let object = at.env.body.get("object");
+    let body = &at.env.raw;
     // The same rule as for a local member: accepted, not banned.
     access::participant(state, community, actor).await?;
-    let doc = object.ok_or_else(|| Error::invalid("Create without an object"))?;
-    let incoming = parse_post(doc).map_err(Error::invalid)?;
+    let doc = embedded_post(at.env.object(), "Create")?;
+    let incoming = doc.post().map_err(Error::invalid)?;
     if incoming.author.as_str() != actor {
         return Err(Error::forbidden("the object is not the actor's own"));
     }
@@ -300,7 +303,7 @@ async fn create(at: &Arrival<'_>) -> Result<(), Error> {
         .in_reply_to
         .is_none()
         .then_some(incoming.ap_id.as_str());
-    let signed = signed_object(state, doc, &incoming.author).await?;
+    let signed = signed_object(state, &doc.raw, &incoming.author).await?;
     let jobs = announce_jobs(state, group, &community.ap_id, body, new_thread).await?;
     store_incoming(state, community, &incoming, signed, 0, jobs).await?;
     Ok(())
@@ -312,12 +315,11 @@ async fn update(at: &Arrival<'_>) -> Result<(), Error> {
     let community = at.community;
     let group = at.group;
     let actor = at.env.actor.as_str();
-    let body = &at.env.body;
-    let object = at.env.body.get("object");
+    let body = &at.env.raw;
     // The same rule as for a local member: accepted, not banned.
     access::participant(state, community, actor).await?;
-    let doc = object.ok_or_else(|| Error::invalid("Update without an object"))?;
-    let incoming = parse_post(doc).map_err(Error::invalid)?;
+    let doc = embedded_post(at.env.object(), "Update")?;
+    let incoming = doc.post().map_err(Error::invalid)?;
     let existing = state
         .db
         .post_by_ap_id(incoming.ap_id.as_str())
@@ -329,7 +331,7 @@ async fn update(at: &Arrival<'_>) -> Result<(), Error> {
     if existing.community != community.ap_id {
         return Err(Error::forbidden("the post is not in this community"));
     }
-    let signed = signed_object(state, doc, &incoming.author).await?;
+    let signed = signed_object(state, &doc.raw, &incoming.author).await?;
     let jobs = announce_jobs(state, group, &community.ap_id, body, None).await?;
     apply_update(state, &existing, &incoming, signed, jobs).await?;
     Ok(())
@@ -341,15 +343,16 @@ async fn delete(at: &Arrival<'_>) -> Result<(), Error> {
     let community = at.community;
     let group = at.group;
     let actor = at.env.actor.as_str();
-    let body = &at.env.body;
-    let object = at.env.body.get("object");
-    let post = post_in(state, community, id_of(object)).await?;
+    let body = &at.env.raw;
+    let post = post_in(state, community, at.env.object().id().cloned()).await?;
     let change = if post.author == actor {
         PostChange::Deleted
     } else if moderates(state, &community.ap_id, actor).await? {
-        let reason = body
-            .get("summary")
-            .and_then(Value::as_str)
+        let reason = at
+            .env
+            .activity
+            .summary
+            .as_deref()
             .map(markdown::plain_text)
             .unwrap_or_else(|| "removed by a moderator".into());
         state
@@ -378,11 +381,10 @@ async fn like(at: &Arrival<'_>) -> Result<(), Error> {
     let community = at.community;
     let group = at.group;
     let actor = at.env.actor.as_str();
-    let body = &at.env.body;
-    let object = at.env.body.get("object");
+    let body = &at.env.raw;
     // The same rule as for a local member: accepted, not banned.
     access::participant(state, community, actor).await?;
-    let post = post_in(state, community, id_of(object)).await?;
+    let post = post_in(state, community, env.object().id().cloned()).await?;
     let jobs = announce_jobs(state, group, &community.ap_id, body, None).await?;
     let write = Write::AddLike {
         post_id: post.id,

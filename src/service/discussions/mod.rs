@@ -9,9 +9,9 @@
 
 use crate::{
     activitypub::{
-        activities::Envelope,
+        activities::{Activity, ActivityKind, Document, DocumentKind, Object, Verified},
         actors::host_of,
-        objects::{self, id_of, inner_kind, parse_post, IncomingPost, PostContext},
+        objects::{self, IncomingPost, PostContext},
         proof,
     },
     db::{

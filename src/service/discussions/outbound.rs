@@ -35,21 +35,10 @@ pub(super) fn sign_own_object(
     member: &Member,
     activity: &mut Value,
 ) -> Result<(), Error> {
-    if !matches!(inner_kind(activity), "Create" | "Update") {
-        return Ok(());
-    }
-    let me = member.ap_id(state);
-    let Some(object) = activity.get_mut("object") else {
-        return Ok(());
-    };
-    if !matches!(inner_kind(object), "Page" | "Note")
-        || object.get("attributedTo").and_then(Value::as_str) != Some(me.as_str())
-    {
-        return Ok(());
-    }
     let key = delivery::signing_key(state, &member.actor);
-    proof::sign(
-        object,
+    proof::sign_authored_post(
+        activity,
+        member.ap_id(state).as_str(),
         &key.key_id,
         &key.private_key_pem,
         &objects::rfc3339(now_ms()),
@@ -90,7 +79,7 @@ pub(super) async fn signed_object(
     doc: &Value,
     author: &Url,
 ) -> Result<Option<String>, Error> {
-    if doc.get("proof").is_none() {
+    if !proof::has_proof(doc) {
         return Ok(None);
     }
     if proven_by(state, doc, author).await? {

@@ -156,19 +156,35 @@ pub(super) async fn fetch_post(
     .0)
 }
 
-pub(super) async fn fetch_doc(state: &Node, url: &Url) -> Result<Value, Error> {
+/// An object fetched from its origin.
+pub(super) async fn fetch_doc(state: &Node, url: &Url) -> Result<Object, Error> {
     state
         .fetch(url)
         .await
+        .map(|doc| Object::parse(&doc))
         .map_err(|e| Error::invalid(format!("cannot fetch {url} from its origin: {e}")))
 }
 
 pub(super) async fn fetch_incoming(state: &Node, url: &Url) -> Result<IncomingPost, Error> {
-    parse_post(&fetch_doc(state, url).await?).map_err(Error::invalid)
+    post_of(&fetch_doc(state, url).await?)
+}
+
+/// The thread or reply an object is.
+pub(super) fn post_of(object: &Object) -> Result<IncomingPost, Error> {
+    match object {
+        Object::Document(doc) => doc.post().map_err(Error::invalid),
+        other => Err(not_a_post(other)),
+    }
+}
+
+/// Why an object that is no document is not a thread or a reply.
+pub(super) fn not_a_post(object: &Object) -> Error {
+    let kind = object.activity().map_or("", |a| a.kind.name());
+    Error::invalid(format!("a {kind:?} is not a thread or a reply"))
 }
 
 /// A follower node receives what a remote community announces.
-pub(crate) async fn receive_announce(state: &Node, env: &Envelope) -> Result<(), Error> {
+pub(crate) async fn receive_announce(state: &Node, env: &Verified) -> Result<(), Error> {
     let Some(community) = known(state, env.actor.as_str()).await? else {
         info!(actor = %env.actor, "announce from an actor that is not a known community ignored");
         return Ok(());
@@ -182,63 +198,85 @@ pub(crate) async fn receive_announce(state: &Node, env: &Envelope) -> Result<(),
         info!(community = %community.ap_id, "announce from a community nobody here belongs to ignored");
         return Ok(());
     }
-    let inner = env
-        .body
-        .get("object")
-        .ok_or_else(|| Error::invalid("Announce without an object"))?;
-    apply_announced(state, &community, inner).await
+    if matches!(env.object(), Object::Absent) {
+        return Err(Error::invalid("Announce without an object"));
+    }
+    apply_announced(state, &community, env.object()).await
 }
 
-/// Applies one thing a remote community announced (also used for backfill).
+/// Applies one thing a remote community announced (also used for backfill): an object it
+/// boosts, or an activity it relays.
 pub(super) async fn apply_announced(
     state: &Node,
     community: &CommunityView,
-    inner: &Value,
+    inner: &Object,
+) -> Result<(), Error> {
+    match inner {
+        Object::Activity(activity) => apply_relayed(state, community, activity).await,
+        Object::Link(url) => announced_object(state, community, url).await,
+        Object::Document(doc) if doc.kind.is_post() => match &doc.id {
+            Some(url) => announced_object(state, community, url).await,
+            None => Err(Error::invalid("the announced activity has no actor")),
+        },
+        Object::Document(doc) if doc.actor.is_some() => {
+            info!("announced object of an unhandled kind ignored");
+            Ok(())
+        }
+        _ => Err(Error::invalid("the announced activity has no actor")),
+    }
+}
+
+/// A plain announce of an object (by id, or embedded): fetched from its origin unless known.
+async fn announced_object(state: &Node, community: &CommunityView, url: &Url) -> Result<(), Error> {
+    if !state.db.federates_with(&host_of(url)).await? {
+        info!(from = %host_of(url), "announced content from a refused domain dropped");
+        return Ok(());
+    }
+    if host_of(url).eq_ignore_ascii_case(&state.settings.instance.domain) {
+        // This node's own content: nothing to learn from a relay.
+        return Ok(());
+    }
+    if state.db.post_by_ap_id(url.as_str()).await?.is_some()
+        || state.db.article_by_ap_id(url.as_str()).await?.is_some()
+        || state.db.event_by_ap_id(url.as_str()).await?.is_some()
+    {
+        return Ok(());
+    }
+    let doc = fetch_doc(state, url).await?;
+    match doc.document() {
+        // Events arrive as the community's Create/Update(Event); this boost is for Mastodon.
+        Some(d) if d.kind == DocumentKind::Event => Ok(()),
+        // A knowledge article of this community (announced for Mastodon's sake).
+        Some(d) if d.kind == DocumentKind::Article && articles::is_revision(d) => {
+            articles::store_replica_revision(state, community, d, 0).await
+        }
+        _ => {
+            let incoming = post_of(&doc)?;
+            store_incoming(state, community, &incoming, None, 0, Vec::new()).await?;
+            Ok(())
+        }
+    }
+}
+
+/// An activity a remote community relays (or a moderator's, applied at the community's node
+/// with the same rules).
+pub(super) async fn apply_relayed(
+    state: &Node,
+    community: &CommunityView,
+    inner: &Activity,
 ) -> Result<(), Error> {
     let community_host = Url::parse(&community.ap_id)
         .map(|u| host_of(&u))
         .unwrap_or_default();
-    // A plain announce of an object id, or of an embedded object.
-    if let Some(url) = id_of(Some(inner))
-        .filter(|_| inner.is_string() || matches!(inner_kind(inner), "Page" | "Note" | "Article"))
-    {
-        if !state.db.federates_with(&host_of(&url)).await? {
-            info!(from = %host_of(&url), "announced content from a refused domain dropped");
-            return Ok(());
-        }
-        if host_of(&url).eq_ignore_ascii_case(&state.settings.instance.domain) {
-            // This node's own content: nothing to learn from a relay.
-            return Ok(());
-        }
-        if state.db.post_by_ap_id(url.as_str()).await?.is_some()
-            || state.db.article_by_ap_id(url.as_str()).await?.is_some()
-            || state.db.event_by_ap_id(url.as_str()).await?.is_some()
-        {
-            return Ok(());
-        }
-        let doc = fetch_doc(state, &url).await?;
-        if inner_kind(&doc) == "Event" {
-            // Events arrive as the community's Create/Update(Event); this boost is for Mastodon.
-            return Ok(());
-        }
-        if doc.get("revision").is_some() && inner_kind(&doc) == "Article" {
-            // A knowledge article of this community (announced for Mastodon's sake).
-            return articles::store_replica_revision(state, community, &doc, 0).await;
-        }
-        let incoming = parse_post(&doc).map_err(Error::invalid)?;
-        store_incoming(state, community, &incoming, None, 0, Vec::new()).await?;
-        return Ok(());
-    }
-    let actor = id_of(inner.get("actor"))
+    let actor = inner
+        .actor
+        .clone()
         .ok_or_else(|| Error::invalid("the announced activity has no actor"))?;
     // Content from a domain this node does not federate with is dropped, even when an allowed
     // community relays it.
-    for url in [Some(actor.clone()), id_of(inner.get("object"))]
-        .into_iter()
-        .flatten()
-    {
-        if !state.db.federates_with(&host_of(&url)).await? {
-            info!(from = %host_of(&url), "announced content from a refused domain dropped");
+    for url in [Some(&actor), inner.object.id()].into_iter().flatten() {
+        if !state.db.federates_with(&host_of(url)).await? {
+            info!(from = %host_of(url), "announced content from a refused domain dropped");
             return Ok(());
         }
     }
@@ -247,7 +285,7 @@ pub(super) async fn apply_announced(
         return Ok(());
     }
     let same_host = host_of(&actor) == community_host;
-    let object = inner.get("object");
+    let object = &inner.object;
     let at = Relayed {
         state,
         community,
@@ -255,8 +293,9 @@ pub(super) async fn apply_announced(
         actor,
         same_host,
     };
-    match inner_kind(inner) {
-        "Update" if object.is_some_and(|o| is_this_community(o, community)) => {
+    use ActivityKind::*;
+    match inner.kind {
+        Update if is_this_community(object, community) => {
             let url =
                 Url::parse(&community.ap_id).map_err(|_| Error::invalid("bad community id"))?;
             remote::actor(state, &url, true)
@@ -264,16 +303,16 @@ pub(super) async fn apply_announced(
                 .map_err(|e| Error::invalid(format!("cannot refresh the community: {e}")))?;
             Ok(())
         }
-        "Create" | "Update" => relayed_post(&at).await,
-        "Delete" => relayed_delete(&at).await,
-        "Like" => relayed_like(&at).await,
-        "Lock" => set_flag(state, community, id_of(object), Some(true), None).await,
-        "Add" | "Remove" => relayed_add_remove(&at).await,
-        "Block" => relayed_block(&at).await,
-        "Undo" => relayed_undo(&at).await,
+        Create | Update => relayed_post(&at).await,
+        Delete => relayed_delete(&at).await,
+        Like => relayed_like(&at).await,
+        Lock => set_flag(state, community, object.id().cloned(), Some(true), None).await,
+        Add | Remove => relayed_add_remove(&at).await,
+        Block => relayed_block(&at).await,
+        Undo => relayed_undo(&at).await,
         other => {
             info!(
-                kind = other,
+                kind = other.name(),
                 "announced activity of an unhandled kind ignored"
             );
             Ok(())
@@ -282,16 +321,16 @@ pub(super) async fn apply_announced(
 }
 
 /// Whether `object` is the community's own `Group` (an `Update` of its profile).
-fn is_this_community(object: &Value, community: &CommunityView) -> bool {
-    inner_kind(object) == "Group"
-        && id_of(Some(object)).map(|u| u.to_string()) == Some(community.ap_id.clone())
+fn is_this_community(object: &Object, community: &CommunityView) -> bool {
+    object.is_document(DocumentKind::Group)
+        && object.id().map(|u| u.as_str()) == Some(community.ap_id.as_str())
 }
 
 /// An activity a remote community relays, with its checked actor.
 struct Relayed<'a> {
     state: &'a Node,
     community: &'a CommunityView,
-    inner: &'a Value,
+    inner: &'a Activity,
     actor: Url,
     /// Whether the actor is on the community's own host.
     same_host: bool,
@@ -302,10 +341,12 @@ async fn relayed_post(at: &Relayed<'_>) -> Result<(), Error> {
     let state = at.state;
     let community = at.community;
     let actor = &at.actor;
-    let object = at.inner.get("object");
+    let object = &at.inner.object;
     let same_host = at.same_host;
-    let object_id =
-        id_of(object).ok_or_else(|| Error::invalid("the announced activity has no object"))?;
+    let object_id = object
+        .id()
+        .cloned()
+        .ok_or_else(|| Error::invalid("the announced activity has no object"))?;
     // This node knows its own posts: a relayed copy of one changes nothing, and nothing
     // from outside may claim an id on this node's domain.
     let ours = &state.settings.instance.domain;
@@ -326,17 +367,18 @@ async fn relayed_post(at: &Relayed<'_>) -> Result<(), Error> {
     // own host wrote it, or when it carries its author's integrity proof; anything else
     // is fetched from its origin (which, for a confidential community, serves it to the
     // community's node alone, so an unproven relay goes nowhere).
-    let incoming = match object.filter(|o| o.is_object()) {
-        Some(doc) if same_host => parse_post(doc).map_err(Error::invalid)?,
-        Some(doc) => {
-            let parsed = parse_post(doc).map_err(Error::invalid)?;
-            if parsed.ap_id == object_id && proven_by(state, doc, &parsed.author).await? {
+    let incoming = match object {
+        Object::Document(doc) if same_host => doc.post().map_err(Error::invalid)?,
+        Object::Document(doc) => {
+            let parsed = doc.post().map_err(Error::invalid)?;
+            if parsed.ap_id == object_id && proven_by(state, &doc.raw, &parsed.author).await? {
                 parsed
             } else {
                 fetch_incoming(state, &object_id).await?
             }
         }
-        None => fetch_incoming(state, &object_id).await?,
+        Object::Activity(_) => post_of(object)?,
+        _ => fetch_incoming(state, &object_id).await?,
     };
     if incoming.author != *actor {
         return Err(Error::forbidden(
@@ -365,16 +407,15 @@ async fn relayed_delete(at: &Relayed<'_>) -> Result<(), Error> {
     let community = at.community;
     let inner = at.inner;
     let actor = &at.actor;
-    let object = at.inner.get("object");
-    let Some(post) = announced_post(state, community, id_of(object)).await? else {
+    let Some(post) = announced_post(state, community, inner.object.id().cloned()).await? else {
         return Ok(());
     };
     if post.author == actor.as_str() {
         state.db.mark_post_deleted(post.id).await?;
     } else {
         let reason = inner
-            .get("summary")
-            .and_then(Value::as_str)
+            .summary
+            .as_deref()
             .map(markdown::plain_text)
             .unwrap_or_else(|| "removed by a moderator".into());
         state.db.set_post_removed(post.id, Some(reason)).await?;
@@ -388,11 +429,8 @@ async fn relayed_like(at: &Relayed<'_>) -> Result<(), Error> {
     let community = at.community;
     let inner = at.inner;
     let actor = &at.actor;
-    let object = at.inner.get("object");
-    if let Some(post) = announced_post(state, community, id_of(object)).await? {
-        let id = id_of(Some(inner))
-            .map(|u| u.to_string())
-            .unwrap_or_default();
+    if let Some(post) = announced_post(state, community, inner.object.id().cloned()).await? {
+        let id = inner.id.as_ref().map(|u| u.to_string()).unwrap_or_default();
         state.db.add_like(post.id, actor.as_str(), &id).await?;
     }
     Ok(())
@@ -403,13 +441,15 @@ async fn relayed_add_remove(at: &Relayed<'_>) -> Result<(), Error> {
     let state = at.state;
     let community = at.community;
     let inner = at.inner;
-    let object = at.inner.get("object");
-    let adding = inner_kind(inner) == "Add";
-    let target = id_of(inner.get("target"))
+    let object = inner.object.id().cloned();
+    let adding = inner.kind == ActivityKind::Add;
+    let target = inner
+        .target
+        .as_ref()
         .map(|t| t.to_string())
         .unwrap_or_default();
     if target == format!("{}/moderators", community.ap_id) {
-        if let Some(who) = id_of(object) {
+        if let Some(who) = object {
             let role = if adding { "moderator" } else { "member" };
             state
                 .db
@@ -418,7 +458,7 @@ async fn relayed_add_remove(at: &Relayed<'_>) -> Result<(), Error> {
         }
         Ok(())
     } else {
-        set_flag(state, community, id_of(object), None, Some(adding)).await
+        set_flag(state, community, object, None, Some(adding)).await
     }
 }
 
@@ -427,13 +467,9 @@ async fn relayed_block(at: &Relayed<'_>) -> Result<(), Error> {
     let state = at.state;
     let community = at.community;
     let inner = at.inner;
-    let object = at.inner.get("object");
-    if let Some(target) = id_of(object) {
-        let reason = inner
-            .get("summary")
-            .and_then(Value::as_str)
-            .map(markdown::plain_text);
-        let expires = objects::parse_time(inner.get("endTime"));
+    if let Some(target) = inner.object.id() {
+        let reason = inner.summary.as_deref().map(markdown::plain_text);
+        let expires = inner.end_time;
         state
             .db
             .ban(&community.ap_id, target.as_str(), reason, expires)
@@ -463,19 +499,23 @@ async fn relayed_undo(at: &Relayed<'_>) -> Result<(), Error> {
     let state = at.state;
     let community = at.community;
     let actor = &at.actor;
-    let object = at.inner.get("object");
-    let undone = object.ok_or_else(|| Error::invalid("Undo without an object"))?;
-    let target = undone.get("object");
-    match inner_kind(undone) {
-        "Like" => {
-            if let Some(post) = announced_post(state, community, id_of(target)).await? {
+    let Some(undone) = at.inner.object.activity() else {
+        return match at.inner.object {
+            Object::Absent => Err(Error::invalid("Undo without an object")),
+            _ => Ok(()),
+        };
+    };
+    let target = undone.object.id().cloned();
+    match undone.kind {
+        ActivityKind::Like => {
+            if let Some(post) = announced_post(state, community, target).await? {
                 state.db.remove_like(post.id, actor.as_str()).await?;
             }
             Ok(())
         }
-        "Lock" => set_flag(state, community, id_of(target), Some(false), None).await,
-        "Block" => {
-            if let Some(target) = id_of(target) {
+        ActivityKind::Lock => set_flag(state, community, target, Some(false), None).await,
+        ActivityKind::Block => {
+            if let Some(target) = target {
                 state.db.unban(&community.ap_id, target.as_str()).await?;
             }
             Ok(())
@@ -511,8 +551,8 @@ pub(super) async fn set_flag(
 }
 
 /// A remote community answered one of our members' `Follow`.
-pub(crate) async fn receive_follow_answer(state: &Node, env: &Envelope) -> Result<(), Error> {
-    let Some(follow_id) = id_of(env.body.get("object")) else {
+pub(crate) async fn receive_follow_answer(state: &Node, env: &Verified) -> Result<(), Error> {
+    let Some(follow_id) = env.object().id().cloned() else {
         return Err(Error::invalid("the answer names no Follow"));
     };
     let Some(membership) = state.db.membership_by_follow(follow_id.as_str()).await? else {
@@ -522,7 +562,7 @@ pub(crate) async fn receive_follow_answer(state: &Node, env: &Envelope) -> Resul
     if membership.community != env.actor.as_str() {
         return Err(Error::forbidden("only the followed community can answer"));
     }
-    if env.type_name == "Reject" {
+    if env.kind == ActivityKind::Reject {
         // A refused request, or the end of a membership (after a ban in a confidential
         // community).
         state

@@ -6,16 +6,16 @@ use super::*;
 
 /// What the router sends here: an event's document, an event deleted, an answer to one of our
 /// members' RSVPs, or an RSVP to an event owned here.
-pub async fn receive(state: &Node, env: &Envelope) -> Result<(), Error> {
-    let object = env.body.get("object");
-    let kind = env.type_name.as_str();
-    if matches!(kind, "Create" | "Update") && object.is_some_and(|o| inner_kind(o) == "Event") {
+pub async fn receive(state: &Node, env: &Verified) -> Result<(), Error> {
+    use ActivityKind::*;
+    let object = env.object();
+    if matches!(env.kind, Create | Update) && object.is_document(DocumentKind::Event) {
         return event_document(state, env).await;
     }
-    if kind == "Delete" {
+    if env.kind == Delete {
         return event_deleted(state, env).await;
     }
-    if matches!(kind, "Accept" | "TentativeAccept" | "Reject" | "Ignore")
+    if matches!(env.kind, Accept | TentativeAccept | Reject | Ignore)
         && rsvp_answered(state, env).await?
     {
         return Ok(());
@@ -24,12 +24,12 @@ pub async fn receive(state: &Node, env: &Envelope) -> Result<(), Error> {
 }
 
 /// The owning community telling followers about an event, or a member proposing one.
-async fn event_document(state: &Node, env: &Envelope) -> Result<(), Error> {
-    let object = env.body.get("object");
-    let kind = env.type_name.as_str();
+async fn event_document(state: &Node, env: &Verified) -> Result<(), Error> {
     let from_community = known(state, env.actor.as_str()).await?.is_some();
-    match (from_community, object) {
-        (false, Some(doc)) if kind == "Create" => receive_proposal(state, env, doc).await,
+    match (from_community, env.object().document()) {
+        (false, Some(doc)) if env.kind == ActivityKind::Create => {
+            receive_proposal(state, env, doc).await
+        }
         (false, Some(doc)) => receive_update_proposal(state, env, doc).await,
         _ => receive_from_owner(state, env).await,
     }
@@ -37,10 +37,9 @@ async fn event_document(state: &Node, env: &Envelope) -> Result<(), Error> {
 
 /// An event deleted by its community (our replica goes), or by a moderator on another node of
 /// a community hosted here.
-async fn event_deleted(state: &Node, env: &Envelope) -> Result<(), Error> {
-    let object = env.body.get("object");
+async fn event_deleted(state: &Node, env: &Verified) -> Result<(), Error> {
     let actor = env.actor.as_str();
-    if let Some(id) = id_of(object) {
+    if let Some(id) = env.object().id() {
         if let Some(event) = state.db.event_by_ap_id(id.as_str()).await? {
             if !event.local && event.community == actor {
                 state
@@ -79,12 +78,10 @@ async fn event_deleted(state: &Node, env: &Envelope) -> Result<(), Error> {
 }
 
 /// An answer to one of our members' Joins; false when the activity answers none.
-async fn rsvp_answered(state: &Node, env: &Envelope) -> Result<bool, Error> {
-    let object = env.body.get("object");
+async fn rsvp_answered(state: &Node, env: &Verified) -> Result<bool, Error> {
     let actor = env.actor.as_str();
-    let kind = env.type_name.as_str();
-    let join_id = id_of(object);
-    if let Some(p) = match &join_id {
+    let join_id = env.object().id();
+    if let Some(p) = match join_id {
         Some(j) => state.db.participant_by_join(j.as_str()).await?,
         None => None,
     } {
@@ -96,10 +93,10 @@ async fn rsvp_answered(state: &Node, env: &Envelope) -> Result<bool, Error> {
         if event.community != actor {
             return Err(Error::forbidden("only the event's community answers"));
         }
-        let st = match kind {
-            "Accept" => "going",
-            "TentativeAccept" => "waitlisted",
-            "Ignore" => "ignored",
+        let st = match env.kind {
+            ActivityKind::Accept => "going",
+            ActivityKind::TentativeAccept => "waitlisted",
+            ActivityKind::Ignore => "ignored",
             _ => "rejected",
         };
         state
@@ -113,15 +110,16 @@ async fn rsvp_answered(state: &Node, env: &Envelope) -> Result<bool, Error> {
 
 /// An RSVP to an event owned here: `Join`/`Leave`, or Friendica's `Accept`/`TentativeAccept`/
 /// `Reject` of the event itself. Every refusal is answered.
-async fn remote_rsvp(state: &Node, env: &Envelope) -> Result<(), Error> {
-    let object = env.body.get("object");
+async fn remote_rsvp(state: &Node, env: &Verified) -> Result<(), Error> {
+    use ActivityKind::*;
+    let object = env.object();
     let actor = env.actor.as_str();
-    let kind = env.type_name.as_str();
-    // of the event itself.
-    let event_url = match kind {
-        "Join" | "Leave" => id_of(object),
-        _ => id_of(object)
-            .filter(|_| object.is_some_and(|o| o.is_string() || inner_kind(o) == "Event")),
+    // Friendica answers the event itself (by id, or embedded).
+    let event_url = match env.kind {
+        Join | Leave => object.id(),
+        _ => object
+            .id()
+            .filter(|_| object.is_link() || object.is_document(DocumentKind::Event)),
     };
     let Some(event_url) = event_url else {
         return Ok(());
@@ -140,7 +138,7 @@ async fn remote_rsvp(state: &Node, env: &Envelope) -> Result<(), Error> {
     let Some((group, _)) = community.local.clone() else {
         return Err(Error::internal());
     };
-    let wants = matches!(kind, "Join" | "Accept" | "TentativeAccept");
+    let wants = matches!(env.kind, Join | Accept | TentativeAccept);
     if !wants {
         return leave_local(state, &group, &event, actor).await;
     }
@@ -217,13 +215,13 @@ async fn remote_rsvp(state: &Node, env: &Envelope) -> Result<(), Error> {
     counts_changed(state, &group, event.id).await
 }
 
-pub(super) async fn receive_from_owner(state: &Node, env: &Envelope) -> Result<(), Error> {
-    let doc = env
-        .body
-        .get("object")
-        .ok_or_else(|| Error::invalid("no object"))?;
-    let mut incoming =
-        parse_remote_event(doc, state.settings.federation.debug).map_err(Error::invalid)?;
+pub(super) async fn receive_from_owner(state: &Node, env: &Verified) -> Result<(), Error> {
+    let mut incoming = match env.object() {
+        Object::Document(doc) => doc.event(state.settings.federation.debug),
+        Object::Absent => return Err(Error::invalid("no object")),
+        _ => Err("not an Event".to_string()),
+    }
+    .map_err(Error::invalid)?;
     let Some(community) = known(state, env.actor.as_str()).await? else {
         return Err(Error::forbidden(
             "events are only accepted from their community",

@@ -190,11 +190,12 @@ pub(super) async fn propose_update(
 /// The community's node receives a remote moderator's change to one of its events.
 pub(super) async fn receive_update_proposal(
     state: &Node,
-    env: &Envelope,
-    doc: &Value,
+    env: &Verified,
+    doc: &Document,
 ) -> Result<(), Error> {
-    let proposed =
-        parse_remote_event(doc, state.settings.federation.debug).map_err(Error::invalid)?;
+    let proposed = doc
+        .event(state.settings.federation.debug)
+        .map_err(Error::invalid)?;
     let Some(event) = state
         .db
         .event_by_ap_id(&proposed.ap_id)
@@ -251,11 +252,12 @@ pub(super) fn input_from(e: Event, with_status: bool) -> EventInput {
 /// The community's node receives a remote moderator's proposed event and schedules it.
 pub(super) async fn receive_proposal(
     state: &Node,
-    env: &Envelope,
-    doc: &Value,
+    env: &Verified,
+    doc: &Document,
 ) -> Result<(), Error> {
-    let proposed =
-        parse_remote_event(doc, state.settings.federation.debug).map_err(Error::invalid)?;
+    let proposed = doc
+        .event(state.settings.federation.debug)
+        .map_err(Error::invalid)?;
     let actor = env.actor.as_str();
     let (community, group) = hosted_event_change(state, &proposed.community, actor).await?;
     // The same checks as a local organizer's request.

@@ -7,9 +7,9 @@
 
 use crate::{
     activitypub::{
-        activities::Envelope,
+        activities::{ActivityKind, Document, DocumentKind, Object, Verified},
         actors::host_of,
-        objects::{self, id_of, inner_kind, parse_time, rfc3339, AS_CONTEXT, PUBLIC},
+        objects::{self, rfc3339, AS_CONTEXT, PUBLIC},
     },
     db::{
         events::{Event, JoinRule},
@@ -39,12 +39,14 @@ mod manage;
 mod rsvp;
 pub use document::*;
 pub use inbound::*;
-pub use input::*;
+use input::*;
 pub use manage::*;
 pub use rsvp::*;
 
-pub const JOIN_MODES: [&str; 5] = ["free", "restricted", "invite", "none", "external"];
-pub const STATUSES: [&str; 3] = ["confirmed", "tentative", "cancelled"];
+pub use crate::activitypub::events::{parse_event, parse_remote_event};
+pub use crate::domain::events::{
+    check_span, EARLIEST_MS, JOIN_MODES, LATEST_MS, MAX_DURATION_MS, STATUSES,
+};
 
 /// What an organizer sends to create or change an event; absent fields stay as they are.
 #[derive(Debug, Default, Clone)]

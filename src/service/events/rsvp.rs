@@ -92,8 +92,8 @@ pub async fn invite(
 }
 
 /// An `Invite` to an event from its community, for a user of this node.
-pub async fn receive_invite(state: &Node, env: &Envelope) -> Result<(), Error> {
-    let Some(event) = (match id_of(env.body.get("object")) {
+pub async fn receive_invite(state: &Node, env: &Verified) -> Result<(), Error> {
+    let Some(event) = (match env.object().id() {
         Some(id) => state.db.event_by_ap_id(id.as_str()).await?,
         None => None,
     }) else {
@@ -105,7 +105,7 @@ pub async fn receive_invite(state: &Node, env: &Envelope) -> Result<(), Error> {
             "only the event's community sends its invitations",
         ));
     }
-    let Some(target) = id_of(env.body.get("target")) else {
+    let Some(target) = env.activity.target.clone() else {
         return Err(Error::invalid("an Invite needs a target"));
     };
     let Some(name) = crate::service::discussions::local_user_name(state, target.as_str()) else {
