@@ -50,74 +50,13 @@ pub fn parse_remote_event(doc: &Value, allow_http: bool) -> Result<Event, String
     let timezone = text("timezone")
         .filter(|z| z.parse::<Tz>().is_ok())
         .unwrap_or_else(|| "UTC".into());
-    let mut place_name = None;
-    let mut place_address = None;
-    let (mut latitude, mut longitude) = (None, None);
-    let mut online_url = None;
-    let locations = match doc.get("location") {
-        Some(Value::Array(items)) => items.clone(),
-        Some(v @ Value::Object(_)) => vec![v.clone()],
-        _ => Vec::new(),
-    };
-    for loc in &locations {
-        if inner_kind(loc) == "VirtualLocation" {
-            online_url = link(loc.get("url"));
-            continue;
-        }
-        place_name = loc
-            .get("name")
-            .and_then(Value::as_str)
-            .map(markdown::plain_text);
-        place_address = match loc.get("address") {
-            Some(Value::String(s)) => Some(markdown::plain_text(s)),
-            Some(Value::Object(a)) => {
-                let parts: Vec<String> = [
-                    "streetAddress",
-                    "postalCode",
-                    "addressLocality",
-                    "addressRegion",
-                    "addressCountry",
-                ]
-                .iter()
-                .filter_map(|k| a.get(*k).and_then(Value::as_str))
-                .map(markdown::plain_text)
-                .filter(|s| !s.is_empty())
-                .collect();
-                (!parts.is_empty()).then(|| parts.join(", "))
-            }
-            _ => None,
-        };
-        latitude = loc.get("latitude").and_then(Value::as_f64);
-        longitude = loc.get("longitude").and_then(Value::as_f64);
-    }
-    if online_url.is_none() {
-        online_url = doc
-            .get("attachment")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find(|a| a.get("name").and_then(Value::as_str) == Some("Website"))
-            .and_then(|a| link(a.get("href").or_else(|| a.get("url"))));
-    }
+    let place = Place::read(doc, &link);
     let capacity = doc
         .get("maximumAttendeeCapacity")
         .and_then(Value::as_i64)
         .filter(|c| *c > 0)
         .map(|c| c.min(i64::from(i32::MAX)) as i32);
-    let status = text("ical:status")
-        .map(|s| s.to_lowercase())
-        .or_else(|| {
-            text("eventStatus").map(|s| match s.as_str() {
-                "EventCancelled" => "cancelled".to_string(),
-                "EventPostponed" | "EventRescheduled" => "tentative".to_string(),
-                _ => "confirmed".to_string(),
-            })
-        })
-        .filter(|s| STATUSES.contains(&s.as_str()))
-        .unwrap_or_else(|| "confirmed".into());
-    let join_mode = text("joinMode")
-        .filter(|m| JOIN_MODES.contains(&m.as_str()))
-        .unwrap_or_else(|| "free".into());
+    let (status, join_mode) = (status(doc), join_mode(doc));
     let description = doc
         .get("source")
         .and_then(|s| s.get("content"))
@@ -143,11 +82,11 @@ pub fn parse_remote_event(doc: &Value, allow_http: bool) -> Result<Event, String
         starts_at,
         ends_at,
         timezone,
-        place_name,
-        place_address,
-        latitude,
-        longitude,
-        online_url,
+        place_name: place.place_name,
+        place_address: place.place_address,
+        latitude: place.latitude,
+        longitude: place.longitude,
+        online_url: place.online_url,
         capacity,
         join_mode,
         external_url: link(doc.get("externalParticipationUrl")),
@@ -163,4 +102,94 @@ pub fn parse_remote_event(doc: &Value, allow_http: bool) -> Result<Event, String
         created_at: parse_time(doc.get("published")).unwrap_or(now),
         updated_at: parse_time(doc.get("updated")).unwrap_or(now),
     })
+}
+
+/// Where an event takes place: a `Place` (name, address, coordinates) and a
+/// `VirtualLocation`, or Gancio's "Website" attachment for the online link.
+#[derive(Default)]
+struct Place {
+    place_name: Option<String>,
+    place_address: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    online_url: Option<String>,
+}
+
+impl Place {
+    fn read(doc: &Value, link: &dyn Fn(Option<&Value>) -> Option<String>) -> Place {
+        let mut place = Place::default();
+        let locations = match doc.get("location") {
+            Some(Value::Array(items)) => items.clone(),
+            Some(v @ Value::Object(_)) => vec![v.clone()],
+            _ => Vec::new(),
+        };
+        for loc in &locations {
+            if inner_kind(loc) == "VirtualLocation" {
+                place.online_url = link(loc.get("url"));
+                continue;
+            }
+            place.place_name = loc
+                .get("name")
+                .and_then(Value::as_str)
+                .map(markdown::plain_text);
+            place.place_address = match loc.get("address") {
+                Some(Value::String(s)) => Some(markdown::plain_text(s)),
+                Some(Value::Object(a)) => {
+                    let parts: Vec<String> = [
+                        "streetAddress",
+                        "postalCode",
+                        "addressLocality",
+                        "addressRegion",
+                        "addressCountry",
+                    ]
+                    .iter()
+                    .filter_map(|k| a.get(*k).and_then(Value::as_str))
+                    .map(markdown::plain_text)
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                    (!parts.is_empty()).then(|| parts.join(", "))
+                }
+                _ => None,
+            };
+            place.latitude = loc.get("latitude").and_then(Value::as_f64);
+            place.longitude = loc.get("longitude").and_then(Value::as_f64);
+        }
+        if place.online_url.is_none() {
+            place.online_url = doc
+                .get("attachment")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .find(|a| a.get("name").and_then(Value::as_str) == Some("Website"))
+                .and_then(|a| link(a.get("href").or_else(|| a.get("url"))));
+        }
+        place
+    }
+}
+
+fn text(doc: &Value, key: &str) -> Option<String> {
+    doc.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+/// The event's status: iCalendar's, else schema.org's, else confirmed.
+fn status(doc: &Value) -> String {
+    let text = |k: &str| text(doc, k);
+    text("ical:status")
+        .map(|s| s.to_lowercase())
+        .or_else(|| {
+            text("eventStatus").map(|s| match s.as_str() {
+                "EventCancelled" => "cancelled".to_string(),
+                "EventPostponed" | "EventRescheduled" => "tentative".to_string(),
+                _ => "confirmed".to_string(),
+            })
+        })
+        .filter(|s| STATUSES.contains(&s.as_str()))
+        .unwrap_or_else(|| "confirmed".into())
+}
+
+/// Mobilizon's join mode, free when unknown.
+fn join_mode(doc: &Value) -> String {
+    text(doc, "joinMode")
+        .filter(|m| JOIN_MODES.contains(&m.as_str()))
+        .unwrap_or_else(|| "free".into())
 }

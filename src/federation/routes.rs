@@ -265,130 +265,16 @@ pub async fn group_collection(
     let c = community.ap_id.clone();
     let paged = q.page.is_some() || q.before.is_some() || q.after.is_some();
     match which.as_str() {
-        "outbox" => {
-            let outbox = format!("{c}/outbox");
-            if !paged {
-                return Ok(activity_json(json!({
-                    "@context": AS_CONTEXT,
-                    "id": outbox,
-                    "type": "OrderedCollection",
-                    "totalItems": state.db.thread_count(&c).await?,
-                    "first": format!("{outbox}?page=true"),
-                })));
-            }
-            let before = cursor::<i64>(&q.before)?;
-            let rows = state
-                .db
-                .threads(&c, rows_for(OUTBOX_PAGE), before, false)
-                .await?;
-            let page = Page::from_rows(rows, OUTBOX_PAGE);
-            // Threads have no parent, and the community's mention is at hand: no query per
-            // item.
-            let mention = community.mention();
-            let items: Vec<Value> = page
-                .items
-                .iter()
-                .map(|t| {
-                    let doc = discussions::post_document_with(t, &mention, None);
-                    let create = json!({
-                        "id": format!("{}#create", t.ap_id),
-                        "type": "Create",
-                        "actor": t.author,
-                        "to": [PUBLIC],
-                        "cc": [c],
-                        "audience": c,
-                        "object": doc,
-                    });
-                    let mut item = json!({
-                        "id": format!("{c}/outbox/{}", t.id),
-                        "type": "Announce",
-                        "actor": c,
-                        "to": [PUBLIC],
-                        "cc": [format!("{c}/followers")],
-                        "object": create,
-                    });
-                    privacy::address(&mut item, &community);
-                    item
-                })
-                .collect();
-            let id = match before {
-                Some(b) => format!("{outbox}?page=true&before={b}"),
-                None => format!("{outbox}?page=true"),
-            };
-            let next = page
-                .next(|t| t.id)
-                .map(|last| format!("{outbox}?page=true&before={last}"));
-            Ok(activity_json(collection_page(&id, &outbox, items, next)))
-        }
+        "outbox" => outbox(&state, &community, &q, paged).await,
         "followers" => Ok(activity_json(json!({
             "@context": AS_CONTEXT,
             "id": format!("{c}/followers"),
             "type": "Collection",
             "totalItems": state.db.member_count(&c).await?,
         }))),
-        "moderators" => {
-            let id = format!("{c}/moderators");
-            let after = cursor::<i64>(&q.after)?;
-            let page = state.db.moderators_page(&c, after, ID_PAGE).await?;
-            let next = page
-                .next(|m| m.id)
-                .map(|last| format!("{id}?page=true&after={last}"));
-            let items: Vec<Value> = page.items.into_iter().map(|m| json!(m.actor)).collect();
-            if paged {
-                let here = match after {
-                    Some(a) => format!("{id}?page=true&after={a}"),
-                    None => format!("{id}?page=true"),
-                };
-                return Ok(activity_json(collection_page(&here, &id, items, next)));
-            }
-            let total = state.db.moderator_count(&c).await?;
-            Ok(activity_json(collection_with_first(&id, total, items)))
-        }
-        "featured" => {
-            let id = format!("{c}/featured");
-            let before = cursor::<i64>(&q.before)?;
-            let page = state.db.pinned_page(&c, before, OUTBOX_PAGE).await?;
-            let mention = community.mention();
-            let next = page
-                .next(|t| t.id)
-                .map(|last| format!("{id}?page=true&before={last}"));
-            let items: Vec<Value> = page
-                .items
-                .iter()
-                .map(|t| {
-                    let mut doc = discussions::post_document_with(t, &mention, None);
-                    privacy::address(&mut doc, &community);
-                    doc
-                })
-                .collect();
-            if paged {
-                let here = match before {
-                    Some(b) => format!("{id}?page=true&before={b}"),
-                    None => format!("{id}?page=true"),
-                };
-                return Ok(activity_json(collection_page(&here, &id, items, next)));
-            }
-            let total = state.db.pinned_count(&c).await?;
-            Ok(activity_json(collection_with_first(&id, total, items)))
-        }
-        "articles" => {
-            let id = format!("{c}/articles");
-            let after = cursor::<i64>(&q.after)?;
-            let page = state.db.owned_article_ids(&c, after, ID_PAGE).await?;
-            let next = page
-                .next(|(n, _)| *n)
-                .map(|last| format!("{id}?page=true&after={last}"));
-            let items: Vec<Value> = page.items.into_iter().map(|(_, ap)| json!(ap)).collect();
-            if paged {
-                let here = match after {
-                    Some(a) => format!("{id}?page=true&after={a}"),
-                    None => format!("{id}?page=true"),
-                };
-                return Ok(activity_json(collection_page(&here, &id, items, next)));
-            }
-            let total = state.db.owned_article_count(&c).await?;
-            Ok(activity_json(collection_with_first(&id, total, items)))
-        }
+        "moderators" => moderators(&state, &community, &q, paged).await,
+        "featured" => featured(&state, &community, &q, paged).await,
+        "articles" => articles_collection(&state, &community, &q, paged).await,
         "events.ics" => {
             let page = state
                 .db
@@ -416,6 +302,156 @@ pub async fn group_collection(
         "following" => Ok(empty_collection(format!("{c}/following"))),
         _ => Err(ApiError::not_found("no such collection")),
     }
+}
+
+/// The community's `outbox` collection, or one page of it.
+async fn outbox(
+    state: &Node,
+    community: &CommunityView,
+    q: &PageQuery,
+    paged: bool,
+) -> Result<Response, ApiError> {
+    let c = &community.ap_id;
+    let outbox = format!("{c}/outbox");
+    if !paged {
+        return Ok(activity_json(json!({
+            "@context": AS_CONTEXT,
+            "id": outbox,
+            "type": "OrderedCollection",
+            "totalItems": state.db.thread_count(c).await?,
+            "first": format!("{outbox}?page=true"),
+        })));
+    }
+    let before = cursor::<i64>(&q.before)?;
+    let rows = state
+        .db
+        .threads(c, rows_for(OUTBOX_PAGE), before, false)
+        .await?;
+    let page = Page::from_rows(rows, OUTBOX_PAGE);
+    // Threads have no parent, and the community's mention is at hand: no query per
+    // item.
+    let mention = community.mention();
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|t| {
+            let doc = discussions::post_document_with(t, &mention, None);
+            let create = json!({
+                "id": format!("{}#create", t.ap_id),
+                "type": "Create",
+                "actor": t.author,
+                "to": [PUBLIC],
+                "cc": [c],
+                "audience": c,
+                "object": doc,
+            });
+            let mut item = json!({
+                "id": format!("{c}/outbox/{}", t.id),
+                "type": "Announce",
+                "actor": c,
+                "to": [PUBLIC],
+                "cc": [format!("{c}/followers")],
+                "object": create,
+            });
+            privacy::address(&mut item, community);
+            item
+        })
+        .collect();
+    let id = match before {
+        Some(b) => format!("{outbox}?page=true&before={b}"),
+        None => format!("{outbox}?page=true"),
+    };
+    let next = page
+        .next(|t| t.id)
+        .map(|last| format!("{outbox}?page=true&before={last}"));
+    Ok(activity_json(collection_page(&id, &outbox, items, next)))
+}
+
+/// The community's `moderators` collection, or one page of it.
+async fn moderators(
+    state: &Node,
+    community: &CommunityView,
+    q: &PageQuery,
+    paged: bool,
+) -> Result<Response, ApiError> {
+    let c = &community.ap_id;
+    let id = format!("{c}/moderators");
+    let after = cursor::<i64>(&q.after)?;
+    let page = state.db.moderators_page(c, after, ID_PAGE).await?;
+    let next = page
+        .next(|m| m.id)
+        .map(|last| format!("{id}?page=true&after={last}"));
+    let items: Vec<Value> = page.items.into_iter().map(|m| json!(m.actor)).collect();
+    if paged {
+        let here = match after {
+            Some(a) => format!("{id}?page=true&after={a}"),
+            None => format!("{id}?page=true"),
+        };
+        return Ok(activity_json(collection_page(&here, &id, items, next)));
+    }
+    let total = state.db.moderator_count(c).await?;
+    Ok(activity_json(collection_with_first(&id, total, items)))
+}
+
+/// The community's `featured` collection, or one page of it.
+async fn featured(
+    state: &Node,
+    community: &CommunityView,
+    q: &PageQuery,
+    paged: bool,
+) -> Result<Response, ApiError> {
+    let c = &community.ap_id;
+    let id = format!("{c}/featured");
+    let before = cursor::<i64>(&q.before)?;
+    let page = state.db.pinned_page(c, before, OUTBOX_PAGE).await?;
+    let mention = community.mention();
+    let next = page
+        .next(|t| t.id)
+        .map(|last| format!("{id}?page=true&before={last}"));
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|t| {
+            let mut doc = discussions::post_document_with(t, &mention, None);
+            privacy::address(&mut doc, community);
+            doc
+        })
+        .collect();
+    if paged {
+        let here = match before {
+            Some(b) => format!("{id}?page=true&before={b}"),
+            None => format!("{id}?page=true"),
+        };
+        return Ok(activity_json(collection_page(&here, &id, items, next)));
+    }
+    let total = state.db.pinned_count(c).await?;
+    Ok(activity_json(collection_with_first(&id, total, items)))
+}
+
+/// The community's `articles` collection, or one page of it.
+async fn articles_collection(
+    state: &Node,
+    community: &CommunityView,
+    q: &PageQuery,
+    paged: bool,
+) -> Result<Response, ApiError> {
+    let c = &community.ap_id;
+    let id = format!("{c}/articles");
+    let after = cursor::<i64>(&q.after)?;
+    let page = state.db.owned_article_ids(c, after, ID_PAGE).await?;
+    let next = page
+        .next(|(n, _)| *n)
+        .map(|last| format!("{id}?page=true&after={last}"));
+    let items: Vec<Value> = page.items.into_iter().map(|(_, ap)| json!(ap)).collect();
+    if paged {
+        let here = match after {
+            Some(a) => format!("{id}?page=true&after={a}"),
+            None => format!("{id}?page=true"),
+        };
+        return Ok(activity_json(collection_page(&here, &id, items, next)));
+    }
+    let total = state.db.owned_article_count(c).await?;
+    Ok(activity_json(collection_with_first(&id, total, items)))
 }
 
 /// An `OrderedCollectionPage` of the collection `part_of`.

@@ -126,19 +126,7 @@ pub async fn route(state: &Node, env: &Verified) -> Result<Route, Error> {
     }
     // 7. Articles.
     if matches!(env.kind, Create | Update) && object.is_document(DocumentKind::Article) {
-        if discussions::known(state, env.actor.as_str())
-            .await?
-            .is_some_and(|c| c.local.is_none())
-        {
-            return Ok(Route::ArticleFromOwner);
-        }
-        return Ok(match discussions::target_community(state, env).await? {
-            Some(community) => match community.local.clone() {
-                Some((group, _)) => Route::ArticleProposal(community, group),
-                None => Route::ArticleElsewhere,
-            },
-            None => Route::ArticleElsewhere,
-        });
+        return article_route(state, env).await;
     }
     // 8. and 9. From communities this node follows.
     match env.kind {
@@ -154,6 +142,23 @@ pub async fn route(state: &Node, env: &Verified) -> Result<Route, Error> {
         },
         None => Ok(Route::Ignored("for no community of this node")),
     }
+}
+
+/// An article from the community that owns it, or proposed to a community hosted here.
+async fn article_route(state: &Node, env: &Verified) -> Result<Route, Error> {
+    if discussions::known(state, env.actor.as_str())
+        .await?
+        .is_some_and(|c| c.local.is_none())
+    {
+        return Ok(Route::ArticleFromOwner);
+    }
+    Ok(match discussions::target_community(state, env).await? {
+        Some(community) => match community.local.clone() {
+            Some((group, _)) => Route::ArticleProposal(community, group),
+            None => Route::ArticleElsewhere,
+        },
+        None => Route::ArticleElsewhere,
+    })
 }
 
 /// The community this node hosts at `id`, with its actor.

@@ -130,19 +130,7 @@ pub async fn file(
     } else {
         discussions::resolve_actor(state, object).await?
     };
-    let target = match locate(state, &object).await? {
-        Some(t) => t,
-        None => {
-            // A person not seen here yet: fetch them, so the report can go to their node.
-            let url = Url::parse(&object).map_err(|_| Error::invalid("not a URL"))?;
-            crate::service::remote::actor(state, &url, false)
-                .await
-                .map_err(|_| Error::not_found("nothing known here by that id"))?;
-            locate(state, &object)
-                .await?
-                .ok_or_else(|| Error::not_found("nothing known here by that id"))?
-        }
-    };
+    let target = locate_or_fetch(state, &object).await?;
     let me = member.ap_id(state);
     if target.actor.as_deref() == Some(me.as_str()) && target.kind == "user" {
         return Err(Error::refused("you cannot report yourself"));
@@ -152,8 +140,61 @@ pub async fn file(
     } else {
         "forwarded"
     };
+    let flag_id = objects::new_id(&state.settings.base_url(), "activities/flag");
+    let jobs = flag_jobs(state, member, &target, &reason, &flag_id).await?;
+    // The report and the Flags that carry it are committed together.
+    let report = state
+        .db
+        .insert_report_and_enqueue(
+            NewReport {
+                ap_id: flag_id,
+                reporter: me,
+                object: target.object.clone(),
+                object_kind: target.kind.to_string(),
+                community: target.community.clone(),
+                target_actor: target.actor.clone(),
+                reason,
+                local: true,
+                state: queue_state,
+            },
+            jobs,
+        )
+        .await?
+        .wake(&state.delivery_wakeup);
+    info!(report = report.id, object = %report.object, "report filed");
+    Ok(report)
+}
+
+/// What `object` names here, fetching a person not seen yet so the report can reach their
+/// node.
+async fn locate_or_fetch(state: &Node, object: &str) -> Result<Target, Error> {
+    Ok(match locate(state, object).await? {
+        Some(t) => t,
+        None => {
+            // A person not seen here yet: fetch them, so the report can go to their node.
+            let url = Url::parse(object).map_err(|_| Error::invalid("not a URL"))?;
+            crate::service::remote::actor(state, &url, false)
+                .await
+                .map_err(|_| Error::not_found("nothing known here by that id"))?;
+            locate(state, object)
+                .await?
+                .ok_or_else(|| Error::not_found("nothing known here by that id"))?
+        }
+    })
+}
+
+/// The `Flag`s that carry a report: to the community's moderators when the community lives
+/// elsewhere, and to the reported person's node when that is another one (and not already
+/// told).
+async fn flag_jobs(
+    state: &Node,
+    member: &Member,
+    target: &Target,
+    reason: &str,
+    flag_id: &str,
+) -> Result<Vec<crate::db::queue::NewJob>, Error> {
+    let me = member.ap_id(state);
     let base = state.settings.base_url();
-    let flag_id = objects::new_id(&base, "activities/flag");
     let mut jobs = Vec::new();
 
     // To the community's moderators, when the community lives elsewhere.
@@ -201,27 +242,7 @@ pub async fn file(
             jobs.extend(delivery::jobs_for(state, &instance, &flag, [inbox]));
         }
     }
-    // The report and the Flags that carry it are committed together.
-    let report = state
-        .db
-        .insert_report_and_enqueue(
-            NewReport {
-                ap_id: flag_id,
-                reporter: me,
-                object: target.object.clone(),
-                object_kind: target.kind.to_string(),
-                community: target.community.clone(),
-                target_actor: target.actor.clone(),
-                reason,
-                local: true,
-                state: queue_state,
-            },
-            jobs,
-        )
-        .await?
-        .wake(&state.delivery_wakeup);
-    info!(report = report.id, object = %report.object, "report filed");
-    Ok(report)
+    Ok(jobs)
 }
 
 async fn instance_actor(state: &Node) -> Result<LocalActor, Error> {

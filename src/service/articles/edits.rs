@@ -350,28 +350,13 @@ pub(super) async fn apply_edit(
             .revision(&article.current_rev)
             .await?
             .ok_or_else(Error::internal)?;
-        let merged = if latest.rev_id == base.rev_id {
-            proposed.to_string()
-        } else {
-            let (ancestor, ours, theirs) = (
-                base.content.clone(),
-                latest.content.clone(),
-                proposed.to_string(),
-            );
-            let merged = bounded_diff(
-                &[&base.content, &latest.content, proposed],
-                "an automatic merge",
-                move || diffy::merge(&ancestor, &ours, &theirs),
-            )
-            .await?;
-            match merged {
-                Ok(text) => text,
-                Err(conflict) => {
-                    return Ok(Outcome::Conflict {
-                        conflict,
-                        latest: latest.rev_id,
-                    })
-                }
+        let merged = match three_way(&base, &latest, proposed).await? {
+            Ok(text) => text,
+            Err(conflict) => {
+                return Ok(Outcome::Conflict {
+                    conflict,
+                    latest: latest.rev_id,
+                })
             }
         };
         // Only a title the editor changed counts, so a stale title does not undo a rename.
@@ -402,38 +387,11 @@ pub(super) async fn apply_edit(
             created_at: now_ms(),
         };
         let new_slug = if new_title != latest.title {
-            let candidate = slugify(&new_title);
-            match state
-                .db
-                .article_by_slug(&article.community, &candidate)
-                .await?
-            {
-                Some(a) if a.id == article.id => None,
-                _ => Some(unique_slug(state, &article.community, &new_title).await?),
-            }
+            renamed_slug(state, &article, &new_title).await?
         } else {
             None
         };
-        let mut authors = state.db.article_authors(article.id).await?;
-        if !authors.iter().any(|a| a == author) {
-            authors.push(author.to_string());
-        }
-        let mut after = article.clone();
-        after.title = new_title;
-        if let Some(slug) = &new_slug {
-            after.slug = slug.clone();
-        }
-        after.current_rev = revision.rev_id.clone();
-        let jobs = owner_jobs(
-            state,
-            group,
-            "Update",
-            &after,
-            &draft_revision(&revision),
-            &authors,
-            &community.mention(),
-        )
-        .await?;
+        let jobs = revision_jobs(state, group, community, &article, &revision, &new_slug).await?;
         let rev = revision.rev_id.clone();
         if state
             .db
@@ -452,6 +410,79 @@ pub(super) async fn apply_edit(
     Err(Error::conflict(
         "the article is changing too fast; try again",
     ))
+}
+
+/// The text a proposal based on `base` becomes on top of `latest`: the proposal itself when
+/// nothing moved, a clean three-way merge, or (`Err`) the conflict with its markers.
+async fn three_way(
+    base: &Revision,
+    latest: &Revision,
+    proposed: &str,
+) -> Result<Result<String, String>, Error> {
+    if latest.rev_id == base.rev_id {
+        return Ok(Ok(proposed.to_string()));
+    }
+    let (ancestor, ours, theirs) = (
+        base.content.clone(),
+        latest.content.clone(),
+        proposed.to_string(),
+    );
+    bounded_diff(
+        &[&base.content, &latest.content, proposed],
+        "an automatic merge",
+        move || diffy::merge(&ancestor, &ours, &theirs),
+    )
+    .await
+}
+
+/// The slug a renamed article takes (none when its slug already fits the new title).
+async fn renamed_slug(
+    state: &Node,
+    article: &Article,
+    new_title: &str,
+) -> Result<Option<String>, Error> {
+    let candidate = slugify(new_title);
+    Ok(
+        match state
+            .db
+            .article_by_slug(&article.community, &candidate)
+            .await?
+        {
+            Some(a) if a.id == article.id => None,
+            _ => Some(unique_slug(state, &article.community, new_title).await?),
+        },
+    )
+}
+
+/// The community's `Update(Article)` to its followers for a new revision of `article`.
+async fn revision_jobs(
+    state: &Node,
+    group: &LocalActor,
+    community: &CommunityView,
+    article: &Article,
+    revision: &NewRevision,
+    new_slug: &Option<String>,
+) -> Result<Vec<NewJob>, Error> {
+    let mut authors = state.db.article_authors(article.id).await?;
+    if !authors.contains(&revision.author) {
+        authors.push(revision.author.clone());
+    }
+    let mut after = article.clone();
+    after.title = revision.title.clone();
+    if let Some(slug) = new_slug {
+        after.slug = slug.clone();
+    }
+    after.current_rev = revision.rev_id.clone();
+    owner_jobs(
+        state,
+        group,
+        "Update",
+        &after,
+        &draft_revision(revision),
+        &authors,
+        &community.mention(),
+    )
+    .await
 }
 
 /// Moderators of the owning node protect an article (only moderators edit it) or lift that.

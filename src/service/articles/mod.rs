@@ -28,6 +28,7 @@ use crate::{
     node::Node,
     service::error::Error,
     service::{
+        access,
         discussions::{
             broadcast_jobs, check_title, known, moderates, require_member, CommunityView, Member,
         },

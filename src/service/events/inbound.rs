@@ -142,71 +142,49 @@ async fn remote_rsvp(state: &Node, env: &Verified) -> Result<(), Error> {
     if !wants {
         return leave_local(state, &group, &event, actor).await;
     }
-    let join_id = Some(env.id.to_string());
+    let join_id = env.id.to_string();
+    let tell_them = |answer: &'static str, why: Option<String>| {
+        let (group, event, join_id) = (&group, &event, &join_id);
+        async move {
+            tell(
+                state,
+                group,
+                event,
+                actor,
+                answer,
+                Some(join_id),
+                why.as_deref(),
+            )
+            .await
+        }
+    };
     // The same rule as for a local member: accepted and not banned.
     if let Err(refusal) = crate::service::access::participant(state, &community, actor).await {
-        return tell(
-            state,
-            &group,
-            &event,
-            actor,
-            "Reject",
-            join_id.as_deref(),
-            Some(&refusal.message),
-        )
-        .await;
+        return tell_them("Reject", Some(refusal.message)).await;
     }
     if event.join_mode == "none" {
-        return tell(
-            state,
-            &group,
-            &event,
-            actor,
-            "Ignore",
-            join_id.as_deref(),
-            None,
-        )
-        .await;
+        return tell_them("Ignore", None).await;
     }
     let invited = is_invited(state, &event, actor).await?;
     if let Some(why) = rsvp_closed(&event, invited) {
-        return tell(
-            state,
-            &group,
-            &event,
-            actor,
-            "Reject",
-            join_id.as_deref(),
-            Some(&why),
-        )
-        .await;
+        return tell_them("Reject", Some(why)).await;
     }
     let st = state
         .db
-        .join_event(event.id, actor, None, join_id.clone(), join_rule(&event))
+        .join_event(
+            event.id,
+            actor,
+            None,
+            Some(join_id.clone()),
+            join_rule(&event),
+        )
         .await?;
     match st.as_str() {
-        "going" => {
-            tell(
-                state,
-                &group,
-                &event,
-                actor,
-                "Accept",
-                join_id.as_deref(),
-                None,
-            )
-            .await?
-        }
+        "going" => tell_them("Accept", None).await?,
         "waitlisted" => {
-            tell(
-                state,
-                &group,
-                &event,
-                actor,
+            tell_them(
                 "TentativeAccept",
-                join_id.as_deref(),
-                Some("full: you are on the waitlist"),
+                Some("full: you are on the waitlist".into()),
             )
             .await?
         }
