@@ -6,7 +6,8 @@
 //! 1. a `Follow` of the instance actor, or an answer to (or undoing of) the partnership `Follow`:
 //!    the handshake between instance actors;
 //! 2. an `Update` of an actor by itself: a profile change;
-//! 3. `Flag`, `Invite`, `Dislike`: reports, event invitations, ignored dislikes;
+//! 3. `Flag`, `Invite`, `Dislike`: reports, invitations (to an event this node knows, otherwise
+//!    to a community: Mobilizon's `Invite` of a group), ignored dislikes;
 //! 4. `Join` or `Leave` of a community this node hosts (Mobilizon's group dialect): a
 //!    membership request or its end, exactly as `Follow` and `Undo{Follow}`;
 //! 5. an event's document, an RSVP (`Join`/`Leave`, or Friendica's `Accept`/`TentativeAccept`/
@@ -38,6 +39,8 @@ pub enum Route {
     ActorUpdated,
     Report,
     EventInvitation,
+    /// Mobilizon's `Invite` of a group, for a user of this node.
+    CommunityInvitation,
     /// An event's document, an RSVP, an answer to one, or an event deleted.
     Event,
     EditAnswered(ArticleEdit),
@@ -88,7 +91,17 @@ pub async fn route(state: &Node, env: &Verified) -> Result<Route, Error> {
     // 3. Kinds with one meaning.
     match env.kind {
         Flag => return Ok(Route::Report),
-        Invite => return Ok(Route::EventInvitation),
+        Invite => {
+            let event = match &object_id {
+                Some(id) => state.db.event_by_ap_id(id.as_str()).await?,
+                None => None,
+            };
+            return Ok(if event.is_some() {
+                Route::EventInvitation
+            } else {
+                Route::CommunityInvitation
+            });
+        }
         Dislike => return Ok(Route::Ignored("dislikes are not counted")),
         _ => {}
     }
@@ -184,6 +197,7 @@ pub async fn process(state: &Node, env: &Verified) -> Result<(), Error> {
         }
         Route::Report => reports::receive(state, env).await,
         Route::EventInvitation => events::receive_invite(state, env).await,
+        Route::CommunityInvitation => discussions::receive_group_invite(state, env).await,
         Route::Event => events::receive(state, env).await,
         Route::EditAnswered(edit) => articles::receive_answer(state, env, edit).await,
         Route::ArticleFromOwner => articles::receive_from_owner(state, env).await,

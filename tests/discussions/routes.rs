@@ -19,6 +19,7 @@ fn name(route: &Route) -> &'static str {
         Route::ActorUpdated => "actor updated",
         Route::Report => "report",
         Route::EventInvitation => "event invitation",
+        Route::CommunityInvitation => "community invitation",
         Route::Event => "event",
         Route::EditAnswered(_) => "edit answered",
         Route::ArticleFromOwner => "article from owner",
@@ -200,4 +201,86 @@ async fn members(user: &ApiUser) -> Vec<Value> {
         .cloned()
         .or_else(|| body["members"].as_array().cloned())
         .expect("a list of members")
+}
+
+#[tokio::test]
+async fn a_mobilizon_group_invites_a_member_who_accepts_by_joining() {
+    let alpha = Node::start().await;
+    let ana = alpha.api_user("ana").await;
+    let mobilizon = FakeServer::start("tcit").await;
+    let group = format!("{}/@tech", mobilizon.base);
+    mobilizon.publish(&json!({
+        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+        "id": group, "type": "Group", "preferredUsername": "tech", "name": "Tech",
+        "inbox": format!("{}/inbox", mobilizon.base),
+        "outbox": format!("{group}/outbox"), "followers": format!("{group}/followers"),
+        "publicKey": {"id": format!("{group}#main-key"), "owner": group,
+                      "publicKeyPem": mobilizon.keys.public_pem},
+    }));
+    let ana_id = alpha.url("/u/ana");
+    let invite = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/invite/1", mobilizon.base), "type": "Invite",
+        "actor": mobilizon.actor, "object": group, "target": ana_id, "to": [ana_id],
+    });
+    assert_eq!(route_of(&alpha, &invite).await, "community invitation");
+    let (status, body) = mobilizon.deliver(&alpha.url("/inbox"), &invite).await;
+    assert_eq!(status, 202, "{body}");
+    let held = alpha
+        .state
+        .db
+        .membership(&group, &ana_id)
+        .await
+        .expect("db")
+        .expect("the invitation is kept");
+    assert_eq!(held.state, "invited");
+    assert_eq!(
+        alpha.state.db.local_member_count(&group).await.expect("db"),
+        0,
+        "an invitation is no membership"
+    );
+
+    // Someone on another host cannot invite to the group.
+    let stranger = FakeServer::start("mallory").await;
+    let forged = json!({
+        "id": format!("{}/invite/2", stranger.base), "type": "Invite",
+        "actor": stranger.actor, "object": group, "target": ana_id,
+    });
+    let (status, body) = stranger.deliver(&alpha.url("/inbox"), &forged).await;
+    assert_eq!(status, 403, "{body}");
+
+    // Ana accepts by joining: the Invite is accepted, and the group is followed.
+    let handle: String = url::form_urlencoded::byte_serialize(group.as_bytes()).collect();
+    let (status, body) = ana
+        .post(&format!("/communities/{handle}/join"), json!({}))
+        .await;
+    assert!(status == 200 || status == 202, "{status} {body}");
+    let accept = eventually(WAIT, "the group hears the Accept", || async {
+        mobilizon
+            .received()
+            .into_iter()
+            .find(|a| a["type"] == "Accept")
+    })
+    .await;
+    assert_eq!(accept["object"], invite["id"], "{accept}");
+    assert_eq!(accept["actor"], ana_id.as_str());
+    let follow = eventually(WAIT, "the group is followed", || async {
+        mobilizon
+            .received()
+            .into_iter()
+            .find(|a| a["type"] == "Follow")
+    })
+    .await;
+    assert_eq!(follow["object"], group.as_str());
+    let m = alpha
+        .state
+        .db
+        .membership(&group, &ana_id)
+        .await
+        .expect("db")
+        .expect("membership");
+    assert_eq!(
+        m.state, "pending",
+        "waiting for the group's answer to the Follow"
+    );
 }

@@ -18,9 +18,10 @@ pub async fn join(
     {
         return Err(Error::forbidden("you are banned from this community"));
     }
-    if let Some(existing) = state.db.membership(&community.ap_id, &me).await? {
+    let existing = state.db.membership(&community.ap_id, &me).await?;
+    if let Some(existing) = &existing {
         if existing.state == "accepted" {
-            return Ok(existing);
+            return Ok(existing.clone());
         }
     }
     if community.local.is_some() {
@@ -42,6 +43,22 @@ pub async fn join(
             .await?);
     }
     let base = state.settings.base_url();
+    // An invitation (Mobilizon's `Invite` of its group) is accepted first, as Mobilizon expects;
+    // the `Follow` then brings the community's content here, as for every community.
+    if let Some(invite) = existing
+        .filter(|m| m.state == "invited")
+        .and_then(|m| m.follow_id)
+    {
+        let accept = json!({
+            "@context": objects::AS_CONTEXT,
+            "id": objects::new_id(&base, "activities/accept"),
+            "type": "Accept",
+            "actor": me,
+            "object": invite,
+            "to": [community.ap_id],
+        });
+        send_to_community(state, &member.actor, community, &accept).await?;
+    }
     let follow_id = objects::new_id(&base, "activities/follow");
     let follow = json!({
         "@context": objects::AS_CONTEXT,
@@ -261,4 +278,71 @@ pub async fn set_role(
         .membership_by_id(membership_id)
         .await?
         .ok_or_else(|| Error::not_found("gone"))
+}
+
+/// A remote community invites a user of this node (Mobilizon's `Invite{object: Group, target:
+/// invitee}`): kept as an invitation the user answers by joining. Sent by the group or one of
+/// its members, from the group's own host; invitations to communities of this node are made
+/// here.
+pub(crate) async fn receive_group_invite(state: &Node, env: &Verified) -> Result<(), Error> {
+    let group = env
+        .object()
+        .id()
+        .ok_or_else(|| Error::invalid("an Invite needs an object"))?;
+    // Nothing here is fetched on a third host's word.
+    if host_of(group) != host_of(&env.actor) {
+        return Err(Error::forbidden(
+            "only the community's own node invites to it",
+        ));
+    }
+    // An invitation to anything else (an event this node never saw) is dropped, as before.
+    let Some(community) = by_url(state, group).await.ok().flatten() else {
+        info!(activity = %env.id, "invitation to something unknown here ignored");
+        return Ok(());
+    };
+    let target = env
+        .activity
+        .target
+        .as_ref()
+        .ok_or_else(|| Error::invalid("an Invite needs a target"))?;
+    let Some(name) = local_user_name(state, target.as_str()) else {
+        return Err(Error::invalid("the invitee is not a user of this node"));
+    };
+    if community.local.is_some() {
+        return Err(Error::forbidden(
+            "invitations to this node's communities are made on this node",
+        ));
+    }
+    if !host_of(&env.actor).eq_ignore_ascii_case(&community.domain) {
+        return Err(Error::forbidden(
+            "only the community's own node invites to it",
+        ));
+    }
+    let user = match state.db.local_actor_by_name(name).await? {
+        Some(actor) => state.db.user_by_actor(actor.id).await?,
+        None => None,
+    }
+    .ok_or_else(|| Error::not_found("no such user"))?;
+    if state
+        .db
+        .membership(&community.ap_id, target.as_str())
+        .await?
+        .is_some_and(|m| matches!(m.state.as_str(), "accepted" | "pending"))
+    {
+        return Ok(());
+    }
+    state
+        .db
+        .upsert_membership(NewMembership {
+            community: community.ap_id.clone(),
+            actor: target.to_string(),
+            user_id: Some(user.id),
+            role: "member",
+            state: "invited",
+            follow_id: Some(env.id.to_string()),
+            inbox: None,
+        })
+        .await?;
+    info!(community = %community.ap_id, invitee = %target, "invitation to a community received");
+    Ok(())
 }
