@@ -1,6 +1,7 @@
 //! Communities: create, show, update, join, leave, members, approvals, roles, threads list and new threads.
 
 use super::*;
+use crate::domain::MemberState;
 
 // ----- communities -----
 
@@ -102,7 +103,7 @@ pub(super) async fn join(
 ) -> Result<Response, ApiError> {
     let view = svc::resolve(&state, &handle).await?;
     let membership = svc::join(&state, &auth.member, &view).await?;
-    let status = if membership.state == "accepted" {
+    let status = if membership.state == MemberState::Accepted {
         StatusCode::OK
     } else {
         StatusCode::ACCEPTED
@@ -142,9 +143,17 @@ pub(super) async fn members(
     let mine = state.db.membership(&view.ap_id, &me).await?;
     let moderator = mine
         .as_ref()
-        .is_some_and(|m| m.state == "accepted" && matches!(m.role.as_str(), "owner" | "moderator"));
-    let member = mine.as_ref().is_some_and(|m| m.state == "accepted");
-    if q.state.as_deref().is_some_and(|s| s != "accepted") && !moderator {
+        .is_some_and(|m| m.state == MemberState::Accepted && m.role.moderates());
+    let member = mine
+        .as_ref()
+        .is_some_and(|m| m.state == MemberState::Accepted);
+    let asked = q
+        .state
+        .as_deref()
+        .map(str::parse::<MemberState>)
+        .transpose()
+        .map_err(ApiError::bad_request)?;
+    if asked.is_some_and(|s| s != MemberState::Accepted) && !moderator {
         return Err(ApiError::forbidden("only moderators see join requests"));
     }
     if view.visibility != "public" && !member {
@@ -152,10 +161,11 @@ pub(super) async fn members(
             "only members see who belongs to this community",
         ));
     }
-    let state_filter = q
-        .state
-        .as_deref()
-        .or(if moderator { None } else { Some("accepted") });
+    let state_filter = asked.or(if moderator {
+        None
+    } else {
+        Some(MemberState::Accepted)
+    });
     let limit = paging::limit(q.limit, PAGE_DEFAULT, PAGE_MAX);
     let page = state
         .db

@@ -4,6 +4,7 @@ use super::{
     author_from, handles, may_read, may_read_view, next_link, nullable, parse_body, parse_id, Auth,
     Caller, MaybeAuth, Write, PAGE_DEFAULT, PAGE_MAX, Q,
 };
+use crate::domain::RsvpState;
 use crate::{
     activitypub::objects::rfc3339,
     db::{events::Event, now_ms},
@@ -102,7 +103,7 @@ fn event_value(
     e: &Event,
     community: Option<String>,
     organizers: &HashMap<String, String>,
-    my_rsvp: Option<String>,
+    my_rsvp: Option<RsvpState>,
 ) -> Value {
     let place = (e.place_name.is_some() || e.place_address.is_some()).then(|| {
         json!({"name": e.place_name, "address": e.place_address, "latitude": e.latitude, "longitude": e.longitude})
@@ -472,7 +473,7 @@ async fn rsvp(
     let st = svc::rsvp(&state, &auth.member, &event, req.going).await?;
     let event = load(&state, &id).await?;
     Ok(Json(
-        json!({"state": st, "event": event_json(&state, &event, Some(&*auth)).await?}),
+        json!({"state": st.map_or("none", RsvpState::as_str), "event": event_json(&state, &event, Some(&*auth)).await?}),
     ))
 }
 

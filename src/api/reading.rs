@@ -1,6 +1,7 @@
 //! Who may read what: a community's content for a caller (bans, confidential membership, local readers), one query per kind for a whole list.
 
 use super::*;
+use crate::domain::MemberState;
 
 // ----- helpers -----
 
@@ -39,7 +40,7 @@ pub(crate) async fn may_read_view(
                     .db
                     .membership(&view.ap_id, &me)
                     .await?
-                    .is_some_and(|m| m.state == "accepted");
+                    .is_some_and(|m| m.state == MemberState::Accepted);
             Some(Reader { banned, member })
         }
         Some(_) => Some(Reader {
@@ -89,7 +90,7 @@ pub(crate) async fn readable_each(
                 banned: bans.contains_key(&v.ap_id),
                 member: memberships
                     .get(&v.ap_id)
-                    .is_some_and(|m| m.state == "accepted"),
+                    .is_some_and(|m| m.state == MemberState::Accepted),
             });
             read_rule(v, reader)
         })

@@ -8,6 +8,7 @@ use super::{
     queue::{enqueue, NewJob},
     Db, DbErr,
 };
+use crate::domain::RsvpState;
 use crate::paging::{rows_for, Page};
 use sea_orm::{
     sea_query::{Expr, Query},
@@ -83,7 +84,9 @@ impl Db {
             .column(event_participant::Column::EventId)
             .from(event_participant::Entity)
             .and_where(event_participant::Column::UserId.eq(user_id))
-            .and_where(event_participant::Column::State.is_in(["going", "waitlisted"]))
+            .and_where(
+                event_participant::Column::State.is_in([RsvpState::Going, RsvpState::Waitlisted]),
+            )
             .to_owned();
         let mut q = event::Entity::find().filter(event::Column::Id.in_subquery(answered));
         if let Some(at) = after {
@@ -204,7 +207,7 @@ impl Db {
         &self,
         actor: &str,
         event_ids: &[i64],
-    ) -> Result<std::collections::HashMap<i64, String>, DbErr> {
+    ) -> Result<std::collections::HashMap<i64, RsvpState>, DbErr> {
         if event_ids.is_empty() {
             return Ok(Default::default());
         }
@@ -224,7 +227,7 @@ impl Db {
         event_id: i64,
         actor: &str,
         user_id: Option<i64>,
-        state: &str,
+        state: RsvpState,
         join_id: Option<String>,
     ) -> Result<(), DbErr> {
         let txn = self.begin().await?;
@@ -249,7 +252,7 @@ impl Db {
         user_id: Option<i64>,
         join_id: Option<String>,
         rule: JoinRule,
-    ) -> Result<String, DbErr> {
+    ) -> Result<RsvpState, DbErr> {
         let txn = self.begin().await?;
         let event = lock_event(&txn, event_id).await?;
         let existing = event_participant::Entity::find()
@@ -258,20 +261,24 @@ impl Db {
             .one(&txn)
             .await?;
         // An invitation is not an answer yet: the RSVP is decided like any other.
-        if let Some(p) = existing.filter(|p| !matches!(p.state.as_str(), "rejected" | "invited")) {
+        if let Some(p) =
+            existing.filter(|p| !matches!(p.state, RsvpState::Rejected | RsvpState::Invited))
+        {
             txn.commit().await?;
             return Ok(p.state);
         }
         let going = count_going(&txn, event_id).await?;
         let state = match rule {
-            JoinRule::Approval => "pending",
-            JoinRule::Open if event.capacity.is_some_and(|c| going >= i64::from(c)) => "waitlisted",
-            JoinRule::Open => "going",
+            JoinRule::Approval => RsvpState::Pending,
+            JoinRule::Open if event.capacity.is_some_and(|c| going >= i64::from(c)) => {
+                RsvpState::Waitlisted
+            }
+            JoinRule::Open => RsvpState::Going,
         };
         upsert_participant(&txn, event_id, actor, user_id, state, join_id).await?;
         refresh_count(&txn, event_id).await?;
         txn.commit().await?;
-        Ok(state.to_string())
+        Ok(state)
     }
 
     /// Sets a pending participant's state (an organizer's decision); a decision to accept
@@ -281,20 +288,20 @@ impl Db {
         event_id: i64,
         actor: &str,
         accept: bool,
-    ) -> Result<String, DbErr> {
+    ) -> Result<RsvpState, DbErr> {
         let txn = self.begin().await?;
         let event = lock_event(&txn, event_id).await?;
         let going = count_going(&txn, event_id).await?;
         let state = if !accept {
-            "rejected"
+            RsvpState::Rejected
         } else if event.capacity.is_some_and(|c| going >= i64::from(c)) {
-            "waitlisted"
+            RsvpState::Waitlisted
         } else {
-            "going"
+            RsvpState::Going
         };
         let mut change = event_participant::Entity::update_many()
             .col_expr(event_participant::Column::State, Expr::value(state));
-        if state == "waitlisted" {
+        if state == RsvpState::Waitlisted {
             // The wait starts now: the waitlist is served in the order people joined it.
             change = change.col_expr(event_participant::Column::CreatedAt, Expr::value(now_ms()));
         }
@@ -305,7 +312,7 @@ impl Db {
             .await?;
         refresh_count(&txn, event_id).await?;
         txn.commit().await?;
-        Ok(state.to_string())
+        Ok(state)
     }
 
     /// Removes a participant; if a seat opened, the longest-waiting person on the waitlist
@@ -327,19 +334,22 @@ impl Db {
         if event.capacity.is_none_or(|c| going < i64::from(c)) {
             if let Some(next) = event_participant::Entity::find()
                 .filter(event_participant::Column::EventId.eq(event_id))
-                .filter(event_participant::Column::State.eq("waitlisted"))
+                .filter(event_participant::Column::State.eq(RsvpState::Waitlisted))
                 .order_by_asc(event_participant::Column::CreatedAt)
                 .order_by_asc(event_participant::Column::Id)
                 .one(&txn)
                 .await?
             {
                 event_participant::Entity::update_many()
-                    .col_expr(event_participant::Column::State, Expr::value("going"))
+                    .col_expr(
+                        event_participant::Column::State,
+                        Expr::value(RsvpState::Going),
+                    )
                     .filter(event_participant::Column::Id.eq(next.id))
                     .exec(&txn)
                     .await?;
                 promoted = Some(Participant {
-                    state: "going".into(),
+                    state: RsvpState::Going,
                     ..next
                 });
             }
@@ -391,7 +401,7 @@ async fn lock_event(txn: &DatabaseTransaction, event_id: i64) -> Result<Event, D
 async fn count_going(txn: &DatabaseTransaction, event_id: i64) -> Result<i64, DbErr> {
     Ok(event_participant::Entity::find()
         .filter(event_participant::Column::EventId.eq(event_id))
-        .filter(event_participant::Column::State.eq("going"))
+        .filter(event_participant::Column::State.eq(RsvpState::Going))
         .count(txn)
         .await? as i64)
 }
@@ -411,7 +421,7 @@ async fn upsert_participant(
     event_id: i64,
     actor: &str,
     user_id: Option<i64>,
-    state: &str,
+    state: RsvpState,
     join_id: Option<String>,
 ) -> Result<(), DbErr> {
     event_participant::Entity::delete_many()
@@ -423,7 +433,7 @@ async fn upsert_participant(
         event_id: Set(event_id),
         actor: Set(actor.to_string()),
         user_id: Set(user_id),
-        state: Set(state.to_string()),
+        state: Set(state),
         join_id: Set(join_id),
         created_at: Set(now_ms()),
         ..Default::default()

@@ -4,9 +4,11 @@
 pub mod events;
 pub mod host;
 mod name;
+mod states;
 mod visibility;
 
 pub use name::{Name, NameError};
+pub use states::{MemberState, Role, RsvpState};
 pub use visibility::Visibility;
 
 /// What a local actor is, as ActivityPub sees it.

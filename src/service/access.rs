@@ -10,6 +10,7 @@ use crate::{
         discussions::{Ban, Membership},
         now_ms,
     },
+    domain::{MemberState, Role},
     node::Node,
     service::error::Error,
     service::{discussions::CommunityView, privacy},
@@ -81,8 +82,8 @@ fn participant_rule(
         return Ok(());
     }
     match membership {
-        Some(m) if m.state == "accepted" => Ok(()),
-        Some(m) if m.state == "rejected" => Err(Error::forbidden(
+        Some(m) if m.state == MemberState::Accepted => Ok(()),
+        Some(m) if m.state == MemberState::Rejected => Err(Error::forbidden(
             "the community declined the request to join",
         )),
         Some(_) => Err(Error::forbidden("the membership is still pending approval")),
@@ -98,7 +99,7 @@ pub async fn is_moderator(state: &Node, community: &str, actor: &str) -> Result<
         .db
         .membership(community, actor)
         .await?
-        .is_some_and(|m| m.state == "accepted" && matches!(m.role.as_str(), "owner" | "moderator")))
+        .is_some_and(|m| m.state == MemberState::Accepted && m.role.moderates()))
 }
 
 /// A moderator's action on a person of the community.
@@ -136,7 +137,7 @@ pub async fn moderation(
                 return Err(Error::forbidden("moderators cannot be banned"));
             }
             if let Some(m) = state.db.membership(&community.ap_id, target).await? {
-                if m.role == "owner" {
+                if m.role == Role::Owner {
                     return Err(Error::forbidden("the owner cannot be banned"));
                 }
             }
@@ -148,10 +149,10 @@ pub async fn moderation(
                 .membership(&community.ap_id, target)
                 .await?
                 .ok_or_else(|| Error::not_found("no such member in this community"))?;
-            if membership.role == "owner" {
+            if membership.role == Role::Owner {
                 return Err(Error::forbidden("the owner's role cannot be changed"));
             }
-            if membership.state != "accepted" {
+            if membership.state != MemberState::Accepted {
                 return Err(Error::conflict("only accepted members get roles"));
             }
             Ok(())

@@ -3,7 +3,7 @@
 use crate::{
     activitypub::signatures::generate_key_pair,
     db::{Community, Db, LocalActor, NewLocalActor, StoreError, User},
-    domain::{ActorKind, Name, Scopes, Visibility},
+    domain::{ActorKind, MemberState, Name, Role, Scopes, Visibility},
 };
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHasher, SaltString},
@@ -178,8 +178,8 @@ pub async fn create_community(
         community: format!("{base}/c/{}", actor.name),
         actor: format!("{base}/u/{}", owner_actor.name),
         user_id: Some(owner.id),
-        role: "owner",
-        state: "accepted",
+        role: Role::Owner,
+        state: MemberState::Accepted,
         follow_id: None,
         inbox: None,
     })

@@ -6,8 +6,10 @@
 //! 1. a `Follow` of the instance actor, or an answer to (or undoing of) the partnership `Follow`:
 //!    the handshake between instance actors;
 //! 2. an `Update` of an actor by itself: a profile change;
-//! 3. `Flag`, `Invite`, `Dislike`: reports, invitations (to an event this node knows, otherwise
-//!    to a community: Mobilizon's `Invite` of a group), ignored dislikes;
+//! 3. `Flag`, `Invite`, `Dislike`: reports, invitations (to a community this node knows or
+//!    that comes embedded: Mobilizon's `Invite` of a group; otherwise to an event, and an
+//!    invitation to no event known here is tried as one to a group of the sender's node),
+//!    ignored dislikes;
 //! 4. `Join` or `Leave` of a community this node hosts (Mobilizon's group dialect): a
 //!    membership request or its end, exactly as `Follow` and `Undo{Follow}`;
 //! 5. an event's document, an RSVP (`Join`/`Leave`, or Friendica's `Accept`/`TentativeAccept`/
@@ -92,15 +94,17 @@ pub async fn route(state: &Node, env: &Verified) -> Result<Route, Error> {
     match env.kind {
         Flag => return Ok(Route::Report),
         Invite => {
-            let event = match &object_id {
-                Some(id) => state.db.event_by_ap_id(id.as_str()).await?,
+            let community = match &object_id {
+                Some(id) => discussions::known(state, id.as_str()).await?,
                 None => None,
             };
-            return Ok(if event.is_some() {
-                Route::EventInvitation
-            } else {
-                Route::CommunityInvitation
-            });
+            return Ok(
+                if community.is_some() || object.is_document(DocumentKind::Group) {
+                    Route::CommunityInvitation
+                } else {
+                    Route::EventInvitation
+                },
+            );
         }
         Dislike => return Ok(Route::Ignored("dislikes are not counted")),
         _ => {}

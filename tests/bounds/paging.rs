@@ -14,6 +14,7 @@ use roundtable::{
         events::Event,
         reports::NewReport,
     },
+    domain::{MemberState, Role, RsvpState},
     service::accounts,
 };
 use serde_json::{json, Value};
@@ -174,8 +175,8 @@ async fn a_communitys_members_bans_threads_and_replies_page_without_repeats_or_g
             community: community.clone(),
             actor: actor.clone(),
             user_id: None,
-            role: "member",
-            state: "accepted",
+            role: Role::Member,
+            state: MemberState::Accepted,
             follow_id: None,
             inbox: None,
         })
@@ -444,7 +445,7 @@ async fn events_participants_and_calendars_page_without_repeats_or_gaps() {
     let mut participants = Vec::new();
     for i in 0..205 {
         let actor = remote("guest", i);
-        db.set_participant(template.id, &actor, None, "going", None)
+        db.set_participant(template.id, &actor, None, RsvpState::Going, None)
             .await
             .expect("db");
         participants.push(actor);
@@ -488,9 +489,15 @@ async fn events_participants_and_calendars_page_without_repeats_or_gaps() {
         .id;
     let lee_user = db.user_by_actor(lee_id).await.expect("db").expect("user");
     for e in &in_feed {
-        db.set_participant(e.id, &lee.ap_id(), Some(lee_user.id), "going", None)
-            .await
-            .expect("db");
+        db.set_participant(
+            e.id,
+            &lee.ap_id(),
+            Some(lee_user.id),
+            RsvpState::Going,
+            None,
+        )
+        .await
+        .expect("db");
     }
     let (status, cal) = lee.post("/me/calendar", json!({})).await;
     assert_eq!(status, 201, "{cal}");
@@ -891,13 +898,17 @@ async fn collections_and_the_atom_feed_page_the_way_mastodon_reads_them() {
     let mut moderators = vec![olga.ap_id()];
     for i in 0..70 {
         let actor = remote("mod", i);
-        let role = if i % 14 == 13 { "member" } else { "moderator" };
+        let role = if i % 14 == 13 {
+            Role::Member
+        } else {
+            Role::Moderator
+        };
         db.upsert_membership(NewMembership {
             community: community.clone(),
             actor: actor.clone(),
             user_id: None,
             role,
-            state: "accepted",
+            state: MemberState::Accepted,
             follow_id: None,
             inbox: None,
         })
@@ -1109,8 +1120,8 @@ async fn a_page_costs_the_same_queries_for_few_items_or_many() {
                 community: community.clone(),
                 actor: actor.clone(),
                 user_id: None,
-                role: "moderator",
-                state: "accepted",
+                role: Role::Moderator,
+                state: MemberState::Accepted,
                 follow_id: None,
                 inbox: None,
             })
@@ -1119,13 +1130,19 @@ async fn a_page_costs_the_same_queries_for_few_items_or_many() {
             db.ban(&community, &remote("troll", made), None, None)
                 .await
                 .expect("db");
-            db.set_participant(template.id, &author, None, "going", None)
+            db.set_participant(template.id, &author, None, RsvpState::Going, None)
                 .await
                 .expect("db");
             let e = bulk_event(&alpha, &template, &format!("q{made}"), now_ms() + 2 * DAY).await;
-            db.set_participant(e.id, &lee.ap_id(), Some(lee_user.id), "going", None)
-                .await
-                .expect("db");
+            db.set_participant(
+                e.id,
+                &lee.ap_id(),
+                Some(lee_user.id),
+                RsvpState::Going,
+                None,
+            )
+            .await
+            .expect("db");
             article(&alpha, made, &format!("Article {made}"), None).await;
             made += 1;
         }

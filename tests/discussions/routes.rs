@@ -223,9 +223,10 @@ async fn a_mobilizon_group_invites_a_member_who_accepts_by_joining() {
         "id": format!("{}/invite/1", mobilizon.base), "type": "Invite",
         "actor": mobilizon.actor, "object": group, "target": ana_id, "to": [ana_id],
     });
-    assert_eq!(route_of(&alpha, &invite).await, "community invitation");
     let (status, body) = mobilizon.deliver(&alpha.url("/inbox"), &invite).await;
     assert_eq!(status, 202, "{body}");
+    // The group is known now: its invitations go straight to the community route.
+    assert_eq!(route_of(&alpha, &invite).await, "community invitation");
     let held = alpha
         .state
         .db

@@ -418,7 +418,7 @@ async fn the_seat_passes_down(
                 .await
                 .expect("db");
             assert_ne!(
-                p.map(|p| p.state),
+                p.map(|p| p.state.to_string()),
                 Some("going".to_string()),
                 "{} is not going",
                 other.name

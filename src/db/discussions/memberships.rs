@@ -42,9 +42,9 @@ impl Db {
             community: Set(new.community),
             actor: Set(new.actor),
             user_id: Set(new.user_id),
-            role: Set(new.role.to_string()),
+            role: Set(new.role),
             title: Set(None),
-            state: Set(new.state.to_string()),
+            state: Set(new.state),
             follow_id: Set(new.follow_id),
             inbox: Set(new.inbox),
             created_at: Set(now_ms()),
@@ -70,7 +70,7 @@ impl Db {
         &self,
         community: &str,
         actor: &str,
-        state: &str,
+        state: MemberState,
     ) -> Result<bool, DbErr> {
         let result = membership::Entity::update_many()
             .col_expr(membership::Column::State, Expr::value(state))
@@ -85,7 +85,7 @@ impl Db {
         &self,
         community: &str,
         actor: &str,
-        role: &str,
+        role: Role,
         title: Option<&str>,
     ) -> Result<bool, DbErr> {
         let result = membership::Entity::update_many()
@@ -115,7 +115,7 @@ impl Db {
     pub async fn members(
         &self,
         community: &str,
-        state: Option<&str>,
+        state: Option<MemberState>,
     ) -> Result<Vec<Membership>, DbErr> {
         let mut q = membership::Entity::find().filter(membership::Column::Community.eq(community));
         if let Some(state) = state {
@@ -131,7 +131,7 @@ impl Db {
     pub async fn members_page(
         &self,
         community: &str,
-        state: Option<&str>,
+        state: Option<MemberState>,
         after: Option<i64>,
         limit: u64,
     ) -> Result<Page<Membership>, DbErr> {
@@ -186,8 +186,8 @@ impl Db {
     pub async fn moderated_communities(&self, actor: &str) -> Result<u64, DbErr> {
         membership::Entity::find()
             .filter(membership::Column::Actor.eq(actor))
-            .filter(membership::Column::State.eq("accepted"))
-            .filter(membership::Column::Role.is_in(["owner", "moderator"]))
+            .filter(membership::Column::State.eq(MemberState::Accepted))
+            .filter(membership::Column::Role.is_in([Role::Owner, Role::Moderator]))
             .count(self.conn())
             .await
     }
@@ -218,7 +218,7 @@ impl Db {
     pub async fn member_count(&self, community: &str) -> Result<u64, DbErr> {
         membership::Entity::find()
             .filter(membership::Column::Community.eq(community))
-            .filter(membership::Column::State.eq("accepted"))
+            .filter(membership::Column::State.eq(MemberState::Accepted))
             .count(self.conn())
             .await
     }
@@ -229,7 +229,7 @@ impl Db {
             .select_only()
             .column(membership::Column::Inbox)
             .filter(membership::Column::Community.eq(community))
-            .filter(membership::Column::State.eq("accepted"))
+            .filter(membership::Column::State.eq(MemberState::Accepted))
             .filter(membership::Column::Inbox.is_not_null())
             .distinct()
             .into_tuple()
@@ -253,7 +253,7 @@ impl Db {
     pub async fn local_member_count(&self, community: &str) -> Result<u64, DbErr> {
         membership::Entity::find()
             .filter(membership::Column::Community.eq(community))
-            .filter(membership::Column::State.eq("accepted"))
+            .filter(membership::Column::State.eq(MemberState::Accepted))
             .filter(membership::Column::UserId.is_not_null())
             .count(self.conn())
             .await

@@ -7,6 +7,7 @@ use super::{
     entities::{ban, community, like, local_actor, membership, post, remote_actor},
     now_ms, Community, Db, DbErr, LocalActor, RemoteActor,
 };
+use crate::domain::{MemberState, Role};
 use crate::paging::{rows_for, Page, ThreadCursor};
 use sea_orm::{
     sea_query::{Expr, OnConflict},
@@ -30,8 +31,8 @@ pub struct NewMembership {
     pub community: String,
     pub actor: String,
     pub user_id: Option<i64>,
-    pub role: &'static str,
-    pub state: &'static str,
+    pub role: Role,
+    pub state: MemberState,
     pub follow_id: Option<String>,
     pub inbox: Option<String>,
 }
@@ -103,8 +104,8 @@ async fn index_post<C: sea_orm::ConnectionTrait>(conn: &C, post: &Post) -> Resul
 fn moderators(community: &str) -> sea_orm::Select<membership::Entity> {
     membership::Entity::find()
         .filter(membership::Column::Community.eq(community))
-        .filter(membership::Column::State.eq("accepted"))
-        .filter(membership::Column::Role.is_in(["owner", "moderator"]))
+        .filter(membership::Column::State.eq(MemberState::Accepted))
+        .filter(membership::Column::Role.is_in([Role::Owner, Role::Moderator]))
 }
 
 /// Threads of a community that are neither deleted nor removed.

@@ -1,3 +1,4 @@
+use crate::domain::RsvpState;
 use sea_orm::entity::prelude::*;
 
 /// Someone's RSVP: `going`, `pending`, `waitlisted` or `rejected`.
@@ -9,7 +10,7 @@ pub struct Model {
     pub event_id: i64,
     pub actor: String,
     pub user_id: Option<i64>,
-    pub state: String,
+    pub state: RsvpState,
     pub join_id: Option<String>,
     pub created_at: i64,
 }

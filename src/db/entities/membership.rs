@@ -1,3 +1,4 @@
+use crate::domain::{MemberState, Role};
 use sea_orm::entity::prelude::*;
 
 /// A member (or pending member) of a community, both by ActivityPub id.
@@ -10,11 +11,9 @@ pub struct Model {
     pub actor: String,
     /// The local user, when the member is one.
     pub user_id: Option<i64>,
-    /// `owner`, `moderator` or `member`.
-    pub role: String,
+    pub role: Role,
     pub title: Option<String>,
-    /// `pending` or `accepted`.
-    pub state: String,
+    pub state: MemberState,
     /// The `Follow` that asked for it.
     pub follow_id: Option<String>,
     /// Where the community delivers to this member (shared inbox preferred); None if local.

@@ -11,7 +11,7 @@ pub(super) async fn leave_hosted(
     actor: &str,
 ) -> Result<(), Error> {
     let m = state.db.membership(&community.ap_id, actor).await?;
-    if m.is_some_and(|m| m.role != "owner") {
+    if m.is_some_and(|m| m.role != Role::Owner) {
         state.db.delete_membership(&community.ap_id, actor).await?;
     }
     Ok(())
@@ -132,8 +132,12 @@ async fn follow(at: &Arrival<'_>) -> Result<(), Error> {
                 community: community.ap_id.clone(),
                 actor: actor.to_string(),
                 user_id: None,
-                role: "member",
-                state: if pending { "pending" } else { "accepted" },
+                role: Role::Member,
+                state: if pending {
+                    MemberState::Pending
+                } else {
+                    MemberState::Accepted
+                },
                 follow_id: Some(env.id.to_string()),
                 inbox: Some(
                     follower
@@ -439,7 +443,7 @@ pub(super) async fn end_membership(
     let Some(membership) = state.db.membership(&community.ap_id, actor).await? else {
         return Ok(());
     };
-    if membership.role == "owner" {
+    if membership.role == Role::Owner {
         return Ok(());
     }
     let writes = [Write::DeleteMembership {

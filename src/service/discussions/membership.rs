@@ -20,7 +20,7 @@ pub async fn join(
     }
     let existing = state.db.membership(&community.ap_id, &me).await?;
     if let Some(existing) = &existing {
-        if existing.state == "accepted" {
+        if existing.state == MemberState::Accepted {
             return Ok(existing.clone());
         }
     }
@@ -31,11 +31,11 @@ pub async fn join(
                 community: community.ap_id.clone(),
                 actor: me,
                 user_id: Some(member.user.id),
-                role: "member",
+                role: Role::Member,
                 state: if needs_approval(community) {
-                    "pending"
+                    MemberState::Pending
                 } else {
-                    "accepted"
+                    MemberState::Accepted
                 },
                 follow_id: None,
                 inbox: None,
@@ -46,7 +46,7 @@ pub async fn join(
     // An invitation (Mobilizon's `Invite` of its group) is accepted first, as Mobilizon expects;
     // the `Follow` then brings the community's content here, as for every community.
     if let Some(invite) = existing
-        .filter(|m| m.state == "invited")
+        .filter(|m| m.state == MemberState::Invited)
         .and_then(|m| m.follow_id)
     {
         let accept = json!({
@@ -74,8 +74,8 @@ pub async fn join(
             community: community.ap_id.clone(),
             actor: me,
             user_id: Some(member.user.id),
-            role: "member",
-            state: "pending",
+            role: Role::Member,
+            state: MemberState::Pending,
             follow_id: Some(follow_id),
             inbox: None,
         })
@@ -91,7 +91,7 @@ pub async fn leave(state: &Node, member: &Member, community: &CommunityView) -> 
         .membership(&community.ap_id, &me)
         .await?
         .ok_or_else(|| Error::not_found("you are not a member of this community"))?;
-    if existing.role == "owner" {
+    if existing.role == Role::Owner {
         return Err(Error::conflict(
             "the owner cannot leave; transfer ownership first",
         ));
@@ -163,7 +163,7 @@ pub async fn decide_membership(
         .await?
         .filter(|m| m.community == community.ap_id)
         .ok_or_else(|| Error::not_found("no such member in this community"))?;
-    if membership.state != "pending" {
+    if membership.state != MemberState::Pending {
         return Err(Error::conflict(format!(
             "the membership is {}, not pending",
             membership.state
@@ -181,7 +181,7 @@ pub async fn decide_membership(
     if approve {
         state
             .db
-            .set_membership_state(&community.ap_id, &membership.actor, "accepted")
+            .set_membership_state(&community.ap_id, &membership.actor, MemberState::Accepted)
             .await?;
     } else {
         state
@@ -231,9 +231,10 @@ pub async fn set_role(
     if !moderates(state, &community.ap_id, &me).await? {
         return Err(Error::forbidden("only moderators set roles"));
     }
-    if !matches!(role, "moderator" | "member") {
-        return Err(Error::refused("role must be moderator or member"));
-    }
+    let role = match role.parse::<Role>() {
+        Ok(r @ (Role::Moderator | Role::Member)) => r,
+        _ => return Err(Error::refused("role must be moderator or member")),
+    };
     if title.is_some_and(|t| t.chars().count() > 100) {
         return Err(Error::refused("a title is at most 100 characters"));
     }
@@ -259,13 +260,22 @@ pub async fn set_role(
         .await?;
     state
         .db
-        .audit(&me, "membership.role", &membership.actor, Some(role))
+        .audit(
+            &me,
+            "membership.role",
+            &membership.actor,
+            Some(role.as_str()),
+        )
         .await?;
     if role != membership.role {
         let base = state.settings.base_url();
         let mut activity = objects::activity(
             &base,
-            if role == "moderator" { "Add" } else { "Remove" },
+            if role == Role::Moderator {
+                "Add"
+            } else {
+                "Remove"
+            },
             &me,
             json!(membership.actor),
             &community.ap_id,
@@ -327,7 +337,7 @@ pub(crate) async fn receive_group_invite(state: &Node, env: &Verified) -> Result
         .db
         .membership(&community.ap_id, target.as_str())
         .await?
-        .is_some_and(|m| matches!(m.state.as_str(), "accepted" | "pending"))
+        .is_some_and(|m| matches!(m.state, MemberState::Accepted | MemberState::Pending))
     {
         return Ok(());
     }
@@ -337,8 +347,8 @@ pub(crate) async fn receive_group_invite(state: &Node, env: &Verified) -> Result
             community: community.ap_id.clone(),
             actor: target.to_string(),
             user_id: Some(user.id),
-            role: "member",
-            state: "invited",
+            role: Role::Member,
+            state: MemberState::Invited,
             follow_id: Some(env.id.to_string()),
             inbox: None,
         })

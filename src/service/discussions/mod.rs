@@ -23,7 +23,7 @@ use crate::{
         Community, LocalActor, RemoteActor, User,
     },
     delivery,
-    domain::{ActorKind, Name},
+    domain::{ActorKind, MemberState, Name, Role},
     markdown,
     node::Node,
     service::error::Error,

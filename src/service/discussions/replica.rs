@@ -450,7 +450,11 @@ async fn relayed_add_remove(at: &Relayed<'_>) -> Result<(), Error> {
         .unwrap_or_default();
     if target == format!("{}/moderators", community.ap_id) {
         if let Some(who) = object {
-            let role = if adding { "moderator" } else { "member" };
+            let role = if adding {
+                Role::Moderator
+            } else {
+                Role::Member
+            };
             state
                 .db
                 .set_membership_role(&community.ap_id, who.as_str(), role, None)
@@ -484,7 +488,11 @@ async fn relayed_block(at: &Relayed<'_>) -> Result<(), Error> {
                 if m.user_id.is_some() {
                     state
                         .db
-                        .set_membership_state(&community.ap_id, target.as_str(), "rejected")
+                        .set_membership_state(
+                            &community.ap_id,
+                            target.as_str(),
+                            MemberState::Rejected,
+                        )
                         .await?;
                 }
             }
@@ -567,9 +575,13 @@ pub(crate) async fn receive_follow_answer(state: &Node, env: &Verified) -> Resul
         // community).
         state
             .db
-            .set_membership_state(&membership.community, &membership.actor, "rejected")
+            .set_membership_state(
+                &membership.community,
+                &membership.actor,
+                MemberState::Rejected,
+            )
             .await?;
-        if membership.state == "accepted" {
+        if membership.state == MemberState::Accepted {
             if let Some(community) = known(state, &membership.community).await? {
                 drop_copy_if_unread(state, &community).await?;
             }
@@ -579,7 +591,11 @@ pub(crate) async fn receive_follow_answer(state: &Node, env: &Verified) -> Resul
     let first = state.db.local_member_count(&membership.community).await? == 0;
     state
         .db
-        .set_membership_state(&membership.community, &membership.actor, "accepted")
+        .set_membership_state(
+            &membership.community,
+            &membership.actor,
+            MemberState::Accepted,
+        )
         .await?;
     info!(community = %membership.community, member = %membership.actor, "membership accepted");
     if first {

@@ -94,10 +94,10 @@ async fn rsvp_answered(state: &Node, env: &Verified) -> Result<bool, Error> {
             return Err(Error::forbidden("only the event's community answers"));
         }
         let st = match env.kind {
-            ActivityKind::Accept => "going",
-            ActivityKind::TentativeAccept => "waitlisted",
-            ActivityKind::Ignore => "ignored",
-            _ => "rejected",
+            ActivityKind::Accept => RsvpState::Going,
+            ActivityKind::TentativeAccept => RsvpState::Waitlisted,
+            ActivityKind::Ignore => RsvpState::Ignored,
+            _ => RsvpState::Rejected,
         };
         state
             .db
@@ -179,9 +179,9 @@ async fn remote_rsvp(state: &Node, env: &Verified) -> Result<(), Error> {
             join_rule(&event),
         )
         .await?;
-    match st.as_str() {
-        "going" => tell_them("Accept", None).await?,
-        "waitlisted" => {
+    match st {
+        RsvpState::Going => tell_them("Accept", None).await?,
+        RsvpState::Waitlisted => {
             tell_them(
                 "TentativeAccept",
                 Some("full: you are on the waitlist".into()),

@@ -15,7 +15,9 @@ use crate::{
         events::{Event, JoinRule},
         now_ms, LocalActor,
     },
-    delivery, markdown,
+    delivery,
+    domain::{MemberState, RsvpState},
+    markdown,
     node::Node,
     service::error::Error,
     service::{

@@ -26,7 +26,7 @@ pub(super) async fn is_invited(state: &Node, event: &Event, actor: &str) -> Resu
         .db
         .participant(event.id, actor)
         .await?
-        .is_some_and(|p| p.state == "invited"))
+        .is_some_and(|p| p.state == RsvpState::Invited))
 }
 
 /// An organizer invites a member of the community to an event (any join mode; the only way
@@ -47,13 +47,19 @@ pub async fn invite(
     }
     let invitee = crate::service::discussions::resolve_actor(state, who).await?;
     let membership = state.db.membership(&community.ap_id, &invitee).await?;
-    if membership.as_ref().is_none_or(|m| m.state != "accepted") {
+    if membership
+        .as_ref()
+        .is_none_or(|m| m.state != MemberState::Accepted)
+    {
         return Err(Error::refused(format!(
             "{invitee} is not a member of the community; invite members only"
         )));
     }
     if let Some(p) = state.db.participant(event.id, &invitee).await? {
-        if matches!(p.state.as_str(), "going" | "waitlisted" | "pending") {
+        if matches!(
+            p.state,
+            RsvpState::Going | RsvpState::Waitlisted | RsvpState::Pending
+        ) {
             return Err(Error::conflict(format!(
                 "{invitee} has already answered ({})",
                 p.state
@@ -63,7 +69,7 @@ pub async fn invite(
     let user_id = membership.and_then(|m| m.user_id);
     state
         .db
-        .set_participant(event.id, &invitee, user_id, "invited", None)
+        .set_participant(event.id, &invitee, user_id, RsvpState::Invited, None)
         .await?;
     state
         .db
@@ -97,6 +103,14 @@ pub async fn receive_invite(state: &Node, env: &Verified) -> Result<(), Error> {
         Some(id) => state.db.event_by_ap_id(id.as_str()).await?,
         None => None,
     }) else {
+        // Mobilizon invites to a group this node has not seen yet in the same way.
+        if env
+            .object()
+            .id()
+            .is_some_and(|o| host_of(o) == host_of(&env.actor))
+        {
+            return crate::service::discussions::receive_group_invite(state, env).await;
+        }
         info!(activity = %env.id, "invitation to an event unknown here ignored");
         return Ok(());
     };
@@ -117,10 +131,21 @@ pub async fn receive_invite(state: &Node, env: &Verified) -> Result<(), Error> {
     }
     .ok_or_else(|| Error::not_found("no such user"))?;
     let current = state.db.participant(event.id, target.as_str()).await?;
-    if current.is_none_or(|p| matches!(p.state.as_str(), "rejected" | "ignored" | "invited")) {
+    if current.is_none_or(|p| {
+        matches!(
+            p.state,
+            RsvpState::Rejected | RsvpState::Ignored | RsvpState::Invited
+        )
+    }) {
         state
             .db
-            .set_participant(event.id, target.as_str(), Some(user.id), "invited", None)
+            .set_participant(
+                event.id,
+                target.as_str(),
+                Some(user.id),
+                RsvpState::Invited,
+                None,
+            )
             .await?;
     }
     Ok(())
@@ -141,7 +166,7 @@ pub async fn rsvp(
     member: &Member,
     event: &Event,
     going: bool,
-) -> Result<String, Error> {
+) -> Result<Option<RsvpState>, Error> {
     let community = known(state, &event.community)
         .await?
         .ok_or_else(|| Error::not_found("the event's community is unknown"))?;
@@ -161,10 +186,10 @@ pub async fn rsvp(
                     .join_event(event.id, &me, Some(member.user.id), None, join_rule(event))
                     .await?;
                 counts_changed(state, group, event.id).await?;
-                Ok(st)
+                Ok(Some(st))
             } else {
                 leave_local(state, group, event, &me).await?;
-                Ok("none".into())
+                Ok(None)
             }
         }
         None => {
@@ -180,7 +205,7 @@ pub async fn rsvp(
                     "type": "Leave", "actor": me, "object": event.ap_id, "to": [event.community],
                 });
                 delivery::send(state, &member.actor, &leave, [inbox]).await?;
-                return Ok("none".into());
+                return Ok(None);
             }
             let join_id = objects::new_id(&base, "activities/join");
             let join = json!({
@@ -194,22 +219,22 @@ pub async fn rsvp(
                     event.id,
                     &me,
                     Some(member.user.id),
-                    "pending",
+                    RsvpState::Pending,
                     Some(join_id.clone()),
                 )
                 .await?;
             delivery::send(state, &member.actor, &join, [inbox]).await?;
             if event.join_mode == "restricted" {
                 // An organizer decides later; the answer arrives as Accept or Reject.
-                return Ok("pending".into());
+                return Ok(Some(RsvpState::Pending));
             }
             // Wait briefly for the owner's answer, as for article edits.
             let deadline = tokio::time::Instant::now()
                 + Duration::from_millis(state.settings.articles.edit_wait_ms);
             loop {
                 let p = state.db.participant(event.id, &me).await?;
-                let st = p.map(|p| p.state).unwrap_or_else(|| "none".into());
-                if st != "pending" || tokio::time::Instant::now() >= deadline {
+                let st = p.map(|p| p.state);
+                if st != Some(RsvpState::Pending) || tokio::time::Instant::now() >= deadline {
                     return Ok(st);
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -292,7 +317,7 @@ pub async fn decide(
     event: &Event,
     participant_id: i64,
     accept: bool,
-) -> Result<String, Error> {
+) -> Result<RsvpState, Error> {
     let community = known(state, &event.community)
         .await?
         .ok_or_else(|| Error::not_found("the event's community is unknown"))?;
@@ -303,7 +328,7 @@ pub async fn decide(
         .await?
         .filter(|p| p.event_id == event.id)
         .ok_or_else(|| Error::not_found("no such participant"))?;
-    if p.state != "pending" {
+    if p.state != RsvpState::Pending {
         return Err(Error::conflict(format!(
             "the participant is {}, not pending",
             p.state
@@ -323,9 +348,9 @@ pub async fn decide(
         .audit(&member.ap_id(state), action, &p.actor, Some(&event.ap_id))
         .await?;
     if p.user_id.is_none() {
-        let (kind, reason) = match st.as_str() {
-            "going" => ("Accept", None),
-            "waitlisted" => ("TentativeAccept", Some("full: you are on the waitlist")),
+        let (kind, reason) = match st {
+            RsvpState::Going => ("Accept", None),
+            RsvpState::Waitlisted => ("TentativeAccept", Some("full: you are on the waitlist")),
             _ => ("Reject", Some("the organizer declined")),
         };
         tell(
