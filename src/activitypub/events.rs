@@ -7,7 +7,7 @@ use super::{
 };
 use crate::{
     db::{events::Event, now_ms},
-    domain::events::{check_span, JOIN_MODES, STATUSES},
+    domain::{events::check_span, EventStatus, JoinMode},
     markdown,
 };
 use chrono_tz::Tz;
@@ -172,24 +172,25 @@ fn text(doc: &Value, key: &str) -> Option<String> {
 }
 
 /// The event's status: iCalendar's, else schema.org's, else confirmed.
-fn status(doc: &Value) -> String {
+fn status(doc: &Value) -> EventStatus {
     let text = |k: &str| text(doc, k);
-    text("ical:status")
-        .map(|s| s.to_lowercase())
-        .or_else(|| {
-            text("eventStatus").map(|s| match s.as_str() {
-                "EventCancelled" => "cancelled".to_string(),
-                "EventPostponed" | "EventRescheduled" => "tentative".to_string(),
-                _ => "confirmed".to_string(),
-            })
+    let schema_org = || {
+        text("eventStatus").map(|s| match s.as_str() {
+            "EventCancelled" => EventStatus::Cancelled,
+            "EventPostponed" | "EventRescheduled" => EventStatus::Tentative,
+            _ => EventStatus::Confirmed,
         })
-        .filter(|s| STATUSES.contains(&s.as_str()))
-        .unwrap_or_else(|| "confirmed".into())
+    };
+    match text("ical:status") {
+        // An iCalendar status this node does not know means confirmed, as before.
+        Some(s) => s.to_lowercase().parse().unwrap_or(EventStatus::Confirmed),
+        None => schema_org().unwrap_or(EventStatus::Confirmed),
+    }
 }
 
 /// Mobilizon's join mode, free when unknown.
-fn join_mode(doc: &Value) -> String {
+fn join_mode(doc: &Value) -> JoinMode {
     text(doc, "joinMode")
-        .filter(|m| JOIN_MODES.contains(&m.as_str()))
-        .unwrap_or_else(|| "free".into())
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(JoinMode::Free)
 }

@@ -93,6 +93,31 @@ word_enum! {
     }
 }
 
+word_enum! {
+    /// How people RSVP to an event (Mobilizon's join modes, and FEP-8a8e's `none`).
+    JoinMode {
+        /// Anyone in the community; seats first come, first served.
+        Free = "free",
+        /// An organizer approves each RSVP.
+        Restricted = "restricted",
+        /// Only invited members.
+        Invite = "invite",
+        /// No RSVPs (every `Join` is answered `Ignore`).
+        NoRsvp = "none",
+        /// On the organizer's site (`external_url`).
+        External = "external",
+    }
+}
+
+word_enum! {
+    /// Whether an event takes place (iCalendar's `STATUS`).
+    EventStatus {
+        Confirmed = "confirmed",
+        Tentative = "tentative",
+        Cancelled = "cancelled",
+    }
+}
+
 impl Role {
     /// Moderators and the owner moderate.
     pub fn moderates(self) -> bool {

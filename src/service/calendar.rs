@@ -231,7 +231,7 @@ pub fn calendar(name: &str, events: &[Event]) -> String {
             ev.push(Categories::new(escape_text(c.clone())));
         }
         ev.push(URL::new(e.ap_id.clone()));
-        ev.push(Status::new(e.status.to_uppercase()));
+        ev.push(Status::new(e.status.as_str().to_uppercase()));
         ev.push(Sequence::new(e.sequence.to_string()));
         ev.push(LastModified::new(utc(e.updated_at)));
         ev.push(Property::new("ORGANIZER", e.organizer.clone()));

@@ -1,3 +1,4 @@
+use crate::domain::{EventStatus, JoinMode};
 use sea_orm::entity::prelude::*;
 
 /// An event, owned by its community's node.
@@ -24,10 +25,10 @@ pub struct Model {
     pub online_url: Option<String>,
     pub capacity: Option<i32>,
     /// `free`, `restricted`, `invite`, `none` or `external`.
-    pub join_mode: String,
+    pub join_mode: JoinMode,
     pub external_url: Option<String>,
     /// `confirmed`, `tentative` or `cancelled`.
-    pub status: String,
+    pub status: EventStatus,
     pub category: Option<String>,
     /// People going, as the owning node last said.
     pub participant_count: i32,

@@ -25,7 +25,7 @@ pub fn summary_line(e: &Event) -> String {
         _ => String::new(),
     };
     let mut parts = vec![when];
-    if e.status == "cancelled" {
+    if e.status == EventStatus::Cancelled {
         parts.insert(0, "CANCELLED".into());
     }
     match (&e.place_name, &e.online_url) {
@@ -34,10 +34,10 @@ pub fn summary_line(e: &Event) -> String {
         (None, Some(_)) => parts.push("Online".into()),
         (None, None) => {}
     }
-    let rsvp = match (e.join_mode.as_str(), e.capacity) {
-        ("external", _) => "RSVP on the organizer's site".to_string(),
-        ("none", _) => "no RSVP".to_string(),
-        ("invite", _) => "invitation only".to_string(),
+    let rsvp = match (e.join_mode, e.capacity) {
+        (JoinMode::External, _) => "RSVP on the organizer's site".to_string(),
+        (JoinMode::NoRsvp, _) => "no RSVP".to_string(),
+        (JoinMode::Invite, _) => "invitation only".to_string(),
         (_, Some(c)) => {
             let left = c.saturating_sub(e.participant_count).max(0);
             if left == 0 {
@@ -54,7 +54,7 @@ pub fn summary_line(e: &Event) -> String {
 
 /// The `Event` document: Mobilizon's fields, FEP-8a8e's, and a Mastodon-friendly summary.
 pub fn event_json(e: &Event) -> Value {
-    let ical_status = e.status.to_uppercase();
+    let ical_status = e.status.as_str().to_uppercase();
     let mut doc = json!({
         "@context": [AS_CONTEXT, {
             "sc": "http://schema.org#", "ical": "http://www.w3.org/2002/12/cal/ical#",
@@ -83,10 +83,10 @@ pub fn event_json(e: &Event) -> Value {
         "timezone": e.timezone,
         "joinMode": e.join_mode,
         "ical:status": ical_status,
-        "eventStatus": match e.status.as_str() {
-            "cancelled" => "EventCancelled",
-            "tentative" => "EventPostponed",
-            _ => "EventScheduled",
+        "eventStatus": match e.status {
+            EventStatus::Cancelled => "EventCancelled",
+            EventStatus::Tentative => "EventPostponed",
+            EventStatus::Confirmed => "EventScheduled",
         },
         "isOnline": e.online_url.is_some(),
         "participantCount": e.participant_count,

@@ -162,7 +162,7 @@ async fn remote_rsvp(state: &Node, env: &Verified) -> Result<(), Error> {
     if let Err(refusal) = crate::service::access::participant(state, &community, actor).await {
         return tell_them("Reject", Some(refusal.message)).await;
     }
-    if event.join_mode == "none" {
+    if event.join_mode == JoinMode::NoRsvp {
         return tell_them("Ignore", None).await;
     }
     let invited = is_invited(state, &event, actor).await?;

@@ -77,28 +77,23 @@ pub(super) fn apply_input(mut event: Event, input: EventInput) -> Result<Event, 
         }
     }
     if let Some(m) = input.join_mode {
-        if !JOIN_MODES.contains(&m.as_str()) {
-            return Err(Error::refused(format!(
+        event.join_mode = m.parse().map_err(|_| {
+            Error::refused(format!(
                 "join_mode must be one of {}",
                 JOIN_MODES.join(", ")
-            )));
-        }
-        event.join_mode = m;
+            ))
+        })?;
     }
     if let Some(v) = input.external_url {
         event.external_url = check_url("external_url", v)?;
     }
-    if event.join_mode == "external" && event.external_url.is_none() {
+    if event.join_mode == JoinMode::External && event.external_url.is_none() {
         return Err(Error::refused("join_mode external needs an external_url"));
     }
     if let Some(s) = input.status {
-        if !STATUSES.contains(&s.as_str()) {
-            return Err(Error::refused(format!(
-                "status must be one of {}",
-                STATUSES.join(", ")
-            )));
-        }
-        event.status = s;
+        event.status = s.parse().map_err(|_| {
+            Error::refused(format!("status must be one of {}", STATUSES.join(", ")))
+        })?;
     }
     if let Some(c) = input.category {
         event.category = c.map(|c| c.trim().to_uppercase()).filter(|c| !c.is_empty());

@@ -221,7 +221,7 @@ pub(super) async fn receive_update_proposal(
             actor,
             "remote.event.update",
             &saved.ap_id,
-            Some(&saved.status),
+            Some(saved.status.as_str()),
         )
         .await?;
     Ok(())
@@ -242,9 +242,9 @@ pub(super) fn input_from(e: Event, with_status: bool) -> EventInput {
         longitude: Some(e.longitude),
         online_url: Some(e.online_url),
         capacity: Some(e.capacity.map(i64::from)),
-        join_mode: Some(e.join_mode),
+        join_mode: Some(e.join_mode.to_string()),
         external_url: Some(e.external_url),
-        status: with_status.then_some(e.status),
+        status: with_status.then(|| e.status.to_string()),
         category: Some(e.category),
     }
 }
@@ -314,9 +314,9 @@ pub(super) fn draft(
         longitude: None,
         online_url: None,
         capacity: None,
-        join_mode: "free".into(),
+        join_mode: JoinMode::Free,
         external_url: None,
-        status: "confirmed".into(),
+        status: EventStatus::Confirmed,
         category: None,
         participant_count: 0,
         sequence: 0,

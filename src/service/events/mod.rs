@@ -16,7 +16,7 @@ use crate::{
         now_ms, LocalActor,
     },
     delivery,
-    domain::{MemberState, RsvpState},
+    domain::{EventStatus, JoinMode, MemberState, RsvpState},
     markdown,
     node::Node,
     service::error::Error,

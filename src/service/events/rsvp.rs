@@ -4,16 +4,16 @@ use super::*;
 
 /// Why an RSVP cannot be taken from someone (`invited` to an invitation-only event or not).
 pub(super) fn rsvp_closed(event: &Event, invited: bool) -> Option<String> {
-    if event.status == "cancelled" {
+    if event.status == EventStatus::Cancelled {
         return Some("the event is cancelled".into());
     }
     if event.ends_at < now_ms() {
         return Some("the event is over".into());
     }
-    match event.join_mode.as_str() {
-        "none" => Some("this event takes no RSVPs".into()),
-        "invite" if !invited => Some("this event is by invitation only".into()),
-        "external" => Some(format!(
+    match event.join_mode {
+        JoinMode::NoRsvp => Some("this event takes no RSVPs".into()),
+        JoinMode::Invite if !invited => Some("this event is by invitation only".into()),
+        JoinMode::External => Some(format!(
             "RSVP on the organizer's site: {}",
             event.external_url.clone().unwrap_or_default()
         )),
@@ -42,7 +42,7 @@ pub async fn invite(
         .await?
         .ok_or_else(|| Error::not_found("the event's community is unknown"))?;
     let group = organizer_of(state, member, &community).await?;
-    if event.status == "cancelled" || event.ends_at < now_ms() {
+    if event.status == EventStatus::Cancelled || event.ends_at < now_ms() {
         return Err(Error::refused("the event is cancelled or over"));
     }
     let invitee = crate::service::discussions::resolve_actor(state, who).await?;
@@ -152,7 +152,7 @@ pub async fn receive_invite(state: &Node, env: &Verified) -> Result<(), Error> {
 }
 
 pub(super) fn join_rule(event: &Event) -> JoinRule {
-    if event.join_mode == "restricted" {
+    if event.join_mode == JoinMode::Restricted {
         JoinRule::Approval
     } else {
         JoinRule::Open
@@ -224,7 +224,7 @@ pub async fn rsvp(
                 )
                 .await?;
             delivery::send(state, &member.actor, &join, [inbox]).await?;
-            if event.join_mode == "restricted" {
+            if event.join_mode == JoinMode::Restricted {
                 // An organizer decides later; the answer arrives as Accept or Reject.
                 return Ok(Some(RsvpState::Pending));
             }
