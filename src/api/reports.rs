@@ -2,8 +2,8 @@
 
 use super::{next_link, parse_body, parse_id, Auth, Write, Q};
 use crate::{
-    activitypub::objects::rfc3339, db::reports::Report, error::ApiError, node::Node, paging,
-    service::reports as svc,
+    activitypub::objects::rfc3339, db::reports::Report, domain::ReportState, error::ApiError,
+    node::Node, paging, service::reports as svc,
 };
 use axum::{
     body::Bytes,
@@ -77,7 +77,9 @@ async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let filter = match q.state.as_deref().unwrap_or("open") {
         "all" => None,
-        s @ ("open" | "resolved" | "dismissed") => Some(s),
+        "open" => Some(ReportState::Open),
+        "resolved" => Some(ReportState::Resolved),
+        "dismissed" => Some(ReportState::Dismissed),
         other => {
             return Err(ApiError::unprocessable(format!(
                 "unknown state {other:?} (open, resolved, dismissed or all)"
@@ -120,7 +122,7 @@ async fn close(
     auth: &Auth<Write>,
     id: &str,
     body: &Bytes,
-    outcome: &str,
+    outcome: ReportState,
 ) -> Result<Json<Value>, ApiError> {
     let req: CloseBody = parse_body(body)?;
     let report = svc::close(
@@ -140,7 +142,7 @@ async fn resolve(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    close(&state, &auth, &id, &body, "resolved").await
+    close(&state, &auth, &id, &body, ReportState::Resolved).await
 }
 
 async fn dismiss(
@@ -149,5 +151,5 @@ async fn dismiss(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    close(&state, &auth, &id, &body, "dismissed").await
+    close(&state, &auth, &id, &body, ReportState::Dismissed).await
 }

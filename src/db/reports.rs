@@ -6,6 +6,7 @@ use super::{
     queue::{enqueue, sql, NewJob},
     Db, DbErr,
 };
+use crate::domain::ReportState;
 use crate::paging::{rows_for, Page};
 use sea_orm::{ConnectionTrait, QueryResult};
 
@@ -21,9 +22,7 @@ pub struct Report {
     pub community: Option<String>,
     pub target_actor: Option<String>,
     pub reason: String,
-    /// `open`, `resolved` or `dismissed`; `forwarded` for a report filed here about another
-    /// node's matter (kept for the record, not in this node's queue).
-    pub state: String,
+    pub state: ReportState,
     /// Filed by a user of this node (otherwise received from another node).
     pub local: bool,
     pub resolved_by: Option<String>,
@@ -41,8 +40,8 @@ pub struct NewReport {
     pub target_actor: Option<String>,
     pub reason: String,
     pub local: bool,
-    /// `open`, or `forwarded` when another node acts on it.
-    pub state: &'static str,
+    /// `Open`, or `Forwarded` when another node acts on it.
+    pub state: ReportState,
 }
 
 const COLUMNS: &str = "id, ap_id, reporter, object, object_kind, community, target_actor, reason, \
@@ -160,7 +159,7 @@ impl Db {
     /// communities that actor moderates.
     pub async fn report_queue(
         &self,
-        state: Option<&str>,
+        state: Option<ReportState>,
         moderator: Option<&str>,
         before: Option<i64>,
         limit: u64,
@@ -177,7 +176,7 @@ impl Db {
                      AND id < $4 ORDER BY id DESC LIMIT $3"
                 ),
                 vec![
-                    state.unwrap_or_default().into(),
+                    state.map_or("", ReportState::as_str).into(),
                     moderator.unwrap_or_default().into(),
                     i64::try_from(rows_for(limit)).unwrap_or(i64::MAX).into(),
                     before.unwrap_or(i64::MAX).into(),
@@ -195,7 +194,7 @@ impl Db {
     pub async fn close_report(
         &self,
         id: i64,
-        state: &str,
+        state: ReportState,
         by: &str,
         resolution: Option<&str>,
     ) -> Result<bool, DbErr> {

@@ -8,7 +8,7 @@ mod states;
 mod visibility;
 
 pub use name::{Name, NameError};
-pub use states::{EventStatus, JoinMode, MemberState, Role, RsvpState};
+pub use states::{EventStatus, JoinMode, MemberState, ReportState, Role, RsvpState};
 pub use visibility::Visibility;
 
 /// What a local actor is, as ActivityPub sees it.

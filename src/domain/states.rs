@@ -118,6 +118,17 @@ word_enum! {
     }
 }
 
+word_enum! {
+    /// Where a report stands in the moderation queue.
+    ReportState {
+        Open = "open",
+        /// Filed here about another node's matter: kept for the record, decided there.
+        Forwarded = "forwarded",
+        Resolved = "resolved",
+        Dismissed = "dismissed",
+    }
+}
+
 impl Role {
     /// Moderators and the owner moderate.
     pub fn moderates(self) -> bool {

@@ -7,6 +7,7 @@
 //! there). Each node keeps the reports it is responsible for in its queue: those about its own
 //! communities and its own users. Moderators resolve or dismiss them; both go to the audit log.
 
+use crate::domain::ReportState;
 use crate::{
     activitypub::{
         activities::Verified,
@@ -136,9 +137,9 @@ pub async fn file(
         return Err(Error::refused("you cannot report yourself"));
     }
     let queue_state = if responsible(state, &target).await? {
-        "open"
+        ReportState::Open
     } else {
-        "forwarded"
+        ReportState::Forwarded
     };
     let flag_id = objects::new_id(&state.settings.base_url(), "activities/flag");
     let jobs = flag_jobs(state, member, &target, &reason, &flag_id).await?;
@@ -296,7 +297,7 @@ pub async fn receive(state: &Node, env: &Verified) -> Result<(), Error> {
             target_actor: target.actor,
             reason,
             local: false,
-            state: "open",
+            state: ReportState::Open,
         })
         .await?;
     info!(report = report.id, from = %env.actor, "report received");
@@ -320,7 +321,7 @@ pub async fn may_handle(state: &Node, member: &Member, report: &Report) -> Resul
 pub async fn queue(
     state: &Node,
     member: &Member,
-    filter: Option<&str>,
+    filter: Option<ReportState>,
     before: Option<i64>,
     limit: u64,
 ) -> Result<crate::paging::Page<Report>, Error> {
@@ -337,7 +338,7 @@ pub async fn close(
     state: &Node,
     member: &Member,
     id: i64,
-    outcome: &str,
+    outcome: ReportState,
     note: Option<&str>,
 ) -> Result<Report, Error> {
     let report = state
@@ -345,7 +346,7 @@ pub async fn close(
         .report(id)
         .await?
         .ok_or_else(|| Error::not_found("no such report"))?;
-    if report.state == "forwarded" {
+    if report.state == ReportState::Forwarded {
         return Err(Error::conflict(
             "this report went to the node that acts on it; it is decided there",
         ));
@@ -369,7 +370,7 @@ pub async fn close(
             report.state
         )));
     }
-    let action = if outcome == "resolved" {
+    let action = if outcome == ReportState::Resolved {
         "report.resolve"
     } else {
         "report.dismiss"

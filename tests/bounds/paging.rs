@@ -14,7 +14,7 @@ use roundtable::{
         events::Event,
         reports::NewReport,
     },
-    domain::{MemberState, Role, RsvpState},
+    domain::{MemberState, ReportState, Role, RsvpState},
     service::accounts,
 };
 use serde_json::{json, Value};
@@ -692,7 +692,7 @@ async fn moderation_and_admin_lists_page_without_repeats_or_gaps() {
                 target_actor: None,
                 reason: "spam".into(),
                 local: true,
-                state: "open",
+                state: ReportState::Open,
             })
             .await
             .expect("report");

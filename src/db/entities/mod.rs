@@ -2,7 +2,7 @@
 //! and `api`, with explicit conversions. Columns that hold a state or a role are typed with
 //! the domain's enums, stored as the words they always were (no data migration).
 
-use crate::domain::{EventStatus, JoinMode, MemberState, Role, RsvpState};
+use crate::domain::{EventStatus, JoinMode, MemberState, ReportState, Role, RsvpState};
 
 /// Maps a domain enum of words (`domain::states`) to a text column, as sea-orm's
 /// `DeriveValueType` does for string-like types; the derive cannot be used because the domain
@@ -63,7 +63,14 @@ macro_rules! word_column {
     )+};
 }
 
-word_column!(Role, MemberState, RsvpState, JoinMode, EventStatus);
+word_column!(
+    Role,
+    MemberState,
+    RsvpState,
+    JoinMode,
+    EventStatus,
+    ReportState
+);
 
 pub mod api_token;
 pub mod article;
