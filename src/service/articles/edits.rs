@@ -583,3 +583,73 @@ pub async fn review(
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rev(id: &str, content: &str) -> Revision {
+        Revision {
+            id: 0,
+            article_id: 1,
+            rev_id: id.into(),
+            parent_rev: None,
+            author: "https://a.example/u/ada".into(),
+            message: String::new(),
+            title: "Runbook".into(),
+            content: content.into(),
+            seq: 1,
+            edit_id: None,
+            created_at: 0,
+        }
+    }
+
+    /// The three-way merge decision: fast-forward, clean merge, or the conflict with markers.
+    #[tokio::test]
+    async fn a_proposal_fast_forwards_merges_or_conflicts() {
+        let base = rev("base", "one\ntwo\nthree\n");
+        let cases = [
+            // Nothing moved since the base: the proposal is the new text.
+            (
+                rev("base", "one\ntwo\nthree\n"),
+                "one\n2\nthree\n",
+                Ok("one\n2\nthree\n"),
+            ),
+            // The head changed another line: both changes are kept.
+            (
+                rev("head", "one\ntwo\nthree\nfour\n"),
+                "ONE\ntwo\nthree\n",
+                Ok("ONE\ntwo\nthree\nfour\n"),
+            ),
+            // The head changed the same line: a conflict, nothing merged.
+            (
+                rev("head", "one\nTWO\nthree\n"),
+                "one\nzwei\nthree\n",
+                Err(()),
+            ),
+        ];
+        for (latest, proposed, expected) in cases {
+            let got = three_way(&base, &latest, proposed).await.expect("merged");
+            match (got, expected) {
+                (Ok(text), Ok(want)) => assert_eq!(text, want, "{proposed:?}"),
+                (Err(conflict), Err(())) => {
+                    assert!(
+                        conflict.contains("<<<<<<<") && conflict.contains("zwei"),
+                        "{conflict}"
+                    )
+                }
+                (got, want) => panic!("{proposed:?}: got {got:?}, expected {want:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_merge_of_overlong_texts_is_refused() {
+        let long = "line\n".repeat(MAX_DIFF_LINES + 1);
+        let base = rev("base", "x\n");
+        let err = three_way(&base, &rev("head", &long), "y\n")
+            .await
+            .expect_err("refused");
+        assert_eq!(err.kind, crate::service::error::Kind::Refused);
+    }
+}

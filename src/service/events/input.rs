@@ -100,3 +100,143 @@ pub(super) fn apply_input(mut event: Event, input: EventInput) -> Result<Event, 
     }
     Ok(event)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Event {
+        Event {
+            id: 0,
+            ap_id: "https://a.example/e/1".into(),
+            community: "https://a.example/c/guild".into(),
+            organizer: "https://a.example/u/olga".into(),
+            title: "Roundtable".into(),
+            description: String::new(),
+            starts_at: 1_800_000_000_000,
+            ends_at: 1_800_003_600_000,
+            timezone: "UTC".into(),
+            place_name: None,
+            place_address: None,
+            latitude: None,
+            longitude: None,
+            online_url: None,
+            capacity: None,
+            join_mode: JoinMode::Free,
+            external_url: None,
+            status: EventStatus::Confirmed,
+            category: None,
+            participant_count: 0,
+            sequence: 0,
+            local: true,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    /// Each bad field is refused with a message naming it; good input comes out typed.
+    #[test]
+    fn organizer_input_is_checked_field_by_field() {
+        let refused: [(EventInput, &str); 11] = [
+            (
+                EventInput {
+                    timezone: Some("Mars/Olympus".into()),
+                    ..Default::default()
+                },
+                "unknown time zone",
+            ),
+            (
+                EventInput {
+                    starts_at: Some("tomorrow".into()),
+                    ..Default::default()
+                },
+                "starts_at must be an RFC 3339 time",
+            ),
+            (
+                EventInput {
+                    ends_at: Some("2027-01-15T07:00:00Z".into()),
+                    ..Default::default()
+                },
+                "ends_at must be after starts_at",
+            ),
+            (
+                EventInput {
+                    starts_at: Some("2199-12-31T00:00:00Z".into()),
+                    ends_at: Some("2200-01-02T00:00:00Z".into()),
+                    ..Default::default()
+                },
+                "between 1970 and 2200",
+            ),
+            (
+                EventInput {
+                    latitude: Some(Some(91.0)),
+                    ..Default::default()
+                },
+                "latitude",
+            ),
+            (
+                EventInput {
+                    longitude: Some(Some(-181.0)),
+                    ..Default::default()
+                },
+                "longitude",
+            ),
+            (
+                EventInput {
+                    online_url: Some(Some("javascript:alert(1)".into())),
+                    ..Default::default()
+                },
+                "online_url must be an http(s) URL",
+            ),
+            (
+                EventInput {
+                    capacity: Some(Some(0)),
+                    ..Default::default()
+                },
+                "capacity must be between 1 and 100000",
+            ),
+            (
+                EventInput {
+                    join_mode: Some("lottery".into()),
+                    ..Default::default()
+                },
+                "join_mode must be one of free, restricted, invite, none, external",
+            ),
+            (
+                EventInput {
+                    join_mode: Some("external".into()),
+                    ..Default::default()
+                },
+                "join_mode external needs an external_url",
+            ),
+            (
+                EventInput {
+                    status: Some("postponed".into()),
+                    ..Default::default()
+                },
+                "status must be one of confirmed, tentative, cancelled",
+            ),
+        ];
+        for (input, message) in refused {
+            let err = apply_input(base(), input).expect_err(message);
+            assert_eq!(err.kind, crate::service::error::Kind::Refused, "{message}");
+            assert!(err.message.contains(message), "{} / {message}", err.message);
+        }
+        let ok = apply_input(
+            base(),
+            EventInput {
+                join_mode: Some("external".into()),
+                external_url: Some(Some("https://tickets.example/1".into())),
+                status: Some("cancelled".into()),
+                capacity: Some(Some(30)),
+                category: Some(Some(" workshop ".into())),
+                ..Default::default()
+            },
+        )
+        .expect("valid input");
+        assert_eq!(ok.join_mode, JoinMode::External);
+        assert_eq!(ok.status, EventStatus::Cancelled);
+        assert_eq!(ok.capacity, Some(30));
+        assert_eq!(ok.category.as_deref(), Some("WORKSHOP"));
+    }
+}

@@ -367,3 +367,82 @@ pub async fn decide(
     counts_changed(state, &group, event.id).await?;
     Ok(st)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(join_mode: JoinMode, status: EventStatus, ends_in_ms: i64) -> Event {
+        let now = now_ms();
+        Event {
+            id: 1,
+            ap_id: "https://a.example/e/1".into(),
+            community: "https://a.example/c/guild".into(),
+            organizer: "https://a.example/u/olga".into(),
+            title: "Roundtable".into(),
+            description: String::new(),
+            starts_at: now + ends_in_ms - 3_600_000,
+            ends_at: now + ends_in_ms,
+            timezone: "UTC".into(),
+            place_name: None,
+            place_address: None,
+            latitude: None,
+            longitude: None,
+            online_url: None,
+            capacity: Some(10),
+            join_mode,
+            external_url: Some("https://tickets.example/1".into()),
+            status,
+            category: None,
+            participant_count: 0,
+            sequence: 0,
+            local: true,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Who may RSVP, for every join mode and status, invited or not.
+    #[test]
+    fn rsvps_open_and_close_by_join_mode_status_and_time() {
+        use EventStatus::*;
+        use JoinMode::*;
+        let day = 86_400_000;
+        let cases = [
+            (Free, Confirmed, day, false, None),
+            (Restricted, Tentative, day, false, None),
+            (Invite, Confirmed, day, false, Some("by invitation only")),
+            (Invite, Confirmed, day, true, None),
+            (NoRsvp, Confirmed, day, true, Some("takes no RSVPs")),
+            (
+                External,
+                Confirmed,
+                day,
+                false,
+                Some("https://tickets.example/1"),
+            ),
+            (Free, Cancelled, day, true, Some("cancelled")),
+            (Free, Confirmed, -day, false, Some("over")),
+        ];
+        for (mode, status, ends_in, invited, refusal) in cases {
+            let why = rsvp_closed(&event(mode, status, ends_in), invited);
+            match refusal {
+                None => assert_eq!(why, None, "{mode} {status}"),
+                Some(part) => assert!(
+                    why.as_deref().is_some_and(|w| w.contains(part)),
+                    "{mode} {status} invited={invited}: {why:?}"
+                ),
+            }
+        }
+        assert!(matches!(
+            join_rule(&event(Restricted, Confirmed, day)),
+            JoinRule::Approval
+        ));
+        for mode in [Free, Invite] {
+            assert!(matches!(
+                join_rule(&event(mode, Confirmed, day)),
+                JoinRule::Open
+            ));
+        }
+    }
+}
