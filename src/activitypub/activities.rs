@@ -15,7 +15,7 @@
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::objects::{parse_post, parse_time, IncomingPost};
+use super::objects::{id_of as id, parse_post, parse_time, IncomingPost};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActivityKind {
@@ -221,18 +221,6 @@ const MAX_DEPTH: usize = 8;
 
 fn text(map: &Map<String, Value>, key: &str) -> Option<String> {
     map.get(key).and_then(Value::as_str).map(str::to_string)
-}
-
-/// The id of a value that is a URL or an object with an `id`.
-fn id(value: Option<&Value>) -> Option<Url> {
-    match value? {
-        Value::String(s) => Url::parse(s).ok(),
-        Value::Object(o) => o
-            .get("id")
-            .and_then(Value::as_str)
-            .and_then(|s| Url::parse(s).ok()),
-        _ => None,
-    }
 }
 
 /// `to`, `cc` (each one id or a list of them) and the `href` of every `Mention` tag.

@@ -375,22 +375,19 @@ async fn moderators(
     paged: bool,
 ) -> Result<Response, ApiError> {
     let c = &community.ap_id;
-    let id = format!("{c}/moderators");
     let after = cursor::<i64>(&q.after)?;
     let page = state.db.moderators_page(c, after, ID_PAGE).await?;
-    let next = page
-        .next(|m| m.id)
-        .map(|last| format!("{id}?page=true&after={last}"));
-    let items: Vec<Value> = page.items.into_iter().map(|m| json!(m.actor)).collect();
-    if paged {
-        let here = match after {
-            Some(a) => format!("{id}?page=true&after={a}"),
-            None => format!("{id}?page=true"),
-        };
-        return Ok(activity_json(collection_page(&here, &id, items, next)));
-    }
-    let total = state.db.moderator_count(c).await?;
-    Ok(activity_json(collection_with_first(&id, total, items)))
+    let next = page.next(|m| m.id);
+    let items = page.items.into_iter().map(|m| json!(m.actor)).collect();
+    let shape = Shape {
+        id: format!("{c}/moderators"),
+        key: "after",
+        at: after,
+        next,
+    };
+    shape
+        .answer(paged, items, state.db.moderator_count(c))
+        .await
 }
 
 /// The community's `featured` collection, or one page of it.
@@ -401,14 +398,11 @@ async fn featured(
     paged: bool,
 ) -> Result<Response, ApiError> {
     let c = &community.ap_id;
-    let id = format!("{c}/featured");
     let before = cursor::<i64>(&q.before)?;
     let page = state.db.pinned_page(c, before, OUTBOX_PAGE).await?;
     let mention = community.mention();
-    let next = page
-        .next(|t| t.id)
-        .map(|last| format!("{id}?page=true&before={last}"));
-    let items: Vec<Value> = page
+    let next = page.next(|t| t.id);
+    let items = page
         .items
         .iter()
         .map(|t| {
@@ -417,15 +411,13 @@ async fn featured(
             doc
         })
         .collect();
-    if paged {
-        let here = match before {
-            Some(b) => format!("{id}?page=true&before={b}"),
-            None => format!("{id}?page=true"),
-        };
-        return Ok(activity_json(collection_page(&here, &id, items, next)));
-    }
-    let total = state.db.pinned_count(c).await?;
-    Ok(activity_json(collection_with_first(&id, total, items)))
+    let shape = Shape {
+        id: format!("{c}/featured"),
+        key: "before",
+        at: before,
+        next,
+    };
+    shape.answer(paged, items, state.db.pinned_count(c)).await
 }
 
 /// The community's `articles` collection, or one page of it.
@@ -436,22 +428,53 @@ async fn articles_collection(
     paged: bool,
 ) -> Result<Response, ApiError> {
     let c = &community.ap_id;
-    let id = format!("{c}/articles");
     let after = cursor::<i64>(&q.after)?;
     let page = state.db.owned_article_ids(c, after, ID_PAGE).await?;
-    let next = page
-        .next(|(n, _)| *n)
-        .map(|last| format!("{id}?page=true&after={last}"));
-    let items: Vec<Value> = page.items.into_iter().map(|(_, ap)| json!(ap)).collect();
-    if paged {
-        let here = match after {
-            Some(a) => format!("{id}?page=true&after={a}"),
-            None => format!("{id}?page=true"),
-        };
-        return Ok(activity_json(collection_page(&here, &id, items, next)));
+    let next = page.next(|(n, _)| *n);
+    let items = page.items.into_iter().map(|(_, ap)| json!(ap)).collect();
+    let shape = Shape {
+        id: format!("{c}/articles"),
+        key: "after",
+        at: after,
+        next,
+    };
+    shape
+        .answer(paged, items, state.db.owned_article_count(c))
+        .await
+}
+
+/// Where a page of a collection that also carries its first page inline stands: the
+/// collection's id, the cursor's name and value, and the next page's cursor.
+struct Shape {
+    id: String,
+    key: &'static str,
+    at: Option<i64>,
+    next: Option<i64>,
+}
+
+impl Shape {
+    fn url(&self, at: Option<i64>) -> String {
+        match at {
+            Some(at) => format!("{}?page=true&{}={at}", self.id, self.key),
+            None => format!("{}?page=true", self.id),
+        }
     }
-    let total = state.db.owned_article_count(c).await?;
-    Ok(activity_json(collection_with_first(&id, total, items)))
+
+    /// The page asked for, or (unpaged) the collection with its total and first page inline.
+    async fn answer(
+        self,
+        paged: bool,
+        items: Vec<Value>,
+        total: impl std::future::Future<Output = Result<u64, crate::db::DbErr>>,
+    ) -> Result<Response, ApiError> {
+        if paged {
+            let next = self.next.map(|n| self.url(Some(n)));
+            let here = self.url(self.at);
+            return Ok(activity_json(collection_page(&here, &self.id, items, next)));
+        }
+        let total = total.await?;
+        Ok(activity_json(collection_with_first(&self.id, total, items)))
+    }
 }
 
 /// An `OrderedCollectionPage` of the collection `part_of`.

@@ -105,35 +105,6 @@ pub(super) fn apply_input(mut event: Event, input: EventInput) -> Result<Event, 
 mod tests {
     use super::*;
 
-    fn base() -> Event {
-        Event {
-            id: 0,
-            ap_id: "https://a.example/e/1".into(),
-            community: "https://a.example/c/guild".into(),
-            organizer: "https://a.example/u/olga".into(),
-            title: "Roundtable".into(),
-            description: String::new(),
-            starts_at: 1_800_000_000_000,
-            ends_at: 1_800_003_600_000,
-            timezone: "UTC".into(),
-            place_name: None,
-            place_address: None,
-            latitude: None,
-            longitude: None,
-            online_url: None,
-            capacity: None,
-            join_mode: JoinMode::Free,
-            external_url: None,
-            status: EventStatus::Confirmed,
-            category: None,
-            participant_count: 0,
-            sequence: 0,
-            local: true,
-            created_at: 0,
-            updated_at: 0,
-        }
-    }
-
     /// Each bad field is refused with a message naming it; good input comes out typed.
     #[test]
     fn organizer_input_is_checked_field_by_field() {
@@ -218,12 +189,12 @@ mod tests {
             ),
         ];
         for (input, message) in refused {
-            let err = apply_input(base(), input).expect_err(message);
+            let err = apply_input(sample_event(), input).expect_err(message);
             assert_eq!(err.kind, crate::service::error::Kind::Refused, "{message}");
             assert!(err.message.contains(message), "{} / {message}", err.message);
         }
         let ok = apply_input(
-            base(),
+            sample_event(),
             EventInput {
                 join_mode: Some("external".into()),
                 external_url: Some(Some("https://tickets.example/1".into())),

@@ -78,3 +78,34 @@ pub fn local_time(e: &Event, ms: i64) -> String {
         .map(|t| t.to_rfc3339())
         .unwrap_or_else(|| Utc::now().to_rfc3339())
 }
+
+/// An event for unit tests: free, confirmed, an hour long in 2027.
+#[cfg(test)]
+pub(super) fn sample_event() -> Event {
+    Event {
+        id: 0,
+        ap_id: "https://a.example/e/1".into(),
+        community: "https://a.example/c/guild".into(),
+        organizer: "https://a.example/u/olga".into(),
+        title: "Roundtable".into(),
+        description: String::new(),
+        starts_at: 1_800_000_000_000,
+        ends_at: 1_800_003_600_000,
+        timezone: "UTC".into(),
+        place_name: None,
+        place_address: None,
+        latitude: None,
+        longitude: None,
+        online_url: None,
+        capacity: None,
+        join_mode: JoinMode::Free,
+        external_url: None,
+        status: EventStatus::Confirmed,
+        category: None,
+        participant_count: 0,
+        sequence: 0,
+        local: true,
+        created_at: 0,
+        updated_at: 0,
+    }
+}

@@ -375,30 +375,13 @@ mod tests {
     fn event(join_mode: JoinMode, status: EventStatus, ends_in_ms: i64) -> Event {
         let now = now_ms();
         Event {
-            id: 1,
-            ap_id: "https://a.example/e/1".into(),
-            community: "https://a.example/c/guild".into(),
-            organizer: "https://a.example/u/olga".into(),
-            title: "Roundtable".into(),
-            description: String::new(),
             starts_at: now + ends_in_ms - 3_600_000,
             ends_at: now + ends_in_ms,
-            timezone: "UTC".into(),
-            place_name: None,
-            place_address: None,
-            latitude: None,
-            longitude: None,
-            online_url: None,
             capacity: Some(10),
             join_mode,
             external_url: Some("https://tickets.example/1".into()),
             status,
-            category: None,
-            participant_count: 0,
-            sequence: 0,
-            local: true,
-            created_at: now,
-            updated_at: now,
+            ..sample_event()
         }
     }
 
