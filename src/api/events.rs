@@ -272,7 +272,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let req: EventBody = parse_body(&body)?;
     let community = communities::resolve(&state, &handle).await?;
-    if community.local.is_none() {
+    if community.local().is_none() {
         // Scheduled by the community's node, which announces it back here.
         let activity = svc::propose(&state, &auth.member, &community, req.into()).await?;
         return Ok((

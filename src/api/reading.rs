@@ -123,7 +123,7 @@ pub(super) fn read_rule(view: &svc::CommunityView, reader: Option<Reader>) -> bo
 pub(super) fn opens_to_local_readers(view: &svc::CommunityView) -> bool {
     view.visibility == "partners"
         && view
-            .local
+            .local()
             .as_ref()
             .is_some_and(|(_, row)| row.local_readers)
 }

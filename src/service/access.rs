@@ -120,7 +120,7 @@ pub async fn moderation(
     actor: &str,
     action: Moderation<'_>,
 ) -> Result<(), Error> {
-    if community.local.is_none() {
+    if community.local().is_none() {
         return Err(Error::forbidden(
             "moderation is decided on the community's node",
         ));

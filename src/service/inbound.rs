@@ -153,7 +153,7 @@ pub async fn route(state: &Node, env: &Verified) -> Result<Route, Error> {
     }
     // 10. To a community this node hosts.
     match discussions::target_community(state, env).await? {
-        Some(community) => match community.local.clone() {
+        Some(community) => match community.local().cloned() {
             Some((group, _)) => Ok(Route::ToCommunity(community, group)),
             None => Ok(Route::Ignored("addressed to a community hosted elsewhere")),
         },
@@ -165,12 +165,12 @@ pub async fn route(state: &Node, env: &Verified) -> Result<Route, Error> {
 async fn article_route(state: &Node, env: &Verified) -> Result<Route, Error> {
     if discussions::known(state, env.actor.as_str())
         .await?
-        .is_some_and(|c| c.local.is_none())
+        .is_some_and(|c| c.local().is_none())
     {
         return Ok(Route::ArticleFromOwner);
     }
     Ok(match discussions::target_community(state, env).await? {
-        Some(community) => match community.local.clone() {
+        Some(community) => match community.local().cloned() {
             Some((group, _)) => Route::ArticleProposal(community, group),
             None => Route::ArticleElsewhere,
         },
@@ -186,7 +186,7 @@ async fn hosted(
     let Some(id) = id else { return Ok(None) };
     Ok(discussions::known(state, id.as_str())
         .await?
-        .and_then(|c| c.local.clone().map(|(group, _)| (c, group))))
+        .and_then(|c| c.local().cloned().map(|(group, _)| (c, group))))
 }
 
 /// Does what a verified activity is for.

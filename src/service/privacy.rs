@@ -46,7 +46,7 @@ pub async fn may_receive(
     if is_public(community) {
         return Ok(state.db.federates_with(host).await?);
     }
-    if community.local.is_none() {
+    if community.local().is_none() {
         return Ok(host.eq_ignore_ascii_case(&community.domain));
     }
     if !state.db.federates_with(host).await? {

@@ -101,7 +101,7 @@ async fn responsible(state: &Node, target: &Target) -> Result<bool, Error> {
     if let Some(community) = &target.community {
         if discussions::known(state, community)
             .await?
-            .is_some_and(|c| c.local.is_some())
+            .is_some_and(|c| c.local().is_some())
         {
             return Ok(true);
         }
@@ -202,7 +202,7 @@ async fn flag_jobs(
     let mut community_host = None;
     if let Some(community) = &target.community {
         if let Some(view) = discussions::known(state, community).await? {
-            if let Some(remote) = &view.remote {
+            if let Some(remote) = view.remote() {
                 let inbox = Url::parse(&remote.inbox)
                     .map_err(|_| Error::invalid("the community has no valid inbox"))?;
                 let flag = json!({

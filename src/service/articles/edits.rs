@@ -30,7 +30,7 @@ pub async fn create(
     require_member(state, member, community).await?;
     let message = input.message.unwrap_or_else(|| "Created".into());
     let me = member.ap_id(state);
-    match &community.local {
+    match community.local() {
         Some((group, _)) => {
             let (article, rev) = create_owned(
                 state,
@@ -176,7 +176,7 @@ pub async fn edit(
         ));
     }
     let message = input.message.unwrap_or_default();
-    match &community.local {
+    match community.local() {
         Some((group, _)) => {
             apply_edit(
                 state,
@@ -244,7 +244,7 @@ pub(super) async fn propose(
     content: String,
     message: String,
 ) -> Result<Outcome, Error> {
-    let remote = community.remote.as_ref().ok_or_else(Error::internal)?;
+    let remote = community.remote().ok_or_else(Error::internal)?;
     let inbox = Url::parse(&remote.inbox)
         .map_err(|_| Error::invalid("the community has no valid inbox"))?;
     let edit_id = proposal["id"].as_str().unwrap_or_default().to_string();
@@ -552,7 +552,7 @@ pub(super) async fn owner_moderator(
     let community = known(state, &article.community)
         .await?
         .ok_or_else(|| Error::not_found("the article's community is unknown"))?;
-    let Some((group, _)) = community.local.clone() else {
+    let Some((group, _)) = community.local().cloned() else {
         return Err(Error::forbidden(
             "this is done on the node that owns the article",
         ));

@@ -12,7 +12,7 @@ pub async fn receive_from_owner(state: &Node, env: &Verified) -> Result<(), Erro
             "articles are only accepted from their community",
         ));
     };
-    if community.local.is_some() {
+    if community.local().is_some() {
         return Ok(());
     }
     let article_url = object

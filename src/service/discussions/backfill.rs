@@ -7,8 +7,7 @@ use crate::activitypub::collections::Collection;
 /// [`BACKFILL_LIMIT`] recent threads, oldest first.
 pub async fn backfill(state: &Node, community: &CommunityView) -> Result<usize, Error> {
     let outbox = community
-        .remote
-        .as_ref()
+        .remote()
         .and_then(|r| r.outbox.clone())
         .ok_or_else(|| Error::invalid("the community has no outbox"))?;
     let outbox = Url::parse(&outbox).map_err(|_| Error::invalid("bad outbox URL"))?;

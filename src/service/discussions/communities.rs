@@ -92,7 +92,7 @@ pub async fn update_community(
     community: &CommunityView,
     change: ProfileChange,
 ) -> Result<CommunityView, Error> {
-    let Some((group, row)) = &community.local else {
+    let Some((group, row)) = community.local() else {
         return Err(Error::forbidden("a community is edited on its own node"));
     };
     if !moderates(state, &community.ap_id, &moderator.ap_id(state)).await? {

@@ -465,7 +465,7 @@ pub(super) async fn drop_copy_if_unread(
     state: &Node,
     community: &CommunityView,
 ) -> Result<(), Error> {
-    if community.local.is_none()
+    if community.local().is_none()
         && !privacy::is_public(community)
         && state.db.local_member_count(&community.ap_id).await? == 0
     {

@@ -24,7 +24,7 @@ pub async fn join(
             return Ok(existing.clone());
         }
     }
-    if community.local.is_some() {
+    if community.local().is_some() {
         return Ok(state
             .db
             .upsert_membership(NewMembership {
@@ -97,7 +97,7 @@ pub async fn leave(state: &Node, member: &Member, community: &CommunityView) -> 
         ));
     }
     state.db.delete_membership(&community.ap_id, &me).await?;
-    if community.local.is_none() {
+    if community.local().is_none() {
         let base = state.settings.base_url();
         let follow = json!({
             "id": existing.follow_id,
@@ -149,7 +149,7 @@ pub async fn decide_membership(
     membership_id: i64,
     approve: bool,
 ) -> Result<Option<Membership>, Error> {
-    let Some((group, _)) = &community.local else {
+    let Some((group, _)) = community.local() else {
         return Err(Error::forbidden(
             "memberships are decided on the community's node",
         ));
@@ -224,7 +224,7 @@ pub async fn set_role(
     role: &str,
     title: Option<&str>,
 ) -> Result<Membership, Error> {
-    if community.local.is_none() {
+    if community.local().is_none() {
         return Err(Error::forbidden("roles are set on the community's node"));
     }
     let me = moderator.ap_id(state);
@@ -318,7 +318,7 @@ pub(crate) async fn receive_group_invite(state: &Node, env: &Verified) -> Result
     let Some(name) = local_user_name(state, target.as_str()) else {
         return Err(Error::invalid("the invitee is not a user of this node"));
     };
-    if community.local.is_some() {
+    if community.local().is_some() {
         return Err(Error::forbidden(
             "invitations to this node's communities are made on this node",
         ));

@@ -72,11 +72,35 @@ pub struct CommunityView {
     pub visibility: String,
     pub icon_url: Option<String>,
     pub banner_url: Option<String>,
-    pub local: Option<(LocalActor, Community)>,
-    pub remote: Option<RemoteActor>,
+    /// Where the community lives: here (with its actor and row) or on another node (as this
+    /// node knows its actor).
+    pub home: Home,
+}
+
+/// Where a community lives.
+#[derive(Debug, Clone)]
+pub enum Home {
+    Here(Box<(LocalActor, Community)>),
+    Elsewhere(Box<RemoteActor>),
 }
 
 impl CommunityView {
+    /// The community's actor and row, when it lives here.
+    pub fn local(&self) -> Option<&(LocalActor, Community)> {
+        match &self.home {
+            Home::Here(here) => Some(here),
+            Home::Elsewhere(_) => None,
+        }
+    }
+
+    /// The community's actor as this node knows it, when it lives elsewhere.
+    pub fn remote(&self) -> Option<&RemoteActor> {
+        match &self.home {
+            Home::Elsewhere(actor) => Some(actor),
+            Home::Here(_) => None,
+        }
+    }
+
     pub fn handle(&self) -> String {
         format!("{}@{}", self.slug, self.domain)
     }
@@ -118,8 +142,7 @@ fn local_view(state: &Node, actor: LocalActor, community: Community) -> Communit
         visibility: community.visibility.clone(),
         icon_url: actor.icon_url.clone(),
         banner_url: community.banner_url.clone(),
-        local: Some((actor, community)),
-        remote: None,
+        home: Home::Here(Box::new((actor, community))),
     }
 }
 
@@ -138,8 +161,7 @@ fn remote_view(actor: RemoteActor) -> CommunityView {
         visibility: actor.visibility.clone().unwrap_or_else(|| "public".into()),
         icon_url: actor.icon_url.clone(),
         banner_url: None,
-        local: None,
-        remote: Some(actor),
+        home: Home::Elsewhere(Box::new(actor)),
     }
 }
 

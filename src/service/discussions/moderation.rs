@@ -12,7 +12,7 @@ pub async fn ban(
     expires_at: Option<i64>,
 ) -> Result<(), Error> {
     let me = member.ap_id(state);
-    if community.local.is_some() {
+    if community.local().is_some() {
         access::moderation(state, community, &me, Moderation::Ban { target }).await?;
     } else {
         // A moderator elsewhere: checked here as far as this node knows the roles, and again
@@ -42,7 +42,7 @@ pub async fn ban(
     }
     let mut jobs = plan(state, member, community, &block, None).await?;
     let mut writes = Vec::new();
-    if community.local.is_some() {
+    if community.local().is_some() {
         writes.push(Write::Ban {
             community: community.ap_id.clone(),
             actor: target.to_string(),
@@ -57,7 +57,7 @@ pub async fn ban(
                 actor: target.to_string(),
             });
             if let (Some((group, _)), Some(m)) = (
-                &community.local,
+                community.local(),
                 state.db.membership(&community.ap_id, target).await?,
             ) {
                 jobs.extend(farewell_jobs(state, group, &m));
@@ -88,7 +88,7 @@ pub async fn unban(
             "only moderators of the community can unban",
         ));
     }
-    if community.local.is_some()
+    if community.local().is_some()
         && state
             .db
             .active_ban(&community.ap_id, target, now_ms())
@@ -102,7 +102,7 @@ pub async fn unban(
     block["target"] = json!(community.ap_id);
     let undo = objects::activity(&base, "Undo", &me, block, &community.ap_id);
     let jobs = plan(state, member, community, &undo, None).await?;
-    let writes = match community.local {
+    let writes = match community.local() {
         Some(_) => vec![Write::Unban {
             community: community.ap_id.clone(),
             actor: target.to_string(),

@@ -11,12 +11,12 @@ pub(super) async fn plan(
     activity: &Value,
     new_thread: Option<&str>,
 ) -> Result<Vec<NewJob>, Error> {
-    match &community.local {
+    match community.local() {
         Some((group, _)) => {
             announce_jobs(state, group, &community.ap_id, activity, new_thread).await
         }
         None => {
-            let remote = community.remote.as_ref().ok_or_else(Error::internal)?;
+            let remote = community.remote().ok_or_else(Error::internal)?;
             let inbox = Url::parse(&remote.inbox)
                 .map_err(|_| Error::invalid("the community has no valid inbox"))?;
             let mut activity = activity.clone();
@@ -116,7 +116,7 @@ pub(super) async fn send_to_community(
     community: &CommunityView,
     activity: &Value,
 ) -> Result<(), Error> {
-    let remote = community.remote.as_ref().ok_or_else(Error::internal)?;
+    let remote = community.remote().ok_or_else(Error::internal)?;
     let inbox = Url::parse(&remote.inbox)
         .map_err(|_| Error::invalid("the community has no valid inbox"))?;
     delivery::send(state, sender, activity, [inbox]).await?;

@@ -302,7 +302,7 @@ pub async fn delete_post(
         }
         let reason = reason.unwrap_or_else(|| "removed by a moderator".into());
         delete["summary"] = json!(reason);
-        if community.local.is_none() {
+        if community.local().is_none() {
             // The community applies it and announces it back; only its word changes replicas.
             return distribute(state, member, &community, delete, None).await;
         }
@@ -406,7 +406,7 @@ pub async fn set_thread_flags(
     for activity in &activities {
         jobs.extend(plan(state, member, &community, activity, None).await?);
     }
-    let writes = match community.local {
+    let writes = match community.local() {
         Some(_) => vec![Write::PostFlags {
             id: thread.id,
             locked,

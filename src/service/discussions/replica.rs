@@ -96,7 +96,7 @@ pub(super) async fn store_incoming(
                 .post(thread_id)
                 .await?
                 .ok_or_else(|| Error::not_found("the thread is gone"))?;
-            if community.local.is_some() {
+            if community.local().is_some() {
                 check_open(&thread)?;
             }
             let parent_id = parent.thread_id.map(|_| parent.id);
@@ -189,7 +189,7 @@ pub(crate) async fn receive_announce(state: &Node, env: &Verified) -> Result<(),
         info!(actor = %env.actor, "announce from an actor that is not a known community ignored");
         return Ok(());
     };
-    if community.local.is_some() {
+    if community.local().is_some() {
         return Ok(());
     }
     // Only a community that someone here belongs to (an accepted membership; a pending request
@@ -479,7 +479,7 @@ async fn relayed_block(at: &Relayed<'_>) -> Result<(), Error> {
             .ban(&community.ap_id, target.as_str(), reason, expires)
             .await?;
         // A ban ends a membership of a confidential community here too.
-        if community.local.is_none() && !privacy::is_public(community) {
+        if community.local().is_none() && !privacy::is_public(community) {
             if let Some(m) = state
                 .db
                 .membership(&community.ap_id, target.as_str())

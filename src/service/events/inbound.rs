@@ -135,7 +135,7 @@ async fn remote_rsvp(state: &Node, env: &Verified) -> Result<(), Error> {
     let community = known(state, &event.community)
         .await?
         .ok_or_else(Error::internal)?;
-    let Some((group, _)) = community.local.clone() else {
+    let Some((group, _)) = community.local().cloned() else {
         return Err(Error::internal());
     };
     let wants = matches!(env.kind, Join | Accept | TentativeAccept);
@@ -206,7 +206,7 @@ pub(super) async fn receive_from_owner(state: &Node, env: &Verified) -> Result<(
         ));
     };
     let event_url = Url::parse(&incoming.ap_id).map_err(|_| Error::invalid("bad event id"))?;
-    if community.local.is_some()
+    if community.local().is_some()
         || incoming.community != community.ap_id
         || host_of(&event_url) != host_of(&env.actor)
     {

@@ -71,7 +71,7 @@ pub(super) async fn organizer_of(
     member: &Member,
     community: &CommunityView,
 ) -> Result<LocalActor, Error> {
-    let Some((group, _)) = &community.local else {
+    let Some((group, _)) = community.local() else {
         return Err(Error::forbidden(
             "events are scheduled on the community's own node",
         ));
@@ -124,7 +124,7 @@ pub(super) async fn send_to_host(
     kind: &str,
     object: Value,
 ) -> Result<String, Error> {
-    let remote = community.remote.as_ref().ok_or_else(Error::internal)?;
+    let remote = community.remote().ok_or_else(Error::internal)?;
     let me = member.ap_id(state);
     if !moderates(state, &community.ap_id, &me).await? {
         return Err(Error::forbidden(
@@ -158,7 +158,7 @@ pub(super) async fn hosted_event_change(
 ) -> Result<(CommunityView, LocalActor), Error> {
     let Some((view, group)) = known(state, community)
         .await?
-        .and_then(|c| c.local.clone().map(|(group, _)| (c, group)))
+        .and_then(|c| c.local().cloned().map(|(group, _)| (c, group)))
     else {
         return Err(Error::forbidden(
             "events are proposed to a community of this node",
@@ -337,7 +337,7 @@ pub async fn update(
     let community = known(state, &event.community)
         .await?
         .ok_or_else(|| Error::not_found("the event's community is unknown"))?;
-    if community.local.is_none() {
+    if community.local().is_none() {
         return propose_update(state, member, &community, event, input).await;
     }
     let group = organizer_of(state, member, &community).await?;
@@ -359,7 +359,7 @@ pub async fn delete(state: &Node, member: &Member, event: &Event) -> Result<bool
     let community = known(state, &event.community)
         .await?
         .ok_or_else(|| Error::not_found("the event's community is unknown"))?;
-    if community.local.is_none() {
+    if community.local().is_none() {
         send_to_host(state, member, &community, "Delete", json!(event.ap_id)).await?;
         return Ok(false);
     }

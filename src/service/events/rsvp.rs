@@ -178,7 +178,7 @@ pub async fn rsvp(
         }
         require_member(state, member, &community).await?;
     }
-    match &community.local {
+    match community.local() {
         Some((group, _)) => {
             if going {
                 let st = state
@@ -193,7 +193,7 @@ pub async fn rsvp(
             }
         }
         None => {
-            let remote = community.remote.as_ref().ok_or_else(Error::internal)?;
+            let remote = community.remote().ok_or_else(Error::internal)?;
             let inbox = Url::parse(&remote.inbox)
                 .map_err(|_| Error::invalid("the community has no valid inbox"))?;
             let base = state.settings.base_url();
