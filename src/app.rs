@@ -122,6 +122,13 @@ impl App {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut workers = JoinSet::new();
         let process = format!("{}-{}", std::process::id(), addr.port());
+        for i in 0..state.settings.email.workers {
+            workers.spawn(crate::mail::worker::run_worker(
+                state.clone(),
+                format!("{process}-mail-{i}"),
+                stop_rx.clone(),
+            ));
+        }
         for i in 0..state.settings.delivery.workers {
             workers.spawn(delivery::run_worker(
                 state.clone(),
@@ -225,6 +232,7 @@ pub fn router(state: Node) -> Router {
     let http = state.settings.http.clone();
     let max_body = http.max_body_bytes;
     Router::new()
+        .merge(crate::ui::router(&state))
         .nest("/api/roundtable/v1", crate::api::router())
         .route("/p/{key}", get(routes::post_object))
         .route("/a/{key}", get(routes::article_object))

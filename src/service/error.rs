@@ -31,6 +31,8 @@ pub enum Kind {
 pub struct Error {
     pub kind: Kind,
     pub message: String,
+    /// The input field the message is about, when there is one (a form shows it beside it).
+    pub field: Option<&'static str>,
 }
 
 impl Error {
@@ -38,7 +40,13 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            field: None,
         }
+    }
+    /// The same error, about the input field `field`.
+    pub fn on(mut self, field: &'static str) -> Error {
+        self.field = Some(field);
+        self
     }
     pub fn invalid(message: impl Into<String>) -> Error {
         Self::new(Kind::Invalid, message)
