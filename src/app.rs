@@ -122,6 +122,7 @@ impl App {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut workers = JoinSet::new();
         let process = format!("{}-{}", std::process::id(), addr.port());
+        workers.spawn(housekeeping(state.clone(), stop_rx.clone()));
         for i in 0..state.settings.email.workers {
             workers.spawn(crate::mail::worker::run_worker(
                 state.clone(),
@@ -153,6 +154,19 @@ impl App {
         }
         info!("stopped");
         served
+    }
+}
+
+/// Every ten minutes (and at start), forgets expired browser sessions and old mail.
+async fn housekeeping(state: Node, mut stop: watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = crate::service::accounts::signin::sweep(&state).await {
+            warn!(error = %e, "account housekeeping failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(600)) => {}
+            _ = stop.changed() => return,
+        }
     }
 }
 

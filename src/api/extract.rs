@@ -77,6 +77,17 @@ pub(super) async fn caller(parts: &Parts, state: &Node) -> Result<Caller, ApiErr
         .ok_or_else(|| ApiError::unauthorized("the token's user no longer exists"))?;
     let scopes = Scopes::parse(&scopes).map_err(ApiError::unauthorized)?;
     let me = crate::service::discussions::user_ap_id(state, &actor.name);
+    match user.state {
+        crate::db::entities::user::AccountState::Active => {}
+        crate::db::entities::user::AccountState::Pending => {
+            return Err(ApiError::forbidden(
+                "this account is waiting for an administrator's approval",
+            ))
+        }
+        crate::db::entities::user::AccountState::Suspended => {
+            return Err(ApiError::forbidden("this account is suspended"))
+        }
+    }
     if let Some(s) = state.db.suspension(&me).await? {
         let why = s.reason.map(|r| format!(": {r}")).unwrap_or_default();
         return Err(ApiError::forbidden(format!(

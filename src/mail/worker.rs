@@ -81,7 +81,10 @@ impl Sender {
             .map_err(|e| Failure::Permanent(format!("cannot build the message: {e}")))?;
         match self {
             Sender::Smtp(transport) => transport.send(message).await.map(|_| ()).map_err(|e| {
-                if e.is_permanent() {
+                // 53x answers (authentication required or refused) are the node's own
+                // configuration, not the message's fault: worth retrying once it is fixed.
+                let auth = e.status().is_some_and(|c| c.to_string().starts_with("53"));
+                if e.is_permanent() && !auth {
                     Failure::Permanent(e.to_string())
                 } else {
                     Failure::Retry(e.to_string())

@@ -2,6 +2,7 @@
 //! browser-style client, a real SMTP server (aiosmtpd) and the node's real database.
 
 mod cli;
+mod mail;
 mod sessions;
 mod signup;
 

@@ -17,11 +17,19 @@ use tokio::{
 const AIOSMTPD: &str = "aiosmtpd==1.4.6";
 
 const SERVER: &str = r#"
-import email, json, os, sys
+import email, json, logging, os, sys, warnings
 from email import policy
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
+warnings.simplefilter("ignore")
+logging.getLogger("mail.log").setLevel(logging.ERROR)
 out, port = sys.argv[1], int(sys.argv[2])
+credentials = (sys.argv[3].encode(), sys.argv[4].encode()) if len(sys.argv) > 4 else None
+
+def authenticate(server, session, envelope, mechanism, auth_data):
+    ok = credentials is not None and (auth_data.login, auth_data.password) == credentials
+    return AuthResult(success=ok)
 
 class Capture:
     count = 0
@@ -44,7 +52,11 @@ class Capture:
         os.rename(tmp, os.path.join(out, "%06d.json" % Capture.count))
         return "250 Message accepted"
 
-controller = Controller(Capture(), hostname="127.0.0.1", port=port)
+if credentials:
+    controller = Controller(Capture(), hostname="127.0.0.1", port=port, authenticator=authenticate,
+                            auth_required=True, auth_require_tls=False)
+else:
+    controller = Controller(Capture(), hostname="127.0.0.1", port=port)
 controller.start()
 print("READY", flush=True)
 sys.stdin.read()
@@ -153,7 +165,16 @@ impl SmtpServer {
         SmtpServer::start_on(free_port()).await
     }
 
+    /// A server that takes mail only after `AUTH` with these credentials.
+    pub async fn start_with_auth(user: &str, password: &str) -> SmtpServer {
+        SmtpServer::launch(free_port(), &[user, password]).await
+    }
+
     pub async fn start_on(port: u16) -> SmtpServer {
+        SmtpServer::launch(port, &[]).await
+    }
+
+    async fn launch(port: u16, credentials: &[&str]) -> SmtpServer {
         let python = tokio::task::spawn_blocking(python_with_aiosmtpd)
             .await
             .expect("install aiosmtpd");
@@ -169,6 +190,7 @@ impl SmtpServer {
             .arg(&script)
             .arg(&dir)
             .arg(port.to_string())
+            .args(credentials)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

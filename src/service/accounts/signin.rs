@@ -259,3 +259,13 @@ pub async fn revoke_session(node: &Node, account: &Account, id: i64) -> Result<(
         Err(Error::not_found("you have no such session"))
     }
 }
+
+/// Forgets expired browser sessions, and mail sent or given up more than a week ago.
+pub async fn sweep(node: &Node) -> Result<(), Error> {
+    let sessions = node.db.purge_browser_sessions().await?;
+    let mail = node.db.purge_mail(now_ms() - 7 * 24 * 3_600_000).await?;
+    if sessions + mail > 0 {
+        tracing::info!(sessions, mail, "forgot expired sessions and old mail");
+    }
+    Ok(())
+}
