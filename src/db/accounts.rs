@@ -430,3 +430,48 @@ impl Db {
             > 0)
     }
 }
+
+impl Db {
+    /// Where to tell other nodes that a user is gone: the inboxes of the remote communities
+    /// the user belongs to, and those of the remote members of the local communities they
+    /// belong to (`base` is this node's base URL).
+    pub async fn account_fanout(&self, user_id: i64, base: &str) -> Result<Vec<String>, DbErr> {
+        use crate::db::entities::{membership, remote_actor};
+        let communities: Vec<String> = membership::Entity::find()
+            .filter(membership::Column::UserId.eq(user_id))
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|m| m.community)
+            .collect();
+        let local_prefix = format!("{base}/");
+        let (local, remote): (Vec<String>, Vec<String>) = communities
+            .into_iter()
+            .partition(|c| c.starts_with(&local_prefix));
+        let mut inboxes: Vec<String> = Vec::new();
+        if !remote.is_empty() {
+            inboxes.extend(
+                remote_actor::Entity::find()
+                    .filter(remote_actor::Column::ApId.is_in(remote))
+                    .all(self.conn())
+                    .await?
+                    .into_iter()
+                    .map(|a| a.shared_inbox.unwrap_or(a.inbox)),
+            );
+        }
+        if !local.is_empty() {
+            inboxes.extend(
+                membership::Entity::find()
+                    .filter(membership::Column::Community.is_in(local))
+                    .filter(membership::Column::Inbox.is_not_null())
+                    .all(self.conn())
+                    .await?
+                    .into_iter()
+                    .filter_map(|m| m.inbox),
+            );
+        }
+        inboxes.sort();
+        inboxes.dedup();
+        Ok(inboxes)
+    }
+}

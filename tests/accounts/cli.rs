@@ -141,10 +141,57 @@ async fn account_commands_create_list_set_passwords_and_delete() {
     assert_eq!(pete.signed_in_as().await, None);
     pete.sign_in("pete", PASSWORD).await.shows(401, "wrong");
     let person = reqwest::get(node.url("/u/pete")).await.expect("GET");
-    assert_eq!(person.status(), 404);
+    assert_eq!(person.status(), 410, "the actor is a tombstone");
     let (ok, _, err) = cli_with_stdin(&node, &["user", "create", "pete"], "").await;
     one_line_error(ok, &err, "taken");
     let out = node.cli(&["user", "delete", "pete"]).await;
     one_line_error(out.ok, &out.stderr, "pete");
     assert!(!node.cli(&["user", "list"]).await.stdout.contains("pete"));
+}
+
+#[tokio::test]
+async fn deleting_a_user_sends_a_delete_of_the_actor_to_the_nodes_that_know_them() {
+    use crate::harness::eventually;
+    use serde_json::json;
+    use std::time::Duration;
+    let alpha = Node::start().await;
+    let beta = Node::start().await;
+    let olga = alpha.api_user("olga").await;
+    let amy = alpha.api_user("amy").await;
+    let bert = beta.api_user("bert").await;
+    let (status, body) = olga
+        .post("/communities", json!({"slug": "guild", "title": "Guild"}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let handle = format!("guild@{}", alpha.domain);
+    let (status, body) = amy.post("/communities/guild/join", json!({})).await;
+    assert!(status < 300, "{body}");
+    let (status, body) = bert
+        .post(&format!("/communities/{handle}/join"), json!({}))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    eventually(Duration::from_secs(10), "bert is a member", || async {
+        let (_, c) = bert.get(&format!("/communities/{handle}")).await;
+        (c["membership"]["state"] == "accepted").then_some(())
+    })
+    .await;
+
+    // Bert's node tells the community's node, which verifies the Delete with the key it
+    // cached when bert joined (bert's actor itself now answers 410).
+    let out = beta.cli(&["user", "delete", "bert"]).await;
+    assert!(out.ok, "{}", out.stderr);
+    let actor = format!("{}/u/bert", beta.base);
+    let gone = reqwest::get(&actor).await.expect("GET the actor");
+    assert_eq!(gone.status(), 410);
+    eventually(Duration::from_secs(10), "the Delete arrives", || async {
+        let seen = alpha.state.db.received_activities().await.ok()?;
+        seen.into_iter()
+            .find(|(_, kind, by)| kind == "Delete" && *by == actor)
+    })
+    .await;
+    // Amy's account goes too; the community and its owner stay.
+    let out = alpha.cli(&["user", "delete", "amy"]).await;
+    assert!(out.ok, "{}", out.stderr);
+    let (status, _) = olga.get("/communities/guild").await;
+    assert_eq!(status, 200);
 }

@@ -27,8 +27,18 @@ async fn smtp_authentication_is_used_and_its_failure_keeps_the_mail_queued() {
         mails.into_iter().find(|m| m.attempts >= 2)
     })
     .await;
-    assert!(stuck.sent_at.is_none() && stuck.failed_at.is_none(), "{stuck:?}");
-    assert!(stuck.last_error.as_deref().unwrap_or_default().contains("53"), "{stuck:?}");
+    assert!(
+        stuck.sent_at.is_none() && stuck.failed_at.is_none(),
+        "{stuck:?}"
+    );
+    assert!(
+        stuck
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("53"),
+        "{stuck:?}"
+    );
     assert!(smtp.messages().is_empty());
 
     let signed = node(
@@ -51,7 +61,10 @@ async fn debug_mode_without_smtp_writes_mail_to_a_directory() {
     let node = Node::start_with(NodeOptions {
         env: vec![
             ("ROUNDTABLE__ACCOUNTS__REGISTRATION".into(), "open".into()),
-            ("ROUNDTABLE__EMAIL__OUTBOX_DIR".into(), dir.display().to_string()),
+            (
+                "ROUNDTABLE__EMAIL__OUTBOX_DIR".into(),
+                dir.display().to_string(),
+            ),
             ("ROUNDTABLE__EMAIL__POLL_INTERVAL_MS".into(), "50".into()),
         ],
         ..Default::default()
@@ -59,9 +72,10 @@ async fn debug_mode_without_smtp_writes_mail_to_a_directory() {
     .await;
     sign_up(&node, "wes", "wes@example.org").await;
     let text = eventually(Duration::from_secs(10), "an .eml file", || async {
-        let entry = std::fs::read_dir(&dir).ok()?.filter_map(Result::ok).find(|e| {
-            e.path().extension().is_some_and(|x| x == "eml")
-        })?;
+        let entry = std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(Result::ok)
+            .find(|e| e.path().extension().is_some_and(|x| x == "eml"))?;
         std::fs::read_to_string(entry.path()).ok()
     })
     .await;

@@ -133,9 +133,11 @@ pub async fn set_suspended(node: &Node, name: &str, suspended: bool) -> Result<(
     Ok(())
 }
 
-/// Deletes an account: its memberships, tokens, sessions and links go; its posts, articles
-/// revisions and RSVPs stay, attributed to its actor id, which is kept as a tombstone so the
-/// name is never handed to someone else. Refused while it owns a community.
+/// Deletes an account: its memberships, tokens, sessions and links go; its posts, article
+/// revisions and RSVPs stay, attributed to its actor id, which is kept as a tombstone (answering
+/// 410) so the name is never handed to someone else. The nodes that know the user (hosts of
+/// its remote communities, remote members of its local ones) are sent a `Delete` of the actor.
+/// Refused while it owns a community.
 pub async fn delete(node: &Node, name: &str) -> Result<(), Error> {
     let account = super::account_named(&node.db, name).await?;
     if node.db.owns_communities(account.user.id).await? {
@@ -144,6 +146,21 @@ pub async fn delete(node: &Node, name: &str) -> Result<(), Error> {
             account.name()
         )));
     }
+    let base = node.settings.base_url();
+    let inboxes = node.db.account_fanout(account.user.id, &base).await?;
     node.db.delete_account(&account.user).await?;
+    // The actor row stays (a tombstone with its keys), so the `Delete` is signed by it.
+    let me = crate::service::discussions::user_ap_id(node, account.name());
+    let activity = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{me}#delete-{}", crate::db::now_ms()),
+        "type": "Delete",
+        "actor": me,
+        "object": me,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+    });
+    let inboxes = inboxes.iter().filter_map(|i| url::Url::parse(i).ok());
+    let sent = crate::delivery::send(node, &account.actor, &activity, inboxes).await?;
+    tracing::info!(user = %account.name(), nodes = sent, "account deleted; Delete of the actor queued");
     Ok(())
 }
