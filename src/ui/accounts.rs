@@ -84,7 +84,7 @@ pub async fn sign_in(
 ) -> PageResult {
     match signin::sign_in(&state, &form.login, &form.password).await {
         Ok(account) => {
-            browser.sign_in(&account, &headers).await?;
+            browser.sign_in(&state, &account, &headers).await?;
             Ok(Redirect::to(local_next(&form.next)).into_response())
         }
         Err(e) => {

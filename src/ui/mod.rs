@@ -114,8 +114,14 @@ impl Browser {
 
     /// Starts a signed-in session for `account`: a new session id (the old one is dropped,
     /// so a planted cookie never becomes signed in) and a new CSRF token.
-    pub async fn sign_in(&self, account: &Account, headers: &HeaderMap) -> Result<(), PageError> {
+    pub async fn sign_in(
+        &self,
+        state: &Node,
+        account: &Account,
+        headers: &HeaderMap,
+    ) -> Result<(), PageError> {
         self.session.cycle_id().await.map_err(session_error)?;
+        self.session.set_expiry(Some(signed_in_expiry(state)));
         let agent: String = headers
             .get(axum::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
@@ -170,8 +176,22 @@ impl FromRequestParts<Node> for Browser {
             }
             None => None,
         };
+        // A signed-out session only carries a form's CSRF token: it ends after two idle hours,
+        // so visitors who never sign in leave few rows behind. A signed-in one lasts
+        // `accounts.session_idle_minutes` between requests.
+        session.set_expiry(Some(if account.is_some() {
+            signed_in_expiry(state)
+        } else {
+            Expiry::OnInactivity(tower_sessions::cookie::time::Duration::hours(2))
+        }));
         Ok(Browser { session, account })
     }
+}
+
+fn signed_in_expiry(state: &Node) -> Expiry {
+    let idle =
+        i64::try_from(state.settings.accounts.session_idle_minutes).unwrap_or(i64::MAX / 120);
+    Expiry::OnInactivity(tower_sessions::cookie::time::Duration::minutes(idle))
 }
 
 /// A form post whose CSRF token matches the session's; anything else is refused with 403.

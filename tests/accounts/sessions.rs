@@ -70,9 +70,11 @@ async fn forms_without_the_csrf_token_are_refused() {
         .iter()
         .find(|c| c.starts_with("roundtable_session="))
         .expect("a new session cookie at sign-in");
-    if let Some(old) = old_cookie {
-        assert_ne!(old.split(';').next(), new_cookie.split(';').next());
-    }
+    let old = old_cookie.expect("the sign-in page sets a cookie for its CSRF token");
+    assert_ne!(old.split(';').next(), new_cookie.split(';').next());
+    // Signed out, a session lasts two idle hours; signed in, accounts.session_idle_minutes.
+    assert!(old.contains("Max-Age=7200"), "{old}");
+    assert!(new_cookie.contains("Max-Age=604800"), "{new_cookie}");
     // The token of the signed-out session no longer works in the signed-in one.
     b.post("/sign-out", &[("csrf", &csrf)])
         .await
