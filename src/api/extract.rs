@@ -77,6 +77,13 @@ pub(super) async fn caller(parts: &Parts, state: &Node) -> Result<Caller, ApiErr
         .ok_or_else(|| ApiError::unauthorized("the token's user no longer exists"))?;
     let scopes = Scopes::parse(&scopes).map_err(ApiError::unauthorized)?;
     let me = crate::service::discussions::user_ap_id(state, &actor.name);
+    if let Some(s) = state.db.suspension(&me).await? {
+        let why = s.reason.map(|r| format!(": {r}")).unwrap_or_default();
+        return Err(ApiError::forbidden(format!(
+            "this account is suspended{why}"
+        )));
+    }
+    // The suspension record above carries the reason; the state covers pending accounts.
     match user.state {
         crate::db::entities::user::AccountState::Active => {}
         crate::db::entities::user::AccountState::Pending => {
@@ -87,12 +94,6 @@ pub(super) async fn caller(parts: &Parts, state: &Node) -> Result<Caller, ApiErr
         crate::db::entities::user::AccountState::Suspended => {
             return Err(ApiError::forbidden("this account is suspended"))
         }
-    }
-    if let Some(s) = state.db.suspension(&me).await? {
-        let why = s.reason.map(|r| format!(": {r}")).unwrap_or_default();
-        return Err(ApiError::forbidden(format!(
-            "this account is suspended{why}"
-        )));
     }
     Ok(Caller {
         member: Member { actor, user },

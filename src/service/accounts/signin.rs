@@ -112,6 +112,11 @@ fn locked(until: i64) -> Error {
 /// Refuses an account that may not act: pending approval, suspended, or (when the node
 /// requires it) with an unconfirmed email address.
 pub async fn may_act(node: &Node, account: &Account) -> Result<(), Error> {
+    let me = crate::service::discussions::user_ap_id(node, account.name());
+    if let Some(s) = node.db.suspension(&me).await? {
+        let why = s.reason.map(|r| format!(": {r}")).unwrap_or_default();
+        return Err(Error::forbidden(format!("this account is suspended{why}")));
+    }
     match account.user.state {
         AccountState::Active => {}
         AccountState::Pending => {
@@ -122,11 +127,6 @@ pub async fn may_act(node: &Node, account: &Account) -> Result<(), Error> {
         AccountState::Suspended => {
             return Err(Error::forbidden("this account is suspended"));
         }
-    }
-    let me = crate::service::discussions::user_ap_id(node, account.name());
-    if let Some(s) = node.db.suspension(&me).await? {
-        let why = s.reason.map(|r| format!(": {r}")).unwrap_or_default();
-        return Err(Error::forbidden(format!("this account is suspended{why}")));
     }
     if node.settings.accounts.require_verified_email
         && account.user.email.is_some()
