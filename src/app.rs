@@ -65,6 +65,8 @@ pub enum BuildError {
     Client(String),
     #[error("cannot read the listening address: {0}")]
     Listener(std::io::Error),
+    #[error("cannot set up outgoing mail: {0}")]
+    Mail(String),
 }
 
 pub struct App {
@@ -76,6 +78,9 @@ pub struct App {
 impl App {
     pub async fn build(settings: Settings, listener: TcpListener) -> Result<App, BuildError> {
         let addr = listener.local_addr().map_err(BuildError::Listener)?;
+        // A mail setting that cannot work (an unreadable CA file) stops the start, not the mail.
+        crate::mail::worker::Sender::from_settings(&settings.email, settings.federation.debug)
+            .map_err(BuildError::Mail)?;
         let db = Db::connect(&settings.database.url, settings.database.max_connections)
             .await
             .map_err(BuildError::Database)?;

@@ -143,6 +143,7 @@ pub struct EmailSettings {
     pub smtp_security: SmtpSecurity,
     pub smtp_username: String,
     pub smtp_password: String,
+    pub smtp_ca_file: String,
     pub smtp_timeout_secs: u64,
     pub outbox_dir: String,
     pub workers: usize,

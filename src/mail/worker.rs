@@ -11,7 +11,10 @@ use crate::{
 };
 use lettre::{
     message::{Mailbox, MultiPart},
-    transport::smtp::authentication::Credentials,
+    transport::smtp::{
+        authentication::Credentials,
+        client::{Certificate, Tls, TlsParameters},
+    },
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
 use std::time::Duration;
@@ -46,12 +49,31 @@ impl Sender {
             )));
         }
         let host = email.smtp_host.as_str();
+        let tls = || -> Result<TlsParameters, String> {
+            let mut params = TlsParameters::builder(host.to_string());
+            if !email.smtp_ca_file.is_empty() {
+                let pem = std::fs::read(&email.smtp_ca_file).map_err(|e| {
+                    format!("cannot read email.smtp_ca_file {}: {e}", email.smtp_ca_file)
+                })?;
+                let cert = Certificate::from_pem(&pem).map_err(|e| {
+                    format!(
+                        "email.smtp_ca_file {} is not a PEM certificate: {e}",
+                        email.smtp_ca_file
+                    )
+                })?;
+                params = params.add_root_certificate(cert);
+            }
+            params
+                .build_native()
+                .map_err(|e| format!("cannot set up TLS for {host:?}: {e}"))
+        };
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host);
         let builder = match email.smtp_security {
-            SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
-                .map_err(|e| format!("email.smtp_host {host:?}: {e}"))?,
-            SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
-                .map_err(|e| format!("email.smtp_host {host:?}: {e}"))?,
-            SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+            // STARTTLS is required, never opportunistic: a server that does not offer it (or a
+            // man in the middle that strips it) gets no mail.
+            SmtpSecurity::Starttls => builder.tls(Tls::Required(tls()?)),
+            SmtpSecurity::Tls => builder.tls(Tls::Wrapper(tls()?)),
+            SmtpSecurity::None => builder,
         };
         let mut builder = builder
             .port(email.smtp_port)

@@ -84,3 +84,65 @@ async fn debug_mode_without_smtp_writes_mail_to_a_directory() {
     assert!(text.contains("text/html"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn starttls_and_tls_verify_the_server_certificate() {
+    for mode in ["starttls", "tls"] {
+        let smtp = SmtpServer::start_with_tls(mode).await;
+        // Without trusting its certificate, nothing is sent: the message waits.
+        let untrusting = node(
+            &smtp,
+            &[
+                ("ACCOUNTS__REGISTRATION", "open"),
+                ("EMAIL__SMTP_SECURITY", mode),
+            ],
+        )
+        .await;
+        sign_up(&untrusting, "tom", "tom@example.org").await;
+        let stuck = eventually(Duration::from_secs(10), "a refused attempt", || async {
+            let mails = untrusting.state.db.mail_to("tom@example.org").await.ok()?;
+            mails.into_iter().find(|m| m.attempts >= 1)
+        })
+        .await;
+        assert!(
+            stuck.sent_at.is_none() && stuck.failed_at.is_none(),
+            "{mode}: {stuck:?}"
+        );
+        assert!(smtp.messages().is_empty(), "{mode}");
+
+        let cert = smtp.cert();
+        let trusting = node(
+            &smtp,
+            &[
+                ("ACCOUNTS__REGISTRATION", "open"),
+                ("EMAIL__SMTP_SECURITY", mode),
+                ("EMAIL__SMTP_CA_FILE", &cert),
+            ],
+        )
+        .await;
+        sign_up(&trusting, "uma", "uma@example.org").await;
+        smtp.wait_for("uma@example.org", "Confirm your email").await;
+    }
+}
+
+#[tokio::test]
+async fn a_plain_server_gets_no_mail_when_starttls_is_required() {
+    let smtp = SmtpServer::start().await;
+    let node = node(
+        &smtp,
+        &[
+            ("ACCOUNTS__REGISTRATION", "open"),
+            ("EMAIL__SMTP_SECURITY", "starttls"),
+        ],
+    )
+    .await;
+    sign_up(&node, "val", "val@example.org").await;
+    eventually(Duration::from_secs(10), "a refused attempt", || async {
+        let mails = node.state.db.mail_to("val@example.org").await.ok()?;
+        mails
+            .into_iter()
+            .find(|m| m.attempts >= 1 && m.sent_at.is_none())
+    })
+    .await;
+    assert!(smtp.messages().is_empty());
+}

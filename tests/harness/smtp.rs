@@ -23,7 +23,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 warnings.simplefilter("ignore")
-logging.getLogger("mail.log").setLevel(logging.ERROR)
+logging.getLogger("mail.log").setLevel(logging.CRITICAL)
+logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 out, port = sys.argv[1], int(sys.argv[2])
 credentials = (sys.argv[3].encode(), sys.argv[4].encode()) if len(sys.argv) > 4 else None
 
@@ -52,11 +53,19 @@ class Capture:
         os.rename(tmp, os.path.join(out, "%06d.json" % Capture.count))
         return "250 Message accepted"
 
+options = {}
 if credentials:
-    controller = Controller(Capture(), hostname="127.0.0.1", port=port, authenticator=authenticate,
-                            auth_required=True, auth_require_tls=False)
-else:
-    controller = Controller(Capture(), hostname="127.0.0.1", port=port)
+    options.update(authenticator=authenticate, auth_required=True, auth_require_tls=False)
+tls = os.environ.get("SMTP_TLS", "")
+if tls:
+    import ssl
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(os.environ["SMTP_CERT"], os.environ["SMTP_KEY"])
+    if tls == "starttls":
+        options.update(tls_context=context, require_starttls=True)
+    else:
+        options.update(ssl_context=context)
+controller = Controller(Capture(), hostname="127.0.0.1", port=port, **options)
 controller.start()
 print("READY", flush=True)
 sys.stdin.read()
@@ -174,7 +183,22 @@ impl SmtpServer {
         SmtpServer::launch(port, &[]).await
     }
 
+    /// A server that speaks TLS — `starttls` (required) or `tls` (from the first byte) — with
+    /// a self-signed certificate for 127.0.0.1, whose PEM file is `SmtpServer::cert`.
+    pub async fn start_with_tls(mode: &str) -> SmtpServer {
+        SmtpServer::launch_with(free_port(), &[], Some(mode)).await
+    }
+
     async fn launch(port: u16, credentials: &[&str]) -> SmtpServer {
+        SmtpServer::launch_with(port, credentials, None).await
+    }
+
+    /// The server's certificate (PEM), when it speaks TLS.
+    pub fn cert(&self) -> String {
+        self.dir.join("cert.pem").display().to_string()
+    }
+
+    async fn launch_with(port: u16, credentials: &[&str], tls: Option<&str>) -> SmtpServer {
         let python = tokio::task::spawn_blocking(python_with_aiosmtpd)
             .await
             .expect("install aiosmtpd");
@@ -186,7 +210,36 @@ impl SmtpServer {
         std::fs::create_dir_all(&dir).expect("mail dir");
         let script = dir.join("server.py");
         std::fs::write(&script, SERVER).expect("write the server script");
-        let mut child = Command::new(python)
+        let mut command = Command::new(python);
+        if let Some(mode) = tls {
+            let out = Command::new("openssl")
+                .args([
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                ])
+                .args([
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-addext",
+                    "subjectAltName=IP:127.0.0.1",
+                ])
+                .arg("-keyout")
+                .arg(dir.join("key.pem"))
+                .arg("-out")
+                .arg(dir.join("cert.pem"))
+                .output()
+                .await
+                .expect("run openssl");
+            assert!(
+                out.status.success(),
+                "openssl: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            command
+                .env("SMTP_TLS", mode)
+                .env("SMTP_CERT", dir.join("cert.pem"))
+                .env("SMTP_KEY", dir.join("key.pem"));
+        }
+        let mut child = command
             .arg(&script)
             .arg(&dir)
             .arg(port.to_string())
