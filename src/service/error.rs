@@ -22,6 +22,8 @@ pub enum Kind {
     Conflict,
     /// A resource is exhausted for now (the database, the diff pool); worth retrying.
     Unavailable,
+    /// The caller tried too often (sign-in attempts); worth retrying later.
+    RateLimited,
     /// A bug or a database failure; logged where it happened, never shown.
     Internal,
 }
@@ -71,6 +73,9 @@ impl Error {
     }
     pub fn unavailable(message: impl Into<String>) -> Error {
         Self::new(Kind::Unavailable, message)
+    }
+    pub fn rate_limited(message: impl Into<String>) -> Error {
+        Self::new(Kind::RateLimited, message)
     }
     pub fn internal() -> Error {
         Self::new(Kind::Internal, "internal error")

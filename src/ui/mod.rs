@@ -301,6 +301,7 @@ pub fn status_of(kind: Kind) -> StatusCode {
         Kind::Gone => StatusCode::GONE,
         Kind::Conflict => StatusCode::CONFLICT,
         Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Kind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -311,7 +312,7 @@ impl From<Error> for PageError {
             Kind::NotFound => "Not found",
             Kind::Gone => "This link no longer works",
             Kind::Forbidden | Kind::Unauthenticated => "Not allowed",
-            Kind::Unavailable => "Try again later",
+            Kind::Unavailable | Kind::RateLimited => "Try again later",
             Kind::Internal => "Something went wrong",
             _ => "That did not work",
         };

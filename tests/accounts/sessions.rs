@@ -173,7 +173,7 @@ async fn sign_in_attempts_are_rate_limited_per_account() {
     }
     b.sign_in("rae", PASSWORD)
         .await
-        .shows(503, "too many attempts");
+        .shows(429, "too many attempts");
     // Another account is not held back.
     member(&node, "ria", "ria@example.org").await;
     assert_eq!(b.sign_in("ria", PASSWORD).await.status, 303);

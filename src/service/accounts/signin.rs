@@ -44,7 +44,7 @@ async fn rate_limit(node: &Node, what: &str, key: &str) -> Result<(), Error> {
         .check(&node.db, &format!("{what} {key}"))
         .await?
     {
-        return Err(Error::unavailable(format!(
+        return Err(Error::rate_limited(format!(
             "too many attempts; try again in {} seconds",
             wait.as_secs().max(1)
         )));
