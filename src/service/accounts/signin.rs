@@ -98,7 +98,14 @@ pub async fn sign_in(node: &Node, login: &str, password: &str) -> Result<Account
         return Err(wrong());
     }
     node.db.succeeded_sign_in(account.user.id).await?;
-    may_act(node, &account).await?;
+    in_good_standing(node, &account).await?;
+    if unconfirmed(node, &account) {
+        // The first link may have expired or been lost: the owner gets a fresh one.
+        super::signup::send_verification(node, &account).await?;
+        return Err(Error::forbidden(
+            "confirm your email address first: we have mailed you a new link",
+        ));
+    }
     Ok(account)
 }
 
@@ -112,6 +119,24 @@ fn locked(until: i64) -> Error {
 /// Refuses an account that may not act: pending approval, suspended, or (when the node
 /// requires it) with an unconfirmed email address.
 pub async fn may_act(node: &Node, account: &Account) -> Result<(), Error> {
+    in_good_standing(node, account).await?;
+    if unconfirmed(node, account) {
+        return Err(Error::forbidden(
+            "confirm your email address first: open the link we mailed you",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the node waits for this account to confirm its email address.
+fn unconfirmed(node: &Node, account: &Account) -> bool {
+    node.settings.accounts.require_verified_email
+        && account.user.email.is_some()
+        && !account.user.email_verified
+}
+
+/// Refuses an account that is suspended or waits for approval.
+async fn in_good_standing(node: &Node, account: &Account) -> Result<(), Error> {
     let me = crate::service::discussions::user_ap_id(node, account.name());
     if let Some(s) = node.db.suspension(&me).await? {
         let why = s.reason.map(|r| format!(": {r}")).unwrap_or_default();
@@ -127,14 +152,6 @@ pub async fn may_act(node: &Node, account: &Account) -> Result<(), Error> {
         AccountState::Suspended => {
             return Err(Error::forbidden("this account is suspended"));
         }
-    }
-    if node.settings.accounts.require_verified_email
-        && account.user.email.is_some()
-        && !account.user.email_verified
-    {
-        return Err(Error::forbidden(
-            "confirm your email address first: open the link we mailed you",
-        ));
     }
     Ok(())
 }
