@@ -475,3 +475,18 @@ impl Db {
         Ok(inboxes)
     }
 }
+
+impl Db {
+    /// The email addresses of the node's administrators.
+    pub async fn admin_emails(&self) -> Result<Vec<String>, DbErr> {
+        Ok(user::Entity::find()
+            .filter(user::Column::IsAdmin.eq(true))
+            .filter(user::Column::Email.is_not_null())
+            .filter(user::Column::State.eq(AccountState::Active.as_str()))
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .filter_map(|u| u.email)
+            .collect())
+    }
+}

@@ -92,6 +92,22 @@ pub fn approval_pending(name: &str, node: &str) -> Content {
     }
 }
 
+/// To the node's administrators: someone signed up and waits.
+pub fn approval_request(name: &str, email: &str, node: &str) -> Content {
+    Content {
+        subject: format!("{name} waits for your approval on {node}"),
+        greeting: "Hello,".into(),
+        paragraphs: vec![
+            format!(
+                "{name} ({email}) signed up to {node} and waits for an administrator's approval."
+            ),
+            format!("To approve the account, run: roundtable user approve {name}"),
+        ],
+        action: None,
+        closing: "You receive this because you administer this node.".into(),
+    }
+}
+
 pub fn approved(name: &str, node: &str, link: &str) -> Content {
     Content {
         subject: format!("Your account on {node} is approved"),

@@ -6,7 +6,7 @@ use super::Browser;
 use askama::Template;
 use axum::{
     extract::State,
-    http::StatusCode,
+    http::{header, StatusCode},
     response::{Html, IntoResponse, Response},
 };
 
@@ -139,10 +139,23 @@ pub struct SessionsPage {
     pub notice: Option<String>,
 }
 
+/// Headers of every page: no scripts, no framing (no clickjacking of the sign-in or consent
+/// forms), forms post only here, no `Referer` carrying a link's token, nothing cached.
+const PAGE_HEADERS: [(header::HeaderName, &str); 5] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::CACHE_CONTROL, "no-store"),
+];
+
 /// Renders a template as an HTML page; a template that fails to render is a logged 500.
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
-        Ok(html) => (status, Html(html)).into_response(),
+        Ok(html) => (status, PAGE_HEADERS, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "a page template failed to render");
             (

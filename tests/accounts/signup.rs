@@ -13,6 +13,18 @@ async fn open_sign_up_verifies_the_email_then_signs_in_and_out() {
     // The home page is a page, with a way in.
     let home = b.get("/").await;
     home.shows(200, "href=\"/sign-in\"");
+    let raw = reqwest::get(format!("{}/sign-in", b.base))
+        .await
+        .expect("GET");
+    let csp = raw.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp");
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("form-action 'self'"),
+        "{csp}"
+    );
+    assert_eq!(raw.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(raw.headers()["cache-control"], "no-store");
     assert!(!home.body.contains("not found"), "{}", home.body);
 
     let form = b.get("/sign-up").await;
@@ -232,6 +244,17 @@ async fn closed_and_invite_policies_take_sign_ups_only_by_invitation() {
 async fn approval_policy_keeps_accounts_pending_until_an_admin_approves() {
     let smtp = SmtpServer::start().await;
     let node = node(&smtp, &[("ACCOUNTS__REGISTRATION", "approval")]).await;
+    roundtable::service::accounts::admin::create(
+        &node.state,
+        roundtable::service::accounts::admin::NewAccount {
+            name: "root",
+            email: Some("root@example.org"),
+            password: Some(PASSWORD),
+            admin: true,
+        },
+    )
+    .await
+    .expect("an admin");
     let b = browser(&node);
     b.get("/sign-up").await.shows(200, "approves new accounts");
     b.submit(
@@ -246,6 +269,14 @@ async fn approval_policy_keeps_accounts_pending_until_an_admin_approves() {
     .await
     .shows(200, "approves new accounts");
     smtp.wait_for("pat@example.org", "waits for approval").await;
+    let request = smtp
+        .wait_for("root@example.org", "pat waits for your approval")
+        .await;
+    assert!(
+        request.text.contains("roundtable user approve pat"),
+        "{}",
+        request.text
+    );
     verify_from_mail(&smtp, &b, "pat@example.org").await;
     b.sign_in("pat", PASSWORD)
         .await

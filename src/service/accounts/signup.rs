@@ -174,8 +174,13 @@ pub async fn sign_up(node: &Node, input: SignUp<'_>) -> Result<SignedUp, Error> 
     let account = Account { user, actor };
     send_verification(node, &account).await?;
     if state == AccountState::Pending {
-        let content = messages::approval_pending(account.name(), &node.settings.instance.name);
+        let node_name = &node.settings.instance.name;
+        let content = messages::approval_pending(account.name(), node_name);
         queue(node, &email, &content).await?;
+        let request = messages::approval_request(account.name(), &email, node_name);
+        for admin in node.db.admin_emails().await? {
+            queue(node, &admin, &request).await?;
+        }
     }
     Ok(SignedUp {
         account,
