@@ -75,6 +75,25 @@ async fn open_sign_up_verifies_the_email_then_signs_in_and_out() {
     assert_eq!(mail.multipart, "multipart/alternative");
     assert!(mail.html.contains("<a href=\"http://"), "{}", mail.html);
     assert!(mail.from.contains("roundtable@localhost"), "{}", mail.from);
+    // A verification link past its expiry does nothing (the second one, aged by hand).
+    let second = smtp
+        .messages()
+        .into_iter()
+        .filter(|m| m.subject.contains("Confirm your email"))
+        .nth(1)
+        .expect("the second link")
+        .link("http://");
+    let conn = sea_orm::Database::connect(node.db.url.as_str())
+        .await
+        .expect("connect");
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &conn,
+        "UPDATE account_links SET expires_at = 1 WHERE id = (SELECT MAX(id) FROM account_links)",
+    )
+    .await
+    .expect("age the link");
+    conn.close().await.ok();
+    b.get(&second).await.shows(410, "no longer works");
     verify_from_mail(&smtp, &b, "ada@example.org").await;
     // The link works once.
     let link = mail.link("http://");
@@ -231,6 +250,17 @@ async fn closed_and_invite_policies_take_sign_ups_only_by_invitation() {
     .await
     .shows(422, "at least 8 characters");
     b.get(&link).await.shows(200, "Accept your invitation");
+    // An invitation past its expiry no longer works.
+    let link = node.cli(&["user", "invite", "--uses", "5"]).await.stdout;
+    b.get(&link).await.shows(200, "Accept your invitation");
+    let conn = sea_orm::Database::connect(node.db.url.as_str())
+        .await
+        .expect("connect");
+    sea_orm::ConnectionTrait::execute_unprepared(&conn, "UPDATE invitations SET expires_at = 1")
+        .await
+        .expect("age the invitations");
+    conn.close().await.ok();
+    b.get(&link).await.shows(410, "no longer works");
     // An invitation mailed by the CLI arrives.
     let out = node
         .cli(&["user", "invite", "--email", "guest@example.org"])
