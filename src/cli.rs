@@ -116,8 +116,15 @@ enum UserCommand {
         /// The user's email address (taken as confirmed).
         #[arg(long)]
         email: Option<String>,
+        /// Language of the user's mail and pages, as a BCP 47 tag (default: en).
+        #[arg(long)]
+        locale: Option<String>,
+        /// The user's IANA time zone, e.g. Europe/Berlin (default: UTC).
+        #[arg(long)]
+        time_zone: Option<String>,
     },
-    /// List users: name, state, admin, email (and whether it is confirmed), created.
+    /// List users: name, state, admin, email (and whether it is confirmed), locale, time zone,
+    /// created.
     List,
     /// Set a user's password, read from standard input; their browser sessions end.
     SetPassword { name: String },
@@ -286,6 +293,8 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             admin,
             password_stdin,
             email,
+            locale,
+            time_zone,
         }) => {
             let password = if password_stdin {
                 Some(read_password()?)
@@ -301,6 +310,8 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
                     email: email.as_deref(),
                     password: password.as_deref(),
                     admin,
+                    locale: locale.as_deref(),
+                    time_zone: time_zone.as_deref(),
                 },
             )
             .await
@@ -317,11 +328,13 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
                     (None, _) => "-".into(),
                 };
                 println!(
-                    "{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     a.name(),
                     a.user.state.as_str(),
                     if a.user.is_admin { "admin" } else { "-" },
                     email,
+                    a.user.locale,
+                    a.user.time_zone,
                     crate::activitypub::objects::rfc3339(a.user.created_at)
                 );
             }

@@ -105,6 +105,7 @@ pub struct SignUpForm {
     display_name: String,
     email: String,
     password: String,
+    time_zone: String,
 }
 
 async fn sign_up_form(
@@ -134,6 +135,9 @@ async fn sign_up_form(
         Field::new("display_name", "Display name (optional)", "text", "name").value(&form.display_name),
         email,
         Field::new("password", "Password", "password", "new-password").hint("At least 8 characters."),
+        Field::new("time_zone", "Time zone (optional)", "text", "off")
+            .value(&form.time_zone)
+            .hint("Where you are, like Europe/Berlin, for event times; UTC if empty."),
     ];
     if policy.registration == crate::config::Registration::Approval && action == "/sign-up" {
         page.intro
@@ -182,6 +186,7 @@ async fn do_sign_up(
             display_name: &form.display_name,
             email: &form.email,
             password: &form.password,
+            time_zone: &form.time_zone,
             invitation,
         },
     )

@@ -51,6 +51,10 @@ async fn account_commands_create_list_set_passwords_and_delete() {
             "--email",
             "Olga@Example.org",
             "--password-stdin",
+            "--time-zone",
+            "Europe/Berlin",
+            "--locale",
+            "de",
         ],
         &format!("{PASSWORD}\n"),
     )
@@ -78,10 +82,25 @@ async fn account_commands_create_list_set_passwords_and_delete() {
     let list = node.cli(&["user", "list"]).await;
     assert!(list.ok, "{}", list.stderr);
     assert!(
-        list.stdout.contains("olga\tactive\t-\tolga@example.org\t"),
+        list.stdout
+            .contains("olga\tactive\t-\tolga@example.org\tde\tEurope/Berlin\t"),
         "{}",
         list.stdout
     );
+    let (ok, _, err) = cli_with_stdin(
+        &node,
+        &["user", "create", "tz", "--time-zone", "Mars/Olympus"],
+        "",
+    )
+    .await;
+    one_line_error(ok, &err, "not a time zone");
+    let (ok, _, err) = cli_with_stdin(
+        &node,
+        &["user", "create", "lc", "--locale", "no such locale"],
+        "",
+    )
+    .await;
+    one_line_error(ok, &err, "not a language tag");
 
     let (ok, _, err) = cli_with_stdin(&node, &["user", "set-password", "olga"], "tiny\n").await;
     one_line_error(ok, &err, "8 characters");

@@ -47,6 +47,8 @@ pub async fn member(node: &Node, name: &str, email: &str) {
             email: Some(email),
             password: Some(PASSWORD),
             admin: false,
+            locale: None,
+            time_zone: None,
         },
     )
     .await

@@ -48,6 +48,7 @@ async fn open_sign_up_verifies_the_email_then_signs_in_and_out() {
             ("display_name", "Ada Lovelace"),
             ("email", "Ada@Example.org"),
             ("password", PASSWORD),
+            ("time_zone", "America/New_York"),
         ],
     )
     .await
@@ -100,6 +101,23 @@ async fn open_sign_up_verifies_the_email_then_signs_in_and_out() {
     b.get(&link).await.shows(410, "no longer works");
 
     // The same name or address cannot sign up twice.
+    b.submit(
+        "/sign-up",
+        "/sign-up",
+        &[
+            ("name", "tzz"),
+            ("email", "tzz@example.org"),
+            ("password", PASSWORD),
+            ("time_zone", "Nowhere/Land"),
+        ],
+    )
+    .await
+    .shows(400, "id=\"field-time_zone-error\"");
+    let list = node.cli(&["user", "list"]).await.stdout;
+    assert!(
+        list.contains("ada\tactive\t-\tada@example.org\ten\tAmerica/New_York\t"),
+        "{list}"
+    );
     let again = b
         .submit(
             "/sign-up",
@@ -281,6 +299,8 @@ async fn approval_policy_keeps_accounts_pending_until_an_admin_approves() {
             email: Some("root@example.org"),
             password: Some(PASSWORD),
             admin: true,
+            locale: Some("de-CH"),
+            time_zone: Some("Europe/Zurich"),
         },
     )
     .await

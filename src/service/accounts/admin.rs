@@ -16,12 +16,18 @@ pub struct NewAccount<'a> {
     pub email: Option<&'a str>,
     pub password: Option<&'a str>,
     pub admin: bool,
+    /// A BCP 47 language tag; English when None.
+    pub locale: Option<&'a str>,
+    /// An IANA time zone; UTC when None.
+    pub time_zone: Option<&'a str>,
 }
 
 /// Creates an active account. An email the admin gives counts as confirmed.
 pub async fn create(node: &Node, new: NewAccount<'_>) -> Result<Account, Error> {
     let name = Name::parse(new.name).map_err(|e| Error::invalid(e.to_string()).on("name"))?;
     let email = new.email.map(parse_email).transpose()?;
+    let locale = super::parse_locale(new.locale.unwrap_or_default())?;
+    let time_zone = super::parse_time_zone(new.time_zone.unwrap_or_default())?;
     let password_hash = match new.password {
         Some(p) => Some(hash_new_password(p)?),
         None => None,
@@ -57,8 +63,8 @@ pub async fn create(node: &Node, new: NewAccount<'_>) -> Result<Account, Error> 
                 email_verified: email.is_some(),
                 email,
                 state: AccountState::Active,
-                locale: "en".into(),
-                time_zone: "UTC".into(),
+                locale,
+                time_zone,
             },
         )
         .await?;

@@ -396,3 +396,42 @@ impl From<StoreError> for crate::service::error::Error {
         }
     }
 }
+
+/// An IANA time zone name (`Europe/Berlin`); empty means UTC.
+pub fn parse_time_zone(raw: &str) -> Result<String, crate::service::error::Error> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok("UTC".into());
+    }
+    raw.parse::<chrono_tz::Tz>()
+        .map(|tz| tz.name().to_string())
+        .map_err(|_| {
+            crate::service::error::Error::invalid(format!(
+                "{raw:?} is not a time zone; use a name like Europe/Berlin or America/New_York"
+            ))
+            .on("time_zone")
+        })
+}
+
+/// A BCP 47 language tag (`en`, `de-CH`); empty means English.
+pub fn parse_locale(raw: &str) -> Result<String, crate::service::error::Error> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok("en".into());
+    }
+    let mut parts = raw.split('-');
+    let primary = parts.next().unwrap_or_default();
+    let ok = raw.len() <= 35
+        && (2..=8).contains(&primary.len())
+        && primary.chars().all(|c| c.is_ascii_alphabetic())
+        && parts
+            .all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    if ok {
+        Ok(raw.to_string())
+    } else {
+        Err(crate::service::error::Error::invalid(format!(
+            "{raw:?} is not a language tag; use one like en or de-CH"
+        ))
+        .on("locale"))
+    }
+}

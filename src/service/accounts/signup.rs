@@ -20,6 +20,8 @@ pub struct SignUp<'a> {
     pub display_name: &'a str,
     pub email: &'a str,
     pub password: &'a str,
+    /// An IANA time zone; empty means UTC.
+    pub time_zone: &'a str,
     /// The secret of the invitation link, when signing up through one.
     pub invitation: Option<&'a str>,
 }
@@ -101,6 +103,7 @@ pub async fn sign_up(node: &Node, input: SignUp<'_>) -> Result<SignedUp, Error> 
     }
     let email = parse_email(input.email)?;
     check_email_domain(node, &email)?;
+    let time_zone = super::parse_time_zone(input.time_zone)?;
     let password_hash = hash_new_password(input.password)?;
     if node.db.local_actor_by_name(name.as_str()).await?.is_some() {
         return Err(
@@ -154,7 +157,7 @@ pub async fn sign_up(node: &Node, input: SignUp<'_>) -> Result<SignedUp, Error> 
             email_verified: false,
             state,
             locale: "en".into(),
-            time_zone: "UTC".into(),
+            time_zone: time_zone.clone(),
         };
         Ok::<_, Error>(node.db.insert_account(actor, new).await?)
     }
