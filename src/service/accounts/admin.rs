@@ -29,7 +29,7 @@ pub async fn create(node: &Node, new: NewAccount<'_>) -> Result<Account, Error> 
     let locale = super::parse_locale(new.locale.unwrap_or_default())?;
     let time_zone = super::parse_time_zone(new.time_zone.unwrap_or_default())?;
     let password_hash = match new.password {
-        Some(p) => Some(hash_new_password(p)?),
+        Some(p) => Some(hash_new_password(p).await?),
         None => None,
     };
     if node.db.local_actor_by_name(name.as_str()).await?.is_some() {
@@ -86,7 +86,7 @@ pub async fn list(node: &Node) -> Result<Vec<Account>, Error> {
 pub async fn set_password(node: &Node, name: &str, password: &str) -> Result<(), Error> {
     check_password(password)?;
     let account = super::account_named(&node.db, name).await?;
-    let hash = hash_new_password(password)?;
+    let hash = hash_new_password(password).await?;
     node.db
         .set_password_hash(account.user.id, Some(hash))
         .await?;

@@ -302,13 +302,20 @@ pub fn check_password(password: &str) -> Result<(), crate::service::error::Error
     }
 }
 
-/// Argon2id of a new password.
-pub(crate) fn hash_new_password(password: &str) -> Result<String, crate::service::error::Error> {
+/// Argon2id of a new password, computed off the async workers (it is CPU-bound on purpose).
+pub(crate) async fn hash_new_password(
+    password: &str,
+) -> Result<String, crate::service::error::Error> {
     check_password(password)?;
-    hash_password(password).map_err(|e| {
-        tracing::error!(error = %e, "cannot hash a password");
-        crate::service::error::Error::internal()
-    })
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot hash a password");
+            crate::service::error::Error::internal()
+        })
 }
 
 /// Whether `password` matches the stored argon2 hash (false for a malformed hash).

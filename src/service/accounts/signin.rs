@@ -222,7 +222,7 @@ pub async fn reset_is_open(node: &Node, secret: &str) -> Result<bool, Error> {
 /// Uses a password-reset link: sets the new password, lifts a lockout, confirms the email
 /// address (the link reached it) and ends every session of the account.
 pub async fn reset_password(node: &Node, secret: &str, password: &str) -> Result<Account, Error> {
-    let hash = hash_new_password(password)?;
+    let hash = hash_new_password(password).await?;
     let user_id = node
         .db
         .use_account_link(RESET_PASSWORD, &token_hash(secret))

@@ -104,7 +104,7 @@ pub async fn sign_up(node: &Node, input: SignUp<'_>) -> Result<SignedUp, Error> 
     let email = parse_email(input.email)?;
     check_email_domain(node, &email)?;
     let time_zone = super::parse_time_zone(input.time_zone)?;
-    let password_hash = hash_new_password(input.password)?;
+    let password_hash = hash_new_password(input.password).await?;
     if node.db.local_actor_by_name(name.as_str()).await?.is_some() {
         return Err(
             Error::conflict(format!("the name {:?} is already taken", name.as_str())).on("name"),
