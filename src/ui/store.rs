@@ -1,7 +1,8 @@
 //! The browser-session store: `tower-sessions`' `SessionStore` over the node's database, so
-//! every process of a node shares the sessions. Written here because the maintained store
-//! crates (`tower-sessions-sqlx-store`) hold their own sqlx pool per backend and a table
-//! without the columns a user's session list needs; this one goes through `db` like all other
+//! every process of a node shares the sessions. Written here because the SQL store crate
+//! (`tower-sessions-sqlx-store` 0.15) is built on sqlx 0.8 and tower-sessions-core 0.14 (sea-orm
+//! 2 is on sqlx 0.9, tower-sessions 0.15 on core 0.15) and keeps a table without the columns a
+//! user's session list needs (see ARCHITECTURE.md); this one goes through `db` like all other
 //! storage, stores only the SHA-256 of a session id (the cookie's secret), and copies the
 //! user id and browser out of the session data so sessions can be listed and revoked per
 //! device.
