@@ -379,6 +379,13 @@ async fn allowed_email_domains_refuse_other_addresses() {
         .await;
     refused.shows(403, "only with an address at example.com");
     assert!(
+        refused.body.contains(
+            "aria-invalid=\"true\" aria-describedby=\"field-email-error field-email-hint\""
+        ),
+        "the error and the hint describe the field: {}",
+        refused.body
+    );
+    assert!(
         refused.body.contains("id=\"field-email-error\""),
         "{}",
         refused.body
