@@ -400,6 +400,20 @@ impl Db {
         Ok(done.rows_affected > 0)
     }
 
+    /// Ends every session of a user but the one whose id hash is `keep`.
+    pub async fn revoke_other_browser_sessions(
+        &self,
+        user_id: i64,
+        keep: &str,
+    ) -> Result<u64, DbErr> {
+        let done = browser_session::Entity::delete_many()
+            .filter(browser_session::Column::UserId.eq(user_id))
+            .filter(browser_session::Column::IdHash.ne(keep))
+            .exec(self.conn())
+            .await?;
+        Ok(done.rows_affected)
+    }
+
     /// Ends every session of a user (a password reset, a suspension).
     pub async fn revoke_browser_sessions_of(&self, user_id: i64) -> Result<u64, DbErr> {
         let done = browser_session::Entity::delete_many()

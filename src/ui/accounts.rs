@@ -492,3 +492,22 @@ pub async fn revoke_session(
     signin::revoke_session(&state, account, id).await?;
     Ok(Redirect::to("/sessions").into_response())
 }
+
+pub async fn revoke_other_sessions(
+    State(state): State<Node>,
+    Posted { browser, .. }: Posted<Empty>,
+) -> PageResult {
+    let Some(account) = &browser.account else {
+        return Ok(to_sign_in("/sessions"));
+    };
+    let Some(current) = browser.session.id().map(|id| super::store::id_hash(&id)) else {
+        return Ok(to_sign_in("/sessions"));
+    };
+    let n = signin::revoke_other_sessions(&state, account, &current).await?;
+    let notice = match n {
+        0 => "No other browser was signed in.".to_string(),
+        1 => "Signed out 1 other browser.".to_string(),
+        n => format!("Signed out {n} other browsers."),
+    };
+    sessions_list(&state, &browser, Some(notice)).await
+}

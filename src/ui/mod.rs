@@ -84,6 +84,10 @@ pub fn router(state: &Node) -> Router<Node> {
         )
         .route("/sessions", get(accounts::sessions_page))
         .route("/sessions/{id}/revoke", post(accounts::revoke_session))
+        .route(
+            "/sessions/revoke-others",
+            post(accounts::revoke_other_sessions),
+        )
         .layer(sessions)
 }
 

@@ -224,6 +224,18 @@ async fn sessions_are_listed_per_device_and_revocable() {
     assert_eq!(phone.signed_in_as().await, None, "the phone is signed out");
     assert_eq!(laptop.signed_in_as().await.as_deref(), Some("dee"));
     assert!(!laptop.get("/sessions").await.body.contains("Phone Safari"));
+    // Signing out every other browser keeps this one.
+    let tablet = Browser::with_agent(node.addr.port(), "Tablet Chrome");
+    let watch = Browser::with_agent(node.addr.port(), "Watch");
+    assert_eq!(tablet.sign_in("dee", PASSWORD).await.status, 303);
+    assert_eq!(watch.sign_in("dee", PASSWORD).await.status, 303);
+    laptop
+        .submit("/sessions", "/sessions/revoke-others", &[])
+        .await
+        .shows(200, "Signed out 2 other browsers.");
+    assert_eq!(tablet.signed_in_as().await, None);
+    assert_eq!(watch.signed_in_as().await, None);
+    assert_eq!(laptop.signed_in_as().await.as_deref(), Some("dee"));
     // Nobody revokes another user's session, and bad ids are a readable 404.
     laptop
         .post("/sessions/abc/revoke", &[("csrf", &csrf)])

@@ -277,6 +277,19 @@ pub async fn revoke_session(node: &Node, account: &Account, id: i64) -> Result<(
     }
 }
 
+/// Ends every session of `account` but `current` (the id hash of the session asking);
+/// returns how many ended.
+pub async fn revoke_other_sessions(
+    node: &Node,
+    account: &Account,
+    current: &str,
+) -> Result<u64, Error> {
+    Ok(node
+        .db
+        .revoke_other_browser_sessions(account.user.id, current)
+        .await?)
+}
+
 /// Forgets expired browser sessions, and mail sent or given up more than a week ago.
 pub async fn sweep(node: &Node) -> Result<(), Error> {
     let sessions = node.db.purge_browser_sessions().await?;
