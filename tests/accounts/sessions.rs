@@ -50,6 +50,7 @@ async fn forms_without_the_csrf_token_are_refused() {
         "/verify-email",
         "/sign-out",
         "/sessions/1/revoke",
+        "/sessions/revoke-others",
     ] {
         b.post(path, &[("email", "cy@example.org")])
             .await
