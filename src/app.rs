@@ -65,6 +65,8 @@ pub enum BuildError {
     Client(String),
     #[error("cannot read the listening address: {0}")]
     Listener(std::io::Error),
+    #[error("cannot set up outgoing mail: {0}")]
+    Mail(String),
 }
 
 pub struct App {
@@ -76,6 +78,9 @@ pub struct App {
 impl App {
     pub async fn build(settings: Settings, listener: TcpListener) -> Result<App, BuildError> {
         let addr = listener.local_addr().map_err(BuildError::Listener)?;
+        // A mail setting that cannot work (an unreadable CA file) stops the start, not the mail.
+        crate::mail::worker::Sender::from_settings(&settings.email, settings.federation.debug)
+            .map_err(BuildError::Mail)?;
         let db = Db::connect(&settings.database.url, settings.database.max_connections)
             .await
             .map_err(BuildError::Database)?;
@@ -122,6 +127,14 @@ impl App {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut workers = JoinSet::new();
         let process = format!("{}-{}", std::process::id(), addr.port());
+        workers.spawn(housekeeping(state.clone(), stop_rx.clone()));
+        for i in 0..state.settings.email.workers {
+            workers.spawn(crate::mail::worker::run_worker(
+                state.clone(),
+                format!("{process}-mail-{i}"),
+                stop_rx.clone(),
+            ));
+        }
         for i in 0..state.settings.delivery.workers {
             workers.spawn(delivery::run_worker(
                 state.clone(),
@@ -146,6 +159,19 @@ impl App {
         }
         info!("stopped");
         served
+    }
+}
+
+/// Every ten minutes (and at start), forgets expired browser sessions and old mail.
+async fn housekeeping(state: Node, mut stop: watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = crate::service::accounts::signin::sweep(&state).await {
+            warn!(error = %e, "account housekeeping failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(600)) => {}
+            _ = stop.changed() => return,
+        }
     }
 }
 
@@ -225,6 +251,7 @@ pub fn router(state: Node) -> Router {
     let http = state.settings.http.clone();
     let max_body = http.max_body_bytes;
     Router::new()
+        .merge(crate::ui::router(&state))
         .nest("/api/roundtable/v1", crate::api::router())
         .route("/p/{key}", get(routes::post_object))
         .route("/a/{key}", get(routes::article_object))

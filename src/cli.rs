@@ -113,7 +113,39 @@ enum UserCommand {
         /// Read the password from standard input (otherwise the account has none).
         #[arg(long)]
         password_stdin: bool,
+        /// The user's email address (taken as confirmed).
+        #[arg(long)]
+        email: Option<String>,
+        /// Language of the user's mail and pages, as a BCP 47 tag (default: en).
+        #[arg(long)]
+        locale: Option<String>,
+        /// The user's IANA time zone, e.g. Europe/Berlin (default: UTC).
+        #[arg(long)]
+        time_zone: Option<String>,
     },
+    /// List users: name, state, admin, email (and whether it is confirmed), locale, time zone,
+    /// created.
+    List,
+    /// Set a user's password, read from standard input; their browser sessions end.
+    SetPassword { name: String },
+    /// Create an invitation link and print it.
+    Invite {
+        /// How many accounts the link may create.
+        #[arg(long, default_value_t = 1)]
+        uses: u32,
+        /// Days until the link expires (default: accounts.invitation_days).
+        #[arg(long)]
+        days: Option<u32>,
+        /// Also mail the link to this address.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Approve an account waiting for approval (registration = "approval").
+    Approve { name: String },
+    /// Delete a user's account: memberships, tokens and sessions go; posts, article revisions
+    /// and RSVPs stay under the old name, which is never given to anyone else. Refused while the
+    /// user owns a community.
+    Delete { name: String },
     /// Suspend a person on this node: a local user (NAME) can no longer use the node; a remote
     /// person (user@domain or actor URL) has their activities refused.
     Suspend {
@@ -206,6 +238,26 @@ async fn open_db(settings: &Settings) -> Result<Db, String> {
     Ok(db)
 }
 
+/// The node's state for commands that use the services (they may queue mail).
+async fn node_state(settings: Settings) -> Result<crate::node::Node, String> {
+    let db = open_db(&settings).await?;
+    app::node(settings, db).await.map_err(|e| e.to_string())
+}
+
+/// A password from standard input, without its line ending.
+fn read_password() -> Result<String, String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    Ok(text.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// Whether `who` names a local user (not `user@domain` or a URL).
+fn is_local_name(who: &str) -> bool {
+    !who.contains('@') && !who.contains('/')
+}
+
 /// A database URL without its password, for messages.
 fn redact(url: &str) -> String {
     match url::Url::parse(url) {
@@ -240,21 +292,91 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             name,
             admin,
             password_stdin,
+            email,
+            locale,
+            time_zone,
         }) => {
-            let db = open_db(&settings).await?;
             let password = if password_stdin {
-                let mut text = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut text)
-                    .map_err(|e| format!("cannot read the password: {e}"))?;
-                Some(text.trim_end_matches(['\r', '\n']).to_string())
+                Some(read_password()?)
             } else {
                 None
             };
-            let (actor, _) = accounts::create_user(&db, &name, password.as_deref(), admin)
+            let domain = settings.instance.domain.clone();
+            let state = node_state(settings).await?;
+            let account = accounts::admin::create(
+                &state,
+                accounts::admin::NewAccount {
+                    name: &name,
+                    email: email.as_deref(),
+                    password: password.as_deref(),
+                    admin,
+                    locale: locale.as_deref(),
+                    time_zone: time_zone.as_deref(),
+                },
+            )
+            .await
+            .map_err(|e| e.message)?;
+            println!("created user {}@{domain}", account.name());
+            Ok(())
+        }
+        Command::User(UserCommand::List) => {
+            let state = node_state(settings).await?;
+            for a in accounts::admin::list(&state).await.map_err(|e| e.message)? {
+                let email = match (&a.user.email, a.user.email_verified) {
+                    (Some(e), true) => e.clone(),
+                    (Some(e), false) => format!("{e} (unconfirmed)"),
+                    (None, _) => "-".into(),
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    a.name(),
+                    a.user.state.as_str(),
+                    if a.user.is_admin { "admin" } else { "-" },
+                    email,
+                    a.user.locale,
+                    a.user.time_zone,
+                    crate::activitypub::objects::rfc3339(a.user.created_at)
+                );
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::SetPassword { name }) => {
+            let password = read_password()?;
+            let state = node_state(settings).await?;
+            accounts::admin::set_password(&state, &name, &password)
                 .await
-                .map_err(|e| e.to_string())?;
-            println!("created user {}@{}", actor.name, settings.instance.domain);
+                .map_err(|e| e.message)?;
+            println!("set the password of {name}");
+            Ok(())
+        }
+        Command::User(UserCommand::Invite { uses, days, email }) => {
+            let state = node_state(settings).await?;
+            let link = accounts::signup::invite(&state, "cli", uses, days)
+                .await
+                .map_err(|e| e.message)?;
+            if let Some(email) = email {
+                let days = days.unwrap_or(state.settings.accounts.invitation_days);
+                accounts::signup::mail_invitation(&state, &email, &link, days)
+                    .await
+                    .map_err(|e| e.message)?;
+            }
+            println!("{link}");
+            Ok(())
+        }
+        Command::User(UserCommand::Approve { name }) => {
+            let state = node_state(settings).await?;
+            let account = accounts::admin::approve(&state, &name)
+                .await
+                .map_err(|e| e.message)?;
+            println!("approved {}", account.name());
+            Ok(())
+        }
+        Command::User(UserCommand::Delete { name }) => {
+            let state = node_state(settings).await?;
+            accounts::admin::delete(&state, &name)
+                .await
+                .map_err(|e| e.message)?;
+            println!("deleted the account of {name}");
             Ok(())
         }
         Command::User(UserCommand::Suspend { who, reason }) => {
@@ -263,6 +385,11 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             let actor = reports::suspend(&state, &who, reason.as_deref(), "cli")
                 .await
                 .map_err(|e| e.message)?;
+            if is_local_name(&who) {
+                accounts::admin::set_suspended(&state, &who, true)
+                    .await
+                    .map_err(|e| e.message)?;
+            }
             println!("suspended {actor}");
             Ok(())
         }
@@ -272,6 +399,11 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             let actor = reports::unsuspend(&state, &who, "cli")
                 .await
                 .map_err(|e| e.message)?;
+            if is_local_name(&who) {
+                accounts::admin::set_suspended(&state, &who, false)
+                    .await
+                    .map_err(|e| e.message)?;
+            }
             println!("lifted the suspension of {actor}");
             Ok(())
         }

@@ -18,6 +18,8 @@ pub struct Settings {
     pub federation: FederationSettings,
     pub delivery: DeliverySettings,
     pub articles: ArticleSettings,
+    pub accounts: AccountSettings,
+    pub email: EmailSettings,
     pub log: LogSettings,
 }
 
@@ -77,6 +79,78 @@ pub struct DeliverySettings {
 #[serde(deny_unknown_fields)]
 pub struct ArticleSettings {
     pub edit_wait_ms: u64,
+}
+
+/// Who may create an account on this node.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    /// Only admins create accounts (and invitations).
+    Closed,
+    /// Sign-up only with an invitation link.
+    Invite,
+    /// Anyone may sign up; the account waits for an admin's approval.
+    Approval,
+    /// Anyone may sign up.
+    Open,
+}
+
+impl Registration {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Registration::Closed => "closed",
+            Registration::Invite => "invite",
+            Registration::Approval => "approval",
+            Registration::Open => "open",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSettings {
+    pub registration: Registration,
+    pub allowed_email_domains: Vec<String>,
+    pub require_verified_email: bool,
+    pub session_idle_minutes: u64,
+    pub session_absolute_hours: u64,
+    pub sign_in_attempts_per_minute: u32,
+    pub lockout_after: u32,
+    pub lockout_minutes: u64,
+    pub verify_link_hours: u64,
+    pub reset_link_minutes: u64,
+    pub invitation_days: u32,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS (required).
+    Starttls,
+    /// TLS from the first byte (SMTPS, usually port 465).
+    Tls,
+    /// No encryption: only for a relay on the same host or a test server.
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    pub from: String,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_security: SmtpSecurity,
+    pub smtp_username: String,
+    pub smtp_password: String,
+    pub smtp_ca_file: String,
+    pub smtp_timeout_secs: u64,
+    pub outbox_dir: String,
+    pub workers: usize,
+    pub poll_interval_ms: u64,
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    pub max_attempts: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -184,6 +258,55 @@ impl Settings {
         if http.max_concurrent_requests == 0 {
             return Err(ConfigError::Invalid(
                 "http.max_concurrent_requests must be at least 1".into(),
+            ));
+        }
+        let accounts = &self.accounts;
+        if accounts.session_idle_minutes == 0
+            || accounts.session_absolute_hours == 0
+            || accounts.verify_link_hours == 0
+            || accounts.reset_link_minutes == 0
+            || accounts.invitation_days == 0
+        {
+            return Err(ConfigError::Invalid(
+                "accounts.session_idle_minutes, session_absolute_hours, verify_link_hours, reset_link_minutes and invitation_days must be at least 1".into(),
+            ));
+        }
+        if accounts.lockout_after == 0 || accounts.lockout_minutes == 0 {
+            return Err(ConfigError::Invalid(
+                "accounts.lockout_after and accounts.lockout_minutes must be at least 1".into(),
+            ));
+        }
+        for domain in &accounts.allowed_email_domains {
+            let d = domain.trim();
+            if d.is_empty() || d.contains('@') || d.contains(char::is_whitespace) {
+                return Err(ConfigError::Invalid(format!(
+                    "accounts.allowed_email_domains: {domain:?} is not a domain"
+                )));
+            }
+        }
+        let email = &self.email;
+        if email.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "email.from {:?} is not an address like \"Name <user@example.org>\"",
+                email.from
+            )));
+        }
+        if email.workers == 0
+            || email.retry_base_ms == 0
+            || email.retry_max_ms < email.retry_base_ms
+        {
+            return Err(ConfigError::Invalid(
+                "email.workers and email.retry_base_ms must be at least 1, and email.retry_max_ms not below email.retry_base_ms".into(),
+            ));
+        }
+        if email.max_attempts == 0 {
+            return Err(ConfigError::Invalid(
+                "email.max_attempts must be at least 1".into(),
+            ));
+        }
+        if email.smtp_username.is_empty() != email.smtp_password.is_empty() {
+            return Err(ConfigError::Invalid(
+                "email.smtp_username and email.smtp_password are set together".into(),
             ));
         }
         if self.database.max_connections == 0 {

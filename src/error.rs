@@ -74,6 +74,7 @@ impl From<crate::service::error::Error> for ApiError {
             Kind::Gone => StatusCode::GONE,
             Kind::Conflict => StatusCode::CONFLICT,
             Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, e.message)

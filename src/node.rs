@@ -41,6 +41,10 @@ pub struct Node {
     pub key_refresh_limiter: Arc<RateLimiter>,
     /// Asked by the delivery worker before each send of a community's content.
     pub recipients: Arc<dyn Recipients>,
+    /// Wakes idle mail workers when a message is queued.
+    pub mail_wakeup: Arc<Notify>,
+    /// Sign-in attempts (and reset requests) per account name or email address.
+    pub sign_in_limiter: Arc<RateLimiter>,
 }
 
 impl Node {
@@ -93,7 +97,11 @@ impl Node {
             settings.federation.inbox_rate_per_minute,
             settings.federation.inbox_burst,
         ));
+        let per_minute = settings.accounts.sign_in_attempts_per_minute;
+        let sign_in_limiter = Arc::new(RateLimiter::new(per_minute, per_minute));
         Ok(Node {
+            mail_wakeup: Arc::new(Notify::new()),
+            sign_in_limiter,
             settings: Arc::new(settings),
             db,
             client,

@@ -21,6 +21,7 @@ mod m20261201_000013_signed_objects;
 mod m20261201_000014_received_ids;
 mod m20261202_000015_job_kind_audience;
 mod m20261202_000016_list_indexes;
+mod m20261203_000026_accounts;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000014_received_ids::Migration),
             Box::new(m20261202_000015_job_kind_audience::Migration),
             Box::new(m20261202_000016_list_indexes::Migration),
+            Box::new(m20261203_000026_accounts::Migration),
         ]
     }
 }

@@ -83,6 +83,18 @@ pub(super) async fn caller(parts: &Parts, state: &Node) -> Result<Caller, ApiErr
             "this account is suspended{why}"
         )));
     }
+    // The suspension record above carries the reason; the state covers pending accounts.
+    match user.state {
+        crate::db::entities::user::AccountState::Active => {}
+        crate::db::entities::user::AccountState::Pending => {
+            return Err(ApiError::forbidden(
+                "this account is waiting for an administrator's approval",
+            ))
+        }
+        crate::db::entities::user::AccountState::Suspended => {
+            return Err(ApiError::forbidden("this account is suspended"))
+        }
+    }
     Ok(Caller {
         member: Member { actor, user },
         scopes,

@@ -1,11 +1,13 @@
 //! Storage: the only module that imports sea_orm. Opens SQLite or PostgreSQL from a URL,
 //! applies migrations, and offers the queries the services need.
 
+pub mod accounts;
 pub mod answers;
 pub mod articles;
 pub mod discussions;
 pub mod entities;
 pub mod events;
+pub mod mail;
 pub mod policy;
 pub mod queue;
 pub mod rate;
@@ -512,7 +514,7 @@ pub struct NewRemoteActor {
     pub visibility: Option<String>,
 }
 
-async fn insert_actor<C: ConnectionTrait>(
+pub(crate) async fn insert_actor<C: ConnectionTrait>(
     conn: &C,
     new: NewLocalActor,
 ) -> Result<LocalActor, StoreError> {

@@ -110,10 +110,11 @@ fn actor_page(state: &Node, actor: &LocalActor, kind: ActorKind) -> Response {
 }
 
 async fn find(state: &Node, name: &str, kind: ActorKind) -> Result<LocalActor, ApiError> {
-    let actor = state
-        .db
-        .local_actor_by_name(&name.to_lowercase())
-        .await?
+    let actor = state.db.local_actor_by_name(&name.to_lowercase()).await?;
+    if actor.as_ref().is_some_and(|a| a.kind == "deleted") {
+        return Err(ApiError::gone(format!("{name:?} was deleted")));
+    }
+    let actor = actor
         .filter(|a| a.kind == kind.as_str())
         .ok_or_else(|| ApiError::not_found(format!("no {} named {name:?}", kind.as_str())))?;
     Ok(actor)

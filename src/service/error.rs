@@ -22,6 +22,8 @@ pub enum Kind {
     Conflict,
     /// A resource is exhausted for now (the database, the diff pool); worth retrying.
     Unavailable,
+    /// The caller tried too often (sign-in attempts); worth retrying later.
+    RateLimited,
     /// A bug or a database failure; logged where it happened, never shown.
     Internal,
 }
@@ -31,6 +33,8 @@ pub enum Kind {
 pub struct Error {
     pub kind: Kind,
     pub message: String,
+    /// The input field the message is about, when there is one (a form shows it beside it).
+    pub field: Option<&'static str>,
 }
 
 impl Error {
@@ -38,7 +42,13 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            field: None,
         }
+    }
+    /// The same error, about the input field `field`.
+    pub fn on(mut self, field: &'static str) -> Error {
+        self.field = Some(field);
+        self
     }
     pub fn invalid(message: impl Into<String>) -> Error {
         Self::new(Kind::Invalid, message)
@@ -63,6 +73,9 @@ impl Error {
     }
     pub fn unavailable(message: impl Into<String>) -> Error {
         Self::new(Kind::Unavailable, message)
+    }
+    pub fn rate_limited(message: impl Into<String>) -> Error {
+        Self::new(Kind::RateLimited, message)
     }
     pub fn internal() -> Error {
         Self::new(Kind::Internal, "internal error")

@@ -41,6 +41,8 @@ enum Layer {
     Api,
     /// The ActivityPub HTTP endpoints (inbox, actors, collections, discovery).
     FederationHttp,
+    /// `ui`: the server-rendered HTML pages (accounts today, the web UI later).
+    Ui,
     /// `app` (composition root), `cli`, `lib`, `main`.
     Root,
 }
@@ -59,7 +61,7 @@ fn allowed(from: Layer, to: Layer) -> bool {
             Service => matches!(to, Domain | Base | Db | Protocol | Node | Delivery),
             Edge => matches!(to, Domain | Base | Db | Service),
             Web => to < Web,
-            Api | FederationHttp => to < Api,
+            Api | FederationHttp | Ui => to < Api,
             Root => true,
         }
 }
@@ -72,12 +74,13 @@ fn layer_of(module: &str) -> Layer {
         "db" => Db,
         "activitypub" => Protocol,
         "node" => Node,
-        "delivery" => Delivery,
+        "delivery" | "mail" => Delivery,
         "service" => Service,
         "error" => Edge,
         "web" => Web,
         "api" => Api,
         "federation" => FederationHttp,
+        "ui" => Ui,
         _ => Root,
     }
 }

@@ -7,8 +7,10 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod fake;
 pub mod sign;
+pub mod smtp;
 
 use roundtable::{app::App, config::Settings, node::Node as NodeState};
 use sea_orm::{ConnectionTrait, Database};
@@ -157,6 +159,13 @@ pub fn test_env(domain: &str, db_url: &str) -> Vec<(String, String)> {
     ]
     .into_iter()
     .map(|(k, v)| (format!("ROUNDTABLE__{k}"), v.to_string()))
+    .chain([(
+        "ROUNDTABLE__EMAIL__OUTBOX_DIR".to_string(),
+        std::env::temp_dir()
+            .join("roundtable-test-mail")
+            .display()
+            .to_string(),
+    )])
     .collect()
 }
 

@@ -1,4 +1,14 @@
-//! Users, communities, the instance actor and API tokens.
+//! Accounts: the instance actor, users, communities and API tokens (this file), and the people
+//! side shared by every front door (the web pages now; the Mastodon API and OAuth later):
+//! `signup` (registration policy, allowed email domains, invitations, email verification),
+//! `signin` (passwords, rate limit and lockout, password reset, which accounts a browser
+//! session may act for), `admin` (what the node's admin does from the CLI). Everything here
+//! returns `service::Error` (the older functions above `signup` keep `AccountError`, which
+//! their callers branch on).
+
+pub mod admin;
+pub mod signin;
+pub mod signup;
 
 use crate::{
     activitypub::signatures::generate_key_pair,
@@ -113,7 +123,7 @@ pub async fn create_user(
     Ok(db.insert_user(actor, password_hash, is_admin).await?)
 }
 
-fn hash_password(password: &str) -> Result<String, AccountError> {
+pub(crate) fn hash_password(password: &str) -> Result<String, AccountError> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -256,4 +266,179 @@ pub fn token_hash(token: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// A local user with its actor: who signed in, who is being managed.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub user: User,
+    pub actor: LocalActor,
+}
+
+impl Account {
+    pub fn name(&self) -> &str {
+        &self.actor.name
+    }
+}
+
+/// The shortest and longest password accepted, in characters.
+pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=1000;
+
+/// Checks a new password's length.
+pub fn check_password(password: &str) -> Result<(), crate::service::error::Error> {
+    let n = password.chars().count();
+    if n < *PASSWORD_CHARS.start() {
+        Err(
+            crate::service::error::Error::refused("a password needs at least 8 characters")
+                .on("password"),
+        )
+    } else if n > *PASSWORD_CHARS.end() {
+        Err(
+            crate::service::error::Error::refused("a password has at most 1000 characters")
+                .on("password"),
+        )
+    } else {
+        Ok(())
+    }
+}
+
+/// Argon2id of a new password, computed off the async workers (it is CPU-bound on purpose).
+pub(crate) async fn hash_new_password(
+    password: &str,
+) -> Result<String, crate::service::error::Error> {
+    check_password(password)?;
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot hash a password");
+            crate::service::error::Error::internal()
+        })
+}
+
+/// Whether `password` matches the stored argon2 hash (false for a malformed hash).
+pub(crate) fn password_matches(hash: &str, password: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A fresh secret for a link or an invitation: 32 random bytes, URL-safe.
+pub(crate) fn new_secret() -> String {
+    let mut secret = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut secret);
+    URL_SAFE_NO_PAD.encode(secret)
+}
+
+/// An email address as stored: trimmed, lowercased, `local@domain` with a dotted domain.
+pub fn parse_email(raw: &str) -> Result<String, crate::service::error::Error> {
+    let email = raw.trim().to_lowercase();
+    let bad = || {
+        crate::service::error::Error::invalid("enter an email address like name@example.org")
+            .on("email")
+    };
+    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    let (local, domain) = email.rsplit_once('@').ok_or_else(bad)?;
+    if local.is_empty()
+        || domain.is_empty()
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || local.contains(['<', '>', '"', ',', ';', '@'])
+        || !domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
+    {
+        return Err(bad());
+    }
+    if email.parse::<lettre::Address>().is_err() {
+        return Err(bad());
+    }
+    Ok(email)
+}
+
+/// The account of a user id (None for an unknown user or a deleted actor).
+pub async fn account(
+    db: &Db,
+    user_id: i64,
+) -> Result<Option<Account>, crate::service::error::Error> {
+    let Some(user) = db.user(user_id).await? else {
+        return Ok(None);
+    };
+    Ok(db
+        .local_actor(user.actor_id)
+        .await?
+        .filter(|a| a.kind == ActorKind::Person.as_str())
+        .map(|actor| Account { user, actor }))
+}
+
+/// The account named `name`, or an error naming it.
+pub async fn account_named(db: &Db, name: &str) -> Result<Account, crate::service::error::Error> {
+    let missing = || crate::service::error::Error::not_found(format!("no user named {name:?}"));
+    let actor = db
+        .local_actor_by_name(&name.trim().to_lowercase())
+        .await?
+        .filter(|a| a.kind == ActorKind::Person.as_str())
+        .ok_or_else(missing)?;
+    let user = db.user_by_actor(actor.id).await?.ok_or_else(missing)?;
+    Ok(Account { user, actor })
+}
+
+impl From<StoreError> for crate::service::error::Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Taken(what) => {
+                crate::service::error::Error::conflict(format!("{what} is already taken"))
+            }
+            StoreError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// An IANA time zone name (`Europe/Berlin`); empty means UTC.
+pub fn parse_time_zone(raw: &str) -> Result<String, crate::service::error::Error> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok("UTC".into());
+    }
+    raw.parse::<chrono_tz::Tz>()
+        .map(|tz| tz.name().to_string())
+        .map_err(|_| {
+            crate::service::error::Error::invalid(format!(
+                "{raw:?} is not a time zone; use a name like Europe/Berlin or America/New_York"
+            ))
+            .on("time_zone")
+        })
+}
+
+/// A BCP 47 language tag (`en`, `de-CH`); empty means English.
+pub fn parse_locale(raw: &str) -> Result<String, crate::service::error::Error> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok("en".into());
+    }
+    let mut parts = raw.split('-');
+    let primary = parts.next().unwrap_or_default();
+    let ok = raw.len() <= 35
+        && (2..=8).contains(&primary.len())
+        && primary.chars().all(|c| c.is_ascii_alphabetic())
+        && parts
+            .all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    if ok {
+        Ok(raw.to_string())
+    } else {
+        Err(crate::service::error::Error::invalid(format!(
+            "{raw:?} is not a language tag; use one like en or de-CH"
+        ))
+        .on("locale"))
+    }
 }

@@ -1,0 +1,331 @@
+//! The server-rendered HTML pages (askama templates under `templates/ui/`): the home page and
+//! the account pages (sign-in, sign-up, invitations, email verification, password reset,
+//! sign-out, the user's sessions). They work without JavaScript and are the seam the web UI and
+//! the OAuth consent page build on: `Browser` is who is signed in, `Posted` is a form post that
+//! carries the session's CSRF token.
+//!
+//! Sessions are `tower-sessions` sessions in the node's database (`store`): the cookie is
+//! `HttpOnly`, `SameSite=Lax`, `Secure` outside `federation.debug`; a session ends after
+//! `accounts.session_idle_minutes` without a request and `accounts.session_absolute_hours`
+//! after sign-in; its id changes at sign-in.
+
+pub mod accounts;
+pub mod pages;
+pub mod store;
+
+use crate::{
+    node::Node,
+    service::{
+        accounts::{signin, Account},
+        error::{Error, Kind},
+    },
+};
+use axum::{
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{request::Parts, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Router,
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use rand::RngCore;
+use serde::de::DeserializeOwned;
+use tower_sessions::{cookie::SameSite, Expiry, Session, SessionManagerLayer};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "roundtable_session";
+/// Session data keys.
+const CSRF: &str = "csrf";
+const SIGNED_IN_AT: &str = "signed_in_at";
+
+/// The pages' routes, with the session layer (which only they use).
+pub fn router(state: &Node) -> Router<Node> {
+    let idle =
+        i64::try_from(state.settings.accounts.session_idle_minutes).unwrap_or(i64::MAX / 120);
+    let sessions = SessionManagerLayer::new(store::DbSessionStore::new(state.db.clone()))
+        .with_name(COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(!state.settings.federation.debug)
+        .with_path("/")
+        .with_always_save(true)
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::minutes(idle),
+        ));
+    Router::new()
+        .route("/", get(pages::home))
+        .route(
+            "/sign-in",
+            get(accounts::sign_in_page).post(accounts::sign_in),
+        )
+        .route(
+            "/sign-up",
+            get(accounts::sign_up_page).post(accounts::sign_up),
+        )
+        .route(
+            "/invite/{token}",
+            get(accounts::invitation_page).post(accounts::accept_invitation),
+        )
+        .route(
+            "/verify-email",
+            get(accounts::verify_email_page).post(accounts::verify_email),
+        )
+        .route(
+            "/forgot-password",
+            get(accounts::forgot_password_page).post(accounts::forgot_password),
+        )
+        .route(
+            "/reset-password",
+            get(accounts::reset_password_page).post(accounts::reset_password),
+        )
+        .route(
+            "/sign-out",
+            get(accounts::sign_out_page).post(accounts::sign_out),
+        )
+        .route("/sessions", get(accounts::sessions_page))
+        .route("/sessions/{id}/revoke", post(accounts::revoke_session))
+        .route(
+            "/sessions/revoke-others",
+            post(accounts::revoke_other_sessions),
+        )
+        .layer(sessions)
+}
+
+/// The browser making a request: its session, and the account signed in on it, if any.
+pub struct Browser {
+    pub session: Session,
+    pub account: Option<Account>,
+}
+
+impl Browser {
+    /// The session's CSRF token, created on first use; every form carries it.
+    pub async fn csrf(&self) -> Result<String, PageError> {
+        if let Some(token) = self
+            .session
+            .get::<String>(CSRF)
+            .await
+            .map_err(session_error)?
+        {
+            return Ok(token);
+        }
+        let token = new_token();
+        self.session
+            .insert(CSRF, &token)
+            .await
+            .map_err(session_error)?;
+        Ok(token)
+    }
+
+    /// Starts a signed-in session for `account`: a new session id (the old one is dropped,
+    /// so a planted cookie never becomes signed in) and a new CSRF token.
+    pub async fn sign_in(
+        &self,
+        state: &Node,
+        account: &Account,
+        headers: &HeaderMap,
+    ) -> Result<(), PageError> {
+        self.session.cycle_id().await.map_err(session_error)?;
+        self.session.set_expiry(Some(signed_in_expiry(state)));
+        let agent: String = headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("unknown browser")
+            .chars()
+            .take(200)
+            .collect();
+        let s = &self.session;
+        s.insert(store::USER_ID, account.user.id)
+            .await
+            .map_err(session_error)?;
+        s.insert(store::USER_AGENT, agent)
+            .await
+            .map_err(session_error)?;
+        s.insert(SIGNED_IN_AT, crate::db::now_ms())
+            .await
+            .map_err(session_error)?;
+        s.insert(CSRF, new_token()).await.map_err(session_error)?;
+        Ok(())
+    }
+
+    /// Ends the session (its row and cookie).
+    pub async fn sign_out(&self) -> Result<(), PageError> {
+        self.session.flush().await.map_err(session_error)
+    }
+}
+
+impl FromRequestParts<Node> for Browser {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Node) -> Result<Browser, PageError> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|_| PageError::internal())?;
+        let user_id = session
+            .get::<i64>(store::USER_ID)
+            .await
+            .map_err(session_error)?;
+        let account = match user_id {
+            Some(id) => {
+                let at = session
+                    .get::<i64>(SIGNED_IN_AT)
+                    .await
+                    .map_err(session_error)?
+                    .unwrap_or(0);
+                let account = signin::session_account(state, id, at).await?;
+                if account.is_none() {
+                    // Expired, suspended or deleted: the session signs nobody in any more.
+                    session.flush().await.map_err(session_error)?;
+                }
+                account
+            }
+            None => None,
+        };
+        // A signed-out session only carries a form's CSRF token: it ends after two idle hours,
+        // so visitors who never sign in leave few rows behind. A signed-in one lasts
+        // `accounts.session_idle_minutes` between requests.
+        session.set_expiry(Some(if account.is_some() {
+            signed_in_expiry(state)
+        } else {
+            Expiry::OnInactivity(tower_sessions::cookie::time::Duration::hours(2))
+        }));
+        Ok(Browser { session, account })
+    }
+}
+
+fn signed_in_expiry(state: &Node) -> Expiry {
+    let idle =
+        i64::try_from(state.settings.accounts.session_idle_minutes).unwrap_or(i64::MAX / 120);
+    Expiry::OnInactivity(tower_sessions::cookie::time::Duration::minutes(idle))
+}
+
+/// A form post whose CSRF token matches the session's; anything else is refused with 403.
+pub struct Posted<T> {
+    pub browser: Browser,
+    pub form: T,
+}
+
+#[derive(serde::Deserialize)]
+struct CsrfField {
+    #[serde(default)]
+    csrf: String,
+}
+
+impl<T: DeserializeOwned> FromRequest<Node> for Posted<T> {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &Node) -> Result<Posted<T>, PageError> {
+        let (mut parts, body) = req.into_parts();
+        let browser = Browser::from_request_parts(&mut parts, state).await?;
+        let body = axum::body::Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|e| {
+                PageError::new(e.status(), "The form could not be read.", e.body_text())
+            })?;
+        let given: CsrfField = serde_urlencoded::from_bytes(&body).unwrap_or(CsrfField {
+            csrf: String::new(),
+        });
+        let expected = browser
+            .session
+            .get::<String>(CSRF)
+            .await
+            .map_err(session_error)?
+            .unwrap_or_default();
+        if expected.is_empty() || !same(expected.as_bytes(), given.csrf.as_bytes()) {
+            return Err(PageError::new(
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                "The form was sent without this site's security token, or the session it belonged to has ended. Go back, reload the page and send the form again.".into(),
+            ));
+        }
+        let form = serde_urlencoded::from_bytes(&body).map_err(|e| {
+            PageError::new(
+                StatusCode::BAD_REQUEST,
+                "The form could not be read",
+                format!("Its fields were not understood: {e}."),
+            )
+        })?;
+        Ok(Posted { browser, form })
+    }
+}
+
+/// Constant-time comparison of two tokens.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A page that explains what went wrong, with the matching status.
+#[derive(Debug)]
+pub struct PageError {
+    pub status: StatusCode,
+    pub title: String,
+    pub message: String,
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, title: &str, message: String) -> PageError {
+        PageError {
+            status,
+            title: title.to_string(),
+            message,
+        }
+    }
+
+    pub fn internal() -> PageError {
+        PageError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "The node could not answer this request. Try again in a moment.".into(),
+        )
+    }
+}
+
+fn session_error(e: tower_sessions::session::Error) -> PageError {
+    tracing::error!(error = %e, "session store error");
+    PageError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Sessions are unavailable",
+        "The node cannot read or store sessions right now. Try again in a moment.".into(),
+    )
+}
+
+/// The status a page answers a service error with.
+pub fn status_of(kind: Kind) -> StatusCode {
+    match kind {
+        Kind::Invalid => StatusCode::BAD_REQUEST,
+        Kind::Refused => StatusCode::UNPROCESSABLE_ENTITY,
+        Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Kind::Forbidden => StatusCode::FORBIDDEN,
+        Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::Gone => StatusCode::GONE,
+        Kind::Conflict => StatusCode::CONFLICT,
+        Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Kind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<Error> for PageError {
+    fn from(e: Error) -> PageError {
+        let title = match e.kind {
+            Kind::NotFound => "Not found",
+            Kind::Gone => "This link no longer works",
+            Kind::Forbidden | Kind::Unauthenticated => "Not allowed",
+            Kind::Unavailable | Kind::RateLimited => "Try again later",
+            Kind::Internal => "Something went wrong",
+            _ => "That did not work",
+        };
+        PageError::new(status_of(e.kind), title, e.message)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        pages::message(self.status, &self.title, &self.message, None)
+    }
+}
