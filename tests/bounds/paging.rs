@@ -843,20 +843,29 @@ async fn collection(url: &str) -> (Value, Vec<Value>) {
 #[tokio::test]
 async fn collections_and_the_atom_feed_page_the_way_mastodon_reads_them() {
     let (alpha, olga) = practice(quiet()).await;
-    let db = &alpha.state.db;
     let community = alpha.url("/c/practice");
+    let p = Practice {
+        alpha,
+        olga,
+        community,
+    };
+    let newest_first = sixty_threads_page_with_the_pinned_ones_featured(&p).await;
+    moderators_page_in_the_order_they_joined(&p).await;
+    owned_articles_page_oldest_first(&p).await;
+    a_bad_cursor_is_a_json_400_everywhere(&p).await;
+    the_atom_feed_pages_fifty_entries_at_a_time(&p, newest_first).await;
+}
 
-    // 60 threads, 25 of them pinned.
+/// 60 threads, 25 of them pinned.
+async fn sixty_threads_page_with_the_pinned_ones_featured(p: &Practice) -> Vec<String> {
+    let Practice { alpha, .. } = p;
+    let db = &alpha.state.db;
+    let olga = p.olga.clone();
+    let community = p.community.clone();
     let mut threads = Vec::new();
     for i in 0..60 {
         let (t, _) = db
-            .insert_post(post(
-                &alpha,
-                &format!("c{i}"),
-                &olga.ap_id(),
-                None,
-                now_ms(),
-            ))
+            .insert_post(post(alpha, &format!("c{i}"), &olga.ap_id(), None, now_ms()))
             .await
             .expect("db");
         if i % 12 < 5 {
@@ -893,8 +902,14 @@ async fn collections_and_the_atom_feed_page_the_way_mastodon_reads_them() {
             .map(|i| i.iter().map(ap_or_id).collect::<Vec<_>>()),
         Some(pinned[..20].to_vec())
     );
+    newest_first
+}
 
-    // Moderators: the owner and 55 more, in the order they joined; plain members are not.
+/// Moderators: the owner and 55 more, in the order they joined; plain members are not.
+async fn moderators_page_in_the_order_they_joined(p: &Practice) {
+    let olga = p.olga.clone();
+    let db = &p.alpha.state.db;
+    let community = p.community.clone();
     let mut moderators = vec![olga.ap_id()];
     for i in 0..70 {
         let actor = remote("mod", i);
@@ -926,12 +941,16 @@ async fn collections_and_the_atom_feed_page_the_way_mastodon_reads_them() {
         moderators.iter().map(|m| json!(m)).collect::<Vec<_>>()
     );
     assert_eq!(top["orderedItems"].as_array().map(Vec::len), Some(50));
+}
 
-    // Articles owned here, oldest first; replicated ones are not listed.
+/// Articles owned here, oldest first; replicated ones are not listed.
+async fn owned_articles_page_oldest_first(p: &Practice) {
+    let Practice { alpha, .. } = p;
+    let community = p.community.clone();
     let mut owned = Vec::new();
     for i in 0..57 {
         let replica = i % 20 == 19;
-        stored_article(&alpha, i, &format!("Owned {i}"), None, replica).await;
+        stored_article(alpha, i, &format!("Owned {i}"), None, replica).await;
         if !replica {
             owned.push(json!(alpha.url(&format!("/a/bulk-{i}"))));
         }
@@ -940,8 +959,11 @@ async fn collections_and_the_atom_feed_page_the_way_mastodon_reads_them() {
     assert_eq!(top["totalItems"], 55);
     assert_eq!(items, owned);
     assert_eq!(top["orderedItems"].as_array().map(Vec::len), Some(50));
+}
 
-    // A bad cursor is a JSON 400 on every collection and feed.
+/// A bad cursor is a JSON 400 on every collection and feed.
+async fn a_bad_cursor_is_a_json_400_everywhere(p: &Practice) {
+    let community = p.community.clone();
     for path in [
         "outbox?page=true&before=x",
         "featured?page=true&before=x",
@@ -959,8 +981,11 @@ async fn collections_and_the_atom_feed_page_the_way_mastodon_reads_them() {
         let body: Value = response.json().await.expect("a JSON error");
         assert!(body["error"].is_string(), "{path}: {body}");
     }
+}
 
-    // The Atom feed: 50 entries a page, and a link to the next (RFC 5005).
+/// The Atom feed: 50 entries a page, and a link to the next (RFC 5005).
+async fn the_atom_feed_pages_fifty_entries_at_a_time(p: &Practice, newest_first: Vec<String>) {
+    let community = p.community.clone();
     let mut entries = Vec::new();
     let mut next = Some(format!("{community}/feed.atom"));
     let mut pages = 0;
@@ -998,6 +1023,13 @@ async fn collections_and_the_atom_feed_page_the_way_mastodon_reads_them() {
     }
     assert_eq!(pages, 2);
     assert_eq!(entries, newest_first);
+}
+
+/// alpha with olga's community `practice`, and the community's actor id.
+struct Practice {
+    alpha: Node,
+    olga: ApiUser,
+    community: String,
 }
 
 fn ap_or_id(v: &Value) -> String {
