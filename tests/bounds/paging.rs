@@ -163,11 +163,23 @@ fn post(node: &Node, key: &str, author: &str, thread: Option<&Post>, published: 
 #[tokio::test]
 async fn a_communitys_members_bans_threads_and_replies_page_without_repeats_or_gaps() {
     let (alpha, olga) = practice(quiet()).await;
-    let db = &alpha.state.db;
     let community = alpha.url("/c/practice");
-    let anonymous = alpha.anonymous();
+    let p = Practice {
+        alpha,
+        olga,
+        community,
+    };
+    members_page_oldest_first(&p).await;
+    bans_page_oldest_first_for_the_moderator(&p).await;
+    let (threads, start) = threads_page_pinned_first_then_newest(&p).await;
+    replies_page_oldest_first_and_nest_across_pages(&p, &threads, start).await;
+}
 
-    // Members, oldest first: the owner, then 205 people from elsewhere.
+/// Members, oldest first: the owner, then 205 people from elsewhere.
+async fn members_page_oldest_first(p: &Practice) {
+    let db = &p.alpha.state.db;
+    let olga = p.olga.clone();
+    let community = p.community.clone();
     let mut members = vec![olga.ap_id()];
     for i in 0..205 {
         let actor = remote("member", i);
@@ -191,8 +203,13 @@ async fn a_communitys_members_bans_threads_and_replies_page_without_repeats_or_g
         cap: 200,
     };
     pages_through(&olga, list, &members, actor_of).await;
+}
 
-    // Bans, oldest first, for the moderator.
+/// Bans, oldest first, for the moderator.
+async fn bans_page_oldest_first_for_the_moderator(p: &Practice) {
+    let db = &p.alpha.state.db;
+    let olga = p.olga.clone();
+    let community = p.community.clone();
     let mut bans = Vec::new();
     for i in 0..205 {
         let actor = remote("troll", i);
@@ -208,14 +225,20 @@ async fn a_communitys_members_bans_threads_and_replies_page_without_repeats_or_g
         cap: 200,
     };
     pages_through(&olga, list, &bans, actor_of).await;
+}
 
-    // Threads: pinned first (old ones among them, so pins fall on many pages), newest first.
+/// Threads: pinned first (old ones among them, so pins fall on many pages), newest first.
+async fn threads_page_pinned_first_then_newest(p: &Practice) -> (Vec<Post>, i64) {
+    let db = &p.alpha.state.db;
+    let Practice { alpha, .. } = p;
+    let olga = p.olga.clone();
+    let anonymous = p.alpha.anonymous();
     let start = now_ms() - DAY;
     let mut threads = Vec::new();
     for i in 0..205 {
         let (t, _) = db
             .insert_post(post(
-                &alpha,
+                alpha,
                 &format!("t{i}"),
                 &olga.ap_id(),
                 None,
@@ -250,9 +273,20 @@ async fn a_communitys_members_bans_threads_and_replies_page_without_repeats_or_g
         .get("/communities/practice/threads?before=2,5")
         .await;
     assert_eq!(status, 400, "{body}");
+    (threads, start)
+}
 
-    // Replies of one thread, oldest first: published times tie in pairs, and every third
-    // reply answers the one before it, which may sit on the page before.
+/// Replies of one thread, oldest first: published times tie in pairs, and every third
+/// reply answers the one before it, which may sit on the page before.
+async fn replies_page_oldest_first_and_nest_across_pages(
+    p: &Practice,
+    threads: &[Post],
+    start: i64,
+) {
+    let db = &p.alpha.state.db;
+    let Practice { alpha, .. } = p;
+    let olga = p.olga.clone();
+    let anonymous = p.alpha.anonymous();
     let thread = &threads[3];
     let mut replies: Vec<Post> = Vec::new();
     for i in 0..205 {
@@ -262,7 +296,7 @@ async fn a_communitys_members_bans_threads_and_replies_page_without_repeats_or_g
             remote("replier", i)
         };
         let mut new = post(
-            &alpha,
+            alpha,
             &format!("r{i}"),
             &author,
             Some(thread),
