@@ -163,11 +163,23 @@ fn post(node: &Node, key: &str, author: &str, thread: Option<&Post>, published: 
 #[tokio::test]
 async fn a_communitys_members_bans_threads_and_replies_page_without_repeats_or_gaps() {
     let (alpha, olga) = practice(quiet()).await;
-    let db = &alpha.state.db;
     let community = alpha.url("/c/practice");
-    let anonymous = alpha.anonymous();
+    let p = Practice {
+        alpha,
+        olga,
+        community,
+    };
+    members_page_oldest_first(&p).await;
+    bans_page_oldest_first_for_the_moderator(&p).await;
+    let (threads, start) = threads_page_pinned_first_then_newest(&p).await;
+    replies_page_oldest_first_and_nest_across_pages(&p, &threads, start).await;
+}
 
-    // Members, oldest first: the owner, then 205 people from elsewhere.
+/// Members, oldest first: the owner, then 205 people from elsewhere.
+async fn members_page_oldest_first(p: &Practice) {
+    let db = &p.alpha.state.db;
+    let olga = p.olga.clone();
+    let community = p.community.clone();
     let mut members = vec![olga.ap_id()];
     for i in 0..205 {
         let actor = remote("member", i);
@@ -191,8 +203,13 @@ async fn a_communitys_members_bans_threads_and_replies_page_without_repeats_or_g
         cap: 200,
     };
     pages_through(&olga, list, &members, actor_of).await;
+}
 
-    // Bans, oldest first, for the moderator.
+/// Bans, oldest first, for the moderator.
+async fn bans_page_oldest_first_for_the_moderator(p: &Practice) {
+    let db = &p.alpha.state.db;
+    let olga = p.olga.clone();
+    let community = p.community.clone();
     let mut bans = Vec::new();
     for i in 0..205 {
         let actor = remote("troll", i);
@@ -208,14 +225,20 @@ async fn a_communitys_members_bans_threads_and_replies_page_without_repeats_or_g
         cap: 200,
     };
     pages_through(&olga, list, &bans, actor_of).await;
+}
 
-    // Threads: pinned first (old ones among them, so pins fall on many pages), newest first.
+/// Threads: pinned first (old ones among them, so pins fall on many pages), newest first.
+async fn threads_page_pinned_first_then_newest(p: &Practice) -> (Vec<Post>, i64) {
+    let db = &p.alpha.state.db;
+    let Practice { alpha, .. } = p;
+    let olga = p.olga.clone();
+    let anonymous = p.alpha.anonymous();
     let start = now_ms() - DAY;
     let mut threads = Vec::new();
     for i in 0..205 {
         let (t, _) = db
             .insert_post(post(
-                &alpha,
+                alpha,
                 &format!("t{i}"),
                 &olga.ap_id(),
                 None,
@@ -250,9 +273,20 @@ async fn a_communitys_members_bans_threads_and_replies_page_without_repeats_or_g
         .get("/communities/practice/threads?before=2,5")
         .await;
     assert_eq!(status, 400, "{body}");
+    (threads, start)
+}
 
-    // Replies of one thread, oldest first: published times tie in pairs, and every third
-    // reply answers the one before it, which may sit on the page before.
+/// Replies of one thread, oldest first: published times tie in pairs, and every third
+/// reply answers the one before it, which may sit on the page before.
+async fn replies_page_oldest_first_and_nest_across_pages(
+    p: &Practice,
+    threads: &[Post],
+    start: i64,
+) {
+    let db = &p.alpha.state.db;
+    let Practice { alpha, .. } = p;
+    let olga = p.olga.clone();
+    let anonymous = p.alpha.anonymous();
     let thread = &threads[3];
     let mut replies: Vec<Post> = Vec::new();
     for i in 0..205 {
@@ -262,7 +296,7 @@ async fn a_communitys_members_bans_threads_and_replies_page_without_repeats_or_g
             remote("replier", i)
         };
         let mut new = post(
-            &alpha,
+            alpha,
             &format!("r{i}"),
             &author,
             Some(thread),
@@ -843,20 +877,29 @@ async fn collection(url: &str) -> (Value, Vec<Value>) {
 #[tokio::test]
 async fn collections_and_the_atom_feed_page_the_way_mastodon_reads_them() {
     let (alpha, olga) = practice(quiet()).await;
-    let db = &alpha.state.db;
     let community = alpha.url("/c/practice");
+    let p = Practice {
+        alpha,
+        olga,
+        community,
+    };
+    let newest_first = sixty_threads_page_with_the_pinned_ones_featured(&p).await;
+    moderators_page_in_the_order_they_joined(&p).await;
+    owned_articles_page_oldest_first(&p).await;
+    a_bad_cursor_is_a_json_400_everywhere(&p).await;
+    the_atom_feed_pages_fifty_entries_at_a_time(&p, newest_first).await;
+}
 
-    // 60 threads, 25 of them pinned.
+/// 60 threads, 25 of them pinned.
+async fn sixty_threads_page_with_the_pinned_ones_featured(p: &Practice) -> Vec<String> {
+    let Practice { alpha, .. } = p;
+    let db = &alpha.state.db;
+    let olga = p.olga.clone();
+    let community = p.community.clone();
     let mut threads = Vec::new();
     for i in 0..60 {
         let (t, _) = db
-            .insert_post(post(
-                &alpha,
-                &format!("c{i}"),
-                &olga.ap_id(),
-                None,
-                now_ms(),
-            ))
+            .insert_post(post(alpha, &format!("c{i}"), &olga.ap_id(), None, now_ms()))
             .await
             .expect("db");
         if i % 12 < 5 {
@@ -893,8 +936,14 @@ async fn collections_and_the_atom_feed_page_the_way_mastodon_reads_them() {
             .map(|i| i.iter().map(ap_or_id).collect::<Vec<_>>()),
         Some(pinned[..20].to_vec())
     );
+    newest_first
+}
 
-    // Moderators: the owner and 55 more, in the order they joined; plain members are not.
+/// Moderators: the owner and 55 more, in the order they joined; plain members are not.
+async fn moderators_page_in_the_order_they_joined(p: &Practice) {
+    let olga = p.olga.clone();
+    let db = &p.alpha.state.db;
+    let community = p.community.clone();
     let mut moderators = vec![olga.ap_id()];
     for i in 0..70 {
         let actor = remote("mod", i);
@@ -926,12 +975,16 @@ async fn collections_and_the_atom_feed_page_the_way_mastodon_reads_them() {
         moderators.iter().map(|m| json!(m)).collect::<Vec<_>>()
     );
     assert_eq!(top["orderedItems"].as_array().map(Vec::len), Some(50));
+}
 
-    // Articles owned here, oldest first; replicated ones are not listed.
+/// Articles owned here, oldest first; replicated ones are not listed.
+async fn owned_articles_page_oldest_first(p: &Practice) {
+    let Practice { alpha, .. } = p;
+    let community = p.community.clone();
     let mut owned = Vec::new();
     for i in 0..57 {
         let replica = i % 20 == 19;
-        stored_article(&alpha, i, &format!("Owned {i}"), None, replica).await;
+        stored_article(alpha, i, &format!("Owned {i}"), None, replica).await;
         if !replica {
             owned.push(json!(alpha.url(&format!("/a/bulk-{i}"))));
         }
@@ -940,8 +993,11 @@ async fn collections_and_the_atom_feed_page_the_way_mastodon_reads_them() {
     assert_eq!(top["totalItems"], 55);
     assert_eq!(items, owned);
     assert_eq!(top["orderedItems"].as_array().map(Vec::len), Some(50));
+}
 
-    // A bad cursor is a JSON 400 on every collection and feed.
+/// A bad cursor is a JSON 400 on every collection and feed.
+async fn a_bad_cursor_is_a_json_400_everywhere(p: &Practice) {
+    let community = p.community.clone();
     for path in [
         "outbox?page=true&before=x",
         "featured?page=true&before=x",
@@ -959,8 +1015,11 @@ async fn collections_and_the_atom_feed_page_the_way_mastodon_reads_them() {
         let body: Value = response.json().await.expect("a JSON error");
         assert!(body["error"].is_string(), "{path}: {body}");
     }
+}
 
-    // The Atom feed: 50 entries a page, and a link to the next (RFC 5005).
+/// The Atom feed: 50 entries a page, and a link to the next (RFC 5005).
+async fn the_atom_feed_pages_fifty_entries_at_a_time(p: &Practice, newest_first: Vec<String>) {
+    let community = p.community.clone();
     let mut entries = Vec::new();
     let mut next = Some(format!("{community}/feed.atom"));
     let mut pages = 0;
@@ -998,6 +1057,13 @@ async fn collections_and_the_atom_feed_page_the_way_mastodon_reads_them() {
     }
     assert_eq!(pages, 2);
     assert_eq!(entries, newest_first);
+}
+
+/// alpha with olga's community `practice`, and the community's actor id.
+struct Practice {
+    alpha: Node,
+    olga: ApiUser,
+    community: String,
 }
 
 fn ap_or_id(v: &Value) -> String {

@@ -1,6 +1,6 @@
 //! Likes, locks, pins, roles, remote moderators, unbans, leaving and approval, across nodes.
 
-use super::federation::{bert_moderates, three_nodes};
+use super::federation::{bert_moderates, three_nodes, Three};
 use crate::harness::{eventually, ApiUser, Node};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -31,9 +31,17 @@ async fn on_all(
 #[tokio::test]
 async fn likes_locks_pins_roles_and_remote_moderators_federate() {
     let t = three_nodes().await;
-    let all = [&t.olga, &t.bert, &t.gina];
+    let r = the_owner_edits_the_profile_and_gina_posts(&t).await;
+    bert_likes_and_unlikes_from_beta(&t, &r).await;
+    olga_locks_and_unlocks_the_thread(&t, &r).await;
+    pinning_shows_everywhere_and_in_featured(&t, &r).await;
+    members_cannot_moderate(&t, &r).await;
+    bert_moderates_and_removes_the_thread_from_beta(&t, &r).await;
+}
 
-    // The owner edits the profile; replicas refresh it. Members cannot edit it.
+/// The owner edits the profile; replicas refresh it. Members cannot edit it.
+async fn the_owner_edits_the_profile_and_gina_posts(t: &Three) -> Runbooks {
+    let all = [&t.olga, &t.bert, &t.gina];
     let (status, body) = t
         .olga
         .patch(
@@ -78,8 +86,19 @@ async fn likes_locks_pins_roles_and_remote_moderators_federate() {
     let ap_id = thread["ap_id"].as_str().expect("id").to_string();
     let copies = on_all(&all, &t.handle, &ap_id, "thread", |_| true).await;
     let (alpha_id, beta_id) = (copies[0]["id"].clone(), copies[1]["id"].clone());
+    Runbooks {
+        ap_id,
+        copies,
+        alpha_id,
+        beta_id,
+    }
+}
 
-    // Like and unlike from beta.
+/// Like and unlike from beta.
+async fn bert_likes_and_unlikes_from_beta(t: &Three, r: &Runbooks) {
+    let ap_id = r.ap_id.clone();
+    let beta_id = r.beta_id.clone();
+    let all = [&t.olga, &t.bert, &t.gina];
     let (status, body) = t
         .bert
         .post(&format!("/threads/{beta_id}/like"), json!({}))
@@ -102,8 +121,14 @@ async fn likes_locks_pins_roles_and_remote_moderators_federate() {
         th["like_count"] == 0
     })
     .await;
+}
 
-    // olga locks it: replies are refused everywhere; unlocking reopens it.
+/// olga locks it: replies are refused everywhere; unlocking reopens it.
+async fn olga_locks_and_unlocks_the_thread(t: &Three, r: &Runbooks) {
+    let ap_id = r.ap_id.clone();
+    let alpha_id = r.alpha_id.clone();
+    let beta_id = r.beta_id.clone();
+    let all = [&t.olga, &t.bert, &t.gina];
     let (status, body) = t
         .olga
         .post(&format!("/threads/{alpha_id}/lock"), json!({}))
@@ -135,8 +160,13 @@ async fn likes_locks_pins_roles_and_remote_moderators_federate() {
         th["locked"] == false
     })
     .await;
+}
 
-    // Pinning shows on every node and in the community's featured collection.
+/// Pinning shows on every node and in the community's featured collection.
+async fn pinning_shows_everywhere_and_in_featured(t: &Three, r: &Runbooks) {
+    let ap_id = r.ap_id.clone();
+    let alpha_id = r.alpha_id.clone();
+    let all = [&t.olga, &t.bert, &t.gina];
     let (status, _) = t
         .olga
         .post(&format!("/threads/{alpha_id}/pin"), json!({}))
@@ -153,8 +183,11 @@ async fn likes_locks_pins_roles_and_remote_moderators_federate() {
         .await
         .expect("json");
     assert_eq!(featured["orderedItems"][0]["id"], ap_id.as_str());
+}
 
-    // Members cannot moderate: bert's removal is refused.
+/// Members cannot moderate: bert's removal is refused.
+async fn members_cannot_moderate(t: &Three, r: &Runbooks) {
+    let beta_id = r.beta_id.clone();
     let (status, _) = t
         .bert
         .post(
@@ -163,9 +196,15 @@ async fn likes_locks_pins_roles_and_remote_moderators_federate() {
         )
         .await;
     assert_eq!(status, 403);
+}
 
-    // olga makes bert a moderator; beta learns it; bert removes the thread from beta.
-    bert_moderates(&t, Some("runbook steward")).await;
+/// olga makes bert a moderator; beta learns it; bert removes the thread from beta.
+async fn bert_moderates_and_removes_the_thread_from_beta(t: &Three, r: &Runbooks) {
+    let ap_id = r.ap_id.clone();
+    let copies = r.copies.clone();
+    let beta_id = r.beta_id.clone();
+    let all = [&t.olga, &t.bert, &t.gina];
+    bert_moderates(t, Some("runbook steward")).await;
     let (status, body) = t
         .bert
         .post(
@@ -197,6 +236,14 @@ async fn likes_locks_pins_roles_and_remote_moderators_federate() {
             .is_some_and(|e| e.contains("duplicate")),
         "{body}"
     );
+}
+
+/// gina's thread "Runbooks" in alpha's community, and its copies on alpha, beta and gamma.
+struct Runbooks {
+    ap_id: String,
+    copies: Vec<Value>,
+    alpha_id: Value,
+    beta_id: Value,
 }
 
 #[tokio::test]

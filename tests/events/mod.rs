@@ -1,7 +1,7 @@
 //! Issue: events with RSVP, capacity and a waitlist, federated between nodes.
 
 use crate::{
-    discussions::federation::{bert_moderates, three_nodes},
+    discussions::federation::{bert_moderates, three_nodes, Three},
     harness::{eventually, ApiUser},
 };
 use roundtable::{
@@ -9,7 +9,7 @@ use roundtable::{
     service::events::{event_json, parse_event, summary_line},
 };
 use serde_json::{json, Value};
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -464,8 +464,16 @@ async fn calendar_feeds_follow_moves_and_cancellations_in_the_event_zone() {
             r.text().await.expect("text")
         }
     };
+    let (id, uid) = a_night_shift_across_the_end_of_dst_keeps_its_zone(&t, &get_ics).await;
+    moves_and_cancellations_reach_every_feed(&t, &http, &get_ics, id, uid).await;
+    a_personal_feed_lists_what_its_owner_goes_to(&t, &http, &get_ics).await;
+}
 
-    // Across the end of DST in Berlin (25 Oct 2027, 03:00 CEST → 02:00 CET).
+/// Across the end of DST in Berlin (25 Oct 2027, 03:00 CEST → 02:00 CET).
+async fn a_night_shift_across_the_end_of_dst_keeps_its_zone<F: Future<Output = String>>(
+    t: &Three,
+    get_ics: impl Fn(String) -> F,
+) -> (Value, String) {
     let (status, created) = t
         .olga
         .post(
@@ -511,8 +519,17 @@ async fn calendar_feeds_follow_moves_and_cancellations_in_the_event_zone() {
         })
         .expect("the fall-back transition");
     assert_eq!(value(&change.properties, "DTSTART"), "20271031T030000");
+    (id, uid)
+}
 
-    // Move by an hour, then cancel: every feed on every node follows, with the same UID.
+/// Move by an hour, then cancel: every feed on every node follows, with the same UID.
+async fn moves_and_cancellations_reach_every_feed<F: Future<Output = String>>(
+    t: &Three,
+    http: &reqwest::Client,
+    get_ics: impl Fn(String) -> F,
+    id: Value,
+    uid: String,
+) {
     let (status, body) = t
         .olga
         .patch(
@@ -569,8 +586,14 @@ async fn calendar_feeds_follow_moves_and_cancellations_in_the_event_zone() {
         .events
         .iter()
         .any(|e| value(&e.properties, "UID") == uid));
+}
 
-    // A personal feed lists what its owner is going to, behind an unguessable token.
+/// A personal feed lists what its owner is going to, behind an unguessable token.
+async fn a_personal_feed_lists_what_its_owner_goes_to<F: Future<Output = String>>(
+    t: &Three,
+    http: &reqwest::Client,
+    get_ics: impl Fn(String) -> F,
+) {
     let (_, going_to) = t
         .olga
         .post(

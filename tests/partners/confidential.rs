@@ -83,18 +83,24 @@ async fn three_with_users() -> (Node, Node, Node, ApiUser, ApiUser, ApiUser) {
 
 #[tokio::test]
 async fn a_members_community_reaches_only_nodes_with_approved_members() {
-    let (alpha, beta, gamma, olga, bert, gina) = three_with_users().await;
-    let (status, body) = olga
-        .post(
-            "/communities",
-            json!({"slug": "board", "title": "Board", "visibility": "members"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let handle = format!("board@{}", alpha.domain);
-    let community = alpha.url("/c/board");
+    let board = members_board().await;
+    let threads = the_group_approves_followers_and_bert_posts(&board).await;
+    announces_go_to_followers_not_public(&board).await;
+    only_member_nodes_read_the_community(&board, &threads).await;
+    the_api_shows_it_to_members_only(&board, &threads).await;
+    gamma_holds_none_of_it(&board, &threads).await;
+    let url = gamma_backfills_once_gina_is_approved(&board, &threads).await;
+    gamma_stops_receiving_after_gina_leaves(&board, url).await;
+    a_node_down_when_its_last_member_is_banned_gets_nothing_queued(board).await;
+}
 
-    // The group says it approves its followers and how visible it is.
+/// The group says it approves its followers and how visible it is.
+async fn the_group_approves_followers_and_bert_posts(board: &Board) -> Threads {
+    let Board { beta, .. } = board;
+    let olga = board.olga.clone();
+    let bert = board.bert.clone();
+    let handle = board.handle.clone();
+    let community = board.community.clone();
     let group = beta
         .state
         .fetch(&Url::parse(&community).expect("url"))
@@ -122,8 +128,17 @@ async fn a_members_community_reaches_only_nodes_with_approved_members() {
         })
         .await;
     }
+    Threads {
+        olga_thread,
+        olga_local,
+        bert_thread,
+    }
+}
 
-    // Nothing alpha queued for the community names Public; it is addressed to followers.
+/// Nothing alpha queued for the community names Public; it is addressed to followers.
+async fn announces_go_to_followers_not_public(board: &Board) {
+    let Board { alpha, .. } = board;
+    let community = board.community.clone();
     let jobs = alpha.state.db.delivery_jobs().await.expect("jobs");
     let announces: Vec<&String> = jobs
         .iter()
@@ -135,8 +150,16 @@ async fn a_members_community_reaches_only_nodes_with_approved_members() {
         assert!(!body.contains("#Public"), "{body}");
         assert!(body.contains(&format!("{community}/followers")), "{body}");
     }
+}
 
-    // gamma (open federation, no member) cannot read any of it, even signing its requests.
+/// gamma (open federation, no member) cannot read any of it, even signing its requests.
+async fn only_member_nodes_read_the_community(board: &Board, threads: &Threads) {
+    let Board {
+        alpha, beta, gamma, ..
+    } = board;
+    let community = board.community.clone();
+    let olga_thread = threads.olga_thread.clone();
+    let bert_thread = threads.bert_thread.clone();
     let paths = [
         olga_thread.clone(),
         format!("{community}/outbox"),
@@ -171,8 +194,13 @@ async fn a_members_community_reaches_only_nodes_with_approved_members() {
     // beta serves bert's thread to the community's node only.
     let bert_url = Url::parse(&bert_thread).expect("url");
     assert!(alpha.state.fetch(&bert_url).await.is_ok());
+}
 
-    // The API shows it to members only, search included.
+/// The API shows it to members only, search included.
+async fn the_api_shows_it_to_members_only(board: &Board, threads: &Threads) {
+    let Board { alpha, .. } = board;
+    let olga = board.olga.clone();
+    let olga_local = threads.olga_local;
     let lee = alpha.api_user("lee").await;
     for reader in [&lee, &alpha.anonymous()] {
         let (status, _) = reader.get("/communities/board/threads").await;
@@ -189,9 +217,14 @@ async fn a_members_community_reaches_only_nodes_with_approved_members() {
         Some(1),
         "{found}"
     );
+}
 
-    // gamma holds none of it.
-    assert!(gamma_holds(&gamma, &community).await.is_empty());
+/// gamma holds none of it.
+async fn gamma_holds_none_of_it(board: &Board, threads: &Threads) {
+    let Board { gamma, .. } = board;
+    let community = board.community.clone();
+    let olga_thread = threads.olga_thread.clone();
+    assert!(gamma_holds(gamma, &community).await.is_empty());
     assert!(gamma
         .state
         .db
@@ -199,8 +232,17 @@ async fn a_members_community_reaches_only_nodes_with_approved_members() {
         .await
         .expect("db")
         .is_none());
+}
 
-    // Once gina is approved, gamma backfills and receives new content.
+/// Once gina is approved, gamma backfills and receives new content.
+async fn gamma_backfills_once_gina_is_approved(board: &Board, threads: &Threads) -> Url {
+    let Board { gamma, .. } = board;
+    let olga = board.olga.clone();
+    let gina = board.gina.clone();
+    let handle = board.handle.clone();
+    let community = board.community.clone();
+    let olga_thread = threads.olga_thread.clone();
+    let bert_thread = threads.bert_thread.clone();
     join(&gina, &handle).await;
     approve(&olga, &gina).await;
     accepted(&gina, &handle).await;
@@ -209,13 +251,22 @@ async fn a_members_community_reaches_only_nodes_with_approved_members() {
         gina.thread_by_ap_id(&handle, &fresh).await
     })
     .await;
-    let held = gamma_holds(&gamma, &community).await;
+    let held = gamma_holds(gamma, &community).await;
     assert!(held.contains(&olga_thread), "backfilled: {held:?}");
     assert!(held.contains(&bert_thread), "backfilled: {held:?}");
     let url = Url::parse(&olga_thread).expect("url");
     assert!(gamma.state.fetch(&url).await.is_ok(), "a member node reads");
+    url
+}
 
-    // After gina leaves, gamma stops receiving and reading.
+/// After gina leaves, gamma stops receiving and reading.
+async fn gamma_stops_receiving_after_gina_leaves(board: &Board, url: Url) {
+    let Board { alpha, gamma, .. } = board;
+    let olga = board.olga.clone();
+    let bert = board.bert.clone();
+    let gina = board.gina.clone();
+    let handle = board.handle.clone();
+    let community = board.community.clone();
     let (status, _) = gina
         .post(&format!("/communities/{handle}/leave"), json!({}))
         .await;
@@ -241,15 +292,20 @@ async fn a_members_community_reaches_only_nodes_with_approved_members() {
     .await;
     let after = jobs_for_gamma(&alpha.state.db.delivery_jobs().await.expect("jobs"));
     assert_eq!(before, after, "nothing more is queued for gamma");
-    let held = gamma_holds(&gamma, &community).await;
+    let held = gamma_holds(gamma, &community).await;
     assert!(
         held.is_empty(),
         "gamma's copy went with its last member: {held:?}"
     );
     let err = gamma.state.fetch(&url).await.expect_err("refused again");
     assert!(err.to_string().contains("403"), "{err}");
+}
 
-    // A node that is down while its last member is banned never gets what was queued for it.
+/// A node that is down while its last member is banned never gets what was queued for it.
+async fn a_node_down_when_its_last_member_is_banned_gets_nothing_queued(board: Board) {
+    let Board { alpha, beta, .. } = board;
+    let olga = board.olga.clone();
+    let bert = board.bert.clone();
     let beta_domain = beta.domain.clone();
     let _beta_db = beta.crash().await;
     let (while_down, _) = thread(&olga, "/communities/board/threads", "Layoffs").await;
@@ -273,6 +329,48 @@ async fn a_members_community_reaches_only_nodes_with_approved_members() {
             .is_some_and(|e| e.contains("no longer has members")),
         "{ended:?}"
     );
+}
+
+/// alpha, beta and gamma with olga, bert and gina, and olga's members-only community `board`.
+struct Board {
+    alpha: Node,
+    beta: Node,
+    gamma: Node,
+    olga: ApiUser,
+    bert: ApiUser,
+    gina: ApiUser,
+    handle: String,
+    community: String,
+}
+
+/// The threads olga and bert start in the board.
+struct Threads {
+    olga_thread: String,
+    olga_local: i64,
+    bert_thread: String,
+}
+
+async fn members_board() -> Board {
+    let (alpha, beta, gamma, olga, bert, gina) = three_with_users().await;
+    let (status, body) = olga
+        .post(
+            "/communities",
+            json!({"slug": "board", "title": "Board", "visibility": "members"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let handle = format!("board@{}", alpha.domain);
+    let community = alpha.url("/c/board");
+    Board {
+        alpha,
+        beta,
+        gamma,
+        olga,
+        bert,
+        gina,
+        handle,
+        community,
+    }
 }
 
 #[tokio::test]

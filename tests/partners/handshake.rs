@@ -3,8 +3,8 @@
 
 use super::WAIT;
 use crate::{
-    discussions::federation::three_nodes,
-    harness::{eventually, http, sign::Post},
+    discussions::federation::{three_nodes, Three},
+    harness::{eventually, http, sign::Post, ApiUser},
 };
 use serde_json::json;
 use url::Url;
@@ -12,13 +12,24 @@ use url::Url;
 #[tokio::test]
 async fn a_partnership_handshake_through_the_cli_lets_a_new_partner_federate() {
     let t = three_nodes().await;
-    let (alpha_domain, beta_domain, gamma_domain) = (
-        t.alpha.domain.clone(),
-        t.beta.domain.clone(),
-        t.gamma.domain.clone(),
-    );
+    olga_follows_the_beta_lab(&t).await;
+    alpha_federates_with_partners_only(&t).await;
+    beta_proposes_and_alpha_agrees_at_once(&t).await;
+    a_non_partner_cannot_fetch(&t).await;
+    alpha_keeps_only_relayed_posts_by_partners(&t).await;
+    impossible_proposals_fail_in_one_line(&t).await;
+    alpha_proposes_and_gamma_accepts(&t).await;
+    gamma_and_alpha_federate(&t).await;
+    alpha_ends_the_partnership(&t).await;
+    a_proposal_is_withdrawn(&t).await;
+    let groot = alpha_declines_gammas_api_proposal(&t).await;
+    listing_a_node_that_asked_answers_it(&t, &groot).await;
+    gammas_admin_accepts_beta_through_the_api(&t, &groot).await;
+}
 
-    // beta hosts a lab that olga (alpha) follows, so alpha takes what the lab announces.
+/// beta hosts a lab that olga (alpha) follows, so alpha takes what the lab announces.
+async fn olga_follows_the_beta_lab(t: &Three) {
+    let beta_domain = t.beta.domain.clone();
     let (status, body) = t
         .bert
         .post("/communities", json!({"slug": "lab", "title": "Beta lab"}))
@@ -35,8 +46,11 @@ async fn a_partnership_handshake_through_the_cli_lets_a_new_partner_federate() {
         (c["membership"]["state"] == "accepted").then_some(())
     })
     .await;
+}
 
-    // alpha's admin: partners only, and beta is one.
+/// alpha's admin: partners only, and beta is one.
+async fn alpha_federates_with_partners_only(t: &Three) {
+    let beta_domain = t.beta.domain.clone();
     for args in [
         vec!["partner", "add", beta_domain.as_str()],
         vec!["federation", "mode", "allowlist"],
@@ -44,8 +58,11 @@ async fn a_partnership_handshake_through_the_cli_lets_a_new_partner_federate() {
         let out = t.alpha.cli(&args).await;
         assert!(out.ok, "{args:?}: {}", out.stderr);
     }
+}
 
-    // beta, already listed by hand on alpha, proposes too: alpha agrees at once.
+/// beta, already listed by hand on alpha, proposes too: alpha agrees at once.
+async fn beta_proposes_and_alpha_agrees_at_once(t: &Three) {
+    let alpha_domain = t.alpha.domain.clone();
     let out = t.beta.cli(&["partner", "propose", &alpha_domain]).await;
     assert!(out.ok, "{out:?}");
     eventually(WAIT, "beta lists alpha as a partner", || async {
@@ -53,9 +70,11 @@ async fn a_partnership_handshake_through_the_cli_lets_a_new_partner_federate() {
         out.stdout.contains(&alpha_domain).then_some(())
     })
     .await;
+}
 
-    // gamma's signed fetch of alpha's content is refused (its inbox POST and follow are
-    // covered by the allowlist test).
+/// gamma's signed fetch of alpha's content is refused (its inbox POST and follow are
+/// covered by the allowlist test).
+async fn a_non_partner_cannot_fetch(t: &Three) {
     let outbox = Url::parse(&t.alpha.url("/c/practice/outbox")).expect("url");
     let err = t
         .gamma
@@ -68,9 +87,11 @@ async fn a_partnership_handshake_through_the_cli_lets_a_new_partner_federate() {
         t.beta.state.fetch(&outbox).await.is_ok(),
         "a partner reads it"
     );
+}
 
-    // beta's lab relays two posts to alpha: one by bert, one by gina on gamma. alpha keeps
-    // bert's and drops gina's.
+/// beta's lab relays two posts to alpha: one by bert, one by gina on gamma. alpha keeps
+/// bert's and drops gina's.
+async fn alpha_keeps_only_relayed_posts_by_partners(t: &Three) {
     let lab_key = t
         .beta
         .state
@@ -119,8 +140,11 @@ async fn a_partnership_handshake_through_the_cli_lets_a_new_partner_federate() {
     let dropped = t.gamma.url("/p/relayed-2");
     assert!(db.post_by_ap_id(&kept).await.expect("db").is_some());
     assert!(db.post_by_ap_id(&dropped).await.expect("db").is_none());
+}
 
-    // Proposals that cannot work fail with one line and change nothing.
+/// Proposals that cannot work fail with one line and change nothing.
+async fn impossible_proposals_fail_in_one_line(t: &Three) {
+    let alpha_domain = t.alpha.domain.clone();
     for (args, needle) in [
         (
             vec!["partner", "propose", "nowhere.invalid"],
@@ -143,8 +167,12 @@ async fn a_partnership_handshake_through_the_cli_lets_a_new_partner_federate() {
         .await
         .stdout
         .is_empty());
+}
 
-    // The handshake: alpha's admin proposes, gamma's admin sees the request and accepts.
+/// The handshake: alpha's admin proposes, gamma's admin sees the request and accepts.
+async fn alpha_proposes_and_gamma_accepts(t: &Three) {
+    let alpha_domain = t.alpha.domain.clone();
+    let gamma_domain = t.gamma.domain.clone();
     let out = t.gamma.cli(&["partner", "accept", &alpha_domain]).await;
     assert!(
         !out.ok && out.stderr.contains("no partnership request"),
@@ -179,9 +207,11 @@ async fn a_partnership_handshake_through_the_cli_lets_a_new_partner_federate() {
         .await
         .stdout
         .is_empty());
+}
 
-    // gamma now federates with alpha: gina's thread in alpha's community arrives, and
-    // olga's new thread reaches gamma.
+/// gamma now federates with alpha: gina's thread in alpha's community arrives, and
+/// olga's new thread reaches gamma.
+async fn gamma_and_alpha_federate(t: &Three) {
     let (status, posted) = t
         .gina
         .post(
@@ -207,8 +237,12 @@ async fn a_partnership_handshake_through_the_cli_lets_a_new_partner_federate() {
         t.gina.thread_by_ap_id(&t.handle, &olga_thread).await
     })
     .await;
+}
 
-    // Either side ends it: alpha's admin removes gamma, and gamma's listing goes too.
+/// Either side ends it: alpha's admin removes gamma, and gamma's listing goes too.
+async fn alpha_ends_the_partnership(t: &Three) {
+    let alpha_domain = t.alpha.domain.clone();
+    let gamma_domain = t.gamma.domain.clone();
     let out = t.alpha.cli(&["partner", "remove", &gamma_domain]).await;
     assert!(out.ok, "{out:?}");
     eventually(WAIT, "gamma hears the partnership ended", || async {
@@ -234,8 +268,12 @@ async fn a_partnership_handshake_through_the_cli_lets_a_new_partner_federate() {
             "partnership.requested"
         ]
     );
+}
 
-    // A proposal can be withdrawn before it is answered.
+/// A proposal can be withdrawn before it is answered.
+async fn a_proposal_is_withdrawn(t: &Three) {
+    let alpha_domain = t.alpha.domain.clone();
+    let gamma_domain = t.gamma.domain.clone();
     let out = t.alpha.cli(&["partner", "propose", &gamma_domain]).await;
     assert!(out.ok, "{out:?}");
     eventually(WAIT, "gamma sees the new request", || async {
@@ -252,8 +290,12 @@ async fn a_partnership_handshake_through_the_cli_lets_a_new_partner_federate() {
     .await;
     let out = t.gamma.cli(&["partner", "accept", &alpha_domain]).await;
     assert!(!out.ok, "nothing left to accept: {out:?}");
+}
 
-    // gamma's admin proposes through the API; alpha's admin declines on the command line.
+/// gamma's admin proposes through the API; alpha's admin declines on the command line.
+async fn alpha_declines_gammas_api_proposal(t: &Three) -> ApiUser {
+    let alpha_domain = t.alpha.domain.clone();
+    let gamma_domain = t.gamma.domain.clone();
     let groot = super::admin(&t.gamma, "groot").await;
     let (status, body) = groot
         .post("/admin/partnerships", json!({"domain": alpha_domain}))
@@ -286,8 +328,13 @@ async fn a_partnership_handshake_through_the_cli_lets_a_new_partner_federate() {
         .expect("audit")
         .iter()
         .any(|e| e.action == "partnership.rejected"));
+    groot
+}
 
-    // Listing a node that asked (here through gamma's admin API) answers its request.
+/// Listing a node that asked (here through gamma's admin API) answers its request.
+async fn listing_a_node_that_asked_answers_it(t: &Three, groot: &ApiUser) {
+    let alpha_domain = t.alpha.domain.clone();
+    let gamma_domain = t.gamma.domain.clone();
     let out = t.alpha.cli(&["partner", "propose", &gamma_domain]).await;
     assert!(out.ok, "{out:?}");
     eventually(WAIT, "gamma sees the third request", || async {
@@ -307,8 +354,11 @@ async fn a_partnership_handshake_through_the_cli_lets_a_new_partner_federate() {
         out.stdout.contains(&gamma_domain).then_some(())
     })
     .await;
+}
 
-    // The admin API's own answer: beta asks gamma, gamma's admin accepts with the API.
+/// The admin API's own answer: beta asks gamma, gamma's admin accepts with the API.
+async fn gammas_admin_accepts_beta_through_the_api(t: &Three, groot: &ApiUser) {
+    let gamma_domain = t.gamma.domain.clone();
     let out = t.beta.cli(&["partner", "propose", &gamma_domain]).await;
     assert!(out.ok, "{out:?}");
     let beta_domain = t.beta.domain.clone();

@@ -1,11 +1,11 @@
 //! Issue: partner federation (the policy core: modes, partners, blocks, enforcement).
 
 use crate::{
-    discussions::federation::three_nodes,
+    discussions::federation::{three_nodes, Three},
     harness::{eventually, http, sign::Post, ApiUser, Node},
 };
 use roundtable::metrics::Metrics;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 pub(crate) mod confidential;
@@ -57,7 +57,18 @@ async fn an_allowlist_refuses_and_never_contacts_non_partners_and_changes_apply_
     let t = three_nodes().await;
     let root = admin(&t.alpha, "root").await;
 
-    // Only administrators with an admin-scoped token set the policy.
+    only_admins_set_the_policy(&t, &root).await;
+    let (follow, gina_key, fetched_before) =
+        gammas_inbox_post_is_refused_before_its_key_is_fetched(&t).await;
+    alpha_never_sends_gamma_anything(&t, fetched_before).await;
+    gammas_post_is_refused_and_appears_nowhere(&t).await;
+    back_to_open_gamma_takes_part_at_once(&t, &root).await;
+    a_block_applies_in_every_mode(&t, &root, follow, gina_key).await;
+    every_change_is_audited(&t, &root).await;
+}
+
+/// Only administrators with an admin-scoped token set the policy.
+async fn only_admins_set_the_policy(t: &Three, root: &ApiUser) {
     let (status, _) = t
         .olga
         .put("/admin/federation", json!({"mode": "allowlist"}))
@@ -80,8 +91,10 @@ async fn an_allowlist_refuses_and_never_contacts_non_partners_and_changes_apply_
     assert_eq!(status, 200);
     let (_, listed) = root.get("/admin/instances").await;
     assert_eq!(listed["instances"][0]["domain"], t.beta.domain.as_str());
+}
 
-    // gamma's inbox POST is refused before its key is fetched.
+/// gamma's inbox POST is refused before its key is fetched.
+async fn gammas_inbox_post_is_refused_before_its_key_is_fetched(t: &Three) -> (Value, String, u64) {
     let gina_key = t
         .gamma
         .state
@@ -110,8 +123,11 @@ async fn an_allowlist_refuses_and_never_contacts_non_partners_and_changes_apply_
     assert!(body["error"]
         .as_str()
         .is_some_and(|e| e.contains("does not federate")));
+    (follow, gina_key, fetched_before)
+}
 
-    // A new thread on alpha reaches beta, and alpha never sends gamma anything.
+/// A new thread on alpha reaches beta, and alpha never sends gamma anything.
+async fn alpha_never_sends_gamma_anything(t: &Three, fetched_before: u64) {
     let gamma_posts = Metrics::get(&t.gamma.state.metrics.inbox_posts);
     let (_, thread) = t
         .olga
@@ -141,8 +157,10 @@ async fn an_allowlist_refuses_and_never_contacts_non_partners_and_changes_apply_
         "no request reached gamma"
     );
     assert_eq!(fetched_before, gamma_posts);
+}
 
-    // gamma's post into the community is refused at alpha and appears nowhere.
+/// gamma's post into the community is refused at alpha and appears nowhere.
+async fn gammas_post_is_refused_and_appears_nowhere(t: &Three) {
     let (status, blocked) = t
         .gina
         .post(
@@ -169,8 +187,10 @@ async fn an_allowlist_refuses_and_never_contacts_non_partners_and_changes_apply_
         .thread_by_ap_id("practice", blocked["ap_id"].as_str().expect("id"))
         .await
         .is_none());
+}
 
-    // Back to open: gamma takes part again at once, without a restart.
+/// Back to open: gamma takes part again at once, without a restart.
+async fn back_to_open_gamma_takes_part_at_once(t: &Three, root: &ApiUser) {
     let (status, _) = root.put("/admin/federation", json!({"mode": "open"})).await;
     assert_eq!(status, 200);
     let (_, again) = t
@@ -185,8 +205,10 @@ async fn an_allowlist_refuses_and_never_contacts_non_partners_and_changes_apply_
         t.olga.thread_by_ap_id("practice", &again).await
     })
     .await;
+}
 
-    // A block applies in every mode.
+/// A block applies in every mode.
+async fn a_block_applies_in_every_mode(t: &Three, root: &ApiUser, follow: Value, gina_key: String) {
     let (status, _) = root
         .post(
             "/admin/instances",
@@ -211,8 +233,10 @@ async fn an_allowlist_refuses_and_never_contacts_non_partners_and_changes_apply_
         .delete(&format!("/admin/instances/{}", t.gamma.domain))
         .await;
     assert_eq!(status, 404);
+}
 
-    // Every change is in the audit log, newest first, with who made it.
+/// Every change is in the audit log, newest first, with who made it.
+async fn every_change_is_audited(t: &Three, root: &ApiUser) {
     let (status, _) = t.olga.get("/admin/audit").await;
     assert_eq!(status, 403);
     let (status, log) = root.get("/admin/audit").await;

@@ -1,7 +1,10 @@
 //! Moderation across nodes: reports reach whoever can act on them, the queue, and suspensions.
 
 use super::{admin, WAIT};
-use crate::{discussions::federation::three_nodes, harness::eventually};
+use crate::{
+    discussions::federation::{three_nodes, Three},
+    harness::{eventually, ApiUser},
+};
 use serde_json::{json, Value};
 
 async fn thread(user: &crate::harness::ApiUser, path: &str, title: &str) -> Value {
@@ -17,6 +20,18 @@ async fn a_report_filed_on_beta_reaches_alpha_moderators_and_its_resolution_is_a
     let t = three_nodes().await;
     let root = admin(&t.alpha, "root").await;
     let gamma_root = admin(&t.gamma, "groot").await;
+    let r = gina_replies_to_olgas_thread_on_gamma(&t).await;
+    bad_reports_get_clear_errors(&t, &r).await;
+    bert_reports_the_thread_and_the_reply(&t, &r).await;
+    let about_thread = alphas_queue_has_both_reports(&t, &r).await;
+    ginas_node_hears_about_her_reply(&t, &gamma_root, &r).await;
+    let id = only_moderators_and_admins_see_a_queue(&t, &about_thread).await;
+    olga_resolves_it_and_the_queue_moves_on(&t, id).await;
+    the_resolution_is_audited(&t, &root, &r).await;
+}
+
+/// olga's thread reaches beta and gamma, and gina replies to it on gamma.
+async fn gina_replies_to_olgas_thread_on_gamma(t: &Three) -> Reported {
     let posted = thread(&t.olga, "/communities/practice/threads", "Customer names").await;
     let ap_id = posted["ap_id"].as_str().expect("ap_id").to_string();
     let on_beta = eventually(WAIT, "beta has the thread", || async {
@@ -41,8 +56,16 @@ async fn a_report_filed_on_beta_reaches_alpha_moderators_and_its_resolution_is_a
         db.post_by_ap_id(&reply_id).await.ok().flatten()
     })
     .await;
+    Reported {
+        ap_id,
+        on_beta,
+        reply_id,
+    }
+}
 
-    // Bad reports get clear errors.
+/// Bad reports get clear errors.
+async fn bad_reports_get_clear_errors(t: &Three, r: &Reported) {
+    let ap_id = r.ap_id.clone();
     let (status, body) = t
         .bert
         .post("/reports", json!({"object": ap_id, "reason": "  "}))
@@ -56,8 +79,13 @@ async fn a_report_filed_on_beta_reaches_alpha_moderators_and_its_resolution_is_a
         )
         .await;
     assert_eq!(status, 404);
+}
 
-    // bert reports the thread and gina's reply from beta.
+/// bert reports the thread and gina's reply from beta.
+async fn bert_reports_the_thread_and_the_reply(t: &Three, r: &Reported) {
+    let ap_id = r.ap_id.clone();
+    let on_beta = r.on_beta.clone();
+    let reply_id = r.reply_id.clone();
     let (status, filed) = t
         .bert
         .post(
@@ -84,8 +112,11 @@ async fn a_report_filed_on_beta_reaches_alpha_moderators_and_its_resolution_is_a
         .await;
     assert_eq!(status, 201);
     assert_eq!(on_beta["ap_id"], ap_id.as_str());
+}
 
-    // alpha's moderation queue has both, as reported by bert.
+/// alpha's moderation queue has both, as reported by bert.
+async fn alphas_queue_has_both_reports(t: &Three, r: &Reported) -> Value {
+    let ap_id = r.ap_id.clone();
     let queue = eventually(WAIT, "alpha's queue has both reports", || async {
         let (_, q) = t.olga.get("/reports").await;
         let list = q["reports"].as_array().cloned().unwrap_or_default();
@@ -106,9 +137,13 @@ async fn a_report_filed_on_beta_reaches_alpha_moderators_and_its_resolution_is_a
         about_thread["community"],
         t.alpha.url("/c/practice").as_str()
     );
+    about_thread.clone()
+}
 
-    // gina's own node hears about her reply too, from beta's instance actor (the reporter stays
-    // anonymous there).
+/// gina's own node hears about her reply too, from beta's instance actor (the reporter stays
+/// anonymous there).
+async fn ginas_node_hears_about_her_reply(t: &Three, gamma_root: &ApiUser, r: &Reported) {
+    let reply_id = r.reply_id.clone();
     let at_gamma = eventually(WAIT, "gamma's admin gets the report", || async {
         let (_, q) = gamma_root.get("/reports").await;
         q["reports"]
@@ -121,8 +156,10 @@ async fn a_report_filed_on_beta_reaches_alpha_moderators_and_its_resolution_is_a
     .await;
     assert_eq!(at_gamma["reporter"], t.beta.url("/actor").as_str());
     assert_eq!(at_gamma["target_actor"], t.gina.ap_id().as_str());
+}
 
-    // Only moderators and admins see a queue.
+/// Only moderators and admins see a queue.
+async fn only_moderators_and_admins_see_a_queue(t: &Three, about_thread: &Value) -> i64 {
     let lee = t.alpha.api_user("lee").await;
     for user in [&lee, &t.gina, &t.bert] {
         let (status, _) = user.get("/reports").await;
@@ -131,8 +168,11 @@ async fn a_report_filed_on_beta_reaches_alpha_moderators_and_its_resolution_is_a
     let id = about_thread["id"].as_i64().expect("id");
     let (status, _) = lee.post(&format!("/reports/{id}/resolve"), json!({})).await;
     assert_eq!(status, 403);
+    id
+}
 
-    // olga resolves it; a second decision conflicts; the queue moves on.
+/// olga resolves it; a second decision conflicts; the queue moves on.
+async fn olga_resolves_it_and_the_queue_moves_on(t: &Three, id: i64) {
     let (status, closed) = t
         .olga
         .post(
@@ -154,8 +194,11 @@ async fn a_report_filed_on_beta_reaches_alpha_moderators_and_its_resolution_is_a
     assert_eq!(resolved["reports"][0]["id"], id);
     let (status, _) = t.olga.get("/reports?state=maybe").await;
     assert_eq!(status, 422);
+}
 
-    // The resolution is in alpha's audit log.
+/// The resolution is in alpha's audit log.
+async fn the_resolution_is_audited(t: &Three, root: &ApiUser, r: &Reported) {
+    let ap_id = r.ap_id.clone();
     let (_, log) = root.get("/admin/audit").await;
     let entry = log["entries"]
         .as_array()
@@ -169,6 +212,13 @@ async fn a_report_filed_on_beta_reaches_alpha_moderators_and_its_resolution_is_a
     assert!(entry["detail"]
         .as_str()
         .is_some_and(|d| d.contains("Removed the name") && d.contains(&t.bert.ap_id())));
+}
+
+/// olga's reported thread in alpha's community, as beta shows it, and gina's reply to it.
+struct Reported {
+    ap_id: String,
+    on_beta: Value,
+    reply_id: String,
 }
 
 #[tokio::test]

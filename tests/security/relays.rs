@@ -2,7 +2,7 @@
 //! something. A Group on a hostile node calls itself confidential and relays forgeries.
 
 use super::{admit, board, held, thread, Board, WAIT};
-use crate::harness::{eventually, fake::FakeServer, http, sign::Post};
+use crate::harness::{eventually, fake::FakeServer, http, sign::Post, ApiUser, Node};
 use serde_json::{json, Value};
 
 struct EvilGroup {
@@ -79,7 +79,33 @@ async fn a_hostile_group_that_calls_itself_confidential_cannot_plant_or_rewrite_
     let forged = json!({"id": gamma.url("/p/forged"), "type": "Page",
         "attributedTo": gina.ap_id(), "name": "gina resigns", "content": "<p>forged</p>",
         "audience": evil.id, "to": [format!("{}/followers", evil.id)]});
-    // 1. A pending request to join is not a membership: nothing is replicated.
+    let r = Hostile {
+        alpha,
+        beta,
+        olga,
+        bert,
+        gina,
+        evil,
+        encoded,
+        follow,
+        inbox,
+        forged,
+    };
+    a_pending_request_is_not_a_membership(&r).await;
+    a_third_hosts_post_without_proof_is_refused(&r).await;
+    an_id_on_betas_own_domain_is_refused(&r).await;
+    a_relayed_update_never_replaces_a_local_post(&r).await;
+    a_plain_announce_of_another_article_is_not_filed(&r).await;
+}
+
+/// 1. A pending request to join is not a membership: nothing is replicated.
+async fn a_pending_request_is_not_a_membership(r: &Hostile) {
+    let Hostile { beta, evil, .. } = r;
+    let bert = r.bert.clone();
+    let gina = r.gina.clone();
+    let follow = r.follow.clone();
+    let inbox = r.inbox.clone();
+    let forged = r.forged.clone();
     let (status, body) = evil
         .send(
             &inbox,
@@ -87,7 +113,7 @@ async fn a_hostile_group_that_calls_itself_confidential_cannot_plant_or_rewrite_
         )
         .await;
     assert_eq!(status, 202, "{body}");
-    assert!(held(&beta, &evil.id).await.is_empty());
+    assert!(held(beta, &evil.id).await.is_empty());
 
     // The group accepts bert.
     let accept = json!({"id": format!("{}/accepts/1", evil.server.base), "type": "Accept",
@@ -103,9 +129,15 @@ async fn a_hostile_group_that_calls_itself_confidential_cannot_plant_or_rewrite_
             .filter(|m| m.state == "accepted")
     })
     .await;
+}
 
-    // 2. A third host's post without its author's proof is fetched from its origin, which
-    //    has no such post: refused, nothing stored.
+/// 2. A third host's post without its author's proof is fetched from its origin, which
+///    has no such post: refused, nothing stored.
+async fn a_third_hosts_post_without_proof_is_refused(r: &Hostile) {
+    let Hostile { beta, evil, .. } = r;
+    let gina = r.gina.clone();
+    let inbox = r.inbox.clone();
+    let forged = r.forged.clone();
     let (status, body) = evil
         .send(
             &inbox,
@@ -130,9 +162,14 @@ async fn a_hostile_group_that_calls_itself_confidential_cannot_plant_or_rewrite_
         )
         .await;
     assert_eq!(status, 400);
-    assert!(held(&beta, &evil.id).await.is_empty());
+    assert!(held(beta, &evil.id).await.is_empty());
+}
 
-    // 3. An id on beta's own domain, claimed from outside.
+/// 3. An id on beta's own domain, claimed from outside.
+async fn an_id_on_betas_own_domain_is_refused(r: &Hostile) {
+    let Hostile { beta, evil, .. } = r;
+    let bert = r.bert.clone();
+    let inbox = r.inbox.clone();
     let claimed = json!({"id": beta.url("/p/planted"), "type": "Page",
         "attributedTo": bert.ap_id(), "name": "bert's confession", "content": "<p>planted</p>",
         "audience": evil.id, "to": [format!("{}/followers", evil.id)]});
@@ -147,8 +184,14 @@ async fn a_hostile_group_that_calls_itself_confidential_cannot_plant_or_rewrite_
         .await
         .expect("db")
         .is_none());
+}
 
-    // 4. A relayed Update never replaces a post written here.
+/// 4. A relayed Update never replaces a post written here.
+async fn a_relayed_update_never_replaces_a_local_post(r: &Hostile) {
+    let Hostile { beta, evil, .. } = r;
+    let bert = r.bert.clone();
+    let encoded = r.encoded.clone();
+    let inbox = r.inbox.clone();
     let encoded_handle = encoded.clone();
     let own = thread(
         &bert,
@@ -176,8 +219,15 @@ async fn a_hostile_group_that_calls_itself_confidential_cannot_plant_or_rewrite_
         "{}",
         stored.content
     );
+}
 
-    // 5. A plain announce of another community's article does not file it here.
+/// 5. A plain announce of another community's article does not file it here.
+async fn a_plain_announce_of_another_article_is_not_filed(r: &Hostile) {
+    let Hostile {
+        alpha, beta, evil, ..
+    } = r;
+    let olga = r.olga.clone();
+    let inbox = r.inbox.clone();
     let (status, _) = olga
         .post("/communities", json!({"slug": "open", "title": "Open"}))
         .await;
@@ -208,6 +258,21 @@ async fn a_hostile_group_that_calls_itself_confidential_cannot_plant_or_rewrite_
         .await
         .expect("db")
         .is_some());
+}
+
+/// The board's nodes and users, and the hostile group bert asked to join, with what the
+/// steps send it.
+struct Hostile {
+    alpha: Node,
+    beta: Node,
+    olga: ApiUser,
+    bert: ApiUser,
+    gina: ApiUser,
+    evil: EvilGroup,
+    encoded: String,
+    follow: Value,
+    inbox: String,
+    forged: Value,
 }
 
 /// The honest path: a member's post in a confidential community travels with its author's
