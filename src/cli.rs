@@ -288,188 +288,9 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             println!("migrations applied");
             Ok(())
         }
-        Command::User(UserCommand::Create {
-            name,
-            admin,
-            password_stdin,
-            email,
-            locale,
-            time_zone,
-        }) => {
-            let password = if password_stdin {
-                Some(read_password()?)
-            } else {
-                None
-            };
-            let domain = settings.instance.domain.clone();
-            let state = node_state(settings).await?;
-            let account = accounts::admin::create(
-                &state,
-                accounts::admin::NewAccount {
-                    name: &name,
-                    email: email.as_deref(),
-                    password: password.as_deref(),
-                    admin,
-                    locale: locale.as_deref(),
-                    time_zone: time_zone.as_deref(),
-                },
-            )
-            .await
-            .map_err(|e| e.message)?;
-            println!("created user {}@{domain}", account.name());
-            Ok(())
-        }
-        Command::User(UserCommand::List) => {
-            let state = node_state(settings).await?;
-            for a in accounts::admin::list(&state).await.map_err(|e| e.message)? {
-                let email = match (&a.user.email, a.user.email_verified) {
-                    (Some(e), true) => e.clone(),
-                    (Some(e), false) => format!("{e} (unconfirmed)"),
-                    (None, _) => "-".into(),
-                };
-                println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
-                    a.name(),
-                    a.user.state.as_str(),
-                    if a.user.is_admin { "admin" } else { "-" },
-                    email,
-                    a.user.locale,
-                    a.user.time_zone,
-                    crate::activitypub::objects::rfc3339(a.user.created_at)
-                );
-            }
-            Ok(())
-        }
-        Command::User(UserCommand::SetPassword { name }) => {
-            let password = read_password()?;
-            let state = node_state(settings).await?;
-            accounts::admin::set_password(&state, &name, &password)
-                .await
-                .map_err(|e| e.message)?;
-            println!("set the password of {name}");
-            Ok(())
-        }
-        Command::User(UserCommand::Invite { uses, days, email }) => {
-            let state = node_state(settings).await?;
-            let link = accounts::signup::invite(&state, "cli", uses, days)
-                .await
-                .map_err(|e| e.message)?;
-            if let Some(email) = email {
-                let days = days.unwrap_or(state.settings.accounts.invitation_days);
-                accounts::signup::mail_invitation(&state, &email, &link, days)
-                    .await
-                    .map_err(|e| e.message)?;
-            }
-            println!("{link}");
-            Ok(())
-        }
-        Command::User(UserCommand::Approve { name }) => {
-            let state = node_state(settings).await?;
-            let account = accounts::admin::approve(&state, &name)
-                .await
-                .map_err(|e| e.message)?;
-            println!("approved {}", account.name());
-            Ok(())
-        }
-        Command::User(UserCommand::Delete { name }) => {
-            let state = node_state(settings).await?;
-            accounts::admin::delete(&state, &name)
-                .await
-                .map_err(|e| e.message)?;
-            println!("deleted the account of {name}");
-            Ok(())
-        }
-        Command::User(UserCommand::Suspend { who, reason }) => {
-            let db = open_db(&settings).await?;
-            let state = app::node(settings, db).await.map_err(|e| e.to_string())?;
-            let actor = reports::suspend(&state, &who, reason.as_deref(), "cli")
-                .await
-                .map_err(|e| e.message)?;
-            if is_local_name(&who) {
-                accounts::admin::set_suspended(&state, &who, true)
-                    .await
-                    .map_err(|e| e.message)?;
-            }
-            println!("suspended {actor}");
-            Ok(())
-        }
-        Command::User(UserCommand::Unsuspend { who }) => {
-            let db = open_db(&settings).await?;
-            let state = app::node(settings, db).await.map_err(|e| e.to_string())?;
-            let actor = reports::unsuspend(&state, &who, "cli")
-                .await
-                .map_err(|e| e.message)?;
-            if is_local_name(&who) {
-                accounts::admin::set_suspended(&state, &who, false)
-                    .await
-                    .map_err(|e| e.message)?;
-            }
-            println!("lifted the suspension of {actor}");
-            Ok(())
-        }
-        Command::Token(TokenCommand::Create {
-            user,
-            scopes,
-            expires_days,
-        }) => {
-            let db = open_db(&settings).await?;
-            let (_, token) = accounts::issue_token(&db, &user, &scopes, expires_days)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("{token}");
-            Ok(())
-        }
-        Command::Token(TokenCommand::List { user }) => {
-            let db = open_db(&settings).await?;
-            let tokens = accounts::tokens(&db, &user)
-                .await
-                .map_err(|e| e.to_string())?;
-            let when = |ms: Option<i64>| {
-                ms.and_then(chrono::DateTime::from_timestamp_millis)
-                    .map(|t| t.format("%Y-%m-%dT%H:%MZ").to_string())
-                    .unwrap_or_else(|| "never".into())
-            };
-            for t in tokens {
-                println!(
-                    "{}\t{}\tcreated {}\texpires {}",
-                    t.id,
-                    t.scopes,
-                    when(Some(t.created_at)),
-                    when(t.expires_at)
-                );
-            }
-            Ok(())
-        }
-        Command::Token(TokenCommand::Revoke { user, id }) => {
-            let db = open_db(&settings).await?;
-            accounts::revoke_token(&db, &user, id)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("revoked token {id}");
-            Ok(())
-        }
-        Command::Federation(FederationCommand::Mode { mode }) => {
-            let db = open_db(&settings).await?;
-            policy::set_mode(&db, &mode, "cli")
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("federation mode: {mode}");
-            Ok(())
-        }
-        Command::Federation(FederationCommand::Show) => {
-            let db = open_db(&settings).await?;
-            let mode = db.federation_mode().await.map_err(|e| e.to_string())?;
-            println!("mode: {mode}");
-            for i in db.instances().await.map_err(|e| e.to_string())? {
-                println!(
-                    "{}\t{}\t{}",
-                    i.state,
-                    i.domain,
-                    i.reason.unwrap_or_default()
-                );
-            }
-            Ok(())
-        }
+        Command::User(cmd) => user_command(cmd, settings).await,
+        Command::Token(cmd) => token_command(cmd, settings).await,
+        Command::Federation(cmd) => federation_command(cmd, settings).await,
         Command::Partner(cmd) => partner_command(settings, cmd).await,
         Command::Audit { limit, before } => {
             if !(1..=10_000).contains(&limit) {
@@ -515,6 +336,210 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
                 "created community {}@{}",
                 actor.name, settings.instance.domain
             );
+            Ok(())
+        }
+    }
+}
+
+/// `roundtable user …`: accounts.
+async fn user_command(command: UserCommand, settings: Settings) -> Result<(), String> {
+    match command {
+        UserCommand::Create {
+            name,
+            admin,
+            password_stdin,
+            email,
+            locale,
+            time_zone,
+        } => {
+            let password = if password_stdin {
+                Some(read_password()?)
+            } else {
+                None
+            };
+            let domain = settings.instance.domain.clone();
+            let state = node_state(settings).await?;
+            let account = accounts::admin::create(
+                &state,
+                accounts::admin::NewAccount {
+                    name: &name,
+                    email: email.as_deref(),
+                    password: password.as_deref(),
+                    admin,
+                    locale: locale.as_deref(),
+                    time_zone: time_zone.as_deref(),
+                },
+            )
+            .await
+            .map_err(|e| e.message)?;
+            println!("created user {}@{domain}", account.name());
+            Ok(())
+        }
+        UserCommand::List => list_users(settings).await,
+        UserCommand::SetPassword { name } => {
+            let password = read_password()?;
+            let state = node_state(settings).await?;
+            accounts::admin::set_password(&state, &name, &password)
+                .await
+                .map_err(|e| e.message)?;
+            println!("set the password of {name}");
+            Ok(())
+        }
+        UserCommand::Invite { uses, days, email } => {
+            let state = node_state(settings).await?;
+            let link = accounts::signup::invite(&state, "cli", uses, days)
+                .await
+                .map_err(|e| e.message)?;
+            if let Some(email) = email {
+                let days = days.unwrap_or(state.settings.accounts.invitation_days);
+                accounts::signup::mail_invitation(&state, &email, &link, days)
+                    .await
+                    .map_err(|e| e.message)?;
+            }
+            println!("{link}");
+            Ok(())
+        }
+        UserCommand::Approve { name } => {
+            let state = node_state(settings).await?;
+            let account = accounts::admin::approve(&state, &name)
+                .await
+                .map_err(|e| e.message)?;
+            println!("approved {}", account.name());
+            Ok(())
+        }
+        UserCommand::Delete { name } => {
+            let state = node_state(settings).await?;
+            accounts::admin::delete(&state, &name)
+                .await
+                .map_err(|e| e.message)?;
+            println!("deleted the account of {name}");
+            Ok(())
+        }
+        UserCommand::Suspend { who, reason } => {
+            let db = open_db(&settings).await?;
+            let state = app::node(settings, db).await.map_err(|e| e.to_string())?;
+            let actor = reports::suspend(&state, &who, reason.as_deref(), "cli")
+                .await
+                .map_err(|e| e.message)?;
+            if is_local_name(&who) {
+                accounts::admin::set_suspended(&state, &who, true)
+                    .await
+                    .map_err(|e| e.message)?;
+            }
+            println!("suspended {actor}");
+            Ok(())
+        }
+        UserCommand::Unsuspend { who } => {
+            let db = open_db(&settings).await?;
+            let state = app::node(settings, db).await.map_err(|e| e.to_string())?;
+            let actor = reports::unsuspend(&state, &who, "cli")
+                .await
+                .map_err(|e| e.message)?;
+            if is_local_name(&who) {
+                accounts::admin::set_suspended(&state, &who, false)
+                    .await
+                    .map_err(|e| e.message)?;
+            }
+            println!("lifted the suspension of {actor}");
+            Ok(())
+        }
+    }
+}
+
+/// `roundtable user list`: one line per account (name, state, admin, email, locale, zone,
+/// created).
+async fn list_users(settings: Settings) -> Result<(), String> {
+    let state = node_state(settings).await?;
+    for a in accounts::admin::list(&state).await.map_err(|e| e.message)? {
+        let email = match (&a.user.email, a.user.email_verified) {
+            (Some(e), true) => e.clone(),
+            (Some(e), false) => format!("{e} (unconfirmed)"),
+            (None, _) => "-".into(),
+        };
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            a.name(),
+            a.user.state.as_str(),
+            if a.user.is_admin { "admin" } else { "-" },
+            email,
+            a.user.locale,
+            a.user.time_zone,
+            crate::activitypub::objects::rfc3339(a.user.created_at)
+        );
+    }
+    Ok(())
+}
+
+/// `roundtable token …`: API tokens.
+async fn token_command(command: TokenCommand, settings: Settings) -> Result<(), String> {
+    match command {
+        TokenCommand::Create {
+            user,
+            scopes,
+            expires_days,
+        } => {
+            let db = open_db(&settings).await?;
+            let (_, token) = accounts::issue_token(&db, &user, &scopes, expires_days)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{token}");
+            Ok(())
+        }
+        TokenCommand::List { user } => {
+            let db = open_db(&settings).await?;
+            let tokens = accounts::tokens(&db, &user)
+                .await
+                .map_err(|e| e.to_string())?;
+            let when = |ms: Option<i64>| {
+                ms.and_then(chrono::DateTime::from_timestamp_millis)
+                    .map(|t| t.format("%Y-%m-%dT%H:%MZ").to_string())
+                    .unwrap_or_else(|| "never".into())
+            };
+            for t in tokens {
+                println!(
+                    "{}\t{}\tcreated {}\texpires {}",
+                    t.id,
+                    t.scopes,
+                    when(Some(t.created_at)),
+                    when(t.expires_at)
+                );
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { user, id } => {
+            let db = open_db(&settings).await?;
+            accounts::revoke_token(&db, &user, id)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("revoked token {id}");
+            Ok(())
+        }
+    }
+}
+
+/// `roundtable federation …`: the federation mode.
+async fn federation_command(command: FederationCommand, settings: Settings) -> Result<(), String> {
+    match command {
+        FederationCommand::Mode { mode } => {
+            let db = open_db(&settings).await?;
+            policy::set_mode(&db, &mode, "cli")
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("federation mode: {mode}");
+            Ok(())
+        }
+        FederationCommand::Show => {
+            let db = open_db(&settings).await?;
+            let mode = db.federation_mode().await.map_err(|e| e.to_string())?;
+            println!("mode: {mode}");
+            for i in db.instances().await.map_err(|e| e.to_string())? {
+                println!(
+                    "{}\t{}\t{}",
+                    i.state,
+                    i.domain,
+                    i.reason.unwrap_or_default()
+                );
+            }
             Ok(())
         }
     }

@@ -93,19 +93,7 @@ pub async fn route(state: &Node, env: &Verified) -> Result<Route, Error> {
     // 3. Kinds with one meaning.
     match env.kind {
         Flag => return Ok(Route::Report),
-        Invite => {
-            let community = match &object_id {
-                Some(id) => discussions::known(state, id.as_str()).await?,
-                None => None,
-            };
-            return Ok(
-                if community.is_some() || object.is_document(DocumentKind::Group) {
-                    Route::CommunityInvitation
-                } else {
-                    Route::EventInvitation
-                },
-            );
-        }
+        Invite => return invitation_route(state, env).await,
         Dislike => return Ok(Route::Ignored("dislikes are not counted")),
         _ => {}
     }
@@ -159,6 +147,23 @@ pub async fn route(state: &Node, env: &Verified) -> Result<Route, Error> {
         },
         None => Ok(Route::Ignored("for no community of this node")),
     }
+}
+
+/// An invitation to a community this node knows or that comes embedded (Mobilizon's `Invite`
+/// of a group), otherwise to an event.
+async fn invitation_route(state: &Node, env: &Verified) -> Result<Route, Error> {
+    let object = env.object();
+    let community = match object.id() {
+        Some(id) => discussions::known(state, id.as_str()).await?,
+        None => None,
+    };
+    Ok(
+        if community.is_some() || object.is_document(DocumentKind::Group) {
+            Route::CommunityInvitation
+        } else {
+            Route::EventInvitation
+        },
+    )
 }
 
 /// An article from the community that owns it, or proposed to a community hosted here.
