@@ -162,11 +162,15 @@ impl App {
     }
 }
 
-/// Every ten minutes (and at start), forgets expired browser sessions and old mail.
+/// Every ten minutes (and at start), forgets expired browser sessions, old mail and expired
+/// authorization codes.
 async fn housekeeping(state: Node, mut stop: watch::Receiver<bool>) {
     loop {
         if let Err(e) = crate::service::accounts::signin::sweep(&state).await {
             warn!(error = %e, "account housekeeping failed");
+        }
+        if let Err(e) = crate::service::accounts::oauth::sweep(&state).await {
+            warn!(error = %e, "authorization code housekeeping failed");
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(600)) => {}
@@ -253,6 +257,7 @@ pub fn router(state: Node) -> Router {
     Router::new()
         .merge(crate::ui::router(&state))
         .nest("/api/roundtable/v1", crate::api::router())
+        .merge(crate::api::oauth::router())
         .route("/p/{key}", get(routes::post_object))
         .route("/a/{key}", get(routes::article_object))
         .route("/e/{key}", get(routes::event_object))

@@ -19,6 +19,7 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     pub articles: ArticleSettings,
     pub accounts: AccountSettings,
+    pub oauth: OAuthSettings,
     pub email: EmailSettings,
     pub log: LogSettings,
 }
@@ -120,6 +121,16 @@ pub struct AccountSettings {
     pub verify_link_hours: u64,
     pub reset_link_minutes: u64,
     pub invitation_days: u32,
+}
+
+/// The OAuth 2 authorization server (`[oauth]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthSettings {
+    /// 0: access tokens last until revoked.
+    pub access_token_hours: u64,
+    pub refresh_token_days: u64,
+    pub password_grant: bool,
 }
 
 /// How the SMTP connection is protected.
@@ -269,6 +280,11 @@ impl Settings {
         {
             return Err(ConfigError::Invalid(
                 "accounts.session_idle_minutes, session_absolute_hours, verify_link_hours, reset_link_minutes and invitation_days must be at least 1".into(),
+            ));
+        }
+        if self.oauth.refresh_token_days == 0 {
+            return Err(ConfigError::Invalid(
+                "oauth.refresh_token_days must be at least 1".into(),
             ));
         }
         if accounts.lockout_after == 0 || accounts.lockout_minutes == 0 {

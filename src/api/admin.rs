@@ -1,6 +1,6 @@
 //! Node administration in the native API: the federation policy.
 
-use super::{next_link, parse_body, Admin, Auth, PAGE_DEFAULT, PAGE_MAX, Q};
+use super::{next_link, parse_body, Admin, AdminRead, Auth, PAGE_DEFAULT, PAGE_MAX, Q};
 use crate::{
     activitypub::objects::rfc3339,
     error::ApiError,
@@ -45,7 +45,7 @@ fn api_error(e: PolicyError) -> ApiError {
     }
 }
 
-async fn show(State(state): State<Node>, _auth: Auth<Admin>) -> Result<Json<Value>, ApiError> {
+async fn show(State(state): State<Node>, _auth: Auth<AdminRead>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({"mode": state.db.federation_mode().await?})))
 }
 
@@ -76,7 +76,7 @@ struct DomainPageQuery {
 /// Partners and blocks by domain, one page at a time (`?after=DOMAIN&limit=N`).
 async fn instances(
     State(state): State<Node>,
-    _auth: Auth<Admin>,
+    _auth: Auth<AdminRead>,
     Q(q): Q<DomainPageQuery>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
@@ -202,7 +202,7 @@ struct AuditQuery {
 /// The audit log, newest first (`?before=ID&limit=N`).
 async fn audit(
     State(state): State<Node>,
-    _auth: Auth<Admin>,
+    _auth: Auth<AdminRead>,
     Q(q): Q<AuditQuery>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
@@ -233,7 +233,7 @@ fn instance_json(i: &crate::db::policy::Instance) -> Value {
 /// Handshakes waiting for an answer, by domain, one page at a time.
 async fn partnerships(
     State(state): State<Node>,
-    _auth: Auth<Admin>,
+    _auth: Auth<AdminRead>,
     Q(q): Q<DomainPageQuery>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {
@@ -353,7 +353,7 @@ struct SuspensionsQuery {
 /// Suspensions, newest first, one page at a time (`?before=CURSOR&limit=N`).
 async fn suspensions(
     State(state): State<Node>,
-    _auth: Auth<Admin>,
+    _auth: Auth<AdminRead>,
     Q(q): Q<SuspensionsQuery>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ApiError> {

@@ -1,40 +1,52 @@
-//! Authentication: bearer tokens, and the extractors that name the scope a route needs (`Auth<Read>`, `Auth<Write>`, `Auth<Admin>`, `MaybeAuth`).
+//! Authentication: bearer tokens (personal ones and those given to OAuth apps), and the
+//! extractors that name the scope a route needs (`Auth<Read>`, `Auth<Write>`,
+//! `Auth<AdminRead>`, `Auth<Admin>`, `MaybeAuth`).
 
 use super::*;
+use crate::service::accounts::oauth::{self, Bearer};
+use axum::http::HeaderMap;
 
 // ----- authentication -----
 
 /// The scope a route needs, named by the route's extractor (`Auth<Write>`, `MaybeAuth<Read>`…):
-/// the one place where token scopes are enforced. `calendar` is not among them: a calendar
-/// token only opens the personal feed it was made for (`/calendar/{token}.ics`), never the API.
+/// the one place where token scopes are enforced. A token holding a scope above the route's
+/// passes (`read` opens a `read:statuses` route); a sub-scope does not open its parent's
+/// routes. `calendar` is not among them: a calendar token only opens the personal feed it was
+/// made for (`/calendar/{token}.ics`), never the API.
 pub trait Scope: Send + Sync + 'static {
     const NAME: &'static str;
     /// Whether the holder must also be an administrator.
     const ADMIN_ONLY: bool = false;
 }
 
-/// Reads (every `GET`).
-pub struct Read;
-/// Changes.
-pub struct Write;
-/// The admin API; only for administrators.
-pub struct Admin;
+macro_rules! scopes {
+    ($($(#[$doc:meta])* $ty:ident = $name:literal $(, admin $admin:literal)?;)+) => {$(
+        $(#[$doc])*
+        pub struct $ty;
+        impl Scope for $ty {
+            const NAME: &'static str = $name;
+            $(const ADMIN_ONLY: bool = $admin;)?
+        }
+    )+};
+}
 
-impl Scope for Read {
-    const NAME: &'static str = "read";
-}
-impl Scope for Write {
-    const NAME: &'static str = "write";
-}
-impl Scope for Admin {
-    const NAME: &'static str = "admin";
-    const ADMIN_ONLY: bool = true;
+scopes! {
+    /// Reads (every `GET` of the native API).
+    Read = "read";
+    /// Changes.
+    Write = "write";
+    /// Reading the admin API; only for administrators.
+    AdminRead = "admin:read", admin true;
+    /// Changing through the admin API; only for administrators.
+    Admin = "admin:write", admin true;
 }
 
 /// The local user behind a bearer token, with the token's scopes.
 pub struct Caller {
     pub member: Member,
     pub scopes: Scopes,
+    /// The OAuth app the token was given to; None for a personal token.
+    pub app: Option<i64>,
 }
 
 /// A caller whose token holds scope `S`; anything else is refused before the handler runs.
@@ -50,13 +62,12 @@ impl<S: Scope> std::ops::Deref for Auth<S> {
     }
 }
 
-/// The user behind a request's bearer token, whatever its scopes.
-pub(super) async fn caller(parts: &Parts, state: &Node) -> Result<Caller, ApiError> {
-    let header = parts
-        .headers
+/// The token of a request's `Authorization: Bearer` header.
+pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let header = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| ApiError::unauthorized("this needs an Authorization: Bearer token"))?;
-    let token = header
+    header
         .to_str()
         .ok()
         .and_then(|h| {
@@ -64,12 +75,19 @@ pub(super) async fn caller(parts: &Parts, state: &Node) -> Result<Caller, ApiErr
                 .or_else(|| h.strip_prefix("bearer "))
         })
         .map(str::trim)
-        .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer TOKEN"))?;
-    let (user, scopes) = state
-        .db
-        .token_owner(&token_hash(token))
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("unknown, expired or revoked token"))?;
+        .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer TOKEN"))
+}
+
+/// The user behind a request's bearer token, whatever its scopes.
+pub(super) async fn caller(parts: &Parts, state: &Node) -> Result<Caller, ApiError> {
+    let token = bearer_token(&parts.headers)?;
+    let (user, scopes, app) = match oauth::bearer(state, token).await? {
+        Some(Bearer::User { user, scopes, app }) => (user, scopes, app),
+        Some(Bearer::App { .. }) => return Err(ApiError::forbidden(
+            "this is an app-only token (client_credentials); this needs a token a user authorized",
+        )),
+        None => return Err(ApiError::unauthorized("unknown, expired or revoked token")),
+    };
     let actor = state
         .db
         .local_actor(user.actor_id)
@@ -98,6 +116,7 @@ pub(super) async fn caller(parts: &Parts, state: &Node) -> Result<Caller, ApiErr
     Ok(Caller {
         member: Member { actor, user },
         scopes,
+        app,
     })
 }
 
@@ -107,10 +126,7 @@ impl<S: Scope> FromRequestParts<Node> for Auth<S> {
     async fn from_request_parts(parts: &mut Parts, state: &Node) -> Result<Self, ApiError> {
         let caller = caller(parts, state).await?;
         if !caller.scopes.allows(S::NAME) {
-            return Err(ApiError::forbidden(format!(
-                "this token lacks the {} scope",
-                S::NAME
-            )));
+            return Err(lacks::<S>());
         }
         if S::ADMIN_ONLY && !caller.member.user.is_admin {
             return Err(ApiError::forbidden(
@@ -124,20 +140,33 @@ impl<S: Scope> FromRequestParts<Node> for Auth<S> {
     }
 }
 
+fn lacks<S: Scope>() -> ApiError {
+    ApiError::forbidden(format!("this token lacks the {} scope", S::NAME))
+}
+
 /// Like [`Auth`], for endpoints that also answer anonymous readers. A token that is sent must
-/// still hold the scope.
+/// still hold the scope; an app-only token reads as an anonymous reader.
 pub struct MaybeAuth<S: Scope = Read>(pub Option<Auth<S>>);
 
 impl<S: Scope> FromRequestParts<Node> for MaybeAuth<S> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Node) -> Result<Self, ApiError> {
-        if parts.headers.contains_key(header::AUTHORIZATION) {
-            Ok(MaybeAuth(Some(
-                Auth::from_request_parts(parts, state).await?,
-            )))
-        } else {
-            Ok(MaybeAuth(None))
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            return Ok(MaybeAuth(None));
         }
+        if let Some(Bearer::App { scopes, .. }) =
+            oauth::bearer(state, bearer_token(&parts.headers)?).await?
+        {
+            let scopes = Scopes::parse(&scopes).map_err(ApiError::unauthorized)?;
+            return if scopes.allows(S::NAME) {
+                Ok(MaybeAuth(None))
+            } else {
+                Err(lacks::<S>())
+            };
+        }
+        Ok(MaybeAuth(Some(
+            Auth::from_request_parts(parts, state).await?,
+        )))
     }
 }

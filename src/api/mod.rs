@@ -5,6 +5,7 @@
 mod admin;
 mod articles;
 pub(crate) mod events;
+pub(crate) mod oauth;
 mod openapi;
 mod reports;
 mod tokens;
@@ -16,10 +17,7 @@ use crate::{
     error::ApiError,
     node::Node,
     paging::{self, Pair, SearchCursor, ThreadCursor},
-    service::{
-        accounts::token_hash,
-        discussions::{self as svc, CommunityView, Member, NewCommunity},
-    },
+    service::discussions::{self as svc, CommunityView, Member, NewCommunity},
 };
 use axum::{
     body::Bytes,
@@ -102,6 +100,7 @@ pub fn router() -> Router<Node> {
         .merge(admin::router())
         .merge(reports::router())
         .merge(tokens::router())
+        .merge(oauth::native_router())
         .merge(events::router())
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
 }

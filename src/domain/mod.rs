@@ -4,10 +4,12 @@
 pub mod events;
 pub mod host;
 mod name;
+mod scopes;
 mod states;
 mod visibility;
 
 pub use name::{Name, NameError};
+pub use scopes::{describe as describe_scope, Scopes};
 pub use states::{EventStatus, JoinMode, MemberState, ReportState, Role, RsvpState};
 pub use visibility::Visibility;
 
@@ -47,57 +49,5 @@ impl ActorKind {
             ActorKind::Group => "Group",
             ActorKind::Application => "Application",
         }
-    }
-}
-
-/// API token scopes. A token holds a non-empty subset.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scopes(Vec<String>);
-
-impl Scopes {
-    /// `calendar` only reads the holder's personal event feed (safe to put in a feed URL).
-    pub const KNOWN: [&'static str; 4] = ["read", "write", "admin", "calendar"];
-
-    /// Parses a space-separated scope list such as `"read write"`.
-    pub fn parse(s: &str) -> Result<Scopes, String> {
-        let mut scopes = Vec::new();
-        for scope in s.split_whitespace() {
-            if !Self::KNOWN.contains(&scope) {
-                return Err(format!(
-                    "unknown scope {scope:?} (known: {})",
-                    Self::KNOWN.join(", ")
-                ));
-            }
-            if !scopes.iter().any(|s| s == scope) {
-                scopes.push(scope.to_string());
-            }
-        }
-        if scopes.is_empty() {
-            return Err("at least one scope is required".into());
-        }
-        Ok(Scopes(scopes))
-    }
-
-    pub fn allows(&self, scope: &str) -> bool {
-        self.0.iter().any(|s| s == scope)
-    }
-
-    pub fn as_string(&self) -> String {
-        self.0.join(" ")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scopes_parse() {
-        let s = Scopes::parse("read  write read").expect("valid");
-        assert_eq!(s.as_string(), "read write");
-        assert!(s.allows("write"));
-        assert!(!s.allows("admin"));
-        assert!(Scopes::parse("").is_err());
-        assert!(Scopes::parse("read delete").unwrap_err().contains("delete"));
     }
 }

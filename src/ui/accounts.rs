@@ -36,7 +36,7 @@ fn local_next(next: &str) -> &str {
     }
 }
 
-fn signed_in(browser: &Browser) -> Option<String> {
+pub(super) fn signed_in(browser: &Browser) -> Option<String> {
     browser.account.as_ref().map(|a| a.actor.name.clone())
 }
 
@@ -434,13 +434,13 @@ pub async fn sign_out(Posted { browser, .. }: Posted<Empty>) -> PageResult {
     Ok(Redirect::to("/").into_response())
 }
 
-fn when(ms: i64) -> String {
+pub(super) fn when(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_default()
 }
 
-fn to_sign_in(next: &str) -> Response {
+pub(super) fn to_sign_in(next: &str) -> Response {
     let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
     (
         StatusCode::SEE_OTHER,

@@ -1,6 +1,6 @@
 //! The server-rendered HTML pages (askama templates under `templates/ui/`): the home page and
 //! the account pages (sign-in, sign-up, invitations, email verification, password reset,
-//! sign-out, the user's sessions). They work without JavaScript and are the seam the web UI and
+//! sign-out, the user's sessions), and the OAuth consent page and authorized apps (`oauth`). They work without JavaScript and are the seam the web UI and
 //! the OAuth consent page build on: `Browser` is who is signed in, `Posted` is a form post that
 //! carries the session's CSRF token.
 //!
@@ -10,6 +10,7 @@
 //! after sign-in; its id changes at sign-in.
 
 pub mod accounts;
+pub mod oauth;
 pub mod pages;
 pub mod store;
 
@@ -88,6 +89,12 @@ pub fn router(state: &Node) -> Router<Node> {
             "/sessions/revoke-others",
             post(accounts::revoke_other_sessions),
         )
+        .route(
+            "/oauth/authorize",
+            get(oauth::authorize_page).post(oauth::authorize),
+        )
+        .route("/authorized-apps", get(oauth::apps_page))
+        .route("/authorized-apps/{id}/revoke", post(oauth::revoke_app))
         .layer(sessions)
 }
 

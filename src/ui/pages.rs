@@ -169,6 +169,22 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
     }
 }
 
+/// Renders a page whose form may also be sent on to `source` (a CSP source expression): the
+/// consent form, whose answer redirects to the app.
+pub fn render_posting_to(status: StatusCode, page: &impl Template, source: &str) -> Response {
+    let mut response = render(status, page);
+    let policy = PAGE_HEADERS[0].1.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {source}"),
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
 /// A page with a title, a message and an optional link onwards.
 pub fn message(
     status: StatusCode,

@@ -7,6 +7,7 @@
 //! their callers branch on).
 
 pub mod admin;
+pub mod oauth;
 pub mod signin;
 pub mod signup;
 
