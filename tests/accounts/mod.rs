@@ -3,6 +3,7 @@
 
 mod cli;
 mod mail;
+mod oauth;
 mod sessions;
 mod signup;
 

@@ -4,17 +4,14 @@
 //! `SmtpServer::wait_for` reads.
 
 use std::{
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::Stdio,
-    sync::Mutex,
     time::{Duration, Instant},
 };
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
     process::{Child, Command},
 };
-
-const AIOSMTPD: &str = "aiosmtpd==1.4.6";
 
 const SERVER: &str = r#"
 import email, json, logging, os, sys, warnings
@@ -71,61 +68,6 @@ print("READY", flush=True)
 sys.stdin.read()
 controller.stop()
 "#;
-
-static INSTALL: Mutex<()> = Mutex::new(());
-
-/// The Python of a virtualenv with aiosmtpd, installed if missing.
-pub fn python_with_aiosmtpd() -> PathBuf {
-    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-    let venv = Path::new(&home).join(".cache/roundtable-ci/venv");
-    let python = venv.join("bin/python");
-    let has = |python: &Path| {
-        std::process::Command::new(python)
-            .args(["-c", "import aiosmtpd"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if has(&python) {
-        return python;
-    }
-    std::fs::create_dir_all(venv.parent().expect("cache dir")).expect("create the cache dir");
-    if !python.exists() {
-        let out = std::process::Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .output()
-            .expect("run python3 -m venv");
-        assert!(
-            out.status.success(),
-            "python3 -m venv failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let out = std::process::Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            AIOSMTPD,
-        ])
-        .output()
-        .expect("run pip");
-    assert!(
-        out.status.success(),
-        "pip install {AIOSMTPD} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        has(&python),
-        "aiosmtpd is not importable after installing it"
-    );
-    python
-}
 
 /// A free TCP port on 127.0.0.1 (nothing listens on it once this returns).
 pub fn free_port() -> u16 {
@@ -199,7 +141,7 @@ impl SmtpServer {
     }
 
     async fn launch_with(port: u16, credentials: &[&str], tls: Option<&str>) -> SmtpServer {
-        let python = tokio::task::spawn_blocking(python_with_aiosmtpd)
+        let python = tokio::task::spawn_blocking(super::python::python)
             .await
             .expect("install aiosmtpd");
         let dir = std::env::temp_dir().join(format!(
