@@ -256,8 +256,11 @@ pub fn router(state: Node) -> Router {
     let max_body = http.max_body_bytes;
     Router::new()
         .merge(crate::ui::router(&state))
-        .nest("/api/roundtable/v1", crate::api::router())
-        .merge(crate::api::oauth::router())
+        .nest(
+            "/api/roundtable/v1",
+            crate::api::router().layer(crate::api::oauth::cors()),
+        )
+        .merge(crate::api::oauth::router().layer(crate::api::oauth::cors()))
         .route("/p/{key}", get(routes::post_object))
         .route("/a/{key}", get(routes::article_object))
         .route("/e/{key}", get(routes::event_object))

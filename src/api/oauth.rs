@@ -5,7 +5,7 @@
 //! Mastodon accepts both. The token and revocation endpoints answer RFC 6749's
 //! `{"error": code, "error_description": …}`; the others the API's `{"error": …}`.
 //!
-//! Also, under the native API, the apps the caller authorized: `GET /authorized-apps` and
+//! They and the native API answer cross-origin requests (`cors`). Also, under the native API, the apps the caller authorized: `GET /authorized-apps` and
 //! `DELETE /authorized-apps/{id}`.
 
 use super::{bearer_token, parse_id, Auth, Read, Write};
@@ -39,6 +39,29 @@ pub fn router() -> Router<Node> {
         .route("/oauth/token", post(token))
         .route("/oauth/revoke", post(revoke))
         .route("/.well-known/oauth-authorization-server", get(metadata))
+}
+
+/// Cross-origin access for apps that run in a browser (web Mastodon clients): any origin may
+/// call with a bearer token, never with the node's cookies, and may read `Link` for paging.
+pub fn cors() -> tower_http::cors::CorsLayer {
+    use axum::http::Method;
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([header::LINK])
+        .max_age(std::time::Duration::from_secs(3600))
 }
 
 /// The native API's routes for the caller's authorized apps.

@@ -104,7 +104,7 @@ pub fn spec() -> Value {
         "servers": [{"url": "/api/roundtable/v1"}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                "description": "A token's scopes decide what it opens: `read` every GET, `write` every change, `admin` the admin API (administrators only). A `calendar` token opens only its personal feed URL."}},
+                "description": "A personal token (`roundtable token create`, `POST /tokens`) or one an app got through OAuth 2 (`/.well-known/oauth-authorization-server`). Its scopes decide what it opens: `read` every GET, `write` every change, `admin:read` and `admin:write` the admin API (administrators only; `admin` is both). A scope covers its sub-scopes (`read` covers `read:statuses`), not the reverse. A `calendar` token opens only its personal feed URL; an app-only token (client_credentials) reads only what anonymous readers may."}},
             "responses": {"Error": {"description": "an error", "content": {"application/json": {"schema":
                 obj(json!({"error": s}), &["error"])}}}},
         },
@@ -268,6 +268,9 @@ fn admin_paths(p: &Params) -> Value {
         "post": op("Create a token with at most the scopes of the calling token; optional expiry in days (1-3650)", true,
             Some(obj(json!({"scopes": s, "expires_days": {"type": "integer", "minimum": 1, "maximum": 3650}}), &["scopes"])), "201")},
     "/tokens/{id}": {"parameters": [id], "delete": op("Revoke one of your tokens", true, None, "204")},
+    "/authorized-apps": {
+        "get": op("The OAuth apps you authorized: id, name, website, scopes, live tokens, when", true, None, "200")},
+    "/authorized-apps/{id}": {"parameters": [id], "delete": op("Sign an app out: every token you gave it stops working", true, None, "204")},
     })
 }
 

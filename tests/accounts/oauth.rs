@@ -537,6 +537,39 @@ async fn the_password_grant_only_where_enabled_and_metadata_says_so() {
         assert!(scopes.contains(&json!(s)), "{s}");
     }
 
+    // Web apps on other origins may call the token endpoint and the API with a bearer token.
+    let preflight = http()
+        .request(reqwest::Method::OPTIONS, closed.url("/oauth/token"))
+        .header("origin", "https://web-client.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization, content-type")
+        .send()
+        .await
+        .expect("preflight");
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "*"
+    );
+    let api = http()
+        .get(closed.url("/api/roundtable/v1/communities"))
+        .header("origin", "https://web-client.example")
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(api.headers()["access-control-allow-origin"], "*");
+    assert!(api.headers()["access-control-expose-headers"]
+        .to_str()
+        .is_ok_and(|h| h.to_ascii_lowercase().contains("link")));
+    // The pages (which use cookies) allow no other origin.
+    let page = http()
+        .get(closed.url("/sign-in"))
+        .header("origin", "https://web-client.example")
+        .send()
+        .await
+        .expect("page");
+    assert!(page.headers().get("access-control-allow-origin").is_none());
+
     let open = oauth_node(&[("OAUTH__PASSWORD_GRANT", "true")]).await;
     member(&open, "olga", "olga@example.com").await;
     let meta: Value = http()
