@@ -1,5 +1,6 @@
-//! What the HTTP front doors (the native API, the ActivityPub endpoints) share: query strings
-//! read with a JSON error, iCalendar responses and their paging.
+//! What the HTTP front doors (the native API, the ActivityPub endpoints, the OAuth and Mastodon
+//! endpoints) share: query strings read with a JSON error, bodies that may be forms or JSON,
+//! iCalendar responses and their paging.
 
 use crate::{
     db::{events::Event, now_ms},
@@ -74,4 +75,45 @@ pub fn feed_next(page: &Page<Event>) -> Option<Pair<i64, i64>> {
 /// event stays visible.
 pub fn feed_start() -> i64 {
     now_ms() - 30 * 86_400_000
+}
+
+/// A form (`application/x-www-form-urlencoded`, where `key[]` and repeated keys are lists) or
+/// a JSON object, read into `T`.
+pub fn form_or_json<T: DeserializeOwned>(
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Result<T, String> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/json"));
+    let value = if json {
+        serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))?
+    } else {
+        let mut map = serde_json::Map::new();
+        for (key, value) in url::form_urlencoded::parse(body) {
+            let (key, list) = match key.strip_suffix("[]") {
+                Some(k) => (k.to_string(), true),
+                None => (key.into_owned(), false),
+            };
+            match map.get_mut(&key) {
+                Some(serde_json::Value::Array(items)) => {
+                    items.push(serde_json::Value::String(value.into_owned()))
+                }
+                Some(first) => {
+                    let first = first.take();
+                    map.insert(key, serde_json::json!([first, value]));
+                }
+                None if list => {
+                    map.insert(key, serde_json::json!([value]));
+                }
+                None => {
+                    map.insert(key, serde_json::Value::String(value.into_owned()));
+                }
+            }
+        }
+        serde_json::Value::Object(map)
+    };
+    serde_json::from_value(value)
+        .map_err(|e| format!("the request's fields were not understood: {e}"))
 }

@@ -8,5 +8,6 @@ mod discussions;
 mod events;
 mod foundation;
 mod harness;
+mod mastodon;
 mod partners;
 mod security;

@@ -9,6 +9,7 @@
 //! `DELETE /authorized-apps/{id}`.
 
 use super::{bearer_token, parse_id, Auth, Read, Write};
+use crate::web::form_or_json;
 use crate::{
     db::oauth::OAuthApp,
     domain::Scopes,
@@ -28,8 +29,8 @@ use axum::{
     Json, Router,
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
-use serde::{de::DeserializeOwned, Deserialize};
-use serde_json::{json, Map, Value};
+use serde::Deserialize;
+use serde_json::{json, Value};
 
 /// The routes at the node's root, where Mastodon apps look for them.
 pub fn router() -> Router<Node> {
@@ -72,42 +73,6 @@ pub fn native_router() -> Router<Node> {
 }
 
 // ----- bodies -----
-
-/// A form (`application/x-www-form-urlencoded`, where `key[]` and repeated keys are lists) or
-/// a JSON object, read into `T`.
-fn form_or_json<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, String> {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/json"));
-    let value = if json {
-        serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))?
-    } else {
-        let mut map = Map::new();
-        for (key, value) in url::form_urlencoded::parse(body) {
-            let (key, list) = match key.strip_suffix("[]") {
-                Some(k) => (k.to_string(), true),
-                None => (key.into_owned(), false),
-            };
-            match map.get_mut(&key) {
-                Some(Value::Array(items)) => items.push(Value::String(value.into_owned())),
-                Some(first) => {
-                    let first = first.take();
-                    map.insert(key, json!([first, value]));
-                }
-                None if list => {
-                    map.insert(key, json!([value]));
-                }
-                None => {
-                    map.insert(key, Value::String(value.into_owned()));
-                }
-            }
-        }
-        Value::Object(map)
-    };
-    serde_json::from_value(value)
-        .map_err(|e| format!("the request's fields were not understood: {e}"))
-}
 
 /// One value or a list of them.
 #[derive(Deserialize)]

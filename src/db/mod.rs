@@ -8,6 +8,7 @@ pub mod discussions;
 pub mod entities;
 pub mod events;
 pub mod mail;
+pub mod mastodon;
 pub mod oauth;
 pub mod policy;
 pub mod queue;

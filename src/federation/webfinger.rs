@@ -111,7 +111,10 @@ pub async fn nodeinfo(State(state): State<Node>) -> Result<Response, ApiError> {
         },
         "protocols": ["activitypub"],
         "services": {"inbound": [], "outbound": ["atom1.0"]},
-        "openRegistrations": false,
+        "openRegistrations": matches!(
+            state.settings.accounts.registration,
+            crate::config::Registration::Open | crate::config::Registration::Approval
+        ),
         "usage": {"users": {"total": users}, "localPosts": 0},
         "metadata": {
             "nodeName": state.settings.instance.name,

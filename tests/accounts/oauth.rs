@@ -59,24 +59,15 @@ fn query_param(location: &str, name: &str) -> Option<String> {
 async fn an_independent_oauth_client_signs_in_with_pkce_refreshes_and_revokes() {
     let node = oauth_node(&[]).await;
     member(&node, "olga", "olga@example.com").await;
-    let python = tokio::task::spawn_blocking(python::python)
-        .await
-        .expect("python");
-    let out = tokio::process::Command::new(python)
-        .arg("-c")
-        .arg(include_str!("oauth_client.py"))
-        .env("NODE", &node.base)
-        .env("LOGIN", "olga")
-        .env("PASSWORD", PASSWORD)
-        .output()
-        .await
-        .expect("run the authlib client");
-    assert!(
-        out.status.success(),
-        "the authlib client failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: Value = serde_json::from_slice(&out.stdout).expect("the client's JSON report");
+    let seen = python::run_client(
+        include_str!("oauth_client.py"),
+        &[
+            ("NODE", &node.base),
+            ("LOGIN", "olga"),
+            ("PASSWORD", PASSWORD),
+        ],
+    )
+    .await;
     let is = |key: &str, expected: Value| assert_eq!(seen[key], expected, "{key} in {seen:#}");
 
     is("register_status", json!(200));
@@ -542,15 +533,15 @@ async fn the_password_grant_only_where_enabled_and_metadata_says_so() {
         .request(reqwest::Method::OPTIONS, closed.url("/oauth/token"))
         .header("origin", "https://web-client.example")
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "authorization, content-type")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
         .send()
         .await
         .expect("preflight");
     assert!(preflight.status().is_success(), "{}", preflight.status());
-    assert_eq!(
-        preflight.headers()["access-control-allow-origin"],
-        "*"
-    );
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
     let api = http()
         .get(closed.url("/api/roundtable/v1/communities"))
         .header("origin", "https://web-client.example")

@@ -3,10 +3,8 @@
 # sign-in and consent pages (a requests.Session plays the browser), exchanges the code with
 # PKCE S256, calls the API, refreshes, revokes, and tries the refusals. It prints what it
 # observed as one JSON object; the Rust test asserts on it.
-import html
 import json
 import os
-import re
 
 import requests
 from authlib.common.security import generate_token
@@ -22,45 +20,6 @@ TOKEN_URL = BASE + "/oauth/token"
 out = {}
 
 
-def hidden(page, name):
-    m = re.search(r'name="%s" value="([^"]*)"' % re.escape(name), page)
-    return html.unescape(m.group(1)) if m else None
-
-
-browser = requests.Session()
-
-
-def consent(url):
-    """Follows the authorization URL through sign-in to the consent page; approves; returns
-    the consent page and where the node sent the browser afterwards."""
-    r = browser.get(url, allow_redirects=False)
-    if r.status_code == 303 and r.headers["Location"].startswith("/sign-in"):
-        out.setdefault("sent_to_sign_in", True)
-        page = browser.get(BASE + r.headers["Location"]).text
-        r = browser.post(
-            BASE + "/sign-in",
-            data={
-                "csrf": hidden(page, "csrf"),
-                "login": LOGIN,
-                "password": PASSWORD,
-                "next": hidden(page, "next"),
-            },
-            allow_redirects=False,
-        )
-        out.setdefault("after_sign_in", r.headers.get("Location", ""))
-        r = browser.get(BASE + r.headers["Location"], allow_redirects=False)
-    page = r.text
-    fields = {}
-    for name in ["csrf", "response_type", "client_id", "redirect_uri", "scope", "state",
-                 "code_challenge", "code_challenge_method"]:
-        value = hidden(page, name)
-        if value is not None:
-            fields[name] = value
-    fields["decision"] = "approve"
-    answer = browser.post(BASE + "/oauth/authorize", data=fields, allow_redirects=False)
-    return r, answer.status_code, answer.headers.get("Location", "")
-
-
 def new_client(app, scope="read"):
     return OAuth2Session(app["client_id"], app["client_secret"], scope=scope,
                          redirect_uri=REDIRECT, code_challenge_method="S256")
@@ -70,7 +29,7 @@ def authorize(client):
     verifier = generate_token(48)
     url, state = client.create_authorization_url(BASE + "/oauth/authorize",
                                                  code_verifier=verifier)
-    page, status, location = consent(url)
+    page, status, location = consent(url, LOGIN, PASSWORD, out)
     return page, status, location, verifier, state
 
 

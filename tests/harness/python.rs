@@ -1,4 +1,5 @@
-//! Python tools the tests run (aiosmtpd as an SMTP server, authlib as an OAuth client), from
+//! Python tools the tests run (aiosmtpd as an SMTP server, authlib as an OAuth client,
+//! Mastodon.py as a Mastodon app), from
 //! one virtualenv under `~/.cache/roundtable-ci/venv`, installed from PyPI on first use
 //! (`.ci/run` installs them too, so a CI run fails early if PyPI is unreachable).
 
@@ -9,9 +10,14 @@ use std::{
 };
 
 /// Every package the tests use, pinned.
-pub const PACKAGES: [&str; 3] = ["aiosmtpd==1.4.6", "authlib==1.9.6", "requests==2.34.2"];
+pub const PACKAGES: [&str; 4] = [
+    "aiosmtpd==1.4.6",
+    "authlib==1.9.6",
+    "requests==2.34.2",
+    "Mastodon.py==2.3.3",
+];
 /// What `PACKAGES` must make importable.
-const IMPORTS: &str = "import aiosmtpd, authlib, requests";
+const IMPORTS: &str = "import aiosmtpd, authlib, requests, mastodon";
 
 static INSTALL: Mutex<()> = Mutex::new(());
 
@@ -66,4 +72,32 @@ pub fn python() -> PathBuf {
         "{IMPORTS:?} fails after installing {PACKAGES:?}"
     );
     python
+}
+
+/// Runs a Python client script (after the shared browser prelude, `consent.py`) with `env`,
+/// and reads the one JSON object it prints. A failing script fails the test with its output.
+pub async fn run_client(script: &str, env: &[(&str, &str)]) -> serde_json::Value {
+    let python = tokio::task::spawn_blocking(python)
+        .await
+        .expect("install the Python packages");
+    let code = format!("{}\n{script}", include_str!("consent.py"));
+    let out = tokio::process::Command::new(python)
+        .arg("-c")
+        .arg(code)
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .expect("run the Python client");
+    assert!(
+        out.status.success(),
+        "the Python client failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "the Python client printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }

@@ -1,0 +1,85 @@
+//! The Mastodon client API, so members take part from the apps they already have (Tusky,
+//! Ivory, Elk, Mastodon.py, toot…). It is a front door like `api` and `ui`: it reads callers
+//! with the same `Auth<S>` extractors (tokens come from the OAuth server in
+//! `service::accounts::oauth`) and calls the same services; this module only speaks Mastodon's
+//! shapes. Errors are Mastodon's `{"error": "…"}` with its statuses (`ApiError`).
+//!
+//! `instance`: the Instance entity (v1, v2), peers, start-up lists; `accounts`: the Account
+//! entity and the account endpoints.
+
+pub mod accounts;
+pub mod instance;
+
+use crate::{error::ApiError, node::Node};
+use axum::{
+    http::header,
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+
+/// Mastodon-shaped errors are the API's: a status and `{"error": "…"}`.
+pub type MastodonError = ApiError;
+
+pub use crate::activitypub::objects::rfc3339;
+
+/// The routes, at the node's root where apps look for them. Trailing slashes are accepted,
+/// as some apps send them.
+pub fn router() -> Router<Node> {
+    let mut router = Router::new();
+    let routes: Vec<(&str, axum::routing::MethodRouter<Node>)> = vec![
+        ("/api/v1/instance", get(instance::v1)),
+        ("/api/v2/instance", get(instance::v2)),
+        ("/api/v1/instance/peers", get(instance::peers)),
+        (
+            "/api/v1/accounts/verify_credentials",
+            get(accounts::verify_credentials),
+        ),
+        ("/api/v1/accounts/lookup", get(accounts::lookup)),
+        ("/api/v1/accounts/{id}", get(accounts::get)),
+        ("/api/v1/custom_emojis", get(instance::empty_list)),
+        ("/api/v1/announcements", get(instance::empty_list)),
+        ("/api/v1/trends", get(instance::empty_list)),
+        ("/api/v1/trends/tags", get(instance::empty_list)),
+        ("/api/v1/trends/statuses", get(instance::empty_list)),
+        ("/api/v1/instance/rules", get(instance::empty_list)),
+    ];
+    for (path, route) in routes {
+        router = router
+            .route(&format!("{path}/"), route.clone())
+            .route(path, route);
+    }
+    router.route("/static/avatar.png", get(default_avatar))
+}
+
+/// The picture of accounts that have none (apps expect every account to have one).
+pub fn avatar_url(state: &Node) -> String {
+    format!("{}/static/avatar.png", state.settings.base_url())
+}
+
+async fn default_avatar() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        &include_bytes!("../../static/avatar.png")[..],
+    )
+        .into_response()
+}
+
+/// Plain text as Mastodon's HTML: escaped, one `<p>` per paragraph, `<br>` for line breaks.
+pub fn html_paragraphs(text: &str) -> String {
+    let text = text.trim();
+    if text.is_empty() {
+        return String::new();
+    }
+    text.split("\n\n")
+        .map(|p| {
+            format!(
+                "<p>{}</p>",
+                crate::markdown::escape_html(p.trim()).replace('\n', "<br>")
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,52 @@
+# Shared by the tests' Python clients: a requests.Session playing the user's browser through
+# a Roundtable node's real sign-in and consent pages. The Rust harness puts it in front of
+# each client script (tests/harness/python.rs).
+import html
+import re
+
+import requests
+
+
+def hidden(page, name):
+    m = re.search(r'name="%s" value="([^"]*)"' % re.escape(name), page)
+    return html.unescape(m.group(1)) if m else None
+
+
+browser = requests.Session()
+
+
+def consent(url, login, password, out):
+    """Follows an authorization URL through sign-in to the consent page and approves. Returns
+    the consent page's response, the approval's status and where it sent the browser."""
+    base = url.split("/oauth/authorize")[0]
+    r = browser.get(url, allow_redirects=False)
+    if r.status_code == 303 and r.headers["Location"].startswith("/sign-in"):
+        out.setdefault("sent_to_sign_in", True)
+        page = browser.get(base + r.headers["Location"]).text
+        r = browser.post(
+            base + "/sign-in",
+            data={
+                "csrf": hidden(page, "csrf"),
+                "login": login,
+                "password": password,
+                "next": hidden(page, "next"),
+            },
+            allow_redirects=False,
+        )
+        out.setdefault("after_sign_in", r.headers.get("Location", ""))
+        r = browser.get(base + r.headers["Location"], allow_redirects=False)
+    page = r.text
+    fields = {}
+    for name in ["csrf", "response_type", "client_id", "redirect_uri", "scope", "state",
+                 "code_challenge", "code_challenge_method"]:
+        value = hidden(page, name)
+        if value is not None:
+            fields[name] = value
+    fields["decision"] = "approve"
+    answer = browser.post(base + "/oauth/authorize", data=fields, allow_redirects=False)
+    return r, answer.status_code, answer.headers.get("Location", "")
+
+
+def code_from_page(page):
+    """The code an out-of-band consent shows."""
+    return hidden(page, "code") or re.search(r'id="code" type="text" readonly value="([^"]*)"', page).group(1)
