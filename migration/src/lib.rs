@@ -22,6 +22,7 @@ mod m20261201_000014_received_ids;
 mod m20261202_000015_job_kind_audience;
 mod m20261202_000016_list_indexes;
 mod m20261203_000026_accounts;
+mod m20261203_000028_sso;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000015_job_kind_audience::Migration),
             Box::new(m20261202_000016_list_indexes::Migration),
             Box::new(m20261203_000026_accounts::Migration),
+            Box::new(m20261203_000028_sso::Migration),
         ]
     }
 }

@@ -94,3 +94,4 @@ pub mod post;
 pub mod received_activity;
 pub mod remote_actor;
 pub mod user;
+pub mod user_identity;
