@@ -5,6 +5,7 @@ mod cli;
 mod mail;
 mod sessions;
 mod signup;
+mod sso;
 
 use crate::harness::{
     browser::Browser,

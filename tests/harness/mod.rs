@@ -9,6 +9,7 @@
 
 pub mod browser;
 pub mod fake;
+pub mod oidc;
 pub mod sign;
 pub mod smtp;
 
