@@ -22,9 +22,11 @@ use serde::{Deserialize, Serialize};
 const PENDING: &str = "sso_pending";
 const SIGNED_IN_WITH: &str = "sso_signed_in_with";
 
-/// The provider a session signed in with, and its ID token (the logout hint).
+/// The provider a session signed in with, and its ID token (the logout hint), for the user
+/// it signed in (a later password sign-in in the same session has none).
 #[derive(Serialize, Deserialize)]
 struct SignedInWith {
+    user_id: i64,
     provider: String,
     id_token: String,
 }
@@ -114,6 +116,7 @@ pub async fn callback(
         .insert(
             SIGNED_IN_WITH,
             SignedInWith {
+                user_id: done.account.user.id,
                 provider: id,
                 id_token: done.id_token,
             },
@@ -127,6 +130,9 @@ pub async fn callback(
 /// endpoint (RP-initiated logout with the ID token as hint); None for everyone else.
 pub async fn logout_redirect(state: &Node, browser: &Browser) -> Option<String> {
     let with: SignedInWith = browser.session.get(SIGNED_IN_WITH).await.ok()??;
+    if browser.account.as_ref().map(|a| a.user.id) != Some(with.user_id) {
+        return None;
+    }
     sso::logout_url(state, &with.provider, &with.id_token).await
 }
 

@@ -4,11 +4,11 @@
 //! sign-in's nonce), state mismatch and the provider's own refusal, the admin claim, the
 //! provider's logout, and nodes that turned local passwords off.
 
-use super::{member, PASSWORD};
+use super::{member, verify_from_mail, PASSWORD};
 use crate::harness::{
     browser::{Browser, Page},
     oidc::{Idp, PROVIDER},
-    smtp::free_port,
+    smtp::{free_port, SmtpServer},
     Node, NodeOptions,
 };
 use roundtable::service::accounts::{account_named, admin};
@@ -17,9 +17,17 @@ use serde_json::json;
 /// A node on a fresh port with the provider `acme` (`provider` are its extra keys) and extra
 /// node settings (`ACCOUNTS__…`), and the provider started for it.
 async fn setup(provider: &[(&str, &str)], settings: &[(&str, &str)]) -> (Idp, Node) {
+    setup_with(provider, settings, Vec::new()).await
+}
+
+async fn setup_with(
+    provider: &[(&str, &str)],
+    settings: &[(&str, &str)],
+    mut env: Vec<(String, String)>,
+) -> (Idp, Node) {
     let port = free_port();
     let idp = Idp::start(port).await;
-    let mut env = idp.env(provider);
+    env.extend(idp.env(provider));
     env.extend(
         settings
             .iter()
@@ -195,9 +203,11 @@ async fn a_first_sign_in_links_the_account_with_the_verified_email() {
         .expect("query")
         .expect("linked");
     assert_eq!(identity.user_id, carol.user.id);
-    // Her password still works too.
+    // Her password still works too; signing out of that session stays on this node.
     let other = browser(&node);
     assert_eq!(other.sign_in("carol", PASSWORD).await.status, 303);
+    let out = other.submit("/sign-out", "/sign-out", &[]).await;
+    assert_eq!(out.location.as_deref(), Some("/"), "{}", out.body);
 
     // An address the provider has not verified links nothing.
     let b = browser(&node);
@@ -213,6 +223,27 @@ async fn a_first_sign_in_links_the_account_with_the_verified_email() {
         .expect("query")
         .is_none());
     assert_eq!(user_count(&node).await, before);
+}
+
+#[tokio::test]
+async fn an_address_the_provider_has_not_verified_waits_for_its_confirmation() {
+    let smtp = SmtpServer::start().await;
+    let (idp, node) = setup_with(&[], &[("ACCOUNTS__REGISTRATION", "open")], smtp.env()).await;
+    idp.account(
+        "sub-pat",
+        json!({"email": "pat@example.org", "email_verified": false, "preferred_username": "pat"}),
+    )
+    .await;
+    let b = browser(&node);
+    sso_sign_in(&b, &idp, &node, "sub-pat")
+        .await
+        .shows(403, "confirm your email address first");
+    assert_eq!(b.signed_in_as().await, None);
+    let pat = account_named(&node.state.db, "pat").await.expect("made");
+    assert!(!pat.user.email_verified);
+    verify_from_mail(&smtp, &b, "pat@example.org").await;
+    assert_eq!(sso_sign_in(&b, &idp, &node, "sub-pat").await.status, 303);
+    assert_eq!(b.signed_in_as().await.as_deref(), Some("pat"));
 }
 
 #[tokio::test]

@@ -703,7 +703,11 @@ async fn provision(node: &Node, profile: &Profile, email: Option<&str>) -> Resul
             locale: "en".into(),
             time_zone: "UTC".into(),
         };
-        match db_provision(node, actor, new, profile).await {
+        let made = node
+            .db
+            .provision_account(actor, new, &profile.issuer, &profile.subject)
+            .await;
+        match made {
             Ok(pair) => break pair,
             Err(ProvisionError::NameTaken) if attempt < 5 => attempt += 1,
             Err(ProvisionError::IdentityTaken) => {
@@ -747,17 +751,6 @@ async fn provision(node: &Node, profile: &Profile, email: Option<&str>) -> Resul
         }
     }
     Ok(account)
-}
-
-async fn db_provision(
-    node: &Node,
-    actor: crate::db::NewLocalActor,
-    new: NewUser,
-    profile: &Profile,
-) -> Result<(crate::db::LocalActor, crate::db::User), ProvisionError> {
-    node.db
-        .provision_account(actor, new, &profile.issuer, &profile.subject)
-        .await
 }
 
 /// A valid user name from the provider's `preferred_username` (or the email's local part):
