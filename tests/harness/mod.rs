@@ -9,9 +9,10 @@
 
 pub mod browser;
 pub mod fake;
-pub mod oidc;
 pub mod sign;
 pub mod smtp;
+// The OpenID provider of the single sign-on tests.
+pub mod oidc;
 
 use roundtable::{app::App, config::Settings, node::Node as NodeState};
 use sea_orm::{ConnectionTrait, Database};
