@@ -23,11 +23,13 @@ use serde::Deserialize;
 
 type PageResult = Result<Response, PageError>;
 
-/// Where to go after signing in: a path on this node only (never `//host` or a URL).
+/// Where to go after signing in: a path on this node only (never `//host` or a URL), and
+/// one that fits in a `Location` header.
 pub(super) fn local_next(next: &str) -> &str {
     if next.starts_with('/')
         && !next.starts_with("//")
         && !next.contains('\\')
+        && !next.chars().any(char::is_control)
         && next.len() <= 2000
     {
         next

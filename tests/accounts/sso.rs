@@ -49,7 +49,18 @@ fn browser(node: &Node) -> Browser {
 /// Starts a sign-in at the node and goes through the provider's login as `login`; returns
 /// the URL the provider sends the browser back to (the node's callback), not yet opened.
 async fn through_provider(b: &Browser, idp: &Idp, node: &Node, fields: &[(&str, &str)]) -> String {
-    let start = b.get(&format!("/sso/{PROVIDER}?next=/sessions")).await;
+    through_provider_from(b, idp, node, "/sessions", fields).await
+}
+
+/// Like `through_provider`, asking to go to `next` (percent-encoded) afterwards.
+async fn through_provider_from(
+    b: &Browser,
+    idp: &Idp,
+    node: &Node,
+    next: &str,
+    fields: &[(&str, &str)],
+) -> String {
+    let start = b.get(&format!("/sso/{PROVIDER}?next={next}")).await;
     assert_eq!(start.status, 303, "{}", start.body);
     let mut url = start.location.expect("a redirect to the provider");
     assert!(url.starts_with(&idp.issuer), "{url}");
@@ -460,9 +471,20 @@ async fn the_admin_claim_makes_an_admin() {
                "groups": ["staff"]}),
     )
     .await;
-    for who in ["sub-lee", "sub-max"] {
+    // (Where to go afterwards must be a path on this node that fits in a header.)
+    for (who, next, to) in [
+        (
+            "sub-lee",
+            "%2Fc%2Fsome_community%3Fpage%3D2",
+            "/c/some_community?page=2",
+        ),
+        ("sub-max", "%2F%0D%0ASet-Cookie:%20x=y", "/"),
+    ] {
         let b = browser(&node);
-        assert_eq!(sso_sign_in(&b, &idp, &node, who).await.status, 303, "{who}");
+        let back = through_provider_from(&b, &idp, &node, next, &[("login", who)]).await;
+        let done = b.get(&back).await;
+        assert_eq!(done.status, 303, "{who}: {}", done.body);
+        assert_eq!(done.location.as_deref(), Some(to), "{who}");
     }
     let lee = account_named(&node.state.db, "lee").await.expect("lee");
     let max = account_named(&node.state.db, "max").await.expect("max");
