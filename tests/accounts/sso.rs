@@ -567,6 +567,30 @@ async fn with_local_passwords_off_the_password_forms_are_refused() {
     assert_eq!(b.signed_in_as().await.as_deref(), Some("nia"));
 }
 
+#[tokio::test]
+async fn a_provider_that_is_down_does_not_stop_the_node() {
+    // Nothing listens at the issuer: the node starts (it reads nothing from the provider at
+    // start), shows its pages, and answers a sign-in through the provider with a page.
+    let issuer = format!("http://127.0.0.1:{}", free_port());
+    let node = Node::start_with(NodeOptions {
+        env: vec![
+            ("ROUNDTABLE__SSO__PROVIDERS__ACME__ISSUER".into(), issuer),
+            (
+                "ROUNDTABLE__SSO__PROVIDERS__ACME__CLIENT_ID".into(),
+                "rt".into(),
+            ),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let b = browser(&node);
+    b.get("/sign-in").await.shows(200, "Sign in with acme");
+    b.get(&format!("/sso/{PROVIDER}"))
+        .await
+        .shows(503, "the identity provider cannot be reached right now");
+    assert_eq!(b.signed_in_as().await, None);
+}
+
 #[test]
 fn sso_settings_are_checked() {
     use roundtable::config::Settings;
