@@ -22,6 +22,7 @@ pub struct Settings {
     pub oauth: OAuthSettings,
     pub email: EmailSettings,
     pub log: LogSettings,
+    pub sso: SsoSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -121,6 +122,7 @@ pub struct AccountSettings {
     pub verify_link_hours: u64,
     pub reset_link_minutes: u64,
     pub invitation_days: u32,
+    pub local_passwords: bool,
 }
 
 /// The OAuth 2 authorization server (`[oauth]`).
@@ -218,14 +220,19 @@ impl Settings {
                 continue;
             };
             let path: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
-            if path.len() != 2 || path.iter().any(String::is_empty) {
+            if path.len() < 2 || path.iter().any(String::is_empty) {
                 return Err(ConfigError::BadEnvName(name));
             }
-            let mut table = toml::Table::new();
-            let mut inner = toml::Table::new();
-            inner.insert(path[1].clone(), env_value(&value));
-            table.insert(path[0].clone(), toml::Value::Table(inner));
-            merge(&mut merged, table);
+            // SECTION__KEY, or deeper for maps such as SSO__PROVIDERS__ID__KEY.
+            let mut value = env_value(&value);
+            for key in path.iter().rev() {
+                let mut table = toml::Table::new();
+                table.insert(key.clone(), value);
+                value = toml::Value::Table(table);
+            }
+            if let toml::Value::Table(table) = value {
+                merge(&mut merged, table);
+            }
         }
         let settings: Settings = toml::Value::Table(merged)
             .try_into()
@@ -325,6 +332,12 @@ impl Settings {
                 "email.smtp_username and email.smtp_password are set together".into(),
             ));
         }
+        self.sso.check(self.federation.debug)?;
+        if !accounts.local_passwords && self.sso.providers.is_empty() {
+            return Err(ConfigError::Invalid(
+                "accounts.local_passwords = false needs at least one [sso.providers.ID]: nobody could sign in".into(),
+            ));
+        }
         if self.database.max_connections == 0 {
             return Err(ConfigError::Invalid(
                 "database.max_connections must be at least 1".into(),
@@ -391,6 +404,107 @@ fn merge(base: &mut toml::Table, overlay: toml::Table) {
                 base.insert(key, value);
             }
         }
+    }
+}
+
+/// Single sign-on: the OpenID Connect providers people may sign in with, by a short id that
+/// names them in URLs (`/sso/{id}`) and in the environment
+/// (`ROUNDTABLE__SSO__PROVIDERS__{ID}__ISSUER`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoSettings {
+    #[serde(default)]
+    pub providers: std::collections::BTreeMap<String, SsoProvider>,
+}
+
+/// One OpenID Connect provider (an organization's identity provider).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoProvider {
+    /// The issuer URL; its `/.well-known/openid-configuration` is read on first use.
+    pub issuer: String,
+    pub client_id: String,
+    /// A file holding the client secret (surrounding whitespace is ignored).
+    #[serde(default)]
+    pub client_secret_file: String,
+    /// The name of an environment variable holding the client secret.
+    #[serde(default)]
+    pub client_secret_env: String,
+    /// Shown on the sign-in page ("Sign in with …"); the id when empty.
+    #[serde(default)]
+    pub display_name: String,
+    /// Email domains this provider's users must have (on every sign-in); empty allows all.
+    #[serde(default)]
+    pub allowed_email_domains: Vec<String>,
+    /// A claim that makes a user admin: true, or (for a string or a list such as `groups`)
+    /// equal to / containing `admin_value`.
+    #[serde(default)]
+    pub admin_claim: String,
+    #[serde(default)]
+    pub admin_value: String,
+    /// Scopes asked for besides `openid email profile` (e.g. `groups`).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+impl SsoProvider {
+    /// The name people see.
+    pub fn label<'a>(&'a self, id: &'a str) -> &'a str {
+        if self.display_name.trim().is_empty() {
+            id
+        } else {
+            self.display_name.trim()
+        }
+    }
+}
+
+impl SsoSettings {
+    fn check(&self, debug: bool) -> Result<(), ConfigError> {
+        for (id, p) in &self.providers {
+            let bad = |what: String| ConfigError::Invalid(format!("sso.providers.{id}: {what}"));
+            if id.is_empty()
+                || id.len() > 32
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+            {
+                return Err(bad(
+                    "a provider id is 1-32 characters of a-z, 0-9, _ and -".into()
+                ));
+            }
+            let issuer = url::Url::parse(&p.issuer)
+                .map_err(|_| bad(format!("issuer {:?} is not a URL", p.issuer)))?;
+            let scheme_ok = issuer.scheme() == "https" || (debug && issuer.scheme() == "http");
+            if !scheme_ok || issuer.host_str().is_none() {
+                return Err(bad(format!("issuer {:?} must be an https URL", p.issuer)));
+            }
+            if p.client_id.trim().is_empty() {
+                return Err(bad("client_id is required".into()));
+            }
+            if !p.client_secret_file.is_empty() && !p.client_secret_env.is_empty() {
+                return Err(bad(
+                    "set client_secret_file or client_secret_env, not both".into()
+                ));
+            }
+            for domain in &p.allowed_email_domains {
+                let d = domain.trim();
+                if d.is_empty() || d.contains('@') || d.contains(char::is_whitespace) {
+                    return Err(bad(format!(
+                        "allowed_email_domains: {domain:?} is not a domain"
+                    )));
+                }
+            }
+            if p.admin_claim.trim().is_empty() && !p.admin_value.is_empty() {
+                return Err(bad("admin_value needs admin_claim".into()));
+            }
+            if p.scopes
+                .iter()
+                .any(|s| s.is_empty() || s.contains(char::is_whitespace))
+            {
+                return Err(bad("scopes are single words".into()));
+            }
+        }
+        Ok(())
     }
 }
 

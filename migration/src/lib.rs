@@ -23,6 +23,7 @@ mod m20261202_000015_job_kind_audience;
 mod m20261202_000016_list_indexes;
 mod m20261203_000026_accounts;
 mod m20261203_000027_oauth;
+mod m20261203_000028_sso;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000016_list_indexes::Migration),
             Box::new(m20261203_000026_accounts::Migration),
             Box::new(m20261203_000027_oauth::Migration),
+            Box::new(m20261203_000028_sso::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ pub mod queue;
 pub mod rate;
 pub mod reports;
 pub mod search;
+pub mod sso;
 
 use entities::{api_token, community, local_actor, peer, received_activity, remote_actor, user};
 use migration::{Migrator, MigratorTrait};

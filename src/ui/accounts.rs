@@ -10,7 +10,7 @@ use super::{
 use crate::{
     node::Node,
     service::{
-        accounts::{signin, signup},
+        accounts::{signin, signup, sso},
         error::Error,
     },
 };
@@ -23,11 +23,13 @@ use serde::Deserialize;
 
 type PageResult = Result<Response, PageError>;
 
-/// Where to go after signing in: a path on this node only (never `//host` or a URL).
-fn local_next(next: &str) -> &str {
+/// Where to go after signing in: a path on this node only (never `//host` or a URL), and
+/// one that fits in a `Location` header.
+pub(super) fn local_next(next: &str) -> &str {
     if next.starts_with('/')
         && !next.starts_with("//")
         && !next.contains('\\')
+        && !next.chars().any(char::is_control)
         && next.len() <= 2000
     {
         next
@@ -71,10 +73,13 @@ async fn sign_in_form(browser: &Browser, login: &str, next: &str) -> Result<Form
     Ok(page)
 }
 
-pub async fn sign_in_page(browser: Browser, Query(q): Query<NextQuery>) -> PageResult {
-    Ok(sign_in_form(&browser, "", &q.next)
-        .await?
-        .render_with(StatusCode::OK))
+pub async fn sign_in_page(
+    State(state): State<Node>,
+    browser: Browser,
+    Query(q): Query<NextQuery>,
+) -> PageResult {
+    let page = sign_in_form(&browser, "", &q.next).await?;
+    Ok(super::sso::SignInPage::new(&state, page, &q.next).render_with(StatusCode::OK))
 }
 
 pub async fn sign_in(
@@ -91,6 +96,7 @@ pub async fn sign_in(
             let page = sign_in_form(&browser, &form.login, &form.next)
                 .await?
                 .with_error(&e);
+            let page = super::sso::SignInPage::new(&state, page, &form.next);
             Ok(page.render_with(status_of(e.kind)))
         }
     }
@@ -150,6 +156,7 @@ async fn sign_up_form(
 
 pub async fn sign_up_page(State(state): State<Node>, browser: Browser) -> PageResult {
     use crate::config::Registration;
+    sso::passwords_allowed(&state)?;
     match state.settings.accounts.registration {
         Registration::Closed => Err(PageError::new(
             StatusCode::FORBIDDEN,
@@ -237,6 +244,7 @@ pub async fn invitation_page(
     browser: Browser,
     Path(token): Path<String>,
 ) -> PageResult {
+    sso::passwords_allowed(&state)?;
     if !signup::invitation_is_open(&state, &token).await? {
         return Err(bad_invitation());
     }
@@ -339,7 +347,8 @@ async fn forgot_form(browser: &Browser, email: &str) -> Result<FormPage, PageErr
     Ok(page)
 }
 
-pub async fn forgot_password_page(browser: Browser) -> PageResult {
+pub async fn forgot_password_page(State(state): State<Node>, browser: Browser) -> PageResult {
+    sso::passwords_allowed(&state)?;
     Ok(forgot_form(&browser, "").await?.render_with(StatusCode::OK))
 }
 
@@ -429,9 +438,14 @@ pub async fn sign_out_page(browser: Browser) -> PageResult {
     Ok(page.render_with(StatusCode::OK))
 }
 
-pub async fn sign_out(Posted { browser, .. }: Posted<Empty>) -> PageResult {
+pub async fn sign_out(
+    State(state): State<Node>,
+    Posted { browser, .. }: Posted<Empty>,
+) -> PageResult {
+    // Signed in through a provider that publishes a logout: sign out there too.
+    let logout = super::sso::logout_redirect(&state, &browser).await;
     browser.sign_out().await?;
-    Ok(Redirect::to("/").into_response())
+    Ok(Redirect::to(logout.as_deref().unwrap_or("/")).into_response())
 }
 
 pub(super) fn when(ms: i64) -> String {

@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod oauth;
 pub mod pages;
+pub mod sso;
 pub mod store;
 
 use crate::{
@@ -83,6 +84,8 @@ pub fn router(state: &Node) -> Router<Node> {
             "/sign-out",
             get(accounts::sign_out_page).post(accounts::sign_out),
         )
+        .route("/sso/{provider}", get(sso::start))
+        .route("/sso/{provider}/callback", get(sso::callback))
         .route("/sessions", get(accounts::sessions_page))
         .route("/sessions/{id}/revoke", post(accounts::revoke_session))
         .route(

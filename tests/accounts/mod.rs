@@ -6,6 +6,7 @@ mod mail;
 mod oauth;
 mod sessions;
 mod signup;
+mod sso;
 
 use crate::harness::{
     browser::Browser,

@@ -187,6 +187,25 @@ impl Browser {
         .await
     }
 
+    /// GET of an absolute URL on another server (an identity provider), with the same
+    /// cookies.
+    pub async fn get_url(&self, url: &str) -> Page {
+        Self::page(self.client.get(url).send().await.expect("GET")).await
+    }
+
+    /// Posts `fields` as a form to an absolute URL on another server.
+    pub async fn post_url(&self, url: &str, fields: &[(&str, &str)]) -> Page {
+        Self::page(
+            self.client
+                .post(url)
+                .form(fields)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
+    }
+
     pub async fn sign_in(&self, login: &str, password: &str) -> Page {
         self.submit(
             "/sign-in",

@@ -5,6 +5,24 @@ import html
 import re
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+# The node closes a keep-alive connection that stays idle longer than its header read timeout
+# (slow-client protection). On a busy test machine a client can send its next request on such a
+# connection just as it closes; like an app behind a flaky network, retry that (and only
+# that: connection errors, never answers).
+_open_session = requests.Session.__init__
+
+
+def _session_with_retries(self, *args, **kwargs):
+    _open_session(self, *args, **kwargs)
+    retry = Retry(total=3, connect=3, read=2, status=0, other=0, allowed_methods=None,
+                  raise_on_status=False)
+    self.mount("http://", HTTPAdapter(max_retries=retry))
+
+
+requests.Session.__init__ = _session_with_retries
 
 
 def hidden(page, name):

@@ -12,6 +12,8 @@ pub mod fake;
 pub mod python;
 pub mod sign;
 pub mod smtp;
+// The OpenID provider of the single sign-on tests.
+pub mod oidc;
 
 use roundtable::{app::App, config::Settings, node::Node as NodeState};
 use sea_orm::{ConnectionTrait, Database};

@@ -69,13 +69,18 @@ sys.stdin.read()
 controller.stop()
 "#;
 
-/// A free TCP port on 127.0.0.1 (nothing listens on it once this returns).
+/// A free TCP port on 127.0.0.1 for a server the test starts next (nothing listens on it once
+/// this returns). It is drawn at random below the kernel's ephemeral range (32768 and up on
+/// Linux), so the ports the kernel hands to nodes bound on port 0 and to outgoing connections
+/// of tests running meanwhile can never take it before its server binds it.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    for _ in 0..200 {
+        let port = 20_000 + (rand::random::<u16>() % 12_000);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between 20000 and 32000")
 }
 
 /// One message as the SMTP server received it.

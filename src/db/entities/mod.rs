@@ -97,3 +97,4 @@ pub mod post;
 pub mod received_activity;
 pub mod remote_actor;
 pub mod user;
+pub mod user_identity;

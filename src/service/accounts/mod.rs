@@ -10,6 +10,7 @@ pub mod admin;
 pub mod oauth;
 pub mod signin;
 pub mod signup;
+pub mod sso;
 
 use crate::{
     activitypub::signatures::generate_key_pair,

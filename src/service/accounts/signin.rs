@@ -56,6 +56,7 @@ async fn rate_limit(node: &Node, what: &str, key: &str) -> Result<(), Error> {
 /// account is told, so only its owner learns that it is pending, suspended or unconfirmed.
 #[tracing::instrument(skip_all)]
 pub async fn sign_in(node: &Node, login: &str, password: &str) -> Result<Account, Error> {
+    super::sso::passwords_allowed(node)?;
     if login.trim().is_empty() {
         return Err(Error::invalid("enter your user name or email address").on("login"));
     }
@@ -183,6 +184,7 @@ pub async fn session_account(
 /// same whether or not one exists, so the form tells nobody which addresses have accounts.
 #[tracing::instrument(skip_all)]
 pub async fn forgot_password(node: &Node, login: &str) -> Result<(), Error> {
+    super::sso::passwords_allowed(node)?;
     if login.trim().is_empty() {
         return Err(Error::invalid("enter your email address").on("email"));
     }
@@ -222,6 +224,7 @@ pub async fn reset_is_open(node: &Node, secret: &str) -> Result<bool, Error> {
 /// Uses a password-reset link: sets the new password, lifts a lockout, confirms the email
 /// address (the link reached it) and ends every session of the account.
 pub async fn reset_password(node: &Node, secret: &str, password: &str) -> Result<Account, Error> {
+    super::sso::passwords_allowed(node)?;
     let hash = hash_new_password(password).await?;
     let user_id = node
         .db

@@ -84,6 +84,7 @@ pub async fn invitation_is_open(node: &Node, secret: &str) -> Result<bool, Error
 /// Signs someone up under the node's registration policy.
 #[tracing::instrument(skip_all, fields(name = %input.name))]
 pub async fn sign_up(node: &Node, input: SignUp<'_>) -> Result<SignedUp, Error> {
+    super::sso::passwords_allowed(node)?;
     let registration = node.settings.accounts.registration;
     if registration == Registration::Closed && input.invitation.is_none() {
         return Err(Error::forbidden(
