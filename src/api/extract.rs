@@ -78,14 +78,35 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
         .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer TOKEN"))
 }
 
+/// Who a request's bearer token speaks for: a user, or an app acting for itself.
+enum Bearing {
+    User(Caller),
+    App(Scopes),
+}
+
+fn app_only() -> ApiError {
+    ApiError::forbidden(
+        "this is an app-only token (client_credentials); this needs a token a user authorized",
+    )
+}
+
 /// The user behind a request's bearer token, whatever its scopes.
 pub(super) async fn caller(parts: &Parts, state: &Node) -> Result<Caller, ApiError> {
+    match bearing(parts, state).await? {
+        Bearing::User(caller) => Ok(caller),
+        Bearing::App(_) => Err(app_only()),
+    }
+}
+
+async fn bearing(parts: &Parts, state: &Node) -> Result<Bearing, ApiError> {
     let token = bearer_token(&parts.headers)?;
     let (user, scopes, app) = match oauth::bearer(state, token).await? {
         Some(Bearer::User { user, scopes, app }) => (user, scopes, app),
-        Some(Bearer::App { .. }) => return Err(ApiError::forbidden(
-            "this is an app-only token (client_credentials); this needs a token a user authorized",
-        )),
+        Some(Bearer::App { scopes, .. }) => {
+            return Ok(Bearing::App(
+                Scopes::parse(&scopes).map_err(ApiError::unauthorized)?,
+            ))
+        }
         None => return Err(ApiError::unauthorized("unknown, expired or revoked token")),
     };
     let actor = state
@@ -113,18 +134,24 @@ pub(super) async fn caller(parts: &Parts, state: &Node) -> Result<Caller, ApiErr
             return Err(ApiError::forbidden("this account is suspended"))
         }
     }
-    Ok(Caller {
+    Ok(Bearing::User(Caller {
         member: Member { actor, user },
         scopes,
         app,
-    })
+    }))
 }
 
 impl<S: Scope> FromRequestParts<Node> for Auth<S> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Node) -> Result<Self, ApiError> {
-        let caller = caller(parts, state).await?;
+        Auth::checked(caller(parts, state).await?)
+    }
+}
+
+impl<S: Scope> Auth<S> {
+    /// The caller, if its token holds `S` (and it is an administrator where `S` needs one).
+    fn checked(caller: Caller) -> Result<Auth<S>, ApiError> {
         if !caller.scopes.allows(S::NAME) {
             return Err(lacks::<S>());
         }
@@ -155,18 +182,10 @@ impl<S: Scope> FromRequestParts<Node> for MaybeAuth<S> {
         if !parts.headers.contains_key(header::AUTHORIZATION) {
             return Ok(MaybeAuth(None));
         }
-        if let Some(Bearer::App { scopes, .. }) =
-            oauth::bearer(state, bearer_token(&parts.headers)?).await?
-        {
-            let scopes = Scopes::parse(&scopes).map_err(ApiError::unauthorized)?;
-            return if scopes.allows(S::NAME) {
-                Ok(MaybeAuth(None))
-            } else {
-                Err(lacks::<S>())
-            };
+        match bearing(parts, state).await? {
+            Bearing::User(caller) => Ok(MaybeAuth(Some(Auth::checked(caller)?))),
+            Bearing::App(scopes) if scopes.allows(S::NAME) => Ok(MaybeAuth(None)),
+            Bearing::App(_) => Err(lacks::<S>()),
         }
-        Ok(MaybeAuth(Some(
-            Auth::from_request_parts(parts, state).await?,
-        )))
     }
 }

@@ -42,6 +42,7 @@ use bans::*;
 use communities::*;
 pub use extract::*;
 use reading::*;
+pub(crate) use reading::{may_read, may_read_view};
 use search::*;
 use threads::*;
 use views::*;

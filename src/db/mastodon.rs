@@ -1,14 +1,30 @@
-//! What the Mastodon client API reads beyond the native API's queries: actors by row id,
-//! counts for profiles and the instance, and the peers this node knows.
+//! What the Mastodon client API reads beyond the native API's queries: actors by row id and
+//! in batches, counts for profiles (grouped, one query per kind) and the instance, timelines
+//! (keyset pages by post id), likes among a page, and the peers this node knows.
 
 use crate::db::{
-    entities::{local_actor, membership, post, remote_actor, user},
+    discussions::Post,
+    entities::{community, like, local_actor, membership, post, remote_actor, user},
     Db, DbErr, LocalActor, RemoteActor,
 };
 use crate::domain::MemberState;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    sea_query::ExprTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use std::collections::{HashMap, HashSet};
+
+/// Which part of a timeline: ids below `max_id`, above `since_id`, or the oldest above
+/// `min_id` (Mastodon's paging parameters).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Window {
+    pub max_id: Option<i64>,
+    pub since_id: Option<i64>,
+    pub min_id: Option<i64>,
+}
 
 /// How many of a profile's things there are.
+#[derive(Debug, Default, Clone, Copy)]
 pub struct Counts {
     pub statuses: u64,
     pub followers: u64,
@@ -36,49 +52,206 @@ impl Db {
             .await
     }
 
-    /// A profile's counts: for a community its accepted members as followers; for a person
-    /// the communities they belong to as following, and their visible posts.
-    pub async fn profile_counts(&self, ap_id: &str, group: bool) -> Result<Counts, DbErr> {
-        let accepted = |column: membership::Column| {
-            membership::Entity::find()
-                .filter(column.eq(ap_id))
+    /// Profiles' counts, in four grouped queries whatever their number: for a community its
+    /// accepted members (followers) and the posts in it; for a person the communities they
+    /// belong to (following) and their posts. Deleted and removed posts are not counted.
+    pub async fn profile_counts(
+        &self,
+        ap_ids: &[String],
+    ) -> Result<HashMap<String, Counts>, DbErr> {
+        let mut out: HashMap<String, Counts> = HashMap::new();
+        if ap_ids.is_empty() {
+            return Ok(out);
+        }
+        let ids = || ap_ids.iter().cloned();
+        for (column, followers) in [
+            (membership::Column::Community, true),
+            (membership::Column::Actor, false),
+        ] {
+            let rows: Vec<(String, i64)> = membership::Entity::find()
+                .select_only()
+                .column(column)
+                .column_as(membership::Column::Id.count(), "n")
+                .filter(column.is_in(ids()))
                 .filter(membership::Column::State.eq(MemberState::Accepted))
-        };
-        let (followers, following) = if group {
-            (
-                accepted(membership::Column::Community)
-                    .count(self.conn())
-                    .await?,
-                0,
-            )
-        } else {
-            (
-                0,
-                accepted(membership::Column::Actor)
-                    .count(self.conn())
-                    .await?,
-            )
-        };
-        let posts = post::Entity::find()
-            .filter(if group {
-                post::Column::Community.eq(ap_id)
-            } else {
-                post::Column::Author.eq(ap_id)
-            })
+                .group_by(column)
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            for (id, n) in rows {
+                let entry = out.entry(id).or_default();
+                let n = u64::try_from(n).unwrap_or(0);
+                if followers {
+                    entry.followers = n;
+                } else {
+                    entry.following = n;
+                }
+            }
+        }
+        for column in [post::Column::Author, post::Column::Community] {
+            let rows: Vec<(String, i64, Option<i64>)> = post::Entity::find()
+                .select_only()
+                .column(column)
+                .column_as(post::Column::Id.count(), "n")
+                .column_as(post::Column::Published.max(), "last")
+                .filter(column.is_in(ids()))
+                .filter(post::Column::Deleted.eq(false))
+                .filter(post::Column::RemovedReason.is_null())
+                .group_by(column)
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            for (id, n, last) in rows {
+                let entry = out.entry(id).or_default();
+                entry.statuses += u64::try_from(n).unwrap_or(0);
+                entry.last_status_at = Ord::max(entry.last_status_at, last);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Local actors by name, in one query.
+    pub async fn local_actors_named(&self, names: &[String]) -> Result<Vec<LocalActor>, DbErr> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        local_actor::Entity::find()
+            .filter(local_actor::Column::Name.is_in(names.iter().cloned()))
+            .all(self.conn())
+            .await
+    }
+
+    /// Remote actors by ActivityPub id, in one query.
+    pub async fn remote_actors_by_ap_ids(&self, ids: &[String]) -> Result<Vec<RemoteActor>, DbErr> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        remote_actor::Entity::find()
+            .filter(remote_actor::Column::ApId.is_in(ids.iter().cloned()))
+            .all(self.conn())
+            .await
+    }
+
+    /// Which of `post_ids` `actor` liked.
+    pub async fn liked_among(&self, actor: &str, post_ids: &[i64]) -> Result<HashSet<i64>, DbErr> {
+        if post_ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let rows: Vec<i64> = like::Entity::find()
+            .select_only()
+            .column(like::Column::PostId)
+            .filter(like::Column::Actor.eq(actor))
+            .filter(like::Column::PostId.is_in(post_ids.iter().copied()))
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// The communities `actor` is an accepted member of.
+    pub async fn accepted_communities(&self, actor: &str) -> Result<Vec<String>, DbErr> {
+        membership::Entity::find()
+            .select_only()
+            .column(membership::Column::Community)
+            .filter(membership::Column::Actor.eq(actor))
+            .filter(membership::Column::State.eq(MemberState::Accepted))
+            .into_tuple()
+            .all(self.conn())
+            .await
+    }
+
+    /// The public communities this node knows: its own (as ids under `base`) and, with
+    /// `remote`, other servers' groups that do not say they are confidential.
+    pub async fn public_communities(
+        &self,
+        base: &str,
+        local: bool,
+        remote: bool,
+    ) -> Result<Vec<String>, DbErr> {
+        let mut out = Vec::new();
+        if local {
+            let public: Vec<i64> = community::Entity::find()
+                .select_only()
+                .column(community::Column::ActorId)
+                .filter(community::Column::Visibility.eq("public"))
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            let names: Vec<String> = local_actor::Entity::find()
+                .select_only()
+                .column(local_actor::Column::Name)
+                .filter(local_actor::Column::Id.is_in(public))
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            out.extend(names.into_iter().map(|n| format!("{base}/c/{n}")));
+        }
+        if remote {
+            let groups: Vec<String> = remote_actor::Entity::find()
+                .select_only()
+                .column(remote_actor::Column::ApId)
+                .filter(remote_actor::Column::Kind.eq("Group"))
+                .filter(
+                    remote_actor::Column::Visibility
+                        .is_null()
+                        .or(remote_actor::Column::Visibility.eq("public")),
+                )
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            out.extend(groups);
+        }
+        Ok(out)
+    }
+
+    /// A page of the visible posts in `communities`, newest first (or, with `min_id`, the
+    /// oldest after it, still returned newest first).
+    pub async fn timeline(
+        &self,
+        communities: &[String],
+        window: Window,
+        limit: u64,
+    ) -> Result<Vec<Post>, DbErr> {
+        if communities.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = post::Entity::find()
+            .filter(post::Column::Community.is_in(communities.iter().cloned()))
             .filter(post::Column::Deleted.eq(false))
             .filter(post::Column::RemovedReason.is_null());
-        let statuses = posts.clone().count(self.conn()).await?;
-        let last_status_at = posts
-            .order_by_desc(post::Column::Id)
-            .one(self.conn())
-            .await?
-            .map(|p| p.published);
-        Ok(Counts {
-            statuses,
-            followers,
-            following,
-            last_status_at,
-        })
+        if let Some(max) = window.max_id {
+            q = q.filter(post::Column::Id.lt(max));
+        }
+        if let Some(since) = window.since_id {
+            q = q.filter(post::Column::Id.gt(since));
+        }
+        let mut rows = if let Some(min) = window.min_id {
+            q.filter(post::Column::Id.gt(min))
+                .order_by_asc(post::Column::Id)
+                .limit(limit)
+                .all(self.conn())
+                .await?
+        } else {
+            q.order_by_desc(post::Column::Id)
+                .limit(limit)
+                .all(self.conn())
+                .await?
+        };
+        if window.min_id.is_some() {
+            rows.reverse();
+        }
+        Ok(rows)
+    }
+
+    /// Visible posts by id, in one query.
+    pub async fn posts_by_ids(&self, ids: &[i64]) -> Result<Vec<Post>, DbErr> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        post::Entity::find()
+            .filter(post::Column::Id.is_in(ids.iter().copied()))
+            .all(self.conn())
+            .await
     }
 
     /// The actor of the node's first active administrator, its contact.

@@ -9,7 +9,7 @@ use super::{avatar_url, html_paragraphs, rfc3339, MastodonError};
 use crate::web::Q;
 use crate::{
     api::{Auth, Read},
-    db::{LocalActor, RemoteActor},
+    db::{mastodon::Counts, LocalActor, RemoteActor},
     domain::ActorKind,
     node::Node,
 };
@@ -19,6 +19,7 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 /// An actor an account id names.
 pub enum Who {
@@ -27,6 +28,21 @@ pub enum Who {
 }
 
 impl Who {
+    /// The actor's ActivityPub id.
+    pub fn ap_id(&self, state: &Node) -> String {
+        match self {
+            Who::Local(a) => {
+                let path = if a.kind == ActorKind::Group.as_str() {
+                    "c"
+                } else {
+                    "u"
+                };
+                format!("{}/{path}/{}", state.settings.base_url(), a.name)
+            }
+            Who::Remote(a) => a.ap_id.clone(),
+        }
+    }
+
     pub fn account_id(&self) -> String {
         match self {
             Who::Local(a) => (a.id * 2).to_string(),
@@ -55,87 +71,176 @@ pub async fn by_id(state: &Node, id: &str) -> Result<Option<Who>, MastodonError>
     })
 }
 
-/// The Account entity of a local actor (a person or a community).
-pub async fn local_account(state: &Node, actor: &LocalActor) -> Result<Value, MastodonError> {
-    let group = actor.kind == ActorKind::Group.as_str();
-    let base = state.settings.base_url();
-    let url = format!("{base}/{}/{}", if group { "c" } else { "u" }, actor.name);
-    let counts = state.db.profile_counts(&url, group).await?;
-    let locked = if group {
-        match state.db.local_community(&actor.name).await? {
-            Some((_, community)) => community.visibility != "public",
-            None => false,
+/// The Account entities of a set of actors, loaded in a fixed number of queries whatever
+/// their number (actors, communities, counts), for one account or a page of statuses.
+pub struct Profiles {
+    accounts: HashMap<String, Value>,
+}
+
+impl Profiles {
+    pub async fn load(state: &Node, ap_ids: &[String]) -> Result<Profiles, MastodonError> {
+        let base = state.settings.base_url();
+        let mut ids: Vec<String> = ap_ids.to_vec();
+        ids.sort();
+        ids.dedup();
+        let local_name = |id: &str| {
+            id.strip_prefix(&format!("{base}/u/"))
+                .or_else(|| id.strip_prefix(&format!("{base}/c/")))
+                .filter(|n| !n.contains('/'))
+                .map(str::to_string)
+        };
+        let names: Vec<String> = ids.iter().filter_map(|id| local_name(id)).collect();
+        let remote_ids: Vec<String> = ids
+            .iter()
+            .filter(|id| local_name(id).is_none())
+            .cloned()
+            .collect();
+        let locals = state.db.local_actors_named(&names).await?;
+        let group_names: Vec<String> = locals
+            .iter()
+            .filter(|a| a.kind == ActorKind::Group.as_str())
+            .map(|a| a.name.clone())
+            .collect();
+        let confidential: HashMap<String, bool> = state
+            .db
+            .local_communities(&group_names)
+            .await?
+            .into_iter()
+            .map(|(a, c)| (a.name, c.visibility != "public"))
+            .collect();
+        let remotes = state.db.remote_actors_by_ap_ids(&remote_ids).await?;
+        let counts = state.db.profile_counts(&ids).await?;
+        let avatar = avatar_url(state);
+        let mut accounts = HashMap::new();
+        for actor in locals {
+            let group = actor.kind == ActorKind::Group.as_str();
+            if !group && actor.kind != ActorKind::Person.as_str() {
+                continue;
+            }
+            let url = format!("{base}/{}/{}", if group { "c" } else { "u" }, actor.name);
+            let c = counts.get(&url).copied().unwrap_or_default();
+            let locked = group && confidential.get(&actor.name).copied().unwrap_or(false);
+            let picture = actor.icon_url.clone().unwrap_or_else(|| avatar.clone());
+            let account = entity(Entity {
+                id: Who::Local(actor.clone()).account_id(),
+                username: &actor.name,
+                acct: actor.name.clone(),
+                url: &url,
+                display_name: &actor.display_name,
+                note: html_paragraphs(&actor.summary),
+                avatar: &picture,
+                locked,
+                bot: false,
+                group,
+                created_at: actor.created_at,
+                counts: c,
+            });
+            accounts.insert(url, account);
         }
-    } else {
-        false
-    };
-    let avatar = actor.icon_url.clone().unwrap_or_else(|| avatar_url(state));
-    Ok(json!({
-        "id": Who::Local(actor.clone()).account_id(),
-        "username": actor.name,
-        "acct": actor.name,
-        "url": url,
-        "uri": url,
-        "display_name": actor.display_name,
-        "note": html_paragraphs(&actor.summary),
-        "avatar": avatar,
-        "avatar_static": avatar,
-        "header": "",
-        "header_static": "",
-        "locked": locked,
-        "fields": [],
-        "emojis": [],
-        "bot": false,
-        "group": group,
-        "discoverable": true,
-        "indexable": false,
-        "noindex": false,
-        "created_at": rfc3339(actor.created_at),
-        "last_status_at": counts.last_status_at.map(|ms| rfc3339(ms)[..10].to_string()),
-        "statuses_count": counts.statuses,
-        "followers_count": counts.followers,
-        "following_count": counts.following,
-    }))
-}
-
-/// The Account entity of an actor of another server, as this node last fetched it.
-pub async fn remote_account(state: &Node, actor: &RemoteActor) -> Result<Value, MastodonError> {
-    let group = actor.kind == "Group";
-    let counts = state.db.profile_counts(&actor.ap_id, group).await?;
-    let avatar = actor.icon_url.clone().unwrap_or_else(|| avatar_url(state));
-    Ok(json!({
-        "id": Who::Remote(actor.clone()).account_id(),
-        "username": actor.preferred_username,
-        "acct": format!("{}@{}", actor.preferred_username, actor.host),
-        "url": actor.ap_id,
-        "uri": actor.ap_id,
-        "display_name": actor.name.clone().unwrap_or_default(),
-        "note": crate::markdown::sanitize(actor.summary.as_deref().unwrap_or("")),
-        "avatar": avatar,
-        "avatar_static": avatar,
-        "header": "",
-        "header_static": "",
-        "locked": group && actor.visibility.as_deref().is_some_and(|v| v != "public"),
-        "fields": [],
-        "emojis": [],
-        "bot": actor.kind == "Service" || actor.kind == "Application",
-        "group": group,
-        "discoverable": true,
-        "indexable": false,
-        "noindex": false,
-        "created_at": rfc3339(actor.fetched_at),
-        "last_status_at": counts.last_status_at.map(|ms| rfc3339(ms)[..10].to_string()),
-        "statuses_count": counts.statuses,
-        "followers_count": counts.followers,
-        "following_count": counts.following,
-    }))
-}
-
-pub async fn account(state: &Node, who: &Who) -> Result<Value, MastodonError> {
-    match who {
-        Who::Local(a) => local_account(state, a).await,
-        Who::Remote(a) => remote_account(state, a).await,
+        for actor in remotes {
+            let group = actor.kind == "Group";
+            let c = counts.get(&actor.ap_id).copied().unwrap_or_default();
+            let picture = actor.icon_url.clone().unwrap_or_else(|| avatar.clone());
+            let account = entity(Entity {
+                id: Who::Remote(actor.clone()).account_id(),
+                username: &actor.preferred_username,
+                acct: format!("{}@{}", actor.preferred_username, actor.host),
+                url: &actor.ap_id,
+                display_name: actor.name.as_deref().unwrap_or(""),
+                note: crate::markdown::sanitize(actor.summary.as_deref().unwrap_or("")),
+                avatar: &picture,
+                locked: group && actor.visibility.as_deref().is_some_and(|v| v != "public"),
+                bot: actor.kind == "Service" || actor.kind == "Application",
+                group,
+                created_at: actor.fetched_at,
+                counts: c,
+            });
+            accounts.insert(actor.ap_id.clone(), account);
+        }
+        Ok(Profiles { accounts })
     }
+
+    /// The account of `ap_id`; an actor this node never fetched gets a minimal one (id "0").
+    pub fn get(&self, ap_id: &str) -> Value {
+        self.accounts.get(ap_id).cloned().unwrap_or_else(|| {
+            let name = ap_id.rsplit('/').next().unwrap_or(ap_id);
+            let host = url::Url::parse(ap_id)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_default();
+            entity(Entity {
+                id: "0".into(),
+                username: name,
+                acct: format!("{name}@{host}"),
+                url: ap_id,
+                display_name: name,
+                note: String::new(),
+                avatar: "",
+                locked: false,
+                bot: false,
+                group: false,
+                created_at: 0,
+                counts: Counts::default(),
+            })
+        })
+    }
+}
+
+struct Entity<'a> {
+    id: String,
+    username: &'a str,
+    acct: String,
+    url: &'a str,
+    display_name: &'a str,
+    note: String,
+    avatar: &'a str,
+    locked: bool,
+    bot: bool,
+    group: bool,
+    created_at: i64,
+    counts: Counts,
+}
+
+fn entity(e: Entity<'_>) -> Value {
+    json!({
+        "id": e.id,
+        "username": e.username,
+        "acct": e.acct,
+        "url": e.url,
+        "uri": e.url,
+        "display_name": e.display_name,
+        "note": e.note,
+        "avatar": e.avatar,
+        "avatar_static": e.avatar,
+        "header": "",
+        "header_static": "",
+        "locked": e.locked,
+        "fields": [],
+        "emojis": [],
+        "bot": e.bot,
+        "group": e.group,
+        "discoverable": true,
+        "indexable": false,
+        "noindex": false,
+        "created_at": rfc3339(e.created_at),
+        "last_status_at": e.counts.last_status_at.map(|ms| rfc3339(ms)[..10].to_string()),
+        "statuses_count": e.counts.statuses,
+        "followers_count": e.counts.followers,
+        "following_count": e.counts.following,
+    })
+}
+
+/// The Account entity of one actor.
+pub async fn account(state: &Node, who: &Who) -> Result<Value, MastodonError> {
+    let ap_id = who.ap_id(state);
+    Ok(Profiles::load(state, std::slice::from_ref(&ap_id))
+        .await?
+        .get(&ap_id))
+}
+
+/// The Account entity of a local actor.
+pub async fn local_account(state: &Node, actor: &LocalActor) -> Result<Value, MastodonError> {
+    account(state, &Who::Local(actor.clone())).await
 }
 
 /// `GET /api/v1/accounts/verify_credentials`: the caller's account, with its `source`.

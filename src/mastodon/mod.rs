@@ -5,18 +5,22 @@
 //! shapes. Errors are Mastodon's `{"error": "…"}` with its statuses (`ApiError`).
 //!
 //! `instance`: the Instance entity (v1, v2), peers, start-up lists; `accounts`: the Account
-//! entity and the account endpoints.
+//! entity (loaded in batches: `Profiles`) and the account endpoints; `statuses`: threads and
+//! replies as statuses, posting, context, delete, favourites; `timelines`: home and public.
 
 pub mod accounts;
 pub mod instance;
+pub mod statuses;
+pub mod timelines;
 
 use crate::{error::ApiError, node::Node};
 use axum::{
     http::header,
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
     Router,
 };
+use serde::Deserialize;
 
 /// Mastodon-shaped errors are the API's: a status and `{"error": "…"}`.
 pub type MastodonError = ApiError;
@@ -37,6 +41,19 @@ pub fn router() -> Router<Node> {
         ),
         ("/api/v1/accounts/lookup", get(accounts::lookup)),
         ("/api/v1/accounts/{id}", get(accounts::get)),
+        ("/api/v1/statuses", post(statuses::create)),
+        (
+            "/api/v1/statuses/{id}",
+            get(statuses::get).delete(statuses::delete),
+        ),
+        ("/api/v1/statuses/{id}/context", get(statuses::context)),
+        ("/api/v1/statuses/{id}/favourite", post(statuses::favourite)),
+        (
+            "/api/v1/statuses/{id}/unfavourite",
+            post(statuses::unfavourite),
+        ),
+        ("/api/v1/timelines/home", get(timelines::home)),
+        ("/api/v1/timelines/public", get(timelines::public)),
         ("/api/v1/custom_emojis", get(instance::empty_list)),
         ("/api/v1/announcements", get(instance::empty_list)),
         ("/api/v1/trends", get(instance::empty_list)),
@@ -66,6 +83,23 @@ async fn default_avatar() -> Response {
         &include_bytes!("../../static/avatar.png")[..],
     )
         .into_response()
+}
+
+/// A boolean as apps send it: `true`/`false`, `1`/`0`, or a JSON boolean.
+pub fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    use serde::de::Error;
+    let value = Option::<serde_json::Value>::deserialize(d)?;
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Bool(b)) => Ok(Some(b)),
+        Some(serde_json::Value::Number(n)) => Ok(Some(n.as_i64() != Some(0))),
+        Some(serde_json::Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "on" => Ok(Some(true)),
+            "0" | "false" | "off" | "" => Ok(Some(false)),
+            other => Err(D::Error::custom(format!("{other:?} is not a boolean"))),
+        },
+        Some(_) => Err(D::Error::custom("expected a boolean")),
+    }
 }
 
 /// Plain text as Mastodon's HTML: escaped, one `<p>` per paragraph, `<br>` for line breaks.

@@ -41,5 +41,44 @@ try:
 except Exception as e:
     out["lookup_missing"] = type(e).__name__
 out["emojis"] = api.custom_emojis()
+
+# A status that mentions a community starts a thread in it; its first line is the title.
+thread = api.status_post("@practice What we learned this quarter\nThree things stood out.")
+out["thread"] = {"content": thread["content"], "visibility": thread["visibility"],
+                 "mention": thread["mentions"][0]["acct"], "author": thread["account"]["username"],
+                 "replies": thread["replies_count"]}
+reply = api.status_post("Agreed, the second most of all.", in_reply_to_id=thread["id"])
+out["reply_to"] = str(reply["in_reply_to_id"]) == str(thread["id"])
+out["reply_to_account"] = str(reply["in_reply_to_account_id"]) == str(me["id"])
+faved = api.status_favourite(reply["id"])
+out["favourited"] = [faved["favourited"], faved["favourites_count"]]
+out["unfavourited"] = api.status_unfavourite(reply["id"])["favourited"]
+context = api.status_context(thread["id"])
+out["descendants"] = [str(s["id"]) for s in context["descendants"]] == [str(reply["id"])]
+out["ancestors"] = [str(s["id"]) for s in api.status_context(reply["id"])["ancestors"]] == [str(thread["id"])]
+out["thread_replies"] = api.status(thread["id"])["replies_count"]
+public_thread = api.status_post("@commons Open to all\nAnyone can read this one.")
+out["public_visibility"] = public_thread["visibility"]
+home = api.timeline_home()
+out["home"] = [str(s["id"]) for s in home] == [str(public_thread["id"]), str(reply["id"]), str(thread["id"])]
+first = api.timeline_home(limit=1)
+second = api.fetch_next(first)
+out["paged"] = [str(s["id"]) for s in first + second] == [str(public_thread["id"]), str(reply["id"])]
+out["public_timeline"] = [str(s["id"]) for s in api.timeline_public()] == [str(public_thread["id"])]
+out["local_timeline"] = len(api.timeline_local())
+out["remote_timeline"] = len(api.timeline_public(remote=True))
+try:
+    api.status_post("No community named here.")
+    out["no_community"] = "posted"
+except Exception as e:
+    out["no_community"] = [type(e).__name__, str(e)]
+deleted = api.status_delete(reply["id"])
+out["deleted_text"] = deleted["text"]
+try:
+    api.status(reply["id"])
+    out["after_delete"] = "found"
+except Exception as e:
+    out["after_delete"] = type(e).__name__
+out["status_id"] = str(thread["id"])
 out["peers"] = api.instance_peers()
 print(json.dumps(out, default=str))

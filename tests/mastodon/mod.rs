@@ -54,7 +54,7 @@ fn has_fields(entity: &Value, fields: &[&str], what: &str) {
 }
 
 #[tokio::test]
-async fn mastodon_py_signs_in_and_reads_the_instance_and_accounts() {
+async fn mastodon_py_signs_in_posts_threads_and_replies_and_reads_timelines() {
     let node = Node::start().await;
     member(&node, "olga", "olga@example.com").await;
     node.cli(&["user", "create", "ada", "--admin"]).await;
@@ -66,6 +66,13 @@ async fn mastodon_py_signs_in_and_reads_the_instance_and_accounts() {
         .post(
             "/communities",
             json!({"slug": "practice", "title": "Practice", "visibility": "members"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = olga
+        .post(
+            "/communities",
+            json!({"slug": "commons", "title": "Commons", "visibility": "public"}),
         )
         .await;
     assert_eq!(status, 201, "{body}");
@@ -97,6 +104,116 @@ async fn mastodon_py_signs_in_and_reads_the_instance_and_accounts() {
     assert_eq!(seen["account_by_id"], "olga");
     assert_eq!(seen["lookup_missing"], "MastodonNotFoundError");
     assert_eq!(seen["emojis"], json!([]));
+
+    // Threads and replies through the statuses API.
+    let thread = &seen["thread"];
+    assert_eq!(
+        thread["content"],
+        "<p><strong>What we learned this quarter</strong></p><p>Three things stood out.</p>\n",
+        "{seen:#}"
+    );
+    assert_eq!(thread["visibility"], "private");
+    assert_eq!(thread["mention"], "practice");
+    assert_eq!(thread["author"], "olga");
+    for key in [
+        "reply_to",
+        "reply_to_account",
+        "descendants",
+        "ancestors",
+        "home",
+        "paged",
+        "public_timeline",
+    ] {
+        assert_eq!(seen[key], true, "{key}: {seen:#}");
+    }
+    assert_eq!(seen["favourited"], json!([true, 1]));
+    assert_eq!(seen["unfavourited"], false);
+    assert_eq!(seen["thread_replies"], 1);
+    assert_eq!(seen["public_visibility"], "public");
+    assert_eq!(seen["local_timeline"], 1);
+    assert_eq!(seen["remote_timeline"], 0);
+    assert_eq!(seen["no_community"][0], "MastodonAPIError", "{seen:#}");
+    assert!(seen["no_community"][1]
+        .as_str()
+        .is_some_and(|e| e.contains("mention a community")));
+    assert_eq!(seen["deleted_text"], "Agreed, the second most of all.");
+    assert_eq!(seen["after_delete"], "MastodonNotFoundError");
+
+    // The members-only thread stays with its members: a stranger and an anonymous reader find
+    // nothing, whatever they try.
+    let status_id = seen["status_id"].as_str().expect("id").to_string();
+    roundtable::service::accounts::admin::create(
+        &node.state,
+        roundtable::service::accounts::admin::NewAccount {
+            name: "eve",
+            email: Some("eve@example.com"),
+            password: Some(PASSWORD),
+            admin: false,
+            locale: None,
+            time_zone: None,
+        },
+    )
+    .await
+    .expect("eve");
+    let eve = roundtable::service::accounts::create_token(&node.state.db, "eve", "read write")
+        .await
+        .expect("token");
+    for (method, path, body) in [
+        ("GET", format!("/api/v1/statuses/{status_id}"), None),
+        ("GET", format!("/api/v1/statuses/{status_id}/context"), None),
+        (
+            "POST",
+            format!("/api/v1/statuses/{status_id}/favourite"),
+            None,
+        ),
+        ("DELETE", format!("/api/v1/statuses/{status_id}"), None),
+        (
+            "POST",
+            "/api/v1/statuses".to_string(),
+            Some(json!({"status": "sneaking in", "in_reply_to_id": status_id})),
+        ),
+    ] {
+        for token in [Some(eve.as_str()), None] {
+            let mut request = http().request(method.parse().expect("method"), node.url(&path));
+            if let Some(t) = token {
+                request = request.bearer_auth(t);
+            }
+            if let Some(b) = &body {
+                request = request.json(b);
+            }
+            let r = request.send().await.expect("request");
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap_or_default();
+            assert!(
+                status == 404 || (token.is_none() && status == 401),
+                "{method} {path} as {token:?}: {status} {text}"
+            );
+            assert!(!text.contains("What we learned"), "{text}");
+        }
+    }
+    // Nor does the thread appear in a stranger's timelines; the public one shows only Commons.
+    for path in [
+        "/api/v1/timelines/home",
+        "/api/v1/timelines/public",
+        "/api/v1/timelines/public?local=1",
+    ] {
+        let r = http()
+            .get(node.url(path))
+            .bearer_auth(&eve)
+            .send()
+            .await
+            .expect("timeline");
+        assert_eq!(r.status(), 200);
+        let text = r.text().await.unwrap_or_default();
+        assert!(!text.contains("What we learned"), "{path}: {text}");
+    }
+    // Bad paging is a 400 with an error, not a 500.
+    let r = http()
+        .get(node.url("/api/v1/timelines/public?max_id=abc"))
+        .send()
+        .await
+        .expect("timeline");
+    assert_eq!(r.status(), 400);
 
     // The entities carry every field Mastodon documents as required.
     let token = roundtable::service::accounts::create_token(&node.state.db, "olga", "read")

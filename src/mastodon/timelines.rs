@@ -1,0 +1,167 @@
+//! Timelines: home (the caller's communities) and public (public communities, `local` and
+//! `remote` narrowing it), newest first, paged with `max_id`, `since_id`, `min_id` and `limit`
+//! and a `Link` header, as Mastodon pages.
+
+use super::{flag, statuses, MastodonError};
+use crate::{
+    api::{may_read, Auth, Caller, MaybeAuth, Read},
+    db::{discussions::Post, mastodon::Window},
+    node::Node,
+    web::Q,
+};
+use axum::{
+    extract::{OriginalUri, State},
+    http::{header, HeaderValue, Uri},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// Mastodon's default and largest page of statuses.
+const DEFAULT_LIMIT: u64 = 20;
+const MAX_LIMIT: u64 = 40;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct Paging {
+    max_id: Option<String>,
+    since_id: Option<String>,
+    min_id: Option<String>,
+    limit: Option<String>,
+    #[serde(deserialize_with = "flag")]
+    local: Option<bool>,
+    #[serde(deserialize_with = "flag")]
+    remote: Option<bool>,
+}
+
+fn id_param(name: &str, value: &Option<String>) -> Result<Option<i64>, MastodonError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| MastodonError::bad_request(format!("{name} must be a status id"))),
+    }
+}
+
+impl Paging {
+    fn window(&self) -> Result<(Window, u64), MastodonError> {
+        let limit = match self.limit.as_deref().map(str::trim) {
+            None | Some("") => DEFAULT_LIMIT,
+            Some(l) => l
+                .parse::<u64>()
+                .map_err(|_| MastodonError::bad_request("limit must be a number"))?
+                .clamp(1, MAX_LIMIT),
+        };
+        Ok((
+            Window {
+                max_id: id_param("max_id", &self.max_id)?,
+                since_id: id_param("since_id", &self.since_id)?,
+                min_id: id_param("min_id", &self.min_id)?,
+            },
+            limit,
+        ))
+    }
+}
+
+/// Keeps the posts of the communities `caller` may read (the one check, once per community).
+async fn readable(
+    state: &Node,
+    caller: Option<&Caller>,
+    posts: Vec<Post>,
+) -> Result<Vec<Post>, MastodonError> {
+    let mut allowed: HashMap<String, bool> = HashMap::new();
+    let mut out = Vec::with_capacity(posts.len());
+    for post in posts {
+        let ok = match allowed.get(&post.community) {
+            Some(ok) => *ok,
+            None => {
+                let ok = may_read(state, caller, &post.community).await.is_ok();
+                allowed.insert(post.community.clone(), ok);
+                ok
+            }
+        };
+        if ok {
+            out.push(post);
+        }
+    }
+    Ok(out)
+}
+
+/// A page of statuses with Mastodon's `Link` header (`next`: older, `prev`: newer).
+async fn page(
+    state: &Node,
+    caller: Option<&Caller>,
+    uri: &Uri,
+    posts: Vec<Post>,
+) -> Result<Response, MastodonError> {
+    let (first, last) = (posts.first().map(|p| p.id), posts.last().map(|p| p.id));
+    let posts = readable(state, caller, posts).await?;
+    let statuses = statuses::render(state, caller.map(|c| &c.member), &posts).await?;
+    let mut response = Json(statuses).into_response();
+    if let (Some(first), Some(last)) = (first, last) {
+        let base = state.settings.base_url();
+        let kept: Vec<(String, String)> = uri
+            .query()
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .filter(|(k, _)| !matches!(k.as_ref(), "max_id" | "since_id" | "min_id"))
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let link = |param: &str, id: i64| {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            for (k, v) in &kept {
+                query.append_pair(k, v);
+            }
+            query.append_pair(param, &id.to_string());
+            format!("<{base}{}?{}>", uri.path(), query.finish())
+        };
+        let value = format!(
+            "{}; rel=\"next\", {}; rel=\"prev\"",
+            link("max_id", last),
+            link("min_id", first)
+        );
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(header::LINK, v);
+        }
+    }
+    Ok(response)
+}
+
+/// `GET /api/v1/timelines/home`: the threads and replies of the caller's communities.
+pub async fn home(
+    State(state): State<Node>,
+    auth: Auth<Read>,
+    Q(q): Q<Paging>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, MastodonError> {
+    let (window, limit) = q.window()?;
+    let communities = state
+        .db
+        .accepted_communities(&auth.member.ap_id(&state))
+        .await?;
+    let posts = state.db.timeline(&communities, window, limit).await?;
+    page(&state, Some(&auth), &uri, posts).await
+}
+
+/// `GET /api/v1/timelines/public`: the public communities' threads and replies (`local=true`:
+/// this node's communities only; `remote=true`: other servers' only).
+pub async fn public(
+    State(state): State<Node>,
+    MaybeAuth(auth): MaybeAuth<Read>,
+    Q(q): Q<Paging>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, MastodonError> {
+    let (window, limit) = q.window()?;
+    let local_only = q.local.unwrap_or(false);
+    let remote_only = q.remote.unwrap_or(false);
+    let communities = state
+        .db
+        .public_communities(&state.settings.base_url(), !remote_only, !local_only)
+        .await?;
+    let posts = state.db.timeline(&communities, window, limit).await?;
+    page(&state, auth.as_deref(), &uri, posts).await
+}
