@@ -80,7 +80,7 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
 
 /// Who a request's bearer token speaks for: a user, or an app acting for itself.
 enum Bearing {
-    User(Caller),
+    User(Box<Caller>),
     App(Scopes),
 }
 
@@ -93,7 +93,7 @@ fn app_only() -> ApiError {
 /// The user behind a request's bearer token, whatever its scopes.
 pub(super) async fn caller(parts: &Parts, state: &Node) -> Result<Caller, ApiError> {
     match bearing(parts, state).await? {
-        Bearing::User(caller) => Ok(caller),
+        Bearing::User(caller) => Ok(*caller),
         Bearing::App(_) => Err(app_only()),
     }
 }
@@ -134,11 +134,11 @@ async fn bearing(parts: &Parts, state: &Node) -> Result<Bearing, ApiError> {
             return Err(ApiError::forbidden("this account is suspended"))
         }
     }
-    Ok(Bearing::User(Caller {
+    Ok(Bearing::User(Box::new(Caller {
         member: Member { actor, user },
         scopes,
         app,
-    }))
+    })))
 }
 
 impl<S: Scope> FromRequestParts<Node> for Auth<S> {
@@ -183,7 +183,7 @@ impl<S: Scope> FromRequestParts<Node> for MaybeAuth<S> {
             return Ok(MaybeAuth(None));
         }
         match bearing(parts, state).await? {
-            Bearing::User(caller) => Ok(MaybeAuth(Some(Auth::checked(caller)?))),
+            Bearing::User(caller) => Ok(MaybeAuth(Some(Auth::checked(*caller)?))),
             Bearing::App(scopes) if scopes.allows(S::NAME) => Ok(MaybeAuth(None)),
             Bearing::App(_) => Err(lacks::<S>()),
         }
