@@ -38,18 +38,24 @@ impl Db {
         remote_actor::Entity::find_by_id(id).one(self.conn()).await
     }
 
-    /// A remote actor by its user name and host (`preferred_username@host`).
+    /// A remote actor by its user name and the authority of its id (`preferred_username@host`,
+    /// with the port where the id has one).
     pub async fn remote_actor_by_handle(
         &self,
         username: &str,
-        host: &str,
+        authority: &str,
     ) -> Result<Option<RemoteActor>, DbErr> {
-        remote_actor::Entity::find()
+        let host = authority.split(':').next().unwrap_or(authority);
+        let candidates = remote_actor::Entity::find()
             .filter(remote_actor::Column::PreferredUsername.eq(username))
             .filter(remote_actor::Column::Host.eq(host))
             .order_by_asc(remote_actor::Column::Id)
-            .one(self.conn())
-            .await
+            .limit(50)
+            .all(self.conn())
+            .await?;
+        Ok(candidates
+            .into_iter()
+            .find(|a| authority_of(&a.ap_id).eq_ignore_ascii_case(authority)))
     }
 
     /// Profiles' counts, in four grouped queries whatever their number: for a community its
@@ -292,5 +298,17 @@ impl Db {
             .into_tuple::<String>()
             .all(self.conn())
             .await
+    }
+}
+
+/// `host` or `host:port` of an actor id.
+pub fn authority_of(ap_id: &str) -> String {
+    match url::Url::parse(ap_id) {
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => String::new(),
+        },
+        Err(_) => String::new(),
     }
 }

@@ -144,7 +144,11 @@ impl Profiles {
             let account = entity(Entity {
                 id: Who::Remote(actor.clone()).account_id(),
                 username: &actor.preferred_username,
-                acct: format!("{}@{}", actor.preferred_username, actor.host),
+                acct: format!(
+                    "{}@{}",
+                    actor.preferred_username,
+                    crate::db::mastodon::authority_of(&actor.ap_id)
+                ),
                 url: &actor.ap_id,
                 display_name: actor.name.as_deref().unwrap_or(""),
                 note: crate::markdown::sanitize(actor.summary.as_deref().unwrap_or("")),
@@ -164,10 +168,7 @@ impl Profiles {
     pub fn get(&self, ap_id: &str) -> Value {
         self.accounts.get(ap_id).cloned().unwrap_or_else(|| {
             let name = ap_id.rsplit('/').next().unwrap_or(ap_id);
-            let host = url::Url::parse(ap_id)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .unwrap_or_default();
+            let host = crate::db::mastodon::authority_of(ap_id);
             entity(Entity {
                 id: "0".into(),
                 username: name,

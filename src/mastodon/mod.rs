@@ -6,10 +6,14 @@
 //!
 //! `instance`: the Instance entity (v1, v2), peers, start-up lists; `accounts`: the Account
 //! entity (loaded in batches: `Profiles`) and the account endpoints; `statuses`: threads and
-//! replies as statuses, posting, context, delete, favourites; `timelines`: home and public.
+//! replies as statuses, posting, context, delete, favourites; `timelines`: home and public;
+//! `follows`: following communities (joining them), relationships; `search`: handles and
+//! profile URLs, resolved through WebFinger when asked.
 
 pub mod accounts;
+pub mod follows;
 pub mod instance;
+pub mod search;
 pub mod statuses;
 pub mod timelines;
 
@@ -40,6 +44,13 @@ pub fn router() -> Router<Node> {
             get(accounts::verify_credentials),
         ),
         ("/api/v1/accounts/lookup", get(accounts::lookup)),
+        (
+            "/api/v1/accounts/relationships",
+            get(follows::relationships),
+        ),
+        ("/api/v1/accounts/{id}/follow", post(follows::follow)),
+        ("/api/v1/accounts/{id}/unfollow", post(follows::unfollow)),
+        ("/api/v2/search", get(search::search)),
         ("/api/v1/accounts/{id}", get(accounts::get)),
         ("/api/v1/statuses", post(statuses::create)),
         (

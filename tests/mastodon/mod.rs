@@ -3,9 +3,10 @@
 
 use crate::{
     accounts::{member, PASSWORD},
-    harness::{http, python, Node},
+    harness::{eventually, http, python, Node},
 };
 use serde_json::{json, Value};
+use std::time::Duration;
 
 /// Fields Mastodon documents as always present on an Account.
 const ACCOUNT_FIELDS: [&str; 21] = [
@@ -277,4 +278,82 @@ async fn mastodon_py_signs_in_posts_threads_and_replies_and_reads_timelines() {
         .await
         .expect("GET");
     assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn mastodon_py_joins_a_community_on_another_node_and_hears_its_replies() {
+    let alpha = Node::start().await;
+    let beta = Node::start().await;
+    let olga = alpha.api_user("olga").await;
+    let (status, body) = olga
+        .post(
+            "/communities",
+            json!({"slug": "guild", "title": "SRE guild", "visibility": "public"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    member(&beta, "bert", "bert@example.com").await;
+    let community = format!("guild@{}", alpha.domain);
+
+    let joined = python::run_client(
+        include_str!("federation_client.py"),
+        &[
+            ("NODE", &beta.base),
+            ("STEP", "join"),
+            ("COMMUNITY", &community),
+            ("LOGIN", "bert"),
+            ("PASSWORD", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(joined["found"], json!([community]), "{joined:#}");
+    assert_eq!(joined["group"], true);
+    assert_eq!(joined["following"], true);
+    // The thread bert started from his app is on the community's node.
+    let uri = joined["thread_uri"].as_str().expect("uri").to_string();
+    let thread = eventually(Duration::from_secs(20), "the thread on alpha", || {
+        let olga = olga.clone();
+        let uri = uri.clone();
+        async move {
+            let (_, list) = olga.get("/communities/guild/threads").await;
+            list["threads"]
+                .as_array()
+                .and_then(|t| t.iter().find(|t| t["ap_id"] == uri.as_str()).cloned())
+        }
+    })
+    .await;
+    assert_eq!(thread["title"], "Shared on-call handbook", "{thread}");
+    // olga replies on alpha; bert's app sees it in his home timeline on beta.
+    let (status, body) = olga
+        .post(
+            &format!("/threads/{}/replies", thread["id"]),
+            json!({"content": "Ours is, next to the runbooks."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let token = joined["token"].as_str().expect("token");
+    let thread_id = joined["thread_id"].as_str().expect("thread id");
+    let read = python::run_client(
+        include_str!("federation_client.py"),
+        &[
+            ("NODE", &beta.base),
+            ("STEP", "read"),
+            ("COMMUNITY", &community),
+            ("TOKEN", token),
+            ("THREAD", thread_id),
+        ],
+    )
+    .await;
+    assert!(
+        read["reply_content"]
+            .as_str()
+            .is_some_and(|c| c.contains("next to the runbooks")),
+        "{read:#}"
+    );
+    assert_eq!(read["reply_author"], format!("olga@{}", alpha.domain));
+    assert_ne!(
+        read["reply_author_id"], "0",
+        "the author is an account beta knows: {read:#}"
+    );
+    assert_eq!(read["context"], true);
 }

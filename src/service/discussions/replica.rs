@@ -66,6 +66,7 @@ pub(super) async fn store_incoming(
     if let Some(existing) = state.db.post_by_ap_id(incoming.ap_id.as_str()).await? {
         return Ok((existing, false));
     }
+    remember_author(state, &incoming.author).await?;
     let (thread_id, parent_id) = match &incoming.in_reply_to {
         None => {
             if !incoming
@@ -134,6 +135,20 @@ pub(super) async fn store_incoming(
         )
         .await?
         .wake(&state.delivery_wakeup))
+}
+
+/// Makes sure the node knows the author of a post from another server (its name and picture,
+/// for the apps that show the post), fetching it once through the node's signed client. An
+/// author who cannot be fetched does not stop the post: it is shown under its id.
+async fn remember_author(state: &Node, author: &Url) -> Result<(), Error> {
+    let ours = host_of(author).eq_ignore_ascii_case(&state.settings.instance.domain);
+    if ours || state.db.remote_actor(author.as_str()).await?.is_some() {
+        return Ok(());
+    }
+    if let Err(e) = crate::service::remote::actor(state, author, false).await {
+        tracing::info!(author = %author, error = %e, "the author of a relayed post could not be fetched");
+    }
+    Ok(())
 }
 
 /// Fetches a post from its origin and stores it for `community`.

@@ -1,0 +1,125 @@
+//! Following: following a community's account is joining it (a remote community answers
+//! later: `requested` until then), unfollowing is leaving; relationships say where the caller
+//! stands. Roundtable members follow communities, not people, so following a person is refused
+//! with a clear error.
+
+use super::{
+    accounts::{self, Who},
+    MastodonError,
+};
+use crate::{
+    api::{Auth, Read, Write},
+    domain::{ActorKind, MemberState},
+    node::Node,
+    service::discussions::{self as svc, CommunityView},
+};
+use axum::{
+    extract::{Path, RawQuery, State},
+    Json,
+};
+use serde_json::{json, Value};
+
+fn is_group(who: &Who) -> bool {
+    match who {
+        Who::Local(a) => a.kind == ActorKind::Group.as_str(),
+        Who::Remote(a) => a.kind == "Group",
+    }
+}
+
+/// The Relationship entity between the caller and `who`.
+async fn relationship(state: &Node, me: &str, who: &Who) -> Result<Value, MastodonError> {
+    let membership = if is_group(who) {
+        state.db.membership(&who.ap_id(state), me).await?
+    } else {
+        None
+    };
+    let following = membership
+        .as_ref()
+        .is_some_and(|m| m.state == MemberState::Accepted);
+    let requested = membership
+        .as_ref()
+        .is_some_and(|m| m.state == MemberState::Pending);
+    Ok(json!({
+        "id": who.account_id(),
+        "following": following,
+        "showing_reblogs": following,
+        "notifying": false,
+        "languages": null,
+        "followed_by": false,
+        "blocking": false,
+        "blocked_by": false,
+        "muting": false,
+        "muting_notifications": false,
+        "requested": requested,
+        "requested_by": false,
+        "domain_blocking": false,
+        "endorsed": false,
+        "note": "",
+    }))
+}
+
+async fn community_of(state: &Node, id: &str) -> Result<(Who, CommunityView), MastodonError> {
+    let who = accounts::by_id(state, id)
+        .await?
+        .ok_or_else(|| MastodonError::not_found("Record not found"))?;
+    if !is_group(&who) {
+        return Err(MastodonError::unprocessable(
+            "Roundtable members follow communities, not people: follow a community's account to join it",
+        ));
+    }
+    let view = svc::known(state, &who.ap_id(state))
+        .await?
+        .ok_or_else(|| MastodonError::not_found("Record not found"))?;
+    Ok((who, view))
+}
+
+/// `POST /api/v1/accounts/{id}/follow`: joins the community.
+pub async fn follow(
+    State(state): State<Node>,
+    auth: Auth<Write>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, MastodonError> {
+    let (who, community) = community_of(&state, &id).await?;
+    svc::join(&state, &auth.member, &community).await?;
+    Ok(Json(
+        relationship(&state, &auth.member.ap_id(&state), &who).await?,
+    ))
+}
+
+/// `POST /api/v1/accounts/{id}/unfollow`: leaves the community.
+pub async fn unfollow(
+    State(state): State<Node>,
+    auth: Auth<Write>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, MastodonError> {
+    let (who, community) = community_of(&state, &id).await?;
+    let me = auth.member.ap_id(&state);
+    if state.db.membership(&community.ap_id, &me).await?.is_some() {
+        svc::leave(&state, &auth.member, &community).await?;
+    }
+    Ok(Json(relationship(&state, &me, &who).await?))
+}
+
+/// The most accounts one relationships request names.
+const MAX_IDS: usize = 40;
+
+/// `GET /api/v1/accounts/relationships?id[]=…`: unknown ids are left out, as Mastodon does.
+pub async fn relationships(
+    State(state): State<Node>,
+    auth: Auth<Read>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, MastodonError> {
+    let ids: Vec<String> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == "id[]" || k == "id")
+        .map(|(_, v)| v.into_owned())
+        .take(MAX_IDS)
+        .collect();
+    let me = auth.member.ap_id(&state);
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(who) = accounts::by_id(&state, &id).await? {
+            out.push(relationship(&state, &me, &who).await?);
+        }
+    }
+    Ok(Json(Value::Array(out)))
+}
