@@ -24,6 +24,7 @@ mod m20261202_000016_list_indexes;
 mod m20261203_000026_accounts;
 mod m20261203_000027_oauth;
 mod m20261203_000028_sso;
+mod m20261203_000029_markers;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000026_accounts::Migration),
             Box::new(m20261203_000027_oauth::Migration),
             Box::new(m20261203_000028_sso::Migration),
+            Box::new(m20261203_000029_markers::Migration),
         ]
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::db::{
     discussions::Post,
-    entities::{community, like, local_actor, membership, post, remote_actor, user},
+    entities::{community, like, local_actor, membership, post, read_marker, remote_actor, user},
     Db, DbErr, LocalActor, RemoteActor,
 };
 use crate::domain::MemberState;
@@ -12,6 +12,7 @@ use sea_orm::{
     sea_query::ExprTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
+use sea_orm::{ActiveModelTrait, Set};
 use std::collections::{HashMap, HashSet};
 
 /// Which part of a timeline: ids below `max_id`, above `since_id`, or the oldest above
@@ -258,6 +259,96 @@ impl Db {
             .filter(post::Column::Id.is_in(ids.iter().copied()))
             .all(self.conn())
             .await
+    }
+
+    /// A user's read markers of `timelines`.
+    pub async fn markers(
+        &self,
+        user_id: i64,
+        timelines: &[&str],
+    ) -> Result<Vec<read_marker::Model>, DbErr> {
+        read_marker::Entity::find()
+            .filter(read_marker::Column::UserId.eq(user_id))
+            .filter(read_marker::Column::Timeline.is_in(timelines.iter().copied()))
+            .all(self.conn())
+            .await
+    }
+
+    /// Moves a user's read marker of `timeline` to `last_read_id` (its version goes up).
+    pub async fn set_marker(
+        &self,
+        user_id: i64,
+        timeline: &str,
+        last_read_id: &str,
+    ) -> Result<(), DbErr> {
+        let now = crate::db::now_ms();
+        for _ in 0..2 {
+            let done = read_marker::Entity::update_many()
+                .col_expr(read_marker::Column::LastReadId, last_read_id.into())
+                .col_expr(
+                    read_marker::Column::Version,
+                    sea_orm::sea_query::Expr::col(read_marker::Column::Version).add(1),
+                )
+                .col_expr(read_marker::Column::UpdatedAt, now.into())
+                .filter(read_marker::Column::UserId.eq(user_id))
+                .filter(read_marker::Column::Timeline.eq(timeline))
+                .exec(self.conn())
+                .await?;
+            if done.rows_affected > 0 {
+                return Ok(());
+            }
+            let inserted = read_marker::ActiveModel {
+                user_id: Set(user_id),
+                timeline: Set(timeline.to_string()),
+                last_read_id: Set(last_read_id.to_string()),
+                version: Set(1),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(self.conn())
+            .await;
+            match inserted {
+                Ok(_) => return Ok(()),
+                // Another request made it first: update it.
+                Err(e)
+                    if matches!(
+                        e.sql_err(),
+                        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                    ) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// The posts `actor` liked, the most recent like first: (like id, post) pairs below like
+    /// id `max_id`.
+    pub async fn liked_posts(
+        &self,
+        actor: &str,
+        max_id: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<(i64, Post)>, DbErr> {
+        let mut q = like::Entity::find().filter(like::Column::Actor.eq(actor));
+        if let Some(max) = max_id {
+            q = q.filter(like::Column::Id.lt(max));
+        }
+        let likes = q
+            .order_by_desc(like::Column::Id)
+            .limit(limit)
+            .all(self.conn())
+            .await?;
+        let posts: HashMap<i64, Post> = self
+            .posts_by_ids(&likes.iter().map(|l| l.post_id).collect::<Vec<_>>())
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        Ok(likes
+            .into_iter()
+            .filter_map(|l| posts.get(&l.post_id).cloned().map(|p| (l.id, p)))
+            .filter(|(_, p)| !p.deleted && p.removed_reason.is_none())
+            .collect())
     }
 
     /// The actor of the node's first active administrator, its contact.

@@ -8,11 +8,13 @@
 //! entity (loaded in batches: `Profiles`) and the account endpoints; `statuses`: threads and
 //! replies as statuses, posting, context, delete, favourites; `timelines`: home and public;
 //! `follows`: following communities (joining them), relationships; `search`: handles and
-//! profile URLs, resolved through WebFinger when asked.
+//! profile URLs, resolved through WebFinger when asked; `me`: read markers, favourites,
+//! preferences and the caller's truthfully empty lists.
 
 pub mod accounts;
 pub mod follows;
 pub mod instance;
+pub mod me;
 pub mod search;
 pub mod statuses;
 pub mod timelines;
@@ -71,6 +73,20 @@ pub fn router() -> Router<Node> {
         ("/api/v1/trends/tags", get(instance::empty_list)),
         ("/api/v1/trends/statuses", get(instance::empty_list)),
         ("/api/v1/instance/rules", get(instance::empty_list)),
+        ("/api/v1/markers", get(me::markers).post(me::set_markers)),
+        ("/api/v1/favourites", get(me::favourites)),
+        ("/api/v1/preferences", get(me::preferences)),
+        ("/api/v1/lists", get(me::none_yet)),
+        ("/api/v1/filters", get(me::none_yet)),
+        ("/api/v2/filters", get(me::none_yet)),
+        ("/api/v1/bookmarks", get(me::none_yet)),
+        ("/api/v1/mutes", get(me::none_yet)),
+        ("/api/v1/blocks", get(me::none_yet)),
+        ("/api/v1/domain_blocks", get(me::none_yet)),
+        ("/api/v1/followed_tags", get(me::none_yet)),
+        ("/api/v1/follow_requests", get(me::none_yet)),
+        ("/api/v1/featured_tags", get(me::none_yet)),
+        ("/api/v2/suggestions", get(me::none_yet)),
     ];
     for (path, route) in routes {
         router = router

@@ -72,6 +72,23 @@ try:
     out["no_community"] = "posted"
 except Exception as e:
     out["no_community"] = [type(e).__name__, str(e)]
+# Markers: set twice, read back with its version; favourites list what was liked.
+api.markers_set(["home"], [thread["id"]])
+api.markers_set(["home"], [public_thread["id"]])
+marker = api.markers_get(["home"])["home"]
+out["marker"] = [str(marker["last_read_id"]) == str(public_thread["id"]), marker["version"]]
+api.status_favourite(thread["id"])
+out["favourites"] = [str(s["id"]) for s in api.favourites()] == [str(thread["id"])]
+out["preferences_language"] = api.preferences()["posting:default:language"]
+out["empties"] = [len(api.lists()), len(api.filters()), len(api.bookmarks()), len(api.mutes()),
+                  len(api.blocks())]
+try:
+    api.account_follow(me["id"])
+    out["follow_person"] = "followed"
+except Exception as e:
+    out["follow_person"] = str(e)
+rel = api.account_relationships([community["id"]])[0]
+out["relationship_following"] = rel["following"]
 deleted = api.status_delete(reply["id"])
 out["deleted_text"] = deleted["text"]
 try:

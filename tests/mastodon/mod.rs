@@ -138,6 +138,18 @@ async fn mastodon_py_signs_in_posts_threads_and_replies_and_reads_timelines() {
         .as_str()
         .is_some_and(|e| e.contains("mention a community")));
     assert_eq!(seen["deleted_text"], "Agreed, the second most of all.");
+    assert_eq!(seen["marker"], json!([true, 2]));
+    assert_eq!(seen["favourites"], true);
+    assert_eq!(seen["preferences_language"], "en");
+    assert_eq!(seen["empties"], json!([0, 0, 0, 0, 0]));
+    assert!(
+        seen["follow_person"]
+            .as_str()
+            .is_some_and(|e| e.contains("follow communities, not people")),
+        "{seen:#}"
+    );
+    // olga owns practice: she is its member, so her relationship says following.
+    assert_eq!(seen["relationship_following"], true);
     assert_eq!(seen["after_delete"], "MastodonNotFoundError");
 
     // The members-only thread stays with its members: a stranger and an anonymous reader find
