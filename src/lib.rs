@@ -27,7 +27,6 @@ pub mod error;
 pub mod federation;
 pub mod mail;
 pub mod markdown;
-pub mod mastodon;
 pub mod metrics;
 pub mod node;
 pub mod paging;

@@ -1,10 +1,14 @@
-//! The native JSON API under `/api/roundtable/v1/`: what Mastodon's API has no words for.
-//! Every answer is JSON; every failure is a status and `{"error": "…"}`. Bearer tokens come
-//! from `roundtable token create`. Its OpenAPI document is `openapi.json` beside it.
+//! The JSON APIs. The native API under `/api/roundtable/v1/` (this module): what Mastodon's
+//! API has no words for; its OpenAPI document is `openapi.json` beside it. The Mastodon client
+//! API (`mastodon`) and the OAuth endpoints (`oauth`) at the node's root. Every answer is
+//! JSON; every failure is a status and `{"error": "…"}`. Bearer tokens are personal ones
+//! (`roundtable token create`, `POST /tokens`) or those the OAuth server gives apps; both are
+//! read by the same extractors (`extract`).
 
 mod admin;
 mod articles;
 pub(crate) mod events;
+pub mod mastodon;
 pub(crate) mod oauth;
 mod openapi;
 mod reports;

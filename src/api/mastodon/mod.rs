@@ -107,7 +107,7 @@ async fn default_avatar() -> Response {
             (header::CONTENT_TYPE, "image/png"),
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
-        &include_bytes!("../../static/avatar.png")[..],
+        &include_bytes!("../../../static/avatar.png")[..],
     )
         .into_response()
 }
