@@ -351,6 +351,73 @@ impl Db {
             .collect())
     }
 
+    /// What happened to `me`'s posts, newest first, before `before` (ms, exclusive) and
+    /// after `after`: replies to them by others (`replies`), and others' likes of them
+    /// (`likes`), at most `limit` of each. Derived from the posts and likes themselves, so
+    /// nothing is lost and nothing needs writing when they arrive.
+    pub async fn reactions(
+        &self,
+        me: &str,
+        before: Option<i64>,
+        after: Option<i64>,
+        limit: u64,
+        kinds: (bool, bool),
+    ) -> Result<(Vec<Post>, Vec<like::Model>), DbErr> {
+        use sea_orm::sea_query::{Condition, Query};
+        let mine = || {
+            Query::select()
+                .column(post::Column::Id)
+                .from(post::Entity)
+                .and_where(post::Column::Author.eq(me))
+                .to_owned()
+        };
+        let mut replies = Vec::new();
+        if kinds.0 {
+            let mut q = post::Entity::find()
+                .filter(
+                    Condition::any()
+                        .add(post::Column::ParentId.in_subquery(mine()))
+                        .add(
+                            Condition::all()
+                                .add(post::Column::ParentId.is_null())
+                                .add(post::Column::ThreadId.in_subquery(mine())),
+                        ),
+                )
+                .filter(post::Column::Author.ne(me))
+                .filter(post::Column::Deleted.eq(false))
+                .filter(post::Column::RemovedReason.is_null());
+            if let Some(b) = before {
+                q = q.filter(post::Column::CreatedAt.lt(b));
+            }
+            if let Some(a) = after {
+                q = q.filter(post::Column::CreatedAt.gt(a));
+            }
+            replies = q
+                .order_by_desc(post::Column::CreatedAt)
+                .limit(limit)
+                .all(self.conn())
+                .await?;
+        }
+        let mut likes = Vec::new();
+        if kinds.1 {
+            let mut q = like::Entity::find()
+                .filter(like::Column::PostId.in_subquery(mine()))
+                .filter(like::Column::Actor.ne(me));
+            if let Some(b) = before {
+                q = q.filter(like::Column::CreatedAt.lt(b));
+            }
+            if let Some(a) = after {
+                q = q.filter(like::Column::CreatedAt.gt(a));
+            }
+            likes = q
+                .order_by_desc(like::Column::CreatedAt)
+                .limit(limit)
+                .all(self.conn())
+                .await?;
+        }
+        Ok((replies, likes))
+    }
+
     /// The actor of the node's first active administrator, its contact.
     pub async fn first_admin(&self) -> Result<Option<LocalActor>, DbErr> {
         let admin = user::Entity::find()

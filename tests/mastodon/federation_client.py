@@ -60,4 +60,14 @@ else:
     out["reply_author"] = reply["account"]["acct"]
     out["reply_author_id"] = str(reply["account"]["id"])
     out["context"] = [str(s["id"]) for s in api.status_context(thread_id)["descendants"]] == [str(reply["id"])]
+    # The reply and the like, both written on the community's node, are notifications here.
+    notes = wait("two notifications", lambda: (
+        (lambda n: n if len(n) >= 2 else None)(api.notifications())))
+    out["notifications"] = [[n["type"], n["account"]["acct"], str(n["status"]["id"])] for n in notes]
+    out["mentions_only"] = [n["type"] for n in api.notifications(types=["mention"])]
+    out["unread"] = api.notifications_unread_count()["count"]
+    api.markers_set(["notifications"], [notes[0]["id"]])
+    out["unread_after_marker"] = api.notifications_unread_count()["count"]
+    older = api.notifications(max_id=notes[0]["id"])
+    out["older"] = [str(n["id"]) for n in older] == [str(n["id"]) for n in notes[1:]]
 print(json.dumps(out, default=str))

@@ -343,6 +343,10 @@ async fn mastodon_py_joins_a_community_on_another_node_and_hears_its_replies() {
         )
         .await;
     assert_eq!(status, 201, "{body}");
+    let (status, body) = olga
+        .post(&format!("/threads/{}/like", thread["id"]), json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
     let token = joined["token"].as_str().expect("token");
     let thread_id = joined["thread_id"].as_str().expect("thread id");
     let read = python::run_client(
@@ -368,4 +372,18 @@ async fn mastodon_py_joins_a_community_on_another_node_and_hears_its_replies() {
         "the author is an account beta knows: {read:#}"
     );
     assert_eq!(read["context"], true);
+    // bert hears of both on beta, newest first: olga's like of his thread, then her reply.
+    let olga_acct = format!("olga@{}", alpha.domain);
+    let notes = read["notifications"].as_array().expect("notifications");
+    assert_eq!(notes.len(), 2, "{read:#}");
+    assert_eq!(notes[0][0], "favourite", "{read:#}");
+    assert_eq!(notes[0][1], olga_acct.as_str());
+    assert_eq!(notes[0][2], thread_id);
+    assert_eq!(notes[1][0], "mention");
+    assert_eq!(notes[1][1], olga_acct.as_str());
+    assert_ne!(notes[1][2], thread_id, "the mention is about the reply");
+    assert_eq!(read["mentions_only"], json!(["mention"]));
+    assert_eq!(read["unread"], 2);
+    assert_eq!(read["unread_after_marker"], 0);
+    assert_eq!(read["older"], true);
 }

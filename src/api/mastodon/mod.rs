@@ -9,12 +9,14 @@
 //! replies as statuses, posting, context, delete, favourites; `timelines`: home and public;
 //! `follows`: following communities (joining them), relationships; `search`: handles and
 //! profile URLs, resolved through WebFinger when asked; `me`: read markers, favourites,
-//! preferences and the caller's truthfully empty lists.
+//! preferences and the caller's truthfully empty lists; `notifications`: replies to and likes
+//! of the caller's posts, read from the posts and likes themselves.
 
 pub mod accounts;
 pub mod follows;
 pub mod instance;
 pub mod me;
+pub mod notifications;
 pub mod search;
 pub mod statuses;
 pub mod timelines;
@@ -74,6 +76,11 @@ pub fn router() -> Router<Node> {
         ("/api/v1/trends/statuses", get(instance::empty_list)),
         ("/api/v1/instance/rules", get(instance::empty_list)),
         ("/api/v1/markers", get(me::markers).post(me::set_markers)),
+        ("/api/v1/notifications", get(notifications::list)),
+        (
+            "/api/v1/notifications/unread_count",
+            get(notifications::unread_count),
+        ),
         ("/api/v1/favourites", get(me::favourites)),
         ("/api/v1/preferences", get(me::preferences)),
         ("/api/v1/lists", get(me::none_yet)),
