@@ -21,6 +21,26 @@ use serde_json::{json, Map, Value};
 /// The timelines a marker may be kept for.
 const TIMELINES: [&str; 2] = ["home", "notifications"];
 
+/// Mastodon's markers object: `{"home": {"last_read_id", "version", "updated_at"}, …}`.
+async fn marker_map(
+    state: &Node,
+    user_id: i64,
+    timelines: &[&str],
+) -> Result<Value, MastodonError> {
+    let mut out = Map::new();
+    for m in state.db.markers(user_id, timelines).await? {
+        out.insert(
+            m.timeline.clone(),
+            json!({
+                "last_read_id": m.last_read_id,
+                "version": m.version,
+                "updated_at": rfc3339(m.updated_at),
+            }),
+        );
+    }
+    Ok(Value::Object(out))
+}
+
 /// `GET /api/v1/markers?timeline[]=home&timeline[]=notifications`.
 pub async fn markers(
     State(state): State<Node>,
@@ -36,18 +56,9 @@ pub async fn markers(
         .copied()
         .filter(|t| asked.is_empty() || asked.iter().any(|a| a == t))
         .collect();
-    let mut out = Map::new();
-    for m in state.db.markers(auth.member.user.id, &timelines).await? {
-        out.insert(
-            m.timeline.clone(),
-            json!({
-                "last_read_id": m.last_read_id,
-                "version": m.version,
-                "updated_at": rfc3339(m.updated_at),
-            }),
-        );
-    }
-    Ok(Json(Value::Object(out)))
+    Ok(Json(
+        marker_map(&state, auth.member.user.id, &timelines).await?,
+    ))
 }
 
 /// `POST /api/v1/markers`: `home[last_read_id]=…` (form) or `{"home": {"last_read_id": …}}`.
@@ -98,18 +109,9 @@ pub async fn set_markers(
             .await?;
     }
     let timelines: Vec<&str> = wanted.iter().map(|(t, _)| t.as_str()).collect();
-    let mut out = Map::new();
-    for m in state.db.markers(auth.member.user.id, &timelines).await? {
-        out.insert(
-            m.timeline.clone(),
-            json!({
-                "last_read_id": m.last_read_id,
-                "version": m.version,
-                "updated_at": rfc3339(m.updated_at),
-            }),
-        );
-    }
-    Ok(Json(Value::Object(out)))
+    Ok(Json(
+        marker_map(&state, auth.member.user.id, &timelines).await?,
+    ))
 }
 
 /// `GET /api/v1/favourites`: the posts the caller liked, newest like first; `Link` pages on.
