@@ -34,12 +34,19 @@ use serde_json::{json, Value};
 
 /// The routes at the node's root, where Mastodon apps look for them.
 pub fn router() -> Router<Node> {
-    Router::new()
-        .route("/api/v1/apps", post(register))
-        .route("/api/v1/apps/verify_credentials", get(verify_credentials))
-        .route("/oauth/token", post(token))
-        .route("/oauth/revoke", post(revoke))
-        .route("/.well-known/oauth-authorization-server", get(metadata))
+    let mut router = Router::new().route("/.well-known/oauth-authorization-server", get(metadata));
+    // With and without a trailing slash, as apps send both.
+    for (path, route) in [
+        ("/api/v1/apps", post(register)),
+        ("/api/v1/apps/verify_credentials", get(verify_credentials)),
+        ("/oauth/token", post(token)),
+        ("/oauth/revoke", post(revoke)),
+    ] {
+        router = router
+            .route(&format!("{path}/"), route.clone())
+            .route(path, route);
+    }
+    router
 }
 
 /// Cross-origin access for apps that run in a browser (web Mastodon clients): any origin may

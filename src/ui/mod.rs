@@ -96,6 +96,11 @@ pub fn router(state: &Node) -> Router<Node> {
             "/oauth/authorize",
             get(oauth::authorize_page).post(oauth::authorize),
         )
+        // Some apps (toot) ask with a trailing slash.
+        .route(
+            "/oauth/authorize/",
+            get(oauth::authorize_page).post(oauth::authorize),
+        )
         .route("/authorized-apps", get(oauth::apps_page))
         .route("/authorized-apps/{id}/revoke", post(oauth::revoke_app))
         .layer(sessions)

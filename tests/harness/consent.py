@@ -36,6 +36,12 @@ browser = requests.Session()
 def consent(url, login, password, out):
     """Follows an authorization URL through sign-in to the consent page and approves. Returns
     the consent page's response, the approval's status and where it sent the browser."""
+    page, answer = consent_answer(url, login, password, out)
+    return page, answer.status_code, answer.headers.get("Location", "")
+
+
+def consent_answer(url, login, password, out):
+    """Like consent, returning the consent page's response and the approval's response."""
     base = url.split("/oauth/authorize")[0]
     r = browser.get(url, allow_redirects=False)
     if r.status_code == 303 and r.headers["Location"].startswith("/sign-in"):
@@ -62,7 +68,7 @@ def consent(url, login, password, out):
             fields[name] = value
     fields["decision"] = "approve"
     answer = browser.post(base + "/oauth/authorize", data=fields, allow_redirects=False)
-    return r, answer.status_code, answer.headers.get("Location", "")
+    return r, answer
 
 
 def code_from_page(page):

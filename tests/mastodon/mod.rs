@@ -387,3 +387,73 @@ async fn mastodon_py_joins_a_community_on_another_node_and_hears_its_replies() {
     assert_eq!(read["unread_after_marker"], 0);
     assert_eq!(read["older"], true);
 }
+
+#[tokio::test]
+async fn toot_logs_in_out_of_band_posts_and_reads_its_timeline_and_notifications() {
+    let node = Node::start().await;
+    member(&node, "olga", "olga@example.com").await;
+    let mut olga = node.anonymous();
+    olga.token = roundtable::service::accounts::create_token(&node.state.db, "olga", "read write")
+        .await
+        .expect("token");
+    let (status, body) = olga
+        .post(
+            "/communities",
+            json!({"slug": "practice", "title": "Practice"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let home = std::env::temp_dir().join(format!("roundtable-toot-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&home).expect("toot home");
+    let home = home.display().to_string();
+    let posted = python::run_client(
+        include_str!("toot_client.py"),
+        &[
+            ("NODE", &node.base),
+            ("STEP", "post"),
+            ("TOOT_HOME", &home),
+            ("LOGIN", "olga"),
+            ("PASSWORD", PASSWORD),
+        ],
+    )
+    .await;
+    assert!(
+        posted["login_url"]
+            .as_str()
+            .is_some_and(|u| u.contains("urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob")),
+        "{posted:#}"
+    );
+    assert_eq!(posted["code_page"], 200);
+    assert_eq!(posted["login"]["code"], 0, "{posted:#}");
+    assert!(posted["login"]["out"]
+        .as_str()
+        .is_some_and(|o| o.contains("Successfully logged in")));
+    assert_eq!(posted["post"]["code"], 0, "{posted:#}");
+    // The toot is a thread in the community, titled by its first line.
+    let (_, threads) = olga.get("/communities/practice/threads").await;
+    let thread = threads["threads"][0].clone();
+    assert_eq!(thread["title"], "Hello from toot", "{threads}");
+    // Someone answers; toot shows the thread in the timeline and the answer as a notification.
+    let bea = node.api_user("bea").await;
+    let (status, body) = bea
+        .post(
+            &format!("/threads/{}/replies", thread["id"]),
+            json!({"content": "Welcome to the practice, olga!"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let read = python::run_client(
+        include_str!("toot_client.py"),
+        &[("NODE", &node.base), ("STEP", "read"), ("TOOT_HOME", &home)],
+    )
+    .await;
+    assert_eq!(read["timeline"]["code"], 0, "{read:#}");
+    let timeline = read["timeline"]["out"].as_str().unwrap_or_default();
+    assert!(timeline.contains("Hello from toot"), "{read:#}");
+    assert!(timeline.contains("Welcome to the practice"), "{read:#}");
+    assert_eq!(read["notifications"]["code"], 0, "{read:#}");
+    let notes = read["notifications"]["out"].as_str().unwrap_or_default();
+    assert!(notes.contains("Welcome to the practice"), "{read:#}");
+    assert!(notes.contains("bea"), "{read:#}");
+    let _ = std::fs::remove_dir_all(&home);
+}
