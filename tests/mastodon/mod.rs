@@ -33,6 +33,36 @@ const ACCOUNT_FIELDS: [&str; 21] = [
     "following_count",
 ];
 
+/// Fields Mastodon documents as always present on a Status.
+const STATUS_FIELDS: [&str; 26] = [
+    "id",
+    "uri",
+    "created_at",
+    "account",
+    "content",
+    "visibility",
+    "sensitive",
+    "spoiler_text",
+    "media_attachments",
+    "mentions",
+    "tags",
+    "emojis",
+    "reblogs_count",
+    "favourites_count",
+    "replies_count",
+    "url",
+    "in_reply_to_id",
+    "in_reply_to_account_id",
+    "reblog",
+    "poll",
+    "card",
+    "language",
+    "text",
+    "edited_at",
+    "favourited",
+    "bookmarked",
+];
+
 /// Fields Mastodon documents as always present on an Instance (v2).
 const INSTANCE_FIELDS: [&str; 11] = [
     "domain",
@@ -269,6 +299,13 @@ async fn mastodon_py_signs_in_posts_threads_and_replies_and_reads_timelines() {
     ))
     .await;
     has_fields(&community, &ACCOUNT_FIELDS, "community account");
+    let status = get(&format!(
+        "/api/v1/statuses/{}",
+        seen["status_id"].as_str().expect("id")
+    ))
+    .await;
+    has_fields(&status, &STATUS_FIELDS, "status");
+    has_fields(&status["account"], &ACCOUNT_FIELDS, "status account");
     // Ids are numeric strings; unknown or malformed ones are a Mastodon-shaped 404.
     assert!(community["id"]
         .as_str()

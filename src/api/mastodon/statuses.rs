@@ -7,7 +7,7 @@
 //! A thread reads as its title in bold, then its text; its `visibility` is `public` in a public
 //! community and `private` in a confidential one.
 
-use super::{accounts::Profiles, flag, rfc3339, MastodonError};
+use super::{accounts::Profiles, rfc3339, MastodonError};
 use crate::{
     api::{may_read, Auth, Caller, MaybeAuth, Read, Write},
     db::discussions::Post,
@@ -234,6 +234,8 @@ pub async fn context(
     })))
 }
 
+/// What `POST /api/v1/statuses` reads (`sensitive`, `language` and other fields apps send are
+/// accepted and have no effect here).
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct NewStatus {
@@ -244,9 +246,6 @@ pub struct NewStatus {
     media_ids: Option<Vec<String>>,
     poll: Option<Value>,
     scheduled_at: Option<String>,
-    #[serde(deserialize_with = "flag")]
-    sensitive: Option<bool>,
-    language: Option<String>,
 }
 
 /// The handles a status mentions (`@slug` or `@slug@host`), in order.
@@ -277,7 +276,6 @@ pub async fn create(
     body: Bytes,
 ) -> Result<Json<Value>, MastodonError> {
     let req: NewStatus = form_or_json(&headers, &body).map_err(MastodonError::unprocessable)?;
-    let _ = (&req.sensitive, &req.language);
     if req.media_ids.as_ref().is_some_and(|m| !m.is_empty()) {
         return Err(MastodonError::unprocessable(
             "this node does not take media attachments yet",
