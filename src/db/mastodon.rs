@@ -250,6 +250,55 @@ impl Db {
         Ok(rows)
     }
 
+    /// A page of the visible posts written by `actor` (or, for a community, in it), newest
+    /// first; `threads_only` leaves replies out, `pinned_only` keeps pinned threads.
+    pub async fn posts_of(
+        &self,
+        actor: &str,
+        group: bool,
+        window: Window,
+        limit: u64,
+        threads_only: bool,
+        pinned_only: bool,
+    ) -> Result<Vec<Post>, DbErr> {
+        let mut q = post::Entity::find()
+            .filter(if group {
+                post::Column::Community.eq(actor)
+            } else {
+                post::Column::Author.eq(actor)
+            })
+            .filter(post::Column::Deleted.eq(false))
+            .filter(post::Column::RemovedReason.is_null());
+        if threads_only || pinned_only {
+            q = q.filter(post::Column::ThreadId.is_null());
+        }
+        if pinned_only {
+            q = q.filter(post::Column::Pinned.eq(true));
+        }
+        if let Some(max) = window.max_id {
+            q = q.filter(post::Column::Id.lt(max));
+        }
+        if let Some(since) = window.since_id {
+            q = q.filter(post::Column::Id.gt(since));
+        }
+        let mut rows = if let Some(min) = window.min_id {
+            q.filter(post::Column::Id.gt(min))
+                .order_by_asc(post::Column::Id)
+                .limit(limit)
+                .all(self.conn())
+                .await?
+        } else {
+            q.order_by_desc(post::Column::Id)
+                .limit(limit)
+                .all(self.conn())
+                .await?
+        };
+        if window.min_id.is_some() {
+            rows.reverse();
+        }
+        Ok(rows)
+    }
+
     /// Visible posts by id, in one query.
     pub async fn posts_by_ids(&self, ids: &[i64]) -> Result<Vec<Post>, DbErr> {
         if ids.is_empty() {

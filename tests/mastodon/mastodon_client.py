@@ -59,6 +59,11 @@ out["ancestors"] = [str(s["id"]) for s in api.status_context(reply["id"])["ances
 out["thread_replies"] = api.status(thread["id"])["replies_count"]
 public_thread = api.status_post("@commons Open to all\nAnyone can read this one.")
 out["public_visibility"] = public_thread["visibility"]
+mine = [str(s["id"]) for s in api.account_statuses(me["id"])]
+out["account_statuses"] = mine == [str(public_thread["id"]), str(reply["id"]), str(thread["id"])]
+out["account_threads"] = [str(s["id"]) for s in api.account_statuses(me["id"], exclude_replies=True)] == [str(public_thread["id"]), str(thread["id"])]
+out["community_statuses"] = [str(s["id"]) for s in api.account_statuses(community["id"])] == [str(reply["id"]), str(thread["id"])]
+out["community_id"] = str(community["id"])
 home = api.timeline_home()
 out["home"] = [str(s["id"]) for s in home] == [str(public_thread["id"]), str(reply["id"]), str(thread["id"])]
 first = api.timeline_home(limit=1)

@@ -56,6 +56,10 @@ pub fn router() -> Router<Node> {
         ("/api/v1/accounts/{id}/unfollow", post(follows::unfollow)),
         ("/api/v2/search", get(search::search)),
         ("/api/v1/accounts/{id}", get(accounts::get)),
+        (
+            "/api/v1/accounts/{id}/statuses",
+            get(timelines::account_statuses),
+        ),
         ("/api/v1/statuses", post(statuses::create)),
         (
             "/api/v1/statuses/{id}",

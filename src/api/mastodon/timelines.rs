@@ -33,6 +33,12 @@ pub struct Paging {
     local: Option<bool>,
     #[serde(deserialize_with = "flag")]
     remote: Option<bool>,
+    #[serde(deserialize_with = "flag")]
+    exclude_replies: Option<bool>,
+    #[serde(deserialize_with = "flag")]
+    pinned: Option<bool>,
+    #[serde(deserialize_with = "flag")]
+    only_media: Option<bool>,
 }
 
 fn id_param(name: &str, value: &Option<String>) -> Result<Option<i64>, MastodonError> {
@@ -163,5 +169,41 @@ pub async fn public(
         .public_communities(&state.settings.base_url(), !remote_only, !local_only)
         .await?;
     let posts = state.db.timeline(&communities, window, limit).await?;
+    page(&state, auth.as_deref(), &uri, posts).await
+}
+
+/// `GET /api/v1/accounts/{id}/statuses`: a person's threads and replies, or a community's,
+/// as far as this node holds them (`exclude_replies`, `pinned`; no status has media yet, so
+/// `only_media` answers none).
+pub async fn account_statuses(
+    State(state): State<Node>,
+    MaybeAuth(auth): MaybeAuth<Read>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Q(q): Q<Paging>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, MastodonError> {
+    let (window, limit) = q.window()?;
+    let who = super::accounts::by_id(&state, &id)
+        .await?
+        .ok_or_else(|| MastodonError::not_found("Record not found"))?;
+    let group = match &who {
+        super::accounts::Who::Local(a) => a.kind == crate::domain::ActorKind::Group.as_str(),
+        super::accounts::Who::Remote(a) => a.kind == "Group",
+    };
+    let posts = if q.only_media.unwrap_or(false) {
+        Vec::new()
+    } else {
+        state
+            .db
+            .posts_of(
+                &who.ap_id(&state),
+                group,
+                window,
+                limit,
+                q.exclude_replies.unwrap_or(false),
+                q.pinned.unwrap_or(false),
+            )
+            .await?
+    };
     page(&state, auth.as_deref(), &uri, posts).await
 }
