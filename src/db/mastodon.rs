@@ -222,32 +222,11 @@ impl Db {
         if communities.is_empty() {
             return Ok(Vec::new());
         }
-        let mut q = post::Entity::find()
+        let q = post::Entity::find()
             .filter(post::Column::Community.is_in(communities.iter().cloned()))
             .filter(post::Column::Deleted.eq(false))
             .filter(post::Column::RemovedReason.is_null());
-        if let Some(max) = window.max_id {
-            q = q.filter(post::Column::Id.lt(max));
-        }
-        if let Some(since) = window.since_id {
-            q = q.filter(post::Column::Id.gt(since));
-        }
-        let mut rows = if let Some(min) = window.min_id {
-            q.filter(post::Column::Id.gt(min))
-                .order_by_asc(post::Column::Id)
-                .limit(limit)
-                .all(self.conn())
-                .await?
-        } else {
-            q.order_by_desc(post::Column::Id)
-                .limit(limit)
-                .all(self.conn())
-                .await?
-        };
-        if window.min_id.is_some() {
-            rows.reverse();
-        }
-        Ok(rows)
+        self.window_page(q, window, limit).await
     }
 
     /// A page of the visible posts written by `actor` (or, for a community, in it), newest
@@ -275,6 +254,16 @@ impl Db {
         if pinned_only {
             q = q.filter(post::Column::Pinned.eq(true));
         }
+        self.window_page(q, window, limit).await
+    }
+
+    /// One page of `q` by post id through `window`, newest first.
+    async fn window_page(
+        &self,
+        mut q: sea_orm::Select<post::Entity>,
+        window: Window,
+        limit: u64,
+    ) -> Result<Vec<Post>, DbErr> {
         if let Some(max) = window.max_id {
             q = q.filter(post::Column::Id.lt(max));
         }
