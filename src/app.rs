@@ -14,7 +14,7 @@ use crate::{
 use axum::{
     error_handling::HandleErrorLayer,
     extract::{DefaultBodyLimit, State},
-    http::{HeaderName, Request, StatusCode},
+    http::{HeaderName, Method, Request, StatusCode},
     response::IntoResponse,
     routing::{get, post},
     Json, Router,
@@ -274,6 +274,7 @@ pub fn router(state: Node) -> Router {
         .route("/.well-known/nodeinfo", get(webfinger::nodeinfo_links))
         .route("/nodeinfo/2.1", get(webfinger::nodeinfo))
         .route("/inbox", post(inbox::shared_inbox))
+        .route("/", get(routes::instance_actor))
         .route("/actor", get(routes::instance_actor))
         .route("/actor/inbox", post(inbox::instance_inbox))
         .route("/actor/{which}", get(routes::instance_collection))
@@ -287,6 +288,11 @@ pub fn router(state: Node) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             federation::fetch_guard::guard,
+        ))
+        // Browsers following an ActivityPub id get its page; ActivityPub clients the JSON.
+        .layer(axum::middleware::from_fn_with_state(
+            crate::ui::id_pages(&state),
+            pages_for_browsers,
         ))
         // The inbox enforces its own limit with a 413; this guards every other route.
         .layer(DefaultBodyLimit::max(max_body))
@@ -327,6 +333,34 @@ pub fn router(state: Node) -> Router {
             },
         ))
         .with_state(state)
+}
+
+/// Content negotiation of ActivityPub ids: a `GET` of an id (`/`, `/c/…`, `/u/…`, `/p/…`,
+/// `/actor`) that does not ask for ActivityPub JSON goes to its page (`ui::id_pages`); every
+/// other request goes on to the router.
+async fn pages_for_browsers(
+    axum::extract::State(pages): axum::extract::State<Router>,
+    request: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD)
+        && crate::ui::is_id_page(request.uri().path())
+        && !federation::routes::wants_activity_json(request.headers())
+    {
+        // A fresh request: the outer router's match (its path parameters, kept in the
+        // request's extensions) must not add to the pages router's own.
+        let (parts, body) = request.into_parts();
+        let mut fresh = Request::new(body);
+        *fresh.method_mut() = parts.method;
+        *fresh.uri_mut() = parts.uri;
+        *fresh.version_mut() = parts.version;
+        *fresh.headers_mut() = parts.headers;
+        return match tower::ServiceExt::oneshot(pages, fresh).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+    }
+    next.run(request).await
 }
 
 /// The answer when the load-shedding or timeout layer refuses a request.

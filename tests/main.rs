@@ -11,3 +11,4 @@ mod harness;
 mod mastodon;
 mod partners;
 mod security;
+mod web;

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod answers;
 pub mod articles;
+pub mod directory;
 pub mod discussions;
 pub mod entities;
 pub mod events;

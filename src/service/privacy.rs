@@ -10,6 +10,7 @@
 //! - Deliveries go to accepted members only; for `partners`, only to partner nodes
 //!   ([`may_receive`]).
 
+use crate::domain::MemberState;
 use crate::{
     activitypub::{actors::host_of, objects::restrict_to_followers},
     node::{Node, Recipients},
@@ -17,7 +18,7 @@ use crate::{
     service::error::Error,
 };
 use serde_json::Value;
-use std::{future::Future, pin::Pin};
+use std::{collections::HashSet, future::Future, pin::Pin};
 use url::Url;
 
 /// Software known to show followers-only content to people who are not followers; confidential
@@ -146,4 +147,117 @@ pub async fn community_of(state: &Node, ap_id: &str) -> Result<CommunityView, Er
     discussions::known(state, ap_id)
         .await?
         .ok_or_else(|| Error::not_found("the community of this item is unknown here"))
+}
+
+// ----- who may read a community's content: the one check of every front door -----
+
+/// Whether `reader` (a signed-in local member, or nobody) may read the content of
+/// `community`: public communities are read by everyone; confidential ones by signed-in
+/// readers who are not banned and are accepted members — or, for a `partners` community open
+/// to its node's users, by every local user. The native API, the Mastodon API and the pages
+/// all ask this, for one community or ([`readable_each`]) for a list.
+pub async fn may_read(
+    state: &Node,
+    reader: Option<&discussions::Member>,
+    community: &CommunityView,
+) -> Result<(), Error> {
+    let reader = match reader {
+        Some(member) if !is_public(community) => {
+            let me = member.ap_id(state);
+            let banned = state
+                .db
+                .active_ban(&community.ap_id, &me, crate::db::now_ms())
+                .await?
+                .is_some();
+            // Membership decides only when neither a ban nor the node's own readers do.
+            let member = !banned
+                && !opens_to_local_readers(community)
+                && state
+                    .db
+                    .membership(&community.ap_id, &me)
+                    .await?
+                    .is_some_and(|m| m.state == MemberState::Accepted);
+            Some(Reader { banned, member })
+        }
+        Some(_) => Some(Reader {
+            banned: false,
+            member: false,
+        }),
+        None => None,
+    };
+    if read_rule(community, reader) {
+        Ok(())
+    } else {
+        Err(Error::forbidden(
+            "this community is confidential: only its members see its content",
+        ))
+    }
+}
+
+/// [`may_read`] for each of `communities`, in at most two queries (for lists, such as search
+/// results or a home page, that span communities): the ids of those `reader` may read.
+pub async fn readable_each(
+    state: &Node,
+    reader: Option<&discussions::Member>,
+    communities: &[&CommunityView],
+) -> Result<HashSet<String>, Error> {
+    let confidential: Vec<String> = communities
+        .iter()
+        .filter(|v| !is_public(v))
+        .map(|v| v.ap_id.clone())
+        .collect();
+    let (bans, memberships) = match reader {
+        Some(member) if !confidential.is_empty() => {
+            let me = member.ap_id(state);
+            (
+                state
+                    .db
+                    .active_bans_of(&me, &confidential, crate::db::now_ms())
+                    .await?,
+                state.db.memberships_of(&me, &confidential).await?,
+            )
+        }
+        _ => Default::default(),
+    };
+    Ok(communities
+        .iter()
+        .filter(|v| {
+            let reader = reader.map(|_| Reader {
+                banned: bans.contains_key(&v.ap_id),
+                member: memberships
+                    .get(&v.ap_id)
+                    .is_some_and(|m| m.state == MemberState::Accepted),
+            });
+            read_rule(v, reader)
+        })
+        .map(|v| v.ap_id.clone())
+        .collect())
+}
+
+/// What the read rule knows of a signed-in reader of a confidential community.
+#[derive(Clone, Copy)]
+struct Reader {
+    banned: bool,
+    member: bool,
+}
+
+/// The rule behind [`may_read`].
+fn read_rule(community: &CommunityView, reader: Option<Reader>) -> bool {
+    if is_public(community) {
+        return true;
+    }
+    match reader {
+        None => false,
+        Some(r) if r.banned => false,
+        Some(r) => opens_to_local_readers(community) || r.member,
+    }
+}
+
+/// A partners community may open itself to every user of its own node.
+pub fn opens_to_local_readers(community: &CommunityView) -> bool {
+    community.visibility == "partners"
+        && community
+            .local()
+            .as_ref()
+            .is_some_and(|(_, row)| row.local_readers)
 }

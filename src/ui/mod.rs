@@ -10,10 +10,14 @@
 //! after sign-in; its id changes at sign-in.
 
 pub mod accounts;
+pub mod communities;
 pub mod oauth;
 pub mod pages;
+pub mod people;
 pub mod sso;
 pub mod store;
+pub mod threads;
+pub mod views;
 
 use crate::{
     node::Node,
@@ -25,7 +29,7 @@ use crate::{
 use axum::{
     extract::{FromRequest, FromRequestParts, Request},
     http::{request::Parts, HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
+    response::{IntoResponse, Redirect, Response},
     routing::{get, post},
     Router,
 };
@@ -40,11 +44,11 @@ pub const COOKIE: &str = "roundtable_session";
 const CSRF: &str = "csrf";
 const SIGNED_IN_AT: &str = "signed_in_at";
 
-/// The pages' routes, with the session layer (which only they use).
-pub fn router(state: &Node) -> Router<Node> {
+/// The session layer of every page: the cookie, its lifetime and the store.
+fn sessions(state: &Node) -> SessionManagerLayer<store::DbSessionStore> {
     let idle =
         i64::try_from(state.settings.accounts.session_idle_minutes).unwrap_or(i64::MAX / 120);
-    let sessions = SessionManagerLayer::new(store::DbSessionStore::new(state.db.clone()))
+    SessionManagerLayer::new(store::DbSessionStore::new(state.db.clone()))
         .with_name(COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -53,9 +57,90 @@ pub fn router(state: &Node) -> Router<Node> {
         .with_always_save(true)
         .with_expiry(Expiry::OnInactivity(
             tower_sessions::cookie::time::Duration::minutes(idle),
-        ));
+        ))
+}
+
+/// The pages of ActivityPub ids, for browsers: `app` hands a `GET` of one of these paths here
+/// when its `Accept` header does not ask for ActivityPub JSON ([`is_id_page`]), and to the
+/// federation routes otherwise.
+pub fn id_pages(state: &Node) -> Router {
     Router::new()
-        .route("/", get(pages::home))
+        .route("/", get(communities::home))
+        .route("/actor", get(|| async { Redirect::to("/") }))
+        .route("/c/{name}", get(community_by_id))
+        .route("/u/{name}", get(person_by_id))
+        .route("/p/{key}", get(post_by_id))
+        .layer(sessions(state))
+        .with_state(state.clone())
+}
+
+/// Whether `path` is one of [`id_pages`]' paths.
+pub fn is_id_page(path: &str) -> bool {
+    if path == "/" || path == "/actor" {
+        return true;
+    }
+    ["/c/", "/u/", "/p/"].iter().any(|prefix| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+    })
+}
+
+async fn community_by_id(
+    state: axum::extract::State<Node>,
+    browser: Browser,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    query: axum::extract::Query<communities::CommunityQuery>,
+) -> Result<Response, PageError> {
+    communities::community(state, browser, axum::extract::Path(name), query).await
+}
+
+async fn person_by_id(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    Redirect::to(&format!("/people/{}", views::encode(&name))).into_response()
+}
+
+async fn post_by_id(
+    axum::extract::State(state): axum::extract::State<Node>,
+    browser: Browser,
+    axum::extract::Path(key): axum::extract::Path<String>,
+) -> Result<Response, PageError> {
+    let id = format!("{}/p/{key}", state.settings.base_url());
+    threads::post_by_ap_id(&state, &browser, &id).await
+}
+
+/// The pages' routes, with the session layer (which only they use).
+pub fn router(state: &Node) -> Router<Node> {
+    Router::new()
+        .route("/static/style.css", get(static_file))
+        .route("/static/app.js", get(static_file))
+        .route("/communities", get(communities::directory))
+        .route("/communities/open", post(communities::open))
+        .route(
+            "/communities/new",
+            get(communities::new_community_page).post(communities::create_community),
+        )
+        .route("/communities/{handle}", get(communities::community))
+        .route("/communities/{handle}/join", post(communities::join))
+        .route("/communities/{handle}/leave", post(communities::leave))
+        .route(
+            "/communities/{handle}/threads",
+            post(communities::start_thread),
+        )
+        .route("/threads/{id}", get(threads::thread))
+        .route("/threads/{id}/reply", post(threads::reply))
+        .route("/threads/{id}/flags", post(threads::flags))
+        .route("/posts/{id}/like", post(threads::like))
+        .route(
+            "/posts/{id}/edit",
+            get(threads::edit_page).post(threads::edit),
+        )
+        .route(
+            "/posts/{id}/delete",
+            get(threads::delete_page).post(threads::delete),
+        )
+        .route("/posts/{id}/remove", post(threads::remove))
+        .route("/posts/{id}/ban-author", post(threads::ban_author))
+        .route("/preview", post(threads::preview))
+        .route("/people/{handle}", get(people::person))
         .route(
             "/sign-in",
             get(accounts::sign_in_page).post(accounts::sign_in),
@@ -103,7 +188,32 @@ pub fn router(state: &Node) -> Router<Node> {
         )
         .route("/authorized-apps", get(oauth::apps_page))
         .route("/authorized-apps/{id}/revoke", post(oauth::revoke_app))
-        .layer(sessions)
+        .layer(sessions(state))
+}
+
+/// The stylesheet and the script, compiled into the binary; cached for a day (their URLs
+/// do not change between versions, so not longer).
+async fn static_file(uri: axum::http::Uri) -> Response {
+    use axum::http::header;
+    let (body, kind) = match uri.path() {
+        "/static/style.css" => (
+            include_str!("../../static/style.css"),
+            "text/css; charset=utf-8",
+        ),
+        _ => (
+            include_str!("../../static/app.js"),
+            "text/javascript; charset=utf-8",
+        ),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// The browser making a request: its session, and the account signed in on it, if any.
@@ -322,6 +432,12 @@ pub fn status_of(kind: Kind) -> StatusCode {
         Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         Kind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<crate::db::DbErr> for PageError {
+    fn from(e: crate::db::DbErr) -> PageError {
+        Error::from(e).into()
     }
 }
 

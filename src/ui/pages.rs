@@ -2,10 +2,8 @@
 //! (every account form is a list of labelled fields), a message page, the home page and the
 //! sessions list.
 
-use super::Browser;
 use askama::Template;
 use axum::{
-    extract::State,
     http::{header, StatusCode},
     response::{Html, IntoResponse, Response},
 };
@@ -20,6 +18,8 @@ pub struct Field {
     pub autocomplete: &'static str,
     pub hint: Option<String>,
     pub error: Option<String>,
+    /// The choices of a `select` (value, label).
+    pub options: Vec<(String, String)>,
 }
 
 impl Field {
@@ -37,7 +37,29 @@ impl Field {
             autocomplete,
             hint: None,
             error: None,
+            options: Vec::new(),
         }
+    }
+
+    /// The ids of what describes the input: its error and its hint (`aria-describedby`).
+    pub fn described(&self) -> String {
+        let mut ids = Vec::new();
+        if self.error.is_some() {
+            ids.push(format!("field-{}-error", self.name));
+        }
+        if self.hint.is_some() {
+            ids.push(format!("field-{}-hint", self.name));
+        }
+        ids.join(" ")
+    }
+
+    /// The choices of a `select` field (`kind` "select").
+    pub fn options(mut self, options: &[(&str, &str)]) -> Field {
+        self.options = options
+            .iter()
+            .map(|(v, l)| (v.to_string(), l.to_string()))
+            .collect();
+        self
     }
 
     pub fn value(mut self, value: &str) -> Field {
@@ -109,17 +131,6 @@ struct MessagePage<'a> {
     signed_in: Option<String>,
 }
 
-#[derive(Template)]
-#[template(path = "ui/home.html")]
-struct HomePage {
-    title: String,
-    node: String,
-    description: String,
-    signed_in: Option<String>,
-    display_name: String,
-    can_sign_up: bool,
-}
-
 /// One row of the sessions page.
 pub struct SessionRow {
     pub id: i64,
@@ -144,7 +155,7 @@ pub struct SessionsPage {
 const PAGE_HEADERS: [(header::HeaderName, &str); 5] = [
     (
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     ),
     (header::REFERRER_POLICY, "no-referrer"),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -199,29 +210,6 @@ pub fn message(
             message,
             link,
             signed_in: None,
-        },
-    )
-}
-
-/// `GET /`: the node's name, and who is signed in (or links to sign in and sign up).
-pub async fn home(State(state): State<crate::node::Node>, browser: Browser) -> Response {
-    let registration = state.settings.accounts.registration;
-    render(
-        StatusCode::OK,
-        &HomePage {
-            title: state.settings.instance.name.clone(),
-            node: state.settings.instance.name.clone(),
-            description: state.settings.instance.description.clone(),
-            display_name: browser
-                .account
-                .as_ref()
-                .map(|a| a.actor.display_name.clone())
-                .unwrap_or_default(),
-            signed_in: browser.account.map(|a| a.actor.name),
-            can_sign_up: matches!(
-                registration,
-                crate::config::Registration::Open | crate::config::Registration::Approval
-            ),
         },
     )
 }

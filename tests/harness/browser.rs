@@ -219,8 +219,8 @@ impl Browser {
     pub async fn signed_in_as(&self) -> Option<String> {
         let home = self.get("/").await;
         assert_eq!(home.status, 200, "{}", home.body);
-        let needle = "Signed in as <strong>";
-        let start = home.body.find(needle)? + needle.len();
+        let marker = home.body.find("class=\"me-name\"")?;
+        let start = home.body[marker..].find('>')? + marker + 1;
         let end = home.body[start..].find('<')? + start;
         Some(home.body[start..end].to_string())
     }

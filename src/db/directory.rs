@@ -1,0 +1,141 @@
+//! What the pages list: the node's community directory (its own communities, and other nodes'
+//! that its users joined) and member counts of a page of communities in one grouped query.
+
+use super::{
+    discussions::Post,
+    entities::{local_actor, membership, post, remote_actor},
+    Db, DbErr,
+};
+use crate::domain::MemberState;
+use sea_orm::{
+    sea_query::{Expr, ExprTrait, Func},
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use std::collections::HashMap;
+
+/// How many communities the directory lists at most (an admin's node has dozens, not
+/// thousands; a search narrows it).
+pub const DIRECTORY_MAX: u64 = 200;
+
+impl Db {
+    /// The ids of the communities the directory lists, matching `query` (in the slug or the
+    /// title, case-insensitive) when one is given: this node's communities (ids under
+    /// `base`), then other nodes' communities that a local user is a member of (or asked to
+    /// be); each part alphabetical, at most [`DIRECTORY_MAX`] of each.
+    pub async fn community_directory(
+        &self,
+        base: &str,
+        query: Option<&str>,
+    ) -> Result<(Vec<String>, Vec<String>), DbErr> {
+        let pattern = query
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(|q| format!("%{}%", q.to_lowercase().replace(['%', '_', '\\'], "")));
+        let mut local = local_actor::Entity::find()
+            .select_only()
+            .column(local_actor::Column::Name)
+            .filter(local_actor::Column::Kind.eq("group"));
+        if let Some(p) = &pattern {
+            local = local.filter(
+                Condition::any()
+                    .add(
+                        Expr::expr(Func::lower(Expr::col(local_actor::Column::Name)))
+                            .like(p.as_str()),
+                    )
+                    .add(
+                        Expr::expr(Func::lower(Expr::col(local_actor::Column::DisplayName)))
+                            .like(p.as_str()),
+                    ),
+            );
+        }
+        let names: Vec<String> = local
+            .order_by_asc(local_actor::Column::Name)
+            .limit(DIRECTORY_MAX)
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        let joined: Vec<String> = membership::Entity::find()
+            .select_only()
+            .column(membership::Column::Community)
+            .filter(membership::Column::UserId.is_not_null())
+            .filter(membership::Column::Community.not_like(format!("{base}/%")))
+            .distinct()
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        let mut remote = remote_actor::Entity::find()
+            .select_only()
+            .column(remote_actor::Column::ApId)
+            .filter(remote_actor::Column::Kind.eq("Group"))
+            .filter(remote_actor::Column::ApId.is_in(joined));
+        if let Some(p) = &pattern {
+            remote = remote.filter(
+                Condition::any()
+                    .add(
+                        Expr::expr(Func::lower(Expr::col(
+                            remote_actor::Column::PreferredUsername,
+                        )))
+                        .like(p.as_str()),
+                    )
+                    .add(
+                        Expr::expr(Func::lower(Expr::col(remote_actor::Column::Name)))
+                            .like(p.as_str()),
+                    ),
+            );
+        }
+        let remote: Vec<String> = remote
+            .order_by_asc(remote_actor::Column::PreferredUsername)
+            .limit(DIRECTORY_MAX)
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        Ok((
+            names.into_iter().map(|n| format!("{base}/c/{n}")).collect(),
+            remote,
+        ))
+    }
+
+    /// Accepted members of each of `communities`, in one grouped query.
+    pub async fn member_counts(
+        &self,
+        communities: &[String],
+    ) -> Result<HashMap<String, u64>, DbErr> {
+        if communities.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<(String, i64)> = membership::Entity::find()
+            .select_only()
+            .column(membership::Column::Community)
+            .column_as(membership::Column::Id.count(), "n")
+            .filter(membership::Column::Community.is_in(communities.iter().cloned()))
+            .filter(membership::Column::State.eq(MemberState::Accepted))
+            .group_by(membership::Column::Community)
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(c, n)| (c, u64::try_from(n).unwrap_or(0)))
+            .collect())
+    }
+
+    /// The newest visible threads of `communities`, newest first: a member's home page.
+    pub async fn recent_threads(
+        &self,
+        communities: &[String],
+        limit: u64,
+    ) -> Result<Vec<Post>, DbErr> {
+        if communities.is_empty() {
+            return Ok(Vec::new());
+        }
+        post::Entity::find()
+            .filter(post::Column::Community.is_in(communities.iter().cloned()))
+            .filter(post::Column::ThreadId.is_null())
+            .filter(post::Column::Deleted.eq(false))
+            .filter(post::Column::RemovedReason.is_null())
+            .order_by_desc(post::Column::Id)
+            .limit(limit)
+            .all(self.conn())
+            .await
+    }
+}

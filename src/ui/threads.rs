@@ -1,0 +1,641 @@
+//! A thread's page: the thread, its replies nested under what they answer, the reply
+//! composer (under the thread and under each reply), likes, editing and deleting one's own
+//! posts, and the moderators' actions (remove with a reason, lock, pin, ban the author).
+//! Every page and action reads the community through `service::privacy::may_read` first;
+//! the changes themselves are the same `service::discussions` use cases the APIs and the
+//! inbox call.
+
+use super::{
+    accounts::to_sign_in,
+    communities::{member_of, Empty},
+    pages::{render, Field, FormPage},
+    views::{community_href, post_html, when, People, PersonLink, When},
+    Browser, PageError, Posted,
+};
+use crate::{
+    db::discussions::Post,
+    domain::{MemberState, Role},
+    node::Node,
+    service::{
+        discussions::{self as svc, CommunityView, Member},
+        error::Error,
+        privacy,
+    },
+};
+use askama::Template;
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+use std::collections::{HashMap, HashSet};
+
+type PageResult = Result<Response, PageError>;
+
+/// Replies a thread page shows; longer threads go on with "later replies".
+const REPLIES_PER_PAGE: u64 = 300;
+/// Nesting shown; deeper replies sit at this depth and name what they answer.
+const MAX_DEPTH: usize = 6;
+
+/// A post as the thread page shows it.
+pub struct PostView {
+    pub id: i64,
+    pub author: PersonLink,
+    pub when: When,
+    pub edited: Option<When>,
+    pub html: String,
+    /// Why it is gone: "deleted by its author" or the moderator's reason.
+    pub gone: Option<String>,
+    pub likes: i32,
+    pub liked: bool,
+    pub mine: bool,
+    pub depth: usize,
+    /// The post it answers, when that is not the one above it in the list.
+    pub answers: Option<(i64, String)>,
+    /// Where it came from, for posts written on another node.
+    pub origin: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "ui/thread.html")]
+struct ThreadPage {
+    title: String,
+    signed_in: Option<String>,
+    csrf: String,
+    community_href: String,
+    community_title: String,
+    thread: PostView,
+    locked: bool,
+    pinned: bool,
+    replies: Vec<PostView>,
+    later: Option<String>,
+    can_reply: bool,
+    is_moderator: bool,
+    reply: ReplyDraft,
+}
+
+/// What was typed into a refused reply, and why it was refused.
+#[derive(Default)]
+pub struct ReplyDraft {
+    pub parent: Option<i64>,
+    pub content: String,
+    pub error: Option<String>,
+}
+
+impl ReplyDraft {
+    /// Whether this draft belongs under the post `id`.
+    pub fn on(&self, id: impl std::borrow::Borrow<i64>) -> bool {
+        self.parent == Some(*id.borrow())
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ThreadQuery {
+    after: Option<crate::paging::Pair<i64, i64>>,
+}
+
+/// A stored post, 404 when there is none.
+async fn load(state: &Node, id: i64) -> Result<Post, PageError> {
+    state
+        .db
+        .post(id)
+        .await?
+        .ok_or_else(|| Error::not_found("There is no such post on this node.").into())
+}
+
+/// The post's community, after the one read check: a confidential community's post is "not
+/// found" for those who may not read it, exactly as if it did not exist.
+async fn readable_community(
+    state: &Node,
+    member: Option<&Member>,
+    post: &Post,
+) -> Result<CommunityView, PageError> {
+    let view = privacy::community_of(state, &post.community).await?;
+    if privacy::may_read(state, member, &view).await.is_err() {
+        return Err(Error::not_found("There is no such post on this node.").into());
+    }
+    Ok(view)
+}
+
+/// `GET /threads/{id}` (a reply's id opens its thread at the reply).
+pub async fn thread(
+    State(state): State<Node>,
+    browser: Browser,
+    Path(id): Path<i64>,
+    Query(q): Query<ThreadQuery>,
+) -> PageResult {
+    let post = load(&state, id).await?;
+    if let Some(thread) = post.thread_id {
+        return Ok(Redirect::to(&format!("/threads/{thread}#r{}", post.id)).into_response());
+    }
+    thread_page(
+        &state,
+        &browser,
+        &post,
+        q.after.map(|p| (p.0, p.1)),
+        ReplyDraft::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Opens the page of the post with ActivityPub id `ap_id` (a browser following a post's id);
+/// a post the browser may not read is "not found", as on its page.
+pub async fn post_by_ap_id(state: &Node, browser: &Browser, ap_id: &str) -> PageResult {
+    let post =
+        state.db.post_by_ap_id(ap_id).await?.ok_or_else(|| {
+            PageError::from(Error::not_found("There is no such post on this node."))
+        })?;
+    readable_community(state, member_of(browser).as_ref(), &post).await?;
+    let target = match post.thread_id {
+        Some(thread) => format!("/threads/{thread}#r{}", post.id),
+        None => format!("/threads/{}", post.id),
+    };
+    Ok(Redirect::to(&target).into_response())
+}
+
+async fn thread_page(
+    state: &Node,
+    browser: &Browser,
+    thread: &Post,
+    after: Option<(i64, i64)>,
+    reply: ReplyDraft,
+    status: StatusCode,
+) -> PageResult {
+    let member = member_of(browser);
+    let view = readable_community(state, member.as_ref(), thread).await?;
+    if thread.deleted || thread.removed_reason.is_some() {
+        return Err(PageError::from(Error::gone(match &thread.removed_reason {
+            Some(reason) => format!("A moderator removed this thread: {reason}"),
+            None => "Its author deleted this thread.".to_string(),
+        })));
+    }
+    let page = state
+        .db
+        .replies_page(thread.id, after, REPLIES_PER_PAGE)
+        .await?;
+    let later = page
+        .next(|r| crate::paging::Pair(r.published, r.id))
+        .map(|c| {
+            format!(
+                "/threads/{}?after={}",
+                thread.id,
+                super::views::encode(&c.to_string())
+            )
+        });
+    let me = member.as_ref().map(|m| m.ap_id(state));
+    let ids: Vec<i64> = std::iter::once(thread.id)
+        .chain(page.items.iter().map(|r| r.id))
+        .collect();
+    let liked = match &me {
+        Some(me) => state.db.liked_among(me, &ids).await?,
+        None => HashSet::new(),
+    };
+    let people = People::load(
+        state,
+        std::iter::once(thread.author.as_str()).chain(page.items.iter().map(|r| r.author.as_str())),
+    )
+    .await?;
+    let membership = match &me {
+        Some(me) => state.db.membership(&view.ap_id, me).await?,
+        None => None,
+    };
+    let accepted = membership
+        .as_ref()
+        .is_some_and(|m| m.state == MemberState::Accepted);
+    let is_moderator = accepted
+        && membership
+            .as_ref()
+            .is_some_and(|m| matches!(m.role, Role::Owner | Role::Moderator));
+    let base = state.settings.base_url();
+    let show = |p: &Post, depth: usize, answers: Option<(i64, String)>| PostView {
+        id: p.id,
+        author: people.link(&p.author),
+        when: when(p.published),
+        edited: p.updated.filter(|u| *u > p.published).map(when),
+        html: post_html(p),
+        gone: if p.deleted {
+            Some("Deleted by its author.".into())
+        } else {
+            p.removed_reason
+                .as_ref()
+                .map(|r| format!("Removed by a moderator: {r}"))
+        },
+        likes: p.like_count,
+        liked: liked.contains(&p.id),
+        mine: me.as_deref() == Some(p.author.as_str()),
+        depth,
+        answers,
+        origin: (!p.ap_id.starts_with(&format!("{base}/"))).then(|| p.ap_id.clone()),
+    };
+    let replies = nest(thread.id, &page.items, &people)
+        .into_iter()
+        .map(|(p, depth, answers)| show(p, depth, answers))
+        .collect();
+    Ok(render(
+        status,
+        &ThreadPage {
+            title: thread.title.clone().unwrap_or_else(|| "Thread".into()),
+            signed_in: member.as_ref().map(|m| m.actor.name.clone()),
+            csrf: browser.csrf().await?,
+            community_href: community_href(&view),
+            community_title: view.title.clone(),
+            thread: show(thread, 0, None),
+            locked: thread.locked,
+            pinned: thread.pinned,
+            replies,
+            later,
+            can_reply: accepted && !thread.locked,
+            is_moderator,
+            reply,
+        },
+    ))
+}
+
+/// The replies in reading order: each after what it answers, depth-first, oldest first among
+/// siblings; a reply whose parent is not on this page sits at the top level and names it.
+fn nest<'a>(
+    thread_id: i64,
+    replies: &'a [Post],
+    people: &People,
+) -> Vec<(&'a Post, usize, Option<(i64, String)>)> {
+    let on_page: HashSet<i64> = replies.iter().map(|r| r.id).collect();
+    let mut children: HashMap<i64, Vec<&Post>> = HashMap::new();
+    let mut tops: Vec<&Post> = Vec::new();
+    for r in replies {
+        match r.parent_id {
+            Some(p) if p != thread_id && on_page.contains(&p) => {
+                children.entry(p).or_default().push(r)
+            }
+            _ => tops.push(r),
+        }
+    }
+    let by_id: HashMap<i64, &Post> = replies.iter().map(|r| (r.id, r)).collect();
+    let mut out = Vec::with_capacity(replies.len());
+    // An explicit stack: (post, depth), children pushed in reverse to come out oldest first.
+    let mut stack: Vec<(&Post, usize)> = tops.into_iter().rev().map(|p| (p, 1)).collect();
+    while let Some((post, depth)) = stack.pop() {
+        let answers = match post.parent_id {
+            Some(p) if p != thread_id && (depth > MAX_DEPTH - 1 || !on_page.contains(&p)) => {
+                let who = by_id
+                    .get(&p)
+                    .map(|parent| people.link(&parent.author).handle)
+                    .unwrap_or_else(|| "an earlier reply".into());
+                Some((p, who))
+            }
+            _ => None,
+        };
+        out.push((post, depth.min(MAX_DEPTH), answers));
+        if let Some(kids) = children.get(&post.id) {
+            for kid in kids.iter().rev() {
+                stack.push((kid, depth + 1));
+            }
+        }
+    }
+    out
+}
+
+// ----- replying -----
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ReplyForm {
+    content: String,
+    parent: Option<i64>,
+}
+
+/// `POST /threads/{id}/reply`: replies to the thread, or to the reply named by `parent`.
+pub async fn reply(
+    State(state): State<Node>,
+    Path(id): Path<i64>,
+    Posted { browser, form }: Posted<ReplyForm>,
+) -> PageResult {
+    let Some(member) = member_of(&browser) else {
+        return Ok(to_sign_in(&format!("/threads/{id}")));
+    };
+    let thread = load(&state, id).await?;
+    readable_community(&state, Some(&member), &thread).await?;
+    let parent = match form.parent.filter(|p| *p != thread.id) {
+        Some(p) => {
+            let parent = load(&state, p).await?;
+            if parent.thread_id != Some(thread.id) {
+                return Err(Error::invalid("That reply belongs to another thread.").into());
+            }
+            Some(parent)
+        }
+        None => None,
+    };
+    let result = if form.content.trim().is_empty() {
+        Err(Error::invalid("Write something before sending the reply.").on("content"))
+    } else {
+        svc::create_reply(&state, &member, &thread, parent.as_ref(), &form.content).await
+    };
+    match result {
+        Ok(post) => {
+            Ok(Redirect::to(&format!("/threads/{}#r{}", thread.id, post.id)).into_response())
+        }
+        Err(e) => {
+            let status = super::status_of(e.kind);
+            let draft = ReplyDraft {
+                parent: form.parent.or(Some(thread.id)),
+                content: form.content,
+                error: Some(e.message),
+            };
+            thread_page(&state, &browser, &thread, None, draft, status).await
+        }
+    }
+}
+
+// ----- likes -----
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LikeForm {
+    liked: bool,
+}
+
+/// `POST /posts/{id}/like` (`liked=true` or `false`).
+pub async fn like(
+    State(state): State<Node>,
+    Path(id): Path<i64>,
+    Posted { browser, form }: Posted<LikeForm>,
+) -> PageResult {
+    let Some(member) = member_of(&browser) else {
+        return Ok(to_sign_in(&format!("/threads/{id}")));
+    };
+    let post = load(&state, id).await?;
+    readable_community(&state, Some(&member), &post).await?;
+    if post.deleted || post.removed_reason.is_some() {
+        return Err(Error::gone("This post was removed.").into());
+    }
+    svc::like(&state, &member, &post, form.liked).await?;
+    Ok(Redirect::to(&anchor(&post)).into_response())
+}
+
+/// Where a post is shown.
+fn anchor(post: &Post) -> String {
+    match post.thread_id {
+        Some(t) => format!("/threads/{t}#r{}", post.id),
+        None => format!("/threads/{}", post.id),
+    }
+}
+
+// ----- editing and deleting one's own posts -----
+
+fn edit_form(post: &Post, csrf: String) -> FormPage {
+    let mut page = FormPage::new(
+        if post.thread_id.is_none() {
+            "Edit the thread"
+        } else {
+            "Edit the reply"
+        },
+        &format!("/posts/{}/edit", post.id),
+        csrf,
+        "Save",
+    );
+    let text = post
+        .source
+        .clone()
+        .unwrap_or_else(|| crate::markdown::plain_text(&post.content));
+    if post.thread_id.is_none() {
+        page.fields.push(
+            Field::new("title", "Title", "text", "off").value(post.title.as_deref().unwrap_or("")),
+        );
+    }
+    page.fields
+        .push(Field::new("content", "Text", "textarea", "off").value(&text));
+    page.links = vec![];
+    page
+}
+
+/// The author's own post, or a 403 page.
+async fn own_post(state: &Node, member: &Member, id: i64) -> Result<Post, PageError> {
+    let post = load(state, id).await?;
+    readable_community(state, Some(member), &post).await?;
+    if post.author != member.ap_id(state) {
+        return Err(Error::forbidden("Only its author can change this post.").into());
+    }
+    if post.deleted || post.removed_reason.is_some() {
+        return Err(Error::gone("This post was removed.").into());
+    }
+    Ok(post)
+}
+
+/// `GET /posts/{id}/edit`.
+pub async fn edit_page(
+    State(state): State<Node>,
+    browser: Browser,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let Some(member) = member_of(&browser) else {
+        return Ok(to_sign_in(&format!("/posts/{id}/edit")));
+    };
+    let post = own_post(&state, &member, id).await?;
+    let mut page = edit_form(&post, browser.csrf().await?);
+    page.signed_in = Some(member.actor.name.clone());
+    Ok(page.render_with(StatusCode::OK))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct EditForm {
+    title: Option<String>,
+    content: String,
+}
+
+/// `POST /posts/{id}/edit`.
+pub async fn edit(
+    State(state): State<Node>,
+    Path(id): Path<i64>,
+    Posted { browser, form }: Posted<EditForm>,
+) -> PageResult {
+    let Some(member) = member_of(&browser) else {
+        return Ok(to_sign_in(&format!("/posts/{id}/edit")));
+    };
+    let post = own_post(&state, &member, id).await?;
+    let result = if form.content.trim().is_empty() {
+        Err(Error::invalid("The text cannot be empty.").on("content"))
+    } else if form.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        Err(Error::invalid("The title cannot be empty.").on("title"))
+    } else {
+        svc::edit_post(
+            &state,
+            &member,
+            &post,
+            form.title.as_deref(),
+            Some(&form.content),
+        )
+        .await
+    };
+    match result {
+        Ok(post) => Ok(Redirect::to(&anchor(&post)).into_response()),
+        Err(e) => {
+            let mut page = edit_form(&post, browser.csrf().await?);
+            page.signed_in = Some(member.actor.name.clone());
+            for f in &mut page.fields {
+                f.value = match f.name {
+                    "title" => form.title.clone().unwrap_or_default(),
+                    _ => form.content.clone(),
+                };
+            }
+            Ok(page.with_error(&e).render_with(super::status_of(e.kind)))
+        }
+    }
+}
+
+/// `GET /posts/{id}/delete`: asks before deleting.
+pub async fn delete_page(
+    State(state): State<Node>,
+    browser: Browser,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let Some(member) = member_of(&browser) else {
+        return Ok(to_sign_in(&format!("/posts/{id}/delete")));
+    };
+    let post = own_post(&state, &member, id).await?;
+    let mut page = FormPage::new(
+        "Delete this post?",
+        &format!("/posts/{id}/delete"),
+        browser.csrf().await?,
+        "Delete it",
+    );
+    page.intro = vec![format!(
+        "“{}” will be deleted here and on every node that holds a copy. This cannot be undone.",
+        post.title
+            .clone()
+            .unwrap_or_else(|| crate::markdown::excerpt(
+                &crate::markdown::plain_text(&post.content),
+                80
+            ))
+    )];
+    page.links = vec![("/", "Keep it and go back home")];
+    page.signed_in = Some(member.actor.name.clone());
+    Ok(page.render_with(StatusCode::OK))
+}
+
+/// `POST /posts/{id}/delete`.
+pub async fn delete(
+    State(state): State<Node>,
+    Path(id): Path<i64>,
+    Posted { browser, .. }: Posted<Empty>,
+) -> PageResult {
+    let Some(member) = member_of(&browser) else {
+        return Ok(to_sign_in(&format!("/posts/{id}/delete")));
+    };
+    let post = own_post(&state, &member, id).await?;
+    svc::delete_post(&state, &member, &post, None).await?;
+    let view = privacy::community_of(&state, &post.community).await?;
+    Ok(Redirect::to(&match post.thread_id {
+        Some(t) => format!("/threads/{t}"),
+        None => community_href(&view),
+    })
+    .into_response())
+}
+
+// ----- moderation -----
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RemoveForm {
+    reason: String,
+}
+
+/// `POST /posts/{id}/remove`: a moderator removes someone's post, with a reason.
+pub async fn remove(
+    State(state): State<Node>,
+    Path(id): Path<i64>,
+    Posted { browser, form }: Posted<RemoveForm>,
+) -> PageResult {
+    let Some(member) = member_of(&browser) else {
+        return Ok(to_sign_in(&format!("/threads/{id}")));
+    };
+    let post = load(&state, id).await?;
+    readable_community(&state, Some(&member), &post).await?;
+    if post.deleted || post.removed_reason.is_some() {
+        return Err(Error::gone("This post was already removed.").into());
+    }
+    let reason = form.reason.trim();
+    let reason = if reason.is_empty() {
+        "no reason given".to_string()
+    } else {
+        reason.chars().take(500).collect()
+    };
+    svc::delete_post(&state, &member, &post, Some(reason)).await?;
+    Ok(Redirect::to(&match post.thread_id {
+        Some(t) => format!("/threads/{t}"),
+        None => community_href(&privacy::community_of(&state, &post.community).await?),
+    })
+    .into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct FlagsForm {
+    locked: Option<bool>,
+    pinned: Option<bool>,
+}
+
+/// `POST /threads/{id}/flags`: a moderator locks/unlocks or pins/unpins a thread.
+pub async fn flags(
+    State(state): State<Node>,
+    Path(id): Path<i64>,
+    Posted { browser, form }: Posted<FlagsForm>,
+) -> PageResult {
+    let Some(member) = member_of(&browser) else {
+        return Ok(to_sign_in(&format!("/threads/{id}")));
+    };
+    let thread = load(&state, id).await?;
+    readable_community(&state, Some(&member), &thread).await?;
+    if thread.thread_id.is_some() {
+        return Err(Error::invalid("Only threads are locked or pinned.").into());
+    }
+    svc::set_thread_flags(&state, &member, &thread, form.locked, form.pinned).await?;
+    Ok(Redirect::to(&format!("/threads/{id}")).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct BanForm {
+    reason: String,
+}
+
+/// `POST /posts/{id}/ban-author`: a moderator bans the post's author from the community.
+pub async fn ban_author(
+    State(state): State<Node>,
+    Path(id): Path<i64>,
+    Posted { browser, form }: Posted<BanForm>,
+) -> PageResult {
+    let Some(member) = member_of(&browser) else {
+        return Ok(to_sign_in(&format!("/threads/{id}")));
+    };
+    let post = load(&state, id).await?;
+    let view = readable_community(&state, Some(&member), &post).await?;
+    if post.author == member.ap_id(&state) {
+        return Err(Error::refused("You cannot ban yourself.").into());
+    }
+    let reason =
+        Some(form.reason.trim().chars().take(500).collect::<String>()).filter(|r| !r.is_empty());
+    svc::ban(&state, &member, &view, &post.author, reason, None).await?;
+    Ok(Redirect::to(&anchor(&post)).into_response())
+}
+
+// ----- preview -----
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PreviewForm {
+    text: String,
+}
+
+/// `POST /preview`: the text as the node renders it (sanitized HTML), for the composer's
+/// preview button.
+pub async fn preview(Posted { form, .. }: Posted<PreviewForm>) -> Response {
+    let text: String = form.text.chars().take(100_000).collect();
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        crate::markdown::render(&text),
+    )
+        .into_response()
+}

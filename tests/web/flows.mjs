@@ -1,0 +1,216 @@
+// Roundtable's web UI in a real browser: Debian's chromium driven by playwright-core, with
+// axe-core checking every page type. Two nodes: ALPHA hosts the community, BETA is where
+// its second member lives. Run once with JavaScript and once without (JS=on|off); the
+// same forms must work both ways. Prints one JSON object (what the Rust test checks
+// against the databases) as its last line.
+import { chromium } from "playwright-core";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const { ALPHA, BETA, ALPHA_DOMAIN, SHOTS, JS, SUFFIX } = process.env;
+const js = JS !== "off";
+const tag = js ? "js" : "nojs";
+const olga = `olga${SUFFIX}`;
+const bea = `bea${SUFFIX}`;
+const slug = `guild${SUFFIX}`;
+const password = "correct horse battery staple";
+const out = { js, pages: {}, violations: [], cspErrors: [], serverErrors: [] };
+
+function check(cond, what) {
+  if (!cond) throw new Error(`check failed: ${what}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+
+async function context() {
+  const ctx = await browser.newContext({ javaScriptEnabled: js, viewport: { width: 1280, height: 900 } });
+  ctx.on("page", watch);
+  return ctx;
+}
+
+function watch(page) {
+  page.on("console", (msg) => {
+    if (/Content Security Policy|Refused to/.test(msg.text())) out.cspErrors.push(msg.text());
+  });
+  page.on("response", (r) => {
+    if (r.status() >= 500) out.serverErrors.push(`${r.status()} ${r.url()}`);
+  });
+}
+
+// Accessibility and screenshots of a page type, once per run.
+async function look(page, kind) {
+  if (out.pages[kind]) return;
+  await page.evaluate(AXE);
+  const result = await page.evaluate(() =>
+    axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } }));
+  const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  for (const v of serious) {
+    out.violations.push({ page: kind, id: v.id, impact: v.impact, help: v.help,
+                          nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) });
+  }
+  out.pages[kind] = { url: page.url(), violations: serious.length, passes: result.passes.length };
+  if (js) {
+    // Screenshots once (the JavaScript run): desktop and phone widths, scrolled to the top.
+    for (const [width, height, label] of [[1280, 900, "desktop"], [390, 844, "phone"]]) {
+      await page.setViewportSize({ width, height });
+      await page.screenshot({ path: `${SHOTS}/${kind}-${label}.png`, fullPage: true });
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
+}
+
+async function go(page, url) {
+  const r = await page.goto(url);
+  check(r && r.status() < 500, `${url} answered ${r && r.status()}`);
+  return r;
+}
+
+async function signUp(page, base, name) {
+  await go(page, `${base}/sign-up`);
+  await look(page, "sign-up");
+  await page.getByLabel("Email address").fill(`${name}@example.org`);
+  await page.getByLabel("User name").fill(name);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Create my account" }).click();
+  await go(page, `${base}/sign-in`);
+  await look(page, "sign-in");
+  await page.getByLabel("User name or email address").fill(name);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForLoadState();
+  check((await page.locator("nav[aria-label=Account]").innerText()).includes(name), `${name} is signed in`);
+}
+
+// Reloads `url` until `text` is on it (replication between the nodes is asynchronous).
+async function until(page, url, text, what) {
+  for (let i = 0; i < 60; i++) {
+    await go(page, url);
+    if ((await page.content()).includes(text)) return;
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`waited in vain for ${what} at ${url}`);
+}
+
+try {
+  const a = await (await context()).newPage();
+  const b = await (await context()).newPage();
+
+  // A visitor's home page.
+  await go(a, `${ALPHA}/`);
+  await look(a, "home-visitor");
+
+  // Olga signs up on alpha and starts the community.
+  await signUp(a, ALPHA, olga);
+  await go(a, `${ALPHA}/communities/new`);
+  await look(a, "community-new");
+  // Bad input: a handle with spaces is refused beside its field, not with a 500.
+  await a.getByLabel("Handle").fill("not a handle");
+  await a.getByRole("button", { name: "Create the community" }).click();
+  check(await a.locator("#field-slug-error").isVisible(), "the bad handle's error sits beside the field");
+  check(await a.locator("#field-slug").getAttribute("aria-invalid") === "true", "the bad handle is marked invalid");
+  await a.getByLabel("Handle").fill(slug);
+  await a.getByLabel("Name").fill(`Guild ${tag}`);
+  await a.getByLabel("What it is about").fill("Platform engineering across **organizations**.");
+  await a.getByRole("button", { name: "Create the community" }).click();
+  await a.waitForURL(`**/communities/${slug}`);
+  await look(a, "community-empty");
+  check((await a.content()).includes("No threads yet"), "an empty community says what to do next");
+
+  // Bea signs up on beta, finds the community on alpha by its handle and joins it.
+  await signUp(b, BETA, bea);
+  await go(b, `${BETA}/`);
+  await look(b, "home-member");
+  await go(b, `${BETA}/communities`);
+  await look(b, "directory");
+  await b.getByLabel("Its handle or address").fill(`nobody-here@${ALPHA_DOMAIN}`);
+  await b.getByRole("button", { name: "Open" }).click();
+  check(await b.locator("#field-handle-error").isVisible(), "an unknown handle is explained beside the field");
+  await b.getByLabel("Its handle or address").fill(`${slug}@${ALPHA_DOMAIN}`);
+  await b.getByRole("button", { name: "Open" }).click();
+  await b.waitForURL(/\/communities\/guild/);
+  const remoteCommunity = b.url();
+  await b.getByRole("button", { name: "Join" }).click();
+  await until(b, remoteCommunity, "You are a member", "bea's membership to be accepted");
+
+  // An empty thread title is refused beside the field.
+  await b.getByLabel("Text").fill("Forgot the title");
+  await b.getByRole("button", { name: "Post the thread" }).click();
+  check(await b.locator("#thread-title-error").isVisible(), "a missing title is explained beside the field");
+  check((await b.getByLabel("Text").inputValue()) === "Forgot the title", "the typed text is kept");
+
+  // Bea starts a thread from beta.
+  const title = `Which CI do your teams run? (${tag})`;
+  await b.getByLabel("Title").fill(title);
+  await b.getByLabel("Text").fill("We run **Buildkite**; curious what others chose.");
+  if (js) {
+    await b.getByRole("button", { name: "Preview" }).first().click();
+    await b.locator(".preview strong").first().waitFor();
+    check((await b.locator(".preview strong").first().innerText()) === "Buildkite", "the preview renders markdown");
+  }
+  await b.getByRole("button", { name: "Post the thread" }).click();
+  await b.waitForURL(/\/threads\/\d+$/);
+  const beaThread = b.url();
+  check((await b.locator("h1").innerText()).includes(title), "the new thread opens");
+  await look(b, "thread");
+
+  // Olga sees it arrive on alpha, replies and likes it.
+  await until(a, `${ALPHA}/communities/${slug}`, title, "bea's thread on alpha");
+  await look(a, "community");
+  await a.getByRole("link", { name: title }).click();
+  await a.waitForURL(/\/threads\/\d+$/);
+  const olgaThread = a.url();
+  await a.getByRole("button", { name: /^Like/ }).first().click();
+  await a.waitForURL(/\/threads\/\d+/);
+  check((await a.locator(".post").first().getByRole("button", { name: /^Liked/ }).count()) === 1, "olga's like shows");
+  if (!js) {
+    // Without JavaScript the <details> composer still opens by keyboard/click.
+  }
+  await a.locator("details.compose summary").first().click();
+  await a.getByLabel("Your reply").first().fill("GitHub Actions, with self-hosted runners.");
+  await a.getByRole("button", { name: "Send the reply" }).first().click();
+  await a.waitForURL(/#r\d+$/);
+  check((await a.content()).includes("self-hosted runners"), "olga's reply shows");
+
+  // Bea sees the reply on beta and answers it, nested under it.
+  await until(b, beaThread, "self-hosted runners", "olga's reply on beta");
+  const olgaReply = b.locator("article.reply").filter({ hasText: "self-hosted runners" });
+  await olgaReply.locator("summary").filter({ hasText: "Reply" }).click();
+  await olgaReply.getByLabel("Your reply").fill("How do you keep the runners patched?");
+  await olgaReply.getByRole("button", { name: "Send the reply" }).click();
+  await b.waitForURL(/#r\d+$/);
+  check((await b.locator("article.depth-2").filter({ hasText: "keep the runners patched" }).count()) === 1,
+        "bea's answer nests under olga's reply");
+  // An empty reply is refused beside its field.
+  await b.locator("article.post").first().locator("summary").filter({ hasText: "Reply" }).click();
+  await b.locator("article.post").first().getByRole("button", { name: "Send the reply" }).click();
+  check(await b.locator("p.error").first().isVisible(), "an empty reply is explained beside the field");
+
+  // Bea edits her thread.
+  await go(b, beaThread);
+  await b.getByRole("link", { name: "Edit" }).first().click();
+  await look(b, "post-edit");
+  await b.getByLabel("Text").fill("We run **Buildkite** and some Jenkins; curious what others chose.");
+  await b.getByRole("button", { name: "Save" }).click();
+  await b.waitForURL(/\/threads\/\d+/);
+  check((await b.content()).includes("some Jenkins"), "the edit shows");
+
+  // Profiles and the member's view of the community.
+  await go(a, `${ALPHA}/people/${olga}`);
+  await look(a, "person");
+  await until(a, olgaThread, "keep the runners patched", "bea's nested answer on alpha");
+
+  out.alphaThreadUrl = olgaThread;
+  out.betaThreadUrl = beaThread;
+  out.title = title;
+} catch (e) {
+  out.error = String(e && e.stack || e);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(out));

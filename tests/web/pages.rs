@@ -1,0 +1,363 @@
+//! The pages over plain HTTP: content negotiation of ActivityPub ids, the headers every page
+//! carries, and a stranger's and a visitor's attempts on a members-only community's pages.
+
+use super::open_node;
+use crate::harness::{browser::Browser, http, Node};
+use serde_json::Value;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// Signs `name` up and in on `node` through the pages.
+async fn member(node: &Node, name: &str) -> Browser {
+    let b = Browser::new(node.addr.port());
+    let out = b
+        .submit(
+            "/sign-up",
+            "/sign-up",
+            &[
+                ("email", &format!("{name}@example.org")),
+                ("name", name),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert!(out.status < 400, "sign-up: {}", out.body);
+    assert_eq!(b.sign_in(name, PASSWORD).await.status, 303);
+    assert_eq!(b.signed_in_as().await.as_deref(), Some(name));
+    b
+}
+
+async fn get_as(node: &Node, path: &str, accept: &str) -> reqwest::Response {
+    http()
+        .get(node.url(path))
+        .header("accept", accept)
+        .send()
+        .await
+        .expect("GET")
+}
+
+const AP: &str = "application/activity+json";
+const HTML: &str = "text/html,application/xhtml+xml,*/*;q=0.8";
+
+#[tokio::test]
+async fn activitypub_ids_open_their_pages_in_a_browser() {
+    let node = open_node().await;
+    let olga = member(&node, "olga").await;
+    let made = olga
+        .submit(
+            "/communities/new",
+            "/communities/new",
+            &[
+                ("slug", "guild"),
+                ("title", "The Guild"),
+                ("visibility", "public"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        made.location.as_deref(),
+        Some("/communities/guild"),
+        "{}",
+        made.body
+    );
+    let posted = olga
+        .submit(
+            "/communities/guild",
+            "/communities/guild/threads",
+            &[("title", "First steps"), ("content", "Hello **all**")],
+        )
+        .await;
+    let thread_path = posted.location.clone().expect("redirect to the thread");
+    let id: i64 = thread_path
+        .trim_start_matches("/threads/")
+        .parse()
+        .expect("thread id");
+    let post = node.state.db.post(id).await.expect("q").expect("stored");
+
+    // The root: ActivityPub clients (Lemmy asks for the site there) get the instance actor,
+    // browsers the home page.
+    let root = get_as(&node, "/", AP).await;
+    assert_eq!(root.status(), 200);
+    let actor: Value = root.json().await.expect("json");
+    assert_eq!(actor["type"], "Application", "{actor}");
+    assert_eq!(actor["id"], node.url("/actor"));
+    let home = get_as(&node, "/", HTML).await;
+    assert!(home.headers()["content-type"]
+        .to_str()
+        .unwrap_or("")
+        .starts_with("text/html"));
+    assert!(home.text().await.expect("body").contains("The Guild"));
+
+    // A community's id: the Group for ActivityPub, the community page for browsers.
+    let group: Value = get_as(&node, "/c/guild", AP)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(group["type"], "Group");
+    let page = get_as(&node, "/c/guild", HTML).await;
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_string();
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    let body = page.text().await.expect("body");
+    assert!(
+        body.contains("<h1>The Guild</h1>") && body.contains("First steps"),
+        "{body}"
+    );
+    // No inline styles or scripts are allowed, and the page needs none.
+    assert!(
+        !csp.contains("unsafe-inline") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!body.contains("<style") && !body.contains("style=") && !body.contains("<script>"));
+    let css = get_as(&node, "/static/style.css", "text/css").await;
+    assert!(css.headers()["content-type"]
+        .to_str()
+        .unwrap_or("")
+        .starts_with("text/css"));
+    assert!(css
+        .text()
+        .await
+        .expect("css")
+        .contains("prefers-color-scheme: dark"));
+
+    // A post's id opens its thread; a person's id their profile.
+    let note = olga.get(post.ap_id.trim_start_matches(&node.base)).await;
+    assert_eq!(note.status, 303, "{}", note.body);
+    assert_eq!(note.location.as_deref(), Some(thread_path.as_str()));
+    olga.get(&thread_path)
+        .await
+        .shows(200, "<strong>all</strong>");
+    let doc: Value = get_as(&node, post.ap_id.trim_start_matches(&node.base), AP)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(doc["id"], post.ap_id);
+    let person = olga.get("/u/olga").await;
+    assert_eq!(person.location.as_deref(), Some("/people/olga"));
+    olga.get("/people/olga").await.shows(200, "First steps");
+    let person: Value = get_as(&node, "/u/olga", AP)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(person["type"], "Person");
+
+    // Unknown things are readable 404 pages, not JSON.
+    olga.get("/threads/999999").await.shows(404, "no such post");
+    olga.get("/communities/nobody").await;
+    olga.get("/people/nobody").await.shows(404, "Nobody here");
+}
+
+#[tokio::test]
+async fn confidential_community_pages_show_nothing_to_non_members() {
+    let node = open_node().await;
+    let olga = member(&node, "olga").await;
+    let made = olga
+        .submit(
+            "/communities/new",
+            "/communities/new",
+            &[
+                ("slug", "board"),
+                ("title", "The Board"),
+                ("visibility", "members"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let posted = olga
+        .submit(
+            "/communities/board",
+            "/communities/board/threads",
+            &[
+                ("title", "Merger plan"),
+                ("content", "The secret figures: 42"),
+            ],
+        )
+        .await;
+    let thread = posted.location.clone().expect("thread");
+    let id = thread.trim_start_matches("/threads/").to_string();
+    olga.get(&thread).await.shows(200, "secret figures");
+    let reply = olga
+        .submit(
+            &thread,
+            &format!("{thread}/reply"),
+            &[("content", "Hidden reply text")],
+        )
+        .await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    let ap_id = node
+        .state
+        .db
+        .post(id.parse().expect("id"))
+        .await
+        .expect("q")
+        .expect("post")
+        .ap_id;
+
+    let stranger = member(&node, "sam").await;
+    let visitor = Browser::new(node.addr.port());
+    for (who, b) in [("a signed-in stranger", &stranger), ("a visitor", &visitor)] {
+        let page = b.get("/communities/board").await;
+        page.shows(200, "Only members see this community");
+        for secret in ["Merger plan", "secret figures", "Hidden reply"] {
+            assert!(
+                !page.body.contains(secret),
+                "{who} sees {secret:?} on the community page"
+            );
+        }
+        let page = b.get(&thread).await;
+        assert_eq!(
+            page.status, 404,
+            "{who} {thread}: {:?} {}",
+            page.location, page.body
+        );
+        assert!(!page.body.contains("secret figures") && !page.body.contains("Merger"));
+        // The post's ActivityPub id, asked for HTML, leads to the same refusal.
+        let via_id = http()
+            .get(&ap_id)
+            .header("accept", HTML)
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(via_id.status(), 404, "{who}");
+        assert!(!via_id
+            .text()
+            .await
+            .expect("body")
+            .contains("secret figures"));
+        for path in ["/", "/communities", "/people/olga", "/communities?q=board"] {
+            let page = b.get(path).await;
+            assert_eq!(page.status, 200, "{who} {path}: {}", page.body);
+            for secret in ["Merger plan", "secret figures", "Hidden reply"] {
+                assert!(
+                    !page.body.contains(secret),
+                    "{who} sees {secret:?} on {path}"
+                );
+            }
+        }
+        let edit = b.get(&format!("/posts/{id}/edit")).await;
+        assert!(
+            edit.status == 404 || edit.status == 303,
+            "{who}: {}",
+            edit.status
+        );
+        assert!(!edit.body.contains("secret figures"));
+    }
+    // A stranger's form posts, with a valid CSRF token, change nothing.
+    let csrf = stranger.get("/communities").await.csrf();
+    for (path, fields) in [
+        (format!("{thread}/reply"), vec![("content", "sneaking in")]),
+        (format!("/posts/{id}/like"), vec![("liked", "true")]),
+        (format!("/posts/{id}/remove"), vec![("reason", "vandalism")]),
+        (format!("{thread}/flags"), vec![("locked", "true")]),
+        (format!("/posts/{id}/edit"), vec![("content", "defaced")]),
+        (
+            "/communities/board/threads".into(),
+            vec![("title", "spam"), ("content", "spam")],
+        ),
+    ] {
+        let mut all = fields.clone();
+        all.push(("csrf", &csrf));
+        let out = stranger.post(&path, &all).await;
+        assert!(
+            (400..500).contains(&out.status),
+            "{path} answered {}: {}",
+            out.status,
+            out.body
+        );
+        assert!(
+            !out.body.contains("secret figures"),
+            "{path} leaked the thread"
+        );
+    }
+    let post = node
+        .state
+        .db
+        .post(id.parse().expect("id"))
+        .await
+        .expect("q")
+        .expect("post");
+    assert!(!post.locked && post.like_count == 0 && post.removed_reason.is_none());
+    assert!(post.content.contains("secret figures"));
+    let replies = node.state.db.replies(post.id).await.expect("replies");
+    assert_eq!(replies.len(), 1, "only olga's reply");
+    assert_eq!(
+        node.state
+            .db
+            .thread_count(&post.community)
+            .await
+            .expect("q"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_explained_beside_its_field() {
+    let node = open_node().await;
+    let olga = member(&node, "olga").await;
+    let out = olga
+        .submit(
+            "/communities/new",
+            "/communities/new",
+            &[("slug", "Bad Slug!"), ("title", "x")],
+        )
+        .await;
+    assert!((400..500).contains(&out.status), "{}", out.body);
+    assert!(out.body.contains("id=\"field-slug-error\""), "{}", out.body);
+    assert!(out.body.contains("aria-invalid=\"true\""), "{}", out.body);
+    let made = olga
+        .submit("/communities/new", "/communities/new", &[("slug", "guild")])
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    // The same handle again is taken.
+    let again = olga
+        .submit("/communities/new", "/communities/new", &[("slug", "guild")])
+        .await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(
+        again.body.contains("id=\"field-slug-error\""),
+        "{}",
+        again.body
+    );
+    // A thread without a title keeps the text and says what is missing beside the title.
+    let out = olga
+        .submit(
+            "/communities/guild",
+            "/communities/guild/threads",
+            &[("title", " "), ("content", "kept text")],
+        )
+        .await;
+    assert_eq!(out.status, 400, "{}", out.body);
+    assert!(out.body.contains("id=\"thread-title-error\"") && out.body.contains("kept text"));
+    // A form without its CSRF token is refused with a page.
+    olga.post(
+        "/communities/guild/threads",
+        &[("title", "t"), ("content", "c")],
+    )
+    .await
+    .shows(403, "expired");
+    // An unknown handle in "open a community" is explained beside the field.
+    let out = olga
+        .submit(
+            "/communities",
+            "/communities/open",
+            &[("handle", "nobody@localhost:1")],
+        )
+        .await;
+    assert!(
+        (400..600).contains(&out.status) && out.status != 500,
+        "{}",
+        out.body
+    );
+    assert!(
+        out.body.contains("id=\"field-handle-error\""),
+        "{}",
+        out.body
+    );
+}
