@@ -14,6 +14,7 @@ pub mod communities;
 pub mod oauth;
 pub mod pages;
 pub mod people;
+pub mod search;
 pub mod sso;
 pub mod store;
 pub mod threads;
@@ -141,6 +142,7 @@ pub fn router(state: &Node) -> Router<Node> {
         .route("/posts/{id}/ban-author", post(threads::ban_author))
         .route("/preview", post(threads::preview))
         .route("/people/{handle}", get(people::person))
+        .route("/search", get(search::search))
         .route(
             "/sign-in",
             get(accounts::sign_in_page).post(accounts::sign_in),
