@@ -9,7 +9,7 @@ use super::{
 use crate::domain::MemberState;
 use sea_orm::{
     sea_query::{Expr, ExprTrait, Func},
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use std::collections::HashMap;
 
@@ -137,5 +137,39 @@ impl Db {
             .limit(limit)
             .all(self.conn())
             .await
+    }
+
+    /// `actor`'s place on an event's waitlist (1 = next to get a seat), in the order seats
+    /// are given (`leave_event`): by when they asked, then by id.
+    pub async fn waitlist_position(
+        &self,
+        event_id: i64,
+        actor: &str,
+    ) -> Result<Option<u64>, DbErr> {
+        use super::entities::event_participant as p;
+        let Some(mine) = p::Entity::find()
+            .filter(p::Column::EventId.eq(event_id))
+            .filter(p::Column::Actor.eq(actor))
+            .filter(p::Column::State.eq(crate::domain::RsvpState::Waitlisted))
+            .one(self.conn())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let ahead = p::Entity::find()
+            .filter(p::Column::EventId.eq(event_id))
+            .filter(p::Column::State.eq(crate::domain::RsvpState::Waitlisted))
+            .filter(
+                Condition::any()
+                    .add(p::Column::CreatedAt.lt(mine.created_at))
+                    .add(
+                        Condition::all()
+                            .add(p::Column::CreatedAt.eq(mine.created_at))
+                            .add(p::Column::Id.lt(mine.id)),
+                    ),
+            )
+            .count(self.conn())
+            .await?;
+        Ok(Some(ahead + 1))
     }
 }

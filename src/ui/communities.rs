@@ -328,6 +328,8 @@ struct CommunityPage {
     threads: Vec<ThreadRow>,
     next: Option<String>,
     by_node: Vec<(String, Vec<MemberRow>)>,
+    events: Vec<super::events::EventRow>,
+    is_moderator: bool,
     atom: Option<String>,
     calendar: String,
     compose: Compose,
@@ -386,6 +388,22 @@ async fn community_page(
         .await
         .is_ok();
     let href = community_href(view);
+    let events = if can_read {
+        let zone = member
+            .as_ref()
+            .map(|m| m.user.time_zone.clone())
+            .unwrap_or_default();
+        super::events::upcoming(state, view, &zone, 5).await?
+    } else {
+        Vec::new()
+    };
+    let is_moderator = membership.as_ref().is_some_and(|m| {
+        m.state == MemberState::Accepted
+            && matches!(
+                m.role,
+                crate::domain::Role::Owner | crate::domain::Role::Moderator
+            )
+    });
     let (threads, next, by_node) = if can_read {
         let page = state
             .db
@@ -435,6 +453,8 @@ async fn community_page(
             threads,
             next,
             by_node,
+            events,
+            is_moderator,
             atom: local_slug
                 .as_ref()
                 .filter(|_| privacy::is_public(view))

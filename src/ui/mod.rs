@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod communities;
+pub mod events;
 pub mod oauth;
 pub mod pages;
 pub mod people;
@@ -95,8 +96,12 @@ async fn community_by_id(
     communities::community(state, browser, axum::extract::Path(name), query).await
 }
 
-async fn person_by_id(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
-    Redirect::to(&format!("/people/{}", views::encode(&name))).into_response()
+async fn person_by_id(
+    state: axum::extract::State<Node>,
+    browser: Browser,
+    name: axum::extract::Path<String>,
+) -> Result<Response, PageError> {
+    people::person(state, browser, name).await
 }
 
 async fn post_by_id(
@@ -143,6 +148,15 @@ pub fn router(state: &Node) -> Router<Node> {
         .route("/preview", post(threads::preview))
         .route("/people/{handle}", get(people::person))
         .route("/search", get(search::search))
+        .route(
+            "/communities/{handle}/events/new",
+            get(events::new_event_page).post(events::create_event),
+        )
+        .route("/events/{id}", get(events::event))
+        .route("/events/{id}/rsvp", post(events::rsvp))
+        .route("/events/{id}/decide", post(events::decide))
+        .route("/events/{id}/invite", post(events::invite))
+        .route("/events/{id}/calendar.ics", get(events::ics))
         .route(
             "/sign-in",
             get(accounts::sign_in_page).post(accounts::sign_in),

@@ -63,10 +63,11 @@ pub async fn person(
     };
     let (ap_id, name, summary_html, origin, full) = match local_name {
         Some(name) => {
-            let actor = state
-                .db
-                .local_actor_by_name(&name)
-                .await?
+            let actor = state.db.local_actor_by_name(&name).await?;
+            if actor.as_ref().is_some_and(|a| a.kind == "deleted") {
+                return Err(Error::gone("This account was deleted.").into());
+            }
+            let actor = actor
                 .filter(|a| a.kind == "person")
                 .ok_or_else(|| PageError::from(Error::not_found("Nobody here has that name.")))?;
             (

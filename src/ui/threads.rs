@@ -149,11 +149,23 @@ pub async fn post_by_ap_id(state: &Node, browser: &Browser, ap_id: &str) -> Page
             PageError::from(Error::not_found("There is no such post on this node."))
         })?;
     readable_community(state, member_of(browser).as_ref(), &post).await?;
-    let target = match post.thread_id {
-        Some(thread) => format!("/threads/{thread}#r{}", post.id),
-        None => format!("/threads/{}", post.id),
-    };
-    Ok(Redirect::to(&target).into_response())
+    match post.thread_id {
+        // A thread's id is its page; a reply's opens its thread at the reply.
+        None => {
+            thread_page(
+                state,
+                browser,
+                &post,
+                None,
+                ReplyDraft::default(),
+                StatusCode::OK,
+            )
+            .await
+        }
+        Some(thread) => {
+            Ok(Redirect::to(&format!("/threads/{thread}#r{}", post.id)).into_response())
+        }
+    }
 }
 
 async fn thread_page(

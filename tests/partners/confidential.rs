@@ -175,7 +175,8 @@ async fn only_member_nodes_read_the_community(board: &Board, threads: &Threads) 
         let err = gamma.state.fetch(&url).await.expect_err("gamma is refused");
         assert!(err.to_string().contains("403"), "{path}: {err}");
     }
-    // Unsigned: 401; as a web page: 403. beta, a member node, reads them.
+    // Unsigned: 401; as a web page: not found, as if it did not exist. beta, a member node,
+    // reads them.
     let client = http();
     let unsigned = client
         .get(&olga_thread)
@@ -185,7 +186,11 @@ async fn only_member_nodes_read_the_community(board: &Board, threads: &Threads) 
         .expect("get");
     assert_eq!(unsigned.status(), 401);
     let page = client.get(&olga_thread).send().await.expect("get");
-    assert_eq!(page.status(), 403);
+    assert_eq!(page.status(), 404);
+    assert!(
+        !page.text().await.expect("body").contains("olga"),
+        "the page names nothing"
+    );
     for path in &paths[..7] {
         let url = Url::parse(path).expect("url");
         let doc = beta.state.fetch(&url).await.expect("a member node reads");
