@@ -205,6 +205,57 @@ try {
   await look(a, "person");
   await until(a, olgaThread, "keep the runners patched", "bea's nested answer on alpha");
 
+  // Search on beta finds the thread by a word of its text, highlighted.
+  await go(b, `${BETA}/search?q=Jenkins`);
+  await look(b, "search");
+  check((await b.locator("mark").first().innerText()).toLowerCase() === "jenkins", "the match is highlighted");
+  await b.locator("ul.list a.title-link").first().click();
+  await b.waitForURL(/\/threads\/\d+/);
+  check((await b.locator("h1").innerText()).includes(title), "the search result opens the thread");
+
+  // Events: olga schedules one with a single seat and takes it; carl, a member on alpha,
+  // answers into the full event, sees his waitlist position, and gets the seat when olga
+  // gives it up.
+  const carl = `carl${SUFFIX}`;
+  await go(a, `${ALPHA}/communities/${slug}`);
+  await a.getByRole("link", { name: "schedule one" }).click();
+  await look(a, "event-new");
+  await a.getByLabel("Title").fill(`Runner patching clinic (${tag})`);
+  await a.getByLabel("Starts").fill("2030-05-02T15:00");
+  await a.getByLabel("Ends").fill("2030-05-02T14:00");
+  await a.getByLabel("Time zone").fill("Europe/Berlin");
+  await a.getByLabel("Seats (optional)").fill("1");
+  await a.getByRole("button", { name: "Schedule it" }).click();
+  check(await a.locator("#field-ends_at-error").isVisible(), "an end before the start is explained beside the field");
+  await a.getByLabel("Ends").fill("2030-05-02T17:00");
+  await a.getByRole("button", { name: "Schedule it" }).click();
+  await a.waitForURL(/\/events\/\d+$/);
+  const eventUrl = a.url();
+  check((await a.content()).includes("Thu 2 May 2030, 15:00 (Europe/Berlin)"), "the time shows in the event's zone");
+  await a.getByRole("button", { name: "I'm going" }).click();
+  await a.waitForURL(/\/events\/\d+$/);
+  check((await a.content()).includes("You are going"), "olga has the seat");
+  await look(a, "event");
+
+  const c = await (await context()).newPage();
+  await signUp(c, ALPHA, carl);
+  await go(c, `${ALPHA}/communities/${slug}`);
+  await c.getByRole("button", { name: "Join" }).click();
+  await c.waitForURL(/\/communities\//);
+  await go(c, eventUrl);
+  check((await c.content()).includes("0 left"), "the event is full");
+  await c.getByRole("button", { name: "Join the waitlist" }).click();
+  await c.waitForURL(/\/events\/\d+$/);
+  check((await c.locator("#waitlist-position").innerText()).includes("number 1"), "carl sees his waitlist position");
+  await look(c, "event-waitlisted");
+  await go(a, eventUrl);
+  check((await a.locator("table").innerText()).includes(carl), "the organizer sees carl among the participants");
+  await a.getByRole("button", { name: "I can't go any more" }).click();
+  await a.waitForURL(/\/events\/\d+$/);
+  await go(c, eventUrl);
+  check((await c.content()).includes("You are going"), "carl is promoted when olga leaves");
+  out.eventUrl = eventUrl;
+
   out.alphaThreadUrl = olgaThread;
   out.betaThreadUrl = beaThread;
   out.title = title;

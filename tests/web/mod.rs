@@ -75,6 +75,10 @@ async fn discussions_across_nodes_in_a_browser() {
                 "community",
                 "post-edit",
                 "person",
+                "search",
+                "event-new",
+                "event",
+                "event-waitlisted",
             ]
         } else {
             &[]
