@@ -238,6 +238,46 @@ impl Db {
     }
 }
 
+/// How one peer's deliveries stand: jobs waiting and jobs that failed for good, the most
+/// attempts a waiting job has had, and the last error.
+pub struct PeerQueue {
+    pub host: String,
+    pub pending: i64,
+    pub failed: i64,
+    pub max_attempts: i64,
+    pub last_error: Option<String>,
+}
+
+impl Db {
+    /// The peers with waiting or failed deliveries, those with most waiting first: one grouped
+    /// query, at most `limit` peers.
+    pub async fn queue_health(&self, limit: u64) -> Result<Vec<PeerQueue>, DbErr> {
+        let stmt = sql(
+            self.backend(),
+            "SELECT host, \
+               CAST(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END) AS BIGINT) AS pending, \
+               CAST(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
+               CAST(MAX(CASE WHEN state = 'pending' THEN attempts ELSE 0 END) AS BIGINT) AS max_attempts, \
+               MAX(last_error) AS last_error \
+             FROM delivery_jobs WHERE state IN ('pending', 'failed') \
+             GROUP BY host ORDER BY pending DESC, failed DESC, host LIMIT $1",
+            vec![i64::try_from(limit).unwrap_or(i64::MAX).into()],
+        );
+        let rows = self.conn().query_all_raw(stmt).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PeerQueue {
+                    host: r.try_get("", "host")?,
+                    pending: r.try_get::<Option<i64>>("", "pending")?.unwrap_or(0),
+                    failed: r.try_get::<Option<i64>>("", "failed")?.unwrap_or(0),
+                    max_attempts: r.try_get::<Option<i64>>("", "max_attempts")?.unwrap_or(0),
+                    last_error: r.try_get("", "last_error")?,
+                })
+            })
+            .collect()
+    }
+}
+
 /// Makes every pending job of `host` due now (a dead peer came back).
 pub(super) async fn release_host<C: ConnectionTrait>(
     conn: &C,

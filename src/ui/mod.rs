@@ -10,6 +10,7 @@
 //! after sign-in; its id changes at sign-in.
 
 pub mod accounts;
+pub mod admin;
 pub mod communities;
 pub mod events;
 pub mod oauth;
@@ -148,6 +149,7 @@ pub fn router(state: &Node) -> Router<Node> {
         .route("/preview", post(threads::preview))
         .route("/people/{handle}", get(people::person))
         .route("/search", get(search::search))
+        .route("/admin", get(admin::page).post(admin::act))
         .route(
             "/communities/{handle}/events/new",
             get(events::new_event_page).post(events::create_event),
@@ -426,7 +428,7 @@ impl PageError {
     }
 }
 
-fn session_error(e: tower_sessions::session::Error) -> PageError {
+pub(super) fn session_error(e: tower_sessions::session::Error) -> PageError {
     tracing::error!(error = %e, "session store error");
     PageError::new(
         StatusCode::SERVICE_UNAVAILABLE,

@@ -142,3 +142,78 @@ async fn discussions_across_nodes_in_a_browser() {
         assert!(shots.join(name).exists(), "screenshot {name}");
     }
 }
+
+const ADMIN_FLOW: &str = include_str!("admin.mjs");
+
+/// An admin named `root` on `node`.
+async fn admin(node: &Node) {
+    roundtable::service::accounts::admin::create(
+        &node.state,
+        roundtable::service::accounts::admin::NewAccount {
+            name: "root",
+            email: Some("root@example.org"),
+            password: Some(ADMIN_PASSWORD),
+            admin: true,
+            locale: None,
+            time_zone: None,
+        },
+    )
+    .await
+    .expect("an admin");
+}
+
+const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+/// Two nodes' admins agree a partnership in their own browsers (with JavaScript, then without
+/// between another pair): proposed on one node's admin page, accepted on the other's, and both
+/// nodes list each other as partners.
+#[tokio::test]
+async fn admins_agree_a_partnership_in_their_browsers() {
+    let alpha = open_node().await;
+    let beta = open_node().await;
+    let gamma = open_node().await;
+    for node in [&alpha, &beta, &gamma] {
+        admin(node).await;
+    }
+    for (other, js) in [(&beta, true), (&gamma, false)] {
+        let out = chromium::run(
+            "admin",
+            ADMIN_FLOW,
+            &[
+                ("A", alpha.base.clone()),
+                ("B", other.base.clone()),
+                ("A_DOMAIN", alpha.domain.clone()),
+                ("B_DOMAIN", other.domain.clone()),
+                ("SHOTS", chromium::screenshot_dir().display().to_string()),
+                ("JS", if js { "on" } else { "off" }.into()),
+                ("PASSWORD", ADMIN_PASSWORD.into()),
+            ],
+        )
+        .await;
+        assert!(
+            out["error"].is_null(),
+            "the browser flow failed: {}",
+            out["error"]
+        );
+        assert_eq!(out["violations"], Value::Array(vec![]), "axe-core: {out}");
+        assert_eq!(out["cspErrors"], Value::Array(vec![]), "CSP: {out}");
+        assert_eq!(out["serverErrors"], Value::Array(vec![]), "5xx: {out}");
+        if js {
+            for kind in ["admin", "admin-request"] {
+                assert!(
+                    out["pages"][kind]["passes"].as_u64().unwrap_or(0) > 0,
+                    "{kind}: {out}"
+                );
+            }
+        }
+        let here = alpha.state.db.instance(&other.domain).await.expect("q");
+        assert_eq!(here.map(|i| i.state).as_deref(), Some("partner"));
+        let there = other.state.db.instance(&alpha.domain).await.expect("q");
+        assert_eq!(there.map(|i| i.state).as_deref(), Some("partner"));
+        let log = alpha.state.db.audit_log(None, 20).await.expect("audit");
+        assert!(
+            log.iter().any(|e| e.action == "partnership.propose"),
+            "audited"
+        );
+    }
+}

@@ -360,3 +360,108 @@ async fn bad_input_is_explained_beside_its_field() {
         out.body
     );
 }
+
+#[tokio::test]
+async fn admin_pages_are_for_admins_and_their_actions_take_effect() {
+    let node = open_node().await;
+    super::admin(&node).await;
+    let visitor = Browser::new(node.addr.port());
+    let out = visitor.get("/admin").await;
+    assert_eq!(out.status, 303);
+    assert!(out
+        .location
+        .as_deref()
+        .unwrap_or("")
+        .starts_with("/sign-in"));
+    let sam = member(&node, "sam").await;
+    sam.get("/admin")
+        .await
+        .shows(403, "administrators see this page");
+    let csrf = sam.get("/communities").await.csrf();
+    let out = sam
+        .post(
+            "/admin",
+            &[
+                ("csrf", &csrf),
+                ("action", "block"),
+                ("value", "evil.example"),
+            ],
+        )
+        .await;
+    assert_eq!(out.status, 403, "{}", out.body);
+    assert!(node
+        .state
+        .db
+        .instance("evil.example")
+        .await
+        .expect("q")
+        .is_none());
+
+    let root = Browser::new(node.addr.port());
+    assert_eq!(
+        root.sign_in("root", super::ADMIN_PASSWORD).await.status,
+        303
+    );
+    root.get("/admin").await.shows(200, "Administration");
+    let done = root
+        .submit(
+            "/admin",
+            "/admin",
+            &[
+                ("action", "block"),
+                ("value", "evil.example"),
+                ("reason", "spam"),
+            ],
+        )
+        .await;
+    assert_eq!(done.location.as_deref(), Some("/admin"), "{}", done.body);
+    root.get("/admin")
+        .await
+        .shows(200, "evil.example is blocked.");
+    let listing = node.state.db.instance("evil.example").await.expect("q");
+    assert_eq!(listing.map(|i| i.state).as_deref(), Some("blocked"));
+    root.submit(
+        "/admin",
+        "/admin",
+        &[("action", "mode"), ("value", "allowlist")],
+    )
+    .await;
+    assert_eq!(
+        node.state.db.federation_mode().await.expect("q"),
+        "allowlist"
+    );
+    let out = root
+        .submit(
+            "/admin",
+            "/admin",
+            &[("action", "mode"), ("value", "chaos")],
+        )
+        .await;
+    assert_eq!(out.status, 400, "{}", out.body);
+    assert!(out.body.contains("id=\"mode-error\""), "{}", out.body);
+    root.submit(
+        "/admin",
+        "/admin",
+        &[("action", "suspend"), ("value", "sam")],
+    )
+    .await;
+    assert_eq!(
+        sam.signed_in_as().await,
+        None,
+        "a suspended member is signed out"
+    );
+    let invitation = root
+        .submit("/admin", "/admin", &[("action", "invite")])
+        .await;
+    invitation.shows(200, "id=\"invitation-link\"");
+    // Each action is in the audit log, and the page shows it.
+    let log = root.get("/admin").await;
+    let entries = node.state.db.audit_log(None, 50).await.expect("audit");
+    for action in ["federation.mode", "user.suspend"] {
+        assert!(
+            entries.iter().any(|e| e.action == action),
+            "{action} audited"
+        );
+        assert!(log.body.contains(action), "{action} on the page");
+    }
+}
