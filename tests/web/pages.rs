@@ -465,3 +465,89 @@ async fn admin_pages_are_for_admins_and_their_actions_take_effect() {
         assert!(log.body.contains(action), "{action} on the page");
     }
 }
+
+/// The least number of queries one of three GETs of `path` costs, and its page.
+async fn cost(node: &Node, b: &Browser, path: &str) -> u64 {
+    let mut least = u64::MAX;
+    for _ in 0..3 {
+        let before = node.state.db.query_count();
+        let page = b.get(path).await;
+        least = least.min(node.state.db.query_count() - before);
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+    }
+    least
+}
+
+/// Pages cost the same queries whether they show few things or many (no query per item).
+#[tokio::test]
+async fn pages_cost_the_same_queries_for_few_or_many_items() {
+    let node = Node::start_with(crate::harness::NodeOptions {
+        env: vec![
+            ("ROUNDTABLE__ACCOUNTS__REGISTRATION".into(), "open".into()),
+            (
+                "ROUNDTABLE__ACCOUNTS__REQUIRE_VERIFIED_EMAIL".into(),
+                "false".into(),
+            ),
+            // No delivery worker queries between the reads.
+            (
+                "ROUNDTABLE__DELIVERY__POLL_INTERVAL_MS".into(),
+                "3600000".into(),
+            ),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let olga = member(&node, "olga").await;
+    olga.submit("/communities/new", "/communities/new", &[("slug", "guild")])
+        .await;
+    let mut writers = Vec::new();
+    for i in 0..4 {
+        let w = member(&node, &format!("writer{i}")).await;
+        w.submit("/communities/guild", "/communities/guild/join", &[])
+            .await;
+        writers.push(w);
+    }
+    let first = olga
+        .submit(
+            "/communities/guild",
+            "/communities/guild/threads",
+            &[("title", "Thread 0"), ("content", "Hello")],
+        )
+        .await
+        .location
+        .expect("thread");
+    let mut costs: Vec<Vec<u64>> = Vec::new();
+    let mut made = 1;
+    for total in [2, 30] {
+        while made < total {
+            let w = &writers[made % writers.len()];
+            w.submit(
+                "/communities/guild",
+                "/communities/guild/threads",
+                &[("title", &format!("Thread {made}")), ("content", "Hello")],
+            )
+            .await;
+            w.submit(
+                &first,
+                &format!("{first}/reply"),
+                &[("content", &format!("Reply {made}"))],
+            )
+            .await;
+            made += 1;
+        }
+        let mut these = Vec::new();
+        for path in [
+            "/",
+            "/communities",
+            "/communities/guild",
+            first.as_str(),
+            "/people/writer1",
+            "/search?q=Hello",
+        ] {
+            these.push(cost(&node, &olga, path).await);
+        }
+        costs.push(these);
+    }
+    eprintln!("queries of home, directory, community, thread, profile, search with 2 and 30 items: {costs:?}");
+    assert_eq!(costs[0], costs[1], "queries per page: {costs:?}");
+}
