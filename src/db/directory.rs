@@ -172,4 +172,26 @@ impl Db {
             .await?;
         Ok(Some(ahead + 1))
     }
+
+    /// The next events of `communities` that have not ended, soonest first: a member's home
+    /// page.
+    pub async fn upcoming_events(
+        &self,
+        communities: &[String],
+        now: i64,
+        limit: u64,
+    ) -> Result<Vec<super::events::Event>, DbErr> {
+        use super::entities::event;
+        if communities.is_empty() {
+            return Ok(Vec::new());
+        }
+        event::Entity::find()
+            .filter(event::Column::Community.is_in(communities.iter().cloned()))
+            .filter(event::Column::EndsAt.gte(now))
+            .order_by_asc(event::Column::StartsAt)
+            .order_by_asc(event::Column::Id)
+            .limit(limit)
+            .all(self.conn())
+            .await
+    }
 }

@@ -147,6 +147,7 @@ struct HomePage {
     can_sign_up: bool,
     communities: Vec<CommunityRow>,
     threads: Vec<ThreadRow>,
+    events: Vec<super::events::EventRow>,
 }
 
 /// `GET /`: for visitors, what the node is and its communities; for members, the latest
@@ -155,7 +156,7 @@ pub async fn home(State(state): State<Node>, browser: Browser) -> PageResult {
     let member = member_of(&browser);
     let registration = state.settings.accounts.registration;
     let base = state.settings.base_url();
-    let (communities, threads) = match &member {
+    let (communities, threads, events) = match &member {
         Some(m) => {
             let mine = state.db.accepted_communities(&m.ap_id(&state)).await?;
             let known = svc::known_many(&state, mine.iter().map(String::as_str)).await?;
@@ -166,7 +167,15 @@ pub async fn home(State(state): State<Node>, browser: Browser) -> PageResult {
             let readable: Vec<String> = readable.into_iter().collect();
             let recent = state.db.recent_threads(&readable, THREADS_PER_PAGE).await?;
             let threads = thread_rows(&state, &recent, Some(&known)).await?;
-            (community_rows(&state, Some(m), &views).await?, threads)
+            let upcoming = state
+                .db
+                .upcoming_events(&readable, crate::db::now_ms(), 10)
+                .await?;
+            (
+                community_rows(&state, Some(m), &views).await?,
+                threads,
+                super::events::rows(&upcoming, &m.user.time_zone),
+            )
         }
         None => {
             let (local, _) = state.db.community_directory(&base, None).await?;
@@ -175,7 +184,11 @@ pub async fn home(State(state): State<Node>, browser: Browser) -> PageResult {
                 .iter()
                 .filter_map(|id| known.get(id).cloned())
                 .collect();
-            (community_rows(&state, None, &views).await?, Vec::new())
+            (
+                community_rows(&state, None, &views).await?,
+                Vec::new(),
+                Vec::new(),
+            )
         }
     };
     Ok(render(
@@ -195,6 +208,7 @@ pub async fn home(State(state): State<Node>, browser: Browser) -> PageResult {
             ),
             communities,
             threads,
+            events,
         },
     ))
 }

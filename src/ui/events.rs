@@ -58,8 +58,12 @@ pub(super) async fn upcoming(
         .db
         .events_page(&view.ap_id, false, crate::db::now_ms(), None, limit)
         .await?;
-    Ok(page
-        .items
+    Ok(rows(&page.items, viewer_zone))
+}
+
+/// List rows of `events`, their times in `viewer_zone`.
+pub(super) fn rows(events: &[Event], viewer_zone: &str) -> Vec<EventRow> {
+    events
         .iter()
         .map(|e| EventRow {
             href: format!("/events/{}", e.id),
@@ -67,7 +71,7 @@ pub(super) async fn upcoming(
             when: in_zone(e.starts_at, viewer_zone),
             status: e.status.to_string(),
         })
-        .collect())
+        .collect()
 }
 
 /// `ms` as wall-clock time in `zone` (UTC when the zone is unknown), with the zone's name.

@@ -73,6 +73,7 @@ pub fn id_pages(state: &Node) -> Router {
         .route("/c/{name}", get(community_by_id))
         .route("/u/{name}", get(person_by_id))
         .route("/p/{key}", get(post_by_id))
+        .route("/e/{key}", get(event_by_id))
         .layer(sessions(state))
         .with_state(state.clone())
 }
@@ -82,7 +83,7 @@ pub fn is_id_page(path: &str) -> bool {
     if path == "/" || path == "/actor" {
         return true;
     }
-    ["/c/", "/u/", "/p/"].iter().any(|prefix| {
+    ["/c/", "/u/", "/p/", "/e/"].iter().any(|prefix| {
         path.strip_prefix(prefix)
             .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
     })
@@ -112,6 +113,19 @@ async fn post_by_id(
 ) -> Result<Response, PageError> {
     let id = format!("{}/p/{key}", state.settings.base_url());
     threads::post_by_ap_id(&state, &browser, &id).await
+}
+
+async fn event_by_id(
+    state: axum::extract::State<Node>,
+    browser: Browser,
+    axum::extract::Path(key): axum::extract::Path<String>,
+) -> Result<Response, PageError> {
+    let ap_id = format!("{}/e/{key}", state.settings.base_url());
+    let event =
+        state.db.event_by_ap_id(&ap_id).await?.ok_or_else(|| {
+            PageError::from(Error::not_found("There is no such event on this node."))
+        })?;
+    events::event(state, browser, axum::extract::Path(event.id)).await
 }
 
 /// The pages' routes, with the session layer (which only they use).

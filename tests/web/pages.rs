@@ -147,6 +147,51 @@ async fn activitypub_ids_open_their_pages_in_a_browser() {
         .expect("json");
     assert_eq!(person["type"], "Person");
 
+    // An event's id opens its page; the member's home lists it as coming up.
+    let scheduled = olga
+        .submit(
+            "/communities/guild/events/new",
+            "/communities/guild/events/new",
+            &[
+                ("title", "Pipeline clinic"),
+                ("starts_at", "2031-03-04T09:30"),
+                ("ends_at", "2031-03-04T11:00"),
+                ("timezone", "America/New_York"),
+                ("capacity", "12"),
+            ],
+        )
+        .await;
+    let event_path = scheduled.location.clone().expect("the event page");
+    let event_id: i64 = event_path
+        .trim_start_matches("/events/")
+        .parse()
+        .expect("event id");
+    let event = node
+        .state
+        .db
+        .event(event_id)
+        .await
+        .expect("q")
+        .expect("stored");
+    assert_eq!(event.capacity, Some(12));
+    assert_eq!(event.timezone, "America/New_York");
+    let page = olga.get(event.ap_id.trim_start_matches(&node.base)).await;
+    page.shows(200, "Pipeline clinic");
+    assert!(
+        page.body
+            .contains("Tue 4 Mar 2031, 09:30 (America/New_York)"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("12 left"), "{}", page.body);
+    let doc: Value = get_as(&node, event.ap_id.trim_start_matches(&node.base), AP)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(doc["type"], "Event");
+    olga.get("/").await.shows(200, "Pipeline clinic");
+
     // Unknown things are readable 404 pages, not JSON.
     olga.get("/threads/999999").await.shows(404, "no such post");
     olga.get("/communities/nobody").await;
