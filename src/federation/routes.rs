@@ -77,38 +77,6 @@ pub fn activity_json(value: Value) -> Response {
     response
 }
 
-fn actor_page(state: &Node, actor: &LocalActor, kind: ActorKind) -> Response {
-    let domain = &state.settings.instance.domain;
-    let handle = match kind {
-        ActorKind::Application => format!("{domain}@{domain}"),
-        _ => format!("{}@{domain}", actor.name),
-    };
-    let what = match kind {
-        ActorKind::Person => "member",
-        ActorKind::Group => "community",
-        ActorKind::Application => "Roundtable node",
-    };
-    let feed = match kind {
-        ActorKind::Group => format!(
-            "<link rel=\"alternate\" type=\"application/atom+xml\" href=\"{}/c/{}/feed.atom\">",
-            state.settings.base_url(),
-            escape_html(&actor.name)
-        ),
-        _ => String::new(),
-    };
-    let page = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>{feed}</head>\
-         <body><h1>{title}</h1><p>{what} · @{handle}</p></body></html>\n",
-        title = escape_html(&actor.display_name),
-        handle = escape_html(&handle),
-    );
-    let mut response = Html(page).into_response();
-    response
-        .headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("Accept"));
-    response
-}
-
 async fn find(state: &Node, name: &str, kind: ActorKind) -> Result<LocalActor, ApiError> {
     let actor = state.db.local_actor_by_name(&name.to_lowercase()).await?;
     if actor.as_ref().is_some_and(|a| a.kind == "deleted") {
@@ -120,69 +88,56 @@ async fn find(state: &Node, name: &str, kind: ActorKind) -> Result<LocalActor, A
     Ok(actor)
 }
 
-async fn serve_actor(
-    state: &Node,
-    headers: &HeaderMap,
-    actor: LocalActor,
-    kind: ActorKind,
-) -> Response {
-    if wants_activity_json(headers) {
-        let base = state.settings.base_url();
-        let mut doc = local_actor_json(&base, &state.settings.instance.domain, &actor, kind);
-        if kind == ActorKind::Group {
-            let id = doc["id"].as_str().unwrap_or_default().to_string();
-            doc["attributedTo"] = json!(format!("{id}/moderators"));
-            doc["moderators"] = json!(format!("{id}/moderators"));
-            doc["featured"] = json!(format!("{id}/featured"));
-            doc["articles"] = json!(format!("{id}/articles"));
-            doc["postingRestrictedToMods"] = json!(false);
-            if let Ok(Some((_, community))) = state.db.local_community(&actor.name).await {
-                doc["manuallyApprovesFollowers"] = json!(community.visibility == "members");
-                doc["roundtableVisibility"] = json!(community.visibility);
-                if !community.charter.is_empty() {
-                    doc["content"] = json!(markdown::render(&community.charter));
-                    doc["source"] =
-                        json!({"content": community.charter, "mediaType": "text/markdown"});
-                }
-                if let Some(banner) = &community.banner_url {
-                    doc["image"] = json!({"type": "Image", "url": banner});
-                }
+/// An actor's document. A `GET` that does not ask for ActivityPub JSON gets the actor's page
+/// before it reaches this (`app`'s content negotiation).
+async fn serve_actor(state: &Node, actor: LocalActor, kind: ActorKind) -> Response {
+    let base = state.settings.base_url();
+    let mut doc = local_actor_json(&base, &state.settings.instance.domain, &actor, kind);
+    if kind == ActorKind::Group {
+        let id = doc["id"].as_str().unwrap_or_default().to_string();
+        doc["attributedTo"] = json!(format!("{id}/moderators"));
+        doc["moderators"] = json!(format!("{id}/moderators"));
+        doc["featured"] = json!(format!("{id}/featured"));
+        doc["articles"] = json!(format!("{id}/articles"));
+        doc["postingRestrictedToMods"] = json!(false);
+        if let Ok(Some((_, community))) = state.db.local_community(&actor.name).await {
+            doc["manuallyApprovesFollowers"] = json!(community.visibility == "members");
+            doc["roundtableVisibility"] = json!(community.visibility);
+            if !community.charter.is_empty() {
+                doc["content"] = json!(markdown::render(&community.charter));
+                doc["source"] = json!({"content": community.charter, "mediaType": "text/markdown"});
+            }
+            if let Some(banner) = &community.banner_url {
+                doc["image"] = json!({"type": "Image", "url": banner});
             }
         }
-        activity_json(doc)
-    } else {
-        actor_page(state, &actor, kind)
     }
+    activity_json(doc)
 }
 
 pub async fn person(
     State(state): State<Node>,
     Path(name): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let actor = find(&state, &name, ActorKind::Person).await?;
-    Ok(serve_actor(&state, &headers, actor, ActorKind::Person).await)
+    Ok(serve_actor(&state, actor, ActorKind::Person).await)
 }
 
 pub async fn group(
     State(state): State<Node>,
     Path(name): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let actor = find(&state, &name, ActorKind::Group).await?;
-    Ok(serve_actor(&state, &headers, actor, ActorKind::Group).await)
+    Ok(serve_actor(&state, actor, ActorKind::Group).await)
 }
 
-pub async fn instance_actor(
-    State(state): State<Node>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
+pub async fn instance_actor(State(state): State<Node>) -> Result<Response, ApiError> {
     let actor = state
         .db
         .instance_actor()
         .await?
         .ok_or_else(ApiError::internal)?;
-    Ok(serve_actor(&state, &headers, actor, ActorKind::Application).await)
+    Ok(serve_actor(&state, actor, ActorKind::Application).await)
 }
 
 /// An empty ordered collection; the capabilities that fill each collection replace these.
@@ -601,7 +556,7 @@ async fn owned_article(
     Ok((article, rev, authors))
 }
 
-/// `GET /e/{key}`: an event owned here, as `Event` JSON or an HTML page.
+/// `GET /e/{key}`: an event owned here, as `Event` JSON (browsers get its page from `ui`).
 pub async fn event_object(
     State(state): State<Node>,
     Path(key): Path<String>,
@@ -617,15 +572,6 @@ pub async fn event_object(
         .filter(|e| e.local)
         .ok_or_else(|| ApiError::not_found("no such event"))?;
     let community = readable(&state, &event.community, &method, &uri, &headers).await?;
-    if !wants_activity_json(&headers) {
-        let page = format!(
-            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head><body><h1>{t}</h1><p>{when}</p>{body}</body></html>\n",
-            t = escape_html(&event.title),
-            when = escape_html(&crate::service::events::summary_line(&event)),
-            body = markdown::render(&event.description),
-        );
-        return Ok(Html(page).into_response());
-    }
     let mut doc = crate::service::events::event_json(&event);
     privacy::address(&mut doc, &community);
     Ok(activity_json(doc))
@@ -649,19 +595,6 @@ pub async fn post_object(
         .ok_or_else(|| ApiError::not_found("no such post"))?;
     let community = readable(&state, &post.community, &method, &uri, &headers).await?;
     let gone = post.deleted || post.removed_reason.is_some();
-    if !wants_activity_json(&headers) {
-        let title = post.title.clone().unwrap_or_else(|| "Reply".into());
-        let body = if gone {
-            "<p>This post was removed.</p>".to_string()
-        } else {
-            post.content.clone()
-        };
-        let page = format!(
-            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head><body><h1>{t}</h1>{body}</body></html>\n",
-            t = escape_html(&title),
-        );
-        return Ok(Html(page).into_response());
-    }
     if gone {
         let mut response = activity_json(json!({
             "@context": AS_CONTEXT,
