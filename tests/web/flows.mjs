@@ -256,6 +256,21 @@ try {
   check((await c.content()).includes("You are going"), "carl is promoted when olga leaves");
   out.eventUrl = eventUrl;
 
+  // The remaining page types: account pages, a confirmation, and a not-found page.
+  await go(b, `${BETA}/sessions`);
+  await look(b, "sessions");
+  await go(b, `${BETA}/authorized-apps`);
+  await look(b, "authorized-apps");
+  await go(b, beaThread);
+  await b.getByRole("link", { name: "Delete" }).first().click();
+  await look(b, "post-delete");
+  const missing = await b.goto(`${BETA}/threads/999999999`);
+  check(missing.status() === 404, "an unknown thread is a 404 page");
+  await look(b, "not-found");
+  const visitor = await (await context()).newPage();
+  await go(visitor, `${ALPHA}/forgot-password`);
+  await look(visitor, "forgot-password");
+
   out.alphaThreadUrl = olgaThread;
   out.betaThreadUrl = beaThread;
   out.title = title;

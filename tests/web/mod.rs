@@ -79,6 +79,11 @@ async fn discussions_across_nodes_in_a_browser() {
                 "event-new",
                 "event",
                 "event-waitlisted",
+                "sessions",
+                "authorized-apps",
+                "post-delete",
+                "not-found",
+                "forgot-password",
             ]
         } else {
             &[]
