@@ -97,6 +97,15 @@ impl App {
                 "federation policy listings moved to normalized keys"
             );
         }
+        // Events stored before events were searchable join the index once.
+        let indexed = state
+            .db
+            .index_unindexed_events()
+            .await
+            .map_err(BuildError::Migration)?;
+        if indexed > 0 {
+            info!(events = indexed, "events added to the search index");
+        }
         Ok(App {
             state,
             listener,

@@ -67,20 +67,22 @@ pub(super) async fn search(
             !views.contains_key(&hit.community) || readable.contains(&hit.community)
         })
         .collect();
-    let ids_of = |kind: bool| -> Vec<i64> {
+    let ids_of = |kinds: &[&str]| -> Vec<i64> {
         visible
             .iter()
-            .filter(|h| (h.kind == "article") == kind)
+            .filter(|h| kinds.contains(&h.kind.as_str()))
             .map(|h| h.ref_id)
             .collect()
     };
-    let articles = state.db.article_ap_ids(&ids_of(true)).await?;
-    let posts = state.db.post_ap_ids(&ids_of(false)).await?;
+    let articles = state.db.article_ap_ids(&ids_of(&["article"])).await?;
+    let events = state.db.event_ap_ids(&ids_of(&["event"])).await?;
+    let posts = state.db.post_ap_ids(&ids_of(&["thread", "reply"])).await?;
     let results: Vec<Value> = visible
         .iter()
         .map(|hit| {
             let ap_id = match hit.kind.as_str() {
                 "article" => articles.get(&hit.ref_id),
+                "event" => events.get(&hit.ref_id),
                 _ => posts.get(&hit.ref_id),
             };
             json!({

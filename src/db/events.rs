@@ -129,6 +129,16 @@ impl Db {
                 .one(&txn)
                 .await?
                 .ok_or_else(|| DbErr::RecordNotFound(ap_id))?;
+            // Searchable with the change, in the same transaction.
+            super::search::index_upsert(
+                &txn,
+                "event",
+                saved.id,
+                &saved.community,
+                &saved.title,
+                &crate::markdown::plain_text(&crate::markdown::render(&saved.description)),
+            )
+            .await?;
             enqueue(&txn, jobs, now_ms()).await?;
             txn.commit().await?;
             Ok(saved)
@@ -137,10 +147,71 @@ impl Db {
         .map(Queued)
     }
 
+    /// Puts the events that are not in the search index into it (those stored before events
+    /// were indexed), a hundred at a time; returns how many. Cheap when there are none: one
+    /// query.
+    pub async fn index_unindexed_events(&self) -> Result<u64, DbErr> {
+        let mut total = 0;
+        loop {
+            let stmt = super::queue::sql(
+                self.backend(),
+                "SELECT id FROM events WHERE id NOT IN \
+                 (SELECT ref_id FROM search_documents WHERE kind = 'event') ORDER BY id LIMIT 100",
+                vec![],
+            );
+            let ids: Vec<i64> = sea_orm::ConnectionTrait::query_all_raw(self.conn(), stmt)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<i64>("", "id"))
+                .collect::<Result<_, _>>()?;
+            if ids.is_empty() {
+                return Ok(total);
+            }
+            let events = event::Entity::find()
+                .filter(event::Column::Id.is_in(ids.iter().copied()))
+                .all(self.conn())
+                .await?;
+            let txn = self.begin().await?;
+            for e in &events {
+                super::search::index_upsert(
+                    &txn,
+                    "event",
+                    e.id,
+                    &e.community,
+                    &e.title,
+                    &crate::markdown::plain_text(&crate::markdown::render(&e.description)),
+                )
+                .await?;
+            }
+            txn.commit().await?;
+            total += events.len() as u64;
+        }
+    }
+
+    /// The ActivityPub ids of the events among `ids`, in one query.
+    pub async fn event_ap_ids(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, String>, DbErr> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let rows: Vec<(i64, String)> = event::Entity::find()
+            .select_only()
+            .column(event::Column::Id)
+            .column(event::Column::ApId)
+            .filter(event::Column::Id.is_in(ids.iter().copied()))
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
     pub async fn delete_event(&self, id: i64, jobs: Vec<NewJob>) -> Result<Queued<()>, DbErr> {
         async {
             let txn = self.begin().await?;
             event::Entity::delete_by_id(id).exec(&txn).await?;
+            super::search::index_remove(&txn, "event", id).await?;
             enqueue(&txn, jobs, now_ms()).await?;
             txn.commit().await
         }

@@ -377,6 +377,7 @@ impl Db {
         for text in [
             "DELETE FROM search_documents WHERE kind IN ('thread', 'reply') AND ref_id NOT IN (SELECT id FROM posts)",
             "DELETE FROM search_documents WHERE kind = 'article' AND ref_id NOT IN (SELECT id FROM articles)",
+            "DELETE FROM search_documents WHERE kind = 'event' AND ref_id NOT IN (SELECT id FROM events)",
         ] {
             txn.execute_raw(sql(backend, text, vec![])).await?;
         }

@@ -109,6 +109,7 @@ pub async fn search(
                 "thread" => ("Thread", format!("/threads/{}", h.ref_id)),
                 "reply" => ("Reply", format!("/threads/{}", h.ref_id)),
                 "article" => ("Article", articles.get(&h.ref_id)?.clone()),
+                "event" => ("Event", format!("/events/{}", h.ref_id)),
                 _ => return None,
             };
             Some(Hit {

@@ -191,6 +191,14 @@ async fn activitypub_ids_open_their_pages_in_a_browser() {
         .expect("json");
     assert_eq!(doc["type"], "Event");
     olga.get("/").await.shows(200, "Pipeline clinic");
+    // Events are searchable, in the pages and in the API.
+    let found = olga.get("/search?q=clinic").await;
+    found.shows(200, &format!("href=\"/events/{event_id}\""));
+    assert!(found.body.contains("<mark>clinic</mark>"), "{}", found.body);
+    let (status, hits) = node.anonymous().get("/search?q=clinic").await;
+    assert_eq!(status, 200, "{hits}");
+    assert_eq!(hits["results"][0]["kind"], "event", "{hits}");
+    assert_eq!(hits["results"][0]["ap_id"], event.ap_id.as_str(), "{hits}");
 
     // Unknown things are readable 404 pages, not JSON.
     olga.get("/threads/999999").await.shows(404, "no such post");
