@@ -119,7 +119,7 @@ try {
   await a.waitForURL(/\/articles\/\d+$/);
   const articleUrl = a.url();
   out.article = Number(articleUrl.split("/").pop());
-  check((await a.locator("h1").innerText()).includes("Deploy runbook"), "the article opens");
+  check((await a.locator("main > h1").innerText()).includes("Deploy runbook"), "the article opens");
   check((await a.locator(".article-body h1").innerText()) === "Deploys", "the markdown is rendered");
   await look(a, "article");
 
@@ -148,7 +148,7 @@ try {
   ]);
   await b.waitForLoadState();
   check(answer.status() === 409, `the conflict answers 409, not ${answer.status()}`);
-  check((await b.locator("h1").innerText()).includes("conflicts"), "the conflict screen opens");
+  check((await b.locator("main > h1").innerText()).includes("conflicts"), "the conflict screen opens");
   check((await b.locator("pre.theirs").innerText()).includes("run the test suite"), "theirs is shown");
   check((await b.locator("pre.yours").innerText()).includes("test on staging"), "yours is shown");
   check((await b.getByLabel("Text", { exact: true }).inputValue()).includes("<<<<<<<"), "the text area holds the merge with markers");

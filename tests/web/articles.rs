@@ -187,7 +187,7 @@ async fn edits_conflict_and_resolve_through_the_pages() {
     assert_eq!(rev.content, resolved);
     assert_eq!(node.state.db.revision_count(id).await.expect("q"), 3);
     // A concurrent edit of another line merges cleanly.
-    let merged_edit = FIRST.replace("Step three: ship.", "Step three: ship it.");
+    let merged_edit = FIRST.replace("# Deploys", "# Deploys and rollbacks");
     let out = save(&olga, id, &base, "Deploy runbook", &merged_edit).await;
     assert_eq!(out.status, 303, "{}", out.body);
     let head = node
@@ -207,7 +207,7 @@ async fn edits_conflict_and_resolve_through_the_pages() {
         .expect("r")
         .content;
     assert!(
-        text.contains("on staging") && text.contains("ship it"),
+        text.contains("on staging") && text.contains("and rollbacks"),
         "{text}"
     );
 
