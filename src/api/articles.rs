@@ -49,12 +49,6 @@ async fn load(state: &Node, raw: &str) -> Result<Article, ApiError> {
         .ok_or_else(|| ApiError::not_found("no such article"))
 }
 
-fn overdue(a: &Article, now: i64) -> bool {
-    a.review_interval_days.is_some_and(|days| {
-        a.last_reviewed_at.unwrap_or(a.created_at) + i64::from(days) * 86_400_000 <= now
-    })
-}
-
 async fn article_json(state: &Node, a: &Article) -> Result<Value, ApiError> {
     let rev = state
         .db
@@ -81,7 +75,7 @@ async fn article_json(state: &Node, a: &Article) -> Result<Value, ApiError> {
         "review_interval_days": a.review_interval_days,
         "last_reviewed_at": a.last_reviewed_at.map(rfc3339),
         "last_reviewed_by": a.last_reviewed_by,
-        "overdue": overdue(a, now_ms()),
+        "overdue": svc::overdue(a, now_ms()),
         "local": a.local,
         "created_at": rfc3339(a.created_at),
         "updated_at": rfc3339(a.updated_at),
@@ -164,7 +158,7 @@ async fn list(
                 "title": a.title,
                 "slug": a.slug,
                 "revision": a.current_rev,
-                "overdue": overdue(a, now),
+                "overdue": svc::overdue(a, now),
                 "updated_at": rfc3339(a.updated_at),
             })
         })
@@ -378,37 +372,24 @@ async fn diff(
     may_read(&state, auth.as_deref(), &article.community).await?;
     let from = load_revision(&state, &article, &q.from).await?;
     let to = load_revision(&state, &article, &q.to).await?;
-    let (old, new) = (from.content.clone(), to.content.clone());
-    let (unified, hunks) = svc::bounded_diff(&[&from.content, &to.content], "a diff", move || {
-        let patch = diffy::create_patch(&old, &new);
-        let hunks: Vec<Value> = patch
-            .hunks()
-            .iter()
-            .map(|h| {
-                let lines: Vec<Value> = h
-                    .lines()
-                    .iter()
-                    .map(|l| {
-                        let (kind, text) = match l {
-                            diffy::Line::Context(t) => ("context", *t),
-                            diffy::Line::Delete(t) => ("delete", *t),
-                            diffy::Line::Insert(t) => ("insert", *t),
-                        };
-                        json!({"kind": kind, "text": text.strip_suffix('\n').unwrap_or(text)})
-                    })
-                    .collect();
-                json!({
-                    "old_start": h.old_range().start(),
-                    "old_lines": h.old_range().len(),
-                    "new_start": h.new_range().start(),
-                    "new_lines": h.new_range().len(),
-                    "lines": lines,
-                })
+    let (unified, hunks) = svc::line_diff(&from.content, &to.content).await?;
+    let hunks: Vec<Value> = hunks
+        .iter()
+        .map(|h| {
+            let lines: Vec<Value> = h
+                .lines
+                .iter()
+                .map(|l| json!({"kind": l.kind.as_str(), "text": l.text}))
+                .collect();
+            json!({
+                "old_start": h.old_start,
+                "old_lines": h.old_lines,
+                "new_start": h.new_start,
+                "new_lines": h.new_lines,
+                "lines": lines,
             })
-            .collect();
-        (patch.to_string(), hunks)
-    })
-    .await?;
+        })
+        .collect();
     Ok(Json(json!({
         "from": from.rev_id,
         "to": to.rev_id,

@@ -161,7 +161,7 @@ pub async fn home(State(state): State<Node>, browser: Browser) -> PageResult {
             let mine = state.db.accepted_communities(&m.ap_id(&state)).await?;
             let known = svc::known_many(&state, mine.iter().map(String::as_str)).await?;
             let mut views: Vec<CommunityView> = known.values().cloned().collect();
-            views.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()));
+            views.sort_by_key(|a| a.title.to_lowercase());
             let refs: Vec<&CommunityView> = views.iter().collect();
             let readable = privacy::readable_each(&state, Some(m), &refs).await?;
             let readable: Vec<String> = readable.into_iter().collect();
@@ -347,6 +347,8 @@ struct CommunityPage {
     atom: Option<String>,
     calendar: String,
     compose: Compose,
+    articles: Vec<super::articles::ArticleRow>,
+    more_articles: bool,
 }
 
 /// The new-thread form, with what was typed and the errors beside the fields.
@@ -418,6 +420,12 @@ async fn community_page(
                 crate::domain::Role::Owner | crate::domain::Role::Moderator
             )
     });
+    let (articles, more_articles) = if can_read {
+        super::articles::article_rows(state, &view.ap_id, super::articles::ARTICLES_ON_COMMUNITY)
+            .await?
+    } else {
+        (Vec::new(), false)
+    };
     let (threads, next, by_node) = if can_read {
         let page = state
             .db
@@ -479,6 +487,8 @@ async fn community_page(
             ),
             href,
             compose,
+            articles,
+            more_articles,
         },
     ))
 }

@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod articles;
 pub mod communities;
 pub mod events;
 pub mod oauth;
@@ -146,6 +147,21 @@ pub fn router(state: &Node) -> Router<Node> {
             "/communities/{handle}/threads",
             post(communities::start_thread),
         )
+        .route("/communities/{handle}/articles", get(articles::list))
+        .route(
+            "/communities/{handle}/articles/new",
+            get(articles::new_page).post(articles::create),
+        )
+        .route("/articles/{id}", get(articles::article))
+        .route("/articles/{id}/history", get(articles::history))
+        .route("/articles/{id}/diff", get(articles::diff))
+        .route(
+            "/articles/{id}/edit",
+            get(articles::edit_page).post(articles::edit),
+        )
+        .route("/articles/{id}/protect", post(articles::protect))
+        .route("/articles/{id}/revert", post(articles::revert))
+        .route("/articles/{id}/review", post(articles::review))
         .route("/threads/{id}", get(threads::thread))
         .route("/threads/{id}/reply", post(threads::reply))
         .route("/threads/{id}/flags", post(threads::flags))

@@ -123,7 +123,7 @@ pub async fn person(
         .filter(|id| readable.contains(*id))
         .filter_map(|id| known.get(id).cloned())
         .collect();
-    views.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()));
+    views.sort_by_key(|a| a.title.to_lowercase());
     let posts = posts
         .iter()
         .filter(|p| readable.contains(&p.community))

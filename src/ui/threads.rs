@@ -266,13 +266,12 @@ async fn thread_page(
     ))
 }
 
+/// A reply in reading order: the post, its depth, and what it answers when that is not above it.
+type Nested<'a> = (&'a Post, usize, Option<(i64, String)>);
+
 /// The replies in reading order: each after what it answers, depth-first, oldest first among
 /// siblings; a reply whose parent is not on this page sits at the top level and names it.
-fn nest<'a>(
-    thread_id: i64,
-    replies: &'a [Post],
-    people: &People,
-) -> Vec<(&'a Post, usize, Option<(i64, String)>)> {
+fn nest<'a>(thread_id: i64, replies: &'a [Post], people: &People) -> Vec<Nested<'a>> {
     let on_page: HashSet<i64> = replies.iter().map(|r| r.id).collect();
     let mut children: HashMap<i64, Vec<&Post>> = HashMap::new();
     let mut tops: Vec<&Post> = Vec::new();

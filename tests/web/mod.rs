@@ -5,6 +5,7 @@
 use crate::harness::{chromium, Node, NodeOptions};
 use serde_json::Value;
 
+mod articles;
 mod pages;
 
 const FLOWS: &str = include_str!("flows.mjs");

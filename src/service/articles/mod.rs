@@ -195,3 +195,83 @@ pub enum Outcome {
     /// The owner has not answered yet; the proposal stays recorded and resolves later.
     Pending { edit: ArticleEdit },
 }
+
+/// Whether `article` is past its review interval at `now` (never, without an interval).
+pub fn overdue(article: &Article, now: i64) -> bool {
+    article.review_interval_days.is_some_and(|days| {
+        article.last_reviewed_at.unwrap_or(article.created_at) + i64::from(days) * 86_400_000 <= now
+    })
+}
+
+/// What one line of a diff is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    Context,
+    Delete,
+    Insert,
+}
+
+impl LineKind {
+    /// The word the API names it with.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineKind::Context => "context",
+            LineKind::Delete => "delete",
+            LineKind::Insert => "insert",
+        }
+    }
+}
+
+/// One line of a diff, without its line ending.
+#[derive(Debug, Clone)]
+pub struct DiffLine {
+    pub kind: LineKind,
+    pub text: String,
+}
+
+/// A hunk of a line diff: where it starts in each text, how many lines it spans there, and
+/// its lines.
+#[derive(Debug, Clone)]
+pub struct Hunk {
+    pub old_start: usize,
+    pub old_lines: usize,
+    pub new_start: usize,
+    pub new_lines: usize,
+    pub lines: Vec<DiffLine>,
+}
+
+/// The line diff of two revisions' texts (a unified patch and its hunks), computed off the
+/// async runtime within the bounds of [`bounded_diff`]; the API and the pages show it.
+pub async fn line_diff(old: &str, new: &str) -> Result<(String, Vec<Hunk>), Error> {
+    let (a, b) = (old.to_string(), new.to_string());
+    bounded_diff(&[old, new], "a diff", move || {
+        let patch = diffy::create_patch(&a, &b);
+        let hunks = patch
+            .hunks()
+            .iter()
+            .map(|h| Hunk {
+                old_start: h.old_range().start(),
+                old_lines: h.old_range().len(),
+                new_start: h.new_range().start(),
+                new_lines: h.new_range().len(),
+                lines: h
+                    .lines()
+                    .iter()
+                    .map(|l| {
+                        let (kind, text) = match l {
+                            diffy::Line::Context(t) => (LineKind::Context, *t),
+                            diffy::Line::Delete(t) => (LineKind::Delete, *t),
+                            diffy::Line::Insert(t) => (LineKind::Insert, *t),
+                        };
+                        DiffLine {
+                            kind,
+                            text: text.strip_suffix('\n').unwrap_or(text).to_string(),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        (patch.to_string(), hunks)
+    })
+    .await
+}

@@ -1,0 +1,181 @@
+// Knowledge articles in a real browser: Debian's chromium driven by playwright-core, axe-core
+// on the article, history, diff, edit and conflict pages. Two browser contexts (olga and bea)
+// open the edit page of one article on the same revision; olga saves first, bea's save
+// lands on the conflict screen, and bea resolves it there. Run once with JavaScript and
+// once without (JS=on|off). Prints one JSON object (what the Rust test checks against the
+// database) as its last line.
+import { chromium } from "playwright-core";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const { BASE, SHOTS, JS, SUFFIX } = process.env;
+const js = JS !== "off";
+const olga = `olga${SUFFIX}`;
+const bea = `bea${SUFFIX}`;
+const slug = `wiki${SUFFIX}`;
+const password = "correct horse battery staple";
+const out = { js, pages: {}, violations: [], cspErrors: [], serverErrors: [] };
+
+function check(cond, what) {
+  if (!cond) throw new Error(`check failed: ${what}`);
+}
+
+setTimeout(() => { console.log(JSON.stringify({ ...out, error: "the browser script timed out" })); process.exit(1); }, 300_000).unref();
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+
+async function context() {
+  const ctx = await browser.newContext({ javaScriptEnabled: js, viewport: { width: 1280, height: 900 } });
+  ctx.on("page", watch);
+  return ctx;
+}
+
+function watch(page) {
+  page.on("console", (msg) => {
+    if (/Content Security Policy|Refused to/.test(msg.text())) out.cspErrors.push(msg.text());
+  });
+  page.on("response", (r) => {
+    if (r.status() >= 500) out.serverErrors.push(`${r.status()} ${r.url()}`);
+  });
+}
+
+// Accessibility and screenshots of a page type, in the JavaScript run.
+async function look(page, kind) {
+  if (!js || out.pages[kind]) return;
+  await page.evaluate(AXE);
+  const result = await page.evaluate(() =>
+    axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } }));
+  const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  for (const v of serious) {
+    out.violations.push({ page: kind, id: v.id, impact: v.impact, help: v.help,
+                          nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) });
+  }
+  out.pages[kind] = { url: page.url(), violations: serious.length, passes: result.passes.length };
+  for (const [width, height, label] of [[1280, 900, "desktop"], [390, 844, "phone"]]) {
+    await page.setViewportSize({ width, height });
+    await page.screenshot({ path: `${SHOTS}/${kind}-${label}.png`, fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+async function go(page, url) {
+  const r = await page.goto(url);
+  check(r && r.status() < 500, `${url} answered ${r && r.status()}`);
+  return r;
+}
+
+async function signUp(page, name) {
+  await go(page, `${BASE}/sign-up`);
+  await page.getByLabel("Email address").fill(`${name}@example.org`);
+  await page.getByLabel("User name").fill(name);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Create my account" }).click();
+  await go(page, `${BASE}/sign-in`);
+  await page.getByLabel("User name or email address").fill(name);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForLoadState();
+  check((await page.locator("nav[aria-label=Account]").innerText()).includes(name), `${name} is signed in`);
+}
+
+const first = "# Deploys\n\nStep one: build.\nStep two: test.\nStep three: ship.";
+const olgas = first.replace("Step two: test.", "Step two: run the test suite.");
+const beas = first.replace("Step two: test.", "Step two: test on staging.");
+const resolved = first.replace("Step two: test.", "Step two: run the test suite on staging.");
+
+try {
+  const a = await (await context()).newPage();
+  const b = await (await context()).newPage();
+
+  // Olga starts a community; bea joins it.
+  await signUp(a, olga);
+  await go(a, `${BASE}/communities/new`);
+  await a.getByLabel("Handle").fill(slug);
+  await a.getByLabel("Name").fill(`Wiki ${SUFFIX}`);
+  await a.getByRole("button", { name: "Create the community" }).click();
+  await a.waitForURL(`**/communities/${slug}`);
+  await signUp(b, bea);
+  await go(b, `${BASE}/communities/${slug}`);
+  await b.getByRole("button", { name: "Join" }).click();
+  await b.waitForLoadState();
+  check((await b.content()).includes("You are a member"), "bea joined");
+
+  // Olga writes the article from the community page; an empty title is refused beside it.
+  await go(a, `${BASE}/communities/${slug}`);
+  await a.getByRole("link", { name: "New article" }).click();
+  await a.waitForURL(/\/articles\/new$/);
+  await a.getByLabel("Text", { exact: true }).fill(first);
+  await a.getByRole("button", { name: "Create the article" }).click();
+  check(await a.locator("#field-title-error").isVisible(), "the missing title is explained beside the field");
+  check((await a.getByLabel("Text", { exact: true }).inputValue()).includes("Step three"), "the typed text is kept");
+  await a.getByLabel("Title").fill(`Deploy runbook ${SUFFIX}`);
+  await a.getByRole("button", { name: "Create the article" }).click();
+  await a.waitForURL(/\/articles\/\d+$/);
+  const articleUrl = a.url();
+  out.article = Number(articleUrl.split("/").pop());
+  check((await a.locator("main > h1").innerText()).includes("Deploy runbook"), "the article opens");
+  check((await a.locator(".article-body h1").innerText()) === "Deploys", "the markdown is rendered");
+  await look(a, "article");
+
+  // Both open the edit page on the same revision.
+  await go(a, `${articleUrl}/edit`);
+  await go(b, `${articleUrl}/edit`);
+  await look(a, "article-edit");
+  if (js) {
+    await b.getByLabel("Text", { exact: true }).fill("**preview me**");
+    await b.getByRole("button", { name: "Preview" }).click();
+    await b.locator(".preview strong").waitFor();
+    check((await b.locator(".preview strong").innerText()) === "preview me", "the preview renders markdown");
+  }
+
+  // Olga saves first.
+  await a.getByLabel("Text", { exact: true }).fill(olgas);
+  await a.getByRole("button", { name: "Save" }).click();
+  await a.waitForURL(articleUrl);
+  check((await a.content()).includes("run the test suite"), "olga's edit shows");
+
+  // Bea's save from the same revision changes the same line: the conflict screen.
+  await b.getByLabel("Text", { exact: true }).fill(beas);
+  const [answer] = await Promise.all([
+    b.waitForResponse((r) => r.url().endsWith("/edit") && r.request().method() === "POST"),
+    b.getByRole("button", { name: "Save" }).click(),
+  ]);
+  await b.waitForLoadState();
+  check(answer.status() === 409, `the conflict answers 409, not ${answer.status()}`);
+  check((await b.locator("main > h1").innerText()).includes("conflicts"), "the conflict screen opens");
+  check((await b.locator("pre.theirs").innerText()).includes("run the test suite"), "theirs is shown");
+  check((await b.locator("pre.yours").innerText()).includes("test on staging"), "yours is shown");
+  check((await b.getByLabel("Text", { exact: true }).inputValue()).includes("<<<<<<<"), "the text area holds the merge with markers");
+  await look(b, "article-conflict");
+
+  // Bea resolves it there.
+  await b.getByLabel("Text", { exact: true }).fill(resolved);
+  await b.getByRole("button", { name: "Save the resolved text" }).click();
+  await b.waitForURL(articleUrl);
+  check((await b.content()).includes("run the test suite on staging"), "the resolution shows");
+
+  // The history holds three revisions; compare the first with the newest.
+  await go(b, `${articleUrl}/history`);
+  check((await b.locator("table.history tbody tr").count()) === 3, "three revisions");
+  await look(b, "article-history");
+  await b.getByLabel("Compare from revision #1").check();
+  await b.getByLabel("Compare to revision #3").check();
+  await b.getByRole("button", { name: "Compare the chosen revisions" }).click();
+  await b.waitForURL(/\/diff\?/);
+  check((await b.locator("table.side td.line.removed").count()) > 0, "removed lines are marked");
+  check((await b.locator("table.inline td.line.added").first().innerText()).includes("on staging"), "added lines are marked");
+  await look(b, "article-diff");
+
+  out.resolved = resolved;
+} catch (e) {
+  out.error = String(e && e.stack || e);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(out));
