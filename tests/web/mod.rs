@@ -6,6 +6,7 @@ use crate::harness::{chromium, Node, NodeOptions};
 use serde_json::Value;
 
 mod pages;
+mod settings;
 
 const FLOWS: &str = include_str!("flows.mjs");
 
