@@ -287,6 +287,26 @@ async fn notifications_list_replies_and_likes_and_are_read_on_opening() {
     assert!(liked.status < 400, "{}", liked.body);
 
     assert_eq!(unread(&una).await, 2);
+    // Mastodon apps count the same notifications after the same marker.
+    let made = una
+        .submit("/settings", "/settings/tokens", &[("scopes", "read")])
+        .await;
+    let start = made.body.find("id=\"new-token\">").expect("token shown") + 15;
+    let end = made.body[start..].find('<').expect("end") + start;
+    let token = made.body[start..end].to_string();
+    let app_count = || async {
+        let body: Value = http()
+            .get(node.url("/api/v1/notifications/unread_count"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("JSON");
+        body["count"].as_i64().expect("count")
+    };
+    assert_eq!(app_count().await, 2);
     una.get("/settings").await.shows(
         200,
         "Notifications <span class=\"count\" data-count>(2)</span>",
@@ -310,6 +330,7 @@ async fn notifications_list_replies_and_likes_and_are_read_on_opening() {
     assert!(!page.body.contains("data-count>("), "read on opening");
 
     assert_eq!(unread(&una).await, 0);
+    assert_eq!(app_count().await, 0);
     let settings = una.get("/settings").await;
     assert!(!settings.body.contains("data-count>("), "{}", settings.body);
 
