@@ -1,6 +1,8 @@
 // Progressive enhancement for Roundtable's pages; every page works without it.
 // - A "Preview" button beside each text area marked `data-preview` shows the text as the node
 //   will render it (the node renders and sanitizes it: POST /preview with the form's CSRF token).
+// - The header's "Notifications" link shows the unread count (GET /notifications/unread) on
+//   pages that do not render it themselves (those carry a `data-count` element already).
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("textarea[data-preview]").forEach(function (area) {
@@ -35,4 +37,18 @@ document.addEventListener("DOMContentLoaded", function () {
     area.insertAdjacentElement("afterend", out);
     area.insertAdjacentElement("afterend", button);
   });
+  var notes = document.querySelector("a[data-unread]");
+  if (notes && !notes.querySelector("[data-count]")) {
+    fetch("/notifications/unread", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (body) {
+        if (!body || !(body.count > 0)) return;
+        var count = document.createElement("span");
+        count.className = "count";
+        count.setAttribute("data-count", "");
+        count.textContent = " (" + body.count + ")";
+        notes.appendChild(count);
+      })
+      .catch(function () {});
+  }
 });

@@ -114,6 +114,32 @@ impl Db {
         Ok(())
     }
 
+    /// Sets a user's public profile (its actor's display name and summary) and its settings
+    /// (time zone, locale) together.
+    pub async fn set_profile(
+        &self,
+        user: &User,
+        display_name: &str,
+        summary: &str,
+        time_zone: &str,
+        locale: &str,
+    ) -> Result<(), DbErr> {
+        let txn = self.conn().begin().await?;
+        local_actor::Entity::update_many()
+            .col_expr(local_actor::Column::DisplayName, Expr::value(display_name))
+            .col_expr(local_actor::Column::Summary, Expr::value(summary))
+            .filter(local_actor::Column::Id.eq(user.actor_id))
+            .exec(&txn)
+            .await?;
+        user::Entity::update_many()
+            .col_expr(user::Column::TimeZone, Expr::value(time_zone))
+            .col_expr(user::Column::Locale, Expr::value(locale))
+            .filter(user::Column::Id.eq(user.id))
+            .exec(&txn)
+            .await?;
+        txn.commit().await
+    }
+
     pub async fn set_email_verified(&self, user_id: i64) -> Result<(), DbErr> {
         user::Entity::update_many()
             .col_expr(user::Column::EmailVerified, Expr::value(true))

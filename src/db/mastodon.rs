@@ -456,6 +456,44 @@ impl Db {
         Ok((replies, likes))
     }
 
+    /// How many replies to and likes of `me`'s posts arrived after `after` (Unix ms), by
+    /// others, on posts still shown: two `COUNT`s, for the unread count of every page.
+    pub async fn reactions_since(&self, me: &str, after: i64) -> Result<u64, DbErr> {
+        use sea_orm::sea_query::{Condition, Query};
+        let mine = || {
+            Query::select()
+                .column(post::Column::Id)
+                .from(post::Entity)
+                .and_where(post::Column::Author.eq(me))
+                .and_where(post::Column::Deleted.eq(false))
+                .and_where(post::Column::RemovedReason.is_null())
+                .to_owned()
+        };
+        let replies = post::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(post::Column::ParentId.in_subquery(mine()))
+                    .add(
+                        Condition::all()
+                            .add(post::Column::ParentId.is_null())
+                            .add(post::Column::ThreadId.in_subquery(mine())),
+                    ),
+            )
+            .filter(post::Column::Author.ne(me))
+            .filter(post::Column::Deleted.eq(false))
+            .filter(post::Column::RemovedReason.is_null())
+            .filter(post::Column::CreatedAt.gt(after))
+            .count(self.conn())
+            .await?;
+        let likes = like::Entity::find()
+            .filter(like::Column::PostId.in_subquery(mine()))
+            .filter(like::Column::Actor.ne(me))
+            .filter(like::Column::CreatedAt.gt(after))
+            .count(self.conn())
+            .await?;
+        Ok(replies + likes)
+    }
+
     /// The actor of the node's first active administrator, its contact.
     pub async fn first_admin(&self) -> Result<Option<LocalActor>, DbErr> {
         let admin = user::Entity::find()

@@ -41,6 +41,16 @@ impl Db {
             .await
     }
 
+    /// The identities linked to a user, oldest first.
+    pub async fn identities_of(&self, user_id: i64) -> Result<Vec<Identity>, DbErr> {
+        use sea_orm::QueryOrder;
+        user_identity::Entity::find()
+            .filter(user_identity::Column::UserId.eq(user_id))
+            .order_by_asc(user_identity::Column::Id)
+            .all(self.conn())
+            .await
+    }
+
     /// Links an identity to an existing user; `Taken` when it is linked already.
     pub async fn link_identity(
         &self,

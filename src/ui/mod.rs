@@ -1,6 +1,7 @@
 //! The server-rendered HTML pages (askama templates under `templates/ui/`): the home page and
 //! the account pages (sign-in, sign-up, invitations, email verification, password reset,
-//! sign-out, the user's sessions), and the OAuth consent page and authorized apps (`oauth`). They work without JavaScript and are the seam the web UI and
+//! sign-out, the user's sessions), the OAuth consent page and authorized apps (`oauth`), and
+//! the member's settings and notifications (`settings`). They work without JavaScript and are the seam the web UI and
 //! the OAuth consent page build on: `Browser` is who is signed in, `Posted` is a form post that
 //! carries the session's CSRF token.
 //!
@@ -18,6 +19,7 @@ pub mod oauth;
 pub mod pages;
 pub mod people;
 pub mod search;
+pub mod settings;
 pub mod sso;
 pub mod store;
 pub mod threads;
@@ -234,6 +236,14 @@ pub fn router(state: &Node) -> Router<Node> {
             "/oauth/authorize/",
             get(oauth::authorize_page).post(oauth::authorize),
         )
+        .route("/settings", get(settings::settings))
+        .route("/settings/profile", post(settings::save_profile))
+        .route("/settings/password", post(settings::change_password))
+        .route("/settings/tokens", post(settings::create_token))
+        .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
+        .route("/settings/calendar", post(settings::create_calendar))
+        .route("/notifications", get(settings::notifications))
+        .route("/notifications/unread", get(settings::unread))
         .route("/authorized-apps", get(oauth::apps_page))
         .route("/authorized-apps/{id}/revoke", post(oauth::revoke_app))
         .layer(sessions(state))

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 mod articles;
 mod pages;
+mod settings;
 
 const FLOWS: &str = include_str!("flows.mjs");
 

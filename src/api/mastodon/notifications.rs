@@ -9,9 +9,10 @@
 
 use super::{accounts::Profiles, rfc3339, statuses, MastodonError};
 use crate::{
-    api::{may_read, Auth, Caller, Read},
+    api::{Auth, Caller, Read},
     db::discussions::Post,
     node::Node,
+    service::notifications::{self as notes, Kind, Notification, Window},
 };
 use axum::{
     extract::{RawQuery, State},
@@ -22,20 +23,12 @@ use axum::{
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-const REPLY: i64 = 0;
-const LIKE: i64 = 1;
-
-fn note_id(at_ms: i64, kind: i64, row: i64) -> i64 {
-    at_ms * 1000 + kind * 500 + row.rem_euclid(500)
-}
-
-/// One notification before rendering.
-struct Note {
-    id: i64,
-    kind: &'static str,
-    account: String,
-    post_id: i64,
-    at: i64,
+/// Mastodon's name of a notification's kind (apps show replies as mentions).
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Reply => "mention",
+        Kind::Like => "favourite",
+    }
 }
 
 struct Params {
@@ -84,86 +77,25 @@ fn params(query: Option<String>) -> Result<Params, MastodonError> {
     })
 }
 
-/// The caller's notifications in a window, newest first, with the posts they are about,
-/// keeping only those in communities the caller may still read.
+/// The caller's notifications in a window, newest first, with the posts they are about
+/// (`service::notifications::gather`, which keeps only those the caller may still read).
 async fn gather(
     state: &Node,
     caller: &Caller,
     p: &Params,
-) -> Result<(Vec<Note>, HashMap<i64, Post>), MastodonError> {
+) -> Result<(Vec<Notification>, HashMap<i64, Post>), MastodonError> {
     let wanted = |kind: &str| {
         (p.types.is_empty() || p.types.iter().any(|t| t == kind))
             && !p.exclude.iter().any(|t| t == kind)
     };
-    let me = caller.member.ap_id(state);
-    let before = p.max_id.map(|m| m / 1000 + 1);
-    let after = p.since_id.map(|s| s / 1000 - 1);
-    let (replies, likes) = state
-        .db
-        .reactions(
-            &me,
-            before,
-            after,
-            p.limit,
-            (wanted("mention"), wanted("favourite")),
-        )
-        .await?;
-    let mut notes: Vec<Note> = replies
-        .iter()
-        .map(|r| Note {
-            id: note_id(r.created_at, REPLY, r.id),
-            kind: "mention",
-            account: r.author.clone(),
-            post_id: r.id,
-            at: r.created_at,
-        })
-        .chain(likes.iter().map(|l| Note {
-            id: note_id(l.created_at, LIKE, l.id),
-            kind: "favourite",
-            account: l.actor.clone(),
-            post_id: l.post_id,
-            at: l.created_at,
-        }))
-        .filter(|n| p.max_id.is_none_or(|m| n.id < m) && p.since_id.is_none_or(|s| n.id > s))
-        .collect();
-    notes.sort_by_key(|n| std::cmp::Reverse(n.id));
-    notes.truncate(usize::try_from(p.limit).unwrap_or(80));
-    let mut posts: HashMap<i64, Post> = replies.into_iter().map(|r| (r.id, r)).collect();
-    let liked: Vec<i64> = notes
-        .iter()
-        .filter(|n| !posts.contains_key(&n.post_id))
-        .map(|n| n.post_id)
-        .collect();
-    posts.extend(
-        state
-            .db
-            .posts_by_ids(&liked)
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p)),
-    );
-    let mut readable: HashMap<String, bool> = HashMap::new();
-    let mut kept = Vec::with_capacity(notes.len());
-    for note in notes {
-        let Some(post) = posts.get(&note.post_id) else {
-            continue;
-        };
-        if post.deleted || post.removed_reason.is_some() {
-            continue;
-        }
-        let ok = match readable.get(&post.community) {
-            Some(ok) => *ok,
-            None => {
-                let ok = may_read(state, Some(caller), &post.community).await.is_ok();
-                readable.insert(post.community.clone(), ok);
-                ok
-            }
-        };
-        if ok {
-            kept.push(note);
-        }
-    }
-    Ok((kept, posts))
+    let window = Window {
+        max_id: p.max_id,
+        since_id: p.since_id,
+        limit: p.limit,
+        replies: wanted("mention"),
+        likes: wanted("favourite"),
+    };
+    Ok(notes::gather(state, &caller.member, &window).await?)
 }
 
 /// `GET /api/v1/notifications` (`types[]`, `exclude_types[]`, `max_id`, `since_id`,
@@ -192,7 +124,7 @@ pub async fn list(
         .map(|n| {
             json!({
                 "id": n.id.to_string(),
-                "type": n.kind,
+                "type": kind_name(n.kind),
                 "created_at": rfc3339(n.at),
                 "account": profiles.get(&n.account),
                 "status": by_post.get(&n.post_id).cloned().unwrap_or(Value::Null),
@@ -221,13 +153,7 @@ pub async fn unread_count(
     State(state): State<Node>,
     auth: Auth<Read>,
 ) -> Result<Json<Value>, MastodonError> {
-    let marker = state
-        .db
-        .markers(auth.member.user.id, &["notifications"])
-        .await?
-        .into_iter()
-        .next()
-        .and_then(|m| m.last_read_id.parse::<i64>().ok());
+    let marker = notes::last_read(&state, &auth.member).await?;
     let p = Params {
         max_id: None,
         since_id: marker,
@@ -237,17 +163,4 @@ pub async fn unread_count(
     };
     let (notes, _) = gather(&state, &auth, &p).await?;
     Ok(Json(json!({"count": notes.len()})))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::note_id;
-
-    #[test]
-    fn ids_order_by_time_across_kinds_and_stay_below_2_pow_53() {
-        let at = 1_800_000_000_000;
-        assert!(note_id(at, 0, 7) < note_id(at + 1, 0, 3));
-        assert!(note_id(at + 1, 1, 999) > note_id(at + 1, 0, 499));
-        assert!(note_id(7_258_118_400_000, 1, 123_456) < (1i64 << 53));
-    }
 }

@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod oauth;
+pub mod profile;
 pub mod signin;
 pub mod signup;
 pub mod sso;

@@ -2,7 +2,7 @@
 //! lockout after `accounts.lockout_after` failures in a row, password reset by a mailed
 //! single-use link, and the check every browser request makes that its account may still act.
 
-use super::{hash_new_password, new_secret, password_matches, token_hash, Account};
+use super::{check_password, hash_new_password, new_secret, password_matches, token_hash, Account};
 use crate::mail::messages;
 use crate::{
     db::{entities::user::AccountState, now_ms},
@@ -239,6 +239,44 @@ pub async fn reset_password(node: &Node, secret: &str, password: &str) -> Result
     super::account(&node.db, user_id)
         .await?
         .ok_or_else(|| Error::gone("this account no longer exists"))
+}
+
+/// The signed-in member changes their password: the current one is checked first (with the
+/// sign-in's rate limit, so the form cannot be used to guess it), the new one needs at least
+/// 8 characters, and every other session of the account ends (`current`: the id hash of the
+/// session asking, which stays signed in). An account without a password (single sign-on
+/// only) has none to change.
+#[tracing::instrument(skip_all)]
+pub async fn change_password(
+    node: &Node,
+    account: &Account,
+    current_password: &str,
+    new_password: &str,
+    current: &str,
+) -> Result<(), Error> {
+    super::sso::passwords_allowed(node)?;
+    let Some(stored) = account.user.password_hash.clone() else {
+        return Err(Error::refused(
+            "this account signs in through an identity provider and has no password",
+        ));
+    };
+    rate_limit(node, "password", account.name()).await?;
+    let given = current_password.to_string();
+    let matches = tokio::task::spawn_blocking(move || password_matches(&stored, &given))
+        .await
+        .unwrap_or(false);
+    if !matches {
+        return Err(Error::refused("this is not your current password").on("current_password"));
+    }
+    check_password(new_password).map_err(|e| e.on("new_password"))?;
+    let hash = hash_new_password(new_password).await?;
+    node.db
+        .set_password_hash(account.user.id, Some(hash))
+        .await?;
+    node.db
+        .revoke_other_browser_sessions(account.user.id, current)
+        .await?;
+    Ok(())
 }
 
 /// One of a user's browser sessions, as the sessions page lists them.

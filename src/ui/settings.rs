@@ -1,0 +1,544 @@
+//! The signed-in member's own pages: `/settings` (profile, email address, password or the
+//! linked identity provider, links to sessions and authorized apps, personal API tokens and
+//! the personal calendar link) and `/notifications` (replies to and likes of their posts).
+//! Every change calls the same `service` use case as the API and the CLI; a refused field is
+//! shown beside its input with a 4xx.
+//!
+//! The unread count in the header: pages of this module fill it in when they render (one
+//! marker lookup and two `COUNT`s, `service::notifications::unread_count`); every other page
+//! keeps its template as it is (their `signed_in: Option<String>` field only), and
+//! `static/app.js` fetches `/notifications/unread` to add the count there, so nothing is
+//! computed for pages that do not show it and every page works without JavaScript.
+
+use super::{
+    accounts::{signed_in, to_sign_in, Empty},
+    communities::member_of,
+    pages::{render, Field},
+    status_of,
+    views::{when, People, PersonLink, When},
+    Browser, PageError, Posted,
+};
+use crate::{
+    domain::Scopes,
+    node::Node,
+    service::{
+        accounts::{self, profile, signin, Account, AccountError},
+        error::Error,
+        notifications::{self as notes, Kind, Window},
+    },
+};
+use askama::Template;
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    Json,
+};
+use serde::Deserialize;
+
+type PageResult = Result<Response, PageError>;
+
+/// One of the member's API tokens, as the settings page lists it.
+pub struct TokenRow {
+    pub id: i64,
+    pub scopes: String,
+    pub created: When,
+    pub expires: Option<When>,
+}
+
+#[derive(Template)]
+#[template(path = "ui/settings.html")]
+struct SettingsPage {
+    title: String,
+    signed_in: Option<String>,
+    unread: u64,
+    csrf: String,
+    notice: Option<String>,
+    profile: Vec<Field>,
+    email: Option<String>,
+    email_verified: bool,
+    /// None when the account signs in only through identity providers.
+    password: Option<Vec<Field>>,
+    providers: Vec<String>,
+    tokens: Vec<TokenRow>,
+    token_fields: Vec<Field>,
+    /// A token just made: (scopes, secret), shown once.
+    new_token: Option<(String, String)>,
+    /// A calendar link just made, shown once.
+    calendar_url: Option<String>,
+}
+
+/// What the page shows besides its forms' contents.
+#[derive(Default)]
+struct Shown {
+    notice: Option<String>,
+    new_token: Option<(String, String)>,
+    calendar_url: Option<String>,
+}
+
+fn profile_fields(account: &Account) -> Vec<Field> {
+    vec![
+        Field::new("display_name", "Display name", "text", "name")
+            .value(&account.actor.display_name)
+            .hint("Shown on your profile and beside your posts."),
+        Field::new("summary", "About you", "textarea", "off")
+            .value(&account.actor.summary)
+            .hint("A few lines for your profile; markdown works."),
+        Field::new("time_zone", "Time zone", "text", "off")
+            .value(&account.user.time_zone)
+            .hint("A name like Europe/Berlin or America/New_York; times are shown in it."),
+        Field::new("locale", "Language", "text", "off")
+            .value(&account.user.locale)
+            .hint("A language tag like en or de-CH."),
+    ]
+}
+
+fn password_fields() -> Vec<Field> {
+    vec![
+        Field::new(
+            "current_password",
+            "Current password",
+            "password",
+            "current-password",
+        ),
+        Field::new("new_password", "New password", "password", "new-password")
+            .hint("At least 8 characters. Your other browsers are signed out."),
+    ]
+}
+
+fn token_fields() -> Vec<Field> {
+    vec![
+        Field::new("scopes", "What the token may do", "select", "off")
+            .options(&[("read", "Read"), ("read write", "Read and write")]),
+    ]
+}
+
+/// Puts `error` beside the field it names in `fields`, or returns it for the top of the page.
+fn beside(fields: &mut [Field], error: &Error) -> Option<String> {
+    match error
+        .field
+        .and_then(|name| fields.iter_mut().find(|f| f.name == name))
+    {
+        Some(field) => {
+            field.error = Some(error.message.clone());
+            None
+        }
+        None => Some(error.message.clone()),
+    }
+}
+
+/// The settings page of `account`, with any form given already filled in (and its errors).
+async fn settings_page(
+    state: &Node,
+    browser: &Browser,
+    account: &Account,
+    profile: Option<Vec<Field>>,
+    password: Option<Vec<Field>>,
+    token_form: Option<Vec<Field>>,
+    shown: Shown,
+) -> Result<SettingsPage, PageError> {
+    let member = member_of(browser).ok_or_else(PageError::internal)?;
+    let tokens = accounts::tokens(&state.db, account.name())
+        .await
+        .map_err(account_error)?
+        .into_iter()
+        .map(|t| TokenRow {
+            id: t.id,
+            scopes: t.scopes,
+            created: when(t.created_at),
+            expires: t.expires_at.map(when),
+        })
+        .collect();
+    let has_password = account.user.password_hash.is_some();
+    Ok(SettingsPage {
+        title: "Settings".into(),
+        signed_in: signed_in(browser),
+        unread: notes::unread_count(state, &member).await?,
+        csrf: browser.csrf().await?,
+        notice: shown.notice,
+        profile: profile.unwrap_or_else(|| profile_fields(account)),
+        email: account.user.email.clone(),
+        email_verified: account.user.email_verified,
+        password: has_password.then(|| password.unwrap_or_else(password_fields)),
+        providers: if has_password {
+            Vec::new()
+        } else {
+            profile::linked_providers(state, account).await?
+        },
+        tokens,
+        token_fields: token_form.unwrap_or_else(token_fields),
+        new_token: shown.new_token,
+        calendar_url: shown.calendar_url,
+    })
+}
+
+fn account_error(e: AccountError) -> PageError {
+    match e {
+        AccountError::Invalid(m) => Error::refused(m).into(),
+        AccountError::NotFound(m) => Error::not_found(m).into(),
+        AccountError::Db(e) => e.into(),
+        other => {
+            tracing::error!(error = %other, "token operation failed");
+            PageError::internal()
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ProfileForm {
+    display_name: String,
+    summary: String,
+    time_zone: String,
+    locale: String,
+}
+
+/// `POST /settings/profile`.
+pub async fn save_profile(
+    State(state): State<Node>,
+    Posted { browser, form }: Posted<ProfileForm>,
+) -> PageResult {
+    let Some(account) = browser.account.clone() else {
+        return Ok(to_sign_in("/settings"));
+    };
+    let change = profile::ProfileChange {
+        display_name: &form.display_name,
+        summary: &form.summary,
+        time_zone: &form.time_zone,
+        locale: &form.locale,
+    };
+    match profile::update_profile(&state, &account, change).await {
+        Ok(_) => Ok(Redirect::to("/settings?saved=profile").into_response()),
+        Err(e) => {
+            let mut fields = profile_fields(&account);
+            for f in &mut fields {
+                f.value = match f.name {
+                    "display_name" => form.display_name.clone(),
+                    "summary" => form.summary.clone(),
+                    "time_zone" => form.time_zone.clone(),
+                    _ => form.locale.clone(),
+                };
+            }
+            let notice = beside(&mut fields, &e);
+            let shown = Shown {
+                notice,
+                ..Shown::default()
+            };
+            let page =
+                settings_page(&state, &browser, &account, Some(fields), None, None, shown).await?;
+            Ok(render(status_of(e.kind), &page))
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SavedQuery {
+    saved: String,
+}
+
+/// `GET /settings` (`?saved=…` after a change, saying what was saved).
+pub async fn settings(
+    State(state): State<Node>,
+    browser: Browser,
+    Query(q): Query<SavedQuery>,
+) -> PageResult {
+    let Some(account) = &browser.account else {
+        return Ok(to_sign_in("/settings"));
+    };
+    let notice = match q.saved.as_str() {
+        "profile" => Some("Your profile is saved.".to_string()),
+        "password" => {
+            Some("Your password is changed; your other browsers are signed out.".to_string())
+        }
+        "revoked" => Some("The token is revoked.".to_string()),
+        _ => None,
+    };
+    let shown = Shown {
+        notice,
+        ..Shown::default()
+    };
+    let page = settings_page(&state, &browser, account, None, None, None, shown).await?;
+    Ok(render(StatusCode::OK, &page))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PasswordForm {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /settings/password`.
+pub async fn change_password(
+    State(state): State<Node>,
+    Posted { browser, form }: Posted<PasswordForm>,
+) -> PageResult {
+    let Some(account) = browser.account.clone() else {
+        return Ok(to_sign_in("/settings"));
+    };
+    let Some(current) = browser.session.id().map(|id| super::store::id_hash(&id)) else {
+        return Ok(to_sign_in("/settings"));
+    };
+    match signin::change_password(
+        &state,
+        &account,
+        &form.current_password,
+        &form.new_password,
+        &current,
+    )
+    .await
+    {
+        Ok(()) => Ok(Redirect::to("/settings?saved=password").into_response()),
+        Err(e) => {
+            let mut fields = password_fields();
+            let notice = beside(&mut fields, &e);
+            let shown = Shown {
+                notice,
+                ..Shown::default()
+            };
+            let page =
+                settings_page(&state, &browser, &account, None, Some(fields), None, shown).await?;
+            Ok(render(status_of(e.kind), &page))
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TokenForm {
+    scopes: String,
+}
+
+/// `POST /settings/tokens`: a personal API token, shown once.
+pub async fn create_token(
+    State(state): State<Node>,
+    Posted { browser, form }: Posted<TokenForm>,
+) -> PageResult {
+    let Some(account) = browser.account.clone() else {
+        return Ok(to_sign_in("/settings"));
+    };
+    // The page offers read and write tokens; admin and calendar tokens are made elsewhere.
+    let scopes = match Scopes::parse(&form.scopes) {
+        Ok(s) if !s.iter().any(|s| s.starts_with("admin") || s == "calendar") => Ok(s),
+        Ok(_) => Err(Error::refused("choose Read or Read and write").on("scopes")),
+        Err(m) => Err(Error::invalid(m).on("scopes")),
+    };
+    let made = match scopes {
+        Ok(s) => accounts::issue_token(&state.db, account.name(), &s.as_string(), None)
+            .await
+            .map(|(_, secret)| (s.as_string(), secret))
+            .map_err(|e| match e {
+                AccountError::Invalid(m) => Error::refused(m).on("scopes"),
+                other => {
+                    tracing::error!(error = %other, "cannot make a token");
+                    Error::internal()
+                }
+            }),
+        Err(e) => Err(e),
+    };
+    match made {
+        Ok(new_token) => {
+            let shown = Shown {
+                notice: Some("Your new token is below. Copy it now: it is not shown again.".into()),
+                new_token: Some(new_token),
+                ..Shown::default()
+            };
+            let page = settings_page(&state, &browser, &account, None, None, None, shown).await?;
+            Ok(render(StatusCode::CREATED, &page))
+        }
+        Err(e) => {
+            let mut fields = token_fields();
+            let notice = beside(&mut fields, &e);
+            let shown = Shown {
+                notice,
+                ..Shown::default()
+            };
+            let page =
+                settings_page(&state, &browser, &account, None, None, Some(fields), shown).await?;
+            Ok(render(status_of(e.kind), &page))
+        }
+    }
+}
+
+/// `POST /settings/tokens/{id}/revoke`.
+pub async fn revoke_token(
+    State(state): State<Node>,
+    Path(id): Path<String>,
+    Posted { browser, .. }: Posted<Empty>,
+) -> PageResult {
+    let Some(account) = &browser.account else {
+        return Ok(to_sign_in("/settings"));
+    };
+    let id: i64 = id
+        .parse()
+        .map_err(|_| PageError::from(Error::not_found("you have no such token")))?;
+    accounts::revoke_token(&state.db, account.name(), id)
+        .await
+        .map_err(|e| match e {
+            AccountError::NotFound(_) => Error::not_found("you have no such token").into(),
+            other => account_error(other),
+        })?;
+    Ok(Redirect::to("/settings?saved=revoked").into_response())
+}
+
+/// `POST /settings/calendar`: a link to the member's personal calendar feed (the events they
+/// are going to), made as the API makes it: a `calendar` token, shown once in its URL.
+pub async fn create_calendar(
+    State(state): State<Node>,
+    Posted { browser, .. }: Posted<Empty>,
+) -> PageResult {
+    let Some(account) = browser.account.clone() else {
+        return Ok(to_sign_in("/settings"));
+    };
+    let token = accounts::create_token(&state.db, account.name(), "calendar")
+        .await
+        .map_err(account_error)?;
+    let shown = Shown {
+        notice: Some(
+            "Your calendar link is below. Copy it into your calendar app now: it is not shown again."
+                .into(),
+        ),
+        calendar_url: Some(format!("{}/calendar/{token}.ics", state.settings.base_url())),
+        ..Shown::default()
+    };
+    let page = settings_page(&state, &browser, &account, None, None, None, shown).await?;
+    Ok(render(StatusCode::CREATED, &page))
+}
+
+// ----- notifications -----
+
+/// Notifications a page shows.
+const PAGE: u64 = 30;
+
+/// One notification as the page lists it.
+pub struct NoteRow {
+    pub who: PersonLink,
+    /// "replied to your post" or "liked your post".
+    pub what: &'static str,
+    pub title: String,
+    pub href: String,
+    pub excerpt: String,
+    pub when: When,
+}
+
+#[derive(Template)]
+#[template(path = "ui/notifications.html")]
+struct NotificationsPage {
+    title: String,
+    signed_in: Option<String>,
+    unread: u64,
+    notes: Vec<NoteRow>,
+    /// The next (older) page.
+    next: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NotesQuery {
+    before: Option<i64>,
+}
+
+/// `GET /notifications` (`?before=ID` for older ones): newest first; opening the first page
+/// marks everything on it seen.
+pub async fn notifications(
+    State(state): State<Node>,
+    browser: Browser,
+    Query(q): Query<NotesQuery>,
+) -> PageResult {
+    let Some(member) = member_of(&browser) else {
+        return Ok(to_sign_in("/notifications"));
+    };
+    let (found, posts) = notes::gather(
+        &state,
+        &member,
+        &Window {
+            max_id: q.before,
+            since_id: None,
+            limit: PAGE + 1,
+            replies: true,
+            likes: true,
+        },
+    )
+    .await?;
+    let more = found.len() > usize::try_from(PAGE).unwrap_or(30);
+    let found: Vec<_> = found
+        .into_iter()
+        .take(usize::try_from(PAGE).unwrap_or(30))
+        .collect();
+    if q.before.is_none() {
+        if let Some(newest) = found.first() {
+            notes::mark_read(&state, &member, newest.id).await?;
+        }
+    }
+    // The titles of the threads replies belong to, looked up at once.
+    let thread_ids: Vec<i64> = posts.values().filter_map(|p| p.thread_id).collect();
+    let threads: std::collections::HashMap<i64, String> = state
+        .db
+        .posts_by_ids(&thread_ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.title.unwrap_or_default()))
+        .collect();
+    let people = People::load(&state, found.iter().map(|n| n.account.as_str())).await?;
+    let rows = found
+        .iter()
+        .filter_map(|n| {
+            let post = posts.get(&n.post_id)?;
+            let thread_title = match post.thread_id {
+                Some(t) => threads.get(&t).cloned().unwrap_or_default(),
+                None => post.title.clone().unwrap_or_default(),
+            };
+            Some(NoteRow {
+                who: people.link(&n.account),
+                what: match n.kind {
+                    Kind::Reply => "replied in",
+                    Kind::Like => "liked your post in",
+                },
+                title: if thread_title.is_empty() {
+                    "a thread".into()
+                } else {
+                    thread_title
+                },
+                href: match post.thread_id {
+                    Some(t) => format!("/threads/{t}#r{}", post.id),
+                    None => format!("/threads/{}", post.id),
+                },
+                excerpt: crate::markdown::excerpt(&crate::markdown::plain_text(&post.content), 200),
+                when: when(n.at),
+            })
+        })
+        .collect();
+    let page = NotificationsPage {
+        title: "Notifications".into(),
+        signed_in: signed_in(&browser),
+        unread: notes::unread_count(&state, &member).await?,
+        notes: rows,
+        next: if more {
+            found
+                .last()
+                .map(|n| format!("/notifications?before={}", n.id))
+        } else {
+            None
+        },
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// `GET /notifications/unread`: `{"count": N}` for the header's count (fetched by
+/// `static/app.js`); 401 for visitors.
+pub async fn unread(State(state): State<Node>, browser: Browser) -> Result<Response, PageError> {
+    let Some(member) = member_of(&browser) else {
+        return Ok((
+            StatusCode::UNAUTHORIZED,
+            Json(serde_json::json!({"error": "sign in first"})),
+        )
+            .into_response());
+    };
+    let count = notes::unread_count(&state, &member).await?;
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        Json(serde_json::json!({ "count": count })),
+    )
+        .into_response())
+}
