@@ -47,16 +47,18 @@ fn policy_error(e: PolicyError) -> Error {
 }
 
 /// The signed-in administrator, or the page to show instead.
-fn admin_of(browser: &Browser) -> Result<Member, Response> {
+fn admin_of(browser: &Browser) -> Result<Member, Box<Response>> {
     match member_of(browser) {
-        None => Err(to_sign_in("/admin")),
+        None => Err(Box::new(to_sign_in("/admin"))),
         Some(m) if m.user.is_admin => Ok(m),
-        Some(_) => Err(PageError::new(
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            "Only the node's administrators see this page.".into(),
-        )
-        .into_response()),
+        Some(_) => Err(Box::new(
+            PageError::new(
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                "Only the node's administrators see this page.".into(),
+            )
+            .into_response(),
+        )),
     }
 }
 
@@ -213,7 +215,7 @@ const NOTICE: &str = "admin_notice";
 pub async fn page(State(state): State<Node>, browser: Browser) -> PageResult {
     let me = match admin_of(&browser) {
         Ok(me) => me,
-        Err(response) => return Ok(response),
+        Err(response) => return Ok(*response),
     };
     let notice = browser
         .session
@@ -245,7 +247,7 @@ pub async fn act(
 ) -> PageResult {
     let me = match admin_of(&browser) {
         Ok(me) => me,
-        Err(response) => return Ok(response),
+        Err(response) => return Ok(*response),
     };
     let by = me.ap_id(&state);
     let value = form.value.trim().to_string();
