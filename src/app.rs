@@ -345,7 +345,7 @@ pub fn router(state: Node) -> Router {
 }
 
 /// Content negotiation of ActivityPub ids: a `GET` of an id (`/`, `/c/…`, `/u/…`, `/p/…`,
-/// `/e/…`, `/actor`) that does not ask for ActivityPub JSON goes to its page (`ui::id_pages`); every
+/// `/e/…`, `/a/…`, `/actor`) that does not ask for ActivityPub JSON goes to its page (`ui::id_pages`); every
 /// other request goes on to the router.
 async fn pages_for_browsers(
     axum::extract::State(pages): axum::extract::State<Router>,

@@ -5,7 +5,6 @@ use crate::activitypub::{
     client::AP_CONTENT_TYPE,
     objects::{AS_CONTEXT, PUBLIC},
 };
-use crate::markdown::escape_html;
 use crate::{
     db::LocalActor,
     domain::ActorKind,
@@ -23,7 +22,7 @@ use crate::{
 use axum::{
     extract::{OriginalUri, Path, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
     Json,
 };
 use serde_json::{json, Value};
@@ -490,7 +489,7 @@ async fn readable(
     Ok(view)
 }
 
-/// `GET /a/{key}`: an article owned here, as `Article` JSON or an HTML page.
+/// `GET /a/{key}`: an article owned here, as `Article` JSON (browsers get its page from `ui`).
 pub async fn article_object(
     State(state): State<Node>,
     Path(key): Path<String>,
@@ -500,14 +499,6 @@ pub async fn article_object(
 ) -> Result<Response, ApiError> {
     let (article, rev, authors) = owned_article(&state, &key).await?;
     let community = readable(&state, &article.community, &method, &uri, &headers).await?;
-    if !wants_activity_json(&headers) {
-        let page = format!(
-            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head><body><h1>{t}</h1>{body}</body></html>\n",
-            t = escape_html(&rev.title),
-            body = markdown::render(&rev.content),
-        );
-        return Ok(Html(page).into_response());
-    }
     let mut doc = articles::article_json(&article, &rev, &authors, &community.mention());
     privacy::address(&mut doc, &community);
     Ok(activity_json(doc))

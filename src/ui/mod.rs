@@ -77,6 +77,7 @@ pub fn id_pages(state: &Node) -> Router {
         .route("/u/{name}", get(person_by_id))
         .route("/p/{key}", get(post_by_id))
         .route("/e/{key}", get(event_by_id))
+        .route("/a/{key}", get(article_by_id))
         .layer(sessions(state))
         .with_state(state.clone())
 }
@@ -86,7 +87,7 @@ pub fn is_id_page(path: &str) -> bool {
     if path == "/" || path == "/actor" {
         return true;
     }
-    ["/c/", "/u/", "/p/", "/e/"].iter().any(|prefix| {
+    ["/c/", "/u/", "/p/", "/e/", "/a/"].iter().any(|prefix| {
         path.strip_prefix(prefix)
             .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
     })
@@ -129,6 +130,24 @@ async fn event_by_id(
             PageError::from(Error::not_found("There is no such event on this node."))
         })?;
     events::event(state, browser, axum::extract::Path(event.id)).await
+}
+
+async fn article_by_id(
+    state: axum::extract::State<Node>,
+    browser: Browser,
+    axum::extract::Path(key): axum::extract::Path<String>,
+) -> Result<Response, PageError> {
+    let ap_id = format!("{}/a/{key}", state.settings.base_url());
+    let article = state.db.article_by_ap_id(&ap_id).await?.ok_or_else(|| {
+        PageError::from(Error::not_found("There is no such article on this node."))
+    })?;
+    articles::article(
+        state,
+        browser,
+        axum::extract::Path(article.id),
+        axum::extract::Query(articles::ArticleQuery::default()),
+    )
+    .await
 }
 
 /// The pages' routes, with the session layer (which only they use).

@@ -329,6 +329,18 @@ async fn members_only_articles_show_nothing_to_strangers_and_visitors() {
     olga.get(&format!("/articles/{id}"))
         .await
         .shows(200, "secret figures");
+    // The article's ActivityPub id opens its page for a member, and for nobody else.
+    let ap_path = node
+        .state
+        .db
+        .article(id)
+        .await
+        .expect("q")
+        .expect("a")
+        .ap_id
+        .trim_start_matches(&node.base)
+        .to_string();
+    olga.get(&ap_path).await.shows(200, "secret figures");
     olga.get("/communities/board")
         .await
         .shows(200, "Merger plan");
@@ -344,6 +356,7 @@ async fn members_only_articles_show_nothing_to_strangers_and_visitors() {
             format!("/articles/{id}/edit"),
             "/communities/board/articles".to_string(),
             "/communities/board/articles/new".to_string(),
+            ap_path.clone(),
         ] {
             let page = b.get(&path).await;
             assert_eq!(

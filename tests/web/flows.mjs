@@ -256,6 +256,13 @@ try {
   check((await c.content()).includes("You are going"), "carl is promoted when olga leaves");
   out.eventUrl = eventUrl;
 
+  // Bea's notifications name olga's reply and like; her settings page.
+  await go(b, `${BETA}/notifications`);
+  await look(b, "notifications");
+  check((await b.locator("main").innerText()).includes(olga), "the notifications name who answered");
+  await go(b, `${BETA}/settings`);
+  await look(b, "settings");
+
   // The remaining page types: account pages, a confirmation, and a not-found page.
   await go(b, `${BETA}/sessions`);
   await look(b, "sessions");

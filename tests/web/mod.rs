@@ -86,6 +86,8 @@ async fn discussions_across_nodes_in_a_browser() {
                 "post-delete",
                 "not-found",
                 "forgot-password",
+                "notifications",
+                "settings",
             ]
         } else {
             &[]
