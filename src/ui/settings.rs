@@ -52,6 +52,8 @@ struct SettingsPage {
     title: String,
     signed_in: Option<String>,
     unread: u64,
+    /// Administrators get a link to the admin page.
+    is_admin: bool,
     csrf: String,
     notice: Option<String>,
     profile: Vec<Field>,
@@ -154,6 +156,7 @@ async fn settings_page(
         title: "Settings".into(),
         signed_in: signed_in(browser),
         unread: notes::unread_count(state, &member).await?,
+        is_admin: member.user.is_admin,
         csrf: browser.csrf().await?,
         notice: shown.notice,
         profile: profile.unwrap_or_else(|| profile_fields(account)),

@@ -456,6 +456,9 @@ async fn admin_pages_are_for_admins_and_their_actions_take_effect() {
         303
     );
     root.get("/admin").await.shows(200, "Administration");
+    // Administrators find the page from their settings; others see no link to it.
+    root.get("/settings").await.shows(200, "href=\"/admin\"");
+    assert!(!sam.get("/settings").await.body.contains("href=\"/admin\""));
     let done = root
         .submit(
             "/admin",
