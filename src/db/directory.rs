@@ -194,4 +194,29 @@ impl Db {
             .all(self.conn())
             .await
     }
+
+    /// The articles of `communities` whose review is due at `now`, longest overdue first: a
+    /// member's home page.
+    pub async fn articles_due(
+        &self,
+        communities: &[String],
+        now: i64,
+        limit: u64,
+    ) -> Result<Vec<super::articles::Article>, DbErr> {
+        use super::entities::article;
+        if communities.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Days as BIGINT: an INTEGER product overflows on PostgreSQL past 24 days.
+        let due = "COALESCE(last_reviewed_at, created_at) + CAST(review_interval_days AS BIGINT) * 86400000";
+        article::Entity::find()
+            .filter(article::Column::Community.is_in(communities.iter().cloned()))
+            .filter(article::Column::ReviewIntervalDays.is_not_null())
+            .filter(Expr::cust(due).lte(now))
+            .order_by(Expr::cust(due), sea_orm::Order::Asc)
+            .order_by_asc(article::Column::Id)
+            .limit(limit)
+            .all(self.conn())
+            .await
+    }
 }

@@ -148,6 +148,8 @@ struct HomePage {
     communities: Vec<CommunityRow>,
     threads: Vec<ThreadRow>,
     events: Vec<super::events::EventRow>,
+    /// Articles due for review: (link, title, community).
+    due: Vec<(String, String, String)>,
 }
 
 /// `GET /`: for visitors, what the node is and its communities; for members, the latest
@@ -156,7 +158,7 @@ pub async fn home(State(state): State<Node>, browser: Browser) -> PageResult {
     let member = member_of(&browser);
     let registration = state.settings.accounts.registration;
     let base = state.settings.base_url();
-    let (communities, threads, events) = match &member {
+    let (communities, threads, events, due) = match &member {
         Some(m) => {
             let mine = state.db.accepted_communities(&m.ap_id(&state)).await?;
             let known = svc::known_many(&state, mine.iter().map(String::as_str)).await?;
@@ -171,10 +173,24 @@ pub async fn home(State(state): State<Node>, browser: Browser) -> PageResult {
                 .db
                 .upcoming_events(&readable, crate::db::now_ms(), 10)
                 .await?;
+            let due = state
+                .db
+                .articles_due(&readable, crate::db::now_ms(), 10)
+                .await?
+                .into_iter()
+                .map(|a| {
+                    let community = known
+                        .get(&a.community)
+                        .map(|v| v.title.clone())
+                        .unwrap_or_default();
+                    (format!("/articles/{}", a.id), a.title, community)
+                })
+                .collect();
             (
                 community_rows(&state, Some(m), &views).await?,
                 threads,
                 super::events::rows(&upcoming, &m.user.time_zone),
+                due,
             )
         }
         None => {
@@ -186,6 +202,7 @@ pub async fn home(State(state): State<Node>, browser: Browser) -> PageResult {
                 .collect();
             (
                 community_rows(&state, None, &views).await?,
+                Vec::new(),
                 Vec::new(),
                 Vec::new(),
             )
@@ -209,6 +226,7 @@ pub async fn home(State(state): State<Node>, browser: Browser) -> PageResult {
             communities,
             threads,
             events,
+            due,
         },
     ))
 }

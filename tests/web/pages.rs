@@ -607,3 +607,52 @@ async fn pages_cost_the_same_queries_for_few_or_many_items() {
     eprintln!("queries of home, directory, community, thread, profile, search with 2 and 30 items: {costs:?}");
     assert_eq!(costs[0], costs[1], "queries per page: {costs:?}");
 }
+
+/// A member's home lists the latest threads, the events coming up and the articles due for
+/// review in their communities — and only theirs.
+#[tokio::test]
+async fn a_members_home_shows_what_needs_them() {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let node = open_node().await;
+    let olga = member(&node, "olga").await;
+    olga.submit("/communities/new", "/communities/new", &[("slug", "guild")])
+        .await;
+    olga.submit(
+        "/communities/guild",
+        "/communities/guild/threads",
+        &[("title", "Weekly sync notes"), ("content", "Agenda")],
+    )
+    .await;
+    let made = olga
+        .submit(
+            "/communities/guild/articles/new",
+            "/communities/guild/articles/new",
+            &[
+                ("title", "Runbook for outages"),
+                ("content", "Page the on-call.\n"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    olga.get("/").await.shows(200, "Weekly sync notes");
+    assert!(!olga.get("/").await.body.contains("Due for review"));
+    // Reviewed every day, written two days ago: due.
+    let conn = Database::connect(node.db.url.as_str()).await.expect("db");
+    let two_days_ago = roundtable::db::now_ms() - 2 * 86_400_000;
+    conn.execute_raw(Statement::from_string(
+        conn.get_database_backend(),
+        format!("UPDATE articles SET review_interval_days = 1, created_at = {two_days_ago}"),
+    ))
+    .await
+    .expect("update");
+    conn.close().await.ok();
+    let home = olga.get("/").await;
+    home.shows(200, "Due for review");
+    assert!(home.body.contains("Runbook for outages"), "{}", home.body);
+    // Someone who is not a member sees none of it on their home page.
+    let sam = member(&node, "sam").await;
+    let theirs = sam.get("/").await;
+    for text in ["Weekly sync notes", "Runbook for outages", "Due for review"] {
+        assert!(!theirs.body.contains(text), "{text} on a non-member's home");
+    }
+}
