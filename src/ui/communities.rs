@@ -362,6 +362,8 @@ struct CommunityPage {
     by_node: Vec<(String, Vec<MemberRow>)>,
     events: Vec<super::events::EventRow>,
     is_moderator: bool,
+    /// Requests to join, for the moderators of a community hosted here: (membership id, who).
+    requests: Vec<(i64, PersonLink)>,
     atom: Option<String>,
     calendar: String,
     compose: Compose,
@@ -444,6 +446,19 @@ async fn community_page(
     } else {
         (Vec::new(), false)
     };
+    let requests = if is_moderator && view.local().is_some() {
+        let page = state
+            .db
+            .members_page(&view.ap_id, Some(MemberState::Pending), None, MEMBERS_SHOWN)
+            .await?;
+        let people = People::load(state, page.items.iter().map(|m| m.actor.as_str())).await?;
+        page.items
+            .iter()
+            .map(|m| (m.id, people.link(&m.actor)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let (threads, next, by_node) = if can_read {
         let page = state
             .db
@@ -495,6 +510,7 @@ async fn community_page(
             by_node,
             events,
             is_moderator,
+            requests,
             atom: local_slug
                 .as_ref()
                 .filter(|_| privacy::is_public(view))
@@ -627,6 +643,27 @@ pub async fn leave(
     let view = svc::resolve(&state, &handle).await?;
     svc::leave(&state, &member, &view).await?;
     Ok(Redirect::to(&community_href(&view)).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DecideForm {
+    membership: i64,
+    approve: bool,
+}
+
+/// `POST /communities/{handle}/requests`: a moderator approves or declines a request to join.
+pub async fn decide(
+    State(state): State<Node>,
+    Path(handle): Path<String>,
+    Posted { browser, form }: Posted<DecideForm>,
+) -> PageResult {
+    let Some(member) = member_of(&browser) else {
+        return Ok(to_sign_in(&format!("/communities/{}", encode(&handle))));
+    };
+    let view = svc::resolve(&state, &handle).await?;
+    svc::decide_membership(&state, &member, &view, form.membership, form.approve).await?;
+    Ok(Redirect::to(&format!("{}#requests", community_href(&view))).into_response())
 }
 
 // ----- a new community -----

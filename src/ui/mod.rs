@@ -164,6 +164,7 @@ pub fn router(state: &Node) -> Router<Node> {
         .route("/communities/{handle}", get(communities::community))
         .route("/communities/{handle}/join", post(communities::join))
         .route("/communities/{handle}/leave", post(communities::leave))
+        .route("/communities/{handle}/requests", post(communities::decide))
         .route(
             "/communities/{handle}/threads",
             post(communities::start_thread),
@@ -197,6 +198,10 @@ pub fn router(state: &Node) -> Router<Node> {
         )
         .route("/posts/{id}/remove", post(threads::remove))
         .route("/posts/{id}/ban-author", post(threads::ban_author))
+        .route(
+            "/posts/{id}/report",
+            get(threads::report_page).post(threads::report),
+        )
         .route("/preview", post(threads::preview))
         .route("/people/{handle}", get(people::person))
         .route("/search", get(search::search))

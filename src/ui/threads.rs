@@ -632,6 +632,85 @@ pub async fn ban_author(
     Ok(Redirect::to(&anchor(&post)).into_response())
 }
 
+// ----- reports -----
+
+fn report_form(post: &Post, csrf: String) -> FormPage {
+    let mut page = FormPage::new(
+        "Report this post",
+        &format!("/posts/{}/report", post.id),
+        csrf,
+        "Send the report",
+    );
+    page.intro = vec![
+        "The community's moderators (and the author's node, if it is another one) get your report with a link to the post.".into(),
+    ];
+    page.fields = vec![Field::new(
+        "reason",
+        "What is wrong with it",
+        "textarea",
+        "off",
+    )];
+    page
+}
+
+/// `GET /posts/{id}/report`.
+pub async fn report_page(
+    State(state): State<Node>,
+    browser: Browser,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let Some(member) = member_of(&browser) else {
+        return Ok(to_sign_in(&format!("/posts/{id}/report")));
+    };
+    let post = load(&state, id).await?;
+    readable_community(&state, Some(&member), &post).await?;
+    let mut page = report_form(&post, browser.csrf().await?);
+    page.signed_in = Some(member.actor.name.clone());
+    Ok(page.render_with(StatusCode::OK))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ReportForm {
+    reason: String,
+}
+
+/// `POST /posts/{id}/report`: files a report with the community's moderators.
+pub async fn report(
+    State(state): State<Node>,
+    Path(id): Path<i64>,
+    Posted { browser, form }: Posted<ReportForm>,
+) -> PageResult {
+    let Some(member) = member_of(&browser) else {
+        return Ok(to_sign_in(&format!("/posts/{id}/report")));
+    };
+    let post = load(&state, id).await?;
+    readable_community(&state, Some(&member), &post).await?;
+    let result = if form.reason.trim().is_empty() {
+        Err(Error::invalid("Say what is wrong, so the moderators can judge it.").on("reason"))
+    } else {
+        crate::service::reports::file(&state, &member, &post.ap_id, &form.reason)
+            .await
+            .map_err(|e| if e.field.is_none() { e.on("reason") } else { e })
+    };
+    match result {
+        Ok(_) => Ok(super::pages::message(
+            StatusCode::OK,
+            "Thank you",
+            "The moderators got your report.",
+            Some((&anchor(&post), "Back to the post")),
+        )),
+        Err(e) => {
+            let mut page = report_form(&post, browser.csrf().await?);
+            page.signed_in = Some(member.actor.name.clone());
+            if let Some(f) = page.fields.first_mut() {
+                f.value = form.reason.clone();
+            }
+            Ok(page.with_error(&e).render_with(super::status_of(e.kind)))
+        }
+    }
+}
+
 // ----- preview -----
 
 #[derive(Deserialize, Default)]

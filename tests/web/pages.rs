@@ -656,3 +656,98 @@ async fn a_members_home_shows_what_needs_them() {
         assert!(!theirs.body.contains(text), "{text} on a non-member's home");
     }
 }
+
+/// Someone asks to join a members-only community, a moderator approves the request on the
+/// community's page, and the new member reads and reports a post.
+#[tokio::test]
+async fn moderators_approve_requests_and_members_report_posts() {
+    let node = open_node().await;
+    let olga = member(&node, "olga").await;
+    olga.submit(
+        "/communities/new",
+        "/communities/new",
+        &[("slug", "board"), ("visibility", "members")],
+    )
+    .await;
+    let thread = olga
+        .submit(
+            "/communities/board",
+            "/communities/board/threads",
+            &[("title", "Budget"), ("content", "Numbers inside")],
+        )
+        .await
+        .location
+        .expect("thread");
+    let sam = member(&node, "sam").await;
+    sam.submit("/communities/board", "/communities/board/join", &[])
+        .await;
+    sam.get("/communities/board")
+        .await
+        .shows(200, "Your request to join is waiting");
+    assert_eq!(sam.get(&thread).await.status, 404, "not yet a member");
+    let page = olga.get("/communities/board").await;
+    page.shows(200, "Requests to join");
+    assert!(page.body.contains("sam@"), "{}", page.body);
+    // A stranger cannot decide requests.
+    let eve = member(&node, "eve").await;
+    let id = node
+        .state
+        .db
+        .members(
+            &format!("{}/c/board", node.base),
+            Some(roundtable::domain::MemberState::Pending),
+        )
+        .await
+        .expect("q")[0]
+        .id
+        .to_string();
+    let csrf = eve.get("/communities").await.csrf();
+    let out = eve
+        .post(
+            "/communities/board/requests",
+            &[("csrf", &csrf), ("membership", &id), ("approve", "true")],
+        )
+        .await;
+    assert_eq!(out.status, 403, "{}", out.body);
+    assert_eq!(sam.get(&thread).await.status, 404);
+    let out = olga
+        .submit(
+            "/communities/board",
+            "/communities/board/requests",
+            &[("membership", &id), ("approve", "true")],
+        )
+        .await;
+    assert_eq!(out.status, 303, "{}", out.body);
+    sam.get(&thread).await.shows(200, "Numbers inside");
+
+    // Sam reports the thread; an empty reason is explained beside its field.
+    let post_id = thread.trim_start_matches("/threads/");
+    let report = format!("/posts/{post_id}/report");
+    let out = sam.submit(&report, &report, &[("reason", " ")]).await;
+    assert_eq!(out.status, 400, "{}", out.body);
+    assert!(
+        out.body.contains("id=\"field-reason-error\""),
+        "{}",
+        out.body
+    );
+    sam.submit(&report, &report, &[("reason", "Off topic for the board")])
+        .await
+        .shows(200, "The moderators got your report");
+    // It waits in the moderation queue, about this thread.
+    let queue = node
+        .state
+        .db
+        .report_queue(None, None, None, 50)
+        .await
+        .expect("reports");
+    assert_eq!(queue.items.len(), 1);
+    assert_eq!(queue.items[0].reason, "Off topic for the board");
+    let post = node
+        .state
+        .db
+        .post(post_id.parse().expect("id"))
+        .await
+        .expect("q")
+        .expect("post");
+    assert_eq!(queue.items[0].object, post.ap_id);
+}
