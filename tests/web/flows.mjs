@@ -263,6 +263,18 @@ try {
   await go(b, `${BETA}/settings`);
   await look(b, "settings");
 
+  // Articles of the community: the list and a new article.
+  await go(a, `${ALPHA}/communities/${slug}/articles`);
+  await look(a, "articles");
+  await go(a, `${ALPHA}/communities/${slug}/articles/new`);
+  await look(a, "article-new");
+  // Reporting a post, and signing out.
+  await go(a, olgaThread);
+  await a.getByRole("link", { name: /^Report/ }).first().click();
+  await look(a, "report");
+  await go(b, `${BETA}/sign-out`);
+  await look(b, "sign-out");
+
   // The remaining page types: account pages, a confirmation, and a not-found page.
   await go(b, `${BETA}/sessions`);
   await look(b, "sessions");

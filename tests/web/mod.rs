@@ -88,6 +88,10 @@ async fn discussions_across_nodes_in_a_browser() {
                 "forgot-password",
                 "notifications",
                 "settings",
+                "articles",
+                "article-new",
+                "report",
+                "sign-out",
             ]
         } else {
             &[]
