@@ -130,11 +130,13 @@ async fn readable(
     member: Option<&Member>,
     article: &Article,
 ) -> Result<CommunityView, PageError> {
-    let view = privacy::community_of(state, &article.community).await?;
-    if privacy::may_read(state, member, &view).await.is_err() {
-        return Err(not_found().into());
-    }
-    Ok(view)
+    super::views::readable_in(
+        state,
+        member,
+        &article.community,
+        "There is no such article on this node.",
+    )
+    .await
 }
 
 /// A revision of `article`, 404 when it is not one.

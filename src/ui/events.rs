@@ -21,7 +21,6 @@ use crate::{
         discussions::{self as svc, CommunityView, Member},
         error::Error,
         events::{self, EventInput},
-        privacy,
     },
 };
 use askama::Template;
@@ -144,11 +143,13 @@ async fn readable(
     member: Option<&Member>,
     event: &Event,
 ) -> Result<CommunityView, PageError> {
-    let view = privacy::community_of(state, &event.community).await?;
-    if privacy::may_read(state, member, &view).await.is_err() {
-        return Err(Error::not_found("There is no such event on this node.").into());
-    }
-    Ok(view)
+    super::views::readable_in(
+        state,
+        member,
+        &event.community,
+        "There is no such event on this node.",
+    )
+    .await
 }
 
 /// `GET /events/{id}`.

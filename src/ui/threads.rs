@@ -9,7 +9,7 @@ use super::{
     accounts::to_sign_in,
     communities::{member_of, Empty},
     pages::{render, Field, FormPage},
-    views::{community_href, post_html, when, People, PersonLink, When},
+    views::{community_href, post_html, readable_in, when, People, PersonLink, When},
     Browser, PageError, Posted,
 };
 use crate::{
@@ -112,11 +112,13 @@ async fn readable_community(
     member: Option<&Member>,
     post: &Post,
 ) -> Result<CommunityView, PageError> {
-    let view = privacy::community_of(state, &post.community).await?;
-    if privacy::may_read(state, member, &view).await.is_err() {
-        return Err(Error::not_found("There is no such post on this node.").into());
-    }
-    Ok(view)
+    readable_in(
+        state,
+        member,
+        &post.community,
+        "There is no such post on this node.",
+    )
+    .await
 }
 
 /// `GET /threads/{id}` (a reply's id opens its thread at the reply).

@@ -103,6 +103,25 @@ pub fn encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// The community of an item (post, article, event) the reader is looking at, after the one
+/// read check (`service::privacy::may_read`): an item the reader may not read is "not found"
+/// with `missing` as its message, exactly as if it did not exist.
+pub async fn readable_in(
+    state: &Node,
+    reader: Option<&svc::Member>,
+    community: &str,
+    missing: &str,
+) -> Result<svc::CommunityView, super::PageError> {
+    let view = crate::service::privacy::community_of(state, community).await?;
+    if crate::service::privacy::may_read(state, reader, &view)
+        .await
+        .is_err()
+    {
+        return Err(Error::not_found(missing).into());
+    }
+    Ok(view)
+}
+
 /// A post's HTML, sanitized again on the way out (stored HTML is sanitized when it arrives;
 /// this keeps a page safe even from a row written by an older version).
 pub fn post_html(post: &Post) -> String {

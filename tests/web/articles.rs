@@ -3,31 +3,9 @@
 //! stewards' buttons, a members-only community's articles kept from strangers and visitors,
 //! and refused input beside its field.
 
-use super::open_node;
-use crate::harness::{browser::Browser, chromium, Node};
+use super::{member, open_node};
+use crate::harness::{browser::Browser, chromium};
 use serde_json::Value;
-
-const PASSWORD: &str = "correct horse battery staple";
-
-/// Signs `name` up and in on `node` through the pages.
-async fn member(node: &Node, name: &str) -> Browser {
-    let b = Browser::new(node.addr.port());
-    let out = b
-        .submit(
-            "/sign-up",
-            "/sign-up",
-            &[
-                ("email", &format!("{name}@example.org")),
-                ("name", name),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert!(out.status < 400, "sign-up: {}", out.body);
-    assert_eq!(b.sign_in(name, PASSWORD).await.status, 303);
-    assert_eq!(b.signed_in_as().await.as_deref(), Some(name));
-    b
-}
 
 /// `owner` starts the community `slug` with `visibility`.
 async fn community(owner: &Browser, slug: &str, visibility: &str) {

@@ -2,7 +2,7 @@
 //! page type): two nodes, the community on the other one, driven with JavaScript and without.
 //! Screenshots of every page type land in `target/screenshots/`.
 
-use crate::harness::{chromium, Node, NodeOptions};
+use crate::harness::{browser::Browser, chromium, Node, NodeOptions};
 use serde_json::Value;
 
 mod articles;
@@ -10,6 +10,29 @@ mod pages;
 mod settings;
 
 const FLOWS: &str = include_str!("flows.mjs");
+
+/// The password of every member the web tests sign up.
+pub(super) const PASSWORD: &str = "correct horse battery staple";
+
+/// Signs `name` up and in on `node` through the pages.
+pub(super) async fn member(node: &Node, name: &str) -> Browser {
+    let b = Browser::new(node.addr.port());
+    let out = b
+        .submit(
+            "/sign-up",
+            "/sign-up",
+            &[
+                ("email", &format!("{name}@example.org")),
+                ("name", name),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert!(out.status < 400, "sign-up: {}", out.body);
+    assert_eq!(b.sign_in(name, PASSWORD).await.status, 303);
+    assert_eq!(b.signed_in_as().await.as_deref(), Some(name));
+    b
+}
 
 /// A node whose registration is open and whose sign-ups need no mailed confirmation.
 async fn open_node() -> Node {
@@ -175,7 +198,7 @@ async fn admin(node: &Node) {
     .expect("an admin");
 }
 
-const ADMIN_PASSWORD: &str = "correct horse battery staple";
+const ADMIN_PASSWORD: &str = PASSWORD;
 
 /// Two nodes' admins agree a partnership in their own browsers (with JavaScript, then without
 /// between another pair): proposed on one node's admin page, accepted on the other's, and both

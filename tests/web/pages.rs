@@ -1,31 +1,9 @@
 //! The pages over plain HTTP: content negotiation of ActivityPub ids, the headers every page
 //! carries, and a stranger's and a visitor's attempts on a members-only community's pages.
 
-use super::open_node;
+use super::{member, open_node};
 use crate::harness::{browser::Browser, http, Node};
 use serde_json::Value;
-
-const PASSWORD: &str = "correct horse battery staple";
-
-/// Signs `name` up and in on `node` through the pages.
-async fn member(node: &Node, name: &str) -> Browser {
-    let b = Browser::new(node.addr.port());
-    let out = b
-        .submit(
-            "/sign-up",
-            "/sign-up",
-            &[
-                ("email", &format!("{name}@example.org")),
-                ("name", name),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert!(out.status < 400, "sign-up: {}", out.body);
-    assert_eq!(b.sign_in(name, PASSWORD).await.status, 303);
-    assert_eq!(b.signed_in_as().await.as_deref(), Some(name));
-    b
-}
 
 async fn get_as(node: &Node, path: &str, accept: &str) -> reqwest::Response {
     http()

@@ -1,31 +1,9 @@
 //! The member's own pages over HTTP: settings (profile, password, API tokens, calendar link)
 //! and notifications (replies and likes, the unread count in the header, read on opening).
 
-use super::open_node;
-use crate::harness::{browser::Browser, http, Node};
+use super::{member, open_node, PASSWORD};
+use crate::harness::{browser::Browser, http};
 use serde_json::Value;
-
-const PASSWORD: &str = "correct horse battery staple";
-
-/// Signs `name` up and in on `node` through the pages.
-async fn member(node: &Node, name: &str) -> Browser {
-    let b = Browser::new(node.addr.port());
-    let out = b
-        .submit(
-            "/sign-up",
-            "/sign-up",
-            &[
-                ("email", &format!("{name}@example.org")),
-                ("name", name),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert!(out.status < 400, "sign-up: {}", out.body);
-    assert_eq!(b.sign_in(name, PASSWORD).await.status, 303);
-    assert_eq!(b.signed_in_as().await.as_deref(), Some(name));
-    b
-}
 
 /// The unread count `/notifications/unread` gives.
 async fn unread(b: &Browser) -> i64 {
