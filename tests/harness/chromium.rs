@@ -26,7 +26,8 @@ fn installed(dir: &Path) -> bool {
     })
 }
 
-/// The directory with the npm packages installed, and chromium present.
+/// The directory with the npm packages installed and the shared module written beside them,
+/// and chromium present.
 pub fn browser_dir() -> PathBuf {
     let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     if !Path::new(CHROMIUM).exists() {
@@ -79,8 +80,19 @@ pub fn browser_dir() -> PathBuf {
         );
         assert!(installed(&dir), "{PACKAGES:?} missing after npm install");
     }
+    // Written under the lock, so no script reads it half-written.
+    let shared = dir.join("roundtable-browser.mjs");
+    if std::fs::read_to_string(&shared).ok().as_deref() != Some(SHARED) {
+        let tmp = dir.join(format!(".roundtable-browser-{}.mjs", std::process::id()));
+        std::fs::write(&tmp, SHARED).expect("write the shared browser module");
+        std::fs::rename(&tmp, &shared).expect("place the shared browser module");
+    }
     dir
 }
+
+/// What every browser script imports (`./roundtable-browser.mjs`): the browser, contexts,
+/// axe-core, screenshots.
+const SHARED: &str = include_str!("../web/browser.mjs");
 
 /// Runs a browser script (its text) with `env`, and reads the JSON object it prints last. A
 /// failing script fails the test with its output.
@@ -88,6 +100,7 @@ pub async fn run(name: &str, script: &str, env: &[(&str, String)]) -> serde_json
     let dir = tokio::task::spawn_blocking(browser_dir)
         .await
         .expect("install the browser packages");
+
     // ES modules resolve imports from the script's own directory: it lives beside node_modules.
     let path = dir.join(format!("{name}-{}.mjs", std::process::id()));
     std::fs::write(&path, script).expect("write the browser script");

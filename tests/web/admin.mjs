@@ -1,50 +1,13 @@
 // The admins of two nodes agree a partnership in their own browsers: one proposes it on its
 // /admin page, the other accepts the request on theirs, and both list each other as partners.
 // Run with JavaScript and without (JS=on|off). Prints one JSON object as its last line.
-import { chromium } from "playwright-core";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { start, check } from "./roundtable-browser.mjs";
 
-const require = createRequire(import.meta.url);
-const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const { A, B, A_DOMAIN, B_DOMAIN, SHOTS, JS, PASSWORD } = process.env;
 const js = JS !== "off";
-const out = { js, pages: {}, violations: [], cspErrors: [], serverErrors: [] };
-setTimeout(() => { console.log(JSON.stringify({ ...out, error: "the browser script timed out" })); process.exit(1); }, 240_000).unref();
-
-function check(cond, what) {
-  if (!cond) throw new Error(`check failed: ${what}`);
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-
-async function page() {
-  const ctx = await browser.newContext({ javaScriptEnabled: js, viewport: { width: 1280, height: 900 } });
-  const p = await ctx.newPage();
-  p.on("console", (m) => { if (/Content Security Policy|Refused to/.test(m.text())) out.cspErrors.push(m.text()); });
-  p.on("response", (r) => { if (r.status() >= 500) out.serverErrors.push(`${r.status()} ${r.url()}`); });
-  return p;
-}
-
-async function look(p, kind) {
-  if (!js || out.pages[kind]) return;
-  await p.evaluate(AXE);
-  const result = await p.evaluate(() =>
-    axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } }));
-  for (const v of result.violations.filter((v) => v.impact === "serious" || v.impact === "critical")) {
-    out.violations.push({ page: kind, id: v.id, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) });
-  }
-  out.pages[kind] = { passes: result.passes.length };
-  for (const [width, height, label] of [[1280, 900, "desktop"], [390, 844, "phone"]]) {
-    await p.setViewportSize({ width, height });
-    await p.screenshot({ path: `${SHOTS}/${kind}-${label}.png`, fullPage: true });
-  }
-  await p.setViewportSize({ width: 1280, height: 900 });
-}
+const run = await start({ js, shots: SHOTS, seconds: 240 });
+const { look, until } = run;
+const page = run.page;
 
 async function signIn(p, base, name) {
   await p.goto(`${base}/sign-in`);
@@ -54,15 +17,6 @@ async function signIn(p, base, name) {
   await p.waitForLoadState();
 }
 
-async function until(p, url, text, what) {
-  for (let i = 0; i < 60; i++) {
-    const r = await p.goto(url);
-    check(r && r.status() < 500, `${url} answered ${r && r.status()}`);
-    if ((await p.content()).includes(text)) return;
-    await p.waitForTimeout(250);
-  }
-  throw new Error(`waited in vain for ${what}`);
-}
 
 try {
   const a = await page();
@@ -91,9 +45,7 @@ try {
   // The directory names partner organizations.
   await a.goto(`${A}/communities`);
   check((await a.content()).includes("Partner organizations"), "the directory names the partners");
+  await run.finish();
 } catch (e) {
-  out.error = String(e && e.stack || e);
-} finally {
-  await browser.close();
+  await run.finish(e);
 }
-console.log(JSON.stringify(out));

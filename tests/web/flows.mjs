@@ -3,12 +3,8 @@
 // its second member lives. Run once with JavaScript and once without (JS=on|off); the
 // same forms must work both ways. Prints one JSON object (what the Rust test checks
 // against the databases) as its last line.
-import { chromium } from "playwright-core";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { start, check } from "./roundtable-browser.mjs";
 
-const require = createRequire(import.meta.url);
-const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const { ALPHA, BETA, ALPHA_DOMAIN, SHOTS, JS, SUFFIX } = process.env;
 const js = JS !== "off";
 const tag = js ? "js" : "nojs";
@@ -16,62 +12,9 @@ const olga = `olga${SUFFIX}`;
 const bea = `bea${SUFFIX}`;
 const slug = `guild${SUFFIX}`;
 const password = "correct horse battery staple";
-const out = { js, pages: {}, violations: [], cspErrors: [], serverErrors: [] };
+const run = await start({ js, shots: SHOTS, seconds: 300 });
+const { out, look, go, until, context } = run;
 
-function check(cond, what) {
-  if (!cond) throw new Error(`check failed: ${what}`);
-}
-
-// No step may hang the suite: the whole script gives up after five minutes.
-setTimeout(() => { console.log(JSON.stringify({ ...out, error: "the browser script timed out" })); process.exit(1); }, 300_000).unref();
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-
-async function context() {
-  const ctx = await browser.newContext({ javaScriptEnabled: js, viewport: { width: 1280, height: 900 } });
-  ctx.on("page", watch);
-  return ctx;
-}
-
-function watch(page) {
-  page.on("console", (msg) => {
-    if (/Content Security Policy|Refused to/.test(msg.text())) out.cspErrors.push(msg.text());
-  });
-  page.on("response", (r) => {
-    if (r.status() >= 500) out.serverErrors.push(`${r.status()} ${r.url()}`);
-  });
-}
-
-// Accessibility and screenshots of a page type, in the JavaScript run (axe-core is a
-// script: it cannot run where scripts are off, and the markup is the same in both runs).
-async function look(page, kind) {
-  if (!js || out.pages[kind]) return;
-  await page.evaluate(AXE);
-  const result = await page.evaluate(() =>
-    axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } }));
-  const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  for (const v of serious) {
-    out.violations.push({ page: kind, id: v.id, impact: v.impact, help: v.help,
-                          nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) });
-  }
-  out.pages[kind] = { url: page.url(), violations: serious.length, passes: result.passes.length };
-  // Screenshots at desktop and phone widths.
-  for (const [width, height, label] of [[1280, 900, "desktop"], [390, 844, "phone"]]) {
-    await page.setViewportSize({ width, height });
-    await page.screenshot({ path: `${SHOTS}/${kind}-${label}.png`, fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
-
-async function go(page, url) {
-  const r = await page.goto(url);
-  check(r && r.status() < 500, `${url} answered ${r && r.status()}`);
-  return r;
-}
 
 async function signUp(page, base, name) {
   await go(page, `${base}/sign-up`);
@@ -90,14 +33,6 @@ async function signUp(page, base, name) {
 }
 
 // Reloads `url` until `text` is on it (replication between the nodes is asynchronous).
-async function until(page, url, text, what) {
-  for (let i = 0; i < 60; i++) {
-    await go(page, url);
-    if ((await page.content()).includes(text)) return;
-    await page.waitForTimeout(250);
-  }
-  throw new Error(`waited in vain for ${what} at ${url}`);
-}
 
 try {
   const a = await (await context()).newPage();
@@ -293,9 +228,7 @@ try {
   out.alphaThreadUrl = olgaThread;
   out.betaThreadUrl = beaThread;
   out.title = title;
+  await run.finish();
 } catch (e) {
-  out.error = String(e && e.stack || e);
-} finally {
-  await browser.close();
+  await run.finish(e);
 }
-console.log(JSON.stringify(out));
