@@ -219,4 +219,73 @@ impl Db {
             .all(self.conn())
             .await
     }
+
+    /// What waits for `actor` as a moderator of communities hosted here (ids under `base`):
+    /// requests to join per community, and requests to take part per event of those
+    /// communities (event id, title, how many). Four queries whatever the numbers.
+    pub async fn waiting_for_moderator(
+        &self,
+        base: &str,
+        actor: &str,
+    ) -> Result<(Vec<(String, u64)>, Vec<(i64, String, u64)>), DbErr> {
+        use super::entities::{event, event_participant};
+        use crate::domain::{Role, RsvpState};
+        let moderated: Vec<String> = membership::Entity::find()
+            .select_only()
+            .column(membership::Column::Community)
+            .filter(membership::Column::Actor.eq(actor))
+            .filter(membership::Column::State.eq(MemberState::Accepted))
+            .filter(membership::Column::Role.is_in([Role::Owner, Role::Moderator]))
+            .filter(membership::Column::Community.like(format!("{base}/c/%")))
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        if moderated.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let joins: Vec<(String, i64)> = membership::Entity::find()
+            .select_only()
+            .column(membership::Column::Community)
+            .column_as(membership::Column::Id.count(), "n")
+            .filter(membership::Column::Community.is_in(moderated.iter().cloned()))
+            .filter(membership::Column::State.eq(MemberState::Pending))
+            .group_by(membership::Column::Community)
+            .order_by_asc(membership::Column::Community)
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        let events: Vec<(i64, String)> = event::Entity::find()
+            .select_only()
+            .column(event::Column::Id)
+            .column(event::Column::Title)
+            .filter(event::Column::Community.is_in(moderated))
+            .filter(event::Column::Local.eq(true))
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        let titles: HashMap<i64, String> = events.into_iter().collect();
+        let answers: Vec<(i64, i64)> = if titles.is_empty() {
+            Vec::new()
+        } else {
+            event_participant::Entity::find()
+                .select_only()
+                .column(event_participant::Column::EventId)
+                .column_as(event_participant::Column::Id.count(), "n")
+                .filter(event_participant::Column::EventId.is_in(titles.keys().copied()))
+                .filter(event_participant::Column::State.eq(RsvpState::Pending))
+                .group_by(event_participant::Column::EventId)
+                .order_by_asc(event_participant::Column::EventId)
+                .into_tuple()
+                .all(self.conn())
+                .await?
+        };
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok((
+            joins.into_iter().map(|(c, n)| (c, count(n))).collect(),
+            answers
+                .into_iter()
+                .map(|(id, n)| (id, titles.get(&id).cloned().unwrap_or_default(), count(n)))
+                .collect(),
+        ))
+    }
 }

@@ -431,6 +431,8 @@ struct NotificationsPage {
     title: String,
     signed_in: Option<String>,
     unread: u64,
+    /// What waits for the member as a moderator: (link, what).
+    waiting: Vec<(String, String)>,
     notes: Vec<NoteRow>,
     /// The next (older) page.
     next: Option<String>,
@@ -512,10 +514,42 @@ pub async fn notifications(
             })
         })
         .collect();
+    // Requests waiting for the member's decision, as a moderator or an event's organizer.
+    let (joins, answers) = state
+        .db
+        .waiting_for_moderator(&state.settings.base_url(), &member.ap_id(&state))
+        .await?;
+    let slugs: Vec<&str> = joins
+        .iter()
+        .filter_map(|(c, _)| c.rsplit("/c/").next())
+        .collect();
+    let waiting = joins
+        .iter()
+        .zip(slugs)
+        .map(|((_, n), slug)| {
+            (
+                format!("/communities/{slug}#requests"),
+                format!(
+                    "{n} request{} to join {slug}",
+                    if *n == 1 { "" } else { "s" }
+                ),
+            )
+        })
+        .chain(answers.iter().map(|(id, title, n)| {
+            (
+                format!("/events/{id}#people"),
+                format!(
+                    "{n} request{} to take part in {title}",
+                    if *n == 1 { "" } else { "s" }
+                ),
+            )
+        }))
+        .collect();
     let page = NotificationsPage {
         title: "Notifications".into(),
         signed_in: signed_in(&browser),
         unread: notes::unread_count(&state, &member).await?,
+        waiting,
         notes: rows,
         next: if more {
             found

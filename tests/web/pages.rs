@@ -663,6 +663,15 @@ async fn moderators_approve_requests_and_members_report_posts() {
         .await
         .shows(200, "Your request to join is waiting");
     assert_eq!(sam.get(&thread).await.status, 404, "not yet a member");
+    // The request waits on olga's notifications page and on the community's page.
+    olga.get("/notifications")
+        .await
+        .shows(200, "1 request to join board");
+    assert!(!sam
+        .get("/notifications")
+        .await
+        .body
+        .contains("request to join"));
     let page = olga.get("/communities/board").await;
     page.shows(200, "Requests to join");
     assert!(page.body.contains("sam@"), "{}", page.body);
@@ -697,6 +706,11 @@ async fn moderators_approve_requests_and_members_report_posts() {
         .await;
     assert_eq!(out.status, 303, "{}", out.body);
     sam.get(&thread).await.shows(200, "Numbers inside");
+    assert!(!olga
+        .get("/notifications")
+        .await
+        .body
+        .contains("request to join"));
 
     // Sam reports the thread; an empty reason is explained beside its field.
     let post_id = thread.trim_start_matches("/threads/");
