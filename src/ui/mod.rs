@@ -166,6 +166,11 @@ pub fn router(state: &Node) -> Router<Node> {
         .route("/communities/{handle}/leave", post(communities::leave))
         .route("/communities/{handle}/requests", post(communities::decide))
         .route(
+            "/communities/{handle}/settings",
+            get(communities::settings).post(communities::save_settings),
+        )
+        .route("/communities/{handle}/roles", post(communities::set_role))
+        .route(
             "/communities/{handle}/threads",
             post(communities::start_thread),
         )

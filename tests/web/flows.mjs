@@ -198,6 +198,10 @@ try {
   await go(b, `${BETA}/settings`);
   await look(b, "settings");
 
+  // The community's settings page, for its owner.
+  await go(a, `${ALPHA}/communities/${slug}/settings`);
+  await look(a, "community-settings");
+
   // Articles of the community: the list and a new article.
   await go(a, `${ALPHA}/communities/${slug}/articles`);
   await look(a, "articles");

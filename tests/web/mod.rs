@@ -115,6 +115,7 @@ async fn discussions_across_nodes_in_a_browser() {
                 "article-new",
                 "report",
                 "sign-out",
+                "community-settings",
             ]
         } else {
             &[]

@@ -743,3 +743,92 @@ async fn moderators_approve_requests_and_members_report_posts() {
         .expect("post");
     assert_eq!(queue.items[0].object, post.ap_id);
 }
+
+/// A community's moderators change its profile and members' roles on its settings page;
+/// others may not.
+#[tokio::test]
+async fn moderators_manage_their_community() {
+    let node = open_node().await;
+    let olga = member(&node, "olga").await;
+    olga.submit("/communities/new", "/communities/new", &[("slug", "guild")])
+        .await;
+    let sam = member(&node, "sam").await;
+    sam.submit("/communities/guild", "/communities/guild/join", &[])
+        .await;
+    assert!(olga
+        .get("/communities/guild")
+        .await
+        .body
+        .contains("href=\"/communities/guild/settings\""));
+    assert!(!sam
+        .get("/communities/guild")
+        .await
+        .body
+        .contains("/communities/guild/settings"));
+    sam.get("/communities/guild/settings")
+        .await
+        .shows(403, "moderators");
+    let out = olga
+        .submit(
+            "/communities/guild/settings",
+            "/communities/guild/settings",
+            &[
+                ("title", "The Platform Guild"),
+                ("summary", "Platform engineering across companies"),
+                ("charter", "Be kind. Share **runbooks**."),
+            ],
+        )
+        .await;
+    assert_eq!(out.status, 303, "{}", out.body);
+    let page = sam.get("/communities/guild").await;
+    page.shows(200, "<h1>The Platform Guild</h1>");
+    assert!(
+        page.body.contains("<strong>runbooks</strong>"),
+        "{}",
+        page.body
+    );
+    // An empty name is refused beside its field.
+    let out = olga
+        .submit(
+            "/communities/guild/settings",
+            "/communities/guild/settings",
+            &[("title", " "), ("summary", "s"), ("charter", "c")],
+        )
+        .await;
+    assert!((400..500).contains(&out.status), "{}", out.body);
+    assert!(
+        out.body.contains("id=\"field-title-error\""),
+        "{}",
+        out.body
+    );
+    // Sam becomes a moderator with a title, shown on the community page.
+    let sam_id = node
+        .state
+        .db
+        .membership(
+            &format!("{}/c/guild", node.base),
+            &format!("{}/u/sam", node.base),
+        )
+        .await
+        .expect("q")
+        .expect("membership")
+        .id
+        .to_string();
+    let out = olga
+        .submit(
+            "/communities/guild/settings",
+            "/communities/guild/roles",
+            &[
+                ("membership", &sam_id),
+                ("role", "moderator"),
+                ("title", "SRE lead"),
+            ],
+        )
+        .await;
+    assert_eq!(out.status, 303, "{}", out.body);
+    let page = sam.get("/communities/guild").await;
+    assert!(page.body.contains("SRE lead"), "{}", page.body);
+    sam.get("/communities/guild/settings")
+        .await
+        .shows(200, "Members and roles");
+}
