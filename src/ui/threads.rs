@@ -725,8 +725,17 @@ pub struct PreviewForm {
 /// preview button.
 pub async fn preview(Posted { form, .. }: Posted<PreviewForm>) -> Response {
     let text: String = form.text.chars().take(100_000).collect();
+    // A fragment for the script to insert; opened on its own, it runs and loads nothing.
     (
-        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        [
+            (axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; frame-ancestors 'none'",
+            ),
+            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
         crate::markdown::render(&text),
     )
         .into_response()

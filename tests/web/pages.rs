@@ -372,6 +372,27 @@ async fn bad_input_is_explained_beside_its_field() {
     )
     .await
     .shows(403, "expired");
+    // The composer's preview renders markdown, sanitized, and only with the form's token.
+    olga.post("/preview", &[("text", "**hi**")])
+        .await
+        .shows(403, "expired");
+    let csrf = olga.get("/communities/guild").await.csrf();
+    let preview = olga
+        .post(
+            "/preview",
+            &[
+                ("csrf", &csrf),
+                ("text", "**hi** <script>alert(1)</script>"),
+            ],
+        )
+        .await;
+    assert_eq!(preview.status, 200);
+    assert!(
+        preview.body.contains("<strong>hi</strong>"),
+        "{}",
+        preview.body
+    );
+    assert!(!preview.body.contains("<script>"), "{}", preview.body);
     // An unknown handle in "open a community" is explained beside the field.
     let out = olga
         .submit(
