@@ -34,6 +34,62 @@ pub fn render(markdown: &str) -> String {
     sanitize(&out)
 }
 
+/// The people a member's markdown mentions: `@name` or `@name@host` tokens in its text (not in
+/// code, not inside a word or an email address), as (name, host) with the name folded to lower
+/// case, each once, at most `MAX_MENTIONS`.
+pub fn mentioned_handles(markdown: &str) -> Vec<(String, Option<String>)> {
+    let mut found: Vec<(String, Option<String>)> = Vec::new();
+    let mut in_code = false;
+    for event in pulldown_cmark::TextMergeStream::new(Parser::new(markdown)) {
+        let text = match event {
+            Event::Start(pulldown_cmark::Tag::CodeBlock(_)) => {
+                in_code = true;
+                continue;
+            }
+            Event::End(pulldown_cmark::TagEnd::CodeBlock) => {
+                in_code = false;
+                continue;
+            }
+            Event::Text(text) if !in_code => text,
+            _ => continue,
+        };
+        let mut prev = ' ';
+        let mut rest = text.as_ref();
+        while let Some((i, c)) = rest.char_indices().next() {
+            let after = &rest[i + c.len_utf8()..];
+            if c == '@' && !(prev.is_alphanumeric() || "_@.-/".contains(prev)) {
+                let token: String = after
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || "_@.-:".contains(*c))
+                    .collect();
+                let token = token.trim_end_matches(['.', '-', ':']);
+                let (name, host) = match token.split_once('@') {
+                    Some((n, h)) => (n, Some(h.to_ascii_lowercase())),
+                    None => (token, None),
+                };
+                let valid_name = !name.is_empty()
+                    && name.len() <= 64
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                let valid_host = host.as_deref().is_none_or(|h| {
+                    h.contains('.') || h.starts_with("localhost") || h.contains(':')
+                });
+                if valid_name && valid_host {
+                    let handle = (name.to_ascii_lowercase(), host);
+                    if !found.contains(&handle) && found.len() < MAX_MENTIONS {
+                        found.push(handle);
+                    }
+                }
+            }
+            prev = c;
+            rest = after;
+        }
+    }
+    found
+}
+
+/// The most people one post can mention (and so notify).
+pub const MAX_MENTIONS: usize = 20;
+
 /// HTML from anywhere to HTML that is safe to store and show.
 pub fn sanitize(html: &str) -> String {
     cleaner().clean(html).to_string()
@@ -168,6 +224,26 @@ pub fn escape_html(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mentions_are_read_from_the_text_only() {
+        let md = "Hi @Bea and @carl@beta.example, see `@code` and\n\n    @indented\n\nmail bea@example.org, @bea again, @a@b@c, @x_y.";
+        let found = super::mentioned_handles(md);
+        assert_eq!(
+            found,
+            vec![
+                ("bea".to_string(), None),
+                ("carl".to_string(), Some("beta.example".to_string())),
+                ("x_y".to_string(), None),
+            ]
+        );
+        assert_eq!(
+            super::mentioned_handles("@olga@127.0.0.1:8080 hi")[0]
+                .1
+                .as_deref(),
+            Some("127.0.0.1:8080")
+        );
+    }
 
     #[test]
     fn markdown_renders_without_raw_html() {

@@ -49,6 +49,8 @@ pub struct PostContext<'a> {
     pub community_mention: &'a str,
     /// The post this one answers (the thread itself for top-level replies).
     pub in_reply_to: Option<&'a str>,
+    /// The people it mentions: (ActivityPub id, `@name@host`).
+    pub mentions: &'a [(String, String)],
 }
 
 /// `Page` for a thread, `Note` for a reply.
@@ -66,7 +68,9 @@ pub fn post_json(post: &Post, cx: &PostContext) -> Value {
         "mediaType": "text/html",
         "url": post.ap_id,
         "published": rfc3339(post.published),
-        "tag": [{"type": "Mention", "href": cx.community, "name": cx.community_mention}],
+        "tag": std::iter::once(json!({"type": "Mention", "href": cx.community, "name": cx.community_mention}))
+            .chain(cx.mentions.iter().map(|(href, name)| json!({"type": "Mention", "href": href, "name": name})))
+            .collect::<Vec<_>>(),
     });
     if let Some(source) = &post.source {
         doc["source"] = json!({"content": source, "mediaType": "text/markdown"});
@@ -170,6 +174,8 @@ pub struct IncomingPost {
     pub in_reply_to: Option<Url>,
     /// Every actor or collection the post is addressed or tagged to.
     pub addressed: Vec<Url>,
+    /// The actors its `Mention` tags name.
+    pub mentions: Vec<Url>,
     pub published: i64,
     pub updated: Option<i64>,
 }
@@ -253,13 +259,15 @@ pub fn parse_post(value: &Value) -> Result<IncomingPost, String> {
     for key in ["audience", "to", "cc"] {
         addressed.extend(urls(value.get(key)));
     }
+    let mut mentions = Vec::new();
     if let Some(Value::Array(tags)) = value.get("tag") {
         for tag in tags {
             if tag.get("type").and_then(Value::as_str) == Some("Mention") {
-                addressed.extend(urls(tag.get("href")));
+                mentions.extend(urls(tag.get("href")));
             }
         }
     }
+    addressed.extend(mentions.iter().cloned());
     Ok(IncomingPost {
         ap_id,
         is_page: kind != "Note",
@@ -270,6 +278,7 @@ pub fn parse_post(value: &Value) -> Result<IncomingPost, String> {
         summary,
         in_reply_to,
         addressed,
+        mentions,
         published: parse_time(value.get("published")).unwrap_or_else(crate::db::now_ms),
         updated: parse_time(value.get("updated")),
     })

@@ -302,7 +302,18 @@ impl Db {
         join_id: Option<String>,
     ) -> Result<(), DbErr> {
         let txn = self.begin().await?;
-        upsert_participant(&txn, event_id, actor, user_id, state, join_id).await?;
+        let before = event_participant::Entity::find()
+            .filter(event_participant::Column::EventId.eq(event_id))
+            .filter(event_participant::Column::Actor.eq(actor))
+            .one(&txn)
+            .await?;
+        // A waiting RSVP that the event's node settled is an answer the participant hears of.
+        let decided = before
+            .filter(|b| {
+                matches!(b.state, RsvpState::Pending | RsvpState::Waitlisted) && b.state != state
+            })
+            .map(|_| now_ms());
+        upsert_participant(&txn, event_id, actor, user_id, state, join_id, decided).await?;
         txn.commit().await
     }
 
@@ -346,7 +357,7 @@ impl Db {
             }
             JoinRule::Open => RsvpState::Going,
         };
-        upsert_participant(&txn, event_id, actor, user_id, state, join_id).await?;
+        upsert_participant(&txn, event_id, actor, user_id, state, join_id, None).await?;
         refresh_count(&txn, event_id).await?;
         txn.commit().await?;
         Ok(state)
@@ -371,7 +382,8 @@ impl Db {
             RsvpState::Going
         };
         let mut change = event_participant::Entity::update_many()
-            .col_expr(event_participant::Column::State, Expr::value(state));
+            .col_expr(event_participant::Column::State, Expr::value(state))
+            .col_expr(event_participant::Column::DecidedAt, Expr::value(now_ms()));
         if state == RsvpState::Waitlisted {
             // The wait starts now: the waitlist is served in the order people joined it.
             change = change.col_expr(event_participant::Column::CreatedAt, Expr::value(now_ms()));
@@ -416,6 +428,7 @@ impl Db {
                         event_participant::Column::State,
                         Expr::value(RsvpState::Going),
                     )
+                    .col_expr(event_participant::Column::DecidedAt, Expr::value(now_ms()))
                     .filter(event_participant::Column::Id.eq(next.id))
                     .exec(&txn)
                     .await?;
@@ -494,6 +507,7 @@ async fn upsert_participant(
     user_id: Option<i64>,
     state: RsvpState,
     join_id: Option<String>,
+    decided_at: Option<i64>,
 ) -> Result<(), DbErr> {
     event_participant::Entity::delete_many()
         .filter(event_participant::Column::EventId.eq(event_id))
@@ -507,6 +521,7 @@ async fn upsert_participant(
         state: Set(state),
         join_id: Set(join_id),
         created_at: Set(now_ms()),
+        decided_at: Set(decided_at),
         ..Default::default()
     }
     .insert(txn)

@@ -49,7 +49,8 @@ impl Db {
         let host = authority.split(':').next().unwrap_or(authority);
         let candidates = remote_actor::Entity::find()
             .filter(remote_actor::Column::PreferredUsername.eq(username))
-            .filter(remote_actor::Column::Host.eq(host))
+            // Stored hosts carry the id's port when it has one.
+            .filter(remote_actor::Column::Host.is_in([host, authority]))
             .order_by_asc(remote_actor::Column::Id)
             .limit(50)
             .all(self.conn())

@@ -10,6 +10,7 @@ pub mod entities;
 pub mod events;
 pub mod mail;
 pub mod mastodon;
+pub mod notifications;
 pub mod oauth;
 pub mod policy;
 pub mod queue;

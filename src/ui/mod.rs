@@ -15,6 +15,7 @@ pub mod admin;
 pub mod articles;
 pub mod communities;
 pub mod events;
+pub mod notifications;
 pub mod oauth;
 pub mod pages;
 pub mod people;
@@ -271,8 +272,8 @@ pub fn router(state: &Node) -> Router<Node> {
         .route("/settings/tokens", post(settings::create_token))
         .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
         .route("/settings/calendar", post(settings::create_calendar))
-        .route("/notifications", get(settings::notifications))
-        .route("/notifications/unread", get(settings::unread))
+        .route("/notifications", get(notifications::notifications))
+        .route("/notifications/unread", get(notifications::unread))
         .route("/authorized-apps", get(oauth::apps_page))
         .route("/authorized-apps/{id}/revoke", post(oauth::revoke_app))
         .layer(sessions(state))

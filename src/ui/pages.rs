@@ -150,6 +150,29 @@ pub struct SessionsPage {
     pub notice: Option<String>,
 }
 
+tokio::task_local! {
+    /// Whether this node's page header offers "Sign up" (see [`offering_sign_up`]).
+    static SIGN_UP_OFFERED: bool;
+}
+
+/// Middleware: runs a request with its node's answer to "does the header offer Sign up?" —
+/// false when registration is closed or by invitation (an invitation link carries its own
+/// page). A task-local rather than a field, so every page template's header can read it
+/// without each page's struct carrying it, and several nodes in one process (the tests)
+/// keep their own.
+pub async fn offering_sign_up(
+    offered: bool,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    SIGN_UP_OFFERED.scope(offered, next.run(request)).await
+}
+
+/// Read by `templates/ui/base.html`; true outside a request.
+pub fn sign_up_offered() -> bool {
+    SIGN_UP_OFFERED.try_with(|o| *o).unwrap_or(true)
+}
+
 /// Headers of every page: no scripts, no framing (no clickjacking of the sign-in or consent
 /// forms), forms post only here, no `Referer` carrying a link's token, nothing cached.
 const PAGE_HEADERS: [(header::HeaderName, &str); 5] = [

@@ -1,21 +1,21 @@
 //! The signed-in member's own pages: `/settings` (profile, email address, password or the
 //! linked identity provider, links to sessions and authorized apps, personal API tokens and
-//! the personal calendar link) and `/notifications` (replies to and likes of their posts).
+//! the personal calendar link). Their notifications are in `ui::notifications`.
 //! Every change calls the same `service` use case as the API and the CLI; a refused field is
 //! shown beside its input with a 4xx.
 //!
-//! The unread count in the header: pages of this module fill it in when they render (one
-//! marker lookup and two `COUNT`s, `service::notifications::unread_count`); every other page
-//! keeps its template as it is (their `signed_in: Option<String>` field only), and
-//! `static/app.js` fetches `/notifications/unread` to add the count there, so nothing is
-//! computed for pages that do not show it and every page works without JavaScript.
+//! The unread count in the header: this page and the notifications page fill it in when they
+//! render (`service::notifications::unread_count`); every other page keeps its template as
+//! it is (their `signed_in: Option<String>` field only), and `static/app.js` fetches
+//! `/notifications/unread` to add the count there, so nothing is computed for pages that do
+//! not show it and every page works without JavaScript.
 
 use super::{
     accounts::{signed_in, to_sign_in, Empty},
     communities::member_of,
     pages::{render, Field},
     status_of,
-    views::{when, People, PersonLink, When},
+    views::{when, When},
     Browser, PageError, Posted,
 };
 use crate::{
@@ -24,7 +24,7 @@ use crate::{
     service::{
         accounts::{self, profile, signin, Account, AccountError},
         error::Error,
-        notifications::{self as notes, Kind, Window},
+        notifications as notes,
     },
 };
 use askama::Template;
@@ -32,7 +32,6 @@ use axum::{
     extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
-    Json,
 };
 use serde::Deserialize;
 
@@ -407,175 +406,4 @@ pub async fn create_calendar(
     };
     let page = settings_page(&state, &browser, &account, None, None, None, shown).await?;
     Ok(render(StatusCode::CREATED, &page))
-}
-
-// ----- notifications -----
-
-/// Notifications a page shows.
-const PAGE: u64 = 30;
-
-/// One notification as the page lists it.
-pub struct NoteRow {
-    pub who: PersonLink,
-    /// "replied to your post" or "liked your post".
-    pub what: &'static str,
-    pub title: String,
-    pub href: String,
-    pub excerpt: String,
-    pub when: When,
-}
-
-#[derive(Template)]
-#[template(path = "ui/notifications.html")]
-struct NotificationsPage {
-    title: String,
-    signed_in: Option<String>,
-    unread: u64,
-    /// What waits for the member as a moderator: (link, what).
-    waiting: Vec<(String, String)>,
-    notes: Vec<NoteRow>,
-    /// The next (older) page.
-    next: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct NotesQuery {
-    before: Option<i64>,
-}
-
-/// `GET /notifications` (`?before=ID` for older ones): newest first; opening the first page
-/// marks everything on it seen.
-pub async fn notifications(
-    State(state): State<Node>,
-    browser: Browser,
-    Query(q): Query<NotesQuery>,
-) -> PageResult {
-    let Some(member) = member_of(&browser) else {
-        return Ok(to_sign_in("/notifications"));
-    };
-    let (found, posts) = notes::gather(
-        &state,
-        &member,
-        &Window {
-            max_id: q.before,
-            since_id: None,
-            limit: PAGE + 1,
-            replies: true,
-            likes: true,
-        },
-    )
-    .await?;
-    let more = found.len() > usize::try_from(PAGE).unwrap_or(30);
-    let found: Vec<_> = found
-        .into_iter()
-        .take(usize::try_from(PAGE).unwrap_or(30))
-        .collect();
-    if q.before.is_none() {
-        if let Some(newest) = found.first() {
-            notes::mark_read(&state, &member, newest.id).await?;
-        }
-    }
-    // The titles of the threads replies belong to, looked up at once.
-    let thread_ids: Vec<i64> = posts.values().filter_map(|p| p.thread_id).collect();
-    let threads: std::collections::HashMap<i64, String> = state
-        .db
-        .posts_by_ids(&thread_ids)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.title.unwrap_or_default()))
-        .collect();
-    let people = People::load(&state, found.iter().map(|n| n.account.as_str())).await?;
-    let rows = found
-        .iter()
-        .filter_map(|n| {
-            let post = posts.get(&n.post_id)?;
-            let thread_title = match post.thread_id {
-                Some(t) => threads.get(&t).cloned().unwrap_or_default(),
-                None => post.title.clone().unwrap_or_default(),
-            };
-            Some(NoteRow {
-                who: people.link(&n.account),
-                what: match n.kind {
-                    Kind::Reply => "replied in",
-                    Kind::Like => "liked your post in",
-                },
-                title: if thread_title.is_empty() {
-                    "a thread".into()
-                } else {
-                    thread_title
-                },
-                href: match post.thread_id {
-                    Some(t) => format!("/threads/{t}#r{}", post.id),
-                    None => format!("/threads/{}", post.id),
-                },
-                excerpt: crate::markdown::excerpt(&crate::markdown::plain_text(&post.content), 200),
-                when: when(n.at),
-            })
-        })
-        .collect();
-    // Requests waiting for the member's decision, as a moderator or an event's organizer.
-    let (joins, answers) = state
-        .db
-        .waiting_for_moderator(&state.settings.base_url(), &member.ap_id(&state))
-        .await?;
-    let slugs: Vec<&str> = joins
-        .iter()
-        .filter_map(|(c, _)| c.rsplit("/c/").next())
-        .collect();
-    let waiting = joins
-        .iter()
-        .zip(slugs)
-        .map(|((_, n), slug)| {
-            (
-                format!("/communities/{slug}#requests"),
-                format!(
-                    "{n} request{} to join {slug}",
-                    if *n == 1 { "" } else { "s" }
-                ),
-            )
-        })
-        .chain(answers.iter().map(|(id, title, n)| {
-            (
-                format!("/events/{id}#people"),
-                format!(
-                    "{n} request{} to take part in {title}",
-                    if *n == 1 { "" } else { "s" }
-                ),
-            )
-        }))
-        .collect();
-    let page = NotificationsPage {
-        title: "Notifications".into(),
-        signed_in: signed_in(&browser),
-        unread: notes::unread_count(&state, &member).await?,
-        waiting,
-        notes: rows,
-        next: if more {
-            found
-                .last()
-                .map(|n| format!("/notifications?before={}", n.id))
-        } else {
-            None
-        },
-    };
-    Ok(render(StatusCode::OK, &page))
-}
-
-/// `GET /notifications/unread`: `{"count": N}` for the header's count (fetched by
-/// `static/app.js`); 401 for visitors.
-pub async fn unread(State(state): State<Node>, browser: Browser) -> Result<Response, PageError> {
-    let Some(member) = member_of(&browser) else {
-        return Ok((
-            StatusCode::UNAUTHORIZED,
-            Json(serde_json::json!({"error": "sign in first"})),
-        )
-            .into_response());
-    };
-    let count = notes::unread_count(&state, &member).await?;
-    Ok((
-        [(axum::http::header::CACHE_CONTROL, "no-store")],
-        Json(serde_json::json!({ "count": count })),
-    )
-        .into_response())
 }

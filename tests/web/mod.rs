@@ -6,6 +6,7 @@ use crate::harness::{browser::Browser, chromium, Node, NodeOptions};
 use serde_json::Value;
 
 mod articles;
+mod notifications;
 mod pages;
 mod settings;
 

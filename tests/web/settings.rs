@@ -216,10 +216,7 @@ async fn notifications_list_replies_and_likes_and_are_read_on_opening() {
     let vic = member(&node, "vic").await;
     let stranger = member(&node, "wes").await;
 
-    una.get("/notifications").await.shows(
-        200,
-        "Nothing new. Replies to your posts and likes show up here.",
-    );
+    una.get("/notifications").await.shows(200, "Nothing new.");
     assert_eq!(unread(&una).await, 0);
 
     let made = una

@@ -1,11 +1,10 @@
-//! Notifications: a reply to one of the caller's posts (Mastodon's `mention`, as apps show
-//! replies) and a like of one (`favourite`), newest first. They are read from the posts and
+//! Notifications: a reply to one of the caller's posts or a post that mentions them
+//! (Mastodon's `mention`, as apps show replies) and a like of one (`favourite`), newest first. They are read from the posts and
 //! likes themselves, so one arriving from another node is there as soon as the post or like
 //! is stored, and none is lost in a crash. `unread_count` counts those after the
 //! `notifications` read marker.
 //!
-//! A notification's id is its moment in milliseconds times 1000, plus 500 for a like, plus
-//! its row id modulo 500: numeric, ordered by time across both kinds, under 2^53.
+//! Ids are `service::notifications::note_id`: numeric, ordered by time across kinds.
 
 use super::{accounts::Profiles, rfc3339, statuses, MastodonError};
 use crate::{
@@ -26,8 +25,10 @@ use std::collections::HashMap;
 /// Mastodon's name of a notification's kind (apps show replies as mentions).
 fn kind_name(kind: Kind) -> &'static str {
     match kind {
-        Kind::Reply => "mention",
+        Kind::Reply | Kind::Mention => "mention",
         Kind::Like => "favourite",
+        // Not asked for (see `gather`): they are about events and articles, not statuses.
+        Kind::Rsvp | Kind::RsvpAnswer | Kind::EditAnswer => "mention",
     }
 }
 
@@ -94,6 +95,11 @@ async fn gather(
         limit: p.limit,
         replies: wanted("mention"),
         likes: wanted("favourite"),
+        mentions: wanted("mention"),
+        // RSVPs and edit answers are about events and articles, which are not statuses
+        // yet; apps would show them without a status. The web page lists them.
+        events: false,
+        edits: false,
     };
     Ok(notes::gather(state, &caller.member, &window).await?)
 }
@@ -109,7 +115,7 @@ pub async fn list(
     let (notes, posts) = gather(&state, &auth, &p).await?;
     let mut about: Vec<Post> = Vec::new();
     for n in &notes {
-        if let Some(post) = posts.get(&n.post_id) {
+        if let Some(post) = n.post_id().and_then(|id| posts.get(&id)) {
             if !about.iter().any(|a| a.id == post.id) {
                 about.push(post.clone());
             }
@@ -127,7 +133,7 @@ pub async fn list(
                 "type": kind_name(n.kind),
                 "created_at": rfc3339(n.at),
                 "account": profiles.get(&n.account),
-                "status": by_post.get(&n.post_id).cloned().unwrap_or(Value::Null),
+                "status": n.post_id().and_then(|id| by_post.get(&id)).cloned().unwrap_or(Value::Null),
                 "group_key": format!("ungrouped-{}", n.id),
             })
         })

@@ -4,7 +4,7 @@
 use super::queue::{enqueue, NewJob, Queued};
 use super::search::{index_remove, index_upsert};
 use super::{
-    entities::{ban, community, like, local_actor, membership, post, remote_actor},
+    entities::{ban, community, like, local_actor, membership, post, post_mention, remote_actor},
     now_ms, Community, Db, DbErr, LocalActor, RemoteActor,
 };
 use crate::domain::{MemberState, Role};
@@ -77,6 +77,15 @@ pub struct NewPost {
     pub local: bool,
     /// The author's signed document, for a post written elsewhere that came with a proof.
     pub signed_object: Option<String>,
+    /// The people the post mentions, stored with it.
+    pub mentions: Vec<Mentioned>,
+}
+
+/// A person a post mentions: their ActivityPub id and `@name@host`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mentioned {
+    pub actor: String,
+    pub name: String,
 }
 
 fn post_kind(post: &Post) -> &'static str {

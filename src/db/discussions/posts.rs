@@ -32,6 +32,7 @@ impl Db {
         async {
             let txn = self.begin().await?;
             let ap_id = new.ap_id.clone();
+            let mentions = new.mentions;
             let inserted = post::Entity::insert(post::ActiveModel {
                 ap_id: Set(new.ap_id),
                 community: Set(new.community),
@@ -67,6 +68,27 @@ impl Db {
                 .await?
                 .ok_or_else(|| DbErr::RecordNotFound(ap_id))?;
             if inserted > 0 {
+                if !mentions.is_empty() {
+                    post_mention::Entity::insert_many(mentions.into_iter().map(|m| {
+                        post_mention::ActiveModel {
+                            post_id: Set(post.id),
+                            actor: Set(m.actor),
+                            name: Set(m.name),
+                            created_at: Set(post.created_at),
+                            ..Default::default()
+                        }
+                    }))
+                    .on_conflict(
+                        OnConflict::columns([
+                            post_mention::Column::PostId,
+                            post_mention::Column::Actor,
+                        ])
+                        .do_nothing()
+                        .to_owned(),
+                    )
+                    .exec_without_returning(&txn)
+                    .await?;
+                }
                 index_post(&txn, &post).await?;
                 enqueue(&txn, jobs, now_ms()).await?;
             }
@@ -120,6 +142,21 @@ impl Db {
         }
         .await
         .map(Queued)
+    }
+
+    /// The people a post mentions, in the order it names them.
+    pub async fn post_mentions(&self, post_id: i64) -> Result<Vec<Mentioned>, DbErr> {
+        Ok(post_mention::Entity::find()
+            .filter(post_mention::Column::PostId.eq(post_id))
+            .order_by_asc(post_mention::Column::Id)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|m| Mentioned {
+                actor: m.actor,
+                name: m.name,
+            })
+            .collect())
     }
 
     pub async fn mark_post_deleted(&self, id: i64) -> Result<(), DbErr> {

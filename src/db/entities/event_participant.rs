@@ -13,6 +13,10 @@ pub struct Model {
     pub state: RsvpState,
     pub join_id: Option<String>,
     pub created_at: i64,
+    /// When the organizer (or the event's node) last answered this RSVP: accepted,
+    /// waitlisted, declined, or given a seat from the waitlist. `None` for the
+    /// participant's own answers.
+    pub decided_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -40,6 +40,7 @@ mod backfill;
 mod communities;
 mod host;
 mod membership;
+mod mentions;
 mod moderation;
 mod outbound;
 mod posts;

@@ -45,11 +45,27 @@ pub async fn post_document(state: &Node, post: &Post) -> Result<Value, Error> {
         return Ok(signed);
     }
     let (mention, parent) = post_context(state, post).await?;
-    Ok(post_document_with(post, &mention, parent.as_deref()))
+    let people: Vec<(String, String)> = state
+        .db
+        .post_mentions(post.id)
+        .await?
+        .into_iter()
+        .map(|m| (m.actor, m.name))
+        .collect();
+    Ok(objects::post_json(
+        post,
+        &PostContext {
+            community: &post.community,
+            community_mention: &mention,
+            in_reply_to: parent.as_deref(),
+            mentions: &people,
+        },
+    ))
 }
 
 /// [`post_document`] with the community's mention and the parent's id already at hand, as
-/// list presenters have them: no query per post.
+/// list presenters (outbox pages, backfill) have them: no query per post, and no tags for the
+/// people it mentions, so a replica filled from history notifies nobody of old posts.
 pub fn post_document_with(post: &Post, community_mention: &str, parent: Option<&str>) -> Value {
     if let Some(signed) = signed_document(post) {
         return signed;
@@ -60,6 +76,7 @@ pub fn post_document_with(post: &Post, community_mention: &str, parent: Option<&
             community: &post.community,
             community_mention,
             in_reply_to: parent,
+            mentions: &[],
         },
     )
 }
@@ -108,12 +125,18 @@ pub(super) async fn store_and_publish(
     in_reply_to: Option<&str>,
 ) -> Result<Post, Error> {
     let draft = provisional(&new);
+    let people: Vec<(String, String)> = new
+        .mentions
+        .iter()
+        .map(|m| (m.actor.clone(), m.name.clone()))
+        .collect();
     let doc = objects::post_json(
         &draft,
         &PostContext {
             community: &community.ap_id,
             community_mention: &community.mention(),
             in_reply_to,
+            mentions: &people,
         },
     );
     let base = state.settings.base_url();
@@ -153,6 +176,7 @@ pub async fn create_thread(
         updated: None,
         local: true,
         signed_object: None,
+        mentions: mentions::in_text(state, community, content).await?,
     };
     store_and_publish(state, member, community, new, None).await
 }
@@ -194,6 +218,7 @@ pub async fn create_reply(
         updated: None,
         local: true,
         signed_object: None,
+        mentions: mentions::in_text(state, &community, content).await?,
     };
     let in_reply_to = parent.unwrap_or(thread).ap_id.clone();
     store_and_publish(state, member, &community, new, Some(&in_reply_to)).await
