@@ -198,6 +198,28 @@ try {
   await go(b, `${BETA}/settings`);
   await look(b, "settings");
 
+  // An app asks bea for access: the consent page, and the code it shows to copy.
+  const registered = await b.request.post(`${BETA}/api/v1/apps`, {
+    form: { client_name: "Pocket reader", redirect_uris: "urn:ietf:wg:oauth:2.0:oob", scopes: "read write" },
+  });
+  check(registered.ok(), "the app is registered");
+  const app = await registered.json();
+  await go(b, `${BETA}/oauth/authorize?response_type=code&scope=read&redirect_uri=urn:ietf:wg:oauth:2.0:oob` +
+              `&client_id=${encodeURIComponent(app.client_id)}`);
+  check((await b.locator("main").innerText()).includes("Pocket reader"), "the consent page names the app");
+  await look(b, "consent");
+  await b.getByRole("button", { name: "Authorize Pocket reader" }).click();
+  await b.waitForLoadState();
+  await look(b, "oauth-code");
+  const exchanged = await b.request.post(`${BETA}/oauth/token`, {
+    form: { grant_type: "authorization_code", code: await b.getByLabel("Authorization code").inputValue(),
+            client_id: app.client_id, client_secret: app.client_secret,
+            redirect_uri: "urn:ietf:wg:oauth:2.0:oob" },
+  });
+  check(exchanged.ok(), "the code is exchanged for a token");
+  await go(b, `${BETA}/authorized-apps`);
+  check((await b.locator("main").innerText()).includes("Pocket reader"), "the app is listed as authorized");
+
   // The community's settings page, for its owner.
   await go(a, `${ALPHA}/communities/${slug}/settings`);
   await look(a, "community-settings");

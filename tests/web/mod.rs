@@ -117,6 +117,8 @@ async fn discussions_across_nodes_in_a_browser() {
                 "report",
                 "sign-out",
                 "community-settings",
+                "consent",
+                "oauth-code",
             ]
         } else {
             &[]
