@@ -13,6 +13,9 @@ use sea_orm::{
     TransactionTrait,
 };
 
+/// The kind of the mailed link that confirms a new email address.
+pub const CHANGE_EMAIL: &str = "change_email";
+
 /// The account fields of a user to create (its actor comes separately).
 pub struct NewUser {
     pub password_hash: Option<String>,
@@ -233,11 +236,103 @@ impl Db {
             expires_at: Set(expires_at),
             used_at: Set(None),
             created_at: Set(now_ms()),
+            new_email: Set(None),
             ..Default::default()
         }
         .insert(self.conn())
         .await?;
         Ok(())
+    }
+
+    /// A link that confirms `new_email` for the user; earlier unused ones stop working.
+    pub async fn insert_email_change_link(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        expires_at: i64,
+        new_email: &str,
+    ) -> Result<(), DbErr> {
+        let txn = self.begin().await?;
+        account_link::Entity::update_many()
+            .col_expr(account_link::Column::UsedAt, Expr::value(Some(now_ms())))
+            .filter(account_link::Column::UserId.eq(user_id))
+            .filter(account_link::Column::Kind.eq(CHANGE_EMAIL))
+            .filter(account_link::Column::UsedAt.is_null())
+            .exec(&txn)
+            .await?;
+        account_link::ActiveModel {
+            kind: Set(CHANGE_EMAIL.to_string()),
+            user_id: Set(user_id),
+            token_hash: Set(token_hash.to_string()),
+            expires_at: Set(expires_at),
+            used_at: Set(None),
+            created_at: Set(now_ms()),
+            new_email: Set(Some(new_email.to_string())),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await
+    }
+
+    /// The address an unused, unexpired email-change link confirms, and whose it is.
+    pub async fn email_change_link(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(i64, String)>, DbErr> {
+        Ok(account_link::Entity::find()
+            .filter(account_link::Column::Kind.eq(CHANGE_EMAIL))
+            .filter(account_link::Column::TokenHash.eq(token_hash))
+            .filter(account_link::Column::UsedAt.is_null())
+            .filter(account_link::Column::ExpiresAt.gt(now_ms()))
+            .one(self.conn())
+            .await?
+            .and_then(|l| Some((l.user_id, l.new_email?))))
+    }
+
+    /// Uses an email-change link once and sets the confirmed address, in one transaction:
+    /// `Ok(None)` when the link is unknown, used or expired; `Err(StoreError::Taken)` when
+    /// another account took the address meanwhile (the link stays unused).
+    pub async fn use_email_change_link(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        let Some((user_id, email)) = self.email_change_link(token_hash).await? else {
+            return Ok(None);
+        };
+        let txn = self.begin().await?;
+        if user::Entity::find()
+            .filter(user::Column::Email.eq(&email))
+            .filter(user::Column::Id.ne(user_id))
+            .one(&txn)
+            .await?
+            .is_some()
+        {
+            return Err(StoreError::Taken(email));
+        }
+        let done = account_link::Entity::update_many()
+            .col_expr(account_link::Column::UsedAt, Expr::value(Some(now_ms())))
+            .filter(account_link::Column::TokenHash.eq(token_hash))
+            .filter(account_link::Column::UsedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if done.rows_affected != 1 {
+            return Ok(None);
+        }
+        let changed = user::Entity::update_many()
+            .col_expr(user::Column::Email, Expr::value(Some(email.clone())))
+            .col_expr(user::Column::EmailVerified, Expr::value(true))
+            .filter(user::Column::Id.eq(user_id))
+            .exec(&txn)
+            .await;
+        match changed {
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                return Err(StoreError::Taken(email));
+            }
+            other => other?,
+        };
+        txn.commit().await?;
+        Ok(Some((user_id, email)))
     }
 
     /// The user of an unused, unexpired link of `kind`, without using it.

@@ -53,6 +53,32 @@ pub fn verification(name: &str, node: &str, link: &str, hours: u64) -> Content {
     }
 }
 
+pub fn email_change(name: &str, node: &str, link: &str, hours: u64) -> Content {
+    Content {
+        subject: format!("Confirm your new email address for {node}"),
+        greeting: format!("Hello {name},"),
+        paragraphs: vec![
+            format!("please confirm that your account {name} on {node} should use this address from now on."),
+            format!("The link works once and expires in {hours} hours. Until you open it, your account keeps its old address."),
+        ],
+        action: Some(("Use this address".into(), link.to_string())),
+        closing: "If you did not ask for this, ignore this message.".into(),
+    }
+}
+
+pub fn email_change_notice(name: &str, node: &str, new_email: &str) -> Content {
+    Content {
+        subject: format!("Your email address on {node} is about to change"),
+        greeting: format!("Hello {name},"),
+        paragraphs: vec![
+            format!("someone signed in to your account {name} on {node} asked to change its email address to {new_email}."),
+            "It changes only when the link mailed to that address is opened.".into(),
+        ],
+        action: None,
+        closing: "If this was not you, change your password now and sign out your other sessions from the settings page.".into(),
+    }
+}
+
 pub fn password_reset(name: &str, node: &str, link: &str, minutes: u64) -> Content {
     Content {
         subject: format!("Reset your password on {node}"),

@@ -10,7 +10,7 @@ use super::{
 use crate::{
     node::Node,
     service::{
-        accounts::{signin, signup, sso},
+        accounts::{email, signin, signup, sso},
         error::Error,
     },
 };
@@ -321,6 +321,52 @@ pub async fn verify_email(
         "Email address confirmed",
         &text,
         Some(("/sign-in", "Sign in")),
+    ))
+}
+
+/// The link that confirms a new email address opens a page naming it, with a button (so
+/// mail scanners that open links do not use it up).
+pub async fn confirm_email_page(
+    State(state): State<Node>,
+    browser: Browser,
+    Query(q): Query<TokenQuery>,
+) -> PageResult {
+    let address = match q.token.is_empty() {
+        true => None,
+        false => email::change_link(&state, &q.token).await?,
+    };
+    let Some(address) = address else {
+        return Err(bad_link());
+    };
+    let mut page = FormPage::new(
+        "Confirm your new email address",
+        "/confirm-email",
+        browser.csrf().await?,
+        "Use this address",
+    );
+    page.intro = vec![format!(
+        "Your account will use {address} from now on, for sign-in and for mail from this node."
+    )];
+    page.hidden = vec![("token", q.token)];
+    page.signed_in = signed_in(&browser);
+    Ok(page.render_with(StatusCode::OK))
+}
+
+pub async fn confirm_email(
+    State(state): State<Node>,
+    Posted { form, .. }: Posted<TokenQuery>,
+) -> PageResult {
+    let account = email::confirm_change(&state, &form.token).await?;
+    let text = format!(
+        "Thank you, {}: your email address is now {}.",
+        account.actor.name,
+        account.user.email.as_deref().unwrap_or_default()
+    );
+    Ok(pages::message(
+        StatusCode::OK,
+        "Email address changed",
+        &text,
+        Some(("/settings", "Your settings")),
     ))
 }
 

@@ -238,6 +238,10 @@ pub fn router(state: &Node) -> Router<Node> {
             get(accounts::verify_email_page).post(accounts::verify_email),
         )
         .route(
+            "/confirm-email",
+            get(accounts::confirm_email_page).post(accounts::confirm_email),
+        )
+        .route(
             "/forgot-password",
             get(accounts::forgot_password_page).post(accounts::forgot_password),
         )
@@ -269,6 +273,7 @@ pub fn router(state: &Node) -> Router<Node> {
         .route("/settings", get(settings::settings))
         .route("/settings/profile", post(settings::save_profile))
         .route("/settings/password", post(settings::change_password))
+        .route("/settings/email", post(settings::change_email))
         .route("/settings/tokens", post(settings::create_token))
         .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
         .route("/settings/calendar", post(settings::create_calendar))

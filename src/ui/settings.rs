@@ -22,7 +22,7 @@ use crate::{
     domain::Scopes,
     node::Node,
     service::{
-        accounts::{self, profile, signin, Account, AccountError},
+        accounts::{self, email, profile, signin, Account, AccountError},
         error::Error,
         notifications as notes,
     },
@@ -58,6 +58,8 @@ struct SettingsPage {
     profile: Vec<Field>,
     email: Option<String>,
     email_verified: bool,
+    /// The form that asks to change the address.
+    email_fields: Vec<Field>,
     /// None when the account signs in only through identity providers.
     password: Option<Vec<Field>>,
     providers: Vec<String>,
@@ -67,6 +69,16 @@ struct SettingsPage {
     new_token: Option<(String, String)>,
     /// A calendar link just made, shown once.
     calendar_url: Option<String>,
+}
+
+/// Forms of the page already filled in (with their errors beside the fields), after a
+/// refused change; `None` shows the form as new.
+#[derive(Default)]
+struct Filled {
+    profile: Option<Vec<Field>>,
+    email: Option<Vec<Field>>,
+    password: Option<Vec<Field>>,
+    tokens: Option<Vec<Field>>,
 }
 
 /// What the page shows besides its forms' contents.
@@ -107,6 +119,22 @@ fn password_fields() -> Vec<Field> {
     ]
 }
 
+fn email_fields(has_password: bool) -> Vec<Field> {
+    let mut fields = vec![
+        Field::new("new_email", "New email address", "email", "email")
+            .hint("We mail a link to it; your address changes when you open the link."),
+    ];
+    if has_password {
+        fields.push(Field::new(
+            "password",
+            "Your password",
+            "password",
+            "current-password",
+        ));
+    }
+    fields
+}
+
 fn token_fields() -> Vec<Field> {
     vec![
         Field::new("scopes", "What the token may do", "select", "off")
@@ -133,11 +161,15 @@ async fn settings_page(
     state: &Node,
     browser: &Browser,
     account: &Account,
-    profile: Option<Vec<Field>>,
-    password: Option<Vec<Field>>,
-    token_form: Option<Vec<Field>>,
+    filled: Filled,
     shown: Shown,
 ) -> Result<SettingsPage, PageError> {
+    let Filled {
+        profile,
+        email: email_form,
+        password,
+        tokens: token_form,
+    } = filled;
     let member = member_of(browser).ok_or_else(PageError::internal)?;
     let tokens = accounts::tokens(&state.db, account.name())
         .await
@@ -161,6 +193,7 @@ async fn settings_page(
         profile: profile.unwrap_or_else(|| profile_fields(account)),
         email: account.user.email.clone(),
         email_verified: account.user.email_verified,
+        email_fields: email_form.unwrap_or_else(|| email_fields(has_password)),
         password: has_password.then(|| password.unwrap_or_else(password_fields)),
         providers: if has_password {
             Vec::new()
@@ -226,8 +259,17 @@ pub async fn save_profile(
                 notice,
                 ..Shown::default()
             };
-            let page =
-                settings_page(&state, &browser, &account, Some(fields), None, None, shown).await?;
+            let page = settings_page(
+                &state,
+                &browser,
+                &account,
+                Filled {
+                    profile: Some(fields),
+                    ..Filled::default()
+                },
+                shown,
+            )
+            .await?;
             Ok(render(status_of(e.kind), &page))
         }
     }
@@ -260,7 +302,7 @@ pub async fn settings(
         notice,
         ..Shown::default()
     };
-    let page = settings_page(&state, &browser, account, None, None, None, shown).await?;
+    let page = settings_page(&state, &browser, account, Filled::default(), shown).await?;
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -299,11 +341,70 @@ pub async fn change_password(
                 notice,
                 ..Shown::default()
             };
-            let page =
-                settings_page(&state, &browser, &account, None, Some(fields), None, shown).await?;
+            let page = settings_page(
+                &state,
+                &browser,
+                &account,
+                Filled {
+                    password: Some(fields),
+                    ..Filled::default()
+                },
+                shown,
+            )
+            .await?;
             Ok(render(status_of(e.kind), &page))
         }
     }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct EmailForm {
+    new_email: String,
+    password: String,
+}
+
+/// `POST /settings/email`: mails a link that confirms the new address to it.
+pub async fn change_email(
+    State(state): State<Node>,
+    Posted { browser, form }: Posted<EmailForm>,
+) -> PageResult {
+    let Some(account) = browser.account.clone() else {
+        return Ok(to_sign_in("/settings"));
+    };
+    let (filled, shown, status) =
+        match email::request_change(&state, &account, &form.new_email, &form.password).await {
+            Ok(address) => (
+                Filled::default(),
+                Shown {
+                    notice: Some(format!(
+                        "We mailed a link to {address}. Your address changes when you open it."
+                    )),
+                    ..Shown::default()
+                },
+                StatusCode::OK,
+            ),
+            Err(e) => {
+                let mut fields = email_fields(account.user.password_hash.is_some());
+                if let Some(f) = fields.iter_mut().find(|f| f.name == "new_email") {
+                    f.value = form.new_email.clone();
+                }
+                let notice = beside(&mut fields, &e);
+                (
+                    Filled {
+                        email: Some(fields),
+                        ..Filled::default()
+                    },
+                    Shown {
+                        notice,
+                        ..Shown::default()
+                    },
+                    status_of(e.kind),
+                )
+            }
+        };
+    let page = settings_page(&state, &browser, &account, filled, shown).await?;
+    Ok(render(status, &page))
 }
 
 #[derive(Deserialize, Default)]
@@ -346,7 +447,7 @@ pub async fn create_token(
                 new_token: Some(new_token),
                 ..Shown::default()
             };
-            let page = settings_page(&state, &browser, &account, None, None, None, shown).await?;
+            let page = settings_page(&state, &browser, &account, Filled::default(), shown).await?;
             Ok(render(StatusCode::CREATED, &page))
         }
         Err(e) => {
@@ -356,8 +457,17 @@ pub async fn create_token(
                 notice,
                 ..Shown::default()
             };
-            let page =
-                settings_page(&state, &browser, &account, None, None, Some(fields), shown).await?;
+            let page = settings_page(
+                &state,
+                &browser,
+                &account,
+                Filled {
+                    tokens: Some(fields),
+                    ..Filled::default()
+                },
+                shown,
+            )
+            .await?;
             Ok(render(status_of(e.kind), &page))
         }
     }
@@ -404,6 +514,6 @@ pub async fn create_calendar(
         calendar_url: Some(format!("{}/calendar/{token}.ics", state.settings.base_url())),
         ..Shown::default()
     };
-    let page = settings_page(&state, &browser, &account, None, None, None, shown).await?;
+    let page = settings_page(&state, &browser, &account, Filled::default(), shown).await?;
     Ok(render(StatusCode::CREATED, &page))
 }

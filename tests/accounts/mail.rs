@@ -146,3 +146,102 @@ async fn a_plain_server_gets_no_mail_when_starttls_is_required() {
     .await;
     assert!(smtp.messages().is_empty());
 }
+
+/// A member changes their address on the settings page: refused input is explained beside
+/// the field, the old address is told, the account keeps its old address until the link
+/// mailed to the new one is opened, and the link works once.
+#[tokio::test]
+async fn members_change_their_email_address_through_a_mailed_link() {
+    let smtp = SmtpServer::start().await;
+    let node = node(&smtp, &[]).await;
+    super::member(&node, "olga", "olga@example.org").await;
+    super::member(&node, "pia", "pia@example.org").await;
+    let b = browser(&node);
+    assert_eq!(b.sign_in("olga", PASSWORD).await.status, 303);
+
+    // Bad input, each beside its field.
+    let page = b
+        .submit(
+            "/settings",
+            "/settings/email",
+            &[("new_email", "not an address"), ("password", PASSWORD)],
+        )
+        .await;
+    page.shows(400, "enter an email address like name@example.org");
+    assert!(
+        page.body.contains("id=\"field-new_email-error\""),
+        "{}",
+        page.body
+    );
+    b.submit(
+        "/settings",
+        "/settings/email",
+        &[("new_email", "olga@new.example"), ("password", "wrong one")],
+    )
+    .await
+    .shows(422, "this is not your current password");
+    b.submit(
+        "/settings",
+        "/settings/email",
+        &[("new_email", "PIA@example.org"), ("password", PASSWORD)],
+    )
+    .await
+    .shows(409, "another account uses this email address");
+
+    // A good request: a link to the new address, a notice to the old one, nothing changed yet.
+    b.submit(
+        "/settings",
+        "/settings/email",
+        &[("new_email", "Olga@New.Example"), ("password", PASSWORD)],
+    )
+    .await
+    .shows(200, "We mailed a link to olga@new.example");
+    let notice = smtp
+        .wait_for("olga@example.org", "is about to change")
+        .await;
+    assert!(notice.text.contains("olga@new.example"), "{}", notice.text);
+    let mail = smtp
+        .wait_for("olga@new.example", "Confirm your new email address")
+        .await;
+    let link = mail.link("http://");
+    assert!(link.contains("/confirm-email?token="), "{link}");
+    let account = |name: &'static str| {
+        let node = &node;
+        async move {
+            roundtable::service::accounts::account_named(&node.state.db, name)
+                .await
+                .expect("account")
+        }
+    };
+    assert_eq!(
+        account("olga").await.user.email.as_deref(),
+        Some("olga@example.org")
+    );
+    b.get("/settings")
+        .await
+        .shows(200, "Your address is <strong>olga@example.org</strong>");
+
+    // Opening the link shows the address; only the button changes it, once.
+    b.get(&link.replace(&node.base, ""))
+        .await
+        .shows(200, "olga@new.example");
+    assert_eq!(
+        account("olga").await.user.email.as_deref(),
+        Some("olga@example.org")
+    );
+    b.submit(&link, "/confirm-email", &[])
+        .await
+        .shows(200, "your email address is now olga@new.example");
+    let changed = account("olga").await;
+    assert_eq!(changed.user.email.as_deref(), Some("olga@new.example"));
+    assert!(changed.user.email_verified);
+    b.get(&link.replace(&node.base, ""))
+        .await
+        .shows(410, "expired or has been used");
+    // The new address signs in.
+    let other = browser(&node);
+    assert_eq!(
+        other.sign_in("olga@new.example", PASSWORD).await.status,
+        303
+    );
+}

@@ -6,7 +6,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    /// `verify_email` or `reset_password`.
+    /// `verify_email`, `reset_password` or `change_email`.
     pub kind: String,
     pub user_id: i64,
     #[sea_orm(unique)]
@@ -14,6 +14,8 @@ pub struct Model {
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub created_at: i64,
+    /// For `change_email`: the address the link confirms.
+    pub new_email: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

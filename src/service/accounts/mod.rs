@@ -7,6 +7,7 @@
 //! their callers branch on).
 
 pub mod admin;
+pub mod email;
 pub mod oauth;
 pub mod profile;
 pub mod signin;

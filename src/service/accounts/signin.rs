@@ -255,19 +255,12 @@ pub async fn change_password(
     current: &str,
 ) -> Result<(), Error> {
     super::sso::passwords_allowed(node)?;
-    let Some(stored) = account.user.password_hash.clone() else {
+    if account.user.password_hash.is_none() {
         return Err(Error::refused(
             "this account signs in through an identity provider and has no password",
         ));
-    };
-    rate_limit(node, "password", account.name()).await?;
-    let given = current_password.to_string();
-    let matches = tokio::task::spawn_blocking(move || password_matches(&stored, &given))
-        .await
-        .unwrap_or(false);
-    if !matches {
-        return Err(Error::refused("this is not your current password").on("current_password"));
     }
+    confirm_password(node, account, current_password, "current_password").await?;
     check_password(new_password).map_err(|e| e.on("new_password"))?;
     let hash = hash_new_password(new_password).await?;
     node.db
@@ -276,6 +269,30 @@ pub async fn change_password(
     node.db
         .revoke_other_browser_sessions(account.user.id, current)
         .await?;
+    Ok(())
+}
+
+/// Checks that `given` is the account's password before a sensitive change (within
+/// sign-in's rate limit, so the form cannot be used to guess it); the refusal is shown beside
+/// `field`. An account without a password (single sign-on only) passes: it proved itself to
+/// its identity provider to be signed in.
+pub(crate) async fn confirm_password(
+    node: &Node,
+    account: &Account,
+    given: &str,
+    field: &'static str,
+) -> Result<(), Error> {
+    let Some(stored) = account.user.password_hash.clone() else {
+        return Ok(());
+    };
+    rate_limit(node, "password", account.name()).await?;
+    let given = given.to_string();
+    let matches = tokio::task::spawn_blocking(move || password_matches(&stored, &given))
+        .await
+        .unwrap_or(false);
+    if !matches {
+        return Err(Error::refused("this is not your current password").on(field));
+    }
     Ok(())
 }
 
