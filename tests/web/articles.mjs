@@ -1,12 +1,14 @@
 // Knowledge articles in a real browser: Debian's chromium driven by playwright-core, axe-core
-// on the article, history, diff, edit and conflict pages. Two browser contexts (olga and bea)
-// open the edit page of one article on the same revision; olga saves first, bea's save
-// lands on the conflict screen, and bea resolves it there. Run once with JavaScript and
+// on the article, history, diff, edit and conflict pages. Two nodes: the community and its
+// article live on alpha (BASE), where olga writes; bea is a member from beta (BETA). Two
+// browser contexts open the edit page of the article on the same revision, each on their own
+// node; olga saves first, bea's save (a proposal from beta to alpha) lands on the conflict
+// screen, and bea resolves it there. Run once with JavaScript and
 // once without (JS=on|off). Prints one JSON object (what the Rust test checks against the
 // database) as its last line.
 import { start, check } from "./roundtable-browser.mjs";
 
-const { BASE, SHOTS, JS, SUFFIX } = process.env;
+const { BASE, BETA, ALPHA_DOMAIN, SHOTS, JS, SUFFIX } = process.env;
 const js = JS !== "off";
 const olga = `olga${SUFFIX}`;
 const bea = `bea${SUFFIX}`;
@@ -16,13 +18,13 @@ const run = await start({ js, shots: SHOTS, seconds: 300 });
 const { out, look, go, until, context } = run;
 
 
-async function signUp(page, name) {
-  await go(page, `${BASE}/sign-up`);
+async function signUp(page, base, name) {
+  await go(page, `${base}/sign-up`);
   await page.getByLabel("Email address").fill(`${name}@example.org`);
   await page.getByLabel("User name").fill(name);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Create my account" }).click();
-  await go(page, `${BASE}/sign-in`);
+  await go(page, `${base}/sign-in`);
   await page.getByLabel("User name or email address").fill(name);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -40,17 +42,20 @@ try {
   const b = await (await context()).newPage();
 
   // Olga starts a community; bea joins it.
-  await signUp(a, olga);
+  await signUp(a, BASE, olga);
   await go(a, `${BASE}/communities/new`);
   await a.getByLabel("Handle").fill(slug);
   await a.getByLabel("Name").fill(`Wiki ${SUFFIX}`);
   await a.getByRole("button", { name: "Create the community" }).click();
   await a.waitForURL(`**/communities/${slug}`);
-  await signUp(b, bea);
-  await go(b, `${BASE}/communities/${slug}`);
+  await signUp(b, BETA, bea);
+  await go(b, `${BETA}/communities`);
+  await b.getByLabel("Its handle or address").fill(`${slug}@${ALPHA_DOMAIN}`);
+  await b.getByRole("button", { name: "Open" }).click();
+  await b.waitForURL(/\/communities\/wiki/);
+  const remoteCommunity = b.url();
   await b.getByRole("button", { name: "Join" }).click();
-  await b.waitForLoadState();
-  check((await b.content()).includes("You are a member"), "bea joined");
+  await until(b, remoteCommunity, "You are a member", "bea's membership to be accepted");
 
   // Olga writes the article from the community page; an empty title is refused beside it.
   await go(a, `${BASE}/communities/${slug}`);
@@ -69,9 +74,14 @@ try {
   check((await a.locator(".article-body h1").innerText()) === "Deploys", "the markdown is rendered");
   await look(a, "article");
 
-  // Both open the edit page on the same revision.
+  // The article reaches beta; both open the edit page on the same revision, each on their
+  // own node.
+  await until(b, `${remoteCommunity}/articles`, "Deploy runbook", "the article on beta");
+  await b.getByRole("link", { name: `Deploy runbook ${SUFFIX}` }).first().click();
+  await b.waitForURL(/\/articles\/\d+$/);
+  const replicaUrl = b.url();
   await go(a, `${articleUrl}/edit`);
-  await go(b, `${articleUrl}/edit`);
+  await go(b, `${replicaUrl}/edit`);
   await look(a, "article-edit");
   if (js) {
     await b.getByLabel("Text", { exact: true }).fill("**preview me**");
@@ -103,11 +113,12 @@ try {
   // Bea resolves it there.
   await b.getByLabel("Text", { exact: true }).fill(resolved);
   await b.getByRole("button", { name: "Save the resolved text" }).click();
-  await b.waitForURL(articleUrl);
-  check((await b.content()).includes("run the test suite on staging"), "the resolution shows");
+  await b.waitForLoadState();
+  await until(b, replicaUrl, "run the test suite on staging", "the resolution on beta");
+  await until(a, articleUrl, "run the test suite on staging", "the resolution on alpha");
 
   // The history holds three revisions; compare the first with the newest.
-  await go(b, `${articleUrl}/history`);
+  await until(b, `${replicaUrl}/history`, "#3", "the third revision on beta");
   check((await b.locator("table.history tbody tr").count()) === 3, "three revisions");
   await look(b, "article-history");
   await b.getByLabel("Compare from revision #1").check();

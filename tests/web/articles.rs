@@ -445,13 +445,14 @@ async fn bad_article_input_is_explained_beside_its_field() {
         .shows(404, "no such article");
 }
 
-/// Two browser contexts edit one article from the same revision into a conflict and resolve
-/// it on the conflict screen, with JavaScript and without; axe-core on the article, history,
-/// diff, edit and conflict pages. The resolved text is the newest revision and no edit is
-/// lost.
+/// Two browser contexts edit one article from the same revision into a conflict, one on the
+/// article's node and one from another node, and the second resolves it on the conflict
+/// screen, with JavaScript and without; axe-core on the article, history, diff, edit and
+/// conflict pages. The resolved text is the newest revision on both nodes and no edit is lost.
 #[tokio::test]
 async fn a_conflict_is_resolved_in_a_browser() {
     let node = open_node().await;
+    let beta = open_node().await;
     for js in [true, false] {
         let suffix = if js { "js" } else { "nojs" };
         let out = chromium::run(
@@ -459,6 +460,8 @@ async fn a_conflict_is_resolved_in_a_browser() {
             include_str!("articles.mjs"),
             &[
                 ("BASE", node.base.clone()),
+                ("BETA", beta.base.clone()),
+                ("ALPHA_DOMAIN", node.domain.clone()),
                 ("SHOTS", chromium::screenshot_dir().display().to_string()),
                 ("JS", if js { "on" } else { "off" }.into()),
                 ("SUFFIX", suffix.into()),
@@ -506,5 +509,20 @@ async fn a_conflict_is_resolved_in_a_browser() {
         // No edit is lost: the first saved edit is a revision, the resolution keeps both.
         assert_eq!(node.state.db.revision_count(id).await.expect("q"), 3);
         assert!(head.content.contains("run the test suite") && head.content.contains("on staging"));
+        let replica = beta
+            .state
+            .db
+            .article_by_ap_id(&article.ap_id)
+            .await
+            .expect("q")
+            .expect("replicated");
+        assert_eq!(
+            replica.current_rev, article.current_rev,
+            "beta holds the head"
+        );
+        assert_eq!(
+            beta.state.db.revision_count(replica.id).await.expect("q"),
+            3
+        );
     }
 }
