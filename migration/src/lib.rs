@@ -25,6 +25,7 @@ mod m20261203_000026_accounts;
 mod m20261203_000027_oauth;
 mod m20261203_000028_sso;
 mod m20261203_000029_markers;
+mod m20261207_000030_media;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000027_oauth::Migration),
             Box::new(m20261203_000028_sso::Migration),
             Box::new(m20261203_000029_markers::Migration),
+            Box::new(m20261207_000030_media::Migration),
         ]
     }
 }

@@ -157,6 +157,7 @@ fn post(node: &Node, key: &str, author: &str, thread: Option<&Post>, published: 
         updated: None,
         local: true,
         signed_object: None,
+        attachments: Vec::new(),
     }
 }
 

@@ -10,12 +10,14 @@
 //! `follows`: following communities (joining them), relationships; `search`: handles and
 //! profile URLs, resolved through WebFinger when asked; `me`: read markers, favourites,
 //! preferences and the caller's truthfully empty lists; `notifications`: replies to and likes
-//! of the caller's posts, read from the posts and likes themselves.
+//! of the caller's posts, read from the posts and likes themselves; `media`: uploading and
+//! describing images, the MediaAttachment entity.
 
 pub mod accounts;
 pub mod follows;
 pub mod instance;
 pub mod me;
+pub mod media;
 pub mod notifications;
 pub mod search;
 pub mod statuses;
@@ -23,6 +25,7 @@ pub mod timelines;
 
 use crate::{error::ApiError, node::Node};
 use axum::{
+    extract::DefaultBodyLimit,
     http::header,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -60,6 +63,15 @@ pub fn router() -> Router<Node> {
             "/api/v1/accounts/{id}/statuses",
             get(timelines::account_statuses),
         ),
+        (
+            "/api/v1/media",
+            post(media::upload).layer(DefaultBodyLimit::disable()),
+        ),
+        (
+            "/api/v2/media",
+            post(media::upload).layer(DefaultBodyLimit::disable()),
+        ),
+        ("/api/v1/media/{id}", get(media::get).put(media::update)),
         ("/api/v1/statuses", post(statuses::create)),
         (
             "/api/v1/statuses/{id}",

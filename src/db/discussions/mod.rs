@@ -77,6 +77,8 @@ pub struct NewPost {
     pub local: bool,
     /// The author's signed document, for a post written elsewhere that came with a proof.
     pub signed_object: Option<String>,
+    /// Its images, stored with it.
+    pub attachments: Vec<super::media::NewAttachment>,
 }
 
 fn post_kind(post: &Post) -> &'static str {

@@ -32,6 +32,8 @@ impl Db {
         async {
             let txn = self.begin().await?;
             let ap_id = new.ap_id.clone();
+            let author = new.author.clone();
+            let attachments = new.attachments;
             let inserted = post::Entity::insert(post::ActiveModel {
                 ap_id: Set(new.ap_id),
                 community: Set(new.community),
@@ -67,6 +69,7 @@ impl Db {
                 .await?
                 .ok_or_else(|| DbErr::RecordNotFound(ap_id))?;
             if inserted > 0 {
+                super::super::media::attach(&txn, post.id, &author, attachments).await?;
                 index_post(&txn, &post).await?;
                 enqueue(&txn, jobs, now_ms()).await?;
             }

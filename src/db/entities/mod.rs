@@ -87,6 +87,8 @@ pub mod event_participant;
 pub mod invitation;
 pub mod like;
 pub mod local_actor;
+pub mod media;
+pub mod media_file;
 pub mod membership;
 pub mod oauth_app;
 pub mod oauth_code;

@@ -45,11 +45,20 @@ pub async fn post_document(state: &Node, post: &Post) -> Result<Value, Error> {
         return Ok(signed);
     }
     let (mention, parent) = post_context(state, post).await?;
-    Ok(post_document_with(post, &mention, parent.as_deref()))
+    let attachments = crate::service::media::wire_of_post(state, post.id).await?;
+    Ok(objects::post_json(
+        post,
+        &PostContext {
+            community: &post.community,
+            community_mention: &mention,
+            in_reply_to: parent.as_deref(),
+            attachments: &attachments,
+        },
+    ))
 }
 
 /// [`post_document`] with the community's mention and the parent's id already at hand, as
-/// list presenters have them: no query per post.
+/// list presenters have them: no query per post (and so without the post's images).
 pub fn post_document_with(post: &Post, community_mention: &str, parent: Option<&str>) -> Value {
     if let Some(signed) = signed_document(post) {
         return signed;
@@ -60,6 +69,7 @@ pub fn post_document_with(post: &Post, community_mention: &str, parent: Option<&
             community: &post.community,
             community_mention,
             in_reply_to: parent,
+            attachments: &[],
         },
     )
 }
@@ -106,14 +116,20 @@ pub(super) async fn store_and_publish(
     community: &CommunityView,
     new: NewPost,
     in_reply_to: Option<&str>,
+    images: &[crate::db::media::Media],
 ) -> Result<Post, Error> {
     let draft = provisional(&new);
+    let attachments: Vec<_> = images
+        .iter()
+        .map(|m| crate::service::media::wire(state, m))
+        .collect();
     let doc = objects::post_json(
         &draft,
         &PostContext {
             community: &community.ap_id,
             community_mention: &community.mention(),
             in_reply_to,
+            attachments: &attachments,
         },
     );
     let base = state.settings.base_url();
@@ -135,9 +151,22 @@ pub async fn create_thread(
     title: &str,
     content: &str,
 ) -> Result<Post, Error> {
+    create_thread_with_images(state, member, community, title, content, &[]).await
+}
+
+/// A new thread carrying the member's uploads `media_ids` (see `service::media::for_new_post`).
+pub async fn create_thread_with_images(
+    state: &Node,
+    member: &Member,
+    community: &CommunityView,
+    title: &str,
+    content: &str,
+    media_ids: &[i64],
+) -> Result<Post, Error> {
     let title = check_title(title)?;
     check_body(content)?;
     require_member(state, member, community).await?;
+    let images = crate::service::media::for_new_post(state, member, media_ids).await?;
     let html = markdown::render(content);
     let new = NewPost {
         ap_id: objects::new_id(&state.settings.base_url(), "p"),
@@ -153,8 +182,9 @@ pub async fn create_thread(
         updated: None,
         local: true,
         signed_object: None,
+        attachments: crate::service::media::uploads(&images),
     };
-    store_and_publish(state, member, community, new, None).await
+    store_and_publish(state, member, community, new, None, &images).await
 }
 
 pub async fn create_reply(
@@ -163,6 +193,18 @@ pub async fn create_reply(
     thread: &Post,
     parent: Option<&Post>,
     content: &str,
+) -> Result<Post, Error> {
+    create_reply_with_images(state, member, thread, parent, content, &[]).await
+}
+
+/// A reply carrying the member's uploads `media_ids`.
+pub async fn create_reply_with_images(
+    state: &Node,
+    member: &Member,
+    thread: &Post,
+    parent: Option<&Post>,
+    content: &str,
+    media_ids: &[i64],
 ) -> Result<Post, Error> {
     check_body(content)?;
     let community = known(state, &thread.community)
@@ -179,6 +221,7 @@ pub async fn create_reply(
         }
     }
     let parent = parent.filter(|p| p.id != thread.id);
+    let images = crate::service::media::for_new_post(state, member, media_ids).await?;
     let html = markdown::render(content);
     let new = NewPost {
         ap_id: objects::new_id(&state.settings.base_url(), "p"),
@@ -194,9 +237,10 @@ pub async fn create_reply(
         updated: None,
         local: true,
         signed_object: None,
+        attachments: crate::service::media::uploads(&images),
     };
     let in_reply_to = parent.unwrap_or(thread).ap_id.clone();
-    store_and_publish(state, member, &community, new, Some(&in_reply_to)).await
+    store_and_publish(state, member, &community, new, Some(&in_reply_to), &images).await
 }
 
 pub(super) fn check_open(thread: &Post) -> Result<(), Error> {

@@ -130,6 +130,7 @@ pub(super) async fn store_incoming(
                 updated: incoming.updated,
                 local: false,
                 signed_object,
+                attachments: crate::service::media::remote(state, &incoming.attachments),
             },
             jobs,
         )
