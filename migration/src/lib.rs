@@ -26,6 +26,7 @@ mod m20261203_000027_oauth;
 mod m20261203_000028_sso;
 mod m20261203_000029_markers;
 mod m20261207_000030_media;
+mod m20261207_000031_post_revisions;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000028_sso::Migration),
             Box::new(m20261203_000029_markers::Migration),
             Box::new(m20261207_000030_media::Migration),
+            Box::new(m20261207_000031_post_revisions::Migration),
         ]
     }
 }

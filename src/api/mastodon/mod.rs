@@ -11,9 +11,11 @@
 //! profile URLs, resolved through WebFinger when asked; `me`: read markers, favourites,
 //! preferences and the caller's truthfully empty lists; `notifications`: replies to and likes
 //! of the caller's posts, read from the posts and likes themselves; `media`: uploading and
-//! describing images, the MediaAttachment entity.
+//! describing images, the MediaAttachment entity; `edits`: editing statuses, their history and
+//! source.
 
 pub mod accounts;
+pub mod edits;
 pub mod follows;
 pub mod instance;
 pub mod me;
@@ -75,8 +77,12 @@ pub fn router() -> Router<Node> {
         ("/api/v1/statuses", post(statuses::create)),
         (
             "/api/v1/statuses/{id}",
-            get(statuses::get).delete(statuses::delete),
+            get(statuses::get)
+                .delete(statuses::delete)
+                .put(edits::update),
         ),
+        ("/api/v1/statuses/{id}/history", get(edits::history)),
+        ("/api/v1/statuses/{id}/source", get(edits::source)),
         ("/api/v1/statuses/{id}/context", get(statuses::context)),
         ("/api/v1/statuses/{id}/favourite", post(statuses::favourite)),
         (

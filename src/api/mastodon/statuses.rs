@@ -126,7 +126,11 @@ pub async fn render(
 }
 
 /// A post the caller may read that is still there, by status id.
-async fn readable(state: &Node, caller: Option<&Caller>, id: &str) -> Result<Post, MastodonError> {
+pub(super) async fn readable(
+    state: &Node,
+    caller: Option<&Caller>,
+    id: &str,
+) -> Result<Post, MastodonError> {
     let missing = || MastodonError::not_found("Record not found");
     let id: i64 = id.parse().map_err(|_| missing())?;
     let post = state.db.post(id).await?.ok_or_else(missing)?;
@@ -140,7 +144,11 @@ async fn readable(state: &Node, caller: Option<&Caller>, id: &str) -> Result<Pos
     Ok(post)
 }
 
-async fn one(state: &Node, viewer: Option<&Member>, post: &Post) -> Result<Value, MastodonError> {
+pub(super) async fn one(
+    state: &Node,
+    viewer: Option<&Member>,
+    post: &Post,
+) -> Result<Value, MastodonError> {
     render(state, viewer, std::slice::from_ref(post))
         .await?
         .pop()

@@ -7,6 +7,23 @@ impl Db {
         post::Entity::find_by_id(id).one(self.conn()).await
     }
 
+    /// The versions edits replaced of a post, oldest first: the latest `limit` of them.
+    pub async fn post_revisions(
+        &self,
+        post_id: i64,
+        limit: u64,
+    ) -> Result<Vec<super::super::entities::post_revision::Model>, DbErr> {
+        use super::super::entities::post_revision;
+        let mut rows = post_revision::Entity::find()
+            .filter(post_revision::Column::PostId.eq(post_id))
+            .order_by_desc(post_revision::Column::Id)
+            .limit(limit)
+            .all(self.conn())
+            .await?;
+        rows.reverse();
+        Ok(rows)
+    }
+
     pub async fn post_by_ap_id(&self, ap_id: &str) -> Result<Option<Post>, DbErr> {
         post::Entity::find()
             .filter(post::Column::ApId.eq(ap_id))
@@ -89,6 +106,10 @@ impl Db {
     ) -> Result<Queued<()>, DbErr> {
         async {
             let txn = self.begin().await?;
+            if matches!(change, PostChange::Content { .. }) {
+                // The version an edit replaces is kept (and this write comes first).
+                keep_revision(&txn, id).await?;
+            }
             let mut model = post::ActiveModel {
                 id: Set(id),
                 ..Default::default()
@@ -370,4 +391,36 @@ impl Db {
     }
 
     // ----- bans -----
+}
+
+/// Copies a post's current version into `post_revisions`, in one `INSERT … SELECT`.
+async fn keep_revision<C: ConnectionTrait>(txn: &C, id: i64) -> Result<(), DbErr> {
+    use super::super::entities::post_revision;
+    use sea_orm::sea_query::{Func, Query};
+    let select = Query::select()
+        .column(post::Column::Id)
+        .column(post::Column::Title)
+        .column(post::Column::Content)
+        .column(post::Column::Source)
+        .expr(Func::coalesce([
+            Expr::col(post::Column::Updated),
+            Expr::col(post::Column::Published),
+        ]))
+        .from(post::Entity)
+        .and_where(post::Column::Id.eq(id))
+        .to_owned();
+    let insert = Query::insert()
+        .into_table(post_revision::Entity)
+        .columns([
+            post_revision::Column::PostId,
+            post_revision::Column::Title,
+            post_revision::Column::Content,
+            post_revision::Column::Source,
+            post_revision::Column::CreatedAt,
+        ])
+        .select_from(select)
+        .map_err(|e| DbErr::Custom(e.to_string()))?
+        .to_owned();
+    txn.execute(&insert).await?;
+    Ok(())
 }

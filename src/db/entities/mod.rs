@@ -96,6 +96,7 @@ pub mod oauth_token;
 pub mod outgoing_mail;
 pub mod peer;
 pub mod post;
+pub mod post_revision;
 pub mod read_marker;
 pub mod received_activity;
 pub mod remote_actor;
