@@ -1,7 +1,8 @@
 # Mastodon.py editing statuses on one node, in a community that lives on another: it joins the
 # community, starts a thread and replies, reads the thread's source, edits both (the thread's
 # title through spoiler_text, as an app's edit screen sends it back), and reads the history
-# and the source again. It prints what it saw as one JSON object.
+# and the source again; it likes the thread and lists who did, and sets its display name and
+# note. It prints what it saw as one JSON object.
 import json
 import os
 import time
@@ -50,4 +51,16 @@ try:
     out["blank"] = None
 except MastodonError as e:
     out["blank"] = [type(e).__name__, e.args[1] if len(e.args) > 1 else None]
+
+# Who liked the thread, and the member's own profile.
+api.status_favourite(thread["id"])
+out["favourited_by"] = [a["acct"] for a in api.status_favourited_by(thread["id"])]
+me = api.account_update_credentials(display_name="Bert Brook", note="On call on Tuesdays.")
+out["credentials"] = {"display_name": me["display_name"], "note_source": me["source"]["note"]}
+out["me_after"] = api.me()["display_name"]
+try:
+    api.account_update_credentials(display_name="x" * 500)
+    out["long_name"] = None
+except MastodonError as e:
+    out["long_name"] = [type(e).__name__, e.args[1] if len(e.args) > 1 else None]
 print(json.dumps(out, default=str))

@@ -1,6 +1,7 @@
 //! Editing statuses through the Mastodon API, driven by Mastodon.py: `status_update`,
 //! `status_history`, `status_source`; the edit reaches the community's node as an `Update`,
-//! and nobody but the author edits.
+//! and nobody but the author edits. Also `status_favourited_by` and
+//! `account_update_credentials`.
 
 use crate::{
     accounts::member,
@@ -10,7 +11,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 #[tokio::test]
-async fn mastodon_py_edits_a_thread_and_a_reply_and_reads_their_history_and_source() {
+async fn mastodon_py_edits_a_thread_and_a_reply_and_reads_their_history_and_source_and_likers() {
     let alpha = Node::start().await;
     let beta = Node::start().await;
     let olga = alpha.api_user("olga").await;
@@ -65,6 +66,13 @@ async fn mastodon_py_edits_a_thread_and_a_reply_and_reads_their_history_and_sour
     );
     assert_eq!(seen["read_back"], seen["edited"]["content"]);
     assert_eq!(seen["blank"], json!(["MastodonAPIError", 422]));
+    assert_eq!(seen["favourited_by"], json!(["bert"]), "{seen:#}");
+    assert_eq!(
+        seen["credentials"],
+        json!({"display_name": "Bert Brook", "note_source": "On call on Tuesdays."})
+    );
+    assert_eq!(seen["me_after"], "Bert Brook");
+    assert_eq!(seen["long_name"], json!(["MastodonAPIError", 422]));
 
     // The community's node got the edit, and keeps the history too.
     let uri = seen["thread_uri"].as_str().expect("uri").to_string();

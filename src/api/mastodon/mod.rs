@@ -30,7 +30,7 @@ use axum::{
     extract::DefaultBodyLimit,
     http::header,
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{get, patch, post},
     Router,
 };
 use serde::Deserialize;
@@ -51,6 +51,10 @@ pub fn router() -> Router<Node> {
         (
             "/api/v1/accounts/verify_credentials",
             get(accounts::verify_credentials),
+        ),
+        (
+            "/api/v1/accounts/update_credentials",
+            patch(accounts::update_credentials),
         ),
         ("/api/v1/accounts/lookup", get(accounts::lookup)),
         (
@@ -85,6 +89,10 @@ pub fn router() -> Router<Node> {
         ("/api/v1/statuses/{id}/source", get(edits::source)),
         ("/api/v1/statuses/{id}/context", get(statuses::context)),
         ("/api/v1/statuses/{id}/favourite", post(statuses::favourite)),
+        (
+            "/api/v1/statuses/{id}/favourited_by",
+            get(statuses::favourited_by),
+        ),
         (
             "/api/v1/statuses/{id}/unfavourite",
             post(statuses::unfavourite),

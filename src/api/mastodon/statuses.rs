@@ -404,6 +404,23 @@ async fn set_favourite(
     Ok(Json(one(state, Some(&auth.member), &post).await?))
 }
 
+/// Most accounts `favourited_by` lists (Mastodon's largest page).
+const LIKERS_MAX: u64 = 80;
+
+/// `GET /api/v1/statuses/{id}/favourited_by`: who liked a status, the latest first.
+pub async fn favourited_by(
+    State(state): State<Node>,
+    MaybeAuth(auth): MaybeAuth<Read>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, MastodonError> {
+    let post = readable(&state, auth.as_deref(), &id).await?;
+    let likers = state.db.likers(post.id, LIKERS_MAX).await?;
+    let profiles = Profiles::load(&state, &likers).await?;
+    Ok(Json(Value::Array(
+        likers.iter().map(|a| profiles.get(a)).collect(),
+    )))
+}
+
 /// `POST /api/v1/statuses/{id}/favourite`.
 pub async fn favourite(
     State(state): State<Node>,

@@ -371,6 +371,19 @@ impl Db {
         .await
     }
 
+    /// Who liked a post, the latest `limit` first.
+    pub async fn likers(&self, post_id: i64, limit: u64) -> Result<Vec<String>, DbErr> {
+        Ok(like::Entity::find()
+            .filter(like::Column::PostId.eq(post_id))
+            .order_by_desc(like::Column::Id)
+            .limit(limit)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|l| l.actor)
+            .collect())
+    }
+
     pub async fn like_of(&self, post_id: i64, actor: &str) -> Result<Option<like::Model>, DbErr> {
         like::Entity::find()
             .filter(like::Column::PostId.eq(post_id))
