@@ -23,6 +23,14 @@ pub struct Settings {
     pub email: EmailSettings,
     pub log: LogSettings,
     pub sso: SsoSettings,
+    pub media: MediaSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaSettings {
+    pub max_bytes: usize,
+    pub max_dimension: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

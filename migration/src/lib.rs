@@ -25,8 +25,10 @@ mod m20261203_000026_accounts;
 mod m20261203_000027_oauth;
 mod m20261203_000028_sso;
 mod m20261203_000029_markers;
-mod m20261207_000031_notifications;
-mod m20261207_000032_email_change;
+mod m20261207_000030_media;
+mod m20261207_000031_post_revisions;
+mod m20261207_000032_notifications;
+mod m20261207_000033_email_change;
 
 pub struct Migrator;
 
@@ -52,8 +54,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000027_oauth::Migration),
             Box::new(m20261203_000028_sso::Migration),
             Box::new(m20261203_000029_markers::Migration),
-            Box::new(m20261207_000031_notifications::Migration),
-            Box::new(m20261207_000032_email_change::Migration),
+            Box::new(m20261207_000030_media::Migration),
+            Box::new(m20261207_000031_post_revisions::Migration),
+            Box::new(m20261207_000032_notifications::Migration),
+            Box::new(m20261207_000033_email_change::Migration),
         ]
     }
 }

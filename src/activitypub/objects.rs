@@ -51,6 +51,127 @@ pub struct PostContext<'a> {
     pub in_reply_to: Option<&'a str>,
     /// The people it mentions: (ActivityPub id, `@name@host`).
     pub mentions: &'a [(String, String)],
+    /// The images it carries.
+    pub attachments: &'a [Attachment],
+}
+
+/// Most images a post carries (Mastodon's limit); further ones from other servers are dropped.
+pub const MAX_ATTACHMENTS: usize = 4;
+/// Longest alt text kept, in characters (Mastodon's limit).
+pub const MAX_DESCRIPTION: usize = 1500;
+
+/// An image a post carries, as `attachment` on the wire: a `Document` with its media type, URL
+/// and alt text (`name`), the shape Mastodon sends and Lemmy and Mastodon read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attachment {
+    pub url: String,
+    pub media_type: String,
+    pub name: Option<String>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+}
+
+impl Attachment {
+    fn json(&self) -> Value {
+        let mut doc = json!({
+            "type": "Document",
+            "mediaType": self.media_type,
+            "url": self.url,
+            "name": self.name,
+        });
+        if let (Some(w), Some(h)) = (self.width, self.height) {
+            doc["width"] = json!(w);
+            doc["height"] = json!(h);
+        }
+        doc
+    }
+}
+
+/// The images of a received post: `Document` or `Image` attachments (and `Link`s) whose media
+/// type is an image's, read leniently (one object or a list; a URL as a string, a `Link` or a
+/// list of them); anything else is dropped. URLs are checked again where they are stored.
+fn attachments(value: Option<&Value>) -> Vec<Attachment> {
+    let items: Vec<&Value> = match value {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        _ => Vec::new(),
+    };
+    let url_of = |v: &Value| -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Object(o) => o.get("href").and_then(Value::as_str).map(str::to_string),
+            Value::Array(a) => a.iter().find_map(|i| match i {
+                Value::String(s) => Some(s.clone()),
+                Value::Object(o) => o.get("href").and_then(Value::as_str).map(str::to_string),
+                _ => None,
+            }),
+            _ => None,
+        }
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let kind = inner_kind(item);
+        if !matches!(kind, "Document" | "Image" | "Link") {
+            continue;
+        }
+        let Some(url) = item
+            .get("url")
+            .and_then(url_of)
+            .or_else(|| item.get("href").and_then(url_of))
+        else {
+            continue;
+        };
+        let web = Url::parse(&url).is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
+        if url.len() > 2048 || !web {
+            continue;
+        }
+        let declared = item
+            .get("mediaType")
+            .and_then(Value::as_str)
+            .map(|t| t.trim().to_ascii_lowercase());
+        let guessed = || {
+            let path = Url::parse(&url).ok()?.path().to_ascii_lowercase();
+            let ext = path.rsplit('.').next()?.to_string();
+            let kind = match ext.as_str() {
+                "jpg" | "jpeg" => "image/jpeg",
+                "png" => "image/png",
+                "gif" => "image/gif",
+                "webp" => "image/webp",
+                "avif" => "image/avif",
+                _ => return None,
+            };
+            Some(kind.to_string())
+        };
+        let Some(media_type) = declared.or_else(guessed) else {
+            continue;
+        };
+        if !media_type.starts_with("image/") || media_type.len() > 100 {
+            continue;
+        }
+        let name = item
+            .get("name")
+            .and_then(Value::as_str)
+            .map(plain_text)
+            .map(|n| n.trim().chars().take(MAX_DESCRIPTION).collect::<String>())
+            .filter(|n| !n.is_empty());
+        let size = |key: &str| {
+            item.get(key)
+                .and_then(Value::as_i64)
+                .filter(|n| (1..=100_000).contains(n))
+                .map(|n| n as i32)
+        };
+        out.push(Attachment {
+            url,
+            media_type,
+            name,
+            width: size("width"),
+            height: size("height"),
+        });
+        if out.len() == MAX_ATTACHMENTS {
+            break;
+        }
+    }
+    out
 }
 
 /// `Page` for a thread, `Note` for a reply.
@@ -86,6 +207,9 @@ pub fn post_json(post: &Post, cx: &PostContext) -> Value {
     }
     if let Some(parent) = cx.in_reply_to {
         doc["inReplyTo"] = json!(parent);
+    }
+    if !cx.attachments.is_empty() {
+        doc["attachment"] = cx.attachments.iter().map(Attachment::json).collect();
     }
     doc
 }
@@ -178,6 +302,8 @@ pub struct IncomingPost {
     pub mentions: Vec<Url>,
     pub published: i64,
     pub updated: Option<i64>,
+    /// Its images (at most [`MAX_ATTACHMENTS`]).
+    pub attachments: Vec<Attachment>,
 }
 
 fn urls(value: Option<&Value>) -> Vec<Url> {
@@ -281,6 +407,7 @@ pub fn parse_post(value: &Value) -> Result<IncomingPost, String> {
         mentions,
         published: parse_time(value.get("published")).unwrap_or_else(crate::db::now_ms),
         updated: parse_time(value.get("updated")),
+        attachments: attachments(value.get("attachment")),
     })
 }
 
@@ -356,6 +483,45 @@ mod tests {
         let reply = parse_post(&comment).expect("comment");
         assert!(reply.in_reply_to.is_some());
         assert!(reply.title.is_none());
+    }
+
+    #[test]
+    fn image_attachments_are_read_from_mastodon_and_lemmy() {
+        let note: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/activitypub/mastodon/objects/note_2.json"
+        ))
+        .expect("fixture");
+        let note = note.get("object").cloned().unwrap_or(note);
+        let post = parse_post(&note).expect("note");
+        assert_eq!(post.attachments.len(), 1);
+        assert_eq!(post.attachments[0].media_type, "image/jpeg");
+        assert!(post.attachments[0]
+            .name
+            .as_deref()
+            .is_some_and(|n| n.contains("Katie and Konqi")));
+        assert_eq!(post.attachments[0].width, Some(1500));
+        let page: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/activitypub/lemmy/objects/page_image_and_link.json"
+        ))
+        .expect("fixture");
+        let post = parse_post(&page).expect("page");
+        // The image is kept; the link to an HTML page is not an image.
+        assert_eq!(post.attachments.len(), 1);
+        assert_eq!(post.attachments[0].media_type, "image/png");
+        let odd = json!({
+            "id": "https://a.example/p/1", "type": "Note",
+            "attributedTo": "https://a.example/u/x", "content": "hi",
+            "attachment": [
+                {"type": "Document", "mediaType": "application/pdf", "url": "https://a.example/f.pdf"},
+                {"type": "Document", "url": "javascript:alert(1)"},
+                {"type": "Image", "url": [{"type": "Link", "href": "https://a.example/i.webp"}]},
+                "https://a.example/bare.png",
+            ]
+        });
+        let post = parse_post(&odd).expect("note");
+        assert_eq!(post.attachments.len(), 1);
+        assert_eq!(post.attachments[0].url, "https://a.example/i.webp");
+        assert_eq!(post.attachments[0].media_type, "image/webp");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod entities;
 pub mod events;
 pub mod mail;
 pub mod mastodon;
+pub mod media;
 pub mod notifications;
 pub mod oauth;
 pub mod policy;
@@ -47,6 +48,14 @@ fn received_id_hash(ap_id: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// 24 random hex characters: the unguessable part of a stored object's URL.
+pub fn random_key() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 12];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub fn now_ms() -> i64 {

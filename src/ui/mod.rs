@@ -15,6 +15,7 @@ pub mod admin;
 pub mod articles;
 pub mod communities;
 pub mod events;
+pub mod media;
 pub mod notifications;
 pub mod oauth;
 pub mod pages;
@@ -156,6 +157,8 @@ pub fn router(state: &Node) -> Router<Node> {
     Router::new()
         .route("/static/style.css", get(static_file))
         .route("/static/app.js", get(static_file))
+        .route("/media/{key}", get(media::original))
+        .route("/media/{key}/preview", get(media::preview))
         .route("/communities", get(communities::directory))
         .route("/communities/open", post(communities::open))
         .route(

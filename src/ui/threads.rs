@@ -55,6 +55,15 @@ pub struct PostView {
     pub answers: Option<(i64, String)>,
     /// Where it came from, for posts written on another node.
     pub origin: Option<String>,
+    /// Its images.
+    pub images: Vec<ImageView>,
+}
+
+/// An image of a post: its preview, linking to the full image, with its alt text.
+pub struct ImageView {
+    pub href: String,
+    pub src: String,
+    pub alt: String,
 }
 
 #[derive(Template)]
@@ -224,7 +233,8 @@ async fn thread_page(
             .as_ref()
             .is_some_and(|m| matches!(m.role, Role::Owner | Role::Moderator));
     let base = state.settings.base_url();
-    let show = |p: &Post, depth: usize, answers: Option<(i64, String)>| PostView {
+    let mut images = state.db.media_of_posts(&ids).await?;
+    let mut show = |p: &Post, depth: usize, answers: Option<(i64, String)>| PostView {
         id: p.id,
         author: people.link(&p.author),
         when: when(p.published),
@@ -243,6 +253,19 @@ async fn thread_page(
         depth,
         answers,
         origin: (!p.ap_id.starts_with(&format!("{base}/"))).then(|| p.ap_id.clone()),
+        images: images
+            .remove(&p.id)
+            .unwrap_or_default()
+            .iter()
+            .map(|m| ImageView {
+                href: crate::service::media::url(state, m),
+                src: crate::service::media::preview_url(state, m),
+                alt: m
+                    .description
+                    .clone()
+                    .unwrap_or_else(|| "An image without a description".into()),
+            })
+            .collect(),
     };
     let replies = nest(thread.id, &page.items, &people)
         .into_iter()

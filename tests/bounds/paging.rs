@@ -158,6 +158,7 @@ fn post(node: &Node, key: &str, author: &str, thread: Option<&Post>, published: 
         local: true,
         signed_object: None,
         mentions: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 

@@ -1,6 +1,9 @@
 //! Issue 15: the Mastodon client API, driven by client libraries someone else wrote
 //! (Mastodon.py), through the node's real OAuth pages.
 
+mod edits;
+mod media;
+
 use crate::{
     accounts::{member, PASSWORD},
     harness::{eventually, http, python, Node},

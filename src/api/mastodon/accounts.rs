@@ -8,13 +8,23 @@
 use super::{avatar_url, html_paragraphs, rfc3339, MastodonError};
 use crate::web::Q;
 use crate::{
-    api::{Auth, Read},
+    api::{Auth, Read, Write},
     db::{mastodon::Counts, LocalActor, RemoteActor},
     domain::ActorKind,
     node::Node,
+    service::{
+        accounts::{
+            profile::{update_profile, ProfileChange},
+            Account,
+        },
+        discussions::Member,
+    },
+    web::form_or_json,
 };
 use axum::{
+    body::Bytes,
     extract::{Path, State},
+    http::{header, HeaderMap},
     Json,
 };
 use serde::Deserialize;
@@ -249,21 +259,78 @@ pub async fn verify_credentials(
     State(state): State<Node>,
     auth: Auth<Read>,
 ) -> Result<Json<Value>, MastodonError> {
-    let mut me = local_account(&state, &auth.member.actor).await?;
+    Ok(Json(credential_account(&state, &auth.member).await?))
+}
+
+/// The CredentialAccount entity: the caller's Account with its `source` and `role`.
+async fn credential_account(state: &Node, member: &Member) -> Result<Value, MastodonError> {
+    let mut me = local_account(state, &member.actor).await?;
     me["source"] = json!({
         "privacy": "public",
         "sensitive": false,
-        "language": auth.member.user.locale,
-        "note": auth.member.actor.summary,
+        "language": member.user.locale,
+        "note": member.actor.summary,
         "fields": [],
         "follow_requests_count": 0,
     });
-    me["role"] = if auth.member.user.is_admin {
+    me["role"] = if member.user.is_admin {
         json!({"id": "3", "name": "Admin", "color": "", "permissions": "1", "highlighted": true})
     } else {
         json!({"id": "-99", "name": "", "color": "", "permissions": "0", "highlighted": false})
     };
-    Ok(Json(me))
+    Ok(me)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct Credentials {
+    display_name: Option<String>,
+    note: Option<String>,
+}
+
+/// `PATCH /api/v1/accounts/update_credentials`: the display name and the note (the profile's
+/// summary), through the same use case as the settings page. Pictures are not taken here.
+pub async fn update_credentials(
+    State(state): State<Node>,
+    auth: Auth<Write>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, MastodonError> {
+    let multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/"));
+    if multipart {
+        return Err(MastodonError::unprocessable(
+            "this node does not take avatars or headers from apps yet; send the fields as a form or JSON",
+        ));
+    }
+    let req: Credentials = form_or_json(&headers, &body).map_err(MastodonError::unprocessable)?;
+    let member = &auth.member;
+    let account = Account {
+        user: member.user.clone(),
+        actor: member.actor.clone(),
+    };
+    let display_name = req
+        .display_name
+        .unwrap_or_else(|| member.actor.display_name.clone());
+    let note = req.note.unwrap_or_else(|| member.actor.summary.clone());
+    let now = update_profile(
+        &state,
+        &account,
+        ProfileChange {
+            display_name: &display_name,
+            summary: &note,
+            time_zone: &member.user.time_zone,
+            locale: &member.user.locale,
+        },
+    )
+    .await?;
+    let member = Member {
+        user: now.user,
+        actor: now.actor,
+    };
+    Ok(Json(credential_account(&state, &member).await?))
 }
 
 /// `GET /api/v1/accounts/{id}`.

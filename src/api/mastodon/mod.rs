@@ -10,12 +10,16 @@
 //! `follows`: following communities (joining them), relationships; `search`: handles and
 //! profile URLs, resolved through WebFinger when asked; `me`: read markers, favourites,
 //! preferences and the caller's truthfully empty lists; `notifications`: replies to and likes
-//! of the caller's posts, read from the posts and likes themselves.
+//! of the caller's posts, read from the posts and likes themselves; `media`: uploading and
+//! describing images, the MediaAttachment entity; `edits`: editing statuses, their history and
+//! source.
 
 pub mod accounts;
+pub mod edits;
 pub mod follows;
 pub mod instance;
 pub mod me;
+pub mod media;
 pub mod notifications;
 pub mod search;
 pub mod statuses;
@@ -23,9 +27,10 @@ pub mod timelines;
 
 use crate::{error::ApiError, node::Node};
 use axum::{
+    extract::DefaultBodyLimit,
     http::header,
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{get, patch, post},
     Router,
 };
 use serde::Deserialize;
@@ -47,6 +52,10 @@ pub fn router() -> Router<Node> {
             "/api/v1/accounts/verify_credentials",
             get(accounts::verify_credentials),
         ),
+        (
+            "/api/v1/accounts/update_credentials",
+            patch(accounts::update_credentials),
+        ),
         ("/api/v1/accounts/lookup", get(accounts::lookup)),
         (
             "/api/v1/accounts/relationships",
@@ -60,13 +69,30 @@ pub fn router() -> Router<Node> {
             "/api/v1/accounts/{id}/statuses",
             get(timelines::account_statuses),
         ),
+        (
+            "/api/v1/media",
+            post(media::upload).layer(DefaultBodyLimit::disable()),
+        ),
+        (
+            "/api/v2/media",
+            post(media::upload).layer(DefaultBodyLimit::disable()),
+        ),
+        ("/api/v1/media/{id}", get(media::get).put(media::update)),
         ("/api/v1/statuses", post(statuses::create)),
         (
             "/api/v1/statuses/{id}",
-            get(statuses::get).delete(statuses::delete),
+            get(statuses::get)
+                .delete(statuses::delete)
+                .put(edits::update),
         ),
+        ("/api/v1/statuses/{id}/history", get(edits::history)),
+        ("/api/v1/statuses/{id}/source", get(edits::source)),
         ("/api/v1/statuses/{id}/context", get(statuses::context)),
         ("/api/v1/statuses/{id}/favourite", post(statuses::favourite)),
+        (
+            "/api/v1/statuses/{id}/favourited_by",
+            get(statuses::favourited_by),
+        ),
         (
             "/api/v1/statuses/{id}/unfavourite",
             post(statuses::unfavourite),

@@ -61,6 +61,7 @@ pub async fn render(
         .map(|p| p.id)
         .collect();
     let replies = state.db.reply_counts(&thread_ids).await?;
+    let mut images = super::media::of_posts(state, &ids).await?;
     Ok(posts
         .iter()
         .map(|p| {
@@ -93,7 +94,7 @@ pub async fn render(
                 "visibility": if confidential { "private" } else { "public" },
                 "sensitive": false,
                 "spoiler_text": "",
-                "media_attachments": [],
+                "media_attachments": images.remove(&p.id).unwrap_or_default(),
                 "application": null,
                 "mentions": [{
                     "id": community["id"],
@@ -125,7 +126,11 @@ pub async fn render(
 }
 
 /// A post the caller may read that is still there, by status id.
-async fn readable(state: &Node, caller: Option<&Caller>, id: &str) -> Result<Post, MastodonError> {
+pub(super) async fn readable(
+    state: &Node,
+    caller: Option<&Caller>,
+    id: &str,
+) -> Result<Post, MastodonError> {
     let missing = || MastodonError::not_found("Record not found");
     let id: i64 = id.parse().map_err(|_| missing())?;
     let post = state.db.post(id).await?.ok_or_else(missing)?;
@@ -139,7 +144,11 @@ async fn readable(state: &Node, caller: Option<&Caller>, id: &str) -> Result<Pos
     Ok(post)
 }
 
-async fn one(state: &Node, viewer: Option<&Member>, post: &Post) -> Result<Value, MastodonError> {
+pub(super) async fn one(
+    state: &Node,
+    viewer: Option<&Member>,
+    post: &Post,
+) -> Result<Value, MastodonError> {
     render(state, viewer, std::slice::from_ref(post))
         .await?
         .pop()
@@ -243,9 +252,24 @@ pub struct NewStatus {
     in_reply_to_id: Option<Value>,
     spoiler_text: Option<String>,
     visibility: Option<String>,
-    media_ids: Option<Vec<String>>,
+    media_ids: Option<Vec<Value>>,
     poll: Option<Value>,
     scheduled_at: Option<String>,
+}
+
+/// The uploads a status names, as numbers (apps send strings, some send numbers).
+fn media_ids(values: &[Value]) -> Result<Vec<i64>, MastodonError> {
+    values
+        .iter()
+        .map(|v| match v {
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            Value::Number(n) => n.as_i64(),
+            _ => None,
+        })
+        .map(|id| {
+            id.ok_or_else(|| MastodonError::unprocessable("media_ids must be ids of uploads"))
+        })
+        .collect()
 }
 
 /// The handles a status mentions (`@slug` or `@slug@host`), in order.
@@ -276,11 +300,7 @@ pub async fn create(
     body: Bytes,
 ) -> Result<Json<Value>, MastodonError> {
     let req: NewStatus = form_or_json(&headers, &body).map_err(MastodonError::unprocessable)?;
-    if req.media_ids.as_ref().is_some_and(|m| !m.is_empty()) {
-        return Err(MastodonError::unprocessable(
-            "this node does not take media attachments yet",
-        ));
-    }
+    let media_ids = media_ids(req.media_ids.as_deref().unwrap_or_default())?;
     if req.poll.is_some() || req.scheduled_at.is_some() {
         return Err(MastodonError::unprocessable(
             "this node has no polls or scheduled statuses",
@@ -315,7 +335,15 @@ pub async fn create(
                 .ok_or_else(|| MastodonError::not_found("Record not found"))?,
             None => parent.clone(),
         };
-        svc::create_reply(&state, member, &thread, Some(&parent), text.trim()).await?
+        svc::create_reply_with_images(
+            &state,
+            member,
+            &thread,
+            Some(&parent),
+            text.trim(),
+            &media_ids,
+        )
+        .await?
     } else {
         let mut community = None;
         for handle in mentions(&text) {
@@ -345,7 +373,7 @@ pub async fn create(
         } else {
             rest.trim()
         };
-        svc::create_thread(&state, member, &community, &title, body).await?
+        svc::create_thread_with_images(&state, member, &community, &title, body, &media_ids).await?
     };
     Ok(Json(one(&state, Some(member), &post).await?))
 }
@@ -374,6 +402,23 @@ async fn set_favourite(
     svc::like(state, &auth.member, &post, liked).await?;
     let post = state.db.post(post.id).await?.unwrap_or(post);
     Ok(Json(one(state, Some(&auth.member), &post).await?))
+}
+
+/// Most accounts `favourited_by` lists (Mastodon's largest page).
+const LIKERS_MAX: u64 = 80;
+
+/// `GET /api/v1/statuses/{id}/favourited_by`: who liked a status, the latest first.
+pub async fn favourited_by(
+    State(state): State<Node>,
+    MaybeAuth(auth): MaybeAuth<Read>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, MastodonError> {
+    let post = readable(&state, auth.as_deref(), &id).await?;
+    let likers = state.db.likers(post.id, LIKERS_MAX).await?;
+    let profiles = Profiles::load(&state, &likers).await?;
+    Ok(Json(Value::Array(
+        likers.iter().map(|a| profiles.get(a)).collect(),
+    )))
 }
 
 /// `POST /api/v1/statuses/{id}/favourite`.

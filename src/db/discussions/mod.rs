@@ -79,6 +79,8 @@ pub struct NewPost {
     pub signed_object: Option<String>,
     /// The people the post mentions, stored with it.
     pub mentions: Vec<Mentioned>,
+    /// Its images, stored with it.
+    pub attachments: Vec<super::media::NewAttachment>,
 }
 
 /// A person a post mentions: their ActivityPub id and `@name@host`.

@@ -7,6 +7,23 @@ impl Db {
         post::Entity::find_by_id(id).one(self.conn()).await
     }
 
+    /// The versions edits replaced of a post, oldest first: the latest `limit` of them.
+    pub async fn post_revisions(
+        &self,
+        post_id: i64,
+        limit: u64,
+    ) -> Result<Vec<super::super::entities::post_revision::Model>, DbErr> {
+        use super::super::entities::post_revision;
+        let mut rows = post_revision::Entity::find()
+            .filter(post_revision::Column::PostId.eq(post_id))
+            .order_by_desc(post_revision::Column::Id)
+            .limit(limit)
+            .all(self.conn())
+            .await?;
+        rows.reverse();
+        Ok(rows)
+    }
+
     pub async fn post_by_ap_id(&self, ap_id: &str) -> Result<Option<Post>, DbErr> {
         post::Entity::find()
             .filter(post::Column::ApId.eq(ap_id))
@@ -33,6 +50,8 @@ impl Db {
             let txn = self.begin().await?;
             let ap_id = new.ap_id.clone();
             let mentions = new.mentions;
+            let author = new.author.clone();
+            let attachments = new.attachments;
             let inserted = post::Entity::insert(post::ActiveModel {
                 ap_id: Set(new.ap_id),
                 community: Set(new.community),
@@ -89,6 +108,7 @@ impl Db {
                     .exec_without_returning(&txn)
                     .await?;
                 }
+                super::super::media::attach(&txn, post.id, &author, attachments).await?;
                 index_post(&txn, &post).await?;
                 enqueue(&txn, jobs, now_ms()).await?;
             }
@@ -108,6 +128,10 @@ impl Db {
     ) -> Result<Queued<()>, DbErr> {
         async {
             let txn = self.begin().await?;
+            if matches!(change, PostChange::Content { .. }) {
+                // The version an edit replaces is kept (and this write comes first).
+                keep_revision(&txn, id).await?;
+            }
             let mut model = post::ActiveModel {
                 id: Set(id),
                 ..Default::default()
@@ -384,6 +408,19 @@ impl Db {
         .await
     }
 
+    /// Who liked a post, the latest `limit` first.
+    pub async fn likers(&self, post_id: i64, limit: u64) -> Result<Vec<String>, DbErr> {
+        Ok(like::Entity::find()
+            .filter(like::Column::PostId.eq(post_id))
+            .order_by_desc(like::Column::Id)
+            .limit(limit)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|l| l.actor)
+            .collect())
+    }
+
     pub async fn like_of(&self, post_id: i64, actor: &str) -> Result<Option<like::Model>, DbErr> {
         like::Entity::find()
             .filter(like::Column::PostId.eq(post_id))
@@ -404,4 +441,36 @@ impl Db {
     }
 
     // ----- bans -----
+}
+
+/// Copies a post's current version into `post_revisions`, in one `INSERT … SELECT`.
+async fn keep_revision<C: ConnectionTrait>(txn: &C, id: i64) -> Result<(), DbErr> {
+    use super::super::entities::post_revision;
+    use sea_orm::sea_query::{Func, Query};
+    let select = Query::select()
+        .column(post::Column::Id)
+        .column(post::Column::Title)
+        .column(post::Column::Content)
+        .column(post::Column::Source)
+        .expr(Func::coalesce([
+            Expr::col(post::Column::Updated),
+            Expr::col(post::Column::Published),
+        ]))
+        .from(post::Entity)
+        .and_where(post::Column::Id.eq(id))
+        .to_owned();
+    let insert = Query::insert()
+        .into_table(post_revision::Entity)
+        .columns([
+            post_revision::Column::PostId,
+            post_revision::Column::Title,
+            post_revision::Column::Content,
+            post_revision::Column::Source,
+            post_revision::Column::CreatedAt,
+        ])
+        .select_from(select)
+        .map_err(|e| DbErr::Custom(e.to_string()))?
+        .to_owned();
+    txn.execute(&insert).await?;
+    Ok(())
 }

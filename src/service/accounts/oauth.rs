@@ -743,3 +743,29 @@ pub async fn revoke_app(node: &Node, account: &Account, app_id: i64) -> Result<u
 pub async fn sweep(node: &Node) -> Result<u64, Error> {
     Ok(node.db.sweep_codes(now_ms() - 24 * 3600 * 1000).await?)
 }
+
+/// Who a token lets read, for the front doors that take a token beside a browser session
+/// (images): a user whose token may read statuses, whose account is active and not suspended.
+/// Anything else reads as nobody (`None`), never as an error, so it sees only public content.
+pub async fn reader(
+    node: &Node,
+    token: &str,
+) -> Result<Option<crate::service::discussions::Member>, Error> {
+    let Some(Bearer::User { user, scopes, .. }) = bearer(node, token).await? else {
+        return Ok(None);
+    };
+    if !Scopes::parse(&scopes).is_ok_and(|s| s.allows("read:statuses")) {
+        return Ok(None);
+    }
+    if user.state != crate::db::entities::user::AccountState::Active {
+        return Ok(None);
+    }
+    let Some(actor) = node.db.local_actor(user.actor_id).await? else {
+        return Ok(None);
+    };
+    let me = crate::service::discussions::user_ap_id(node, &actor.name);
+    if node.db.suspension(&me).await?.is_some() {
+        return Ok(None);
+    }
+    Ok(Some(crate::service::discussions::Member { actor, user }))
+}

@@ -52,6 +52,7 @@ pub async fn post_document(state: &Node, post: &Post) -> Result<Value, Error> {
         .into_iter()
         .map(|m| (m.actor, m.name))
         .collect();
+    let attachments = crate::service::media::wire_of_post(state, post.id).await?;
     Ok(objects::post_json(
         post,
         &PostContext {
@@ -59,13 +60,15 @@ pub async fn post_document(state: &Node, post: &Post) -> Result<Value, Error> {
             community_mention: &mention,
             in_reply_to: parent.as_deref(),
             mentions: &people,
+            attachments: &attachments,
         },
     ))
 }
 
 /// [`post_document`] with the community's mention and the parent's id already at hand, as
-/// list presenters (outbox pages, backfill) have them: no query per post, and no tags for the
-/// people it mentions, so a replica filled from history notifies nobody of old posts.
+/// list presenters (outbox pages, backfill) have them: no query per post, and so without the
+/// post's images and without tags for the people it mentions (a replica filled from history
+/// notifies nobody of old posts).
 pub fn post_document_with(post: &Post, community_mention: &str, parent: Option<&str>) -> Value {
     if let Some(signed) = signed_document(post) {
         return signed;
@@ -77,6 +80,7 @@ pub fn post_document_with(post: &Post, community_mention: &str, parent: Option<&
             community_mention,
             in_reply_to: parent,
             mentions: &[],
+            attachments: &[],
         },
     )
 }
@@ -123,12 +127,17 @@ pub(super) async fn store_and_publish(
     community: &CommunityView,
     new: NewPost,
     in_reply_to: Option<&str>,
+    images: &[crate::db::media::Media],
 ) -> Result<Post, Error> {
     let draft = provisional(&new);
     let people: Vec<(String, String)> = new
         .mentions
         .iter()
         .map(|m| (m.actor.clone(), m.name.clone()))
+        .collect();
+    let attachments: Vec<_> = images
+        .iter()
+        .map(|m| crate::service::media::wire(state, m))
         .collect();
     let doc = objects::post_json(
         &draft,
@@ -137,6 +146,7 @@ pub(super) async fn store_and_publish(
             community_mention: &community.mention(),
             in_reply_to,
             mentions: &people,
+            attachments: &attachments,
         },
     );
     let base = state.settings.base_url();
@@ -158,9 +168,22 @@ pub async fn create_thread(
     title: &str,
     content: &str,
 ) -> Result<Post, Error> {
+    create_thread_with_images(state, member, community, title, content, &[]).await
+}
+
+/// A new thread carrying the member's uploads `media_ids` (see `service::media::for_new_post`).
+pub async fn create_thread_with_images(
+    state: &Node,
+    member: &Member,
+    community: &CommunityView,
+    title: &str,
+    content: &str,
+    media_ids: &[i64],
+) -> Result<Post, Error> {
     let title = check_title(title)?;
     check_body(content)?;
     require_member(state, member, community).await?;
+    let images = crate::service::media::for_new_post(state, member, media_ids).await?;
     let html = markdown::render(content);
     let new = NewPost {
         ap_id: objects::new_id(&state.settings.base_url(), "p"),
@@ -177,8 +200,9 @@ pub async fn create_thread(
         local: true,
         signed_object: None,
         mentions: mentions::in_text(state, community, content).await?,
+        attachments: crate::service::media::uploads(&images),
     };
-    store_and_publish(state, member, community, new, None).await
+    store_and_publish(state, member, community, new, None, &images).await
 }
 
 pub async fn create_reply(
@@ -187,6 +211,18 @@ pub async fn create_reply(
     thread: &Post,
     parent: Option<&Post>,
     content: &str,
+) -> Result<Post, Error> {
+    create_reply_with_images(state, member, thread, parent, content, &[]).await
+}
+
+/// A reply carrying the member's uploads `media_ids`.
+pub async fn create_reply_with_images(
+    state: &Node,
+    member: &Member,
+    thread: &Post,
+    parent: Option<&Post>,
+    content: &str,
+    media_ids: &[i64],
 ) -> Result<Post, Error> {
     check_body(content)?;
     let community = known(state, &thread.community)
@@ -203,6 +239,7 @@ pub async fn create_reply(
         }
     }
     let parent = parent.filter(|p| p.id != thread.id);
+    let images = crate::service::media::for_new_post(state, member, media_ids).await?;
     let html = markdown::render(content);
     let new = NewPost {
         ap_id: objects::new_id(&state.settings.base_url(), "p"),
@@ -219,9 +256,10 @@ pub async fn create_reply(
         local: true,
         signed_object: None,
         mentions: mentions::in_text(state, &community, content).await?,
+        attachments: crate::service::media::uploads(&images),
     };
     let in_reply_to = parent.unwrap_or(thread).ap_id.clone();
-    store_and_publish(state, member, &community, new, Some(&in_reply_to)).await
+    store_and_publish(state, member, &community, new, Some(&in_reply_to), &images).await
 }
 
 pub(super) fn check_open(thread: &Post) -> Result<(), Error> {

@@ -131,6 +131,7 @@ pub(super) async fn store_incoming(
                 local: false,
                 signed_object,
                 mentions: mentions::in_tags(state, &incoming.mentions).await?,
+                attachments: crate::service::media::remote(state, &incoming.attachments),
             },
             jobs,
         )

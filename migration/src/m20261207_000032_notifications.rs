@@ -8,7 +8,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20261207_000031_notifications"
+        "m20261207_000032_notifications"
     }
 }
 

@@ -7,7 +7,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20261207_000032_email_change"
+        "m20261207_000033_email_change"
     }
 }
 
