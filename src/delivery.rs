@@ -16,7 +16,7 @@ use crate::{
     metrics::Metrics,
     node::Node,
 };
-use std::{collections::BTreeSet, sync::Arc, time::Duration};
+use std::{collections::BTreeSet, time::Duration};
 use tokio::sync::watch;
 use tracing::{info, warn, Instrument};
 use url::Url;
@@ -211,7 +211,7 @@ async fn attempt(state: &Node, job: &DeliveryJob) -> Result<(), (String, bool)> 
         .await
         .map_err(|e| (e.to_string(), true))?
         .ok_or_else(|| ("the sending actor no longer exists".to_string(), false))?;
-    let key = signing_key(state, &signer);
+    let key = signing_key(state, &signer).map_err(|e| (e, false))?;
     match state
         .client
         .post_activity(&inbox, job.body.as_bytes(), &key)
@@ -237,14 +237,16 @@ async fn is_handshake(state: &Node, job: &DeliveryJob) -> bool {
     from_instance && crate::activitypub::activities::HANDSHAKE_TYPES.contains(&job.kind.as_str())
 }
 
-/// The signing key of a local actor.
-pub fn signing_key(state: &Node, actor: &LocalActor) -> SigningKey {
+/// The signing key of a local actor, parsed once per process (`Node::private_key`).
+pub fn signing_key(state: &Node, actor: &LocalActor) -> Result<SigningKey, String> {
     let kind = ActorKind::parse(&actor.kind).unwrap_or(ActorKind::Person);
     let urls = actor_urls(&state.settings.base_url(), kind, &actor.name);
-    SigningKey {
+    Ok(SigningKey {
         key_id: urls.key_id,
-        private_key_pem: Arc::from(actor.private_key_pem.as_str()),
-    }
+        private_key: state
+            .private_key(&actor.private_key_pem)
+            .map_err(|e| format!("the key of {} does not parse: {e}", actor.name))?,
+    })
 }
 
 /// Delay before retry number `attempts` (1 = first retry): doubling from `base`, capped.

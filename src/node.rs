@@ -3,7 +3,10 @@
 //! CLI command and service call takes a `&Node`; it knows no HTTP routing.
 
 use crate::{
-    activitypub::client::{FederationClient, FetchError, Reach, SigningKey},
+    activitypub::{
+        client::{FederationClient, FetchError, Reach, SigningKey},
+        keys::{KeyCache, PrivateKey, PublicKey},
+    },
     config::Settings,
     db::{rate::RateLimiter, Db},
     metrics::Metrics,
@@ -45,6 +48,9 @@ pub struct Node {
     pub mail_wakeup: Arc<Notify>,
     /// Sign-in attempts (and reset requests) per account name or email address.
     pub sign_in_limiter: Arc<RateLimiter>,
+    /// Keys parsed once: local actors' private keys (signing deliveries and proofs) and other
+    /// actors' public keys (verifying requests and proofs), by PEM text.
+    pub keys: Arc<KeyCache>,
 }
 
 impl Node {
@@ -85,9 +91,12 @@ impl Node {
             &settings.instance.domain,
         )?
         .with_policy(db.clone());
+        let keys = Arc::new(KeyCache::default());
         let instance_key = SigningKey {
             key_id: format!("{}/actor#main-key", settings.base_url()),
-            private_key_pem: Arc::from(instance_key_pem),
+            private_key: keys
+                .private(instance_key_pem)
+                .map_err(|e| format!("the instance actor's key: {e}"))?,
         };
         let key_refresh_limiter = Arc::new(RateLimiter::new(
             settings.federation.key_refreshes_per_minute,
@@ -111,7 +120,18 @@ impl Node {
             inbox_limiter,
             key_refresh_limiter,
             recipients,
+            keys,
         })
+    }
+
+    /// The parsed private key of a local actor's PEM (parsed on first use).
+    pub fn private_key(&self, pem: &str) -> Result<Arc<PrivateKey>, String> {
+        self.keys.private(pem)
+    }
+
+    /// The parsed public key of a remote actor's PEM (parsed on first use).
+    pub fn public_key(&self, pem: &str) -> Result<Arc<PublicKey>, String> {
+        self.keys.public(pem)
     }
 
     /// Takes one of `host`'s key refreshes (a fresh fetch of a key after a signature failed to

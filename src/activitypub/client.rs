@@ -68,11 +68,11 @@ impl FetchError {
     }
 }
 
-/// The key that signs requests: `keyId` and private PEM.
+/// The key that signs requests: `keyId` and the parsed private key.
 #[derive(Clone)]
 pub struct SigningKey {
     pub key_id: String,
-    pub private_key_pem: Arc<str>,
+    pub private_key: Arc<super::keys::PrivateKey>,
 }
 
 /// Which hosts a GET may reach, checked against the federation policy at every hop.
@@ -397,7 +397,7 @@ impl FederationClient {
             body,
             AP_CONTENT_TYPE,
             &key.key_id,
-            &key.private_key_pem,
+            &key.private_key,
             SystemTime::now(),
         )
         .map_err(FetchError::Signing)

@@ -8,6 +8,7 @@ pub mod articles;
 pub mod client;
 pub mod collections;
 pub mod events;
+pub mod keys;
 pub mod objects;
 pub mod proof;
 pub mod signatures;

@@ -10,11 +10,8 @@
 //! hash their input. Other software ignores the unknown suite; its objects are fetched from
 //! their origin instead.
 
+use super::keys::{PrivateKey, PublicKey};
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine};
-use rsa::{
-    pkcs8::{DecodePrivateKey, DecodePublicKey},
-    Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey,
-};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -47,10 +44,9 @@ fn hash_input(object: &Value, options: &Value) -> Result<Vec<u8>, ProofError> {
 pub fn sign(
     object: &mut Value,
     key_id: &str,
-    private_key_pem: &str,
+    key: &PrivateKey,
     created: &str,
 ) -> Result<(), String> {
-    let key = RsaPrivateKey::from_pkcs8_pem(private_key_pem).map_err(|e| e.to_string())?;
     let options = json!({
         "type": "DataIntegrityProof",
         "cryptosuite": CRYPTOSUITE,
@@ -59,9 +55,7 @@ pub fn sign(
         "created": created,
     });
     let data = hash_input(object, &options).map_err(|e| e.to_string())?;
-    let signature = key
-        .sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(&data))
-        .map_err(|e| e.to_string())?;
+    let signature = key.sign(&data)?;
     let mut proof = options;
     proof["proofValue"] = json!(BASE64.encode(signature));
     match object {
@@ -84,7 +78,7 @@ pub fn sign_authored_post(
     activity: &mut Value,
     author: &str,
     key_id: &str,
-    private_key_pem: &str,
+    key: &PrivateKey,
     created: &str,
 ) -> Result<(), String> {
     let kind = |v: &Value| v.get("type").and_then(Value::as_str).map(str::to_string);
@@ -99,7 +93,7 @@ pub fn sign_authored_post(
     {
         return Ok(());
     }
-    sign(object, key_id, private_key_pem, created)
+    sign(object, key_id, key, created)
 }
 
 /// The key a proof names, if the object carries one of this suite.
@@ -110,8 +104,8 @@ pub fn verification_method(object: &Value) -> Option<&str> {
         .flatten()
 }
 
-/// Checks `object`'s proof against the public key (PEM) of its verification method.
-pub fn verify(object: &Value, public_key_pem: &str) -> Result<(), ProofError> {
+/// Checks `object`'s proof against the public key of its verification method.
+pub fn verify(object: &Value, key: &PublicKey) -> Result<(), ProofError> {
     let proof = object.get("proof").ok_or(ProofError::Missing)?;
     let Value::Object(fields) = proof else {
         return Err(ProofError::Malformed("proof is not an object"));
@@ -136,18 +130,11 @@ pub fn verify(object: &Value, public_key_pem: &str) -> Result<(), ProofError> {
         map.remove("proofValue");
     }
     let data = hash_input(object, &options)?;
-    let key = RsaPublicKey::from_public_key_pem(public_key_pem)
-        .or_else(|_| {
-            use rsa::pkcs1::DecodeRsaPublicKey;
-            RsaPublicKey::from_pkcs1_pem(public_key_pem)
-        })
-        .map_err(|_| ProofError::Invalid)?;
-    key.verify(
-        Pkcs1v15Sign::new::<Sha256>(),
-        &Sha256::digest(&data),
-        &signature,
-    )
-    .map_err(|_| ProofError::Invalid)
+    if key.verify(&data, &signature) {
+        Ok(())
+    } else {
+        Err(ProofError::Invalid)
+    }
 }
 
 #[cfg(test)]
@@ -158,6 +145,7 @@ mod tests {
     #[test]
     fn a_signed_object_verifies_and_any_change_breaks_it() {
         let keys = generate_key_pair().expect("keys");
+        let public = PublicKey::from_pem(&keys.public_pem).expect("public key");
         let mut page = json!({
             "id": "https://b.example/p/1", "type": "Page",
             "attributedTo": "https://b.example/u/bert",
@@ -167,7 +155,7 @@ mod tests {
         sign(
             &mut page,
             "https://b.example/u/bert#main-key",
-            &keys.private_pem,
+            &PrivateKey::from_pem(&keys.private_pem).expect("private key"),
             "2026-12-01T00:00:00Z",
         )
         .expect("sign");
@@ -175,22 +163,25 @@ mod tests {
             verification_method(&page),
             Some("https://b.example/u/bert#main-key")
         );
-        verify(&page, &keys.public_pem).expect("verifies");
+        verify(&page, &public).expect("verifies");
 
         // Key order does not matter (JCS), content does.
         let reordered: Value =
             serde_json::from_str(&serde_json::to_string(&page).expect("json")).expect("json");
-        verify(&reordered, &keys.public_pem).expect("verifies after a round trip");
+        verify(&reordered, &public).expect("verifies after a round trip");
         let mut changed = page.clone();
         changed["content"] = json!("<p>other words</p>");
-        assert_eq!(verify(&changed, &keys.public_pem), Err(ProofError::Invalid));
+        assert_eq!(verify(&changed, &public), Err(ProofError::Invalid));
         let mut moved = page.clone();
         moved["proof"]["verificationMethod"] = json!("https://b.example/u/other#main-key");
-        assert_eq!(verify(&moved, &keys.public_pem), Err(ProofError::Invalid));
+        assert_eq!(verify(&moved, &public), Err(ProofError::Invalid));
         let other = generate_key_pair().expect("keys");
-        assert_eq!(verify(&page, &other.public_pem), Err(ProofError::Invalid));
+        assert_eq!(
+            verify(&page, &PublicKey::from_pem(&other.public_pem).expect("key")),
+            Err(ProofError::Invalid)
+        );
         let mut bare = page.clone();
         bare.as_object_mut().expect("object").remove("proof");
-        assert_eq!(verify(&bare, &keys.public_pem), Err(ProofError::Missing));
+        assert_eq!(verify(&bare, &public), Err(ProofError::Missing));
     }
 }

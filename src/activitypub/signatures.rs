@@ -6,14 +6,11 @@
 //! the future and an unparseable `Date`. Here every POST must sign `(request-target)`, `host`,
 //! `date` and `digest`, every GET `(request-target)`, `host` and `date`, and the `Date` must parse
 //! and lie within the configured window of a clock the caller passes in (so captured requests
-//! verify in tests).
+//! verify in tests). Keys are parsed once by the caller (`keys::KeyCache`) and used through
+//! OpenSSL (`keys`).
 
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine};
 use http_signature_normalization::Config;
-use rsa::{
-    pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding},
-    Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey,
-};
 use sha2::{Digest, Sha256};
 use std::{
     collections::BTreeMap,
@@ -29,28 +26,7 @@ pub fn header_map(headers: &reqwest::header::HeaderMap) -> BTreeMap<String, Stri
         .collect()
 }
 
-/// A PEM key pair of a local actor.
-pub struct KeyPair {
-    pub public_pem: String,
-    pub private_pem: String,
-}
-
-/// Generates a 2048-bit RSA key pair (what Mastodon and Lemmy use).
-pub fn generate_key_pair() -> Result<KeyPair, String> {
-    let mut rng = rand::thread_rng();
-    let private = RsaPrivateKey::new(&mut rng, 2048).map_err(|e| e.to_string())?;
-    let public_pem = RsaPublicKey::from(&private)
-        .to_public_key_pem(LineEnding::LF)
-        .map_err(|e| e.to_string())?;
-    let private_pem = private
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| e.to_string())?
-        .to_string();
-    Ok(KeyPair {
-        public_pem,
-        private_pem,
-    })
-}
+pub use super::keys::{generate_key_pair, KeyPair, PrivateKey, PublicKey};
 
 /// `SHA-256=<base64>` of a body, the value of a `Digest` header.
 pub fn digest_header(body: &[u8]) -> String {
@@ -83,10 +59,9 @@ pub fn sign_request(
     body: Option<&[u8]>,
     content_type: &str,
     key_id: &str,
-    private_key_pem: &str,
+    key: &PrivateKey,
     now: SystemTime,
 ) -> Result<SignedHeaders, String> {
-    let key = RsaPrivateKey::from_pkcs8_pem(private_key_pem).map_err(|e| e.to_string())?;
     let host = match url.port() {
         Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
         None => url.host_str().unwrap_or_default().to_string(),
@@ -110,13 +85,9 @@ pub fn sign_request(
         .begin_sign(method, &path, headers)
         .map_err(|e| e.to_string())?
         .sign(key_id.to_string(), |signing_string| {
-            key.sign(
-                Pkcs1v15Sign::new::<Sha256>(),
-                &Sha256::digest(signing_string.as_bytes()),
-            )
-            .map(|sig| BASE64.encode(sig))
-        })
-        .map_err(|e| e.to_string())?
+            key.sign(signing_string.as_bytes())
+                .map(|sig| BASE64.encode(sig))
+        })?
         .signature_header();
     Ok(SignedHeaders {
         date,
@@ -241,24 +212,17 @@ impl SignedRequest {
         &self.key_id
     }
 
-    /// Checks the signature against a public key in PEM (SPKI or PKCS#1).
-    pub fn verify(&self, public_key_pem: &str) -> Result<(), SignatureError> {
+    /// Checks the signature against the signer's public key.
+    pub fn verify(&self, key: &PublicKey) -> Result<(), SignatureError> {
         let invalid = || SignatureError::Invalid(self.key_id.clone());
-        let key = RsaPublicKey::from_public_key_pem(public_key_pem)
-            .or_else(|_| {
-                use rsa::pkcs1::DecodeRsaPublicKey;
-                RsaPublicKey::from_pkcs1_pem(public_key_pem)
-            })
-            .map_err(|_| invalid())?;
         let signature = BASE64
             .decode(self.signature.trim())
             .map_err(|_| invalid())?;
-        key.verify(
-            Pkcs1v15Sign::new::<Sha256>(),
-            &Sha256::digest(self.signing_string.as_bytes()),
-            &signature,
-        )
-        .map_err(|_| invalid())
+        if key.verify(self.signing_string.as_bytes(), &signature) {
+            Ok(())
+        } else {
+            Err(invalid())
+        }
     }
 }
 
@@ -329,12 +293,14 @@ mod tests {
             req.signing_string,
             fixture()["signing_string"].as_str().expect("s")
         );
-        req.verify(&pem).expect("valid signature");
+        req.verify(&PublicKey::from_pem(&pem).expect("key"))
+            .expect("valid signature");
     }
 
     #[test]
     fn mastodon_2_2_request_fails_when_tampered() {
         let (method, path, headers, pem, now) = fixture_parts();
+        let pem = PublicKey::from_pem(&pem).expect("key");
         let mut tampered = headers.clone();
         tampered.insert("digest".into(), digest_header(b"something else"));
         let req = SignedRequest::parse(&method, &path, tampered, now, WINDOW).expect("parses");
@@ -382,7 +348,7 @@ mod tests {
             Some(body),
             "application/activity+json",
             "http://a/u/x#main-key",
-            &keys.private_pem,
+            &PrivateKey::from_pem(&keys.private_pem).expect("private key"),
             now,
         )
         .expect("sign");
@@ -394,7 +360,13 @@ mod tests {
         headers.insert("Signature".into(), signed.signature.clone());
         let req =
             SignedRequest::parse("POST", "/inbox?x=1", headers.clone(), now, LOCAL).expect("parse");
-        req.verify(&keys.public_pem).expect("verifies");
+        let public = PublicKey::from_pem(&keys.public_pem).expect("public key");
+        req.verify(&public).expect("verifies");
+        let other = generate_key_pair().expect("keys");
+        assert!(matches!(
+            req.verify(&PublicKey::from_pem(&other.public_pem).expect("key")),
+            Err(SignatureError::Invalid(_))
+        ));
         assert!(digest_matches(headers["Digest"].as_str(), body));
         assert!(!digest_matches(headers["Digest"].as_str(), b"other"));
 

@@ -102,7 +102,11 @@ pub async fn signer_host(
         let known = remote::actor(state, &actor, refresh)
             .await
             .map_err(|e| ApiError::unauthorized(format!("cannot verify the signer: {e}")))?;
-        if known.key_id == signed.key_id() && signed.verify(&known.public_key_pem).is_ok() {
+        let verified = known.key_id == signed.key_id()
+            && state
+                .public_key(&known.public_key_pem)
+                .is_ok_and(|key| signed.verify(&key).is_ok());
+        if verified {
             return Ok(host);
         }
     }

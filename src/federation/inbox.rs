@@ -243,7 +243,7 @@ async fn verify_actor(
             "the request is not signed with the actor's key",
         ));
     }
-    if signed.verify(&actor.public_key_pem).is_err() {
+    if verify_with(state, signed, &actor.public_key_pem).is_err() {
         // The actor may have rotated its key since we cached it; a host whose signatures keep
         // failing does not get a fresh fetch every time.
         refresh_allowed(state, actor_host).await?;
@@ -255,9 +255,18 @@ async fn verify_actor(
                 "the request is not signed with the actor's key",
             ));
         }
-        signed.verify(&fresh.public_key_pem).map_err(unauthorized)?;
+        verify_with(state, signed, &fresh.public_key_pem).map_err(unauthorized)?;
     }
     Ok(())
+}
+
+/// Verifies with a published key, parsed once per process; a key that does not parse fails
+/// like a wrong one.
+fn verify_with(state: &Node, signed: &SignedRequest, pem: &str) -> Result<(), SignatureError> {
+    let key = state
+        .public_key(pem)
+        .map_err(|_| SignatureError::Invalid(signed.key_id().to_string()))?;
+    signed.verify(&key)
 }
 
 /// Processes a new activity, then records its id. Recording after processing means a crash in

@@ -96,20 +96,11 @@ impl FakeServer {
         let actor = format!("{base}/users/{username}");
         let keys = generate_key_pair().expect("keys");
         let shared = Shared::default();
-        let person = json!({
-            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-            "id": actor,
-            "type": "Person",
-            "preferredUsername": username,
-            "name": username,
-            "inbox": format!("{actor}/inbox"),
-            "outbox": format!("{actor}/outbox"),
-            "followers": format!("{actor}/followers"),
-            "endpoints": {"sharedInbox": format!("{base}/inbox")},
-            "publicKey": {"id": format!("{actor}#main-key"), "owner": actor, "publicKeyPem": keys.public_pem},
-        });
         if let Ok(mut docs) = shared.documents.lock() {
-            docs.insert(format!("/users/{username}"), person);
+            docs.insert(
+                format!("/users/{username}"),
+                person(&base, username, &keys.public_pem),
+            );
         }
         let app = Router::new()
             .route("/inbox", post(inbox))
@@ -126,6 +117,24 @@ impl FakeServer {
             shared,
             task,
         }
+    }
+
+    /// Replaces the actor's key pair with a new one (a key rotation): the actor document
+    /// publishes the new public key from now on, and [`FakeServer::deliver`] signs with it.
+    /// Returns the old pair.
+    pub fn rotate_key(&mut self) -> KeyPair {
+        let new = generate_key_pair().expect("keys");
+        let username = self
+            .actor
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        self.serve(
+            &format!("/users/{username}"),
+            &person(&self.base, &username, &new.public_pem),
+        );
+        std::mem::replace(&mut self.keys, new)
     }
 
     /// Serves `doc` at its id (which must be on this server).
@@ -187,6 +196,23 @@ impl FakeServer {
         .send(&super::http())
         .await
     }
+}
+
+/// The actor document of `username` on the server at `base`, publishing `public_pem`.
+fn person(base: &str, username: &str, public_pem: &str) -> Value {
+    let actor = format!("{base}/users/{username}");
+    json!({
+        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+        "id": actor,
+        "type": "Person",
+        "preferredUsername": username,
+        "name": username,
+        "inbox": format!("{actor}/inbox"),
+        "outbox": format!("{actor}/outbox"),
+        "followers": format!("{actor}/followers"),
+        "endpoints": {"sharedInbox": format!("{base}/inbox")},
+        "publicKey": {"id": format!("{actor}#main-key"), "owner": actor, "publicKeyPem": public_pem},
+    })
 }
 
 impl Drop for FakeServer {

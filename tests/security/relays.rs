@@ -151,7 +151,8 @@ async fn a_third_hosts_post_without_proof_is_refused(r: &Hostile) {
     roundtable::activitypub::proof::sign(
         &mut self_proven,
         &format!("{}#main-key", evil.id),
-        &evil.server.keys.private_pem,
+        &roundtable::activitypub::keys::PrivateKey::from_pem(&evil.server.keys.private_pem)
+            .expect("key"),
         "2026-12-01T00:00:00Z",
     )
     .expect("sign");

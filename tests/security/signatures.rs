@@ -2,7 +2,7 @@
 //! their owner, at a bounded rate.
 
 use super::{board, thread, Board};
-use crate::harness::{fake::FakeServer, http, sign::Post};
+use crate::harness::{fake::FakeServer, http, sign::Post, Node};
 use serde_json::json;
 
 /// A member node (beta) is made to sign a GET for the path the attacker wants, by naming that
@@ -134,4 +134,65 @@ async fn failing_signatures_do_not_force_a_key_fetch_each_time() {
         (1..=4).contains(&actor_fetches),
         "{actor_fetches} fetches of the actor for 10 bad signatures"
     );
+}
+
+/// A remote actor's key is fetched once and then taken from the cache; when the actor rotates
+/// its key, the first request signed with the new key makes the node fetch the actor once more
+/// and verify again, and from then on the old key no longer opens the inbox.
+#[tokio::test]
+async fn a_rotated_key_is_fetched_again_once_and_the_old_one_stops_working() {
+    let alpha = Node::start().await;
+    let olga = alpha.api_user("olga").await;
+    let (status, _) = olga.post("/communities", json!({"slug": "practice"})).await;
+    assert_eq!(status, 201);
+    let mut peer = FakeServer::start("rosa").await;
+    let inbox = alpha.url("/inbox");
+    let (base, actor) = (peer.base.clone(), peer.actor.clone());
+    let follow = |n: u32| {
+        json!({
+            "id": format!("{base}/follows/{n}"),
+            "type": "Follow",
+            "actor": actor,
+            "object": alpha.url("/c/practice"),
+        })
+    };
+    let actor_fetches = |peer: &FakeServer| {
+        peer.fetches()
+            .iter()
+            .filter(|f| f.path == "/users/rosa")
+            .count()
+    };
+
+    for n in 1..=2 {
+        let (status, body) = peer.deliver(&inbox, &follow(n)).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    assert_eq!(
+        actor_fetches(&peer),
+        1,
+        "the key is fetched once, then cached"
+    );
+
+    let old = peer.rotate_key();
+    for n in 3..=4 {
+        let (status, body) = peer.deliver(&inbox, &follow(n)).await;
+        assert_eq!(status, 202, "signed with the new key: {body}");
+    }
+    assert_eq!(
+        actor_fetches(&peer),
+        2,
+        "the new key is fetched once, at the first request it signed"
+    );
+
+    let (status, _) = Post::new(
+        &inbox,
+        &follow(5),
+        &format!("{actor}#main-key"),
+        &old.private_pem,
+    )
+    .send(&http())
+    .await;
+    assert_eq!(status, 401, "the old key no longer verifies");
+    let (status, body) = peer.deliver(&inbox, &follow(6)).await;
+    assert_eq!(status, 202, "{body}");
 }

@@ -35,12 +35,15 @@ pub(super) fn sign_own_object(
     member: &Member,
     activity: &mut Value,
 ) -> Result<(), Error> {
-    let key = delivery::signing_key(state, &member.actor);
+    let key = delivery::signing_key(state, &member.actor).map_err(|e| {
+        warn!(error = %e, "cannot sign a post");
+        Error::internal()
+    })?;
     proof::sign_authored_post(
         activity,
         member.ap_id(state).as_str(),
         &key.key_id,
-        &key.private_key_pem,
+        &key.private_key,
         &objects::rfc3339(now_ms()),
     )
     .map_err(|e| {
@@ -65,7 +68,11 @@ pub(super) async fn proven_by(state: &Node, doc: &Value, author: &Url) -> Result
         let Ok(actor) = remote::actor(state, author, refresh).await else {
             return Ok(false);
         };
-        if actor.key_id == method.as_str() && proof::verify(doc, &actor.public_key_pem).is_ok() {
+        let verified = actor.key_id == method.as_str()
+            && state
+                .public_key(&actor.public_key_pem)
+                .is_ok_and(|key| proof::verify(doc, &key).is_ok());
+        if verified {
             return Ok(true);
         }
     }
