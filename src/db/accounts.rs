@@ -301,15 +301,8 @@ impl Db {
             return Ok(None);
         };
         let txn = self.begin().await?;
-        if user::Entity::find()
-            .filter(user::Column::Email.eq(&email))
-            .filter(user::Column::Id.ne(user_id))
-            .one(&txn)
-            .await?
-            .is_some()
-        {
-            return Err(StoreError::Taken(email));
-        }
+        // The write comes first (SQLite: a transaction that reads before it writes can fail
+        // with "database is locked" instead of waiting); dropping `txn` rolls it back.
         let done = account_link::Entity::update_many()
             .col_expr(account_link::Column::UsedAt, Expr::value(Some(now_ms())))
             .filter(account_link::Column::TokenHash.eq(token_hash))
@@ -318,6 +311,15 @@ impl Db {
             .await?;
         if done.rows_affected != 1 {
             return Ok(None);
+        }
+        if user::Entity::find()
+            .filter(user::Column::Email.eq(&email))
+            .filter(user::Column::Id.ne(user_id))
+            .one(&txn)
+            .await?
+            .is_some()
+        {
+            return Err(StoreError::Taken(email));
         }
         let changed = user::Entity::update_many()
             .col_expr(user::Column::Email, Expr::value(Some(email.clone())))

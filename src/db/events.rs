@@ -302,6 +302,9 @@ impl Db {
         join_id: Option<String>,
     ) -> Result<(), DbErr> {
         let txn = self.begin().await?;
+        // Write-lock first: on SQLite a transaction that reads and then writes can fail
+        // with "database is locked" instead of waiting.
+        lock_event(&txn, event_id).await?;
         let before = event_participant::Entity::find()
             .filter(event_participant::Column::EventId.eq(event_id))
             .filter(event_participant::Column::Actor.eq(actor))
