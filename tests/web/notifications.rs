@@ -176,9 +176,70 @@ async fn mentions_notify_people_here_and_on_other_nodes_once() {
         .await;
     assert_eq!(status, 201, "{body}");
     assert!(about(&app_notifications(&lena).await, "mention", "secret").is_empty());
+    // Not even that she was named: no unread count, no tag in the document.
+    let unread: Value =
+        serde_json::from_str(&lenas.get("/notifications/unread").await.body).expect("JSON");
+    assert_eq!(unread["count"], 0);
     let page = lenas.get("/notifications").await;
     assert!(!page.body.contains("Salaries"), "{}", page.body);
     assert!(!page.body.contains("secret numbers"), "{}", page.body);
+    let board = alpha_post_tags(&t.alpha, &body).await;
+    assert!(!board.contains(&lena.ap_id()), "{board:?}");
+    // A member of the board named there is told.
+    let (status, _) = lena.post("/communities/board/join", json!({})).await;
+    assert!(status < 300, "lena asks to join");
+    let (_, members) = t.olga.get("/communities/board/members").await;
+    let id = members["members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["actor"]["ap_id"] == lena.ap_id().as_str())
+        .map(|m| m["id"].clone())
+        .expect("lena's request");
+    let (status, _) = t
+        .olga
+        .post(
+            &format!("/communities/board/members/{id}/approve"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = t
+        .olga
+        .post(
+            "/communities/board/threads",
+            json!({"title": "Budget", "content": "@lena please check the budget."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert!(alpha_post_tags(&t.alpha, &body)
+        .await
+        .contains(&lena.ap_id()));
+    assert_eq!(
+        about(&app_notifications(&lena).await, "mention", "budget").len(),
+        1
+    );
+}
+
+/// The `Mention` hrefs of a post's document, fetched as its node serves it (signed by the
+/// node's instance actor, which a confidential community's posts need).
+async fn alpha_post_tags(node: &Node, post: &Value) -> Vec<String> {
+    let stored = node
+        .state
+        .db
+        .post_by_ap_id(post["ap_id"].as_str().expect("ap_id"))
+        .await
+        .expect("q")
+        .expect("stored");
+    let doc = roundtable::service::discussions::post_document(&node.state, &stored)
+        .await
+        .expect("document");
+    doc["tag"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["href"].as_str().map(str::to_string))
+        .collect()
 }
 
 #[tokio::test]

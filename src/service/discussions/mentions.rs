@@ -2,6 +2,9 @@
 //! `@name@host`; a post from another server names them in its `Mention` tags. Only people the
 //! node already knows are recorded (no lookup on the write path): local people, so they are
 //! notified, and known remote people, so the post's document tags them for their own node.
+//! In a confidential community only people of this node who may read it (the one check,
+//! `privacy::may_read`) are recorded: naming anyone else tells them nothing, not even that
+//! they were named (no notification, no unread count).
 
 use super::*;
 use crate::{activitypub::actors::host_of, db::discussions::Mentioned, markdown};
@@ -16,8 +19,10 @@ pub(super) async fn in_text(
     let mut found = Vec::new();
     for (name, host) in markdown::mentioned_handles(markdown) {
         let person = match host.as_deref() {
-            None => local_person(state, &name).await?,
-            Some(h) if h.eq_ignore_ascii_case(domain) => local_person(state, &name).await?,
+            None => local_person(state, community, &name).await?,
+            Some(h) if h.eq_ignore_ascii_case(domain) => {
+                local_person(state, community, &name).await?
+            }
             Some(h) => state
                 .db
                 .remote_actor_by_handle(&name, h)
@@ -39,7 +44,11 @@ pub(super) async fn in_text(
 }
 
 /// The people of this node a post from another server tags with `Mention`.
-pub(super) async fn in_tags(state: &Node, tags: &[Url]) -> Result<Vec<Mentioned>, Error> {
+pub(super) async fn in_tags(
+    state: &Node,
+    community: &CommunityView,
+    tags: &[Url],
+) -> Result<Vec<Mentioned>, Error> {
     let domain = &state.settings.instance.domain;
     let mut found: Vec<Mentioned> = Vec::new();
     for url in tags {
@@ -52,7 +61,7 @@ pub(super) async fn in_tags(state: &Node, tags: &[Url]) -> Result<Vec<Mentioned>
         let Some(name) = url.path().strip_prefix("/u/") else {
             continue;
         };
-        if let Some(p) = local_person(state, name).await? {
+        if let Some(p) = local_person(state, community, name).await? {
             if p.actor == url.as_str() && !found.iter().any(|f| f.actor == p.actor) {
                 found.push(p);
             }
@@ -61,14 +70,38 @@ pub(super) async fn in_tags(state: &Node, tags: &[Url]) -> Result<Vec<Mentioned>
     Ok(found)
 }
 
-async fn local_person(state: &Node, name: &str) -> Result<Option<Mentioned>, Error> {
-    Ok(state
+/// A person of this node named `name` who may read `community`.
+async fn local_person(
+    state: &Node,
+    community: &CommunityView,
+    name: &str,
+) -> Result<Option<Mentioned>, Error> {
+    let Some(actor) = state
         .db
         .local_actor_by_name(name)
         .await?
         .filter(|a| a.kind == "person")
-        .map(|a| Mentioned {
-            actor: user_ap_id(state, &a.name),
-            name: format!("@{}@{}", a.name, state.settings.instance.domain),
-        }))
+    else {
+        return Ok(None);
+    };
+    if !privacy::is_public(community) {
+        let Ok(account) = crate::service::accounts::account_named(&state.db, &actor.name).await
+        else {
+            return Ok(None);
+        };
+        let reader = Member {
+            actor: account.actor,
+            user: account.user,
+        };
+        if privacy::may_read(state, Some(&reader), community)
+            .await
+            .is_err()
+        {
+            return Ok(None);
+        }
+    }
+    Ok(Some(Mentioned {
+        actor: user_ap_id(state, &actor.name),
+        name: format!("@{}@{}", actor.name, state.settings.instance.domain),
+    }))
 }

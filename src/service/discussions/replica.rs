@@ -130,7 +130,7 @@ pub(super) async fn store_incoming(
                 updated: incoming.updated,
                 local: false,
                 signed_object,
-                mentions: mentions::in_tags(state, &incoming.mentions).await?,
+                mentions: mentions::in_tags(state, community, &incoming.mentions).await?,
                 attachments: crate::service::media::remote(state, &incoming.attachments),
             },
             jobs,
