@@ -304,13 +304,10 @@ pub fn router(state: Node) -> Router {
             pages_for_browsers,
         ))
         // Outside `pages_for_browsers`, so the pages it answers see it too.
-        .layer(axum::middleware::from_fn({
-            let offered = !matches!(
-                state.settings.accounts.registration,
-                crate::config::Registration::Closed | crate::config::Registration::Invite
-            );
-            move |request, next| crate::ui::pages::offering_sign_up(offered, request, next)
-        }))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::ui::pages::offering_sign_up,
+        ))
         // The inbox enforces its own limit with a 413; this guards every other route.
         .layer(DefaultBodyLimit::max(max_body))
         // A bug must cost one request a 500, never the connection or the process.

@@ -142,6 +142,11 @@ enum UserCommand {
     },
     /// Approve an account waiting for approval (registration = "approval").
     Approve { name: String },
+    /// Decline an account waiting for approval: it is deleted and its owner told.
+    Decline { name: String },
+    /// Print the registration policy, or set it: closed, invite, approval or open. Overrides
+    /// accounts.registration of the configuration; takes effect at once.
+    Registration { policy: Option<String> },
     /// Delete a user's account: memberships, tokens and sessions go; posts, article revisions
     /// and RSVPs stay under the old name, which is never given to anyone else. Refused while the
     /// user owns a community.
@@ -405,6 +410,24 @@ async fn user_command(command: UserCommand, settings: Settings) -> Result<(), St
                 .await
                 .map_err(|e| e.message)?;
             println!("approved {}", account.name());
+            Ok(())
+        }
+        UserCommand::Decline { name } => {
+            let state = node_state(settings).await?;
+            accounts::admin::decline(&state, &name)
+                .await
+                .map_err(|e| e.message)?;
+            println!("declined {name}");
+            Ok(())
+        }
+        UserCommand::Registration { policy } => {
+            let state = node_state(settings).await?;
+            let policy = match policy {
+                Some(p) => accounts::signup::set_registration(&state, &p, "cli").await,
+                None => accounts::signup::registration(&state).await,
+            }
+            .map_err(|e| e.message)?;
+            println!("registration: {}", policy.as_str());
             Ok(())
         }
         UserCommand::Delete { name } => {

@@ -114,6 +114,17 @@ impl Registration {
             Registration::Open => "open",
         }
     }
+
+    pub const ALL: [Registration; 4] = [
+        Registration::Closed,
+        Registration::Invite,
+        Registration::Approval,
+        Registration::Open,
+    ];
+
+    pub fn parse(s: &str) -> Option<Registration> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

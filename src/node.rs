@@ -51,6 +51,9 @@ pub struct Node {
     /// Keys parsed once: local actors' private keys (signing deliveries and proofs) and other
     /// actors' public keys (verifying requests and proofs), by PEM text.
     pub keys: Arc<KeyCache>,
+    /// The registration policy as last read, for the page header (see
+    /// `service::accounts::signup::registration_hint`).
+    pub registration_hint: Arc<crate::service::accounts::signup::RegistrationHint>,
 }
 
 impl Node {
@@ -121,6 +124,7 @@ impl Node {
             key_refresh_limiter,
             recipients,
             keys,
+            registration_hint: Arc::default(),
         })
     }
 

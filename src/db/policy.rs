@@ -33,32 +33,43 @@ fn instance_from_row(r: &sea_orm::QueryResult) -> Result<Instance, DbErr> {
 }
 
 impl Db {
-    /// `open` (the default), `allowlist` or `blocklist`.
-    pub async fn federation_mode(&self) -> Result<String, DbErr> {
+    /// A node-wide setting an admin changed at run time (table `node_settings`), if any.
+    pub async fn node_setting(&self, key: &str) -> Result<Option<String>, DbErr> {
         let rows = self
             .conn()
             .query_all_raw(sql(
                 self.backend(),
                 "SELECT value FROM node_settings WHERE key = $1",
-                vec!["federation.mode".into()],
+                vec![key.into()],
             ))
             .await?;
         Ok(rows
             .first()
-            .and_then(|r| r.try_get::<String>("", "value").ok())
-            .unwrap_or_else(|| "open".into()))
+            .and_then(|r| r.try_get::<String>("", "value").ok()))
     }
 
-    pub async fn set_federation_mode(&self, mode: &str) -> Result<(), DbErr> {
+    pub async fn set_node_setting(&self, key: &str, value: &str) -> Result<(), DbErr> {
         self.conn()
             .execute_raw(sql(
                 self.backend(),
                 "INSERT INTO node_settings (key, value) VALUES ($1, $2) \
                  ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-                vec!["federation.mode".into(), mode.into()],
+                vec![key.into(), value.into()],
             ))
             .await?;
         Ok(())
+    }
+
+    /// `open` (the default), `allowlist` or `blocklist`.
+    pub async fn federation_mode(&self) -> Result<String, DbErr> {
+        Ok(self
+            .node_setting("federation.mode")
+            .await?
+            .unwrap_or_else(|| "open".into()))
+    }
+
+    pub async fn set_federation_mode(&self, mode: &str) -> Result<(), DbErr> {
+        self.set_node_setting("federation.mode", mode).await
     }
 
     pub async fn instances(&self) -> Result<Vec<Instance>, DbErr> {

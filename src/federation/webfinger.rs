@@ -112,7 +112,7 @@ pub async fn nodeinfo(State(state): State<Node>) -> Result<Response, ApiError> {
         "protocols": ["activitypub"],
         "services": {"inbound": [], "outbound": ["atom1.0"]},
         "openRegistrations": matches!(
-            state.settings.accounts.registration,
+            crate::service::accounts::signup::registration(&state).await?,
             crate::config::Registration::Open | crate::config::Registration::Approval
         ),
         "usage": {"users": {"total": users}, "localPosts": 0},

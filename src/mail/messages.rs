@@ -144,6 +144,18 @@ pub fn approved(name: &str, node: &str, link: &str) -> Content {
     }
 }
 
+pub fn declined(name: &str, node: &str) -> Content {
+    Content {
+        subject: format!("Your sign-up on {node} was declined"),
+        greeting: format!("Hello {name},"),
+        paragraphs: vec![format!(
+            "an administrator of {node} declined your sign-up, and the account was removed. If you think this is a mistake, ask the people who run {node} for an invitation."
+        )],
+        action: None,
+        closing: "Regards.".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -120,7 +120,7 @@ async fn sign_up_form(
     action: &str,
     form: &SignUpForm,
 ) -> Result<FormPage, PageError> {
-    let policy = signup::policy(state);
+    let policy = signup::policy(state).await?;
     let mut page = FormPage::new(
         "Create an account",
         action,
@@ -157,7 +157,7 @@ async fn sign_up_form(
 pub async fn sign_up_page(State(state): State<Node>, browser: Browser) -> PageResult {
     use crate::config::Registration;
     sso::passwords_allowed(&state)?;
-    match state.settings.accounts.registration {
+    match signup::registration(&state).await? {
         Registration::Closed => Err(PageError::new(
             StatusCode::FORBIDDEN,
             "Sign-up is closed",

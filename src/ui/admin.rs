@@ -102,6 +102,8 @@ struct AdminPage {
     proposed: Vec<Listing>,
     blocks: Vec<Listing>,
     registration: String,
+    /// (value, label) of each registration policy.
+    registrations: Vec<(&'static str, &'static str)>,
     invitation: Option<String>,
     pending_accounts: Vec<(String, String)>,
     reports: Vec<ReportRow>,
@@ -172,7 +174,16 @@ async fn admin_page(
             requests: pick("requested"),
             proposed: pick("proposed"),
             blocks: pick("blocked"),
-            registration: format!("{:?}", signup::policy(state).registration).to_lowercase(),
+            registration: signup::registration(state).await?.as_str().to_string(),
+            registrations: vec![
+                ("closed", "Only administrators (closed)"),
+                ("invite", "People with an invitation link (invite)"),
+                (
+                    "approval",
+                    "Anyone, approved by an administrator (approval)",
+                ),
+                ("open", "Anyone (open)"),
+            ],
             invitation: outcome.invitation,
             pending_accounts,
             reports: queue
@@ -233,7 +244,7 @@ pub async fn page(State(state): State<Node>, browser: Browser) -> PageResult {
 #[serde(default)]
 pub struct ActionForm {
     /// Which action: mode, partner-add, partner-remove, propose, accept, reject, block,
-    /// unblock, invite, approve, resolve, dismiss, suspend, unsuspend.
+    /// unblock, invite, registration, approve, decline, resolve, dismiss, suspend, unsuspend.
     action: String,
     value: String,
     reason: String,
@@ -298,6 +309,12 @@ pub async fn act(
         "approve" => admin::approve(&state, &value)
             .await
             .map(|a| format!("{} can sign in now.", a.actor.name)),
+        "decline" => admin::decline(&state, &value)
+            .await
+            .map(|()| format!("The sign-up of {value} was declined.")),
+        "registration" => signup::set_registration(&state, &value, &by)
+            .await
+            .map(|p| format!("Registration is {} now.", p.as_str())),
         "resolve" | "dismiss" => {
             let outcome_state = if form.action == "resolve" {
                 ReportState::Resolved

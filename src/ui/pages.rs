@@ -161,10 +161,13 @@ tokio::task_local! {
 /// without each page's struct carrying it, and several nodes in one process (the tests)
 /// keep their own.
 pub async fn offering_sign_up(
-    offered: bool,
+    axum::extract::State(node): axum::extract::State<crate::node::Node>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    use crate::config::Registration;
+    let policy = crate::service::accounts::signup::registration_hint(&node).await;
+    let offered = !matches!(policy, Registration::Closed | Registration::Invite);
     SIGN_UP_OFFERED.scope(offered, next.run(request)).await
 }
 

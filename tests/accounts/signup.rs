@@ -435,3 +435,137 @@ async fn suspended_accounts_cannot_sign_in_and_lose_their_sessions() {
     assert!(out.ok, "{}", out.stderr);
     assert_eq!(b.sign_in("sam", PASSWORD).await.status, 303);
 }
+
+/// An administrator changes the registration policy on `/admin` (or with the CLI) without a
+/// restart: the sign-up page, the page header, NodeInfo and the Mastodon instance follow at
+/// once; a pending sign-up can be declined, and its owner is told.
+#[tokio::test]
+async fn admins_change_the_registration_policy_and_decline_sign_ups() {
+    let smtp = SmtpServer::start().await;
+    let node = node(&smtp, &[("ACCOUNTS__REGISTRATION", "open")]).await;
+    roundtable::service::accounts::admin::create(
+        &node.state,
+        roundtable::service::accounts::admin::NewAccount {
+            name: "root",
+            email: Some("root@example.org"),
+            password: Some(PASSWORD),
+            admin: true,
+            locale: None,
+            time_zone: None,
+        },
+    )
+    .await
+    .expect("an admin");
+    let root = browser(&node);
+    assert_eq!(root.sign_in("root", PASSWORD).await.status, 303);
+    let visitor = browser(&node);
+    visitor.get("/").await.shows(200, "href=\"/sign-up\"");
+
+    let set = |policy: &'static str| {
+        let root = &root;
+        async move {
+            root.submit(
+                "/admin",
+                "/admin",
+                &[("action", "registration"), ("value", policy)],
+            )
+            .await
+        }
+    };
+    let out = set("approval").await;
+    assert_eq!(out.location.as_deref(), Some("/admin"), "{}", out.body);
+    root.get("/admin")
+        .await
+        .shows(200, "Registration is approval now.")
+        .shows(200, "<option value=\"approval\" selected>");
+    visitor
+        .get("/sign-up")
+        .await
+        .shows(200, "approves new accounts");
+    visitor
+        .submit(
+            "/sign-up",
+            "/sign-up",
+            &[
+                ("name", "pat"),
+                ("email", "pat@example.org"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await
+        .shows(200, "approves new accounts");
+    smtp.wait_for("pat@example.org", "waits for approval").await;
+    root.get("/admin").await.shows(
+        200,
+        "<strong>pat</strong> <span class=\"meta\">pat@example.org</span>",
+    );
+    let out = root
+        .submit(
+            "/admin",
+            "/admin",
+            &[("action", "decline"), ("value", "pat")],
+        )
+        .await;
+    assert_eq!(out.location.as_deref(), Some("/admin"), "{}", out.body);
+    smtp.wait_for("pat@example.org", "was declined").await;
+    let pat = node.state.db.user_by_email("pat@example.org").await;
+    assert!(
+        pat.expect("query").is_none(),
+        "the declined account is gone"
+    );
+    // Only a pending account can be declined.
+    let out = root
+        .submit(
+            "/admin",
+            "/admin",
+            &[("action", "decline"), ("value", "root")],
+        )
+        .await;
+    assert_eq!(out.status, 409, "{}", out.body);
+    assert!(out.body.contains("id=\"decline-error\""), "{}", out.body);
+
+    assert!(set("closed").await.status < 400);
+    visitor
+        .get("/sign-up")
+        .await
+        .shows(403, "does not take sign-ups");
+    let home = visitor.get("/").await;
+    assert!(!home.body.contains("href=\"/sign-up\""), "{}", home.body);
+    let nodeinfo = visitor.get("/nodeinfo/2.1").await;
+    let nodeinfo: serde_json::Value = serde_json::from_str(&nodeinfo.body).expect("nodeinfo");
+    assert_eq!(nodeinfo["openRegistrations"], false);
+    let instance = visitor.get("/api/v2/instance").await;
+    let instance: serde_json::Value = serde_json::from_str(&instance.body).expect("instance");
+    assert_eq!(instance["registrations"]["enabled"], false);
+    // A policy that does not exist is refused beside the form, and nothing changes.
+    let out = set("everyone").await;
+    assert_eq!(out.status, 400, "{}", out.body);
+    assert!(
+        out.body.contains("id=\"registration-error\""),
+        "{}",
+        out.body
+    );
+
+    // The CLI reads and sets the same policy; sign-up decisions follow at once.
+    let shown = node.cli(&["user", "registration"]).await;
+    assert_eq!(
+        shown.stdout.trim(),
+        "registration: closed",
+        "{}",
+        shown.stderr
+    );
+    let out = node.cli(&["user", "registration", "invite"]).await;
+    assert!(out.ok, "{}", out.stderr);
+    visitor.get("/sign-up").await.shows(403, "invitation only");
+    let out = node.cli(&["user", "registration", "sometimes"]).await;
+    assert!(!out.ok && out.stderr.contains("one of"), "{}", out.stderr);
+    let log = node.state.db.audit_log(None, 50).await.expect("audit");
+    let changes: Vec<(&str, &str)> = log
+        .iter()
+        .filter(|a| a.action == "accounts.registration")
+        .map(|a| (a.actor.as_str(), a.target.as_str()))
+        .collect();
+    assert_eq!(changes.len(), 3, "{changes:?}");
+    assert_eq!(changes[0], ("cli", "invite"));
+    assert!(changes[2].0.ends_with("/u/root"), "{changes:?}");
+}

@@ -294,6 +294,14 @@ async fn mastodon_py_signs_in_posts_threads_and_replies_and_reads_timelines() {
     has_fields(&instance, &INSTANCE_FIELDS, "instance v2");
     assert_eq!(instance["contact"]["account"]["username"], "ada");
     assert_eq!(instance["registrations"]["enabled"], false);
+    // Clients offer attaching images only when the instance lists what it takes.
+    let configuration = &instance["configuration"];
+    assert_eq!(configuration["statuses"]["max_media_attachments"], 4);
+    let types = configuration["media_attachments"]["supported_mime_types"].to_string();
+    for kind in ["image/jpeg", "image/png", "image/webp"] {
+        assert!(types.contains(kind), "{types}");
+    }
+    assert!(configuration["media_attachments"]["image_size_limit"].as_u64() > Some(0));
     let community = get(&format!(
         "/api/v1/accounts/{}",
         get("/api/v1/accounts/lookup?acct=practice").await["id"]

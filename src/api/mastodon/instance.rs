@@ -19,27 +19,34 @@ pub fn version() -> String {
 /// The longest status text accepted (what the native API accepts for a reply).
 pub const MAX_CHARACTERS: u64 = 20_000;
 
-fn registrations(state: &Node) -> (bool, bool) {
-    match state.settings.accounts.registration {
-        Registration::Open => (true, false),
-        Registration::Approval => (true, true),
-        Registration::Invite | Registration::Closed => (false, false),
-    }
+async fn registrations(state: &Node) -> Result<(bool, bool), MastodonError> {
+    Ok(
+        match crate::service::accounts::signup::registration(state).await? {
+            Registration::Open => (true, false),
+            Registration::Approval => (true, true),
+            Registration::Invite | Registration::Closed => (false, false),
+        },
+    )
 }
 
 fn statuses_config() -> Value {
     json!({
         "max_characters": MAX_CHARACTERS,
-        "max_media_attachments": 0,
+        "max_media_attachments": crate::activitypub::objects::MAX_ATTACHMENTS,
         "characters_reserved_per_url": 23,
     })
 }
 
-fn media_config() -> Value {
+/// What `POST /api/v2/media` takes (`service::media`): clients offer attaching only what is
+/// listed here.
+fn media_config(state: &Node) -> Value {
+    let media = &state.settings.media;
+    let side = u64::from(media.max_dimension);
     json!({
-        "supported_mime_types": [],
-        "image_size_limit": 0,
-        "image_matrix_limit": 0,
+        "supported_mime_types": ["image/jpeg", "image/png", "image/webp"],
+        "image_size_limit": media.max_bytes,
+        "image_matrix_limit": side * side,
+        "description_limit": crate::activitypub::objects::MAX_DESCRIPTION,
         "video_size_limit": 0,
         "video_frame_rate_limit": 0,
         "video_matrix_limit": 0,
@@ -66,7 +73,7 @@ async fn contact(state: &Node) -> Result<Value, MastodonError> {
 /// `GET /api/v1/instance`.
 pub async fn v1(State(state): State<Node>) -> Result<Json<Value>, MastodonError> {
     let s = &state.settings;
-    let (open, approval) = registrations(&state);
+    let (open, approval) = registrations(&state).await?;
     let base = s.base_url();
     Ok(Json(json!({
         "uri": s.instance.domain,
@@ -89,7 +96,7 @@ pub async fn v1(State(state): State<Node>) -> Result<Json<Value>, MastodonError>
         "configuration": {
             "accounts": {"max_featured_tags": 0},
             "statuses": statuses_config(),
-            "media_attachments": media_config(),
+            "media_attachments": media_config(&state),
             "polls": polls_config(),
         },
         "contact_account": contact(&state).await?,
@@ -101,7 +108,7 @@ pub async fn v1(State(state): State<Node>) -> Result<Json<Value>, MastodonError>
 /// `GET /api/v2/instance`.
 pub async fn v2(State(state): State<Node>) -> Result<Json<Value>, MastodonError> {
     let s = &state.settings;
-    let (open, approval) = registrations(&state);
+    let (open, approval) = registrations(&state).await?;
     let base = s.base_url();
     Ok(Json(json!({
         "domain": s.instance.domain,
@@ -118,7 +125,7 @@ pub async fn v2(State(state): State<Node>) -> Result<Json<Value>, MastodonError>
             "vapid": {"public_key": ""},
             "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
             "statuses": statuses_config(),
-            "media_attachments": media_config(),
+            "media_attachments": media_config(&state),
             "polls": polls_config(),
             "translation": {"enabled": false},
         },

@@ -120,6 +120,26 @@ pub async fn approve(node: &Node, name: &str) -> Result<Account, Error> {
     super::account_named(&node.db, name).await
 }
 
+/// Declines an account waiting for approval: it is deleted (its name stays taken, as after any
+/// deletion), and its owner is told.
+pub async fn decline(node: &Node, name: &str) -> Result<(), Error> {
+    let account = super::account_named(&node.db, name).await?;
+    if account.user.state != AccountState::Pending {
+        return Err(Error::conflict(format!(
+            "{} is not waiting for approval (it is {})",
+            account.name(),
+            account.user.state.as_str()
+        )));
+    }
+    let email = account.user.email.clone();
+    delete(node, name).await?;
+    if let Some(email) = email {
+        let content = messages::declined(account.name(), &node.settings.instance.name);
+        queue(node, &email, &content).await?;
+    }
+    Ok(())
+}
+
 /// Marks a local account suspended (or active again) and ends its browser sessions; the
 /// node-wide suspension record is kept by `service::reports`.
 pub async fn set_suspended(node: &Node, name: &str, suspended: bool) -> Result<(), Error> {

@@ -41,10 +41,79 @@ pub struct Policy {
     pub allowed_email_domains: Vec<String>,
 }
 
-pub fn policy(node: &Node) -> Policy {
-    Policy {
-        registration: node.settings.accounts.registration,
+pub async fn policy(node: &Node) -> Result<Policy, Error> {
+    Ok(Policy {
+        registration: registration(node).await?,
         allowed_email_domains: allowed_domains(node),
+    })
+}
+
+/// Where an admin's choice of registration policy is kept (table `node_settings`).
+const REGISTRATION_KEY: &str = "accounts.registration";
+
+/// The registration policy in force: the one an admin chose on `/admin` or with
+/// `roundtable accounts registration`, else `accounts.registration` of the configuration.
+/// Read from the database on every decision, so a change takes effect at once.
+pub async fn registration(node: &Node) -> Result<Registration, Error> {
+    let chosen = node.db.node_setting(REGISTRATION_KEY).await?;
+    let policy = chosen
+        .as_deref()
+        .and_then(Registration::parse)
+        .unwrap_or(node.settings.accounts.registration);
+    node.registration_hint.remember(policy);
+    Ok(policy)
+}
+
+/// Sets the registration policy (`closed`, `invite`, `approval` or `open`); `by` names who
+/// acts, for the audit log.
+pub async fn set_registration(node: &Node, value: &str, by: &str) -> Result<Registration, Error> {
+    let policy = Registration::parse(value.trim()).ok_or_else(|| {
+        Error::invalid(format!(
+            "the registration policy is one of {}",
+            Registration::ALL.map(Registration::as_str).join(", ")
+        ))
+        .on("value")
+    })?;
+    node.db
+        .set_node_setting(REGISTRATION_KEY, policy.as_str())
+        .await?;
+    node.db
+        .audit(by, "accounts.registration", policy.as_str(), None)
+        .await?;
+    node.registration_hint.remember(policy);
+    Ok(policy)
+}
+
+/// The registration policy as last read, at most a few seconds old: what every page's header
+/// needs ("Sign up" or not) without a query per request. Decisions read
+/// [`registration`] instead.
+#[derive(Default)]
+pub struct RegistrationHint(std::sync::Mutex<Option<(Registration, std::time::Instant)>>);
+
+impl RegistrationHint {
+    const FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+    fn remember(&self, policy: Registration) {
+        if let Ok(mut hint) = self.0.lock() {
+            *hint = Some((policy, std::time::Instant::now()));
+        }
+    }
+
+    fn fresh(&self) -> Option<Registration> {
+        let hint = self.0.lock().ok()?;
+        hint.filter(|(_, at)| at.elapsed() < Self::FRESH)
+            .map(|(policy, _)| policy)
+    }
+}
+
+/// The registration policy for the page header: remembered, or read again when stale (the
+/// configured one if the database cannot answer; the header is a hint, never a decision).
+pub async fn registration_hint(node: &Node) -> Registration {
+    match node.registration_hint.fresh() {
+        Some(policy) => policy,
+        None => registration(node)
+            .await
+            .unwrap_or(node.settings.accounts.registration),
     }
 }
 
@@ -85,7 +154,7 @@ pub async fn invitation_is_open(node: &Node, secret: &str) -> Result<bool, Error
 #[tracing::instrument(skip_all, fields(name = %input.name))]
 pub async fn sign_up(node: &Node, input: SignUp<'_>) -> Result<SignedUp, Error> {
     super::sso::passwords_allowed(node)?;
-    let registration = node.settings.accounts.registration;
+    let registration = registration(node).await?;
     if registration == Registration::Closed && input.invitation.is_none() {
         return Err(Error::forbidden(
             "this node does not take sign-ups; ask its administrator for an invitation",

@@ -156,7 +156,7 @@ struct HomePage {
 /// threads of their communities and the communities themselves.
 pub async fn home(State(state): State<Node>, browser: Browser) -> PageResult {
     let member = member_of(&browser);
-    let registration = state.settings.accounts.registration;
+    let registration = crate::service::accounts::signup::registration(&state).await?;
     let base = state.settings.base_url();
     let (communities, threads, events, due) = match &member {
         Some(m) => {

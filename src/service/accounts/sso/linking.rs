@@ -122,7 +122,7 @@ pub(super) async fn provision(
     profile: &Profile,
     email: Option<&str>,
 ) -> Result<Account, Error> {
-    let registration = node.settings.accounts.registration;
+    let registration = signup::registration(node).await?;
     if registration == Registration::Closed {
         return Err(Error::forbidden(
             "this node does not create accounts on sign-in; ask its administrator to create yours with the email address your identity provider gives",
