@@ -208,7 +208,8 @@ fn rsvps_to(me: &str) -> Condition {
             ),
         )
         .add(event_participant::Column::Actor.ne(me))
-        .add(event_participant::Column::State.ne(RsvpState::Invited))
+        // Invitations are the organizers' own doing, and a refusal their own answer.
+        .add(event_participant::Column::State.is_not_in([RsvpState::Invited, RsvpState::Rejected]))
 }
 
 fn edit_answers(user_id: i64, wait_ms: i64) -> Condition {

@@ -319,6 +319,52 @@ async fn organizers_and_participants_hear_answers_and_editors_hear_of_conflicts(
     page.shows(200, "Closed workshop")
         .shows(200, &format!("/events/{}", on_beta["id"]));
 
+    // A request she declines is no longer news to her.
+    let on_gamma = eventually(WAIT, "the event on gamma", || async {
+        let (_, list) = t
+            .gina
+            .get(&format!("/communities/{}/events", t.handle))
+            .await;
+        list["events"]
+            .as_array()?
+            .iter()
+            .find(|e| e["ap_id"] == ap_id.as_str())
+            .cloned()
+    })
+    .await;
+    let (status, _) = t
+        .gina
+        .post(
+            &format!("/events/{}/rsvp", on_gamma["id"]),
+            json!({"going": true}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let gina = format!("gina@{}", t.gamma.domain);
+    eventually(WAIT, "gina's request on olga's page", || async {
+        olga.get("/notifications")
+            .await
+            .body
+            .contains(&gina)
+            .then_some(())
+    })
+    .await;
+    let (status, _) = t
+        .olga
+        .post(
+            &format!(
+                "/events/{}/participants/{}/reject",
+                event["id"],
+                t.gina.handle()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let page = olga.get("/notifications").await;
+    assert!(!page.body.contains(&gina), "{}", page.body);
+    page.shows(200, &format!("bert@{}", t.beta.domain));
+
     // An edit bert proposes from beta conflicts with one olga saved first on alpha.
     let (status, article) = t
         .olga
