@@ -137,6 +137,10 @@ impl App {
         let mut workers = JoinSet::new();
         let process = format!("{}-{}", std::process::id(), addr.port());
         workers.spawn(housekeeping(state.clone(), stop_rx.clone()));
+        workers.spawn(crate::service::replication::run(
+            state.clone(),
+            stop_rx.clone(),
+        ));
         for i in 0..state.settings.email.workers {
             workers.spawn(crate::mail::worker::run_worker(
                 state.clone(),

@@ -71,6 +71,11 @@ pub struct FederationSettings {
     pub request_timeout_secs: u64,
     pub signature_max_age_secs: u64,
     pub signature_max_future_secs: u64,
+    /// Minutes between passes that bring every replica up to its host's stream (0: only at
+    /// start and when something asks).
+    pub sync_interval_minutes: u64,
+    /// Milliseconds a replica waits between two pages of a host's stream.
+    pub sync_pause_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

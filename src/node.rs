@@ -54,6 +54,8 @@ pub struct Node {
     /// The registration policy as last read, for the page header (see
     /// `service::accounts::signup::registration_hint`).
     pub registration_hint: Arc<crate::service::accounts::signup::RegistrationHint>,
+    /// Wakes the replication pass (`service::replication`).
+    pub sync_wakeup: Arc<Notify>,
 }
 
 impl Node {
@@ -125,6 +127,7 @@ impl Node {
             recipients,
             keys,
             registration_hint: Arc::default(),
+            sync_wakeup: Arc::new(Notify::new()),
         })
     }
 

@@ -40,6 +40,7 @@ mod communities;
 mod extract;
 mod reading;
 mod search;
+mod sync;
 mod threads;
 mod views;
 use bans::*;
@@ -48,6 +49,7 @@ pub use extract::*;
 use reading::*;
 pub(crate) use reading::{may_read, may_read_view};
 use search::*;
+use sync::*;
 use threads::*;
 use views::*;
 
@@ -62,6 +64,7 @@ pub fn router() -> Router<Node> {
         .route("/communities/{handle}/join", post(join))
         .route("/communities/{handle}/leave", post(leave))
         .route("/communities/{handle}/members", get(members))
+        .route("/communities/{handle}/sync", get(get_sync).post(start_sync))
         .route(
             "/communities/{handle}/members/{member_id}/approve",
             post(approve_member),

@@ -19,6 +19,7 @@ pub mod rate;
 pub mod reports;
 pub mod search;
 pub mod sso;
+pub mod stream;
 
 use entities::{api_token, community, local_actor, peer, received_activity, remote_actor, user};
 use migration::{Migrator, MigratorTrait};

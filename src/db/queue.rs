@@ -53,6 +53,12 @@ pub async fn enqueue<C: ConnectionTrait>(
     now: i64,
 ) -> Result<(), DbErr> {
     for job in jobs {
+        // A community's stream entry travels with its deliveries (see `db::stream`).
+        if job.inbox == super::stream::STREAM_INBOX {
+            let community = job.audience.as_deref().unwrap_or_default();
+            super::stream::append(conn, community, &job.body, now).await?;
+            continue;
+        }
         let model = delivery_job::ActiveModel {
             activity_id: Set(job.activity_id),
             signer_actor_id: Set(job.signer_actor_id),

@@ -221,6 +221,7 @@ pub async fn group_collection(
     let paged = q.page.is_some() || q.before.is_some() || q.after.is_some();
     match which.as_str() {
         "outbox" => outbox(&state, &community, &q, paged).await,
+        "stream" => stream(&state, &community, &q).await,
         "followers" => Ok(activity_json(json!({
             "@context": AS_CONTEXT,
             "id": format!("{c}/followers"),
@@ -320,6 +321,52 @@ async fn outbox(
         .next(|t| t.id)
         .map(|last| format!("{outbox}?page=true&before={last}"));
     Ok(activity_json(collection_page(&id, &outbox, items, next)))
+}
+
+/// Entries per page of a community's stream.
+const STREAM_PAGE: u64 = 50;
+
+/// The community's stream (`db::stream`): every activity it sent, oldest first, each with its
+/// `roundtable:position`; `?after=N` is the page after position N. The collection itself
+/// carries the head position and the digest of the community's content, which a replica
+/// compares with its own. Served under the same rule as the outbox (`readable`).
+async fn stream(
+    state: &Node,
+    community: &CommunityView,
+    q: &PageQuery,
+) -> Result<Response, ApiError> {
+    let c = &community.ap_id;
+    let id = format!("{c}/stream");
+    let head = state.db.stream_head(c).await?;
+    let Some(after) = cursor::<i64>(&q.after)? else {
+        let (digest, contents) = state.db.content_digest(c).await?;
+        return Ok(activity_json(json!({
+            "@context": AS_CONTEXT,
+            "id": id,
+            "type": "OrderedCollection",
+            "totalItems": head,
+            "first": format!("{id}?after=0"),
+            "roundtable:position": head,
+            "roundtable:digest": digest,
+            "roundtable:contents": contents,
+        })));
+    };
+    let rows = state.db.stream_page(c, after.max(0), STREAM_PAGE).await?;
+    let last = rows.last().map(|(position, _)| *position);
+    let items = rows
+        .into_iter()
+        .filter_map(|(position, text)| {
+            let mut item: Value = serde_json::from_str(&text).ok()?;
+            item["roundtable:position"] = json!(position);
+            Some(item)
+        })
+        .collect();
+    let next = last
+        .filter(|l| *l < head)
+        .map(|l| format!("{id}?after={l}"));
+    let mut page = collection_page(&format!("{id}?after={after}"), &id, items, next);
+    page["roundtable:position"] = json!(head);
+    Ok(activity_json(page))
 }
 
 /// The community's `moderators` collection, or one page of it.

@@ -16,4 +16,5 @@ pub mod partnership;
 pub mod policy;
 pub mod privacy;
 pub mod remote;
+pub mod replication;
 pub mod reports;

@@ -259,6 +259,23 @@ impl Db {
             .await
     }
 
+    /// The communities local users are accepted members of, as ids; with `hosted_here` (this
+    /// node's base URL) those hosted here are left out: what this node replicates.
+    pub async fn replicated_communities(&self, hosted_here: &str) -> Result<Vec<String>, DbErr> {
+        let mut ids: Vec<String> = membership::Entity::find()
+            .select_only()
+            .column(membership::Column::Community)
+            .distinct()
+            .filter(membership::Column::State.eq(MemberState::Accepted))
+            .filter(membership::Column::UserId.is_not_null())
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        ids.retain(|c: &String| !c.starts_with(&format!("{hosted_here}/")));
+        ids.sort();
+        Ok(ids)
+    }
+
     // ----- posts -----
 
     pub async fn membership_by_id(&self, id: i64) -> Result<Option<Membership>, DbErr> {

@@ -149,7 +149,10 @@ pub(super) async fn announce_jobs(
 
 /// The jobs that deliver `activities`, in order, from a local community to its followers and
 /// to `extra` inboxes: only to nodes that may receive its content, addressed as its visibility
-/// says (see [`privacy`]).
+/// says (see [`privacy`]). Each activity's entry in the community's stream comes first, even
+/// without a follower (`db::stream`): what a node that joins later, or was away, reads back.
+/// The plain `Announce` of an id that Mastodon followers need is left out of the stream: the
+/// activity it repeats is there.
 pub(crate) async fn broadcast_jobs(
     state: &Node,
     group: &LocalActor,
@@ -158,6 +161,15 @@ pub(crate) async fn broadcast_jobs(
     extra: Vec<Url>,
 ) -> Result<Vec<NewJob>, Error> {
     let view = privacy::community_of(state, community).await?;
+    let mut activities = activities;
+    for activity in &mut activities {
+        privacy::address(activity, &view);
+    }
+    let mut jobs: Vec<NewJob> = activities
+        .iter()
+        .filter(|a| !(a["type"] == "Announce" && a["object"].is_string()))
+        .map(|a| crate::db::stream::stream_entry(community, a))
+        .collect();
     let mut inboxes = follower_urls(state, community).await?;
     for url in extra {
         if !inboxes.contains(&url) {
@@ -165,13 +177,8 @@ pub(crate) async fn broadcast_jobs(
         }
     }
     let inboxes = privacy::receiving_inboxes(state, &view, inboxes).await?;
-    if inboxes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut jobs = Vec::new();
-    for mut activity in activities {
-        privacy::address(&mut activity, &view);
-        jobs.extend(delivery::jobs_for(state, group, &activity, inboxes.clone()));
+    for activity in &activities {
+        jobs.extend(delivery::jobs_for(state, group, activity, inboxes.clone()));
     }
     Ok(jobs)
 }

@@ -619,6 +619,15 @@ pub(crate) async fn receive_follow_answer(state: &Node, env: &Verified) -> Resul
         if let Some(community) = known(state, &membership.community).await? {
             let state = state.clone();
             tokio::spawn(async move {
+                // Another Roundtable node serves the community's whole stream: the replication
+                // pass reads it from the start. Other software's communities: the outbox.
+                match crate::service::replication::start(&state, &community.ap_id).await {
+                    Ok(true) => return,
+                    Ok(false) => {}
+                    Err(e) => {
+                        warn!(community = %community.ap_id, error = %e.message, "cannot start the replica's sync")
+                    }
+                }
                 match backfill(&state, &community).await {
                     Ok(n) => info!(community = %community.ap_id, threads = n, "backfilled"),
                     Err(e) => {

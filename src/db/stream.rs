@@ -1,0 +1,361 @@
+//! A hosted community's stream and each replica's place in the stream of a remote community.
+//!
+//! Every activity a community hosted here sends its followers (announces of posts, likes,
+//! moderation, articles' and events' `Create`/`Update`/`Delete`) is appended to
+//! `community_stream` with the next position (1, 2, 3, … per community, no gaps), in the
+//! transaction that stores the change and queues its deliveries: the stream holds an activity
+//! exactly when the change is committed. It is appended even when the community has no remote
+//! follower yet, so a node that joins later reads the whole history from position 0.
+//!
+//! `replica_sync` is the other side: how far this node has applied a remote community's
+//! stream, and what the last pass cost.
+
+use super::{now_ms, queue::sql, queue::NewJob, Db, DbErr};
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult};
+use sha2::{Digest, Sha256};
+
+/// The `inbox` of a [`NewJob`] that is not a delivery but an entry of the community's stream
+/// (see [`stream_entry`]): it rides with the deliveries into the transaction that stores the
+/// change, where `queue::enqueue` appends it instead of queueing it.
+pub const STREAM_INBOX: &str = "roundtable:stream";
+
+/// The stream entry for one activity `community` sends, to pass with the change's jobs.
+pub fn stream_entry(community: &str, activity: &serde_json::Value) -> NewJob {
+    NewJob {
+        activity_id: activity
+            .get("id")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string(),
+        signer_actor_id: 0,
+        inbox: STREAM_INBOX.into(),
+        host: String::new(),
+        body: activity.to_string(),
+        kind: "stream".into(),
+        audience: Some(community.to_string()),
+    }
+}
+
+/// Appends one activity to `community`'s stream inside the caller's transaction; returns its
+/// position. The head row is raised first, which also serializes concurrent appends to one
+/// community (a row lock on PostgreSQL, the write lock on SQLite).
+pub(super) async fn append<C: ConnectionTrait>(
+    conn: &C,
+    community: &str,
+    activity: &str,
+    now: i64,
+) -> Result<i64, DbErr> {
+    let backend = conn.get_database_backend();
+    let row = conn
+        .query_one_raw(sql(
+            backend,
+            "INSERT INTO community_stream_heads (community, position) VALUES ($1, 1) \
+             ON CONFLICT (community) DO UPDATE SET position = community_stream_heads.position + 1 \
+             RETURNING position",
+            vec![community.into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("the stream head was not returned".into()))?;
+    let position: i64 = row.try_get("", "position")?;
+    conn.execute_raw(sql(
+        backend,
+        "INSERT INTO community_stream (community, position, activity, created_at) \
+         VALUES ($1, $2, $3, $4)",
+        vec![
+            community.into(),
+            position.into(),
+            activity.into(),
+            now.into(),
+        ],
+    ))
+    .await?;
+    Ok(position)
+}
+
+/// How far a replica has applied a remote community's stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicaSync {
+    pub community: String,
+    /// The last position applied.
+    pub position: i64,
+    /// The host's last position, as last read.
+    pub host_position: i64,
+    /// Stream pages fetched, items applied and items skipped (refused or failed) since the
+    /// sync began.
+    pub pages: i64,
+    pub applied: i64,
+    pub skipped: i64,
+    pub last_error: Option<String>,
+    pub started_at: i64,
+    pub updated_at: i64,
+    /// When the replica last reached the host's position; none while it is behind.
+    pub finished_at: Option<i64>,
+}
+
+fn sync_from_row(r: &QueryResult) -> Result<ReplicaSync, DbErr> {
+    Ok(ReplicaSync {
+        community: r.try_get("", "community")?,
+        position: r.try_get("", "position")?,
+        host_position: r.try_get("", "host_position")?,
+        pages: r.try_get("", "pages")?,
+        applied: r.try_get("", "applied")?,
+        skipped: r.try_get("", "skipped")?,
+        last_error: r.try_get("", "last_error")?,
+        started_at: r.try_get("", "started_at")?,
+        updated_at: r.try_get("", "updated_at")?,
+        finished_at: r.try_get("", "finished_at")?,
+    })
+}
+
+const SYNC_COLUMNS: &str = "community, position, host_position, pages, applied, skipped, \
+                            last_error, started_at, updated_at, finished_at";
+
+/// What a content digest covers, counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Contents {
+    pub threads: i64,
+    pub replies: i64,
+    pub revisions: i64,
+    pub events: i64,
+}
+
+impl Db {
+    /// The last position of a hosted community's stream (0 before its first activity).
+    pub async fn stream_head(&self, community: &str) -> Result<i64, DbErr> {
+        let row = self
+            .conn()
+            .query_one_raw(sql(
+                self.backend(),
+                "SELECT position FROM community_stream_heads WHERE community = $1",
+                vec![community.into()],
+            ))
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get("", "position")?,
+            None => 0,
+        })
+    }
+
+    /// Up to `limit` entries of a hosted community's stream after `after`, in order.
+    pub async fn stream_page(
+        &self,
+        community: &str,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<(i64, String)>, DbErr> {
+        let rows = self
+            .conn()
+            .query_all_raw(sql(
+                self.backend(),
+                "SELECT position, activity FROM community_stream \
+                 WHERE community = $1 AND position > $2 ORDER BY position LIMIT $3",
+                vec![community.into(), after.into(), (limit as i64).into()],
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("", "position")?, r.try_get("", "activity")?)))
+            .collect()
+    }
+
+    pub async fn replica_sync(&self, community: &str) -> Result<Option<ReplicaSync>, DbErr> {
+        let row = self
+            .conn()
+            .query_one_raw(sql(
+                self.backend(),
+                &format!("SELECT {SYNC_COLUMNS} FROM replica_sync WHERE community = $1"),
+                vec![community.into()],
+            ))
+            .await?;
+        row.as_ref().map(sync_from_row).transpose()
+    }
+
+    /// Every remote community this node keeps a place in.
+    pub async fn replica_syncs(&self) -> Result<Vec<ReplicaSync>, DbErr> {
+        let rows = self
+            .conn()
+            .query_all_raw(sql(
+                self.backend(),
+                &format!("SELECT {SYNC_COLUMNS} FROM replica_sync ORDER BY community"),
+                vec![],
+            ))
+            .await?;
+        rows.iter().map(sync_from_row).collect()
+    }
+
+    /// Starts keeping a place in `community`'s stream (at 0), or, with `from` given, moves it
+    /// back there (a resync). Counters restart; a place already kept stays when `from` is
+    /// none.
+    pub async fn begin_replica_sync(
+        &self,
+        community: &str,
+        from: Option<i64>,
+    ) -> Result<(), DbErr> {
+        let now = now_ms();
+        let text = match from {
+            None => {
+                "INSERT INTO replica_sync (community, position, host_position, pages, applied, \
+                   skipped, started_at, updated_at) VALUES ($1, 0, 0, 0, 0, 0, $2, $2) \
+                 ON CONFLICT (community) DO NOTHING"
+            }
+            Some(_) => {
+                "INSERT INTO replica_sync (community, position, host_position, pages, applied, \
+                   skipped, started_at, updated_at) VALUES ($1, $3, 0, 0, 0, 0, $2, $2) \
+                 ON CONFLICT (community) DO UPDATE SET position = $3, pages = 0, applied = 0, \
+                   skipped = 0, last_error = NULL, started_at = $2, updated_at = $2, \
+                   finished_at = NULL"
+            }
+        };
+        let mut values: Vec<sea_orm::Value> = vec![community.into(), now.into()];
+        if let Some(from) = from {
+            values.push(from.into());
+        }
+        self.conn()
+            .execute_raw(sql(self.backend(), text, values))
+            .await?;
+        Ok(())
+    }
+
+    /// Records a stream page applied up to `position`, with what it cost.
+    pub async fn advance_replica_sync(
+        &self,
+        community: &str,
+        position: i64,
+        host_position: i64,
+        applied: i64,
+        skipped: i64,
+    ) -> Result<(), DbErr> {
+        let now = now_ms();
+        self.conn()
+            .execute_raw(sql(
+                self.backend(),
+                "UPDATE replica_sync SET position = $2, host_position = $3, pages = pages + 1, \
+                   applied = applied + $4, skipped = skipped + $5, last_error = NULL, \
+                   updated_at = $6, \
+                   finished_at = CASE WHEN $2 >= $3 THEN $6 ELSE NULL END \
+                 WHERE community = $1",
+                vec![
+                    community.into(),
+                    position.into(),
+                    host_position.into(),
+                    applied.into(),
+                    skipped.into(),
+                    now.into(),
+                ],
+            ))
+            .await?;
+        Ok(())
+    }
+
+    /// Records why the last pass over `community`'s stream stopped.
+    pub async fn fail_replica_sync(&self, community: &str, error: &str) -> Result<(), DbErr> {
+        self.conn()
+            .execute_raw(sql(
+                self.backend(),
+                "UPDATE replica_sync SET last_error = $2, updated_at = $3 WHERE community = $1",
+                vec![community.into(), error.into(), now_ms().into()],
+            ))
+            .await?;
+        Ok(())
+    }
+
+    /// Stops keeping a place in `community`'s stream (nobody here belongs to it any more).
+    pub async fn end_replica_sync(&self, community: &str) -> Result<(), DbErr> {
+        self.conn()
+            .execute_raw(sql(
+                self.backend(),
+                "DELETE FROM replica_sync WHERE community = $1",
+                vec![community.into()],
+            ))
+            .await?;
+        Ok(())
+    }
+
+    /// A digest of what this node holds of `community`: every thread and reply (id, title,
+    /// parent, and whether it is deleted, removed, locked or pinned), every article revision
+    /// (id), every event (id, title, start, status, participants, sequence). A replica that
+    /// holds the same as the host computes the same digest; content is compared by id and
+    /// state, not by its HTML (each node renders its own).
+    pub async fn content_digest(&self, community: &str) -> Result<(String, Contents), DbErr> {
+        let backend = self.backend();
+        let mut hash = Sha256::new();
+        let mut contents = Contents::default();
+        let posts = self
+            .conn()
+            .query_all_raw(sql(
+                backend,
+                "SELECT p.ap_id, p.title, p.deleted, p.removed_reason, p.locked, p.pinned, \
+                   q.ap_id AS parent FROM posts p LEFT JOIN posts q ON q.id = p.parent_id \
+                 WHERE p.community = $1 ORDER BY p.ap_id",
+                vec![community.into()],
+            ))
+            .await?;
+        for r in &posts {
+            let parent: Option<String> = r.try_get("", "parent")?;
+            if parent.is_some() {
+                contents.replies += 1;
+            } else {
+                contents.threads += 1;
+            }
+            let removed: Option<String> = r.try_get("", "removed_reason")?;
+            let line = format!(
+                "post {} {:?} {:?} {} {} {} {}\n",
+                r.try_get::<String>("", "ap_id")?,
+                r.try_get::<Option<String>>("", "title")?,
+                parent,
+                flag(r, "deleted", backend)?,
+                removed.is_some(),
+                flag(r, "locked", backend)?,
+                flag(r, "pinned", backend)?,
+            );
+            hash.update(line.as_bytes());
+        }
+        let revisions = self
+            .conn()
+            .query_all_raw(sql(
+                backend,
+                "SELECT r.rev_id FROM article_revisions r JOIN articles a ON a.id = r.article_id \
+                 WHERE a.community = $1 ORDER BY r.rev_id",
+                vec![community.into()],
+            ))
+            .await?;
+        for r in &revisions {
+            contents.revisions += 1;
+            hash.update(format!("revision {}\n", r.try_get::<String>("", "rev_id")?).as_bytes());
+        }
+        let events = self
+            .conn()
+            .query_all_raw(sql(
+                backend,
+                "SELECT ap_id, title, starts_at, status, participant_count, sequence FROM events \
+                 WHERE community = $1 ORDER BY ap_id",
+                vec![community.into()],
+            ))
+            .await?;
+        for r in &events {
+            contents.events += 1;
+            let line = format!(
+                "event {} {:?} {} {} {} {}\n",
+                r.try_get::<String>("", "ap_id")?,
+                r.try_get::<String>("", "title")?,
+                r.try_get::<i64>("", "starts_at")?,
+                r.try_get::<String>("", "status")?,
+                r.try_get::<i32>("", "participant_count")?,
+                r.try_get::<i32>("", "sequence")?,
+            );
+            hash.update(line.as_bytes());
+        }
+        Ok((hex(&hash.finalize()), contents))
+    }
+}
+
+/// A boolean column, read the same on both databases (SQLite stores integers).
+fn flag(r: &QueryResult, column: &str, backend: DbBackend) -> Result<bool, DbErr> {
+    match backend {
+        DbBackend::Postgres => r.try_get("", column),
+        _ => Ok(r.try_get::<i64>("", column)? != 0),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
