@@ -52,12 +52,20 @@ pub async fn enqueue<C: ConnectionTrait>(
     jobs: Vec<NewJob>,
     now: i64,
 ) -> Result<(), DbErr> {
-    for job in jobs {
-        // A community's stream entry travels with its deliveries (see `db::stream`).
+    // The deliveries of an activity in a community's stream carry its position, so a replica
+    // sees a gap (see `db::stream`): activity id → the body with its position.
+    let mut positioned: std::collections::HashMap<String, String> = Default::default();
+    for mut job in jobs {
         if job.inbox == super::stream::STREAM_INBOX {
             let community = job.audience.as_deref().unwrap_or_default();
-            super::stream::append(conn, community, &job.body, now).await?;
+            let position = super::stream::append(conn, community, &job.body, now).await?;
+            if let Some(body) = super::stream::with_position(&job.body, position) {
+                positioned.insert(job.activity_id, body);
+            }
             continue;
+        }
+        if let Some(body) = positioned.get(&job.activity_id) {
+            job.body = body.clone();
         }
         let model = delivery_job::ActiveModel {
             activity_id: Set(job.activity_id),
@@ -207,6 +215,20 @@ impl Db {
     }
 
     /// Deletes finished jobs older than `cutoff`.
+    /// Drops every job still waiting for `host` (an admin's purge of a peer that is gone);
+    /// returns how many.
+    pub async fn drop_jobs_for_host(&self, host: &str) -> Result<u64, DbErr> {
+        let done = self
+            .conn()
+            .execute_raw(sql(
+                self.backend(),
+                "DELETE FROM delivery_jobs WHERE host = $1 AND state = 'pending'",
+                vec![host.into()],
+            ))
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     pub async fn purge_finished_jobs(&self, cutoff: i64) -> Result<u64, DbErr> {
         let stmt = sql(
             self.backend(),

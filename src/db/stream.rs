@@ -36,6 +36,19 @@ pub fn stream_entry(community: &str, activity: &serde_json::Value) -> NewJob {
     }
 }
 
+/// The property that carries an activity's position in its community's stream, in the stream's
+/// pages and in the deliveries of the activity (other software ignores it).
+pub const POSITION: &str = "roundtable:position";
+
+/// `activity` (JSON text) with its stream position added, for its deliveries.
+pub fn with_position(activity: &str, position: i64) -> Option<String> {
+    let mut value: serde_json::Value = serde_json::from_str(activity).ok()?;
+    value
+        .as_object_mut()?
+        .insert(POSITION.into(), position.into());
+    Some(value.to_string())
+}
+
 /// Appends one activity to `community`'s stream inside the caller's transaction; returns its
 /// position. The head row is raised first, which also serializes concurrent appends to one
 /// community (a row lock on PostgreSQL, the write lock on SQLite).
@@ -215,6 +228,41 @@ impl Db {
         Ok(())
     }
 
+    /// A live delivery at `position` arrived and was applied: the replica's place moves there
+    /// when it is the next one. Returns the place kept before (none when no place is kept).
+    pub async fn heard_position(
+        &self,
+        community: &str,
+        position: i64,
+    ) -> Result<Option<i64>, DbErr> {
+        let Some(before) = self.replica_sync(community).await? else {
+            return Ok(None);
+        };
+        self.conn()
+            .execute_raw(sql(
+                self.backend(),
+                "UPDATE replica_sync SET position = $2, applied = applied + 1, updated_at = $3, \
+                   host_position = CASE WHEN host_position > $2 THEN host_position ELSE $2 END \
+                 WHERE community = $1 AND position = $2 - 1",
+                vec![community.into(), position.into(), now_ms().into()],
+            ))
+            .await?;
+        Ok(Some(before.position))
+    }
+
+    /// Counts one page of `community`'s stream fetched (before it is applied, so a page read
+    /// again after a crash counts twice).
+    pub async fn count_stream_page(&self, community: &str) -> Result<(), DbErr> {
+        self.conn()
+            .execute_raw(sql(
+                self.backend(),
+                "UPDATE replica_sync SET pages = pages + 1 WHERE community = $1",
+                vec![community.into()],
+            ))
+            .await?;
+        Ok(())
+    }
+
     /// Records a stream page applied up to `position`, with what it cost.
     pub async fn advance_replica_sync(
         &self,
@@ -228,7 +276,8 @@ impl Db {
         self.conn()
             .execute_raw(sql(
                 self.backend(),
-                "UPDATE replica_sync SET position = $2, host_position = $3, pages = pages + 1, \
+                "UPDATE replica_sync SET position = CASE WHEN position > $2 THEN position ELSE $2 END, \
+                   host_position = CASE WHEN host_position > $3 THEN host_position ELSE $3 END, \
                    applied = applied + $4, skipped = skipped + $5, last_error = NULL, \
                    updated_at = $6, \
                    finished_at = CASE WHEN $2 >= $3 THEN $6 ELSE NULL END \
@@ -271,43 +320,55 @@ impl Db {
     }
 
     /// A digest of what this node holds of `community`: every thread and reply (id, title,
-    /// parent, and whether it is deleted, removed, locked or pinned), every article revision
-    /// (id), every event (id, title, start, status, participants, sequence). A replica that
+    /// thread, parent, and whether it is deleted, removed, locked or pinned), every article revision
+    /// (id), every event (id, title, start and end to the second, status, participants). A replica that
     /// holds the same as the host computes the same digest; content is compared by id and
     /// state, not by its HTML (each node renders its own).
     pub async fn content_digest(&self, community: &str) -> Result<(String, Contents), DbErr> {
-        let backend = self.backend();
+        let (lines, contents) = self.content_lines(community).await?;
         let mut hash = Sha256::new();
+        for line in &lines {
+            hash.update(line.as_bytes());
+            hash.update(b"\n");
+        }
+        Ok((hex(&hash.finalize()), contents))
+    }
+
+    /// What [`Db::content_digest`] hashes, one line per thing, in a fixed order.
+    pub async fn content_lines(&self, community: &str) -> Result<(Vec<String>, Contents), DbErr> {
+        let backend = self.backend();
+        let mut lines = Vec::new();
         let mut contents = Contents::default();
         let posts = self
             .conn()
             .query_all_raw(sql(
                 backend,
                 "SELECT p.ap_id, p.title, p.deleted, p.removed_reason, p.locked, p.pinned, \
-                   q.ap_id AS parent FROM posts p LEFT JOIN posts q ON q.id = p.parent_id \
+                   t.ap_id AS thread, q.ap_id AS parent FROM posts p \
+                   LEFT JOIN posts t ON t.id = p.thread_id LEFT JOIN posts q ON q.id = p.parent_id \
                  WHERE p.community = $1 ORDER BY p.ap_id",
                 vec![community.into()],
             ))
             .await?;
         for r in &posts {
-            let parent: Option<String> = r.try_get("", "parent")?;
-            if parent.is_some() {
+            let thread: Option<String> = r.try_get("", "thread")?;
+            if thread.is_some() {
                 contents.replies += 1;
             } else {
                 contents.threads += 1;
             }
             let removed: Option<String> = r.try_get("", "removed_reason")?;
-            let line = format!(
-                "post {} {:?} {:?} {} {} {} {}\n",
+            lines.push(format!(
+                "post {} {:?} {:?} {:?} {} {} {} {}",
                 r.try_get::<String>("", "ap_id")?,
                 r.try_get::<Option<String>>("", "title")?,
-                parent,
+                thread,
+                r.try_get::<Option<String>>("", "parent")?,
                 flag(r, "deleted", backend)?,
                 removed.is_some(),
                 flag(r, "locked", backend)?,
                 flag(r, "pinned", backend)?,
-            );
-            hash.update(line.as_bytes());
+            ));
         }
         let revisions = self
             .conn()
@@ -320,31 +381,31 @@ impl Db {
             .await?;
         for r in &revisions {
             contents.revisions += 1;
-            hash.update(format!("revision {}\n", r.try_get::<String>("", "rev_id")?).as_bytes());
+            lines.push(format!("revision {}", r.try_get::<String>("", "rev_id")?));
         }
+        // Times to the second (documents carry seconds); each node keeps its own `sequence`.
         let events = self
             .conn()
             .query_all_raw(sql(
                 backend,
-                "SELECT ap_id, title, starts_at, status, participant_count, sequence FROM events \
+                "SELECT ap_id, title, starts_at, ends_at, status, participant_count FROM events \
                  WHERE community = $1 ORDER BY ap_id",
                 vec![community.into()],
             ))
             .await?;
         for r in &events {
             contents.events += 1;
-            let line = format!(
-                "event {} {:?} {} {} {} {}\n",
+            lines.push(format!(
+                "event {} {:?} {} {} {} {}",
                 r.try_get::<String>("", "ap_id")?,
                 r.try_get::<String>("", "title")?,
-                r.try_get::<i64>("", "starts_at")?,
+                r.try_get::<i64>("", "starts_at")? / 1000,
+                r.try_get::<i64>("", "ends_at")? / 1000,
                 r.try_get::<String>("", "status")?,
                 r.try_get::<i32>("", "participant_count")?,
-                r.try_get::<i32>("", "sequence")?,
-            );
-            hash.update(line.as_bytes());
+            ));
         }
-        Ok((hex(&hash.finalize()), contents))
+        Ok((lines, contents))
     }
 }
 

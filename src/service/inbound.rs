@@ -196,6 +196,14 @@ async fn hosted(
 
 /// Does what a verified activity is for.
 pub async fn process(state: &Node, env: &Verified) -> Result<(), Error> {
+    let outcome = dispatch(state, env).await;
+    if outcome.is_ok() {
+        crate::service::replication::heard(state, env).await?;
+    }
+    outcome
+}
+
+async fn dispatch(state: &Node, env: &Verified) -> Result<(), Error> {
     match route(state, env).await? {
         Route::Handshake => partnership::receive(state, env).await,
         Route::ActorUpdated => {

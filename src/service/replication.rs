@@ -13,7 +13,7 @@
 
 use crate::{
     activitypub::{activities::parse_envelope, actors::host_of},
-    db::stream::{Contents, ReplicaSync},
+    db::stream::{Contents, ReplicaSync, POSITION},
     node::Node,
     service::{discussions, error::Error, inbound},
 };
@@ -64,7 +64,7 @@ fn unreadable(e: impl std::fmt::Display) -> Error {
 async fn host_state(state: &Node, community: &str) -> Result<HostState, Error> {
     let url = stream_url(community)?;
     let doc = state.fetch(&url).await.map_err(unreadable)?;
-    let position = doc["roundtable:position"]
+    let position = doc[POSITION]
         .as_i64()
         .ok_or_else(|| unreadable("it carries no position"))?;
     Ok(HostState {
@@ -159,12 +159,13 @@ async fn catch_up(
         url.query_pairs_mut()
             .append_pair("after", &position.to_string());
         let page = state.fetch(&url).await.map_err(unreadable)?;
+        state.db.count_stream_page(community).await?;
         pass.pages += 1;
-        let head = page["roundtable:position"].as_i64().unwrap_or(position);
+        let head = page[POSITION].as_i64().unwrap_or(position);
         let items = page["orderedItems"].as_array().cloned().unwrap_or_default();
         let (mut applied, mut skipped) = (0, 0);
         for item in items {
-            let Some(at) = item["roundtable:position"].as_i64() else {
+            let Some(at) = item[POSITION].as_i64() else {
                 return Err(unreadable("an item carries no position"));
             };
             if at <= position {
@@ -205,7 +206,7 @@ async fn apply(
     mut item: serde_json::Value,
 ) -> Result<(), Error> {
     if let Some(map) = item.as_object_mut() {
-        map.remove("roundtable:position");
+        map.remove(POSITION);
     }
     let env = parse_envelope(item).map_err(Error::invalid)?;
     if env.actor.as_str() != community || host_of(&env.id) != host {
@@ -288,6 +289,31 @@ pub async fn status(state: &Node, community: &str, ask_host: bool) -> Result<Syn
         last_error,
         finished_at,
     })
+}
+
+/// A community's live delivery was applied: when it carries its stream position, the
+/// replica's place moves on (the next position) or a pass is asked for (a gap: something was
+/// lost on the way, or arrives out of order).
+pub async fn heard(
+    state: &Node,
+    env: &crate::activitypub::activities::Verified,
+) -> Result<(), Error> {
+    let Some(position) = env.raw.get(POSITION).and_then(serde_json::Value::as_i64) else {
+        return Ok(());
+    };
+    let community = env.actor.as_str();
+    if let Some(before) = state.db.heard_position(community, position).await? {
+        if position > before + 1 {
+            info!(
+                community,
+                position,
+                kept = before,
+                "a gap in the community's stream: catching up"
+            );
+            wake(state);
+        }
+    }
+    Ok(())
 }
 
 /// Asks the background pass to run now.

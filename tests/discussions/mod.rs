@@ -5,5 +5,6 @@ pub mod federation;
 mod feeds;
 pub mod fixtures;
 mod moderation;
+mod replication;
 mod routes;
 mod trust;
