@@ -53,7 +53,7 @@ pub struct Node {
     pub keys: Arc<KeyCache>,
     /// The registration policy as last read, for the page header (see
     /// `service::accounts::signup::registration_hint`).
-    pub registration_hint: Arc<crate::service::accounts::signup::RegistrationHint>,
+    pub registration_hint: Arc<RegistrationHint>,
     /// Wakes the replication pass (`service::replication`).
     pub sync_wakeup: Arc<Notify>,
 }
@@ -149,5 +149,29 @@ impl Node {
             .check(&self.db, &format!("key-refresh {host}"))
             .await?
             .is_ok())
+    }
+}
+
+/// The registration policy as last read, at most a few seconds old: what every page's header
+/// needs ("Sign up" or not) without a query per request. Decisions read
+/// `service::accounts::signup::registration` instead.
+#[derive(Default)]
+pub struct RegistrationHint(
+    std::sync::Mutex<Option<(crate::config::Registration, std::time::Instant)>>,
+);
+
+impl RegistrationHint {
+    const FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+    pub fn remember(&self, policy: crate::config::Registration) {
+        if let Ok(mut hint) = self.0.lock() {
+            *hint = Some((policy, std::time::Instant::now()));
+        }
+    }
+
+    pub fn fresh(&self) -> Option<crate::config::Registration> {
+        let hint = self.0.lock().ok()?;
+        hint.filter(|(_, at)| at.elapsed() < Self::FRESH)
+            .map(|(policy, _)| policy)
     }
 }

@@ -358,12 +358,11 @@ pub async fn run(state: Node, mut stop: watch::Receiver<bool>) {
                     if *stop.borrow() {
                         return;
                     }
-                    if !tracked.contains(&community) {
-                        if !probed.insert(community.clone())
-                            || !start(&state, &community).await.unwrap_or(false)
-                        {
-                            continue;
-                        }
+                    if !tracked.contains(&community)
+                        && (!probed.insert(community.clone())
+                            || !start(&state, &community).await.unwrap_or(false))
+                    {
+                        continue;
                     }
                     match sync_community(&state, &community, None).await {
                         Ok(pass) if pass.applied > 0 || pass.resynced => {

@@ -84,28 +84,6 @@ pub async fn set_registration(node: &Node, value: &str, by: &str) -> Result<Regi
     Ok(policy)
 }
 
-/// The registration policy as last read, at most a few seconds old: what every page's header
-/// needs ("Sign up" or not) without a query per request. Decisions read
-/// [`registration`] instead.
-#[derive(Default)]
-pub struct RegistrationHint(std::sync::Mutex<Option<(Registration, std::time::Instant)>>);
-
-impl RegistrationHint {
-    const FRESH: std::time::Duration = std::time::Duration::from_secs(5);
-
-    fn remember(&self, policy: Registration) {
-        if let Ok(mut hint) = self.0.lock() {
-            *hint = Some((policy, std::time::Instant::now()));
-        }
-    }
-
-    fn fresh(&self) -> Option<Registration> {
-        let hint = self.0.lock().ok()?;
-        hint.filter(|(_, at)| at.elapsed() < Self::FRESH)
-            .map(|(policy, _)| policy)
-    }
-}
-
 /// The registration policy for the page header: remembered, or read again when stale (the
 /// configured one if the database cannot answer; the header is a hint, never a decision).
 pub async fn registration_hint(node: &Node) -> Registration {
