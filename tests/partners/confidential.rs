@@ -168,6 +168,9 @@ async fn only_member_nodes_read_the_community(board: &Board, threads: &Threads) 
         format!("{community}/moderators"),
         format!("{community}/followers"),
         format!("{community}/articles"),
+        // The whole history, and a page of it (what a replica backfills from).
+        format!("{community}/stream"),
+        format!("{community}/stream?after=0"),
         bert_thread.clone(),
     ];
     for path in &paths {
@@ -191,11 +194,20 @@ async fn only_member_nodes_read_the_community(board: &Board, threads: &Threads) 
         !page.text().await.expect("body").contains("olga"),
         "the page names nothing"
     );
-    for path in &paths[..7] {
+    for path in &paths[..9] {
         let url = Url::parse(path).expect("url");
         let doc = beta.state.fetch(&url).await.expect("a member node reads");
         assert!(!doc.to_string().contains("#Public"), "{path}: {doc}");
     }
+    let page = beta
+        .state
+        .fetch(&Url::parse(&paths[8]).expect("url"))
+        .await
+        .expect("a page of the stream");
+    assert!(
+        page.to_string().contains(&olga_thread),
+        "the member node reads the thread in the stream: {page}"
+    );
     // beta serves bert's thread to the community's node only.
     let bert_url = Url::parse(&bert_thread).expect("url");
     assert!(alpha.state.fetch(&bert_url).await.is_ok());
@@ -215,7 +227,13 @@ async fn the_api_shows_it_to_members_only(board: &Board, threads: &Threads) {
         let (status, found) = reader.get("/search?q=budget").await;
         assert_eq!(status, 200);
         assert_eq!(found["results"], json!([]), "{found}");
+        // Not even the size of its history, or its digest.
+        let (status, sync) = reader.get("/communities/board/sync").await;
+        assert!(status == 401 || status == 403, "{status} {sync}");
     }
+    let (status, sync) = olga.get("/communities/board/sync").await;
+    assert_eq!(status, 200, "{sync}");
+    assert!(sync["contents"]["threads"].as_i64() > Some(0), "{sync}");
     let (_, found) = olga.get("/search?q=budget").await;
     assert_eq!(
         found["results"].as_array().map(Vec::len),
