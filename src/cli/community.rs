@@ -8,6 +8,7 @@ pub(super) async fn sync(
     settings: Settings,
     handle: &str,
     only_status: bool,
+    rebuild: bool,
 ) -> Result<(), String> {
     use crate::service::{discussions, replication};
     let state = node_state(settings).await?;
@@ -21,7 +22,7 @@ pub(super) async fn sync(
             .await
             .map_err(|e| e.to_string())?
             .is_none()
-            && !replication::start(&state, &view.ap_id)
+            && !replication::start(&state, &view.ap_id, false)
                 .await
                 .map_err(|e| e.message)?
         {
@@ -29,9 +30,12 @@ pub(super) async fn sync(
                 "{handle} is hosted by software that serves no stream; it is replicated from its outbox"
             ));
         }
-        let pass = replication::sync_community(&state, &view.ap_id, None)
-            .await
-            .map_err(|e| e.message)?;
+        let pass = if rebuild {
+            replication::rebuild(&state, &view.ap_id).await
+        } else {
+            replication::sync_community(&state, &view.ap_id, None).await
+        }
+        .map_err(|e| e.message)?;
         println!(
             "this pass: {} pages, {} applied, {} skipped{}",
             pass.pages,

@@ -202,6 +202,10 @@ enum CommunityCommand {
         /// Only show where the replica stands; read nothing from the host's stream.
         #[arg(long)]
         status: bool,
+        /// Drop this node's copy of the community's content (its members stay) and read the
+        /// whole stream again.
+        #[arg(long, conflicts_with = "status")]
+        rebuild: bool,
     },
 }
 
@@ -353,9 +357,11 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             );
             Ok(())
         }
-        Command::Community(CommunityCommand::Sync { handle, status }) => {
-            community::sync(settings, &handle, status).await
-        }
+        Command::Community(CommunityCommand::Sync {
+            handle,
+            status,
+            rebuild,
+        }) => community::sync(settings, &handle, status, rebuild).await,
     }
 }
 

@@ -307,6 +307,28 @@ impl Db {
         Ok(())
     }
 
+    /// Forgets what this node holds of a community hosted elsewhere (posts, articles, events
+    /// and their search entries) but not who belongs to it: the copy is rebuilt from the
+    /// host's stream. Returns the rows deleted.
+    pub async fn drop_copy_content(&self, community: &str) -> Result<u64, DbErr> {
+        let txn = sea_orm::TransactionTrait::begin(self.conn()).await?;
+        let backend = self.backend();
+        let mut total = 0;
+        for text in [
+            "DELETE FROM posts WHERE community = $1",
+            "DELETE FROM articles WHERE community = $1",
+            "DELETE FROM events WHERE community = $1",
+            "DELETE FROM search_documents WHERE community = $1",
+        ] {
+            let done = txn
+                .execute_raw(sql(backend, text, vec![community.into()]))
+                .await?;
+            total += done.rows_affected();
+        }
+        txn.commit().await?;
+        Ok(total)
+    }
+
     /// Stops keeping a place in `community`'s stream (nobody here belongs to it any more).
     pub async fn end_replica_sync(&self, community: &str) -> Result<(), DbErr> {
         self.conn()

@@ -323,14 +323,42 @@ pub fn wake(state: &Node) {
 
 /// Starts keeping a replica of `community` in step with its host's stream, when the host
 /// serves one (another Roundtable node); returns false for other software, whose communities
-/// are brought in by the outbox backfill instead.
-pub async fn start(state: &Node, community: &str) -> Result<bool, Error> {
+/// are brought in by the outbox backfill instead. `from_start`: read the whole stream again
+/// (a first member joined: whatever was kept from an earlier membership may be gone).
+pub async fn start(state: &Node, community: &str, from_start: bool) -> Result<bool, Error> {
     if host_state(state, community).await.is_err() {
         return Ok(false);
     }
-    state.db.begin_replica_sync(community, None).await?;
+    state
+        .db
+        .begin_replica_sync(community, from_start.then_some(0))
+        .await?;
     wake(state);
     Ok(true)
+}
+
+/// Rebuilds this node's copy of `community` from nothing: its content is dropped (members
+/// stay) and the whole stream is read again, now.
+pub async fn rebuild(state: &Node, community: &str) -> Result<Pass, Error> {
+    let view = discussions::known(state, community)
+        .await?
+        .ok_or_else(|| Error::not_found("no such community"))?;
+    if view.local().is_some() {
+        return Err(Error::invalid(
+            "the community is hosted here: its stream is the original",
+        ));
+    }
+    if !start(state, community, true).await? {
+        return Err(Error::conflict(
+            "the community's host serves no stream (it is not a Roundtable node)",
+        ));
+    }
+    let dropped = state.db.drop_copy_content(community).await?;
+    info!(
+        community,
+        dropped, "the replica's copy is rebuilt from its host's stream"
+    );
+    sync_community(state, community, None).await
 }
 
 /// The background pass: every replicated community at start and every
@@ -360,7 +388,7 @@ pub async fn run(state: Node, mut stop: watch::Receiver<bool>) {
                     }
                     if !tracked.contains(&community)
                         && (!probed.insert(community.clone())
-                            || !start(&state, &community).await.unwrap_or(false))
+                            || !start(&state, &community, false).await.unwrap_or(false))
                     {
                         continue;
                     }

@@ -621,7 +621,7 @@ pub(crate) async fn receive_follow_answer(state: &Node, env: &Verified) -> Resul
             tokio::spawn(async move {
                 // Another Roundtable node serves the community's whole stream: the replication
                 // pass reads it from the start. Other software's communities: the outbox.
-                match crate::service::replication::start(&state, &community.ap_id).await {
+                match crate::service::replication::start(&state, &community.ap_id, true).await {
                     Ok(true) => return,
                     Ok(false) => {}
                     Err(e) => {
