@@ -31,7 +31,7 @@ pub(super) async fn start_sync(
         ));
     }
     if state.db.replica_sync(&view.ap_id).await?.is_none()
-        && !replication::start(&state, &view.ap_id, false).await?
+        && replication::start(&state, &view.ap_id, false).await? == replication::Started::NoStream
     {
         return Err(ApiError::conflict(
             "the community's host serves no stream (it is not a Roundtable node)",

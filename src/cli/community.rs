@@ -22,9 +22,10 @@ pub(super) async fn sync(
             .await
             .map_err(|e| e.to_string())?
             .is_none()
-            && !replication::start(&state, &view.ap_id, false)
+            && replication::start(&state, &view.ap_id, false)
                 .await
                 .map_err(|e| e.message)?
+                == replication::Started::NoStream
         {
             return Err(format!(
                 "{handle} is hosted by software that serves no stream; it is replicated from its outbox"

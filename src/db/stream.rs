@@ -149,6 +149,39 @@ impl Db {
         })
     }
 
+    /// Whether the stream holds the community's whole history: nothing of its content is older
+    /// than its first entry (communities that had content before this node kept streams have
+    /// only what came after).
+    pub async fn stream_is_complete(&self, community: &str) -> Result<bool, DbErr> {
+        let row = self
+            .conn()
+            .query_one_raw(sql(
+                self.backend(),
+                "SELECT \
+                   (SELECT MIN(created_at) FROM community_stream WHERE community = $1) AS first, \
+                   (SELECT MIN(created_at) FROM posts WHERE community = $1) AS posts, \
+                   (SELECT MIN(created_at) FROM articles WHERE community = $1) AS articles, \
+                   (SELECT MIN(created_at) FROM events WHERE community = $1) AS events",
+                vec![community.into()],
+            ))
+            .await?;
+        let Some(row) = row else { return Ok(true) };
+        let first: Option<i64> = row.try_get("", "first")?;
+        let mut oldest: Option<i64> = None;
+        for column in ["posts", "articles", "events"] {
+            if let Some(at) = row.try_get::<Option<i64>>("", column)? {
+                oldest = Some(oldest.map_or(at, |o| o.min(at)));
+            }
+        }
+        Ok(match (first, oldest) {
+            (_, None) => true,
+            // The first entry is written in the transaction of the first content, whose
+            // clock may be read a little earlier.
+            (Some(first), Some(oldest)) => oldest + 60_000 >= first,
+            (None, Some(_)) => false,
+        })
+    }
+
     /// Up to `limit` entries of a hosted community's stream after `after`, in order.
     pub async fn stream_page(
         &self,

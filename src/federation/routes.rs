@@ -347,6 +347,7 @@ async fn stream(
             "totalItems": head,
             "first": format!("{id}?after=0"),
             "roundtable:position": head,
+            "roundtable:complete": state.db.stream_is_complete(c).await?,
             "roundtable:digest": digest,
             "roundtable:contents": contents,
         })));

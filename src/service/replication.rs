@@ -51,6 +51,9 @@ pub struct SyncStatus {
 struct HostState {
     position: i64,
     digest: Option<String>,
+    /// The stream holds the community's whole history (false for communities that had content
+    /// before their host kept streams).
+    complete: bool,
 }
 
 fn stream_url(community: &str) -> Result<Url, Error> {
@@ -70,6 +73,7 @@ async fn host_state(state: &Node, community: &str) -> Result<HostState, Error> {
     Ok(HostState {
         position,
         digest: doc["roundtable:digest"].as_str().map(str::to_string),
+        complete: doc["roundtable:complete"].as_bool().unwrap_or(false),
     })
 }
 
@@ -114,7 +118,8 @@ pub async fn sync_community(
     let here = state.db.replica_sync(community).await?;
     let (digest, _) = state.db.content_digest(community).await?;
     let at_head = here.is_some_and(|s| s.position >= host.position);
-    if at_head && host.digest.as_ref().is_some_and(|d| *d != digest) {
+    // Only a complete stream can repair a copy by replaying it.
+    if at_head && host.complete && host.digest.as_ref().is_some_and(|d| *d != digest) {
         warn!(
             community,
             "the replica's digest differs from the host's: replaying its stream"
@@ -322,19 +327,36 @@ pub fn wake(state: &Node) {
 }
 
 /// Starts keeping a replica of `community` in step with its host's stream, when the host
-/// serves one (another Roundtable node); returns false for other software, whose communities
-/// are brought in by the outbox backfill instead. `from_start`: read the whole stream again
-/// (a first member joined: whatever was kept from an earlier membership may be gone).
-pub async fn start(state: &Node, community: &str, from_start: bool) -> Result<bool, Error> {
-    if host_state(state, community).await.is_err() {
-        return Ok(false);
-    }
-    state
-        .db
-        .begin_replica_sync(community, from_start.then_some(0))
-        .await?;
+/// serves one (another Roundtable node). `from_start`: read the whole stream again (a first
+/// member joined: whatever was kept from an earlier membership may be gone).
+pub async fn start(state: &Node, community: &str, from_start: bool) -> Result<Started, Error> {
+    let Ok(host) = host_state(state, community).await else {
+        return Ok(Started::NoStream);
+    };
+    let from = match (from_start, host.complete) {
+        (true, true) => Some(0),
+        (true, false) => Some(host.position),
+        (false, _) => None,
+    };
+    state.db.begin_replica_sync(community, from).await?;
     wake(state);
-    Ok(true)
+    Ok(if host.complete {
+        Started::Whole
+    } else {
+        Started::FromNow
+    })
+}
+
+/// How a replica follows its community's stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    /// The host serves no stream (other software): the outbox backfill brings the recent past.
+    NoStream,
+    /// The stream holds the whole history: the replica reads it from the start.
+    Whole,
+    /// The stream began after the community's first content (its host kept none before): the
+    /// outbox backfill brings the recent past, and the stream is followed from its head.
+    FromNow,
 }
 
 /// Rebuilds this node's copy of `community` from nothing: its content is dropped (members
@@ -348,10 +370,18 @@ pub async fn rebuild(state: &Node, community: &str) -> Result<Pass, Error> {
             "the community is hosted here: its stream is the original",
         ));
     }
-    if !start(state, community, true).await? {
-        return Err(Error::conflict(
-            "the community's host serves no stream (it is not a Roundtable node)",
-        ));
+    match start(state, community, true).await? {
+        Started::Whole => {}
+        Started::NoStream => {
+            return Err(Error::conflict(
+                "the community's host serves no stream (it is not a Roundtable node)",
+            ))
+        }
+        Started::FromNow => {
+            return Err(Error::conflict(
+                "the community's stream does not reach back to its beginning; a rebuild would lose its past",
+            ))
+        }
     }
     let dropped = state.db.drop_copy_content(community).await?;
     info!(
@@ -388,7 +418,10 @@ pub async fn run(state: Node, mut stop: watch::Receiver<bool>) {
                     }
                     if !tracked.contains(&community)
                         && (!probed.insert(community.clone())
-                            || !start(&state, &community, false).await.unwrap_or(false))
+                            || matches!(
+                                start(&state, &community, false).await,
+                                Ok(Started::NoStream) | Err(_)
+                            ))
                     {
                         continue;
                     }

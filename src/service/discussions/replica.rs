@@ -621,9 +621,10 @@ pub(crate) async fn receive_follow_answer(state: &Node, env: &Verified) -> Resul
             tokio::spawn(async move {
                 // Another Roundtable node serves the community's whole stream: the replication
                 // pass reads it from the start. Other software's communities: the outbox.
-                match crate::service::replication::start(&state, &community.ap_id, true).await {
-                    Ok(true) => return,
-                    Ok(false) => {}
+                use crate::service::replication::{start, Started};
+                match start(&state, &community.ap_id, true).await {
+                    Ok(Started::Whole) => return,
+                    Ok(Started::NoStream | Started::FromNow) => {}
                     Err(e) => {
                         warn!(community = %community.ap_id, error = %e.message, "cannot start the replica's sync")
                     }
