@@ -60,7 +60,7 @@ pub(super) async fn append<C: ConnectionTrait>(
 ) -> Result<i64, DbErr> {
     let backend = conn.get_database_backend();
     let row = conn
-        .query_one_raw(sql(
+        .query_all_raw(sql(
             backend,
             "INSERT INTO community_stream_heads (community, position) VALUES ($1, 1) \
              ON CONFLICT (community) DO UPDATE SET position = community_stream_heads.position + 1 \
@@ -68,6 +68,8 @@ pub(super) async fn append<C: ConnectionTrait>(
             vec![community.into()],
         ))
         .await?
+        .into_iter()
+        .next()
         .ok_or_else(|| DbErr::Custom("the stream head was not returned".into()))?;
     let position: i64 = row.try_get("", "position")?;
     conn.execute_raw(sql(
@@ -137,13 +139,13 @@ impl Db {
     pub async fn stream_head(&self, community: &str) -> Result<i64, DbErr> {
         let row = self
             .conn()
-            .query_one_raw(sql(
+            .query_all_raw(sql(
                 self.backend(),
                 "SELECT position FROM community_stream_heads WHERE community = $1",
                 vec![community.into()],
             ))
             .await?;
-        Ok(match row {
+        Ok(match row.first() {
             Some(r) => r.try_get("", "position")?,
             None => 0,
         })
@@ -155,7 +157,7 @@ impl Db {
     pub async fn stream_is_complete(&self, community: &str) -> Result<bool, DbErr> {
         let row = self
             .conn()
-            .query_one_raw(sql(
+            .query_all_raw(sql(
                 self.backend(),
                 "SELECT \
                    (SELECT MIN(created_at) FROM community_stream WHERE community = $1) AS first, \
@@ -165,7 +167,9 @@ impl Db {
                 vec![community.into()],
             ))
             .await?;
-        let Some(row) = row else { return Ok(true) };
+        let Some(row) = row.first() else {
+            return Ok(true);
+        };
         let first: Option<i64> = row.try_get("", "first")?;
         let mut oldest: Option<i64> = None;
         for column in ["posts", "articles", "events"] {
@@ -206,13 +210,13 @@ impl Db {
     pub async fn replica_sync(&self, community: &str) -> Result<Option<ReplicaSync>, DbErr> {
         let row = self
             .conn()
-            .query_one_raw(sql(
+            .query_all_raw(sql(
                 self.backend(),
                 &format!("SELECT {SYNC_COLUMNS} FROM replica_sync WHERE community = $1"),
                 vec![community.into()],
             ))
             .await?;
-        row.as_ref().map(sync_from_row).transpose()
+        row.first().map(sync_from_row).transpose()
     }
 
     /// Every remote community this node keeps a place in.
