@@ -83,6 +83,8 @@ pub struct DeliverySettings {
     pub dead_after_hours: u64,
     pub lease_secs: u64,
     pub retention_days: u64,
+    /// Jobs (of different hosts) a worker leases in one claim and sends together.
+    pub batch: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
