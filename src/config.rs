@@ -273,9 +273,9 @@ impl Settings {
                 "instance.domain {domain:?} must be a bare host name with an optional port"
             )));
         }
-        if self.delivery.workers == 0 {
+        if self.delivery.workers == 0 || self.delivery.batch == 0 {
             return Err(ConfigError::Invalid(
-                "delivery.workers must be at least 1".into(),
+                "delivery.workers and delivery.batch must be at least 1".into(),
             ));
         }
         if self.delivery.retry_base_ms == 0

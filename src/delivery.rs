@@ -85,7 +85,7 @@ pub async fn run_worker(state: Node, worker: String, mut stop: watch::Receiver<b
         }
         let now = now_ms();
         let lease_until = now + (state.settings.delivery.lease_secs as i64) * 1000;
-        let batch = state.settings.delivery.batch.max(1);
+        let batch = state.settings.delivery.batch;
         let claimed = state.db.claim_jobs(&worker, now, lease_until, batch).await;
         match claimed {
             Ok(jobs) if !jobs.is_empty() => {

@@ -139,7 +139,9 @@ fn lease_hosts(
     )
 }
 
-/// The statement that marks the leased heads `ids` as taken and returns them.
+/// The statement that marks the leased heads `ids` as taken and returns them. By primary key
+/// only: a condition on `state` here makes both databases read `delivery_jobs_state_host`
+/// for every pending job instead.
 fn lease_jobs(backend: DbBackend, worker: &str, lease_until: i64, ids: &[i64]) -> Statement {
     // The columns are named, not `*`: SQLite keeps a prepared statement's column list from
     // when it was first prepared, which a `*` can outlive when a migration adds columns.
@@ -153,7 +155,7 @@ fn lease_jobs(backend: DbBackend, worker: &str, lease_until: i64, ids: &[i64]) -
         .join(", ");
     let text = format!(
         "UPDATE delivery_jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1 \
-         WHERE id IN ({placeholders}) AND state = 'pending' \
+         WHERE id IN ({placeholders}) \
          RETURNING {columns}"
     );
     let mut values: Vec<Value> = vec![lease_until.into(), worker.into()];
@@ -281,6 +283,7 @@ impl Db {
             .from_raw_sql(lease_jobs(backend, worker, lease_until, &ids))
             .all(self.conn())
             .await?;
+        jobs.retain(|j| j.state == "pending");
         // A head that is gone (its signer's account was deleted, taking its jobs along) or no
         // longer pending: the host's head moves on to its next pending job.
         for (host, id) in &heads {
