@@ -67,6 +67,8 @@ pub struct FederationSettings {
     pub authorized_fetch: bool,
     pub inbox_rate_per_minute: u32,
     pub inbox_burst: u32,
+    /// Inbox POSTs being read, verified and applied at once; past it, 429 with `Retry-After`.
+    pub inbox_max_in_flight: usize,
     pub key_refreshes_per_minute: u32,
     pub request_timeout_secs: u64,
     pub signature_max_age_secs: u64,
@@ -292,6 +294,11 @@ impl Settings {
         {
             return Err(ConfigError::Invalid(
                 "http.header_read_timeout_secs, http.body_timeout_secs and http.request_timeout_secs must be at least 1".into(),
+            ));
+        }
+        if self.federation.inbox_max_in_flight == 0 {
+            return Err(ConfigError::Invalid(
+                "federation.inbox_max_in_flight must be at least 1".into(),
             ));
         }
         if http.max_concurrent_requests == 0 {
