@@ -67,6 +67,8 @@ pub struct FederationSettings {
     pub authorized_fetch: bool,
     pub inbox_rate_per_minute: u32,
     pub inbox_burst: u32,
+    /// Inbox POSTs being read, verified and applied at once; past it, 429 with `Retry-After`.
+    pub inbox_max_in_flight: usize,
     pub key_refreshes_per_minute: u32,
     pub request_timeout_secs: u64,
     pub signature_max_age_secs: u64,
@@ -88,6 +90,8 @@ pub struct DeliverySettings {
     pub dead_after_hours: u64,
     pub lease_secs: u64,
     pub retention_days: u64,
+    /// Jobs (of different hosts) a worker leases in one claim and sends together.
+    pub batch: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -276,9 +280,9 @@ impl Settings {
                 "instance.domain {domain:?} must be a bare host name with an optional port"
             )));
         }
-        if self.delivery.workers == 0 {
+        if self.delivery.workers == 0 || self.delivery.batch == 0 {
             return Err(ConfigError::Invalid(
-                "delivery.workers must be at least 1".into(),
+                "delivery.workers and delivery.batch must be at least 1".into(),
             ));
         }
         if self.delivery.retry_base_ms == 0
@@ -295,6 +299,11 @@ impl Settings {
         {
             return Err(ConfigError::Invalid(
                 "http.header_read_timeout_secs, http.body_timeout_secs and http.request_timeout_secs must be at least 1".into(),
+            ));
+        }
+        if self.federation.inbox_max_in_flight == 0 {
+            return Err(ConfigError::Invalid(
+                "federation.inbox_max_in_flight must be at least 1".into(),
             ));
         }
         if http.max_concurrent_requests == 0 {

@@ -17,7 +17,7 @@ use crate::{
     node::Node,
 };
 use std::{collections::BTreeSet, time::Duration};
-use tokio::sync::watch;
+use tokio::{sync::watch, task::JoinSet};
 use tracing::{info, warn, Instrument};
 use url::Url;
 
@@ -85,14 +85,22 @@ pub async fn run_worker(state: Node, worker: String, mut stop: watch::Receiver<b
         }
         let now = now_ms();
         let lease_until = now + (state.settings.delivery.lease_secs as i64) * 1000;
-        let claimed = state.db.claim_job(&worker, now, lease_until).await;
+        let batch = state.settings.delivery.batch;
+        let claimed = state.db.claim_jobs(&worker, now, lease_until, batch).await;
         match claimed {
-            Ok(Some(job)) => {
-                let span = tracing::info_span!("deliver", job = job.id, peer = %job.host, activity = %job.activity_id);
-                deliver(&state, job).instrument(span).await;
+            Ok(jobs) if !jobs.is_empty() => {
+                // Each job is the head of a different host: they go out together, and the
+                // worker claims again once all of them are recorded.
+                let mut sending = JoinSet::new();
+                for job in jobs {
+                    let span = tracing::info_span!("deliver", job = job.id, peer = %job.host, activity = %job.activity_id);
+                    let state = state.clone();
+                    sending.spawn(async move { deliver(&state, job).await }.instrument(span));
+                }
+                while sending.join_next().await.is_some() {}
                 continue;
             }
-            Ok(None) => {}
+            Ok(_) => {}
             Err(e) => warn!(error = %e, "cannot read the delivery queue"),
         }
         if worker.ends_with("-0") && now - last_purge > 3_600_000 {

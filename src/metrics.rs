@@ -8,6 +8,8 @@ pub struct Metrics {
     pub inbox_posts: AtomicU64,
     /// Inbox POSTs whose signature verified and whose activity was new and handled.
     pub inbox_accepted: AtomicU64,
+    /// Inbox POSTs answered 429 because `federation.inbox_max_in_flight` were in flight.
+    pub inbox_deferred: AtomicU64,
     /// Verified inbox POSTs carrying an activity id already processed.
     pub inbox_replayed: AtomicU64,
     /// Deliveries answered with 2xx.

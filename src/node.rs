@@ -40,6 +40,8 @@ pub struct Node {
     pub metrics: Arc<Metrics>,
     /// Per-host inbox rate limits.
     pub inbox_limiter: Arc<RateLimiter>,
+    /// Inbox POSTs in flight, from all hosts (`federation.inbox_max_in_flight`).
+    pub inbox_slots: Arc<tokio::sync::Semaphore>,
     /// Fresh key fetches after a failed verification, per remote host.
     pub key_refresh_limiter: Arc<RateLimiter>,
     /// Asked by the delivery worker before each send of a community's content.
@@ -113,7 +115,11 @@ impl Node {
         ));
         let per_minute = settings.accounts.sign_in_attempts_per_minute;
         let sign_in_limiter = Arc::new(RateLimiter::new(per_minute, per_minute));
+        let inbox_slots = Arc::new(tokio::sync::Semaphore::new(
+            settings.federation.inbox_max_in_flight,
+        ));
         Ok(Node {
+            inbox_slots,
             mail_wakeup: Arc::new(Notify::new()),
             sign_in_limiter,
             settings: Arc::new(settings),

@@ -29,6 +29,7 @@ mod m20261207_000030_media;
 mod m20261207_000031_post_revisions;
 mod m20261207_000032_notifications;
 mod m20261207_000033_email_change;
+mod m20261207_000034_delivery_hosts;
 mod m20261207_000035_community_stream;
 
 pub struct Migrator;
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000031_post_revisions::Migration),
             Box::new(m20261207_000032_notifications::Migration),
             Box::new(m20261207_000033_email_change::Migration),
+            Box::new(m20261207_000034_delivery_hosts::Migration),
             Box::new(m20261207_000035_community_stream::Migration),
         ]
     }

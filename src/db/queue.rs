@@ -1,15 +1,25 @@
 //! Queries of the persistent delivery queue.
 //!
-//! Jobs are delivered strictly in id order per host: only the oldest pending job of a host is
-//! eligible, and only while no worker holds a lease on it. A lease (`locked_until`) expires, so
-//! a process that dies mid-send leaves its job to be taken over; the receiver's dedupe makes the
-//! resend harmless. On PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so several processes
-//! share one queue without sending a job twice.
+//! Jobs are delivered strictly in id order per host: only the oldest pending job of a host (its
+//! head) is eligible, and only while no worker holds a lease on the host. The heads live in
+//! `delivery_hosts`, one row per host with pending jobs, so a claim reads the due hosts from one
+//! index (`delivery_hosts_due`) and never looks at the jobs behind a head; finishing a job moves
+//! its host's head to the next pending job with one lookup in `delivery_jobs_state_host`. A
+//! lease is the host row's `due_at` pushed to the lease's end, so a process that dies mid-send
+//! leaves its job to be taken over when the lease ends; the receiver's dedupe makes the resend
+//! harmless. On PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so several processes share
+//! one queue without sending a job twice.
+//!
+//! Every write of a host row takes its lock before reading the host's jobs (enqueue upserts it
+//! with `DO UPDATE`, finishing selects it `FOR UPDATE` first), so a job queued while the host's
+//! last job finishes is never left without a head.
 
 use super::{entities::delivery_job, Db, DbErr, DeliveryJob};
-use sea_orm::{
-    ConnectionTrait, DbBackend, EntityTrait, IdenStatic, Iterable, Set, Statement, Value,
-};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, IdenStatic, Iterable, Statement, Value};
+use std::collections::BTreeMap;
+
+/// A dead peer's host row is parked here until the peer contacts us again.
+const PARKED: i64 = i64::MAX;
 
 /// What a write that queued delivery jobs gives back. Its value is reached only through
 /// [`Queued::wake`], which wakes the delivery workers, so no change can queue jobs and forget
@@ -46,12 +56,17 @@ pub struct NewJob {
 }
 
 /// Writes jobs inside the caller's transaction (or connection), so an activity is committed
-/// together with what caused it. A second job for the same (activity, inbox) is ignored.
+/// together with what caused it. A second job for the same (activity, inbox) is ignored. A host
+/// without pending jobs gets a row in `delivery_hosts` with the new job as its head.
 pub async fn enqueue<C: ConnectionTrait>(
     conn: &C,
     jobs: Vec<NewJob>,
     now: i64,
 ) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    // The first new job of each host, in host order (two transactions lock host rows in the
+    // same order, so they cannot deadlock).
+    let mut heads: BTreeMap<String, i64> = BTreeMap::new();
     // The deliveries of an activity in a community's stream carry its position, so a replica
     // sees a gap (see `db::stream`): activity id → the body with its position.
     let mut positioned: std::collections::HashMap<String, String> = Default::default();
@@ -67,32 +82,155 @@ pub async fn enqueue<C: ConnectionTrait>(
         if let Some(body) = positioned.get(&job.activity_id) {
             job.body = body.clone();
         }
-        let model = delivery_job::ActiveModel {
-            activity_id: Set(job.activity_id),
-            signer_actor_id: Set(job.signer_actor_id),
-            inbox: Set(job.inbox),
-            host: Set(job.host),
-            body: Set(job.body),
-            kind: Set(job.kind),
-            audience: Set(job.audience),
-            state: Set("pending".into()),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
-            locked_until: Set(None),
-            locked_by: Set(None),
-            last_error: Set(None),
-            created_at: Set(now),
-            finished_at: Set(None),
-            ..Default::default()
-        };
-        delivery_job::Entity::insert(model)
-            .on_conflict_do_nothing_on([
-                delivery_job::Column::ActivityId,
-                delivery_job::Column::Inbox,
-            ])
-            .exec(conn)
-            .await?;
+        let stmt = sql(
+            backend,
+            "INSERT INTO delivery_jobs (activity_id, signer_actor_id, inbox, host, body, kind, \
+               audience, state, attempts, next_attempt_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8) \
+             ON CONFLICT (activity_id, inbox) DO NOTHING RETURNING id",
+            vec![
+                job.activity_id.into(),
+                job.signer_actor_id.into(),
+                job.inbox.into(),
+                job.host.clone().into(),
+                job.body.into(),
+                job.kind.into(),
+                job.audience.into(),
+                now.into(),
+            ],
+        );
+        if let Some(row) = conn.query_one_raw(stmt).await? {
+            let id: i64 = row.try_get("", "id")?;
+            heads.entry(job.host).or_insert(id);
+        }
     }
+    for (host, id) in heads {
+        // `DO UPDATE`, not `DO NOTHING`: the update locks an existing row, so a worker
+        // finishing the host's last job waits for this transaction and then sees the new job.
+        let stmt = sql(
+            backend,
+            "INSERT INTO delivery_hosts (host, head_id, due_at, locked_by) VALUES ($1, $2, $3, NULL) \
+             ON CONFLICT (host) DO UPDATE SET head_id = delivery_hosts.head_id",
+            vec![host.into(), id.into(), now.into()],
+        );
+        conn.execute_raw(stmt).await?;
+    }
+    Ok(())
+}
+
+/// The statement that leases up to `limit` due hosts to `worker` and returns their heads.
+fn lease_hosts(
+    backend: DbBackend,
+    worker: &str,
+    now: i64,
+    lease_until: i64,
+    limit: u64,
+) -> Statement {
+    let lock = if backend == DbBackend::Postgres {
+        "FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let text = format!(
+        "UPDATE delivery_hosts SET due_at = $1, locked_by = $2 \
+         WHERE host IN (\
+           SELECT h.host FROM delivery_hosts h \
+           WHERE h.due_at <= $3 \
+             AND NOT EXISTS (SELECT 1 FROM peers p WHERE p.host = h.host AND p.dead) \
+           ORDER BY h.due_at LIMIT $4 {lock}) \
+         AND due_at <= $3 \
+         RETURNING host, head_id"
+    );
+    sql(
+        backend,
+        &text,
+        vec![
+            lease_until.into(),
+            worker.into(),
+            now.into(),
+            i64::try_from(limit).unwrap_or(i64::MAX).into(),
+        ],
+    )
+}
+
+/// The statement that marks the leased heads `ids` as taken and returns them. By primary key
+/// only: a condition on `state` here makes both databases read `delivery_jobs_state_host`
+/// for every pending job instead.
+fn lease_jobs(backend: DbBackend, worker: &str, lease_until: i64, ids: &[i64]) -> Statement {
+    // The columns are named, not `*`: SQLite keeps a prepared statement's column list from
+    // when it was first prepared, which a `*` can outlive when a migration adds columns.
+    let columns = delivery_job::Column::iter()
+        .map(|c| c.as_str().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let placeholders = (0..ids.len())
+        .map(|i| format!("${}", i + 3))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text = format!(
+        "UPDATE delivery_jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1 \
+         WHERE id IN ({placeholders}) \
+         RETURNING {columns}"
+    );
+    let mut values: Vec<Value> = vec![lease_until.into(), worker.into()];
+    values.extend(ids.iter().map(|&id| Value::from(id)));
+    sql(backend, &text, values)
+}
+
+/// The statement that finds a host's oldest pending job (its next head).
+fn next_head(backend: DbBackend, host: &str) -> Statement {
+    sql(
+        backend,
+        "SELECT id, next_attempt_at FROM delivery_jobs \
+         WHERE state = 'pending' AND host = $1 ORDER BY id LIMIT 1",
+        vec![host.into()],
+    )
+}
+
+/// Moves `host`'s head past a job that left the queue: to the host's oldest pending job, due
+/// when it is, or removes the host's row when it has none. Only when `finished` is still the
+/// head (a worker whose lease ran out leaves the host to whoever holds it now).
+async fn advance_head<C: ConnectionTrait>(
+    conn: &C,
+    host: &str,
+    finished: i64,
+) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    let lock = if backend == DbBackend::Postgres {
+        "FOR UPDATE"
+    } else {
+        ""
+    };
+    // The row's lock first, then the jobs: a transaction queueing a job for this host holds
+    // the row until it commits, and the read below (a new statement) then sees its job.
+    let stmt = sql(
+        backend,
+        &format!("SELECT head_id FROM delivery_hosts WHERE host = $1 {lock}"),
+        vec![host.into()],
+    );
+    let Some(row) = conn.query_one_raw(stmt).await? else {
+        return Ok(());
+    };
+    if row.try_get::<i64>("", "head_id")? != finished {
+        return Ok(());
+    }
+    let stmt = match conn.query_one_raw(next_head(backend, host)).await? {
+        Some(next) => sql(
+            backend,
+            "UPDATE delivery_hosts SET head_id = $1, due_at = $2, locked_by = NULL WHERE host = $3",
+            vec![
+                next.try_get::<i64>("", "id")?.into(),
+                next.try_get::<i64>("", "next_attempt_at")?.into(),
+                host.into(),
+            ],
+        ),
+        None => sql(
+            backend,
+            "DELETE FROM delivery_hosts WHERE host = $1",
+            vec![host.into()],
+        ),
+    };
+    conn.execute_raw(stmt).await?;
     Ok(())
 }
 
@@ -108,9 +246,10 @@ pub(super) fn sql(backend: DbBackend, text: &str, values: Vec<Value>) -> Stateme
 impl Db {
     /// Writes jobs outside any other transaction.
     pub async fn enqueue(&self, jobs: Vec<NewJob>) -> Result<Queued<()>, DbErr> {
-        async { enqueue(self.conn(), jobs, super::now_ms()).await }
-            .await
-            .map(Queued)
+        // One transaction: a fan-out's jobs are one commit, not one per inbox.
+        let txn = self.begin().await?;
+        enqueue(&txn, jobs, super::now_ms()).await?;
+        txn.commit().await.map(Queued)
     }
 
     /// Leases the next due job, if any, to `worker` until `lease_until`.
@@ -120,42 +259,98 @@ impl Db {
         now: i64,
         lease_until: i64,
     ) -> Result<Option<DeliveryJob>, DbErr> {
-        let backend = self.backend();
-        let lock = if backend == DbBackend::Postgres {
-            "FOR UPDATE SKIP LOCKED"
-        } else {
-            ""
-        };
-        // The columns are named, not `*`: SQLite keeps a prepared statement's column list from
-        // when it was first prepared, which a `*` can outlive when a migration adds columns.
-        let columns = delivery_job::Column::iter()
-            .map(|c| c.as_str().to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let text = format!(
-            "UPDATE delivery_jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1 \
-             WHERE id = (\
-               SELECT j.id FROM delivery_jobs j \
-               WHERE j.state = 'pending' AND j.next_attempt_at <= $3 \
-                 AND (j.locked_until IS NULL OR j.locked_until < $3) \
-                 AND j.id IN (SELECT MIN(h.id) FROM delivery_jobs h WHERE h.state = 'pending' GROUP BY h.host) \
-                 AND NOT EXISTS (SELECT 1 FROM peers p WHERE p.host = j.host AND p.dead) \
-               ORDER BY j.next_attempt_at, j.id LIMIT 1 {lock}) \
-             AND (locked_until IS NULL OR locked_until < $3) \
-             RETURNING {columns}"
-        );
-        let stmt = sql(
-            backend,
-            &text,
-            vec![lease_until.into(), worker.into(), now.into()],
-        );
-        delivery_job::Entity::find()
-            .from_raw_sql(stmt)
-            .one(self.conn())
-            .await
+        Ok(self
+            .claim_jobs(worker, now, lease_until, 1)
+            .await?
+            .into_iter()
+            .next())
     }
 
-    /// The job arrived (or was refused for good): it leaves the queue, and the peer is healthy.
+    /// Leases up to `limit` due jobs, each the head of a different host whose peer is not
+    /// dead, to `worker` until `lease_until`; the hosts due longest come first. Two statements
+    /// whatever the queue's length: one leases the hosts (from `delivery_hosts_due`), one marks
+    /// their heads (by primary key).
+    pub async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: i64,
+        lease_until: i64,
+        limit: u64,
+    ) -> Result<Vec<DeliveryJob>, DbErr> {
+        let backend = self.backend();
+        let rows = self
+            .conn()
+            .query_all_raw(lease_hosts(backend, worker, now, lease_until, limit.max(1)))
+            .await?;
+        let mut heads = Vec::with_capacity(rows.len());
+        for row in rows {
+            heads.push((
+                row.try_get::<String>("", "host")?,
+                row.try_get::<i64>("", "head_id")?,
+            ));
+        }
+        if heads.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = heads.iter().map(|(_, id)| *id).collect();
+        let mut jobs = delivery_job::Entity::find()
+            .from_raw_sql(lease_jobs(backend, worker, lease_until, &ids))
+            .all(self.conn())
+            .await?;
+        jobs.retain(|j| j.state == "pending");
+        // A head that is gone (its signer's account was deleted, taking its jobs along) or no
+        // longer pending: the host's head moves on to its next pending job.
+        for (host, id) in &heads {
+            if !jobs.iter().any(|j| j.id == *id) {
+                let txn = self.begin().await?;
+                let stmt = sql(
+                    backend,
+                    "UPDATE delivery_hosts SET locked_by = NULL WHERE host = $1",
+                    vec![host.clone().into()],
+                );
+                txn.execute_raw(stmt).await?;
+                advance_head(&txn, host, *id).await?;
+                txn.commit().await?;
+            }
+        }
+        jobs.sort_by_key(|j| j.id);
+        Ok(jobs)
+    }
+
+    /// The query plans of the claim's statements and of the lookup of a host's next head
+    /// (`EXPLAIN` on PostgreSQL, `EXPLAIN QUERY PLAN` on SQLite), one line each, for tests
+    /// that check they read indexes and not whole tables.
+    pub async fn claim_plans(&self) -> Result<Vec<String>, DbErr> {
+        let backend = self.backend();
+        let mut lines = Vec::new();
+        for stmt in [
+            lease_hosts(backend, "w", 0, 1, 8),
+            lease_jobs(backend, "w", 1, &[1, 2, 3]),
+            next_head(backend, "peer.example"),
+        ] {
+            let explained = match backend {
+                DbBackend::Postgres => format!("EXPLAIN {}", stmt.sql),
+                _ => format!("EXPLAIN QUERY PLAN {}", stmt.sql),
+            };
+            let stmt = Statement::from_sql_and_values(
+                backend,
+                explained,
+                stmt.values.map(|v| v.0).unwrap_or_default(),
+            );
+            for row in self.conn().query_all_raw(stmt).await? {
+                let line: String = match backend {
+                    DbBackend::Postgres => row.try_get("", "QUERY PLAN")?,
+                    _ => row.try_get("", "detail")?,
+                };
+                lines.push(line);
+            }
+            lines.push(String::new());
+        }
+        Ok(lines)
+    }
+
+    /// The job arrived (or was refused for good): it leaves the queue, its host's next job
+    /// becomes the head, and the peer is healthy.
     pub async fn finish_job(
         &self,
         job: &DeliveryJob,
@@ -163,12 +358,16 @@ impl Db {
         error: Option<String>,
         now: i64,
     ) -> Result<(), DbErr> {
+        // The write comes first (SQLite: a transaction that reads before it writes can fail
+        // with "database is locked" instead of waiting).
+        let txn = self.begin().await?;
         let stmt = sql(
             self.backend(),
             "UPDATE delivery_jobs SET state = $1, finished_at = $2, locked_until = NULL, last_error = $3 WHERE id = $4",
             vec![state.into(), now.into(), error.into(), job.id.into()],
         );
-        self.conn().execute_raw(stmt).await?;
+        txn.execute_raw(stmt).await?;
+        advance_head(&txn, &job.host, job.id).await?;
         if state == "delivered" {
             let stmt = sql(
                 self.backend(),
@@ -177,13 +376,14 @@ impl Db {
                  ON CONFLICT (host) DO UPDATE SET first_failure_at = NULL, last_success_at = $2, dead = $3",
                 vec![job.host.clone().into(), now.into(), false.into()],
             );
-            self.conn().execute_raw(stmt).await?;
+            txn.execute_raw(stmt).await?;
         }
-        Ok(())
+        txn.commit().await
     }
 
-    /// The job failed in a way worth retrying at `next_attempt_at`. Returns true when the host
-    /// has now failed for longer than `dead_after_ms` and was marked dead.
+    /// The job failed in a way worth retrying at `next_attempt_at`: it stays its host's head,
+    /// due then. Returns true when the host has now failed for longer than `dead_after_ms` and
+    /// was marked dead (its jobs are held until it contacts us).
     pub async fn retry_job(
         &self,
         job: &DeliveryJob,
@@ -192,40 +392,68 @@ impl Db {
         now: i64,
         dead_after_ms: i64,
     ) -> Result<bool, DbErr> {
+        let backend = self.backend();
+        let txn = self.begin().await?;
         let stmt = sql(
-            self.backend(),
+            backend,
             "UPDATE delivery_jobs SET next_attempt_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3",
             vec![next_attempt_at.into(), error.into(), job.id.into()],
         );
-        self.conn().execute_raw(stmt).await?;
+        txn.execute_raw(stmt).await?;
         let stmt = sql(
-            self.backend(),
+            backend,
+            "UPDATE delivery_hosts SET due_at = $1, locked_by = NULL WHERE host = $2 AND head_id = $3",
+            vec![next_attempt_at.into(), job.host.clone().into(), job.id.into()],
+        );
+        txn.execute_raw(stmt).await?;
+        let stmt = sql(
+            backend,
             "INSERT INTO peers (host, first_failure_at, last_success_at, last_contact_at, dead) \
              VALUES ($1, $2, NULL, NULL, $3) \
              ON CONFLICT (host) DO UPDATE SET first_failure_at = COALESCE(peers.first_failure_at, $2)",
             vec![job.host.clone().into(), now.into(), false.into()],
         );
-        self.conn().execute_raw(stmt).await?;
+        txn.execute_raw(stmt).await?;
         let stmt = sql(
-            self.backend(),
+            backend,
             "UPDATE peers SET dead = $1 WHERE host = $2 AND first_failure_at IS NOT NULL AND first_failure_at <= $3 AND NOT dead",
             vec![true.into(), job.host.clone().into(), (now - dead_after_ms).into()],
         );
-        Ok(self.conn().execute_raw(stmt).await?.rows_affected() > 0)
+        let dead = txn.execute_raw(stmt).await?.rows_affected() > 0;
+        if dead {
+            // Parked: the claim's index no longer offers a dead peer's host.
+            let stmt = sql(
+                backend,
+                "UPDATE delivery_hosts SET due_at = $1, locked_by = NULL WHERE host = $2",
+                vec![PARKED.into(), job.host.clone().into()],
+            );
+            txn.execute_raw(stmt).await?;
+        }
+        txn.commit().await?;
+        Ok(dead)
     }
 
     /// Deletes finished jobs older than `cutoff`.
-    /// Drops every job still waiting for `host` (an admin's purge of a peer that is gone);
-    /// returns how many.
+    /// Drops every job still waiting for `host` (an admin's purge of a peer that is gone), and
+    /// the host's place in the queue; returns how many jobs.
     pub async fn drop_jobs_for_host(&self, host: &str) -> Result<u64, DbErr> {
-        let done = self
-            .conn()
+        let txn = sea_orm::TransactionTrait::begin(self.conn()).await?;
+        let backend = self.backend();
+        // The host row first: a write that takes the lock before anything is read.
+        txn.execute_raw(sql(
+            backend,
+            "DELETE FROM delivery_hosts WHERE host = $1",
+            vec![host.into()],
+        ))
+        .await?;
+        let done = txn
             .execute_raw(sql(
-                self.backend(),
+                backend,
                 "DELETE FROM delivery_jobs WHERE host = $1 AND state = 'pending'",
                 vec![host.into()],
             ))
             .await?;
+        txn.commit().await?;
         Ok(done.rows_affected())
     }
 
@@ -306,15 +534,23 @@ impl Db {
     }
 }
 
-/// Makes every pending job of `host` due now (a dead peer came back).
+/// Makes every pending job of `host` due now (a dead peer came back), and its head claimable
+/// unless a worker holds it.
 pub(super) async fn release_host<C: ConnectionTrait>(
     conn: &C,
     host: &str,
     now: i64,
 ) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
     let stmt = sql(
-        conn.get_database_backend(),
+        backend,
         "UPDATE delivery_jobs SET next_attempt_at = $1 WHERE host = $2 AND state = 'pending'",
+        vec![now.into(), host.into()],
+    );
+    conn.execute_raw(stmt).await?;
+    let stmt = sql(
+        backend,
+        "UPDATE delivery_hosts SET due_at = $1 WHERE host = $2 AND due_at > $1 AND locked_by IS NULL",
         vec![now.into(), host.into()],
     );
     conn.execute_raw(stmt).await?;

@@ -15,6 +15,9 @@ use axum::{
 use std::time::SystemTime;
 use tracing::{info, warn};
 
+/// Seconds a sender is asked to wait when the inbox has too much work in flight.
+const INBOX_RETRY_AFTER_SECS: u64 = 2;
+
 /// `POST /inbox`.
 pub async fn shared_inbox(
     State(state): State<Node>,
@@ -81,6 +84,15 @@ async fn receive(
     body: Body,
 ) -> Result<StatusCode, ApiError> {
     Metrics::inc(&state.metrics.inbox_posts);
+    // Backpressure: past the bound of inbox work in flight, the sender is told to come back
+    // (429, which servers retry) rather than queued behind the others or refused with a 5xx.
+    let Ok(_slot) = state.inbox_slots.try_acquire() else {
+        Metrics::inc(&state.metrics.inbox_deferred);
+        return Err(ApiError::too_many(
+            "this node is receiving too many activities; try again shortly",
+            INBOX_RETRY_AFTER_SECS,
+        ));
+    };
     let body = read_body(state, headers, body).await?;
 
     // Cheap checks first: signature header shape, coverage, date window, digest.

@@ -263,3 +263,73 @@ async fn a_node_delivers_a_signed_activity_that_another_node_accepts() {
     let peer = b.state.db.peer(&a.domain).await.expect("peer");
     assert!(peer.is_some_and(|p| !p.dead));
 }
+
+/// Backpressure: past `federation.inbox_max_in_flight` POSTs being worked on, the inbox answers
+/// 429 with `Retry-After` (which senders retry), never a 5xx, and takes activities again once
+/// the work in flight is done.
+#[tokio::test]
+async fn a_busy_inbox_answers_429_with_retry_after_and_recovers() {
+    use tokio::io::AsyncWriteExt;
+    let node = Node::start_with(crate::harness::NodeOptions {
+        env: vec![(
+            "ROUNDTABLE__FEDERATION__INBOX_MAX_IN_FLIGHT".into(),
+            "1".into(),
+        )],
+        ..Default::default()
+    })
+    .await;
+    let client = http();
+    let post = || async {
+        let response = client
+            .post(node.url("/inbox"))
+            .header("content-type", "application/activity+json")
+            .body("{}")
+            .send()
+            .await
+            .expect("POST /inbox");
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        (response.status().as_u16(), retry_after)
+    };
+    // Nothing in flight: the request is looked at (and refused for its missing signature).
+    assert_eq!(post().await.0, 401);
+
+    // A sender whose body never finishes holds the one slot.
+    let mut stalled = tokio::net::TcpStream::connect(node.addr)
+        .await
+        .expect("connect");
+    stalled
+        .write_all(
+            format!(
+                "POST /inbox HTTP/1.1\r\nhost: {}\r\ncontent-type: application/activity+json\r\ncontent-length: 1000\r\n\r\n{{\"type\":",
+                node.addr
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("write");
+    let retry_after = eventually(Duration::from_secs(10), "a 429", || async {
+        let (status, retry_after) = post().await;
+        assert!(status < 500, "never a 5xx, got {status}");
+        (status == 429).then_some(retry_after)
+    })
+    .await;
+    assert_eq!(retry_after.as_deref(), Some("2"));
+    assert!(Metrics::get(&node.state.metrics.inbox_deferred) >= 1);
+
+    // The stalled sender goes away: its slot is free and the inbox works again.
+    drop(stalled);
+    eventually(
+        Duration::from_secs(10),
+        "the inbox takes work again",
+        || async {
+            let (status, _) = post().await;
+            assert!(status < 500, "never a 5xx, got {status}");
+            (status == 401).then_some(())
+        },
+    )
+    .await;
+}

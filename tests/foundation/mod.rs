@@ -1,5 +1,6 @@
 //! Issue: a node that runs, identifies itself and speaks signed ActivityPub.
 
+mod claims;
 mod cli;
 mod identity;
 mod inbox;
