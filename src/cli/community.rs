@@ -1,7 +1,27 @@
-//! `roundtable community …` commands beyond creating one: a replica's sync.
+//! `roundtable community …`: creating one, and a replica's sync.
 
-use super::node_state;
-use crate::config::Settings;
+use super::{node_state, open_db};
+use crate::{config::Settings, service::accounts};
+
+/// `roundtable community create SLUG --owner NAME`.
+pub(super) async fn create(
+    settings: &Settings,
+    slug: &str,
+    owner: &str,
+    title: Option<&str>,
+    visibility: &str,
+) -> Result<(), String> {
+    let db = open_db(settings).await?;
+    let (actor, _) =
+        accounts::create_community(&db, &settings.base_url(), slug, owner, title, visibility)
+            .await
+            .map_err(|e| e.to_string())?;
+    println!(
+        "created community {}@{}",
+        actor.name, settings.instance.domain
+    );
+    Ok(())
+}
 
 /// `roundtable community sync HANDLE`: drives and shows a replica's catch-up.
 pub(super) async fn sync(

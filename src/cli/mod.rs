@@ -1,12 +1,13 @@
 //! The `roundtable` command line. Every failure prints one line to stderr and exits non-zero.
 
 mod community;
+mod federation;
 
 use crate::{
     app::{self, App},
     config::Settings,
     db::Db,
-    service::{accounts, partnership, policy, reports},
+    service::{accounts, reports},
     telemetry,
 };
 use clap::{Parser, Subcommand};
@@ -309,8 +310,8 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
         }
         Command::User(cmd) => user_command(cmd, settings).await,
         Command::Token(cmd) => token_command(cmd, settings).await,
-        Command::Federation(cmd) => federation_command(cmd, settings).await,
-        Command::Partner(cmd) => partner_command(settings, cmd).await,
+        Command::Federation(cmd) => federation::federation_command(cmd, settings).await,
+        Command::Partner(cmd) => federation::partner_command(settings, cmd).await,
         Command::Audit { limit, before } => {
             if !(1..=10_000).contains(&limit) {
                 return Err("--limit must be between 1 and 10000".into());
@@ -333,30 +334,13 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Block(cmd) => list_command(&settings, cmd, "blocked").await,
+        Command::Block(cmd) => federation::list_command(&settings, cmd, "blocked").await,
         Command::Community(CommunityCommand::Create {
             slug,
             owner,
             title,
             visibility,
-        }) => {
-            let db = open_db(&settings).await?;
-            let (actor, _) = accounts::create_community(
-                &db,
-                &settings.base_url(),
-                &slug,
-                &owner,
-                title.as_deref(),
-                &visibility,
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-            println!(
-                "created community {}@{}",
-                actor.name, settings.instance.domain
-            );
-            Ok(())
-        }
+        }) => community::create(&settings, &slug, &owner, title.as_deref(), &visibility).await,
         Command::Community(CommunityCommand::Sync {
             handle,
             status,
@@ -559,34 +543,6 @@ async fn token_command(command: TokenCommand, settings: Settings) -> Result<(), 
     }
 }
 
-/// `roundtable federation …`: the federation mode.
-async fn federation_command(command: FederationCommand, settings: Settings) -> Result<(), String> {
-    match command {
-        FederationCommand::Mode { mode } => {
-            let db = open_db(&settings).await?;
-            policy::set_mode(&db, &mode, "cli")
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("federation mode: {mode}");
-            Ok(())
-        }
-        FederationCommand::Show => {
-            let db = open_db(&settings).await?;
-            let mode = db.federation_mode().await.map_err(|e| e.to_string())?;
-            println!("mode: {mode}");
-            for i in db.instances().await.map_err(|e| e.to_string())? {
-                println!(
-                    "{}\t{}\t{}",
-                    i.state,
-                    i.domain,
-                    i.reason.unwrap_or_default()
-                );
-            }
-            Ok(())
-        }
-    }
-}
-
 /// Completes on SIGINT or SIGTERM.
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -607,115 +563,4 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
-}
-
-async fn partner_command(settings: Settings, cmd: PartnerCommand) -> Result<(), String> {
-    if let PartnerCommand::List(list) = cmd {
-        return list_command(&settings, list, "partner").await;
-    }
-    let db = open_db(&settings).await?;
-    let state = app::node(settings, db).await.map_err(|e| e.to_string())?;
-    match cmd {
-        PartnerCommand::List(_) => {}
-        PartnerCommand::Propose { domain } => {
-            let domain = partnership::propose(&state, &domain, "cli")
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("proposed a partnership to {domain}; waiting for its admin");
-        }
-        PartnerCommand::Requests => {
-            // The whole list: the command line is the node's own admin, not a request.
-            for i in state
-                .db
-                .instances()
-                .await
-                .map_err(|e| e.to_string())?
-                .into_iter()
-                .filter(|i| matches!(i.state.as_str(), "requested" | "proposed"))
-            {
-                let direction = if i.state == "requested" {
-                    "incoming"
-                } else {
-                    "outgoing"
-                };
-                println!(
-                    "{direction}\t{}\t{}",
-                    i.domain,
-                    crate::activitypub::objects::rfc3339(i.created_at)
-                );
-            }
-        }
-        PartnerCommand::Accept { domain } => {
-            let domain = partnership::answer(&state, &domain, true, "cli")
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("{domain} is now a partner");
-        }
-        PartnerCommand::Reject { domain } => {
-            let domain = partnership::answer(&state, &domain, false, "cli")
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("declined {domain}'s request");
-        }
-    }
-    Ok(())
-}
-
-async fn list_command(settings: &Settings, cmd: ListCommand, state: &str) -> Result<(), String> {
-    let db = open_db(settings).await?;
-    match cmd {
-        ListCommand::Add { domain, reason } => {
-            // Listing a node that asked for a partnership answers its request.
-            if state == "partner" {
-                let normalized = policy::normalize_domain(&domain).map_err(|e| e.to_string())?;
-                if db
-                    .instance(&normalized)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .is_some_and(|i| i.state == "requested")
-                {
-                    let app = app::node(settings.clone(), db.clone())
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    partnership::answer(&app, &normalized, true, "cli")
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    println!("{normalized} is now partner (its request is accepted)");
-                    return Ok(());
-                }
-            }
-            let domain = policy::add(&db, &domain, state, reason.as_deref(), "cli")
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("{domain} is now {state}");
-        }
-        ListCommand::Remove { domain, purge } => {
-            let domain = if state == "partner" {
-                // Partnerships made by handshake tell the other node they are over.
-                let app = app::node(settings.clone(), db.clone())
-                    .await
-                    .map_err(|e| e.to_string())?;
-                partnership::remove(&app, &domain, "cli")
-                    .await
-                    .map_err(|e| e.to_string())?
-            } else {
-                policy::remove(&db, &domain, state, "cli")
-                    .await
-                    .map_err(|e| e.to_string())?
-            };
-            println!("{domain} is no longer {state}");
-            if purge {
-                let n = policy::purge(&db, &domain, "cli")
-                    .await
-                    .map_err(|e| e.to_string())?;
-                println!("purged {n} records from {domain}");
-            }
-        }
-        ListCommand::List => {
-            for i in policy::list(&db, state).await.map_err(|e| e.to_string())? {
-                println!("{}\t{}", i.domain, i.reason.unwrap_or_default());
-            }
-        }
-    }
-    Ok(())
 }

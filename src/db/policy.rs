@@ -402,24 +402,12 @@ impl Db {
     /// articles and events (likes, revisions and RSVPs go with them), memberships and bans, and
     /// their search entries. Returns how many rows went.
     pub async fn purge_community_copy(&self, community: &str) -> Result<u64, DbErr> {
-        let txn = self.begin().await?;
-        let backend = self.backend();
-        let mut total = 0;
-        for text in [
-            "DELETE FROM posts WHERE community = $1",
-            "DELETE FROM articles WHERE community = $1",
-            "DELETE FROM events WHERE community = $1",
+        let mut statements = super::stream::COPY_CONTENT.to_vec();
+        statements.extend([
             "DELETE FROM memberships WHERE community = $1",
             "DELETE FROM bans WHERE community = $1",
-            "DELETE FROM search_documents WHERE community = $1",
-        ] {
-            let done = txn
-                .execute_raw(sql(backend, text, vec![community.into()]))
-                .await?;
-            total += done.rows_affected();
-        }
-        txn.commit().await?;
-        Ok(total)
+        ]);
+        self.delete_of_community(community, &statements).await
     }
 }
 

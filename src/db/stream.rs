@@ -125,6 +125,14 @@ fn sync_from_row(r: &QueryResult) -> Result<ReplicaSync, DbErr> {
 const SYNC_COLUMNS: &str = "community, position, host_position, pages, applied, skipped, \
                             last_error, started_at, updated_at, finished_at";
 
+/// The statements that delete a community's content from this node (its members stay).
+pub(super) const COPY_CONTENT: [&str; 4] = [
+    "DELETE FROM posts WHERE community = $1",
+    "DELETE FROM articles WHERE community = $1",
+    "DELETE FROM events WHERE community = $1",
+    "DELETE FROM search_documents WHERE community = $1",
+];
+
 /// What a content digest covers, counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Contents {
@@ -348,15 +356,20 @@ impl Db {
     /// and their search entries) but not who belongs to it: the copy is rebuilt from the
     /// host's stream. Returns the rows deleted.
     pub async fn drop_copy_content(&self, community: &str) -> Result<u64, DbErr> {
+        self.delete_of_community(community, &COPY_CONTENT).await
+    }
+
+    /// Runs each `DELETE … WHERE community = $1` of `statements` in one transaction; returns
+    /// the rows deleted.
+    pub(super) async fn delete_of_community(
+        &self,
+        community: &str,
+        statements: &[&str],
+    ) -> Result<u64, DbErr> {
         let txn = sea_orm::TransactionTrait::begin(self.conn()).await?;
         let backend = self.backend();
         let mut total = 0;
-        for text in [
-            "DELETE FROM posts WHERE community = $1",
-            "DELETE FROM articles WHERE community = $1",
-            "DELETE FROM events WHERE community = $1",
-            "DELETE FROM search_documents WHERE community = $1",
-        ] {
+        for text in statements {
             let done = txn
                 .execute_raw(sql(backend, text, vec![community.into()]))
                 .await?;

@@ -87,14 +87,8 @@ pub struct Pass {
     pub resynced: bool,
 }
 
-/// Brings this node's replica of `community` (hosted elsewhere) up to the host's position,
-/// then compares digests and, when they differ at the same position, replays the stream from
-/// the start once. `max_pages` bounds the pass (the rest waits for the next one).
-pub async fn sync_community(
-    state: &Node,
-    community: &str,
-    max_pages: Option<i64>,
-) -> Result<Pass, Error> {
+/// Refuses a community this node hosts (its stream is the original) or does not know.
+async fn hosted_elsewhere(state: &Node, community: &str) -> Result<(), Error> {
     let view = discussions::known(state, community)
         .await?
         .ok_or_else(|| Error::not_found("no such community"))?;
@@ -103,6 +97,18 @@ pub async fn sync_community(
             "the community is hosted here: its stream is the original",
         ));
     }
+    Ok(())
+}
+
+/// Brings this node's replica of `community` (hosted elsewhere) up to the host's position,
+/// then compares digests and, when they differ at the same position, replays the stream from
+/// the start once. `max_pages` bounds the pass (the rest waits for the next one).
+pub async fn sync_community(
+    state: &Node,
+    community: &str,
+    max_pages: Option<i64>,
+) -> Result<Pass, Error> {
+    hosted_elsewhere(state, community).await?;
     state.db.begin_replica_sync(community, None).await?;
     let mut pass = Pass::default();
     if let Err(e) = catch_up(state, community, max_pages, &mut pass).await {
@@ -362,14 +368,7 @@ pub enum Started {
 /// Rebuilds this node's copy of `community` from nothing: its content is dropped (members
 /// stay) and the whole stream is read again, now.
 pub async fn rebuild(state: &Node, community: &str) -> Result<Pass, Error> {
-    let view = discussions::known(state, community)
-        .await?
-        .ok_or_else(|| Error::not_found("no such community"))?;
-    if view.local().is_some() {
-        return Err(Error::invalid(
-            "the community is hosted here: its stream is the original",
-        ));
-    }
+    hosted_elsewhere(state, community).await?;
     match start(state, community, true).await? {
         Started::Whole => {}
         Started::NoStream => {

@@ -292,19 +292,7 @@ async fn closed_and_invite_policies_take_sign_ups_only_by_invitation() {
 async fn approval_policy_keeps_accounts_pending_until_an_admin_approves() {
     let smtp = SmtpServer::start().await;
     let node = node(&smtp, &[("ACCOUNTS__REGISTRATION", "approval")]).await;
-    roundtable::service::accounts::admin::create(
-        &node.state,
-        roundtable::service::accounts::admin::NewAccount {
-            name: "root",
-            email: Some("root@example.org"),
-            password: Some(PASSWORD),
-            admin: true,
-            locale: Some("de-CH"),
-            time_zone: Some("Europe/Zurich"),
-        },
-    )
-    .await
-    .expect("an admin");
+    make_root(&node).await;
     let b = browser(&node);
     b.get("/sign-up").await.shows(200, "approves new accounts");
     b.submit(
@@ -443,19 +431,7 @@ async fn suspended_accounts_cannot_sign_in_and_lose_their_sessions() {
 async fn admins_change_the_registration_policy_and_decline_sign_ups() {
     let smtp = SmtpServer::start().await;
     let node = node(&smtp, &[("ACCOUNTS__REGISTRATION", "open")]).await;
-    roundtable::service::accounts::admin::create(
-        &node.state,
-        roundtable::service::accounts::admin::NewAccount {
-            name: "root",
-            email: Some("root@example.org"),
-            password: Some(PASSWORD),
-            admin: true,
-            locale: None,
-            time_zone: None,
-        },
-    )
-    .await
-    .expect("an admin");
+    make_root(&node).await;
     let root = browser(&node);
     assert_eq!(root.sign_in("root", PASSWORD).await.status, 303);
     let visitor = browser(&node);
@@ -568,4 +544,21 @@ async fn admins_change_the_registration_policy_and_decline_sign_ups() {
     assert_eq!(changes.len(), 3, "{changes:?}");
     assert_eq!(changes[0], ("cli", "invite"));
     assert!(changes[2].0.ends_with("/u/root"), "{changes:?}");
+}
+
+/// An administrator `root` (root@example.org) with the test password.
+async fn make_root(node: &crate::harness::Node) {
+    roundtable::service::accounts::admin::create(
+        &node.state,
+        roundtable::service::accounts::admin::NewAccount {
+            name: "root",
+            email: Some("root@example.org"),
+            password: Some(PASSWORD),
+            admin: true,
+            locale: Some("de-CH"),
+            time_zone: Some("Europe/Zurich"),
+        },
+    )
+    .await
+    .expect("an admin");
 }
