@@ -16,8 +16,9 @@ pub(super) async fn get_sync(
     Ok(Json(replication::status(&state, &view.ap_id, true).await?))
 }
 
-/// `POST /communities/{handle}/sync`: the replication pass runs now (in the background); the
-/// answer is the position before it, 202.
+/// `POST /communities/{handle}/sync`: a pass over this community runs now, in the
+/// background, and replays the stream if the digests differ; the answer is the position
+/// before it, 202.
 pub(super) async fn start_sync(
     State(state): State<Node>,
     auth: Auth<Write>,
@@ -37,7 +38,12 @@ pub(super) async fn start_sync(
             "the community's host serves no stream (it is not a Roundtable node)",
         ));
     }
-    replication::wake(&state);
     let status = replication::status(&state, &view.ap_id, false).await?;
+    let (node, community) = (state.clone(), view.ap_id.clone());
+    tokio::spawn(async move {
+        if let Err(e) = replication::sync_community(&node, &community, None, true).await {
+            tracing::warn!(%community, error = %e.message, "a requested replica sync failed");
+        }
+    });
     Ok((StatusCode::ACCEPTED, Json(status)).into_response())
 }

@@ -54,7 +54,7 @@ pub(super) async fn sync(
         let pass = if rebuild {
             replication::rebuild(&state, &view.ap_id).await
         } else {
-            replication::sync_community(&state, &view.ap_id, None).await
+            replication::sync_community(&state, &view.ap_id, None, true).await
         }
         .map_err(|e| e.message)?;
         println!(

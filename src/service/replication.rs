@@ -100,13 +100,20 @@ async fn hosted_elsewhere(state: &Node, community: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// How long after a full replay (or the start of the replica) a background pass may replay
+/// the stream again: a replica that refuses some of the host's content (a domain it blocks)
+/// never matches the host's digest, and must not read the whole history on every pass.
+const REPLAY_EVERY_MS: i64 = 24 * 3_600_000;
+
 /// Brings this node's replica of `community` (hosted elsewhere) up to the host's position,
 /// then compares digests and, when they differ at the same position, replays the stream from
-/// the start once. `max_pages` bounds the pass (the rest waits for the next one).
+/// the start once — when asked (`repair`: a member's or the operator's request), or when the
+/// last replay is older than a day. `max_pages` bounds the pass (the rest waits for the next).
 pub async fn sync_community(
     state: &Node,
     community: &str,
     max_pages: Option<i64>,
+    repair: bool,
 ) -> Result<Pass, Error> {
     hosted_elsewhere(state, community).await?;
     state.db.begin_replica_sync(community, None).await?;
@@ -123,9 +130,14 @@ pub async fn sync_community(
     let host = host_state(state, community).await?;
     let here = state.db.replica_sync(community).await?;
     let (digest, _) = state.db.content_digest(community).await?;
-    let at_head = here.is_some_and(|s| s.position >= host.position);
+    let at_head = here.as_ref().is_some_and(|s| s.position >= host.position);
+    let may_replay = repair
+        || here
+            .as_ref()
+            .is_some_and(|s| crate::db::now_ms() - s.started_at > REPLAY_EVERY_MS);
     // Only a complete stream can repair a copy by replaying it.
-    if at_head && host.complete && host.digest.as_ref().is_some_and(|d| *d != digest) {
+    if at_head && may_replay && host.complete && host.digest.as_ref().is_some_and(|d| *d != digest)
+    {
         warn!(
             community,
             "the replica's digest differs from the host's: replaying its stream"
@@ -387,7 +399,7 @@ pub async fn rebuild(state: &Node, community: &str) -> Result<Pass, Error> {
         community,
         dropped, "the replica's copy is rebuilt from its host's stream"
     );
-    sync_community(state, community, None).await
+    sync_community(state, community, None, true).await
 }
 
 /// The background pass: every replicated community at start and every
@@ -424,7 +436,7 @@ pub async fn run(state: Node, mut stop: watch::Receiver<bool>) {
                     {
                         continue;
                     }
-                    match sync_community(&state, &community, None).await {
+                    match sync_community(&state, &community, None, false).await {
                         Ok(pass) if pass.applied > 0 || pass.resynced => {
                             info!(%community, pages = pass.pages, applied = pass.applied, skipped = pass.skipped, resynced = pass.resynced, "replica caught up")
                         }
