@@ -88,7 +88,7 @@ pub(super) async fn append<C: ConnectionTrait>(
 }
 
 /// How far a replica has applied a remote community's stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplicaSync {
     pub community: String,
     /// The last position applied.

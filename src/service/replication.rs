@@ -274,18 +274,7 @@ pub async fn status(state: &Node, community: &str, ask_host: bool) -> Result<Syn
         last_error,
         finished_at,
         ..
-    } = here.unwrap_or(ReplicaSync {
-        community: community.to_string(),
-        position: 0,
-        host_position: 0,
-        pages: 0,
-        applied: 0,
-        skipped: 0,
-        last_error: None,
-        started_at: 0,
-        updated_at: 0,
-        finished_at: None,
-    });
+    } = here.unwrap_or_default();
     let mut host_digest = None;
     let mut in_sync = None;
     if ask_host {

@@ -242,6 +242,19 @@ async fn alpha_post_tags(node: &Node, post: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The event `ap_id` as `user`'s node lists it, once it has arrived there.
+async fn replicated_event(user: &ApiUser, handle: &str, ap_id: &str) -> Value {
+    eventually(WAIT, "the event on the member's node", || async {
+        let (_, list) = user.get(&format!("/communities/{handle}/events")).await;
+        list["events"]
+            .as_array()?
+            .iter()
+            .find(|e| e["ap_id"] == ap_id)
+            .cloned()
+    })
+    .await
+}
+
 #[tokio::test]
 async fn organizers_and_participants_hear_answers_and_editors_hear_of_conflicts() {
     let t = three_nodes().await;
@@ -258,18 +271,7 @@ async fn organizers_and_participants_hear_answers_and_editors_hear_of_conflicts(
         .await;
     assert_eq!(status, 201, "{event}");
     let ap_id = event["ap_id"].as_str().expect("ap_id").to_string();
-    let on_beta = eventually(WAIT, "the event on beta", || async {
-        let (_, list) = t
-            .bert
-            .get(&format!("/communities/{}/events", t.handle))
-            .await;
-        list["events"]
-            .as_array()?
-            .iter()
-            .find(|e| e["ap_id"] == ap_id.as_str())
-            .cloned()
-    })
-    .await;
+    let on_beta = replicated_event(&t.bert, &t.handle, &ap_id).await;
     let (status, body) = t
         .bert
         .post(
@@ -320,18 +322,7 @@ async fn organizers_and_participants_hear_answers_and_editors_hear_of_conflicts(
         .shows(200, &format!("/events/{}", on_beta["id"]));
 
     // A request she declines is no longer news to her.
-    let on_gamma = eventually(WAIT, "the event on gamma", || async {
-        let (_, list) = t
-            .gina
-            .get(&format!("/communities/{}/events", t.handle))
-            .await;
-        list["events"]
-            .as_array()?
-            .iter()
-            .find(|e| e["ap_id"] == ap_id.as_str())
-            .cloned()
-    })
-    .await;
+    let on_gamma = replicated_event(&t.gina, &t.handle, &ap_id).await;
     let (status, _) = t
         .gina
         .post(
