@@ -24,6 +24,16 @@ pub struct Window {
     pub min_id: Option<i64>,
 }
 
+/// Whose posts a timeline shows.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Timeline<'a> {
+    pub communities: &'a [String],
+    pub authors: &'a [String],
+    /// Accounts the viewer muted or blocked: neither their posts nor their communities' show.
+    pub hidden: &'a [String],
+    pub threads_only: bool,
+}
+
 /// How many of a profile's things there are.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Counts {
@@ -212,21 +222,29 @@ impl Db {
         Ok(out)
     }
 
-    /// A page of the visible posts in `communities`, newest first (or, with `min_id`, the
-    /// oldest after it, still returned newest first).
-    pub async fn timeline(
-        &self,
-        communities: &[String],
-        window: Window,
-        limit: u64,
-    ) -> Result<Vec<Post>, DbErr> {
-        if communities.is_empty() {
+    /// A page of the visible posts in `communities` or written by `authors`, newest first (or,
+    /// with `min_id`, the oldest after it, still returned newest first), leaving out those by
+    /// or in the `hidden` accounts; `threads_only` leaves replies out.
+    pub async fn timeline(&self, of: Timeline<'_>, window: Window, limit: u64) -> Result<Vec<Post>, DbErr> {
+        if of.communities.is_empty() && of.authors.is_empty() {
             return Ok(Vec::new());
         }
-        let q = post::Entity::find()
-            .filter(post::Column::Community.is_in(communities.iter().cloned()))
+        let mut q = post::Entity::find()
+            .filter(
+                post::Column::Community
+                    .is_in(of.communities.iter().cloned())
+                    .or(post::Column::Author.is_in(of.authors.iter().cloned())),
+            )
             .filter(post::Column::Deleted.eq(false))
             .filter(post::Column::RemovedReason.is_null());
+        if !of.hidden.is_empty() {
+            q = q
+                .filter(post::Column::Author.is_not_in(of.hidden.iter().cloned()))
+                .filter(post::Column::Community.is_not_in(of.hidden.iter().cloned()));
+        }
+        if of.threads_only {
+            q = q.filter(post::Column::ThreadId.is_null());
+        }
         self.window_page(q, window, limit).await
     }
 

@@ -13,6 +13,7 @@ pub mod mastodon;
 pub mod media;
 pub mod notifications;
 pub mod oauth;
+pub mod personal;
 pub mod policy;
 pub mod queue;
 pub mod rate;

@@ -25,6 +25,10 @@ use std::collections::{HashMap, HashSet};
 /// The read marker the notifications' last seen id is kept under.
 pub const MARKER: &str = "notifications";
 
+/// The marker under which the id up to which the member cleared their notifications is kept
+/// (not a timeline apps ask for).
+const CLEARED: &str = "notifications.cleared";
+
 /// What a notification is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -238,7 +242,16 @@ pub async fn gather(
             });
         }
     }
-    notes.retain(|n| w.max_id.is_none_or(|m| n.id < m) && w.since_id.is_none_or(|s| n.id > s));
+    // What the member cleared or dismissed, and what muted or blocked accounts did, is gone.
+    let cleared = cleared_upto(state, member).await?;
+    let dismissed = state.db.dismissed_after(member.user.id, cleared).await?;
+    let hidden = state.db.hidden(member.user.id).await?;
+    notes.retain(|n| {
+        w.max_id.is_none_or(|m| n.id < m)
+            && w.since_id.is_none_or(|s| n.id > s)
+            && n.id > cleared
+            && !dismissed.contains(&n.id)
+    });
     notes.sort_by_key(|n| std::cmp::Reverse(n.id));
     notes.truncate(usize::try_from(w.limit).unwrap_or(80));
     let mut posts: HashMap<i64, Post> = replies.into_iter().map(|r| (r.id, r)).collect();
@@ -261,6 +274,7 @@ pub async fn gather(
             n.account = post.author.clone();
         }
     }
+    notes.retain(|n| !hidden.notifications.contains(&n.account));
     let communities: HashSet<&str> = notes.iter().filter_map(|n| n.community(&posts)).collect();
     let known = svc::known_many(state, communities).await?;
     let refs: Vec<&CommunityView> = known.values().collect();
@@ -305,11 +319,47 @@ pub async fn mark_read(state: &Node, member: &Member, id: i64) -> Result<(), Err
     Ok(())
 }
 
-/// How many notifications arrived after the marker, cheaply enough for every page's header:
-/// one marker lookup and six `COUNT`s, without the per-community read check of [`gather`]
-/// (a reply in a community the member can no longer read may be counted until it is seen).
+/// The id up to which the member cleared their notifications (0 if never).
+async fn cleared_upto(state: &Node, member: &Member) -> Result<i64, Error> {
+    Ok(state
+        .db
+        .markers(member.user.id, &[CLEARED])
+        .await?
+        .into_iter()
+        .next()
+        .and_then(|m| m.last_read_id.parse::<i64>().ok())
+        .unwrap_or(0))
+}
+
+/// Clears every notification the member has now: none of them shows again, and none counts
+/// as unread.
+pub async fn clear(state: &Node, member: &Member) -> Result<(), Error> {
+    let upto = note_id(crate::db::now_ms(), Kind::EditAnswer, 99);
+    state
+        .db
+        .set_marker(member.user.id, CLEARED, &upto.to_string())
+        .await?;
+    state.db.forget_dismissals(member.user.id, upto).await?;
+    Ok(())
+}
+
+/// Dismisses one notification: it no longer shows.
+pub async fn dismiss(state: &Node, member: &Member, id: i64) -> Result<(), Error> {
+    state.db.dismiss_notification(member.user.id, id).await?;
+    Ok(())
+}
+
+/// How many notifications arrived after the marker (or the last clear), cheaply enough for
+/// every page's header: two marker lookups, six `COUNT`s and the dismissals since, without
+/// the per-community read check or the mutes of [`gather`] (a reply in a community the member
+/// can no longer read, or from an account they muted, may be counted until it is seen).
 pub async fn unread_count(state: &Node, member: &Member) -> Result<u64, Error> {
-    let after = last_read(state, member).await?.map_or(0, |id| id / 1000);
+    let seen = last_read(state, member)
+        .await?
+        .unwrap_or(0)
+        .max(cleared_upto(state, member).await?);
+    let after = seen / 1000;
+    let dismissed = state.db.dismissed_after(member.user.id, seen).await?.len() as u64;
     let me = member.ap_id(state);
     let wait = i64::try_from(state.settings.articles.edit_wait_ms).unwrap_or(i64::MAX / 2);
     let reactions = state.db.reactions_since(&me, after).await?;
@@ -317,7 +367,7 @@ pub async fn unread_count(state: &Node, member: &Member) -> Result<u64, Error> {
         .db
         .other_notes_since(&me, member.user.id, wait, after)
         .await?;
-    Ok(reactions + others)
+    Ok((reactions + others).saturating_sub(dismissed))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use super::{avatar_url, html_paragraphs, rfc3339, MastodonError};
 use crate::web::Q;
 use crate::{
     api::{Auth, Read, Write},
-    db::{mastodon::Counts, LocalActor, RemoteActor},
+    db::{mastodon::Counts, personal::Kept, LocalActor, RemoteActor},
     domain::ActorKind,
     node::Node,
     service::{
@@ -247,6 +247,26 @@ pub async fn account(state: &Node, who: &Who) -> Result<Value, MastodonError> {
     Ok(Profiles::load(state, std::slice::from_ref(&ap_id))
         .await?
         .get(&ap_id))
+}
+
+/// A page of accounts a member keeps (mutes, blocks, a list's accounts), with the `Link`
+/// header that pages them by their rows' ids.
+pub async fn kept_page(
+    state: &Node,
+    uri: &axum::http::Uri,
+    rows: Vec<Kept>,
+) -> Result<axum::response::Response, MastodonError> {
+    use axum::response::IntoResponse;
+    let targets: Vec<String> = rows.iter().map(|k| k.target.clone()).collect();
+    let profiles = Profiles::load(state, &targets).await?;
+    let body: Vec<Value> = targets.iter().map(|t| profiles.get(t)).collect();
+    let cursors = (rows.first().map(|k| k.id), rows.last().map(|k| k.id));
+    Ok(super::timelines::linked(
+        state,
+        uri,
+        Json(body).into_response(),
+        cursors,
+    ))
 }
 
 /// The Account entity of a local actor.

@@ -11,7 +11,7 @@ use crate::{
     api::{Auth, Read, Write},
     domain::{ActorKind, MemberState},
     node::Node,
-    service::discussions::{self as svc, CommunityView},
+    service::discussions::{self as svc, CommunityView, Member},
 };
 use axum::{
     extract::{Path, RawQuery, State},
@@ -27,12 +27,18 @@ fn is_group(who: &Who) -> bool {
 }
 
 /// The Relationship entity between the caller and `who`.
-async fn relationship(state: &Node, me: &str, who: &Who) -> Result<Value, MastodonError> {
+pub(super) async fn relationship(
+    state: &Node,
+    me: &Member,
+    who: &Who,
+) -> Result<Value, MastodonError> {
+    let target = who.ap_id(state);
     let membership = if is_group(who) {
-        state.db.membership(&who.ap_id(state), me).await?
+        state.db.membership(&target, &me.ap_id(state)).await?
     } else {
         None
     };
+    let (muting, blocking) = state.db.keeping(me.user.id, &target).await?;
     let following = membership
         .as_ref()
         .is_some_and(|m| m.state == MemberState::Accepted);
@@ -46,10 +52,10 @@ async fn relationship(state: &Node, me: &str, who: &Who) -> Result<Value, Mastod
         "notifying": false,
         "languages": null,
         "followed_by": false,
-        "blocking": false,
+        "blocking": blocking,
         "blocked_by": false,
-        "muting": false,
-        "muting_notifications": false,
+        "muting": muting.is_some(),
+        "muting_notifications": muting.unwrap_or(false),
         "requested": requested,
         "requested_by": false,
         "domain_blocking": false,
@@ -81,9 +87,7 @@ pub async fn follow(
 ) -> Result<Json<Value>, MastodonError> {
     let (who, community) = community_of(&state, &id).await?;
     svc::join(&state, &auth.member, &community).await?;
-    Ok(Json(
-        relationship(&state, &auth.member.ap_id(&state), &who).await?,
-    ))
+    Ok(Json(relationship(&state, &auth.member, &who).await?))
 }
 
 /// `POST /api/v1/accounts/{id}/unfollow`: leaves the community.
@@ -97,7 +101,7 @@ pub async fn unfollow(
     if state.db.membership(&community.ap_id, &me).await?.is_some() {
         svc::leave(&state, &auth.member, &community).await?;
     }
-    Ok(Json(relationship(&state, &me, &who).await?))
+    Ok(Json(relationship(&state, &auth.member, &who).await?))
 }
 
 /// The most accounts one relationships request names.
@@ -114,11 +118,10 @@ pub async fn relationships(
         .map(|(_, v)| v.into_owned())
         .take(MAX_IDS)
         .collect();
-    let me = auth.member.ap_id(&state);
     let mut out = Vec::new();
     for id in ids {
         if let Some(who) = accounts::by_id(&state, &id).await? {
-            out.push(relationship(&state, &me, &who).await?);
+            out.push(relationship(&state, &auth.member, &who).await?);
         }
     }
     Ok(Json(Value::Array(out)))

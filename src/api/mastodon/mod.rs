@@ -18,9 +18,11 @@ pub mod accounts;
 pub mod edits;
 pub mod follows;
 pub mod instance;
+pub mod lists;
 pub mod me;
 pub mod media;
 pub mod notifications;
+pub mod personal;
 pub mod search;
 pub mod statuses;
 pub mod timelines;
@@ -63,6 +65,10 @@ pub fn router() -> Router<Node> {
         ),
         ("/api/v1/accounts/{id}/follow", post(follows::follow)),
         ("/api/v1/accounts/{id}/unfollow", post(follows::unfollow)),
+        ("/api/v1/accounts/{id}/mute", post(personal::mute)),
+        ("/api/v1/accounts/{id}/unmute", post(personal::unmute)),
+        ("/api/v1/accounts/{id}/block", post(personal::block)),
+        ("/api/v1/accounts/{id}/unblock", post(personal::unblock)),
         ("/api/v2/search", get(search::search)),
         ("/api/v1/accounts/{id}", get(accounts::get)),
         (
@@ -97,8 +103,14 @@ pub fn router() -> Router<Node> {
             "/api/v1/statuses/{id}/unfavourite",
             post(statuses::unfavourite),
         ),
+        ("/api/v1/statuses/{id}/bookmark", post(personal::bookmark)),
+        (
+            "/api/v1/statuses/{id}/unbookmark",
+            post(personal::unbookmark),
+        ),
         ("/api/v1/timelines/home", get(timelines::home)),
         ("/api/v1/timelines/public", get(timelines::public)),
+        ("/api/v1/timelines/list/{id}", get(timelines::list)),
         ("/api/v1/custom_emojis", get(instance::empty_list)),
         ("/api/v1/announcements", get(instance::empty_list)),
         ("/api/v1/trends", get(instance::empty_list)),
@@ -111,14 +123,30 @@ pub fn router() -> Router<Node> {
             "/api/v1/notifications/unread_count",
             get(notifications::unread_count),
         ),
+        ("/api/v1/notifications/clear", post(notifications::clear)),
+        ("/api/v1/notifications/{id}", get(notifications::one)),
+        (
+            "/api/v1/notifications/{id}/dismiss",
+            post(notifications::dismiss),
+        ),
         ("/api/v1/favourites", get(me::favourites)),
         ("/api/v1/preferences", get(me::preferences)),
-        ("/api/v1/lists", get(me::none_yet)),
+        ("/api/v1/lists", get(lists::all).post(lists::create)),
+        (
+            "/api/v1/lists/{id}",
+            get(lists::get).put(lists::update).delete(lists::delete),
+        ),
+        (
+            "/api/v1/lists/{id}/accounts",
+            get(lists::accounts)
+                .post(lists::add_accounts)
+                .delete(lists::remove_accounts),
+        ),
         ("/api/v1/filters", get(me::none_yet)),
         ("/api/v2/filters", get(me::none_yet)),
-        ("/api/v1/bookmarks", get(me::none_yet)),
-        ("/api/v1/mutes", get(me::none_yet)),
-        ("/api/v1/blocks", get(me::none_yet)),
+        ("/api/v1/bookmarks", get(personal::bookmarks)),
+        ("/api/v1/mutes", get(personal::mutes)),
+        ("/api/v1/blocks", get(personal::blocks)),
         ("/api/v1/domain_blocks", get(me::none_yet)),
         ("/api/v1/followed_tags", get(me::none_yet)),
         ("/api/v1/follow_requests", get(me::none_yet)),

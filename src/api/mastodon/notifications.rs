@@ -2,19 +2,20 @@
 //! (Mastodon's `mention`, as apps show replies) and a like of one (`favourite`), newest first. They are read from the posts and
 //! likes themselves, so one arriving from another node is there as soon as the post or like
 //! is stored, and none is lost in a crash. `unread_count` counts those after the
-//! `notifications` read marker.
+//! `notifications` read marker. One can be dismissed, or all cleared; mutes and blocks keep
+//! an account's out (`service::notifications`).
 //!
 //! Ids are `service::notifications::note_id`: numeric, ordered by time across kinds.
 
 use super::{accounts::Profiles, rfc3339, statuses, MastodonError};
 use crate::{
-    api::{Auth, Caller, Read},
+    api::{Auth, Caller, Read, Write},
     db::discussions::Post,
     node::Node,
     service::notifications::{self as notes, Kind, Notification, Window},
 };
 use axum::{
-    extract::{RawQuery, State},
+    extract::{Path, RawQuery, State},
     http::{header, HeaderValue},
     response::{IntoResponse, Response},
     Json,
@@ -104,28 +105,26 @@ async fn gather(
     Ok(notes::gather(state, &caller.member, &window).await?)
 }
 
-/// `GET /api/v1/notifications` (`types[]`, `exclude_types[]`, `max_id`, `since_id`,
-/// `min_id`, `limit`), with a `Link` to the next page.
-pub async fn list(
-    State(state): State<Node>,
-    auth: Auth<Read>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, MastodonError> {
-    let p = params(query)?;
-    let (notes, posts) = gather(&state, &auth, &p).await?;
+/// The Notification entities of `notes`, with their statuses and accounts loaded at once.
+async fn render(
+    state: &Node,
+    caller: &Caller,
+    notes: &[Notification],
+    posts: &HashMap<i64, Post>,
+) -> Result<Vec<Value>, MastodonError> {
     let mut about: Vec<Post> = Vec::new();
-    for n in &notes {
+    for n in notes {
         if let Some(post) = n.post_id().and_then(|id| posts.get(&id)) {
             if !about.iter().any(|a| a.id == post.id) {
                 about.push(post.clone());
             }
         }
     }
-    let rendered = statuses::render(&state, Some(&auth.member), &about).await?;
+    let rendered = statuses::render(state, Some(&caller.member), &about).await?;
     let by_post: HashMap<i64, Value> = about.iter().map(|p| p.id).zip(rendered).collect();
     let accounts: Vec<String> = notes.iter().map(|n| n.account.clone()).collect();
-    let profiles = Profiles::load(&state, &accounts).await?;
-    let body: Vec<Value> = notes
+    let profiles = Profiles::load(state, &accounts).await?;
+    Ok(notes
         .iter()
         .map(|n| {
             json!({
@@ -137,7 +136,19 @@ pub async fn list(
                 "group_key": format!("ungrouped-{}", n.id),
             })
         })
-        .collect();
+        .collect())
+}
+
+/// `GET /api/v1/notifications` (`types[]`, `exclude_types[]`, `max_id`, `since_id`,
+/// `min_id`, `limit`), with a `Link` to the next page.
+pub async fn list(
+    State(state): State<Node>,
+    auth: Auth<Read>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, MastodonError> {
+    let p = params(query)?;
+    let (notes, posts) = gather(&state, &auth, &p).await?;
+    let body = render(&state, &auth, &notes, &posts).await?;
     let last = notes.last().map(|n| n.id);
     let mut response = Json(body).into_response();
     if let Some(last) = last {
@@ -151,6 +162,56 @@ pub async fn list(
         }
     }
     Ok(response)
+}
+
+fn note_id(id: &str) -> Result<i64, MastodonError> {
+    id.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| MastodonError::not_found("Record not found"))
+}
+
+/// `GET /api/v1/notifications/{id}`: one of the caller's notifications, while it shows.
+pub async fn one(
+    State(state): State<Node>,
+    auth: Auth<Read>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, MastodonError> {
+    let id = note_id(&id)?;
+    let p = Params {
+        max_id: Some(id + 1),
+        since_id: Some(id - 1),
+        limit: 1,
+        types: Vec::new(),
+        exclude: Vec::new(),
+    };
+    let (notes, posts) = gather(&state, &auth, &p).await?;
+    let notes: Vec<Notification> = notes.into_iter().filter(|n| n.id == id).collect();
+    render(&state, &auth, &notes, &posts)
+        .await?
+        .pop()
+        .map(Json)
+        .ok_or_else(|| MastodonError::not_found("Record not found"))
+}
+
+/// `POST /api/v1/notifications/{id}/dismiss`: it no longer shows, in apps or on the page.
+pub async fn dismiss(
+    State(state): State<Node>,
+    auth: Auth<Write>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, MastodonError> {
+    notes::dismiss(&state, &auth.member, note_id(&id)?).await?;
+    Ok(Json(json!({})))
+}
+
+/// `POST /api/v1/notifications/clear`: every notification the caller has now is gone.
+pub async fn clear(
+    State(state): State<Node>,
+    auth: Auth<Write>,
+) -> Result<Json<Value>, MastodonError> {
+    notes::clear(&state, &auth.member).await?;
+    Ok(Json(json!({})))
 }
 
 /// `GET /api/v1/notifications/unread_count`: those after the `notifications` marker (at most

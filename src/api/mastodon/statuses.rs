@@ -51,9 +51,12 @@ pub async fn render(
     actors.extend(parents.values().map(|p| p.author.clone()));
     let profiles = Profiles::load(state, &actors).await?;
     let ids: Vec<i64> = posts.iter().map(|p| p.id).collect();
-    let liked: HashSet<i64> = match viewer {
-        Some(m) => state.db.liked_among(&m.ap_id(state), &ids).await?,
-        None => HashSet::new(),
+    let (liked, bookmarked): (HashSet<i64>, HashSet<i64>) = match viewer {
+        Some(m) => (
+            state.db.liked_among(&m.ap_id(state), &ids).await?,
+            state.db.bookmarked_among(m.user.id, &ids).await?,
+        ),
+        None => Default::default(),
     };
     let thread_ids: Vec<i64> = posts
         .iter()
@@ -117,12 +120,36 @@ pub async fn render(
                 "favourited": liked.contains(&p.id),
                 "reblogged": false,
                 "muted": false,
-                "bookmarked": false,
+                "bookmarked": bookmarked.contains(&p.id),
                 "pinned": p.thread_id.is_none() && p.pinned,
                 "filtered": [],
             })
         })
         .collect())
+}
+
+/// Keeps the posts of the communities `caller` may read (the one check, once per community).
+pub(super) async fn readable_page(
+    state: &Node,
+    caller: Option<&Caller>,
+    posts: Vec<Post>,
+) -> Result<Vec<Post>, MastodonError> {
+    let mut allowed: HashMap<String, bool> = HashMap::new();
+    let mut out = Vec::with_capacity(posts.len());
+    for post in posts {
+        let ok = match allowed.get(&post.community) {
+            Some(ok) => *ok,
+            None => {
+                let ok = may_read(state, caller, &post.community).await.is_ok();
+                allowed.insert(post.community.clone(), ok);
+                ok
+            }
+        };
+        if ok {
+            out.push(post);
+        }
+    }
+    Ok(out)
 }
 
 /// A post the caller may read that is still there, by status id.

@@ -1,11 +1,16 @@
-//! Timelines: home (the caller's communities) and public (public communities, `local` and
-//! `remote` narrowing it), newest first, paged with `max_id`, `since_id`, `min_id` and `limit`
+//! Timelines: home (the caller's communities), public (public communities, `local` and
+//! `remote` narrowing it) and lists (a list's people and communities), newest first, leaving
+//! out what the caller muted or blocked, paged with `max_id`, `since_id`, `min_id` and `limit`
 //! and a `Link` header, as Mastodon pages.
 
 use super::{flag, statuses, MastodonError};
 use crate::{
-    api::{may_read, Auth, Caller, MaybeAuth, Read},
-    db::{discussions::Post, mastodon::Window},
+    api::{Auth, Caller, MaybeAuth, Read},
+    db::{
+        discussions::Post,
+        mastodon::{Timeline, Window},
+        personal::KeptWindow,
+    },
     node::Node,
     web::Q,
 };
@@ -16,7 +21,6 @@ use axum::{
     Json,
 };
 use serde::Deserialize;
-use std::collections::HashMap;
 
 /// Mastodon's default and largest page of statuses.
 const DEFAULT_LIMIT: u64 = 20;
@@ -52,14 +56,29 @@ fn id_param(name: &str, value: &Option<String>) -> Result<Option<i64>, MastodonE
 }
 
 impl Paging {
-    fn window(&self) -> Result<(Window, u64), MastodonError> {
-        let limit = match self.limit.as_deref().map(str::trim) {
-            None | Some("") => DEFAULT_LIMIT,
+    fn limit(&self, default: u64, max: u64) -> Result<u64, MastodonError> {
+        Ok(match self.limit.as_deref().map(str::trim) {
+            None | Some("") => default,
             Some(l) => l
                 .parse::<u64>()
                 .map_err(|_| MastodonError::bad_request("limit must be a number"))?
-                .clamp(1, MAX_LIMIT),
-        };
+                .clamp(1, max),
+        })
+    }
+
+    /// The window of a list of accounts or bookmarks (paged by their own row ids; Mastodon
+    /// gives 40 accounts by default, at most 80).
+    pub(super) fn kept(&self, default: u64, max: u64) -> Result<KeptWindow, MastodonError> {
+        Ok(KeptWindow {
+            max_id: id_param("max_id", &self.max_id)?,
+            since_id: id_param("since_id", &self.since_id)?,
+            min_id: id_param("min_id", &self.min_id)?,
+            limit: self.limit(default, max)?,
+        })
+    }
+
+    pub(super) fn window(&self) -> Result<(Window, u64), MastodonError> {
+        let limit = self.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
         Ok((
             Window {
                 max_id: id_param("max_id", &self.max_id)?,
@@ -71,30 +90,6 @@ impl Paging {
     }
 }
 
-/// Keeps the posts of the communities `caller` may read (the one check, once per community).
-async fn readable(
-    state: &Node,
-    caller: Option<&Caller>,
-    posts: Vec<Post>,
-) -> Result<Vec<Post>, MastodonError> {
-    let mut allowed: HashMap<String, bool> = HashMap::new();
-    let mut out = Vec::with_capacity(posts.len());
-    for post in posts {
-        let ok = match allowed.get(&post.community) {
-            Some(ok) => *ok,
-            None => {
-                let ok = may_read(state, caller, &post.community).await.is_ok();
-                allowed.insert(post.community.clone(), ok);
-                ok
-            }
-        };
-        if ok {
-            out.push(post);
-        }
-    }
-    Ok(out)
-}
-
 /// A page of statuses with Mastodon's `Link` header (`next`: older, `prev`: newer).
 async fn page(
     state: &Node,
@@ -102,11 +97,21 @@ async fn page(
     uri: &Uri,
     posts: Vec<Post>,
 ) -> Result<Response, MastodonError> {
-    let (first, last) = (posts.first().map(|p| p.id), posts.last().map(|p| p.id));
-    let posts = readable(state, caller, posts).await?;
+    let cursors = (posts.first().map(|p| p.id), posts.last().map(|p| p.id));
+    let posts = statuses::readable_page(state, caller, posts).await?;
     let statuses = statuses::render(state, caller.map(|c| &c.member), &posts).await?;
-    let mut response = Json(statuses).into_response();
-    if let (Some(first), Some(last)) = (first, last) {
+    Ok(linked(state, uri, Json(statuses).into_response(), cursors))
+}
+
+/// `response` with Mastodon's `Link` header for a page whose newest and oldest paging keys
+/// are `cursors` (none on an empty page).
+pub fn linked(
+    state: &Node,
+    uri: &Uri,
+    mut response: Response,
+    cursors: (Option<i64>, Option<i64>),
+) -> Response {
+    if let (Some(first), Some(last)) = cursors {
         let base = state.settings.base_url();
         let kept: Vec<(String, String)> = uri
             .query()
@@ -134,7 +139,7 @@ async fn page(
             response.headers_mut().insert(header::LINK, v);
         }
     }
-    Ok(response)
+    response
 }
 
 /// `GET /api/v1/timelines/home`: the threads and replies of the caller's communities.
@@ -149,7 +154,13 @@ pub async fn home(
         .db
         .accepted_communities(&auth.member.ap_id(&state))
         .await?;
-    let posts = state.db.timeline(&communities, window, limit).await?;
+    let hidden = state.db.hidden(auth.member.user.id).await?.posts_list();
+    let of = Timeline {
+        communities: &communities,
+        hidden: &hidden,
+        ..Timeline::default()
+    };
+    let posts = state.db.timeline(of, window, limit).await?;
     page(&state, Some(&auth), &uri, posts).await
 }
 
@@ -168,8 +179,40 @@ pub async fn public(
         .db
         .public_communities(&state.settings.base_url(), !remote_only, !local_only)
         .await?;
-    let posts = state.db.timeline(&communities, window, limit).await?;
+    let hidden = match &auth {
+        Some(a) => state.db.hidden(a.member.user.id).await?.posts_list(),
+        None => Vec::new(),
+    };
+    let of = Timeline {
+        communities: &communities,
+        hidden: &hidden,
+        ..Timeline::default()
+    };
+    let posts = state.db.timeline(of, window, limit).await?;
     page(&state, auth.as_deref(), &uri, posts).await
+}
+
+/// `GET /api/v1/timelines/list/{id}`: the posts of a list's people and in its communities
+/// (`replies_policy` `none` leaves replies out), as far as the caller may read them.
+pub async fn list(
+    State(state): State<Node>,
+    auth: Auth<Read>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Q(q): Q<Paging>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, MastodonError> {
+    let (window, limit) = q.window()?;
+    let list = super::lists::owned(&state, &auth, &id).await?;
+    let targets = state.db.list_targets(list.id).await?;
+    let hidden = state.db.hidden(auth.member.user.id).await?.posts_list();
+    let of = Timeline {
+        communities: &targets,
+        authors: &targets,
+        hidden: &hidden,
+        threads_only: list.replies_policy == "none",
+    };
+    let posts = state.db.timeline(of, window, limit).await?;
+    page(&state, Some(&auth), &uri, posts).await
 }
 
 /// `GET /api/v1/accounts/{id}/statuses`: a person's threads and replies, or a community's,
