@@ -48,6 +48,9 @@ impl Hidden {
     }
 }
 
+/// How long a key taken by a request that has not finished posting keeps others waiting.
+const IN_FLIGHT_MS: i64 = 60_000;
+
 /// Where an `Idempotency-Key` stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyState {
@@ -514,9 +517,16 @@ impl Db {
         ttl_ms: i64,
     ) -> Result<KeyState, DbErr> {
         let now = now_ms();
+        // A key whose request never finished (the node stopped while posting) is free again
+        // after a minute, so the app's retry is not refused for the whole hour.
         self.run(
-            "DELETE FROM idempotency_keys WHERE user_id = $1 AND created_at < $2",
-            vec![user_id.into(), (now - ttl_ms).into()],
+            "DELETE FROM idempotency_keys WHERE user_id = $1 AND (created_at < $2 \
+             OR (post_id IS NULL AND created_at < $3))",
+            vec![
+                user_id.into(),
+                (now - ttl_ms).into(),
+                (now - IN_FLIGHT_MS).into(),
+            ],
         )
         .await?;
         let taken = self

@@ -1,20 +1,25 @@
 //! Following: following a community's account is joining it (a remote community answers
 //! later: `requested` until then), unfollowing is leaving; relationships say where the caller
-//! stands. Roundtable members follow communities, not people, so following a person is refused
+//! stands (with their mutes and blocks). A moderator's follow requests are the requests to
+//! join the communities they moderate. Roundtable members follow communities, not people, so following a person is refused
 //! with a clear error.
 
 use super::{
     accounts::{self, Who},
+    timelines::Paging,
     MastodonError,
 };
 use crate::{
-    api::{Auth, Read, Write},
+    api::{Auth, Caller, Read, Write},
+    db::personal::Kept,
     domain::{ActorKind, MemberState},
     node::Node,
     service::discussions::{self as svc, CommunityView, Member},
 };
+use crate::web::Q;
 use axum::{
-    extract::{Path, RawQuery, State},
+    extract::{OriginalUri, Path, RawQuery, State},
+    response::Response,
     Json,
 };
 use serde_json::{json, Value};
@@ -125,4 +130,78 @@ pub async fn relationships(
         }
     }
     Ok(Json(Value::Array(out)))
+}
+
+/// Join requests waiting for the caller: Mastodon's follow requests, for the communities the
+/// caller moderates. Requests are paged by membership; an account asking to join two such
+/// communities shows once per request.
+pub async fn follow_requests(
+    State(state): State<Node>,
+    auth: Auth<Read>,
+    Q(q): Q<Paging>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, MastodonError> {
+    let w = q.kept(40, 80)?;
+    let rows = state
+        .db
+        .requests_to_moderate(&auth.member.ap_id(&state), w.max_id, w.limit)
+        .await?;
+    let kept: Vec<Kept> = rows
+        .into_iter()
+        .map(|m| Kept {
+            id: m.id,
+            target: m.actor,
+        })
+        .collect();
+    accounts::kept_page(&state, &uri, kept).await
+}
+
+/// Approves (`authorize`) or refuses (`reject`) every request of the account `id` to join a
+/// community the caller moderates; answers the Relationship with that account.
+async fn decide(
+    state: &Node,
+    auth: &Caller,
+    id: &str,
+    approve: bool,
+) -> Result<Json<Value>, MastodonError> {
+    let who = accounts::by_id(state, id)
+        .await?
+        .ok_or_else(|| MastodonError::not_found("Record not found"))?;
+    let actor = who.ap_id(state);
+    let me = auth.member.ap_id(state);
+    let mut decided = 0;
+    for request in state
+        .db
+        .requests_to_moderate(&me, None, 1000)
+        .await?
+        .into_iter()
+        .filter(|m| m.actor == actor)
+    {
+        if let Some(community) = svc::known(state, &request.community).await? {
+            svc::decide_membership(state, &auth.member, &community, request.id, approve).await?;
+            decided += 1;
+        }
+    }
+    if decided == 0 {
+        return Err(MastodonError::not_found("Record not found"));
+    }
+    Ok(Json(relationship(state, &auth.member, &who).await?))
+}
+
+/// `POST /api/v1/follow_requests/{id}/authorize`.
+pub async fn authorize(
+    State(state): State<Node>,
+    auth: Auth<Write>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, MastodonError> {
+    decide(&state, &auth, &id, true).await
+}
+
+/// `POST /api/v1/follow_requests/{id}/reject`.
+pub async fn reject(
+    State(state): State<Node>,
+    auth: Auth<Write>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, MastodonError> {
+    decide(&state, &auth, &id, false).await
 }

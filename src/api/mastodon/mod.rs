@@ -23,6 +23,7 @@ pub mod me;
 pub mod media;
 pub mod notifications;
 pub mod personal;
+pub mod reports;
 pub mod search;
 pub mod statuses;
 pub mod timelines;
@@ -145,11 +146,17 @@ pub fn router() -> Router<Node> {
         ("/api/v1/filters", get(me::none_yet)),
         ("/api/v2/filters", get(me::none_yet)),
         ("/api/v1/bookmarks", get(personal::bookmarks)),
+        ("/api/v1/reports", post(reports::create)),
         ("/api/v1/mutes", get(personal::mutes)),
         ("/api/v1/blocks", get(personal::blocks)),
         ("/api/v1/domain_blocks", get(me::none_yet)),
         ("/api/v1/followed_tags", get(me::none_yet)),
-        ("/api/v1/follow_requests", get(me::none_yet)),
+        ("/api/v1/follow_requests", get(follows::follow_requests)),
+        (
+            "/api/v1/follow_requests/{id}/authorize",
+            post(follows::authorize),
+        ),
+        ("/api/v1/follow_requests/{id}/reject", post(follows::reject)),
         ("/api/v1/featured_tags", get(me::none_yet)),
         ("/api/v2/suggestions", get(me::none_yet)),
     ];

@@ -10,7 +10,7 @@
 use super::{accounts::Profiles, rfc3339, MastodonError};
 use crate::{
     api::{may_read, Auth, Caller, MaybeAuth, Read, Write},
-    db::discussions::Post,
+    db::{discussions::Post, personal::KeyState},
     markdown::escape_html,
     node::Node,
     service::discussions::{self as svc, Member},
@@ -327,6 +327,58 @@ pub async fn create(
     body: Bytes,
 ) -> Result<Json<Value>, MastodonError> {
     let req: NewStatus = form_or_json(&headers, &body).map_err(MastodonError::unprocessable)?;
+    let user = auth.member.user.id;
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| v.to_str().map(str::trim))
+        .transpose()
+        .map_err(|_| MastodonError::unprocessable("Idempotency-Key must be text"))?
+        .filter(|k| !k.is_empty());
+    let Some(key) = key else {
+        let post = post_status(&state, &auth, req).await?;
+        return Ok(Json(one(&state, Some(&auth.member), &post).await?));
+    };
+    if key.len() > IDEMPOTENCY_KEY_MAX {
+        return Err(MastodonError::unprocessable(format!(
+            "Idempotency-Key is longer than {IDEMPOTENCY_KEY_MAX} characters"
+        )));
+    }
+    // A retried request with the key answers the status the first one made.
+    match state
+        .db
+        .take_idempotency_key(user, key, IDEMPOTENCY_TTL_MS)
+        .await?
+    {
+        KeyState::Done(id) => {
+            let post = state
+                .db
+                .post(id)
+                .await?
+                .ok_or_else(|| MastodonError::not_found("Record not found"))?;
+            return Ok(Json(one(&state, Some(&auth.member), &post).await?));
+        }
+        KeyState::InFlight => {
+            return Err(MastodonError::conflict(
+                "a request with this Idempotency-Key is still being processed",
+            ))
+        }
+        KeyState::Taken => {}
+    }
+    let made = post_status(&state, &auth, req).await;
+    state
+        .db
+        .settle_idempotency_key(user, key, made.as_ref().ok().map(|p| p.id))
+        .await?;
+    Ok(Json(one(&state, Some(&auth.member), &made?).await?))
+}
+
+/// How long a post's `Idempotency-Key` is remembered (Mastodon keeps them an hour), and its
+/// longest accepted length.
+const IDEMPOTENCY_TTL_MS: i64 = 3600 * 1000;
+const IDEMPOTENCY_KEY_MAX: usize = 200;
+
+/// Posts what an app sent: a reply, or a thread in the first community the text mentions.
+async fn post_status(state: &Node, auth: &Caller, req: NewStatus) -> Result<Post, MastodonError> {
     let media_ids = media_ids(req.media_ids.as_deref().unwrap_or_default())?;
     if req.poll.is_some() || req.scheduled_at.is_some() {
         return Err(MastodonError::unprocessable(
@@ -353,7 +405,7 @@ pub async fn create(
         Some(_) => return Err(MastodonError::unprocessable("in_reply_to_id must be an id")),
     };
     let post = if let Some(parent_id) = reply_to {
-        let parent = readable(&state, Some(&auth), &parent_id).await?;
+        let parent = readable(state, Some(auth), &parent_id).await?;
         let thread = match parent.thread_id {
             Some(t) => state
                 .db
@@ -363,7 +415,7 @@ pub async fn create(
             None => parent.clone(),
         };
         svc::create_reply_with_images(
-            &state,
+            state,
             member,
             &thread,
             Some(&parent),
@@ -374,7 +426,7 @@ pub async fn create(
     } else {
         let mut community = None;
         for handle in mentions(&text) {
-            if let Ok(view) = svc::resolve(&state, &handle).await {
+            if let Ok(view) = svc::resolve(state, &handle).await {
                 community = Some((handle, view));
                 break;
             }
@@ -400,9 +452,9 @@ pub async fn create(
         } else {
             rest.trim()
         };
-        svc::create_thread_with_images(&state, member, &community, &title, body, &media_ids).await?
+        svc::create_thread_with_images(state, member, &community, &title, body, &media_ids).await?
     };
-    Ok(Json(one(&state, Some(member), &post).await?))
+    Ok(post)
 }
 
 /// `DELETE /api/v1/statuses/{id}`: the author's delete (or a moderator's removal); answers the

@@ -3,6 +3,36 @@
 use super::*;
 
 impl Db {
+    /// Pending requests to join the communities `moderator` moderates (owner or moderator,
+    /// accepted), newest first, below membership id `before`.
+    pub async fn requests_to_moderate(
+        &self,
+        moderator: &str,
+        before: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<Membership>, DbErr> {
+        let mut q = membership::Entity::find()
+            .filter(membership::Column::State.eq(MemberState::Pending))
+            .filter(
+                membership::Column::Community.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(membership::Column::Community)
+                        .from(membership::Entity)
+                        .and_where(membership::Column::Actor.eq(moderator))
+                        .and_where(membership::Column::State.eq(MemberState::Accepted))
+                        .and_where(membership::Column::Role.is_in([Role::Owner, Role::Moderator]))
+                        .to_owned(),
+                ),
+            );
+        if let Some(before) = before {
+            q = q.filter(membership::Column::Id.lt(before));
+        }
+        q.order_by_desc(membership::Column::Id)
+            .limit(limit)
+            .all(self.conn())
+            .await
+    }
+
     pub async fn membership(
         &self,
         community: &str,
