@@ -225,7 +225,12 @@ impl Db {
     /// A page of the visible posts in `communities` or written by `authors`, newest first (or,
     /// with `min_id`, the oldest after it, still returned newest first), leaving out those by
     /// or in the `hidden` accounts; `threads_only` leaves replies out.
-    pub async fn timeline(&self, of: Timeline<'_>, window: Window, limit: u64) -> Result<Vec<Post>, DbErr> {
+    pub async fn timeline(
+        &self,
+        of: Timeline<'_>,
+        window: Window,
+        limit: u64,
+    ) -> Result<Vec<Post>, DbErr> {
         if of.communities.is_empty() && of.authors.is_empty() {
             return Ok(Vec::new());
         }

@@ -258,10 +258,7 @@ impl Db {
             "DELETE FROM {} WHERE user_id = $1 AND target = $2",
             what.table()
         );
-        Ok(self
-            .run(&text, vec![user_id.into(), target.into()])
-            .await?
-            > 0)
+        Ok(self.run(&text, vec![user_id.into(), target.into()]).await? > 0)
     }
 
     /// A page of the user's mutes (unexpired) or blocks, the latest first.
@@ -286,11 +283,7 @@ impl Db {
     }
 
     /// Whether the user mutes (and whether that covers notifications) and blocks `target`.
-    pub async fn keeping(
-        &self,
-        user_id: i64,
-        target: &str,
-    ) -> Result<(Option<bool>, bool), DbErr> {
+    pub async fn keeping(&self, user_id: i64, target: &str) -> Result<(Option<bool>, bool), DbErr> {
         let rows = self
             .rows(
                 "SELECT 'mute' AS kind, notifications FROM account_mutes \

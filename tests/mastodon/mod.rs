@@ -3,6 +3,7 @@
 
 mod edits;
 mod media;
+mod personal;
 
 use crate::{
     accounts::{member, PASSWORD},

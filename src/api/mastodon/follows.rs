@@ -9,6 +9,7 @@ use super::{
     timelines::Paging,
     MastodonError,
 };
+use crate::web::Q;
 use crate::{
     api::{Auth, Caller, Read, Write},
     db::personal::Kept,
@@ -16,7 +17,6 @@ use crate::{
     node::Node,
     service::discussions::{self as svc, CommunityView, Member},
 };
-use crate::web::Q;
 use axum::{
     extract::{OriginalUri, Path, RawQuery, State},
     response::Response,

@@ -86,12 +86,18 @@ fn apply(list: &mut MemberList, form: ListForm) -> Result<(), MastodonError> {
     Ok(())
 }
 
-fn form<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, MastodonError> {
+fn form<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<T, MastodonError> {
     form_or_json(headers, body).map_err(MastodonError::unprocessable)
 }
 
 /// `GET /api/v1/lists`.
-pub async fn all(State(state): State<Node>, auth: Auth<Read>) -> Result<Json<Value>, MastodonError> {
+pub async fn all(
+    State(state): State<Node>,
+    auth: Auth<Read>,
+) -> Result<Json<Value>, MastodonError> {
     let lists = state.db.lists(auth.member.user.id).await?;
     Ok(Json(Value::Array(lists.iter().map(entity).collect())))
 }

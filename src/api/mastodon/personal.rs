@@ -135,8 +135,8 @@ pub async fn mute(
             "duration must be a number of seconds",
         ));
     }
-    let expires_at = (duration > 0 && duration <= MUTE_MAX_SECS)
-        .then(|| crate::db::now_ms() + duration * 1000);
+    let expires_at =
+        (duration > 0 && duration <= MUTE_MAX_SECS).then(|| crate::db::now_ms() + duration * 1000);
     state
         .db
         .mute(

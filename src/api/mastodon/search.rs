@@ -1,13 +1,16 @@
 //! `GET /api/v2/search`: a handle (`name`, `@name@host`) or a profile URL finds the account;
 //! with `resolve=true` (and a signed-in caller) a community of another server is looked up
 //! through WebFinger and ActivityPub, with the node's one signed client, and remembered.
+//! Statuses are found by their URL or by words, through the full-text index, among what the
+//! caller may read (`limit`, `offset`).
 
 use super::{
     accounts::{self, Who},
-    flag, MastodonError,
+    flag, statuses, MastodonError,
 };
 use crate::{
-    api::{MaybeAuth, Read},
+    api::{Caller, MaybeAuth, Read},
+    db::discussions::Post,
     domain::ActorKind,
     node::Node,
     service::discussions as svc,
@@ -16,6 +19,7 @@ use crate::{
 use axum::{extract::State, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -25,6 +29,63 @@ pub struct SearchQuery {
     kind: Option<String>,
     #[serde(deserialize_with = "flag")]
     resolve: Option<bool>,
+    limit: Option<String>,
+    offset: Option<String>,
+}
+
+/// Mastodon's default and largest page of results, and the deepest offset this node pages to.
+const DEFAULT_LIMIT: u64 = 20;
+const MAX_LIMIT: u64 = 40;
+const MAX_OFFSET: u64 = 400;
+
+fn number(name: &str, value: &Option<String>, default: u64) -> Result<u64, MastodonError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(v) => v
+            .parse::<u64>()
+            .map_err(|_| MastodonError::bad_request(format!("{name} must be a number"))),
+    }
+}
+
+/// The statuses a search finds: a post's URL names it; words are looked up in the full-text
+/// index of threads and replies, best first. Only what the caller may read is kept.
+async fn statuses(
+    state: &Node,
+    caller: Option<&Caller>,
+    query: &str,
+    limit: u64,
+    offset: u64,
+) -> Result<Vec<Value>, MastodonError> {
+    let posts = if query.starts_with("https://") || query.starts_with("http://") {
+        state.db.post_by_ap_id(query).await?.into_iter().collect()
+    } else {
+        let hits = state
+            .db
+            .search(query, None, None, offset + limit * 2)
+            .await?
+            .items;
+        let ids: Vec<i64> = hits
+            .iter()
+            .filter(|h| h.kind == "thread" || h.kind == "reply")
+            .map(|h| h.ref_id)
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .collect();
+        let mut found: HashMap<i64, Post> = state
+            .db
+            .posts_by_ids(&ids)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        ids.iter().filter_map(|id| found.remove(id)).collect()
+    };
+    let mut posts: Vec<Post> = statuses::readable_page(state, caller, posts)
+        .await?
+        .into_iter()
+        .filter(|p| !p.deleted && p.removed_reason.is_none())
+        .collect();
+    posts.truncate(usize::try_from(limit).unwrap_or(20));
+    statuses::render(state, caller.map(|c| &c.member), &posts).await
 }
 
 /// The actor a local handle or profile URL names.
@@ -61,7 +122,10 @@ pub async fn search(
     if query.is_empty() {
         return Err(MastodonError::bad_request("q is required"));
     }
+    let limit = number("limit", &q.limit, DEFAULT_LIMIT)?.clamp(1, MAX_LIMIT);
+    let offset = number("offset", &q.offset, 0)?.min(MAX_OFFSET);
     let wants_accounts = q.kind.as_deref().is_none_or(|k| k == "accounts");
+    let wants_statuses = q.kind.as_deref().is_none_or(|k| k == "statuses");
     let mut found: Vec<Value> = Vec::new();
     if wants_accounts && query.len() <= 500 {
         let mut who = local(&state, query).await?;
@@ -93,9 +157,14 @@ pub async fn search(
             found.push(accounts::account(&state, &who).await?);
         }
     }
+    let statuses = if wants_statuses && query.chars().count() <= 200 {
+        statuses(&state, auth.as_deref(), query, limit, offset).await?
+    } else {
+        Vec::new()
+    };
     Ok(Json(json!({
         "accounts": found,
-        "statuses": [],
+        "statuses": statuses,
         "hashtags": [],
     })))
 }
