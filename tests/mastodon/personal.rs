@@ -2,7 +2,8 @@
 //! bookmarks, mutes and blocks (and what they hide), lists and their timeline, dismissing and
 //! clearing notifications, reports filed from an app, follow requests as join requests of a
 //! community the caller moderates, status search that never shows a confidential community's
-//! posts to outsiders, and `Idempotency-Key`.
+//! posts to outsiders, `Idempotency-Key`, followers and following (a confidential
+//! community's members hidden from outsiders), and moderators pinning threads.
 
 use crate::{
     accounts::member,
@@ -150,4 +151,22 @@ async fn mastodon_py_keeps_bookmarks_mutes_blocks_lists_reports_and_follow_reque
     assert_eq!(seen["search_inner_member"], 1, "{seen:#}");
     assert_eq!(seen["search_inner_outsider"], 0);
     assert_eq!(seen["search_anonymous"], Value::Array(Vec::new()));
+
+    assert_eq!(seen["guild_followers"], json!(["bert", "olga", "sam"]));
+    assert_eq!(seen["inner_followers_member"], json!(["bert", "olga"]));
+    assert_eq!(seen["inner_followers_outsider"], json!([]));
+    assert_eq!(
+        seen["olga_following_seen_by_bert"],
+        json!(["guild", "inner"]),
+        "{seen:#}"
+    );
+    assert_eq!(seen["olga_following_seen_by_sam"], json!(["guild"]));
+    assert_eq!(seen["olga_followers"], json!([]));
+
+    assert_eq!(seen["pinned"], true);
+    assert_eq!(seen["community_pins"], json!([thread]), "{seen:#}");
+    assert_eq!(seen["pin_by_member"][1], 403, "{seen:#}");
+    assert_eq!(seen["pin_reply"][1], 422);
+    assert_eq!(seen["unpinned"], false);
+    assert_eq!(seen["community_pins_after"], json!([]));
 }

@@ -1,7 +1,7 @@
 # Mastodon.py as three members of one node (bert, olga, sam) using what a member keeps for
 # themselves: bookmarks, mutes and blocks, lists and their timeline, dismissing and clearing
 # notifications, reports, follow requests (join requests of a community bert moderates),
-# status search and Idempotency-Key. It prints what it saw as one JSON object.
+# status search and Idempotency-Key, followers and following, and pinning threads. It prints what it saw as one JSON object.
 import json
 import os
 import time
@@ -159,4 +159,20 @@ out["search_by_url"] = ids(olga.search_v2(thread["uri"], result_type="statuses")
 out["search_inner_member"] = len(olga.search_v2("zebrafish", result_type="statuses")["statuses"])
 out["search_inner_outsider"] = len(sam.search_v2("zebrafish", result_type="statuses")["statuses"])
 out["search_anonymous"] = requests.get(BASE + "/api/v2/search", params={"q": "zebrafish", "type": "statuses"}).json()["statuses"]
+
+# Followers are a community's members; a confidential community's only to those who may read it.
+out["guild_followers"] = sorted(accts(sam.account_followers(guild["id"])))
+out["inner_followers_member"] = sorted(accts(olga.account_followers(inner["id"])))
+out["inner_followers_outsider"] = accts(sam.account_followers(inner["id"]))
+out["olga_following_seen_by_bert"] = sorted(accts(bert.account_following(olga_account["id"])))
+out["olga_following_seen_by_sam"] = sorted(accts(sam.account_following(olga_account["id"])))
+out["olga_followers"] = accts(bert.account_followers(olga_account["id"]))
+
+# Moderators pin threads in their community; they are the community's pinned statuses.
+out["pinned"] = bert.status_pin(thread["id"])["pinned"]
+out["community_pins"] = ids(olga.account_statuses(guild["id"], pinned=True))
+out["pin_by_member"] = error(lambda: olga.status_pin(other["id"]))
+out["pin_reply"] = error(lambda: bert.status_pin(olga_reply["id"]))
+out["unpinned"] = bert.status_unpin(thread["id"])["pinned"]
+out["community_pins_after"] = ids(olga.account_statuses(guild["id"], pinned=True))
 print(json.dumps(out, default=str))

@@ -11,11 +11,14 @@ use super::{
 };
 use crate::web::Q;
 use crate::{
-    api::{Auth, Caller, Read, Write},
-    db::personal::Kept,
+    api::{may_read, Auth, Caller, MaybeAuth, Read, Write},
+    db::{discussions::Side, personal::Kept},
     domain::{ActorKind, MemberState},
     node::Node,
-    service::discussions::{self as svc, CommunityView, Member},
+    service::{
+        discussions::{self as svc, CommunityView, Member},
+        privacy::readable_each,
+    },
 };
 use axum::{
     extract::{OriginalUri, Path, RawQuery, State},
@@ -204,4 +207,61 @@ pub async fn reject(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, MastodonError> {
     decide(&state, &auth, &id, false).await
+}
+
+/// `GET /api/v1/accounts/{id}/followers`: a community's members, newest first; nobody follows
+/// a person on Roundtable, so a person's list is empty. A confidential community's members are
+/// listed only to those who may read it.
+pub async fn followers(
+    State(state): State<Node>,
+    MaybeAuth(auth): MaybeAuth<Read>,
+    Path(id): Path<String>,
+    Q(q): Q<Paging>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, MastodonError> {
+    let who = accounts::by_id(&state, &id)
+        .await?
+        .ok_or_else(|| MastodonError::not_found("Record not found"))?;
+    let community = who.ap_id(&state);
+    let rows = if is_group(&who) && may_read(&state, auth.as_deref(), &community).await.is_ok() {
+        state
+            .db
+            .accepted_page(&community, Side::Members, None, q.kept(40, 80)?)
+            .await?
+    } else {
+        Vec::new()
+    };
+    accounts::kept_page(&state, &uri, rows).await
+}
+
+/// `GET /api/v1/accounts/{id}/following`: the communities a person belongs to, as far as
+/// this node knows and the caller may read them, newest first.
+pub async fn following(
+    State(state): State<Node>,
+    MaybeAuth(auth): MaybeAuth<Read>,
+    Path(id): Path<String>,
+    Q(q): Q<Paging>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, MastodonError> {
+    let who = accounts::by_id(&state, &id)
+        .await?
+        .ok_or_else(|| MastodonError::not_found("Record not found"))?;
+    let rows = if is_group(&who) {
+        Vec::new()
+    } else {
+        let person = who.ap_id(&state);
+        let theirs = state.db.accepted_communities(&person).await?;
+        let known = svc::known_many(&state, theirs.iter().map(String::as_str)).await?;
+        let views: Vec<&CommunityView> = known.values().collect();
+        let reader = auth.as_deref().map(|c| &c.member);
+        let shown: Vec<String> = readable_each(&state, reader, &views)
+            .await?
+            .into_iter()
+            .collect();
+        state
+            .db
+            .accepted_page(&person, Side::Communities, Some(&shown), q.kept(40, 80)?)
+            .await?
+    };
+    accounts::kept_page(&state, &uri, rows).await
 }

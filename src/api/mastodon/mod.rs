@@ -66,6 +66,8 @@ pub fn router() -> Router<Node> {
         ),
         ("/api/v1/accounts/{id}/follow", post(follows::follow)),
         ("/api/v1/accounts/{id}/unfollow", post(follows::unfollow)),
+        ("/api/v1/accounts/{id}/followers", get(follows::followers)),
+        ("/api/v1/accounts/{id}/following", get(follows::following)),
         ("/api/v1/accounts/{id}/mute", post(personal::mute)),
         ("/api/v1/accounts/{id}/unmute", post(personal::unmute)),
         ("/api/v1/accounts/{id}/block", post(personal::block)),
@@ -105,6 +107,8 @@ pub fn router() -> Router<Node> {
             post(statuses::unfavourite),
         ),
         ("/api/v1/statuses/{id}/bookmark", post(personal::bookmark)),
+        ("/api/v1/statuses/{id}/pin", post(statuses::pin)),
+        ("/api/v1/statuses/{id}/unpin", post(statuses::unpin)),
         (
             "/api/v1/statuses/{id}/unbookmark",
             post(personal::unbookmark),

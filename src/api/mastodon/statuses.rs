@@ -1,6 +1,6 @@
 //! Threads and replies as Mastodon statuses, and the status endpoints: post (a status that
 //! mentions a community starts a thread in it; a reply replies in the thread), view, context,
-//! delete, favourite and unfavourite.
+//! delete, favourite and unfavourite, and pinning a thread in its community (moderators).
 //!
 //! A status's id is its post's row id, so ids are numeric and ordered by arrival. What a caller
 //! may read goes through the native API's one check (`api::may_read`), community by community.
@@ -481,6 +481,42 @@ async fn set_favourite(
     svc::like(state, &auth.member, &post, liked).await?;
     let post = state.db.post(post.id).await?.unwrap_or(post);
     Ok(Json(one(state, Some(&auth.member), &post).await?))
+}
+
+/// Pins (`on`) or unpins a thread in its community: on Roundtable a community's moderators
+/// pin threads, and the pinned threads are the community account's pinned statuses.
+async fn set_pin(
+    state: &Node,
+    auth: &Caller,
+    id: &str,
+    on: bool,
+) -> Result<Json<Value>, MastodonError> {
+    let post = readable(state, Some(auth), id).await?;
+    if post.thread_id.is_some() {
+        return Err(MastodonError::unprocessable(
+            "only a thread can be pinned, not a reply",
+        ));
+    }
+    let post = svc::set_thread_flags(state, &auth.member, &post, None, Some(on)).await?;
+    Ok(Json(one(state, Some(&auth.member), &post).await?))
+}
+
+/// `POST /api/v1/statuses/{id}/pin`: a moderator pins a thread in the community.
+pub async fn pin(
+    State(state): State<Node>,
+    auth: Auth<Write>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, MastodonError> {
+    set_pin(&state, &auth, &id, true).await
+}
+
+/// `POST /api/v1/statuses/{id}/unpin`.
+pub async fn unpin(
+    State(state): State<Node>,
+    auth: Auth<Write>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, MastodonError> {
+    set_pin(&state, &auth, &id, false).await
 }
 
 /// Most accounts `favourited_by` lists (Mastodon's largest page).

@@ -2,7 +2,63 @@
 
 use super::*;
 
+/// Which side of a membership a page lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Members,
+    Communities,
+}
+
 impl Db {
+    /// A page of accepted memberships, newest first, by membership id: a community's members
+    /// (`Side::Members`, each `target` a member) or a person's communities (`Side::Communities`,
+    /// each `target` a community), keeping only the communities in `shown` when given.
+    pub async fn accepted_page(
+        &self,
+        of: &str,
+        side: Side,
+        shown: Option<&[String]>,
+        w: crate::db::personal::KeptWindow,
+    ) -> Result<Vec<crate::db::personal::Kept>, DbErr> {
+        let mut q = membership::Entity::find()
+            .filter(membership::Column::State.eq(MemberState::Accepted))
+            .filter(match side {
+                Side::Members => membership::Column::Community.eq(of),
+                Side::Communities => membership::Column::Actor.eq(of),
+            });
+        if let Some(shown) = shown {
+            q = q.filter(membership::Column::Community.is_in(shown.iter().cloned()));
+        }
+        if let Some(max) = w.max_id {
+            q = q.filter(membership::Column::Id.lt(max));
+        }
+        if let Some(since) = w.since_id.or(w.min_id) {
+            q = q.filter(membership::Column::Id.gt(since));
+        }
+        let ascending = w.min_id.is_some();
+        let mut rows = if ascending {
+            q.order_by_asc(membership::Column::Id)
+        } else {
+            q.order_by_desc(membership::Column::Id)
+        }
+        .limit(w.limit)
+        .all(self.conn())
+        .await?;
+        if ascending {
+            rows.reverse();
+        }
+        Ok(rows
+            .into_iter()
+            .map(|m| crate::db::personal::Kept {
+                id: m.id,
+                target: match side {
+                    Side::Members => m.actor,
+                    Side::Communities => m.community,
+                },
+            })
+            .collect())
+    }
+
     /// Pending requests to join the communities `moderator` moderates (owner or moderator,
     /// accepted), newest first, below membership id `before`.
     pub async fn requests_to_moderate(

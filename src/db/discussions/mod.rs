@@ -24,6 +24,7 @@ pub type Ban = ban::Model;
 mod bans;
 mod communities;
 mod memberships;
+pub use memberships::Side;
 mod posts;
 
 /// Fields of a membership to write.
