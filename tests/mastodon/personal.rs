@@ -169,4 +169,25 @@ async fn mastodon_py_keeps_bookmarks_mutes_blocks_lists_reports_and_follow_reque
     assert_eq!(seen["pin_reply"][1], 422);
     assert_eq!(seen["unpinned"], false);
     assert_eq!(seen["community_pins_after"], json!([]));
+
+    assert_eq!(
+        seen["groups"],
+        json!([
+            ["favourite", 2, thread],
+            ["mention", 1, seen["groups"][1][2]]
+        ]),
+        "{seen:#}"
+    );
+    assert_eq!(seen["group_samples"], json!(["olga", "sam"]));
+    assert_eq!(seen["group_statuses"].as_array().map(Vec::len), Some(2));
+    assert_eq!(seen["v1_group_keys"], seen["v2_group_keys"], "{seen:#}");
+    assert_eq!(seen["group_by_key"], 2);
+    assert_eq!(seen["group_accounts"], json!(["sam", "olga"]));
+    assert_eq!(
+        seen["ungrouped_when_asked"],
+        json!(["favourite", "favourite", "mention"])
+    );
+    assert_eq!(seen["unread_groups"], 2);
+    assert_eq!(seen["groups_after_dismiss"], json!(["mention"]));
+    assert_eq!(seen["bad_group_key"], 404);
 }

@@ -175,4 +175,24 @@ out["pin_by_member"] = error(lambda: olga.status_pin(other["id"]))
 out["pin_reply"] = error(lambda: bert.status_pin(olga_reply["id"]))
 out["unpinned"] = bert.status_unpin(thread["id"])["pinned"]
 out["community_pins_after"] = ids(olga.account_statuses(guild["id"], pinned=True))
+
+# Grouped notifications (v2): two likes of one thread are one group; a mention stands alone.
+olga.status_favourite(thread["id"])
+sam.status_favourite(thread["id"])
+grouped = bert.grouped_notifications()
+groups = grouped["notification_groups"]
+out["groups"] = [[g["type"], g["notifications_count"], str(g["status_id"])] for g in groups]
+likes = [g for g in groups if g["type"] == "favourite"][0]
+by_id = {str(a["id"]): a["acct"] for a in grouped["accounts"]}
+out["group_samples"] = sorted(by_id[str(i)] for i in likes["sample_account_ids"])
+out["group_statuses"] = ids(grouped["statuses"])
+out["v1_group_keys"] = sorted(set(n["group_key"] for n in bert.notifications()))
+out["v2_group_keys"] = sorted(g["group_key"] for g in groups)
+out["group_by_key"] = bert.grouped_notification(likes["group_key"])["notification_groups"][0]["notifications_count"]
+out["group_accounts"] = accts(bert.grouped_notification_accounts(likes["group_key"]))
+out["ungrouped_when_asked"] = [g["type"] for g in bert.grouped_notifications(grouped_types=["mention"])["notification_groups"]]
+out["unread_groups"] = bert.unread_grouped_notifications_count()
+bert.dismiss_grouped_notification(likes["group_key"])
+out["groups_after_dismiss"] = [g["type"] for g in bert.grouped_notifications()["notification_groups"]]
+out["bad_group_key"] = raw("GET", "/api/v2/notifications/favourite-x-y", os.environ["BERT"])[0]
 print(json.dumps(out, default=str))

@@ -12,11 +12,14 @@
 //! preferences and the caller's truthfully empty lists; `notifications`: replies to and likes
 //! of the caller's posts, read from the posts and likes themselves; `media`: uploading and
 //! describing images, the MediaAttachment entity; `edits`: editing statuses, their history and
-//! source.
+//! source; `grouped`: notifications grouped as Mastodon 4.3 apps read them; `personal`:
+//! bookmarks, mutes and blocks; `lists`: lists and their accounts; `reports`: reports filed
+//! from apps.
 
 pub mod accounts;
 pub mod edits;
 pub mod follows;
+pub mod grouped;
 pub mod instance;
 pub mod lists;
 pub mod me;
@@ -129,6 +132,20 @@ pub fn router() -> Router<Node> {
             get(notifications::unread_count),
         ),
         ("/api/v1/notifications/clear", post(notifications::clear)),
+        ("/api/v2/notifications", get(grouped::list)),
+        (
+            "/api/v2/notifications/unread_count",
+            get(grouped::unread_count),
+        ),
+        ("/api/v2/notifications/{key}", get(grouped::one)),
+        (
+            "/api/v2/notifications/{key}/accounts",
+            get(grouped::accounts),
+        ),
+        (
+            "/api/v2/notifications/{key}/dismiss",
+            post(grouped::dismiss),
+        ),
         ("/api/v1/notifications/{id}", get(notifications::one)),
         (
             "/api/v1/notifications/{id}/dismiss",

@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 /// Mastodon's name of a notification's kind (apps show replies as mentions).
-fn kind_name(kind: Kind) -> &'static str {
+pub(super) fn kind_name(kind: Kind) -> &'static str {
     match kind {
         Kind::Reply | Kind::Mention => "mention",
         Kind::Like => "favourite",
@@ -33,15 +33,31 @@ fn kind_name(kind: Kind) -> &'static str {
     }
 }
 
-struct Params {
-    max_id: Option<i64>,
-    since_id: Option<i64>,
-    limit: u64,
-    types: Vec<String>,
-    exclude: Vec<String>,
+pub(super) struct Params {
+    pub max_id: Option<i64>,
+    pub since_id: Option<i64>,
+    pub limit: u64,
+    pub types: Vec<String>,
+    pub exclude: Vec<String>,
+    /// The kinds apps show grouped (v2 only; Mastodon's default: favourites, follows, boosts).
+    pub grouped: Vec<String>,
 }
 
-fn params(query: Option<String>) -> Result<Params, MastodonError> {
+impl Params {
+    /// Every notification between two ids (exclusive), of every kind.
+    pub fn between(since_id: i64, max_id: i64, limit: u64) -> Params {
+        Params {
+            max_id: Some(max_id),
+            since_id: Some(since_id),
+            limit,
+            types: Vec::new(),
+            exclude: Vec::new(),
+            grouped: Vec::new(),
+        }
+    }
+}
+
+pub(super) fn params(query: Option<String>) -> Result<Params, MastodonError> {
     let pairs: Vec<(String, String)> =
         url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -76,12 +92,20 @@ fn params(query: Option<String>) -> Result<Params, MastodonError> {
             .clamp(1, 80),
         types: many("types"),
         exclude: many("exclude_types"),
+        grouped: {
+            let asked = many("grouped_types");
+            if asked.is_empty() {
+                vec!["favourite".into(), "follow".into(), "reblog".into()]
+            } else {
+                asked
+            }
+        },
     })
 }
 
 /// The caller's notifications in a window, newest first, with the posts they are about
 /// (`service::notifications::gather`, which keeps only those the caller may still read).
-async fn gather(
+pub(super) async fn gather(
     state: &Node,
     caller: &Caller,
     p: &Params,
@@ -106,7 +130,7 @@ async fn gather(
 }
 
 /// The Notification entities of `notes`, with their statuses and accounts loaded at once.
-async fn render(
+pub(super) async fn render(
     state: &Node,
     caller: &Caller,
     notes: &[Notification],
@@ -133,7 +157,7 @@ async fn render(
                 "created_at": rfc3339(n.at),
                 "account": profiles.get(&n.account),
                 "status": n.post_id().and_then(|id| by_post.get(&id)).cloned().unwrap_or(Value::Null),
-                "group_key": format!("ungrouped-{}", n.id),
+                "group_key": super::grouped::key(n, true),
             })
         })
         .collect())
@@ -164,7 +188,7 @@ pub async fn list(
     Ok(response)
 }
 
-fn note_id(id: &str) -> Result<i64, MastodonError> {
+pub(super) fn note_id(id: &str) -> Result<i64, MastodonError> {
     id.trim()
         .parse::<i64>()
         .ok()
@@ -179,13 +203,7 @@ pub async fn one(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, MastodonError> {
     let id = note_id(&id)?;
-    let p = Params {
-        max_id: Some(id + 1),
-        since_id: Some(id - 1),
-        limit: 1,
-        types: Vec::new(),
-        exclude: Vec::new(),
-    };
+    let p = Params::between(id - 1, id + 1, 1);
     let (notes, posts) = gather(&state, &auth, &p).await?;
     let notes: Vec<Notification> = notes.into_iter().filter(|n| n.id == id).collect();
     render(&state, &auth, &notes, &posts)
@@ -227,6 +245,7 @@ pub async fn unread_count(
         limit: 1000,
         types: Vec::new(),
         exclude: Vec::new(),
+        grouped: Vec::new(),
     };
     let (notes, _) = gather(&state, &auth, &p).await?;
     Ok(Json(json!({"count": notes.len()})))

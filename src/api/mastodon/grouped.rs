@@ -1,0 +1,267 @@
+//! Grouped notifications (`/api/v2/notifications`), which apps use when a server says it is
+//! Mastodon 4.3 or later: likes of one status on one (UTC) day form one group, keyed
+//! `favourite-{status}-{day}`; every other notification is its own group, `ungrouped-{id}`,
+//! as Mastodon keys it. Apps that ask for no grouping (`grouped_types[]` without `favourite`)
+//! get every like alone. Groups are formed within the page of notifications read, so a page
+//! of `limit` notifications yields at most `limit` groups; a group's `notifications_count`
+//! counts the whole group when it is read by its key.
+
+use super::{
+    accounts::Profiles,
+    notifications::{gather, kind_name, note_id, params, Params},
+    rfc3339, statuses, MastodonError,
+};
+use crate::{
+    api::{Auth, Caller, Read, Write},
+    db::discussions::Post,
+    node::Node,
+    service::notifications::{self as notes, Kind, Notification},
+};
+use axum::{
+    extract::{OriginalUri, Path, RawQuery, State},
+    http::{header, HeaderValue},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// The most accounts a group shows (Mastodon shows a handful of avatars).
+const SAMPLE_ACCOUNTS: usize = 8;
+
+/// The most likes a group read by its key gathers.
+const GROUP_MAX: u64 = 400;
+
+/// A notification's group key; likes are grouped when `group_likes`.
+pub fn key(n: &Notification, group_likes: bool) -> String {
+    match (n.kind, n.post_id()) {
+        (Kind::Like, Some(post)) if group_likes => {
+            format!("favourite-{post}-{}", n.at.div_euclid(DAY_MS))
+        }
+        _ => format!("ungrouped-{}", n.id),
+    }
+}
+
+/// What a group key names.
+enum Key {
+    One(i64),
+    Likes { post: i64, day: i64 },
+}
+
+fn parse(key: &str) -> Result<Key, MastodonError> {
+    let missing = || MastodonError::not_found("Record not found");
+    if let Some(id) = key.strip_prefix("ungrouped-") {
+        return Ok(Key::One(note_id(id)?));
+    }
+    let rest = key.strip_prefix("favourite-").ok_or_else(missing)?;
+    let (post, day) = rest.split_once('-').ok_or_else(missing)?;
+    Ok(Key::Likes {
+        post: post.parse().map_err(|_| missing())?,
+        day: day.parse().map_err(|_| missing())?,
+    })
+}
+
+struct Group<'a> {
+    key: String,
+    /// Newest first.
+    notes: Vec<&'a Notification>,
+}
+
+/// `notes` (newest first) in groups, ordered by each group's newest notification.
+fn group<'a>(notes: &'a [Notification], grouped: &[String]) -> Vec<Group<'a>> {
+    let group_likes = grouped.iter().any(|g| g == "favourite");
+    let mut groups: Vec<Group<'a>> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for n in notes {
+        let key = key(n, group_likes);
+        match at.get(&key) {
+            Some(&i) => groups[i].notes.push(n),
+            None => {
+                at.insert(key.clone(), groups.len());
+                groups.push(Group {
+                    key,
+                    notes: vec![n],
+                });
+            }
+        }
+    }
+    groups
+}
+
+/// The `GroupedNotificationsResults` entity: the groups, and the accounts and statuses they
+/// name, each once.
+async fn results(
+    state: &Node,
+    caller: &Caller,
+    groups: &[Group<'_>],
+    posts: &HashMap<i64, Post>,
+) -> Result<Value, MastodonError> {
+    let mut about: Vec<Post> = Vec::new();
+    let mut accounts: Vec<String> = Vec::new();
+    for g in groups {
+        if let Some(post) = g.notes[0].post_id().and_then(|id| posts.get(&id)) {
+            if !about.iter().any(|a| a.id == post.id) {
+                about.push(post.clone());
+            }
+        }
+        for n in g.notes.iter().take(SAMPLE_ACCOUNTS) {
+            if !accounts.contains(&n.account) {
+                accounts.push(n.account.clone());
+            }
+        }
+    }
+    let statuses = statuses::render(state, Some(&caller.member), &about).await?;
+    let profiles = Profiles::load(state, &accounts).await?;
+    let account_id = |ap_id: &str| profiles.get(ap_id)["id"].clone();
+    let entities: Vec<Value> = groups
+        .iter()
+        .map(|g| {
+            let newest = g.notes[0];
+            let oldest = g.notes[g.notes.len() - 1];
+            let mut samples: Vec<Value> = Vec::new();
+            for n in g.notes.iter().take(SAMPLE_ACCOUNTS) {
+                let id = account_id(&n.account);
+                if !samples.contains(&id) {
+                    samples.push(id);
+                }
+            }
+            json!({
+                "group_key": g.key,
+                "notifications_count": g.notes.len(),
+                "type": kind_name(newest.kind),
+                "most_recent_notification_id": newest.id.to_string(),
+                "page_min_id": oldest.id.to_string(),
+                "page_max_id": newest.id.to_string(),
+                "latest_page_notification_at": rfc3339(newest.at),
+                "sample_account_ids": samples,
+                "status_id": newest.post_id().map(|id| id.to_string()),
+            })
+        })
+        .collect();
+    Ok(json!({
+        "accounts": accounts.iter().map(|a| profiles.get(a)).collect::<Vec<_>>(),
+        "statuses": statuses,
+        "notification_groups": entities,
+    }))
+}
+
+/// `GET /api/v2/notifications` (`types[]`, `exclude_types[]`, `grouped_types[]`, `max_id`,
+/// `since_id`, `min_id`, `limit`), with a `Link` to the next page.
+pub async fn list(
+    State(state): State<Node>,
+    auth: Auth<Read>,
+    RawQuery(query): RawQuery,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, MastodonError> {
+    let p = params(query.clone())?;
+    let (notes, posts) = gather(&state, &auth, &p).await?;
+    let groups = group(&notes, &p.grouped);
+    let body = results(&state, &auth, &groups, &posts).await?;
+    let mut response = Json(body).into_response();
+    if let Some(last) = notes.last().map(|n| n.id) {
+        let kept: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(
+                url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                    .filter(|(k, _)| !matches!(k.as_ref(), "max_id" | "since_id" | "min_id")),
+            )
+            .append_pair("max_id", &last.to_string())
+            .finish();
+        let link = format!(
+            "<{}{}?{kept}>; rel=\"next\"",
+            state.settings.base_url(),
+            uri.path()
+        );
+        if let Ok(v) = HeaderValue::from_str(&link) {
+            response.headers_mut().insert(header::LINK, v);
+        }
+    }
+    Ok(response)
+}
+
+/// The notifications a group key names, newest first, while they show.
+async fn of_key(
+    state: &Node,
+    caller: &Caller,
+    key: &str,
+) -> Result<(Vec<Notification>, HashMap<i64, Post>), MastodonError> {
+    let (p, post) = match parse(key)? {
+        Key::One(id) => (Params::between(id - 1, id + 1, 1), None),
+        Key::Likes { post, day } => {
+            let start = day
+                .checked_mul(DAY_MS * 1000)
+                .ok_or_else(|| MastodonError::not_found("Record not found"))?;
+            let mut p = Params::between(start - 1, start + DAY_MS * 1000, GROUP_MAX);
+            p.types = vec!["favourite".into()];
+            (p, Some(post))
+        }
+    };
+    let (mut notes, posts) = gather(state, caller, &p).await?;
+    notes.retain(|n| post.is_none_or(|post| n.kind == Kind::Like && n.post_id() == Some(post)));
+    if notes.is_empty() {
+        return Err(MastodonError::not_found("Record not found"));
+    }
+    Ok((notes, posts))
+}
+
+/// `GET /api/v2/notifications/{group_key}`.
+pub async fn one(
+    State(state): State<Node>,
+    auth: Auth<Read>,
+    Path(key): Path<String>,
+) -> Result<Json<Value>, MastodonError> {
+    let (notes, posts) = of_key(&state, &auth, &key).await?;
+    let groups = vec![Group {
+        key,
+        notes: notes.iter().collect(),
+    }];
+    Ok(Json(results(&state, &auth, &groups, &posts).await?))
+}
+
+/// `GET /api/v2/notifications/{group_key}/accounts`: everyone in the group, newest first.
+pub async fn accounts(
+    State(state): State<Node>,
+    auth: Auth<Read>,
+    Path(key): Path<String>,
+) -> Result<Json<Value>, MastodonError> {
+    let (notes, _) = of_key(&state, &auth, &key).await?;
+    let mut accounts: Vec<String> = Vec::new();
+    for n in &notes {
+        if !accounts.contains(&n.account) {
+            accounts.push(n.account.clone());
+        }
+    }
+    let profiles = Profiles::load(&state, &accounts).await?;
+    Ok(Json(Value::Array(
+        accounts.iter().map(|a| profiles.get(a)).collect(),
+    )))
+}
+
+/// `POST /api/v2/notifications/{group_key}/dismiss`: every notification of the group.
+pub async fn dismiss(
+    State(state): State<Node>,
+    auth: Auth<Write>,
+    Path(key): Path<String>,
+) -> Result<Json<Value>, MastodonError> {
+    let (notes, _) = of_key(&state, &auth, &key).await?;
+    for n in &notes {
+        notes::dismiss(&state, &auth.member, n.id).await?;
+    }
+    Ok(Json(json!({})))
+}
+
+/// `GET /api/v2/notifications/unread_count`: the groups after the read marker (at most 1000
+/// notifications are looked at).
+pub async fn unread_count(
+    State(state): State<Node>,
+    auth: Auth<Read>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, MastodonError> {
+    let mut p = params(query)?;
+    p.since_id = notes::last_read(&state, &auth.member).await?;
+    p.max_id = None;
+    p.limit = 1000;
+    let (notes, _) = gather(&state, &auth, &p).await?;
+    Ok(Json(json!({"count": group(&notes, &p.grouped).len()})))
+}
