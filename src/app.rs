@@ -157,6 +157,11 @@ impl App {
         }
         let grace = Duration::from_secs(state.settings.http.shutdown_grace_secs);
         let header_timeout = Duration::from_secs(state.settings.http.header_read_timeout_secs);
+        let stopping = state.stopping.clone();
+        let shutdown = async move {
+            shutdown.await;
+            stopping.send_replace(true);
+        };
         let router = router(state);
         info!(%addr, "roundtable node listening");
         let served = serve(listener, router, header_timeout, grace, shutdown).await;

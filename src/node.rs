@@ -58,6 +58,9 @@ pub struct Node {
     pub registration_hint: Arc<RegistrationHint>,
     /// Wakes the replication pass (`service::replication`).
     pub sync_wakeup: Arc<Notify>,
+    /// Turns true when the node begins to stop, so long-lived responses (the Mastodon
+    /// streaming API) end and let the server finish.
+    pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Node {
@@ -134,6 +137,7 @@ impl Node {
             keys,
             registration_hint: Arc::default(),
             sync_wakeup: Arc::new(Notify::new()),
+            stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
         })
     }
 

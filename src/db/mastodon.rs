@@ -312,6 +312,19 @@ impl Db {
         Ok(rows)
     }
 
+    /// The id of the newest post this node holds (0 if none).
+    pub async fn latest_post_id(&self) -> Result<i64, DbErr> {
+        let id: Option<i64> = post::Entity::find()
+            .select_only()
+            .column(post::Column::Id)
+            .order_by_desc(post::Column::Id)
+            .limit(1)
+            .into_tuple()
+            .one(self.conn())
+            .await?;
+        Ok(id.unwrap_or(0))
+    }
+
     /// Visible posts by id, in one query.
     pub async fn posts_by_ids(&self, ids: &[i64]) -> Result<Vec<Post>, DbErr> {
         if ids.is_empty() {

@@ -190,4 +190,17 @@ async fn mastodon_py_keeps_bookmarks_mutes_blocks_lists_reports_and_follow_reque
     assert_eq!(seen["unread_groups"], 2);
     assert_eq!(seen["groups_after_dismiss"], json!(["mention"]));
     assert_eq!(seen["bad_group_key"], 404);
+
+    assert_eq!(
+        seen["streamed_updates"],
+        json!(["<p>Streamed answer.</p>\n"]),
+        "{seen:#}"
+    );
+    assert_eq!(
+        seen["streamed_notifications"],
+        json!([["mention", "olga"]]),
+        "{seen:#}"
+    );
+    assert_eq!(seen["streaming_health"], "OK");
+    assert_eq!(seen["streaming_anonymous_user"], 401);
 }

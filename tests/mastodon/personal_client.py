@@ -4,6 +4,7 @@
 # status search and Idempotency-Key, followers and following, and pinning threads. It prints what it saw as one JSON object.
 import json
 import os
+import sys
 import time
 
 import requests
@@ -195,4 +196,41 @@ out["unread_groups"] = bert.unread_grouped_notifications_count()
 bert.dismiss_grouped_notification(likes["group_key"])
 out["groups_after_dismiss"] = [g["type"] for g in bert.grouped_notifications()["notification_groups"]]
 out["bad_group_key"] = raw("GET", "/api/v2/notifications/favourite-x-y", os.environ["BERT"])[0]
+
+# The streaming API: bert's user stream hears olga's reply (a status of his community, and a
+# notification), and nothing of sam, whom he mutes.
+from mastodon import StreamListener
+
+
+class Heard(StreamListener):
+    def __init__(self):
+        self.updates = []
+        self.notifications = []
+
+    def on_update(self, status):
+        self.updates.append(status["content"])
+
+    def on_notification(self, notification):
+        self.notifications.append([notification["type"], notification["account"]["acct"]])
+
+
+heard = Heard()
+bert.account_mute(sam_account["id"])
+bert.stream_user(heard, run_async=True)
+time.sleep(1.5)
+sam.status_post("Streamed spam.", in_reply_to_id=thread["id"])
+olga.status_post("Streamed answer.", in_reply_to_id=thread["id"])
+wait_until = time.time() + 20
+while time.time() < wait_until and not (heard.updates and heard.notifications):
+    time.sleep(0.2)
+time.sleep(1.5)
+# Mastodon.py's close() waits for the next keep-alive; the process's exit below ends the
+# stream instead.
+out["streamed_updates"] = heard.updates
+out["streamed_notifications"] = heard.notifications
+out["streaming_health"] = requests.get(BASE + "/api/v1/streaming/health").text
+out["streaming_anonymous_user"] = requests.get(BASE + "/api/v1/streaming/user", timeout=5).status_code
 print(json.dumps(out, default=str))
+# The stream's reader thread ends with the process.
+sys.stdout.flush()
+os._exit(0)

@@ -82,7 +82,7 @@ pub async fn v1(State(state): State<Node>) -> Result<Json<Value>, MastodonError>
         "description": s.instance.description,
         "email": "",
         "version": version(),
-        "urls": {"streaming_api": ""},
+        "urls": {"streaming_api": streaming_url(&state)},
         "stats": {
             "user_count": state.db.count_users().await?,
             "status_count": state.db.local_post_count().await?,
@@ -105,6 +105,16 @@ pub async fn v1(State(state): State<Node>) -> Result<Json<Value>, MastodonError>
     })))
 }
 
+/// Where the streaming API is, as Mastodon names it: the node's own origin with a WebSocket
+/// scheme (apps that stream over server-sent events turn it back into HTTP).
+fn streaming_url(state: &Node) -> String {
+    let base = state.settings.base_url();
+    match base.strip_prefix("https://") {
+        Some(rest) => format!("wss://{rest}"),
+        None => format!("ws://{}", base.trim_start_matches("http://")),
+    }
+}
+
 /// `GET /api/v2/instance`.
 pub async fn v2(State(state): State<Node>) -> Result<Json<Value>, MastodonError> {
     let s = &state.settings;
@@ -121,7 +131,7 @@ pub async fn v2(State(state): State<Node>) -> Result<Json<Value>, MastodonError>
         "icon": [],
         "languages": ["en"],
         "configuration": {
-            "urls": {"streaming": ""},
+            "urls": {"streaming": streaming_url(&state)},
             "vapid": {"public_key": ""},
             "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
             "statuses": statuses_config(),

@@ -14,7 +14,7 @@
 //! describing images, the MediaAttachment entity; `edits`: editing statuses, their history and
 //! source; `grouped`: notifications grouped as Mastodon 4.3 apps read them; `personal`:
 //! bookmarks, mutes and blocks; `lists`: lists and their accounts; `reports`: reports filed
-//! from apps.
+//! from apps; `streaming`: the streaming API over server-sent events.
 
 pub mod accounts;
 pub mod edits;
@@ -29,6 +29,7 @@ pub mod personal;
 pub mod reports;
 pub mod search;
 pub mod statuses;
+pub mod streaming;
 pub mod timelines;
 
 use crate::{error::ApiError, node::Node};
@@ -116,6 +117,22 @@ pub fn router() -> Router<Node> {
             "/api/v1/statuses/{id}/unbookmark",
             post(personal::unbookmark),
         ),
+        ("/api/v1/streaming/health", get(streaming::health)),
+        ("/api/v1/streaming/user", get(streaming::user)),
+        (
+            "/api/v1/streaming/user/notification",
+            get(streaming::user_notifications),
+        ),
+        ("/api/v1/streaming/public", get(streaming::public)),
+        (
+            "/api/v1/streaming/public/local",
+            get(streaming::public_local),
+        ),
+        (
+            "/api/v1/streaming/public/remote",
+            get(streaming::public_remote),
+        ),
+        ("/api/v1/streaming/list", get(streaming::list)),
         ("/api/v1/timelines/home", get(timelines::home)),
         ("/api/v1/timelines/public", get(timelines::public)),
         ("/api/v1/timelines/list/{id}", get(timelines::list)),
