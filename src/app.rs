@@ -210,13 +210,16 @@ async fn serve(
 ) -> std::io::Result<()> {
     use hyper_util::{
         rt::{TokioIo, TokioTimer},
-        server::graceful::GracefulShutdown,
         service::TowerToHyperService,
     };
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(header_timeout);
-    let connections = GracefulShutdown::new();
+    // Each connection is a task that, once the server is closing, finishes its request and
+    // closes. (Written out because hyper-util's graceful watcher does not take connections
+    // that can be upgraded, which the streaming API's WebSocket needs.)
+    let (closing, closing_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -229,23 +232,40 @@ async fn serve(
                     continue;
                 }
             },
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             () = &mut shutdown => break,
         };
         let service = TowerToHyperService::new(router.clone());
-        let connection = connections.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
+        let http = http.clone();
+        let mut closing = closing_rx.clone();
+        connections.spawn(async move {
+            let connection = http
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            let mut connection = std::pin::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                () = async { let _ = closing.wait_for(|c| *c).await; } => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
     }
     info!("shutting down: no new connections");
     drop(listener);
-    if tokio::time::timeout(grace, connections.shutdown())
-        .await
-        .is_err()
+    let _ = closing.send(true);
+    if tokio::time::timeout(grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await
+    .is_err()
     {
         warn!("open connections did not finish in time");
+        connections.abort_all();
     }
     Ok(())
 }

@@ -99,7 +99,22 @@ pub(super) async fn caller(parts: &Parts, state: &Node) -> Result<Caller, ApiErr
 }
 
 async fn bearing(parts: &Parts, state: &Node) -> Result<Bearing, ApiError> {
-    let token = bearer_token(&parts.headers)?;
+    bearing_of(state, bearer_token(&parts.headers)?).await
+}
+
+/// The user behind a token given some other way than the `Authorization` header (the
+/// streaming API's WebSocket takes it from the query or the subprotocol), if it holds `scope`.
+pub async fn caller_for_token(state: &Node, token: &str, scope: &str) -> Result<Caller, ApiError> {
+    match bearing_of(state, token).await? {
+        Bearing::User(caller) if caller.scopes.allows(scope) => Ok(*caller),
+        Bearing::User(_) => Err(ApiError::forbidden(format!(
+            "this token lacks the {scope} scope"
+        ))),
+        Bearing::App(_) => Err(app_only()),
+    }
+}
+
+async fn bearing_of(state: &Node, token: &str) -> Result<Bearing, ApiError> {
     let (user, scopes, app) = match oauth::bearer(state, token).await? {
         Some(Bearer::User { user, scopes, app }) => (user, scopes, app),
         Some(Bearer::App { scopes, .. }) => {
@@ -150,6 +165,11 @@ impl<S: Scope> FromRequestParts<Node> for Auth<S> {
 }
 
 impl<S: Scope> Auth<S> {
+    /// The caller, to keep beyond the request (a stream).
+    pub fn into_caller(self) -> Caller {
+        self.caller
+    }
+
     /// The caller, if its token holds `S` (and it is an administrator where `S` needs one).
     fn checked(caller: Caller) -> Result<Auth<S>, ApiError> {
         if !caller.scopes.allows(S::NAME) {

@@ -1,5 +1,5 @@
 //! Python tools the tests run (aiosmtpd as an SMTP server, authlib as an OAuth client,
-//! Mastodon.py and toot as Mastodon apps), from
+//! Mastodon.py and toot as Mastodon apps, websocket-client for Mastodon.py's streaming), from
 //! one virtualenv under `~/.cache/roundtable-ci/venv`, installed from PyPI on first use
 //! (`.ci/run` installs them too, so a CI run fails early if PyPI is unreachable).
 
@@ -10,15 +10,17 @@ use std::{
 };
 
 /// Every package the tests use, pinned.
-pub const PACKAGES: [&str; 5] = [
+pub const PACKAGES: [&str; 6] = [
     "aiosmtpd==1.4.6",
     "authlib==1.9.6",
     "requests==2.34.2",
     "Mastodon.py==2.3.3",
     "toot==0.52.1",
+    // Mastodon.py's WebSocket streaming.
+    "websocket-client==1.9.2",
 ];
 /// What `PACKAGES` must make importable.
-const IMPORTS: &str = "import aiosmtpd, authlib, requests, mastodon, toot";
+const IMPORTS: &str = "import aiosmtpd, authlib, requests, mastodon, toot, websocket";
 
 static INSTALL: Mutex<()> = Mutex::new(());
 

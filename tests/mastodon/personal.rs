@@ -201,6 +201,23 @@ async fn mastodon_py_keeps_bookmarks_mutes_blocks_lists_reports_and_follow_reque
         json!([["mention", "olga"]]),
         "{seen:#}"
     );
-    assert_eq!(seen["streaming_health"], "OK");
+    assert_eq!(seen["streaming_health"], true);
+    assert_eq!(
+        seen["socket_updates"],
+        json!(["<p>Socket answer.</p>\n"]),
+        "{seen:#}"
+    );
+    assert_eq!(seen["socket_notifications"], json!([["mention", "olga"]]));
+    // The anonymous public stream has both replies (mutes are bert's alone), in order.
+    assert_eq!(
+        seen["socket_public"],
+        json!([
+            [["public:local"], "update", "<p>Socket spam.</p>\n"],
+            [["public:local"], "update", "<p>Socket answer.</p>\n"],
+        ]),
+        "{seen:#}"
+    );
+    assert_eq!(seen["socket_anonymous_user"]["status"], 401, "{seen:#}");
+    assert_eq!(seen["socket_bad_token"], 401);
     assert_eq!(seen["streaming_anonymous_user"], 401);
 }

@@ -226,9 +226,40 @@ while time.time() < wait_until and not (heard.updates and heard.notifications):
 time.sleep(1.5)
 # Mastodon.py's close() waits for the next keep-alive; the process's exit below ends the
 # stream instead.
-out["streamed_updates"] = heard.updates
-out["streamed_notifications"] = heard.notifications
-out["streaming_health"] = requests.get(BASE + "/api/v1/streaming/health").text
+out["streamed_updates"] = list(heard.updates)
+out["streamed_notifications"] = list(heard.notifications)
+out["streaming_health"] = bert.stream_healthy()
+
+# The same over one WebSocket, as web apps stream: Mastodon.py subscribes bert's user stream;
+# an anonymous socket (websocket-client) subscribes the local public stream by message.
+import websocket
+
+socket_heard = Heard()
+handle = bert.stream_open_websocket()
+bert.stream_user(socket_heard, websocket_handle=handle)
+anonymous = websocket.create_connection(BASE.replace("http://", "ws://") + "/api/v1/streaming", timeout=20)
+anonymous.send(json.dumps({"type": "subscribe", "stream": "public:local"}))
+anonymous.send(json.dumps({"type": "subscribe", "stream": "user"}))
+out["socket_anonymous_user"] = json.loads(anonymous.recv())
+time.sleep(1.5)
+sam.status_post("Socket spam.", in_reply_to_id=thread["id"])
+olga.status_post("Socket answer.", in_reply_to_id=thread["id"])
+wait_until = time.time() + 20
+while time.time() < wait_until and not (socket_heard.updates and socket_heard.notifications):
+    time.sleep(0.2)
+time.sleep(1.5)
+out["socket_updates"] = socket_heard.updates
+out["socket_notifications"] = socket_heard.notifications
+public_frames = []
+while len(public_frames) < 2:
+    frame = json.loads(anonymous.recv())
+    public_frames.append([frame["stream"], frame["event"], json.loads(frame["payload"])["content"]])
+out["socket_public"] = public_frames
+try:
+    websocket.create_connection(BASE.replace("http://", "ws://") + "/api/v1/streaming?access_token=nope&stream=user", timeout=5)
+    out["socket_bad_token"] = None
+except websocket.WebSocketBadStatusException as e:
+    out["socket_bad_token"] = e.status_code
 out["streaming_anonymous_user"] = requests.get(BASE + "/api/v1/streaming/user", timeout=5).status_code
 print(json.dumps(out, default=str))
 # The stream's reader thread ends with the process.

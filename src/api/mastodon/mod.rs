@@ -117,6 +117,7 @@ pub fn router() -> Router<Node> {
             "/api/v1/statuses/{id}/unbookmark",
             post(personal::unbookmark),
         ),
+        ("/api/v1/streaming", get(streaming::socket)),
         ("/api/v1/streaming/health", get(streaming::health)),
         ("/api/v1/streaming/user", get(streaming::user)),
         (

@@ -1,6 +1,7 @@
-//! The streaming API over server-sent events (`/api/v1/streaming/…`): `user` (new statuses
-//! of the caller's communities as `update`, new notifications as `notification`),
-//! `user/notification`, `public` (`/local`, `/remote`) and `list?list=ID`.
+//! The streaming API, over server-sent events (`/api/v1/streaming/…`) and over one WebSocket
+//! (`/api/v1/streaming`, several streams per connection): `user` (new statuses of the
+//! caller's communities as `update`, new notifications as `notification`),
+//! `user:notification`, `public` (`:local`, `:remote`) and `list`.
 //!
 //! A stream reads the database, not an in-process bus: every `POLL` it asks for the posts
 //! and notifications after the last ones it sent — the same queries as the timelines and
@@ -13,19 +14,22 @@ use super::{
     statuses, MastodonError,
 };
 use crate::{
-    api::{Auth, Read},
+    api::{Auth, Caller, Read},
     db::mastodon::{Timeline, Window},
     node::Node,
     service::notifications::{note_id, Kind},
     web::Q,
 };
 use axum::{
-    extract::State,
+    extract::{
+        ws::{Message, WebSocket, WebSocketUpgrade},
+        State,
+    },
     response::sse::{Event, KeepAlive, Sse},
 };
 use futures_util::stream;
 use serde::Deserialize;
-use std::{collections::VecDeque, convert::Infallible, time::Duration};
+use std::{collections::VecDeque, convert::Infallible, sync::Arc, time::Duration};
 use tracing::warn;
 
 /// How often a stream looks for what is new.
@@ -43,21 +47,23 @@ enum Posts {
     List(i64),
 }
 
+/// One stream: what it sends, and how far it has sent.
 struct Feed {
     state: Node,
-    auth: Option<Auth<Read>>,
+    auth: Option<Arc<Caller>>,
     posts: Posts,
     notifications: bool,
     last_post: i64,
     last_note: i64,
-    pending: VecDeque<Event>,
+    /// Events not yet sent: the event's name and its payload (JSON).
+    pending: VecDeque<(&'static str, String)>,
     stop: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Feed {
     async fn start(
         state: Node,
-        auth: Option<Auth<Read>>,
+        auth: Option<Arc<Caller>>,
         posts: Posts,
         notifications: bool,
     ) -> Result<Feed, MastodonError> {
@@ -134,8 +140,7 @@ impl Feed {
         let posts = statuses::readable_page(state, caller, posts).await?;
         let viewer = caller.map(|c| &c.member);
         for status in statuses::render(state, viewer, &posts).await? {
-            self.pending
-                .push_back(Event::default().event("update").data(status.to_string()));
+            self.pending.push_back(("update", status.to_string()));
         }
         Ok(())
     }
@@ -153,20 +158,27 @@ impl Feed {
         }
         notes.reverse();
         for entity in notifications::render(&self.state, caller, &notes, &posts).await? {
-            self.pending.push_back(
-                Event::default()
-                    .event("notification")
-                    .data(entity.to_string()),
-            );
+            self.pending.push_back(("notification", entity.to_string()));
         }
         Ok(())
     }
 
-    /// The next event, waiting for one; none once the node stops.
+    /// Looks for what is new, once.
+    async fn look(&mut self) {
+        let looked = match self.new_posts().await {
+            Ok(()) => self.new_notifications().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = looked {
+            warn!(error = %e.message, "a stream could not read what is new");
+        }
+    }
+
+    /// The next server-sent event, waiting for one; none once the node stops.
     async fn next(mut self) -> Option<(Result<Event, Infallible>, Feed)> {
         loop {
-            if let Some(event) = self.pending.pop_front() {
-                return Some((Ok(event), self));
+            if let Some((name, payload)) = self.pending.pop_front() {
+                return Some((Ok(Event::default().event(name).data(payload)), self));
             }
             if *self.stop.borrow() {
                 return None;
@@ -175,13 +187,7 @@ impl Feed {
                 () = tokio::time::sleep(POLL) => {}
                 _ = self.stop.changed() => return None,
             }
-            let looked = match self.new_posts().await {
-                Ok(()) => self.new_notifications().await,
-                Err(e) => Err(e),
-            };
-            if let Err(e) = looked {
-                warn!(error = %e.message, "a stream could not read what is new");
-            }
+            self.look().await;
         }
     }
 }
@@ -196,6 +202,7 @@ async fn open(
     posts: Posts,
     notifications: bool,
 ) -> Result<Events, MastodonError> {
+    let auth = auth.map(|a| Arc::new(a.into_caller()));
     let feed = Feed::start(state, auth, posts, notifications).await?;
     let events: stream::BoxStream<'static, _> = Box::pin(stream::unfold(feed, Feed::next));
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
@@ -278,4 +285,212 @@ pub async fn list(
 ) -> Result<Events, MastodonError> {
     let list = super::lists::owned(&state, &auth, &q.list).await?;
     open(state, Some(auth), Posts::List(list.id), false).await
+}
+
+/// The most streams one WebSocket carries.
+const MAX_SUBSCRIPTIONS: usize = 16;
+
+/// What a stream name (and its `list` parameter) asks for: the statuses, whether
+/// notifications come too, and the `stream` array events carry.
+async fn subscription(
+    state: &Node,
+    caller: Option<&Caller>,
+    stream: &str,
+    list: Option<&str>,
+) -> Result<(Posts, bool, Vec<String>), MastodonError> {
+    let signed_in =
+        || caller.ok_or_else(|| MastodonError::unauthorized("this stream needs an access token"));
+    let name = vec![stream.to_string()];
+    Ok(match stream {
+        "user" => {
+            signed_in()?;
+            (Posts::Home, true, name)
+        }
+        "user:notification" => {
+            signed_in()?;
+            (Posts::None, true, name)
+        }
+        "public" => (
+            Posts::Public {
+                local: true,
+                remote: true,
+            },
+            false,
+            name,
+        ),
+        "public:local" => (
+            Posts::Public {
+                local: true,
+                remote: false,
+            },
+            false,
+            name,
+        ),
+        "public:remote" => (
+            Posts::Public {
+                local: false,
+                remote: true,
+            },
+            false,
+            name,
+        ),
+        "list" => {
+            let list = super::lists::owned(state, signed_in()?, list.unwrap_or_default()).await?;
+            (
+                Posts::List(list.id),
+                false,
+                vec!["list".into(), list.id.to_string()],
+            )
+        }
+        other => {
+            return Err(MastodonError::bad_request(format!(
+                "unknown stream {other:?}: this node streams user, user:notification, public, \
+                 public:local, public:remote and list"
+            )))
+        }
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SocketQuery {
+    access_token: Option<String>,
+    stream: Option<String>,
+    list: Option<String>,
+}
+
+/// `GET /api/v1/streaming` upgraded to a WebSocket: the token comes in the `Authorization`
+/// header, the `access_token` parameter or the `Sec-WebSocket-Protocol` header; `stream=…`
+/// subscribes at once, and `{"type": "subscribe" | "unsubscribe", "stream": …, "list": …}`
+/// messages change the subscriptions. Events are `{"stream": […], "event", "payload"}`.
+pub async fn socket(
+    State(state): State<Node>,
+    headers: axum::http::HeaderMap,
+    Q(q): Q<SocketQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Result<axum::response::Response, MastodonError> {
+    let protocol = headers
+        .get(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty());
+    let token = crate::api::bearer_token(&headers)
+        .ok()
+        .map(str::to_string)
+        .or(q.access_token.clone())
+        .or(protocol.clone());
+    let caller = match &token {
+        Some(t) => Some(Arc::new(
+            crate::api::caller_for_token(&state, t, "read").await?,
+        )),
+        None => None,
+    };
+    let mut feeds = Vec::new();
+    if let Some(stream) = q.stream.as_deref().filter(|s| !s.is_empty()) {
+        let (posts, notes, name) =
+            subscription(&state, caller.as_deref(), stream, q.list.as_deref()).await?;
+        feeds.push((
+            name,
+            Feed::start(state.clone(), caller.clone(), posts, notes).await?,
+        ));
+    }
+    let upgrade = match protocol.filter(|p| token.as_deref() == Some(p.as_str())) {
+        Some(p) => upgrade.protocols([p]),
+        None => upgrade,
+    };
+    Ok(upgrade.on_upgrade(move |socket| carry(state, caller, socket, feeds)))
+}
+
+/// Serves one WebSocket until the app closes it or the node stops.
+async fn carry(
+    state: Node,
+    caller: Option<Arc<Caller>>,
+    mut socket: WebSocket,
+    mut feeds: Vec<(Vec<String>, Feed)>,
+) {
+    let mut stop = state.stopping.subscribe();
+    let mut tick = tokio::time::interval(POLL);
+    loop {
+        tokio::select! {
+            message = socket.recv() => {
+                let text = match message {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                    Some(Ok(_)) => continue,
+                };
+                let answer = change(&state, caller.as_ref(), &mut feeds, text.as_str()).await;
+                if let Err(e) = answer {
+                    let error = serde_json::json!({"error": e.message, "status": e.status.as_u16()});
+                    if socket.send(Message::Text(error.to_string().into())).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            _ = tick.tick() => {
+                for (name, feed) in feeds.iter_mut() {
+                    feed.look().await;
+                    while let Some((event, payload)) = feed.pending.pop_front() {
+                        let frame = serde_json::json!({"stream": name, "event": event, "payload": payload});
+                        if socket.send(Message::Text(frame.to_string().into())).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            _ = stop.changed() => break,
+        }
+    }
+    let _ = socket.send(Message::Close(None)).await;
+}
+
+#[derive(Deserialize)]
+struct Change {
+    #[serde(rename = "type")]
+    kind: String,
+    stream: String,
+    #[serde(default)]
+    list: Option<serde_json::Value>,
+}
+
+/// A subscribe or unsubscribe message.
+async fn change(
+    state: &Node,
+    caller: Option<&Arc<Caller>>,
+    feeds: &mut Vec<(Vec<String>, Feed)>,
+    text: &str,
+) -> Result<(), MastodonError> {
+    let change: Change = serde_json::from_str(text)
+        .map_err(|e| MastodonError::bad_request(format!("malformed message: {e}")))?;
+    let list = change.list.as_ref().map(|l| match l {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    });
+    let (posts, notes, name) = subscription(
+        state,
+        caller.map(|c| c.as_ref()),
+        &change.stream,
+        list.as_deref(),
+    )
+    .await?;
+    match change.kind.as_str() {
+        "subscribe" => {
+            if feeds.iter().any(|(n, _)| *n == name) {
+                return Ok(());
+            }
+            if feeds.len() >= MAX_SUBSCRIPTIONS {
+                return Err(MastodonError::unprocessable(format!(
+                    "a connection carries at most {MAX_SUBSCRIPTIONS} streams"
+                )));
+            }
+            let feed = Feed::start(state.clone(), caller.cloned(), posts, notes).await?;
+            feeds.push((name, feed));
+        }
+        "unsubscribe" => feeds.retain(|(n, _)| *n != name),
+        other => {
+            return Err(MastodonError::bad_request(format!(
+                "unknown message type {other:?}: subscribe or unsubscribe"
+            )))
+        }
+    }
+    Ok(())
 }
