@@ -71,8 +71,6 @@ pub struct InsightRows {
     pub threads: Vec<ThreadRow>,
     /// Replies written in the window (visible ones), to any thread.
     pub replies: Vec<ReplyRow>,
-    /// Replies written before the window's end to the threads opened in it.
-    pub thread_replies: Vec<ReplyRow>,
     /// Accepted members: actor and when they joined (every member: the organizations taking
     /// part are counted at the window's end).
     pub members: Vec<(String, i64)>,
@@ -99,7 +97,7 @@ fn reply_row(r: &QueryResult) -> Result<ReplyRow, DbErr> {
 }
 
 impl Db {
-    /// The rows of `community`'s insights over `[from, to)`: nine queries.
+    /// The rows of `community`'s insights over `[from, to)`: eight queries.
     pub async fn insight_rows(
         &self,
         community: &str,
@@ -146,19 +144,6 @@ impl Db {
             ))
             .await?;
         let replies = rows.iter().map(reply_row).collect::<Result<Vec<_>, _>>()?;
-        let rows = conn
-            .query_all_raw(sql(
-                backend,
-                "SELECT p.id, p.author, p.published, p.thread_id, t.author AS thread_author \
-                 FROM posts t JOIN posts p ON p.thread_id = t.id \
-                 WHERE t.community = $1 AND t.published >= $2 AND t.published < $3 \
-                   AND t.thread_id IS NULL AND t.deleted = $4 AND t.removed_reason IS NULL \
-                   AND p.published < $3 AND p.deleted = $4 AND p.removed_reason IS NULL \
-                 ORDER BY p.published, p.id",
-                window(),
-            ))
-            .await?;
-        let thread_replies = rows.iter().map(reply_row).collect::<Result<Vec<_>, _>>()?;
         let rows = conn
             .query_all_raw(sql(
                 backend,
@@ -280,7 +265,6 @@ impl Db {
         Ok(InsightRows {
             threads,
             replies,
-            thread_replies,
             members,
             revisions,
             articles,

@@ -81,7 +81,12 @@ async fn fill(olga: &ApiUser, ann: &ApiUser, s: &Sizes, tag: &str) -> Vec<String
     }
     // A solved thread: the owner (a moderator) marks its first reply as the answer.
     if let Some((thread, reply)) = &first_reply {
-        ok(olga, &format!("/threads/{thread}/answer"), json!({"reply": reply})).await;
+        ok(
+            olga,
+            &format!("/threads/{thread}/answer"),
+            json!({"reply": reply}),
+        )
+        .await;
     }
     for a in 0..s.articles {
         let created = ok(

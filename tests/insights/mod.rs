@@ -4,4 +4,5 @@
 //! three-node scenario whose every figure is computed by hand.
 
 mod figures;
+mod scale;
 mod solved;

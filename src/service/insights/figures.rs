@@ -5,7 +5,7 @@ use crate::activitypub::{actors::host_of, objects::rfc3339};
 use crate::db::insights::{InsightRows, ReplyRow};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Weekday};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use url::Url;
 
 /// How long a question may wait before it counts as unanswered.
@@ -172,6 +172,32 @@ pub fn node_of(actor: &str) -> String {
     Url::parse(actor).map(|u| host_of(&u)).unwrap_or_default()
 }
 
+/// The node of every actor the rows name, each parsed once.
+struct Nodes<'a>(HashMap<&'a str, String>);
+
+impl<'a> Nodes<'a> {
+    fn of_rows(rows: &'a InsightRows) -> Nodes<'a> {
+        let actors = rows
+            .members
+            .iter()
+            .map(|(a, _)| a.as_str())
+            .chain(rows.threads.iter().map(|t| t.author.as_str()))
+            .chain(rows.replies.iter().map(|r| r.author.as_str()))
+            .chain(rows.replies.iter().map(|r| r.thread_author.as_str()))
+            .chain(rows.revisions.iter().map(|r| r.author.as_str()))
+            .chain(rows.rsvps.iter().map(|r| r.actor.as_str()));
+        let mut map = HashMap::new();
+        for actor in actors {
+            map.entry(actor).or_insert_with(|| node_of(actor));
+        }
+        Nodes(map)
+    }
+
+    fn of(&self, actor: &str) -> &str {
+        self.0.get(actor).map(String::as_str).unwrap_or_default()
+    }
+}
+
 fn share(part: usize, whole: usize) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
@@ -210,6 +236,7 @@ pub(super) fn from_rows(
     now: i64,
 ) -> Insights {
     let in_window = |t: i64| t >= window.from && t < window.to;
+    let nodes = Nodes::of_rows(rows);
     Insights {
         community: community.to_string(),
         window: WindowInfo {
@@ -217,21 +244,21 @@ pub(super) fn from_rows(
             from: rfc3339(window.from),
             to: rfc3339(window.to),
         },
-        organizations: organizations(window, rows),
-        exchange: exchange(&rows.replies),
+        organizations: organizations(window, rows, &nodes),
+        exchange: exchange(&rows.replies, &nodes),
         questions: questions(window, rows),
         hero_risk: hero_risk(&rows.replies),
-        knowledge: knowledge(window, rows),
+        knowledge: knowledge(window, rows, &nodes),
         newcomers: newcomers(rows, &in_window),
-        events: events(window, rows, now),
+        events: events(window, rows, now, &nodes),
         rhythm: rhythm(window, rows, &in_window),
     }
 }
 
-fn organizations(window: &Window, rows: &InsightRows) -> Organizations {
+fn organizations(window: &Window, rows: &InsightRows, nodes: &Nodes) -> Organizations {
     // Per node: members, threads, replies, edits, RSVPs.
-    let mut counts: BTreeMap<String, [usize; 5]> = BTreeMap::new();
-    let mut add = |actor: &str, kind: usize| counts.entry(node_of(actor)).or_default()[kind] += 1;
+    let mut counts: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
+    let mut add = |actor: &str, kind: usize| counts.entry(nodes.of(actor)).or_default()[kind] += 1;
     for (actor, joined) in &rows.members {
         if *joined < window.to {
             add(actor, 0);
@@ -247,10 +274,10 @@ fn organizations(window: &Window, rows: &InsightRows) -> Organizations {
         rows.revisions.len(),
         rows.rsvps.len(),
     ];
-    let nodes: Vec<NodeShare> = counts
+    let shares: Vec<NodeShare> = counts
         .into_iter()
         .map(|(node, c)| NodeShare {
-            node,
+            node: node.to_string(),
             members: c[0],
             threads: c[1],
             replies: c[2],
@@ -263,20 +290,20 @@ fn organizations(window: &Window, rows: &InsightRows) -> Organizations {
         })
         .collect();
     Organizations {
-        member_nodes: nodes.iter().filter(|n| n.members > 0).count(),
-        contributing_nodes: nodes
+        member_nodes: shares.iter().filter(|n| n.members > 0).count(),
+        contributing_nodes: shares
             .iter()
             .filter(|n| n.threads + n.replies + n.edits + n.rsvps > 0)
             .count(),
-        nodes,
+        nodes: shares,
     }
 }
 
-fn exchange(replies: &[ReplyRow]) -> Exchange {
-    let mut matrix: BTreeMap<(String, String), usize> = BTreeMap::new();
+fn exchange(replies: &[ReplyRow], nodes: &Nodes) -> Exchange {
+    let mut matrix: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     let mut cross = 0;
     for r in replies {
-        let (from, to) = (node_of(&r.author), node_of(&r.thread_author));
+        let (from, to) = (nodes.of(&r.author), nodes.of(&r.thread_author));
         if from != to {
             cross += 1;
         }
@@ -288,16 +315,27 @@ fn exchange(replies: &[ReplyRow]) -> Exchange {
         cross_node_share: share(cross, replies.len()),
         matrix: matrix
             .into_iter()
-            .map(|((from, to), replies)| Cell { from, to, replies })
+            .map(|((from, to), replies)| Cell {
+                from: from.to_string(),
+                to: to.to_string(),
+                replies,
+            })
             .collect(),
     }
 }
 
 fn questions(window: &Window, rows: &InsightRows) -> Questions {
-    // The replies are ordered by time: the first one by someone else is the first answer.
+    // A reply to a thread opened in the window was written in the window too (after the
+    // thread, before the window's end). The replies are ordered by time: the first one by
+    // someone else is the first answer.
+    let opened: HashSet<i64> = rows.threads.iter().map(|t| t.id).collect();
     let mut first: HashMap<i64, i64> = HashMap::new();
     let mut published: HashMap<i64, i64> = HashMap::new();
-    for r in &rows.thread_replies {
+    for r in rows
+        .replies
+        .iter()
+        .filter(|r| opened.contains(&r.thread_id))
+    {
         published.insert(r.id, r.published);
         if r.author != r.thread_author {
             first.entry(r.thread_id).or_insert(r.published);
@@ -376,7 +414,7 @@ fn hero_risk(replies: &[ReplyRow]) -> HeroRisk {
     }
 }
 
-fn knowledge(window: &Window, rows: &InsightRows) -> Knowledge {
+fn knowledge(window: &Window, rows: &InsightRows, nodes: &Nodes) -> Knowledge {
     let edited: BTreeSet<i64> = rows
         .revisions
         .iter()
@@ -384,7 +422,7 @@ fn knowledge(window: &Window, rows: &InsightRows) -> Knowledge {
         .map(|r| r.article_id)
         .collect();
     let editors: BTreeSet<&str> = rows.revisions.iter().map(|r| r.author.as_str()).collect();
-    let editing_nodes: BTreeSet<String> = editors.iter().map(|a| node_of(a)).collect();
+    let editing_nodes: BTreeSet<&str> = editors.iter().map(|a| nodes.of(a)).collect();
     let overdue = rows
         .articles
         .iter()
@@ -470,7 +508,7 @@ fn newcomers(rows: &InsightRows, in_window: &dyn Fn(i64) -> bool) -> Newcomers {
     }
 }
 
-fn events(window: &Window, rows: &InsightRows, now: i64) -> Events {
+fn events(window: &Window, rows: &InsightRows, now: i64, nodes: &Nodes) -> Events {
     let held: HashMap<i64, Option<i32>> = rows
         .events
         .iter()
@@ -495,7 +533,7 @@ fn events(window: &Window, rows: &InsightRows, now: i64) -> Events {
         .iter()
         .filter(|r| held.get(&r.event_id).is_some_and(|c| c.is_some()))
         .count();
-    let nodes: BTreeSet<String> = going.iter().map(|r| node_of(&r.actor)).collect();
+    let attending: BTreeSet<&str> = going.iter().map(|r| nodes.of(&r.actor)).collect();
     Events {
         held: held.len(),
         attendance: going.len(),
@@ -503,7 +541,7 @@ fn events(window: &Window, rows: &InsightRows, now: i64) -> Events {
         attendance_with_capacity: with_capacity,
         capacity_share: share(with_capacity, capacity),
         repeat_attendees: per_actor.values().filter(|n| **n >= 2).count(),
-        attending_nodes: nodes.len(),
+        attending_nodes: attending.len(),
     }
 }
 
