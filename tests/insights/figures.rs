@@ -521,6 +521,8 @@ async fn every_figure_of_a_seeded_three_node_month() {
         ]
     );
 
+    the_page_draws_the_same_figures(&t.alpha, q1.id, r1.id).await;
+
     // A member elsewhere reads the same figures from its own node's copy, which holds none of
     // the seeded rows: it says so with zeros, not errors.
     let (status, other) = t
@@ -532,4 +534,127 @@ async fn every_figure_of_a_seeded_three_node_month() {
         .await;
     assert_eq!(status, 200, "{other}");
     assert_eq!(other["questions"]["opened"], 0, "{other}");
+}
+
+/// The insights page of the same month, over HTTP as a browser reads it: the SVG charts carry
+/// the figures, the findings say them in words, and the CSV parses back to them.
+async fn the_page_draws_the_same_figures(alpha: &crate::harness::Node, q1: i64, r1: i64) {
+    use crate::harness::browser::Browser;
+    let password = "correct horse battery staple";
+    roundtable::service::accounts::create_user(&alpha.state.db, "wes", Some(password), false)
+        .await
+        .expect("user");
+    let visitor = Browser::new(alpha.addr.port());
+    let window = "from=2026-03-02&to=2026-03-29";
+    let page = visitor
+        .get(&format!("/communities/practice/insights?{window}"))
+        .await;
+    assert_eq!(page.status, 303, "visitors are sent to sign in");
+    let wes = Browser::new(alpha.addr.port());
+    assert_eq!(wes.sign_in("wes", password).await.status, 303);
+    let page = wes
+        .get(&format!("/communities/practice/insights?{window}"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for (week, n) in [
+        ("2026-W10", 13),
+        ("2026-W11", 5),
+        ("2026-W12", 4),
+        ("2026-W13", 1),
+    ] {
+        let bar = format!("data-week=\"{week}\" data-value=\"{n}\"");
+        assert!(page.body.contains(&bar), "{bar} in {}", page.body);
+    }
+    // The tallest week fills the chart (160 px), the others in proportion: 5 of 13 → 61 px.
+    assert!(page.body.contains("height=\"160\""), "{}", page.body);
+    assert!(page.body.contains("height=\"61\""), "{}", page.body);
+    for text in [
+        "5 questions opened, 3 answered by someone else, 2 solved.",
+        "2 questions waited more than a week for an answer.",
+        "50 % of answers come from one member; 1 member gave half of them.",
+        "75 % of replies cross organizations (6 of 8).",
+        "1 article is overdue for review.",
+        "2 of 3 newcomers contributed.",
+    ] {
+        assert!(page.body.contains(text), "{text} in {}", page.body);
+    }
+    let csv = wes
+        .get(&format!(
+            "/communities/practice/insights.csv?table=rhythm&{window}"
+        ))
+        .await;
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    assert!(
+        csv.content_type.starts_with("text/csv"),
+        "{}",
+        csv.content_type
+    );
+    let rows: Vec<Vec<&str>> = csv.body.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["week", "starts", "contributions"],
+            vec!["2026-W10", "2026-03-02", "13"],
+            vec!["2026-W11", "2026-03-09", "5"],
+            vec!["2026-W12", "2026-03-16", "4"],
+            vec!["2026-W13", "2026-03-23", "1"],
+        ]
+    );
+    let csv = wes
+        .get(&format!(
+            "/communities/practice/insights.csv?table=summary&{window}"
+        ))
+        .await;
+    let summary: BTreeMap<&str, &str> = csv
+        .body
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(','))
+        .collect();
+    assert_eq!(summary.get("questions_solved"), Some(&"2"), "{}", csv.body);
+    assert_eq!(
+        summary.get("first_answer_p90_secs"),
+        Some(&"864000"),
+        "{}",
+        csv.body
+    );
+    assert_eq!(
+        summary.get("median_days_since_review"),
+        Some(&"25.5"),
+        "{}",
+        csv.body
+    );
+    let bad = wes
+        .get(&format!(
+            "/communities/practice/insights.csv?table=nope&{window}"
+        ))
+        .await;
+    assert_eq!(bad.status, 400);
+    // The solved thread: a badge, its answer highlighted; wes neither wrote it nor moderates,
+    // so no button to change the mark.
+    let thread = wes.get(&format!("/threads/{q1}")).await;
+    assert_eq!(thread.status, 200, "{}", thread.body);
+    assert!(
+        thread.body.contains("tag ok solved\">solved"),
+        "{}",
+        thread.body
+    );
+    assert!(
+        thread.body.contains(&format!("answer\" id=\"r{r1}\"")),
+        "{}",
+        thread.body
+    );
+    assert!(thread.body.contains("Accepted answer"), "{}", thread.body);
+    assert!(
+        !thread.body.contains("Mark as the answer"),
+        "{}",
+        thread.body
+    );
+    let list = wes.get("/communities/practice").await;
+    assert!(list.body.contains(">solved</span>"), "{}", list.body);
+    assert!(
+        list.body.contains("/insights\">Insights</a>"),
+        "{}",
+        list.body
+    );
 }
