@@ -204,6 +204,35 @@ async fn insights_of_a_members_community_are_for_members_and_bad_windows_are_400
         assert!(body["error"].is_string(), "{body}");
         assert!(body.get("questions").is_none(), "{body}");
     }
+    // The page and its CSV too: a signed-in non-member is refused as on the community's
+    // other pages, and nothing of the figures shows.
+    let password = "correct horse battery staple";
+    roundtable::service::accounts::create_user(&node.state.db, "stan", Some(password), false)
+        .await
+        .expect("user");
+    let stan = crate::harness::browser::Browser::new(node.addr.port());
+    assert_eq!(stan.sign_in("stan", password).await.status, 303);
+    let community = stan.get("/communities/board").await;
+    assert!(
+        !community.body.contains("/insights\""),
+        "{}",
+        community.body
+    );
+    for path in [
+        "/communities/board/insights",
+        "/communities/board/insights.csv?table=summary",
+        "/communities/board/insights.csv?table=unanswered",
+    ] {
+        let page = stan.get(path).await;
+        assert!(
+            matches!(page.status, 403 | 404),
+            "{path}: {} {}",
+            page.status,
+            page.body
+        );
+        assert!(!page.body.contains("Budget"), "{path}: {}", page.body);
+        assert!(!page.body.contains("questions"), "{path}: {}", page.body);
+    }
     for query in [
         "window=7d",
         "window=",
