@@ -457,3 +457,67 @@ pub async fn csv(
     )
         .into_response())
 }
+
+/// One community in the administrators' overview.
+pub struct OverviewRow {
+    pub href: String,
+    pub title: String,
+    pub figures: Insights,
+    pub cross_percent: usize,
+    pub top1_percent: usize,
+}
+
+#[derive(Template)]
+#[template(path = "ui/insights_overview.html")]
+struct OverviewPage {
+    title: String,
+    signed_in: Option<String>,
+    window_label: String,
+    rows: Vec<OverviewRow>,
+}
+
+/// `GET /admin/insights`: every community of this node side by side (administrators only;
+/// one computation per community, at most the directory's length).
+pub async fn overview(
+    State(state): State<Node>,
+    browser: Browser,
+    Query(q): Query<InsightsQuery>,
+) -> PageResult {
+    let Some(me) = member_of(&browser) else {
+        return Ok(to_sign_in("/admin/insights"));
+    };
+    if !me.user.is_admin {
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            "Only the node's administrators see this page.".into(),
+        ));
+    }
+    let window = window_of(&q)?;
+    let (names, _) = state
+        .db
+        .community_directory(&state.settings.base_url(), None)
+        .await?;
+    let mut rows = Vec::new();
+    for name in names {
+        // The directory names this node's communities by id.
+        let Some(view) = svc::known(&state, &name).await? else {
+            continue;
+        };
+        let figures = insights::compute(&state, &view.ap_id, &window).await?;
+        rows.push(OverviewRow {
+            href: format!("{}/insights", community_href(&view)),
+            title: view.title.clone(),
+            cross_percent: percent(figures.exchange.cross_node_share),
+            top1_percent: percent(figures.hero_risk.top1_share),
+            figures,
+        });
+    }
+    let page = OverviewPage {
+        title: "Insights of every community".into(),
+        signed_in: Some(me.actor.name),
+        window_label: window.label,
+        rows,
+    };
+    Ok(render(StatusCode::OK, &page))
+}

@@ -219,6 +219,7 @@ pub fn router(state: &Node) -> Router<Node> {
         .route("/people/{handle}", get(people::person))
         .route("/search", get(search::search))
         .route("/admin", get(admin::page).post(admin::act))
+        .route("/admin/insights", get(insights::overview))
         .route(
             "/communities/{handle}/events/new",
             get(events::new_event_page).post(events::create_event),

@@ -650,6 +650,19 @@ async fn the_page_draws_the_same_figures(alpha: &crate::harness::Node, q1: i64, 
         "{}",
         thread.body
     );
+    // The administrators' overview puts the month of `practice` beside the node's other
+    // communities; others are refused it.
+    assert_eq!(wes.get("/admin/insights").await.status, 403);
+    roundtable::service::accounts::create_user(&alpha.state.db, "ada", Some(password), true)
+        .await
+        .expect("admin");
+    let ada = Browser::new(alpha.addr.port());
+    assert_eq!(ada.sign_in("ada", password).await.status, 303);
+    let overview = ada.get(&format!("/admin/insights?{window}")).await;
+    assert_eq!(overview.status, 200, "{}", overview.body);
+    let row = "<td>3</td><td>3</td><td>5</td><td>2</td><td>2</td><td>75 %</td><td>50 %</td>\
+               <td>1</td><td>3</td><td>2</td>";
+    assert!(overview.body.contains(row), "{}", overview.body);
     let list = wes.get("/communities/practice").await;
     assert!(list.body.contains(">solved</span>"), "{}", list.body);
     assert!(
