@@ -4,5 +4,6 @@
 //! three-node scenario whose every figure is computed by hand.
 
 mod figures;
+mod pages;
 mod scale;
 mod solved;
