@@ -169,6 +169,41 @@ async fn a_marked_answer_shows_as_solved_on_every_node_and_in_their_insights() {
         )
         .await;
     }
+
+    // gina, made a moderator, marks her reply again from gamma: a moderator elsewhere may
+    // mark someone else's thread, through the community's node.
+    let (_, members) = t.olga.get("/communities/practice/members").await;
+    let gina_member = members["members"]
+        .as_array()
+        .and_then(|m| {
+            m.iter()
+                .find(|m| m["actor"]["ap_id"] == t.gina.ap_id().as_str())
+        })
+        .map(|m| m["id"].clone())
+        .expect("gina is a member");
+    let (status, body) = t
+        .olga
+        .post(
+            &format!("/communities/practice/members/{gina_member}/role"),
+            json!({"role": "moderator"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    eventually(WAIT, "gamma knows gina moderates", || async {
+        let (_, c) = t.gina.get(&format!("/communities/{}", t.handle)).await;
+        (c["membership"]["role"] == "moderator").then_some(())
+    })
+    .await;
+    let on_gamma = thread_with(&t.gina, &t.handle, &thread_ap, &[&answer_ap]).await;
+    let (status, body) = t
+        .gina
+        .post(
+            &format!("/threads/{}/answer", on_gamma["id"]),
+            json!({"reply": reply_id(&on_gamma, &answer_ap)}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    everywhere(&t, &thread_ap, Some(&answer_ap)).await;
 }
 
 #[tokio::test]
