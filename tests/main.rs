@@ -8,6 +8,7 @@ mod discussions;
 mod events;
 mod foundation;
 mod harness;
+mod insights;
 mod mastodon;
 mod partners;
 mod security;

@@ -31,6 +31,7 @@ mod m20261207_000032_notifications;
 mod m20261207_000033_email_change;
 mod m20261207_000034_delivery_hosts;
 mod m20261207_000035_community_stream;
+mod m20261207_000036_insights;
 mod m20261207_000038_member_lists;
 
 pub struct Migrator;
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000033_email_change::Migration),
             Box::new(m20261207_000034_delivery_hosts::Migration),
             Box::new(m20261207_000035_community_stream::Migration),
+            Box::new(m20261207_000036_insights::Migration),
             Box::new(m20261207_000038_member_lists::Migration),
         ]
     }

@@ -560,3 +560,34 @@ mod addressing_tests {
         );
     }
 }
+
+/// The extension property of a thread's `Page` naming the reply marked as its answer (`null`
+/// when unmarked), in Roundtable's namespace; other software ignores it.
+pub const ANSWER_PROPERTY: &str = "roundtable:answer";
+
+/// A thread's document as an answer mark carries it: `doc` with [`ANSWER_PROPERTY`] set to
+/// `answer` (or `null`), the namespace added to its context, and no proof (the mark is the
+/// community's word, not the author's).
+pub fn with_answer(mut doc: Value, answer: Option<&str>) -> Value {
+    if let Some(fields) = doc.as_object_mut() {
+        fields.remove("proof");
+        fields.insert(ANSWER_PROPERTY.into(), json!(answer));
+        let context = fields.entry("@context").or_insert_with(context);
+        let extension = json!({"roundtable": "urn:roundtable:"});
+        match context {
+            Value::Array(items) => items.push(extension),
+            other => *other = json!([other.clone(), extension]),
+        }
+    }
+    doc
+}
+
+/// What a `Page` says about its thread's answer: nothing (`None`, an ordinary edit), unmarked
+/// (`Some(None)`), or the reply's id. A value that is neither `null` nor a URL says nothing.
+pub fn answer_mark(doc: &Value) -> Option<Option<Url>> {
+    match doc.get(ANSWER_PROPERTY)? {
+        Value::Null => Some(None),
+        Value::String(s) => Url::parse(s).ok().map(Some),
+        _ => None,
+    }
+}

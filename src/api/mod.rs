@@ -8,6 +8,7 @@
 mod admin;
 mod articles;
 pub(crate) mod events;
+mod insights;
 pub mod mastodon;
 pub(crate) mod oauth;
 mod openapi;
@@ -97,6 +98,11 @@ pub fn router() -> Router<Node> {
         .route("/threads/{id}/remove", post(remove))
         .route("/threads/{id}/lock", post(lock))
         .route("/threads/{id}/pin", post(pin))
+        .route(
+            "/threads/{id}/answer",
+            post(mark_answer).delete(unmark_answer),
+        )
+        .route("/communities/{handle}/insights", get(insights::get))
         .route(
             "/replies/{id}",
             get(get_reply).patch(edit_post).delete(delete_post),

@@ -1,4 +1,4 @@
-//! Threads and replies: read, reply, edit, delete, like, remove, lock, pin.
+//! Threads and replies: read, reply, edit, delete, like, remove, lock, pin, mark the answer.
 
 use super::*;
 
@@ -292,4 +292,43 @@ pub(super) async fn pin(
 ) -> Result<Json<Value>, ApiError> {
     let req: PinBody = parse_body(&body)?;
     set_flags(&state, &auth, &id, None, Some(req.pinned.unwrap_or(true))).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AnswerBody {
+    /// The reply (its local id) that answers the thread.
+    reply: i64,
+}
+
+/// The thread's author or a moderator marks one of its replies as the answer.
+pub(super) async fn mark_answer(
+    State(state): State<Node>,
+    auth: Auth<Write>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let req: AnswerBody = parse_body(&body)?;
+    let thread = load_thread(&state, &id).await?;
+    may_read(&state, Some(&*auth), &thread.community).await?;
+    let reply = state
+        .db
+        .post(req.reply)
+        .await?
+        .filter(|r| r.community == thread.community)
+        .ok_or_else(|| ApiError::unprocessable("no such reply in this thread"))?;
+    let post = svc::mark_answer(&state, &auth.member, &thread, Some(&reply)).await?;
+    Ok(Json(thread_json(&state, &post).await?))
+}
+
+/// Unmarks the thread's answer.
+pub(super) async fn unmark_answer(
+    State(state): State<Node>,
+    auth: Auth<Write>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let thread = load_thread(&state, &id).await?;
+    may_read(&state, Some(&*auth), &thread.community).await?;
+    let post = svc::mark_answer(&state, &auth.member, &thread, None).await?;
+    Ok(Json(thread_json(&state, &post).await?))
 }

@@ -148,6 +148,8 @@ pub(super) fn thread_value(post: &Post, lookups: &ThreadLookups) -> Value {
         "updated": post.updated.map(rfc3339),
         "locked": post.locked,
         "pinned": post.pinned,
+        "solved": post.answer_id.is_some(),
+        "answer": post.answer_id,
         "like_count": post.like_count,
         "reply_count": lookups.reply_counts.get(&post.id).copied().unwrap_or(0),
         "deleted": post.deleted,

@@ -8,6 +8,7 @@ pub mod directory;
 pub mod discussions;
 pub mod entities;
 pub mod events;
+pub mod insights;
 pub mod mail;
 pub mod mastodon;
 pub mod media;

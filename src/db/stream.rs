@@ -392,7 +392,7 @@ impl Db {
     }
 
     /// A digest of what this node holds of `community`: every thread and reply (id, title,
-    /// thread, parent, and whether it is deleted, removed, locked or pinned), every article revision
+    /// thread, parent, whether it is deleted, removed, locked or pinned, and its marked answer), every article revision
     /// (id), every event (id, title, start and end to the second, status, participants). A replica that
     /// holds the same as the host computes the same digest; content is compared by id and
     /// state, not by its HTML (each node renders its own).
@@ -416,8 +416,9 @@ impl Db {
             .query_all_raw(sql(
                 backend,
                 "SELECT p.ap_id, p.title, p.deleted, p.removed_reason, p.locked, p.pinned, \
-                   t.ap_id AS thread, q.ap_id AS parent FROM posts p \
+                   t.ap_id AS thread, q.ap_id AS parent, a.ap_id AS answer FROM posts p \
                    LEFT JOIN posts t ON t.id = p.thread_id LEFT JOIN posts q ON q.id = p.parent_id \
+                   LEFT JOIN posts a ON a.id = p.answer_id \
                  WHERE p.community = $1 ORDER BY p.ap_id",
                 vec![community.into()],
             ))
@@ -431,7 +432,7 @@ impl Db {
             }
             let removed: Option<String> = r.try_get("", "removed_reason")?;
             lines.push(format!(
-                "post {} {:?} {:?} {:?} {} {} {} {}",
+                "post {} {:?} {:?} {:?} {} {} {} {} {:?}",
                 r.try_get::<String>("", "ap_id")?,
                 r.try_get::<Option<String>>("", "title")?,
                 thread,
@@ -440,6 +441,7 @@ impl Db {
                 removed.is_some(),
                 flag(r, "locked", backend)?,
                 flag(r, "pinned", backend)?,
+                r.try_get::<Option<String>>("", "answer")?,
             ));
         }
         let revisions = self

@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod feeds;
 pub mod inbound;
+pub mod insights;
 pub mod media;
 pub mod notifications;
 pub mod partnership;

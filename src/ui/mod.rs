@@ -15,6 +15,7 @@ pub mod admin;
 pub mod articles;
 pub mod communities;
 pub mod events;
+pub mod insights;
 pub mod media;
 pub mod notifications;
 pub mod oauth;
@@ -168,6 +169,8 @@ pub fn router(state: &Node) -> Router<Node> {
         .route("/communities/{handle}", get(communities::community))
         .route("/communities/{handle}/join", post(communities::join))
         .route("/communities/{handle}/leave", post(communities::leave))
+        .route("/communities/{handle}/insights", get(insights::page))
+        .route("/communities/{handle}/insights.csv", get(insights::csv))
         .route("/communities/{handle}/requests", post(communities::decide))
         .route(
             "/communities/{handle}/settings",
@@ -196,6 +199,7 @@ pub fn router(state: &Node) -> Router<Node> {
         .route("/threads/{id}", get(threads::thread))
         .route("/threads/{id}/reply", post(threads::reply))
         .route("/threads/{id}/flags", post(threads::flags))
+        .route("/threads/{id}/answer", post(threads::answer))
         .route("/posts/{id}/like", post(threads::like))
         .route(
             "/posts/{id}/edit",
@@ -215,6 +219,7 @@ pub fn router(state: &Node) -> Router<Node> {
         .route("/people/{handle}", get(people::person))
         .route("/search", get(search::search))
         .route("/admin", get(admin::page).post(admin::act))
+        .route("/admin/insights", get(insights::overview))
         .route(
             "/communities/{handle}/events/new",
             get(events::new_event_page).post(events::create_event),

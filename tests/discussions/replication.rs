@@ -57,6 +57,7 @@ async fn fill(olga: &ApiUser, ann: &ApiUser, s: &Sizes, tag: &str) -> Vec<String
         threads.push(t["id"].clone());
         ap_ids.push(t["ap_id"].as_str().expect("ap_id").to_string());
     }
+    let mut first_reply = None;
     for thread in threads.iter().take(s.deep) {
         let mut parent: Option<Value> = None;
         for d in 0..s.depth {
@@ -66,6 +67,9 @@ async fn fill(olga: &ApiUser, ann: &ApiUser, s: &Sizes, tag: &str) -> Vec<String
                 body["parent_id"] = p.clone();
             }
             let r = ok(author, &format!("/threads/{thread}/replies"), body).await;
+            if first_reply.is_none() {
+                first_reply = Some((thread.clone(), r["id"].clone()));
+            }
             parent = Some(r["id"].clone());
         }
     }
@@ -74,6 +78,15 @@ async fn fill(olga: &ApiUser, ann: &ApiUser, s: &Sizes, tag: &str) -> Vec<String
         assert_eq!(status, 204);
         ok(olga, &format!("/threads/{}/lock", threads[2]), json!({})).await;
         ok(olga, &format!("/threads/{}/pin", threads[3]), json!({})).await;
+    }
+    // A solved thread: the owner (a moderator) marks its first reply as the answer.
+    if let Some((thread, reply)) = &first_reply {
+        ok(
+            olga,
+            &format!("/threads/{thread}/answer"),
+            json!({"reply": reply}),
+        )
+        .await;
     }
     for a in 0..s.articles {
         let created = ok(
@@ -169,7 +182,7 @@ async fn converged(nodes: (&Node, &Node), olga: &ApiUser, bert: &ApiUser, handle
     // The listings agree too: the first pages list the same threads with the same state
     // (compared as sets, and up to the page's edge: a replica keeps publication times to the
     // second, so threads of one second may list in another order).
-    let strip = |threads: Vec<Value>| -> Vec<(String, Value, Value, Value)> {
+    let strip = |threads: Vec<Value>| -> Vec<(String, Value, Value, Value, Value)> {
         let mut rows: Vec<_> = threads
             .into_iter()
             .map(|t| {
@@ -178,6 +191,7 @@ async fn converged(nodes: (&Node, &Node), olga: &ApiUser, bert: &ApiUser, handle
                     t["title"].clone(),
                     t["locked"].clone(),
                     t["pinned"].clone(),
+                    t["solved"].clone(),
                 )
             })
             .collect();

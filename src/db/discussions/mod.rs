@@ -146,6 +146,11 @@ pub enum Write {
         locked: Option<bool>,
         pinned: Option<bool>,
     },
+    /// A thread's answer: `answer` is one of its replies, or None to unmark.
+    Answer {
+        thread: i64,
+        answer: Option<i64>,
+    },
     Ban {
         community: String,
         actor: String,
@@ -212,6 +217,15 @@ async fn apply<C: ConnectionTrait>(conn: &C, write: &Write) -> Result<bool, DbEr
             }
             model.update(conn).await?;
             Ok(true)
+        }
+        Write::Answer { thread, answer } => {
+            let result = post::Entity::update_many()
+                .col_expr(post::Column::AnswerId, Expr::value(*answer))
+                .filter(post::Column::Id.eq(*thread))
+                .filter(post::Column::ThreadId.is_null())
+                .exec(conn)
+                .await?;
+            Ok(result.rows_affected > 0)
         }
         Write::Ban {
             community,

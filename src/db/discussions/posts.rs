@@ -209,6 +209,12 @@ impl Db {
         Ok(())
     }
 
+    /// Marks `answer` (a reply of the thread) as the thread's answer, or unmarks it.
+    pub async fn set_answer(&self, thread: i64, answer: Option<i64>) -> Result<(), DbErr> {
+        apply(self.conn(), &Write::Answer { thread, answer }).await?;
+        Ok(())
+    }
+
     pub async fn thread_count(&self, community: &str) -> Result<u64, DbErr> {
         visible_threads(community).count(self.conn()).await
     }

@@ -30,6 +30,8 @@ pub struct Model {
     pub created_at: i64,
     /// For a post written elsewhere: the document its author's node signed, proof included.
     pub signed_object: Option<String>,
+    /// For a thread: the reply its author or a moderator marked as the answer.
+    pub answer_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

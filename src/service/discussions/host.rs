@@ -321,8 +321,11 @@ async fn update(at: &Arrival<'_>) -> Result<(), Error> {
     let actor = at.env.actor.as_str();
     let body = &at.env.raw;
     // The same rule as for a local member: accepted, not banned.
-    access::participant(state, community, actor).await?;
     let doc = embedded_post(at.env.object(), "Update")?;
+    if objects::answer_mark(&doc.raw).is_some() {
+        return answers::hosted_answer(state, community, group, actor, doc, body).await;
+    }
+    access::participant(state, community, actor).await?;
     let incoming = doc.post().map_err(Error::invalid)?;
     let existing = state
         .db

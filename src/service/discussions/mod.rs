@@ -36,6 +36,7 @@ use serde_json::{json, Value};
 use tracing::{info, warn};
 use url::Url;
 
+mod answers;
 mod backfill;
 mod communities;
 mod host;
@@ -45,6 +46,7 @@ mod moderation;
 mod outbound;
 mod posts;
 mod replica;
+pub use answers::mark_answer;
 pub use backfill::*;
 pub use communities::*;
 pub(crate) use host::*;

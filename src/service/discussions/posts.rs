@@ -117,6 +117,7 @@ pub(super) fn provisional(new: &NewPost) -> Post {
         local: new.local,
         created_at: new.published,
         signed_object: None,
+        answer_id: None,
     }
 }
 

@@ -320,6 +320,14 @@ pub(super) async fn apply_relayed(
                 .map_err(|e| Error::invalid(format!("cannot refresh the community: {e}")))?;
             Ok(())
         }
+        Update
+            if object
+                .document()
+                .is_some_and(|d| objects::answer_mark(&d.raw).is_some()) =>
+        {
+            let doc = object.document().ok_or_else(Error::internal)?;
+            answers::relayed_answer(state, community, doc).await
+        }
         Create | Update => relayed_post(&at).await,
         Delete => relayed_delete(&at).await,
         Like => relayed_like(&at).await,

@@ -103,6 +103,8 @@ pub struct ThreadRow {
     pub likes: i32,
     pub pinned: bool,
     pub locked: bool,
+    /// A reply is marked as its answer.
+    pub solved: bool,
     /// The community, on lists that span communities.
     pub community: Option<(String, String)>,
 }
@@ -127,6 +129,7 @@ pub(super) async fn thread_rows(
             likes: t.like_count,
             pinned: t.pinned,
             locked: t.locked,
+            solved: t.answer_id.is_some(),
             community: communities
                 .and_then(|c| c.get(&t.community))
                 .map(|v| (community_href(v), v.title.clone())),

@@ -245,6 +245,44 @@ pub async fn flags(
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
+pub struct AnswerForm {
+    /// The reply to mark; none unmarks.
+    reply: Option<i64>,
+}
+
+/// `POST /threads/{id}/answer`: the thread's author or a moderator marks a reply as the
+/// answer, or unmarks it.
+pub async fn answer(
+    State(state): State<Node>,
+    Path(id): Path<i64>,
+    Posted { browser, form }: Posted<AnswerForm>,
+) -> PageResult {
+    let Some(member) = member_of(&browser) else {
+        return Ok(to_sign_in(&format!("/threads/{id}")));
+    };
+    let thread = load(&state, id).await?;
+    readable_community(&state, Some(&member), &thread).await?;
+    let reply = match form.reply {
+        Some(r) => Some(
+            state
+                .db
+                .post(r)
+                .await?
+                .filter(|p| p.thread_id == Some(thread.id))
+                .ok_or_else(|| Error::invalid("That reply is not in this thread."))?,
+        ),
+        None => None,
+    };
+    svc::mark_answer(&state, &member, &thread, reply.as_ref()).await?;
+    let to = match form.reply {
+        Some(r) => format!("/threads/{id}#r{r}"),
+        None => format!("/threads/{id}"),
+    };
+    Ok(Redirect::to(&to).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct BanForm {
     reason: String,
 }

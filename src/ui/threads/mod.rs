@@ -79,11 +79,22 @@ struct ThreadPage {
     thread: PostView,
     locked: bool,
     pinned: bool,
+    /// The reply marked as the answer.
+    answer: Option<i64>,
+    /// The reader wrote the thread or moderates: they may mark its answer.
+    may_mark: bool,
     replies: Vec<PostView>,
     later: Option<String>,
     can_reply: bool,
     is_moderator: bool,
     reply: ReplyDraft,
+}
+
+impl ThreadPage {
+    /// Whether the post `id` is the thread's marked answer.
+    fn is_answer(&self, id: impl std::borrow::Borrow<i64>) -> bool {
+        self.answer == Some(*id.borrow())
+    }
 }
 
 /// What was typed into a refused reply, and why it was refused.
@@ -284,6 +295,8 @@ async fn thread_page(
             thread: show(thread, 0, None),
             locked: thread.locked,
             pinned: thread.pinned,
+            answer: thread.answer_id,
+            may_mark: accepted && (is_moderator || me.as_deref() == Some(thread.author.as_str())),
             replies,
             later,
             can_reply: accepted && !thread.locked,

@@ -1,0 +1,276 @@
+//! The rows community insights are computed from, over a window of time `[from, to)` (epoch
+//! milliseconds): one query per kind, each a range scan of an index on the community and a
+//! time (`posts_community_published`, `memberships_community_created`,
+//! `article_revisions_article_created`, `events_community_start`), never a query per row. What the
+//! rows mean is `service::insights`'s business.
+
+use super::{queue::sql, Db, DbErr};
+use crate::domain::{MemberState, RsvpState};
+use sea_orm::{ConnectionTrait, QueryResult};
+
+/// A thread opened in the window.
+#[derive(Debug, Clone)]
+pub struct ThreadRow {
+    pub id: i64,
+    pub ap_id: String,
+    pub title: Option<String>,
+    pub author: String,
+    pub published: i64,
+    pub answer_id: Option<i64>,
+}
+
+/// A reply, with its thread's author.
+#[derive(Debug, Clone)]
+pub struct ReplyRow {
+    pub id: i64,
+    pub author: String,
+    pub published: i64,
+    pub thread_id: i64,
+    pub thread_author: String,
+}
+
+/// An article revision written in the window.
+#[derive(Debug, Clone)]
+pub struct RevisionRow {
+    pub article_id: i64,
+    pub author: String,
+    pub seq: i32,
+    pub created_at: i64,
+}
+
+/// An article of the community, with its review state.
+#[derive(Debug, Clone)]
+pub struct ArticleRow {
+    pub ap_id: String,
+    pub review_interval_days: Option<i32>,
+    pub last_reviewed_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// An event starting in the window.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub id: i64,
+    pub capacity: Option<i32>,
+    pub starts_at: i64,
+    pub status: String,
+}
+
+/// A `going` RSVP to an event starting in the window.
+#[derive(Debug, Clone)]
+pub struct RsvpRow {
+    pub event_id: i64,
+    pub actor: String,
+    pub created_at: i64,
+}
+
+/// Everything insights read for one community and window.
+#[derive(Debug, Clone, Default)]
+pub struct InsightRows {
+    /// Threads opened in the window (visible ones).
+    pub threads: Vec<ThreadRow>,
+    /// Replies written in the window (visible ones), to any thread.
+    pub replies: Vec<ReplyRow>,
+    /// Accepted members: actor and when they joined (every member: the organizations taking
+    /// part are counted at the window's end).
+    pub members: Vec<(String, i64)>,
+    pub revisions: Vec<RevisionRow>,
+    /// Articles created before the window's end.
+    pub articles: Vec<ArticleRow>,
+    /// Contents of the threads and replies written in the window that may link to an article
+    /// (they contain `/a/`): `(is_thread, content)`.
+    pub linking: Vec<(bool, String)>,
+    pub events: Vec<EventRow>,
+    pub rsvps: Vec<RsvpRow>,
+}
+
+const VISIBLE: &str = "p.deleted = $4 AND p.removed_reason IS NULL";
+
+fn reply_row(r: &QueryResult) -> Result<ReplyRow, DbErr> {
+    Ok(ReplyRow {
+        id: r.try_get("", "id")?,
+        author: r.try_get("", "author")?,
+        published: r.try_get("", "published")?,
+        thread_id: r.try_get("", "thread_id")?,
+        thread_author: r.try_get("", "thread_author")?,
+    })
+}
+
+impl Db {
+    /// The rows of `community`'s insights over `[from, to)`: eight queries.
+    pub async fn insight_rows(
+        &self,
+        community: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<InsightRows, DbErr> {
+        let backend = self.backend();
+        let conn = self.conn();
+        let window = || vec![community.into(), from.into(), to.into(), false.into()];
+        let rows = conn
+            .query_all_raw(sql(
+                backend,
+                &format!(
+                    "SELECT p.id, p.ap_id, p.title, p.author, p.published, p.answer_id FROM posts p \
+                     WHERE p.community = $1 AND p.published >= $2 AND p.published < $3 \
+                       AND p.thread_id IS NULL AND {VISIBLE} ORDER BY p.published, p.id"
+                ),
+                window(),
+            ))
+            .await?;
+        let threads = rows
+            .iter()
+            .map(|r| {
+                Ok(ThreadRow {
+                    id: r.try_get("", "id")?,
+                    ap_id: r.try_get("", "ap_id")?,
+                    title: r.try_get("", "title")?,
+                    author: r.try_get("", "author")?,
+                    published: r.try_get("", "published")?,
+                    answer_id: r.try_get("", "answer_id")?,
+                })
+            })
+            .collect::<Result<Vec<_>, DbErr>>()?;
+        let rows = conn
+            .query_all_raw(sql(
+                backend,
+                &format!(
+                    "SELECT p.id, p.author, p.published, p.thread_id, t.author AS thread_author \
+                     FROM posts p JOIN posts t ON t.id = p.thread_id \
+                     WHERE p.community = $1 AND p.published >= $2 AND p.published < $3 \
+                       AND p.thread_id IS NOT NULL AND {VISIBLE} ORDER BY p.published, p.id"
+                ),
+                window(),
+            ))
+            .await?;
+        let replies = rows.iter().map(reply_row).collect::<Result<Vec<_>, _>>()?;
+        let rows = conn
+            .query_all_raw(sql(
+                backend,
+                "SELECT actor, created_at FROM memberships \
+                 WHERE community = $1 AND state = $2 ORDER BY created_at, id",
+                vec![community.into(), MemberState::Accepted.as_str().into()],
+            ))
+            .await?;
+        let members = rows
+            .iter()
+            .map(|r| Ok((r.try_get("", "actor")?, r.try_get("", "created_at")?)))
+            .collect::<Result<Vec<_>, DbErr>>()?;
+        let rows = conn
+            .query_all_raw(sql(
+                backend,
+                "SELECT r.article_id, r.author, r.seq, r.created_at \
+                 FROM articles a JOIN article_revisions r ON r.article_id = a.id \
+                 WHERE a.community = $1 AND r.created_at >= $2 AND r.created_at < $3 \
+                 ORDER BY r.created_at, r.id",
+                vec![community.into(), from.into(), to.into()],
+            ))
+            .await?;
+        let revisions = rows
+            .iter()
+            .map(|r| {
+                Ok(RevisionRow {
+                    article_id: r.try_get("", "article_id")?,
+                    author: r.try_get("", "author")?,
+                    seq: r.try_get("", "seq")?,
+                    created_at: r.try_get("", "created_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>, DbErr>>()?;
+        let rows = conn
+            .query_all_raw(sql(
+                backend,
+                "SELECT ap_id, review_interval_days, last_reviewed_at, created_at FROM articles \
+                 WHERE community = $1 AND created_at < $2 ORDER BY id",
+                vec![community.into(), to.into()],
+            ))
+            .await?;
+        let articles = rows
+            .iter()
+            .map(|r| {
+                Ok(ArticleRow {
+                    ap_id: r.try_get("", "ap_id")?,
+                    review_interval_days: r.try_get("", "review_interval_days")?,
+                    last_reviewed_at: r.try_get("", "last_reviewed_at")?,
+                    created_at: r.try_get("", "created_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>, DbErr>>()?;
+        let rows = conn
+            .query_all_raw(sql(
+                backend,
+                &format!(
+                    "SELECT p.thread_id, p.content FROM posts p \
+                     WHERE p.community = $1 AND p.published >= $2 AND p.published < $3 \
+                       AND {VISIBLE} AND p.content LIKE $5"
+                ),
+                {
+                    let mut v = window();
+                    v.push("%/a/%".into());
+                    v
+                },
+            ))
+            .await?;
+        let linking = rows
+            .iter()
+            .map(|r| {
+                let thread: Option<i64> = r.try_get("", "thread_id")?;
+                Ok((thread.is_none(), r.try_get("", "content")?))
+            })
+            .collect::<Result<Vec<_>, DbErr>>()?;
+        let rows = conn
+            .query_all_raw(sql(
+                backend,
+                "SELECT id, capacity, starts_at, status FROM events \
+                 WHERE community = $1 AND starts_at >= $2 AND starts_at < $3 ORDER BY starts_at, id",
+                vec![community.into(), from.into(), to.into()],
+            ))
+            .await?;
+        let events = rows
+            .iter()
+            .map(|r| {
+                Ok(EventRow {
+                    id: r.try_get("", "id")?,
+                    capacity: r.try_get("", "capacity")?,
+                    starts_at: r.try_get("", "starts_at")?,
+                    status: r.try_get("", "status")?,
+                })
+            })
+            .collect::<Result<Vec<_>, DbErr>>()?;
+        let rows = conn
+            .query_all_raw(sql(
+                backend,
+                "SELECT p.event_id, p.actor, p.created_at \
+                 FROM events e JOIN event_participants p ON p.event_id = e.id \
+                 WHERE e.community = $1 AND e.starts_at >= $2 AND e.starts_at < $3 AND p.state = $4 \
+                 ORDER BY p.created_at, p.id",
+                vec![
+                    community.into(),
+                    from.into(),
+                    to.into(),
+                    RsvpState::Going.as_str().into(),
+                ],
+            ))
+            .await?;
+        let rsvps = rows
+            .iter()
+            .map(|r| {
+                Ok(RsvpRow {
+                    event_id: r.try_get("", "event_id")?,
+                    actor: r.try_get("", "actor")?,
+                    created_at: r.try_get("", "created_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>, DbErr>>()?;
+        Ok(InsightRows {
+            threads,
+            replies,
+            members,
+            revisions,
+            articles,
+            linking,
+            events,
+            rsvps,
+        })
+    }
+}

@@ -1,0 +1,9 @@
+//! Issue 18: solved questions and community insights. `solved.rs`: a reply marked as the
+//! answer on one node shows as solved on every node and in every node's insights, unmarking,
+//! who may mark, a confidential community's insights, bad windows. `figures.rs`: a seeded
+//! three-node scenario whose every figure is computed by hand.
+
+mod figures;
+mod pages;
+mod scale;
+mod solved;
