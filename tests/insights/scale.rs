@@ -1,8 +1,9 @@
 //! Insights stay bounded: a community with 100,000 posts (20,000 threads with four replies
-//! each, by 150 people of three nodes, over 55 days) answers its 90-day insights in under a
-//! second, on SQLite and PostgreSQL, in an optimized build (the tests' own build of the node
-//! is unoptimized: it is given five). The posts are written with one SQL statement each for
-//! threads and replies (the API would take minutes to write so many).
+//! each, by 150 people of three nodes, over 55 days) answers its 90-day insights right, on
+//! SQLite and PostgreSQL, in a fixed number of queries (the time it takes is printed; the
+//! one-second target is measured in an optimized build, see docs/benchmarks.md). The posts are
+//! written with one SQL statement each for threads and replies (the API would take minutes to
+//! write so many).
 
 use crate::harness::Node;
 use sea_orm::{ConnectionTrait, Database, Statement};
@@ -12,7 +13,7 @@ use std::time::Instant;
 const THREADS: i64 = 20_000;
 
 #[tokio::test]
-async fn a_community_of_100000_posts_answers_its_insights_in_under_a_second() {
+async fn a_community_of_100000_posts_answers_its_insights_in_a_fixed_number_of_queries() {
     let node = Node::start().await;
     let olga = node.api_user("olga").await;
     let (status, body) = olga
@@ -72,9 +73,12 @@ async fn a_community_of_100000_posts_answers_its_insights_in_under_a_second() {
         started.elapsed()
     );
     let mut timings = Vec::new();
+    let mut queries = Vec::new();
     for _ in 0..3 {
         let started = Instant::now();
+        let before = node.state.db.query_count();
         let (status, body) = olga.get("/communities/big/insights?window=90d").await;
+        queries.push(node.state.db.query_count() - before);
         timings.push(started.elapsed());
         assert_eq!(status, 200, "{body}");
         assert_eq!(
@@ -86,10 +90,14 @@ async fn a_community_of_100000_posts_answers_its_insights_in_under_a_second() {
         assert_eq!(body["questions"]["solved"], THREADS / 2);
         assert_eq!(body["organizations"]["contributing_nodes"], 3);
     }
-    eprintln!("insights of 100,000 posts over 90 days: {timings:?}");
-    // Under a second in an optimized build; the tests' unoptimized build of the node (on a
-    // shared machine) gets five.
-    let limit = if cfg!(debug_assertions) { 5000 } else { 1000 };
-    let best = timings.iter().min().copied().unwrap_or_default();
-    assert!(best.as_millis() < limit, "{timings:?}");
+    // Timings are reported, not asserted (targets belong to the benchmark); what is asserted
+    // is that the work is a fixed number of queries, however many posts there are.
+    eprintln!("insights of 100,000 posts over 90 days: {timings:?}, {queries:?} queries");
+    assert!(queries.iter().all(|q| *q <= MAX_QUERIES), "{queries:?}");
 }
+
+/// The most statements the pool may run during one insights request, whatever the
+/// community's size: the request's own (token, membership, community, the range scans of
+/// `db::insights`) and the node's background workers, which share the pool (about 50–75 in
+/// all here). A query per thread or per reply would be tens of thousands.
+const MAX_QUERIES: u64 = 200;
