@@ -81,6 +81,13 @@ pub async fn by_id(state: &Node, id: &str) -> Result<Option<Who>, MastodonError>
     })
 }
 
+/// The actor of an account id, or Mastodon's 404.
+pub async fn existing(state: &Node, id: &str) -> Result<Who, MastodonError> {
+    by_id(state, id)
+        .await?
+        .ok_or_else(|| MastodonError::not_found("Record not found"))
+}
+
 /// The Account entities of a set of actors, loaded in a fixed number of queries whatever
 /// their number (actors, communities, counts), for one account or a page of statuses.
 pub struct Profiles {

@@ -73,9 +73,7 @@ pub(super) async fn relationship(
 }
 
 async fn community_of(state: &Node, id: &str) -> Result<(Who, CommunityView), MastodonError> {
-    let who = accounts::by_id(state, id)
-        .await?
-        .ok_or_else(|| MastodonError::not_found("Record not found"))?;
+    let who = accounts::existing(state, id).await?;
     if !is_group(&who) {
         return Err(MastodonError::unprocessable(
             "Roundtable members follow communities, not people: follow a community's account to join it",
@@ -167,9 +165,7 @@ async fn decide(
     id: &str,
     approve: bool,
 ) -> Result<Json<Value>, MastodonError> {
-    let who = accounts::by_id(state, id)
-        .await?
-        .ok_or_else(|| MastodonError::not_found("Record not found"))?;
+    let who = accounts::existing(state, id).await?;
     let actor = who.ap_id(state);
     let me = auth.member.ap_id(state);
     let mut decided = 0;
@@ -219,9 +215,7 @@ pub async fn followers(
     Q(q): Q<Paging>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, MastodonError> {
-    let who = accounts::by_id(&state, &id)
-        .await?
-        .ok_or_else(|| MastodonError::not_found("Record not found"))?;
+    let who = accounts::existing(&state, &id).await?;
     let community = who.ap_id(&state);
     let rows = if is_group(&who) && may_read(&state, auth.as_deref(), &community).await.is_ok() {
         state
@@ -243,9 +237,7 @@ pub async fn following(
     Q(q): Q<Paging>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, MastodonError> {
-    let who = accounts::by_id(&state, &id)
-        .await?
-        .ok_or_else(|| MastodonError::not_found("Record not found"))?;
+    let who = accounts::existing(&state, &id).await?;
     let rows = if is_group(&who) {
         Vec::new()
     } else {

@@ -209,9 +209,7 @@ async fn change_accounts(
     }
     let mut targets = Vec::with_capacity(ids.account_ids.len());
     for account in ids.account_ids.iter().take(MAX_ACCOUNTS) {
-        let who = accounts::by_id(state, account)
-            .await?
-            .ok_or_else(|| MastodonError::not_found("Record not found"))?;
+        let who = accounts::existing(state, account).await?;
         targets.push(who.ap_id(state));
     }
     if on && state.db.list_targets(list.id).await?.len() + targets.len() > MAX_ACCOUNTS {

@@ -90,9 +90,7 @@ pub async fn bookmarks(
 
 /// The account an id names, which must not be the caller's own.
 async fn other(state: &Node, auth: &Caller, id: &str) -> Result<Who, MastodonError> {
-    let who = accounts::by_id(state, id)
-        .await?
-        .ok_or_else(|| MastodonError::not_found("Record not found"))?;
+    let who = accounts::existing(state, id).await?;
     if who.ap_id(state) == auth.member.ap_id(state) {
         return Err(MastodonError::unprocessable(
             "you cannot mute or block yourself",
@@ -169,9 +167,7 @@ async fn end(
     id: &str,
     what: Keeping,
 ) -> Result<Json<Value>, MastodonError> {
-    let who = accounts::by_id(state, id)
-        .await?
-        .ok_or_else(|| MastodonError::not_found("Record not found"))?;
+    let who = accounts::existing(state, id).await?;
     state
         .db
         .unkeep(what, auth.member.user.id, &who.ap_id(state))

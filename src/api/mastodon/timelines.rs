@@ -226,9 +226,7 @@ pub async fn account_statuses(
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, MastodonError> {
     let (window, limit) = q.window()?;
-    let who = super::accounts::by_id(&state, &id)
-        .await?
-        .ok_or_else(|| MastodonError::not_found("Record not found"))?;
+    let who = super::accounts::existing(&state, &id).await?;
     let group = match &who {
         super::accounts::Who::Local(a) => a.kind == crate::domain::ActorKind::Group.as_str(),
         super::accounts::Who::Remote(a) => a.kind == "Group",
