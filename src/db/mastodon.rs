@@ -558,6 +558,49 @@ impl Db {
             .await
     }
 
+    /// Per week (weeks counted from the Unix epoch, `week_ms` long) since `since`: local posts,
+    /// distinct users who signed in to an app (were given an OAuth token), and new accounts.
+    pub async fn weekly_activity(
+        &self,
+        since: i64,
+        week_ms: i64,
+    ) -> Result<HashMap<i64, [i64; 3]>, DbErr> {
+        use sea_orm::{ConnectionTrait, Statement};
+        let text = format!(
+            "SELECT created_at / {week_ms} AS week, 0 AS kind, COUNT(*) AS n FROM posts \
+               WHERE local = TRUE AND created_at >= $1 GROUP BY created_at / {week_ms} \
+             UNION ALL \
+             SELECT created_at / {week_ms} AS week, 1 AS kind, COUNT(DISTINCT user_id) AS n \
+               FROM oauth_tokens WHERE created_at >= $1 GROUP BY created_at / {week_ms} \
+             UNION ALL \
+             SELECT created_at / {week_ms} AS week, 2 AS kind, COUNT(*) AS n FROM users \
+               WHERE created_at >= $1 GROUP BY created_at / {week_ms}"
+        );
+        let backend = self.backend();
+        let text = match backend {
+            sea_orm::DbBackend::Postgres => text,
+            _ => text.replace('$', "?"),
+        };
+        let rows = self
+            .conn()
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                text,
+                vec![since.into()],
+            ))
+            .await?;
+        let mut out: HashMap<i64, [i64; 3]> = HashMap::new();
+        for r in rows {
+            let week: i64 = r.try_get("", "week")?;
+            let kind: i32 = r.try_get("", "kind")?;
+            let n: i64 = r.try_get("", "n")?;
+            if let Some(slot) = out.entry(week).or_default().get_mut(kind as usize) {
+                *slot = n;
+            }
+        }
+        Ok(out)
+    }
+
     /// The hosts of the actors this node knows, sorted (at most `limit`).
     pub async fn known_hosts(&self, limit: u64) -> Result<Vec<String>, DbErr> {
         remote_actor::Entity::find()

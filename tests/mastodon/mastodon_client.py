@@ -103,4 +103,11 @@ except Exception as e:
     out["after_delete"] = type(e).__name__
 out["status_id"] = str(thread["id"])
 out["peers"] = api.instance_peers()
+activity = api.instance_activity()
+out["activity"] = {
+    "weeks": len(activity),
+    "logins": sum(int(w["logins"]) for w in activity),
+    "registrations": sum(int(w["registrations"]) for w in activity),
+    "statuses": sum(int(w["statuses"]) for w in activity),
+}
 print(json.dumps(out, default=str))

@@ -126,6 +126,12 @@ async fn mastodon_py_signs_in_posts_threads_and_replies_and_reads_timelines() {
     assert_eq!(seen["api_version"], 2);
     assert_eq!(seen["instance_domain"], node.domain);
     assert_eq!(seen["instance_v1_uri"], node.domain);
+    // This week's activity: olga's three posts, olga and ada's accounts, olga's sign-in.
+    assert_eq!(
+        seen["activity"],
+        json!({"weeks": 12, "logins": 1, "registrations": 2, "statuses": 3}),
+        "{seen:#}"
+    );
     assert_eq!(seen["me"]["username"], "olga");
     assert_eq!(seen["me"]["acct"], "olga");
     assert_eq!(seen["me"]["group"], false);

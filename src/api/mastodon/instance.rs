@@ -156,6 +156,31 @@ pub async fn peers(State(state): State<Node>) -> Result<Json<Value>, MastodonErr
     Ok(Json(json!(state.db.known_hosts(10_000).await?)))
 }
 
+/// `GET /api/v1/instance/activity`: the last twelve weeks, newest first: local posts
+/// (`statuses`), members who signed in to an app (`logins`) and new accounts
+/// (`registrations`), as strings like Mastodon's.
+pub async fn activity(State(state): State<Node>) -> Result<Json<Value>, MastodonError> {
+    const WEEK_MS: i64 = 7 * 86_400_000;
+    let this_week = crate::db::now_ms().div_euclid(WEEK_MS);
+    let counts = state
+        .db
+        .weekly_activity((this_week - 11) * WEEK_MS, WEEK_MS)
+        .await?;
+    let weeks: Vec<Value> = (0..12)
+        .map(|back| {
+            let week = this_week - back;
+            let [statuses, logins, registrations] = counts.get(&week).copied().unwrap_or_default();
+            json!({
+                "week": (week * WEEK_MS / 1000).to_string(),
+                "statuses": statuses.to_string(),
+                "logins": logins.to_string(),
+                "registrations": registrations.to_string(),
+            })
+        })
+        .collect();
+    Ok(Json(Value::Array(weeks)))
+}
+
 /// The lists apps fetch at start for features this node does not have: empty, truthfully.
 pub async fn empty_list() -> Json<Value> {
     Json(json!([]))

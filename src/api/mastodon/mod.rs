@@ -55,6 +55,7 @@ pub fn router() -> Router<Node> {
         ("/api/v1/instance", get(instance::v1)),
         ("/api/v2/instance", get(instance::v2)),
         ("/api/v1/instance/peers", get(instance::peers)),
+        ("/api/v1/instance/activity", get(instance::activity)),
         (
             "/api/v1/accounts/verify_credentials",
             get(accounts::verify_credentials),
