@@ -12,6 +12,7 @@ pub mod insights;
 pub mod mail;
 pub mod mastodon;
 pub mod media;
+pub mod memo;
 pub mod notifications;
 pub mod oauth;
 pub mod personal;
@@ -74,6 +75,8 @@ pub struct Db {
     /// Whether federation policy keys keep ports (federation debug mode only; see
     /// [`Db::policy_key`]).
     policy_ports: bool,
+    /// What the inbox asks on every request, remembered (`memo`).
+    memo: std::sync::Arc<memo::Memo>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +124,7 @@ impl Db {
             conn,
             queries,
             policy_ports: false,
+            memo: std::sync::Arc::default(),
         })
     }
 
@@ -419,7 +423,7 @@ impl Db {
 
     /// Records an accepted activity's id (hashed; the body is not kept) and forgets ids
     /// received before `forget_before` (Unix ms), which no signature window can replay any
-    /// more. Returns false when the id was already recorded (a replay that raced past
+    /// more (now and then: see `memo`). Returns false when the id was already recorded (a replay that raced past
     /// [`Db::activity_seen`]).
     pub async fn record_activity(
         &self,
@@ -428,10 +432,15 @@ impl Db {
         actor: &str,
         forget_before: i64,
     ) -> Result<bool, DbErr> {
-        received_activity::Entity::delete_many()
-            .filter(received_activity::Column::ReceivedAt.lt(forget_before))
-            .exec(&self.conn)
-            .await?;
+        // At most once per a quarter of the window (and per minute): a little longer kept
+        // changes nothing, as a request that old fails its signature's date check anyway.
+        let now = now_ms();
+        if self.memo.prune_due(now, (now - forget_before) / 4) {
+            received_activity::Entity::delete_many()
+                .filter(received_activity::Column::ReceivedAt.lt(forget_before))
+                .exec(&self.conn)
+                .await?;
+        }
         let short = |s: &str| s.chars().take(RECEIVED_TEXT_CHARS).collect::<String>();
         let result = received_activity::ActiveModel {
             id_hash: Set(received_id_hash(ap_id)),

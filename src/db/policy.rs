@@ -69,7 +69,14 @@ impl Db {
     }
 
     pub async fn set_federation_mode(&self, mode: &str) -> Result<(), DbErr> {
-        self.set_node_setting("federation.mode", mode).await
+        self.policy_write(sql(
+            self.backend(),
+            "INSERT INTO node_settings (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            vec!["federation.mode".into(), mode.into()],
+        ))
+        .await?;
+        Ok(())
     }
 
     pub async fn instances(&self) -> Result<Vec<Instance>, DbErr> {
@@ -211,6 +218,10 @@ impl Db {
             }
             moved += 1;
         }
+        if moved > 0 {
+            self.policy_write(super::memo::bump_statement(self.backend()))
+                .await?;
+        }
         Ok(moved)
     }
 
@@ -221,8 +232,7 @@ impl Db {
         state: &str,
         reason: Option<&str>,
     ) -> Result<(), DbErr> {
-        self.conn()
-            .execute_raw(sql(
+        self.policy_write(sql(
                 self.backend(),
                 "INSERT INTO instances (domain, state, reason, created_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (domain) DO UPDATE SET state = EXCLUDED.state, reason = EXCLUDED.reason",
@@ -260,8 +270,7 @@ impl Db {
         follow_id: &str,
     ) -> Result<bool, DbErr> {
         let done = self
-            .conn()
-            .execute_raw(sql(
+            .policy_write(sql(
                 self.backend(),
                 "INSERT INTO instances (domain, state, reason, created_at, peer_actor, follow_id) \
                  VALUES ($1, $2, NULL, $3, $4, $5) \
@@ -292,8 +301,7 @@ impl Db {
     /// Removes a domain's listing if it is in `state`; false when it was not.
     pub async fn remove_instance(&self, domain: &str, state: &str) -> Result<bool, DbErr> {
         let done = self
-            .conn()
-            .execute_raw(sql(
+            .policy_write(sql(
                 self.backend(),
                 "DELETE FROM instances WHERE domain = $1 AND state = $2",
                 vec![self.key_or_raw(domain).into(), state.into()],

@@ -430,6 +430,10 @@ impl Db {
             txn.execute_raw(stmt).await?;
         }
         txn.commit().await?;
+        if dead {
+            // Its next verified request must bring it back at once.
+            self.memo.forget_contact(&job.host);
+        }
         Ok(dead)
     }
 

@@ -217,8 +217,7 @@ impl Db {
     }
 
     pub async fn suspend(&self, actor: &str, reason: Option<&str>, by: &str) -> Result<(), DbErr> {
-        self.conn()
-            .execute_raw(sql(
+        self.policy_write(sql(
                 self.backend(),
                 "INSERT INTO suspensions (actor, reason, suspended_by, created_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (actor) DO UPDATE SET reason = EXCLUDED.reason",
@@ -236,8 +235,7 @@ impl Db {
     /// Lifts a suspension; false when there was none.
     pub async fn unsuspend(&self, actor: &str) -> Result<bool, DbErr> {
         let done = self
-            .conn()
-            .execute_raw(sql(
+            .policy_write(sql(
                 self.backend(),
                 "DELETE FROM suspensions WHERE actor = $1",
                 vec![actor.into()],

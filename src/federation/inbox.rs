@@ -107,9 +107,12 @@ async fn receive(
         .map_err(|_| unauthorized(SignatureError::Malformed("keyId is not a URL".into())))?;
     // The one exception: a partnership handshake from a node that is not (yet) a partner, at
     // the instance actor's inbox, from a host that is not blocked.
-    let handshake_only = if state.db.federates_with(&signer_host).await? {
+    // The policy and suspensions as of now (one read; see `db::memo`).
+    let gate = state.db.gate().await?;
+    let (federates, blocked) = gate.verdict(&signer_host).await?;
+    let handshake_only = if federates {
         false
-    } else if uri.path() == "/actor/inbox" && !state.db.is_blocked(&signer_host).await? {
+    } else if uri.path() == "/actor/inbox" && !blocked {
         true
     } else {
         return Err(ApiError::forbidden(format!(
@@ -143,13 +146,8 @@ async fn receive(
             wait.as_millis().div_ceil(1000).max(1) as u64,
         ));
     }
-    state.db.peer_contacted(&actor_host).await?;
-    if state
-        .db
-        .suspension(envelope.actor.as_str())
-        .await?
-        .is_some()
-    {
+    state.db.peer_contacted_now_and_then(&actor_host).await?;
+    if gate.suspension(envelope.actor.as_str()).await?.is_some() {
         return Err(ApiError::forbidden("this actor is suspended on this node"));
     }
 

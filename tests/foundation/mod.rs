@@ -5,5 +5,6 @@ mod cli;
 mod identity;
 mod inbox;
 mod queue;
+mod remembered;
 mod ssrf;
 mod tidy;
