@@ -188,6 +188,22 @@ async fn readable(
     Ok(view)
 }
 
+/// The community a member may read, the window asked for, and its figures; or the answer
+/// that refuses (sign in, not found, not allowed, a bad window).
+async fn figures_for(
+    state: &Node,
+    browser: &Browser,
+    handle: &str,
+    q: &InsightsQuery,
+) -> Result<(CommunityView, Window, Insights), PageResult> {
+    let view = readable(state, browser, handle).await?;
+    let window = window_of(q).map_err(|e| Err(e.into()))?;
+    let figures = insights::compute(state, &view.ap_id, &window)
+        .await
+        .map_err(|e| Err(e.into()))?;
+    Ok((view, window, figures))
+}
+
 fn window_of(q: &InsightsQuery) -> Result<Window, Error> {
     Window::parse(
         q.window.as_deref(),
@@ -204,12 +220,10 @@ pub async fn page(
     Path(handle): Path<String>,
     Query(q): Query<InsightsQuery>,
 ) -> PageResult {
-    let view = match readable(&state, &browser, &handle).await {
-        Ok(view) => view,
+    let (view, window, figures) = match figures_for(&state, &browser, &handle, &q).await {
+        Ok(found) => found,
         Err(answer) => return answer,
     };
-    let window = window_of(&q)?;
-    let figures = insights::compute(&state, &view.ap_id, &window).await?;
     let max = figures
         .rhythm
         .iter()
@@ -432,13 +446,11 @@ pub async fn csv(
     Path(handle): Path<String>,
     Query(q): Query<InsightsQuery>,
 ) -> PageResult {
-    let view = match readable(&state, &browser, &handle).await {
-        Ok(view) => view,
+    let (_, _, figures) = match figures_for(&state, &browser, &handle, &q).await {
+        Ok(found) => found,
         Err(answer) => return answer,
     };
-    let window = window_of(&q)?;
     let name = q.table.as_deref().unwrap_or("summary");
-    let figures = insights::compute(&state, &view.ap_id, &window).await?;
     let rows = table(&figures, name)
         .ok_or_else(|| Error::invalid(format!("table must be one of {}", TABLES.join(", "))))?;
     let mut body = String::new();

@@ -31,7 +31,8 @@ async fn pair() -> Pair {
     }
 }
 
-fn create_note(a: &Node, actor: &str, n: u32) -> Value {
+/// A public `Create(Note)` by `actor` of node `a`, numbered `n`.
+pub(super) fn create_note(a: &Node, actor: &str, n: u32) -> Value {
     let actor_id = a.url(&format!("/u/{actor}"));
     json!({
         "@context": "https://www.w3.org/ns/activitystreams",

@@ -3,26 +3,9 @@
 //! the CLI — and a known peer's further activities cost a bounded number of statements, without
 //! writing its contact again.
 
+use super::inbox::create_note;
 use crate::harness::{http, sign::Post, Node};
 use roundtable::activitypub::actors::host_of;
-use serde_json::{json, Value};
-
-fn create_note(a: &Node, n: u32) -> Value {
-    let actor_id = a.url("/u/alice");
-    json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": format!("{actor_id}/activities/{n}"),
-        "type": "Create",
-        "actor": actor_id,
-        "to": ["https://www.w3.org/ns/activitystreams#Public"],
-        "object": {
-            "id": format!("{actor_id}/notes/{n}"),
-            "type": "Note",
-            "attributedTo": actor_id,
-            "content": format!("note {n}"),
-        }
-    })
-}
 
 #[tokio::test]
 async fn remembered_verdicts_and_suspensions_follow_every_change_at_once() {
@@ -35,7 +18,7 @@ async fn remembered_verdicts_and_suspensions_follow_every_change_at_once() {
         n += 1;
         let post = Post::new(
             &b.url("/inbox"),
-            &create_note(&a, n),
+            &create_note(&a, "alice", n),
             &a.url("/u/alice#main-key"),
             &alice.private_key_pem,
         );
