@@ -299,7 +299,7 @@ pub fn router(state: Node) -> Router {
             crate::api::router().layer(crate::api::oauth::cors()),
         )
         .merge(crate::api::oauth::router().layer(crate::api::oauth::cors()))
-        .merge(crate::api::mastodon::router().layer(crate::api::oauth::cors()))
+        .merge(crate::api::mastodon::router(&state).layer(crate::api::oauth::cors()))
         .route("/p/{key}", get(routes::post_object))
         .route("/a/{key}", get(routes::article_object))
         .route("/e/{key}", get(routes::event_object))

@@ -161,6 +161,9 @@ pub struct OAuthSettings {
     pub access_token_hours: u64,
     pub refresh_token_days: u64,
     pub password_grant: bool,
+    /// Requests an app may make with one token per `requests_window_secs` (0: no limit).
+    pub requests_per_token: u32,
+    pub requests_window_secs: u64,
 }
 
 /// How the SMTP connection is protected.

@@ -90,6 +90,65 @@ pub fn mentioned_handles(markdown: &str) -> Vec<(String, Option<String>)> {
 /// The most people one post can mention (and so notify).
 pub const MAX_MENTIONS: usize = 20;
 
+/// The most hashtags one post is found under.
+pub const MAX_HASHTAGS: usize = 30;
+
+/// The hashtags of a post: those of its title (plain text), then of its HTML.
+pub fn post_hashtags(title: Option<&str>, html: &str) -> Vec<String> {
+    match title {
+        Some(title) => hashtags(&format!("<p>{}</p>{html}", escape_html(title))),
+        None => hashtags(html),
+    }
+}
+
+/// The hashtags of a post's stored (sanitized) HTML, as Mastodon finds them: `#` not inside a
+/// word, a URL or code, then letters, digits and `_`, not only digits; folded to lower case,
+/// each once, at most [`MAX_HASHTAGS`]. Works for members' posts and for other servers' alike,
+/// since a hashtag link's text is the tag itself.
+pub fn hashtags(html: &str) -> Vec<String> {
+    let mut text = String::with_capacity(html.len());
+    let mut rest = html;
+    // Code is not prose: `#include` in a snippet is no tag.
+    while let Some(start) = rest
+        .find("<code")
+        .into_iter()
+        .chain(rest.find("<pre"))
+        .min()
+    {
+        text.push_str(&rest[..start]);
+        let close = if rest[start..].starts_with("<pre") {
+            "</pre>"
+        } else {
+            "</code>"
+        };
+        rest = match rest[start..].find(close) {
+            Some(end) => &rest[start + end + close.len()..],
+            None => "",
+        };
+    }
+    text.push_str(rest);
+    let text = plain_text(&text);
+    let mut found: Vec<String> = Vec::new();
+    let mut prev = ' ';
+    for (i, c) in text.char_indices() {
+        if c == '#' && !(prev.is_alphanumeric() || "_&/#:.-".contains(prev)) {
+            let tag: String = text[i + 1..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let tag = tag.to_lowercase();
+            let valid = !tag.is_empty()
+                && tag.chars().count() <= 100
+                && !tag.chars().all(|c| c.is_ascii_digit() || c == '_');
+            if valid && !found.contains(&tag) && found.len() < MAX_HASHTAGS {
+                found.push(tag);
+            }
+        }
+        prev = c;
+    }
+    found
+}
+
 /// HTML from anywhere to HTML that is safe to store and show.
 pub fn sanitize(html: &str) -> String {
     cleaner().clean(html).to_string()
@@ -224,6 +283,18 @@ pub fn escape_html(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashtags_come_from_prose_not_code_urls_or_headings() {
+        let html = render(
+            "# Heading\n\nWe met at #RustConf and #rustconf again, #2024 is no tag, #déjà_vu is.\n\n\
+             See https://example.org/page#anchor and a&#35;b.\n\n```\n#include <stdio.h>\n```\n\n`#inline`",
+        );
+        assert_eq!(hashtags(&html), vec!["rustconf", "déjà_vu"]);
+        // Another server's hashtag link reads as its text.
+        let remote = r#"<p>On <a href="https://m.example/tags/Kafka" class="mention hashtag">#<span>Kafka</span></a></p>"#;
+        assert_eq!(hashtags(remote), vec!["kafka"]);
+    }
 
     #[test]
     fn mentions_are_read_from_the_text_only() {

@@ -8,7 +8,10 @@ use crate::{
         keys::{KeyCache, PrivateKey, PublicKey},
     },
     config::Settings,
-    db::{rate::RateLimiter, Db},
+    db::{
+        rate::{RateLimiter, TokenWindows},
+        Db,
+    },
     metrics::Metrics,
 };
 use std::{future::Future, pin::Pin, sync::Arc};
@@ -50,6 +53,8 @@ pub struct Node {
     pub mail_wakeup: Arc<Notify>,
     /// Sign-in attempts (and reset requests) per account name or email address.
     pub sign_in_limiter: Arc<RateLimiter>,
+    /// Mastodon API requests per app token (`oauth.requests_per_token`).
+    pub token_windows: Arc<TokenWindows>,
     /// Keys parsed once: local actors' private keys (signing deliveries and proofs) and other
     /// actors' public keys (verifying requests and proofs), by PEM text.
     pub keys: Arc<KeyCache>,
@@ -121,8 +126,13 @@ impl Node {
         let inbox_slots = Arc::new(tokio::sync::Semaphore::new(
             settings.federation.inbox_max_in_flight,
         ));
+        let token_windows = Arc::new(TokenWindows::new(
+            settings.oauth.requests_per_token,
+            std::time::Duration::from_secs(settings.oauth.requests_window_secs),
+        ));
         Ok(Node {
             inbox_slots,
+            token_windows,
             mail_wakeup: Arc::new(Notify::new()),
             sign_in_limiter,
             settings: Arc::new(settings),

@@ -174,6 +174,26 @@ fn attachments(value: Option<&Value>) -> Vec<Attachment> {
     out
 }
 
+/// A post's hashtags as ActivityPub `Hashtag` tags, which Mastodon indexes by `name`; `href`
+/// is where the post's node searches for the tag.
+fn hashtags(post: &Post) -> impl Iterator<Item = Value> {
+    let origin = url::Url::parse(&post.ap_id)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    crate::markdown::post_hashtags(post.title.as_deref(), &post.content)
+        .into_iter()
+        .map(move |tag| {
+            json!({
+                "type": "Hashtag",
+                "href": format!(
+                    "{origin}/search?q=%23{}",
+                    url::form_urlencoded::byte_serialize(tag.as_bytes()).collect::<String>()
+                ),
+                "name": format!("#{tag}"),
+            })
+        })
+}
+
 /// `Page` for a thread, `Note` for a reply.
 pub fn post_json(post: &Post, cx: &PostContext) -> Value {
     let is_thread = post.thread_id.is_none();
@@ -191,6 +211,7 @@ pub fn post_json(post: &Post, cx: &PostContext) -> Value {
         "published": rfc3339(post.published),
         "tag": std::iter::once(json!({"type": "Mention", "href": cx.community, "name": cx.community_mention}))
             .chain(cx.mentions.iter().map(|(href, name)| json!({"type": "Mention", "href": href, "name": name})))
+            .chain(hashtags(post))
             .collect::<Vec<_>>(),
     });
     if let Some(source) = &post.source {

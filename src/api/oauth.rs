@@ -68,7 +68,13 @@ pub fn cors() -> tower_http::cors::CorsLayer {
             header::ACCEPT,
             header::HeaderName::from_static("idempotency-key"),
         ])
-        .expose_headers([header::LINK])
+        .expose_headers([
+            header::LINK,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("x-ratelimit-limit"),
+            header::HeaderName::from_static("x-ratelimit-remaining"),
+            header::HeaderName::from_static("x-ratelimit-reset"),
+        ])
         .max_age(std::time::Duration::from_secs(3600))
 }
 

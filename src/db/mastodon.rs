@@ -32,6 +32,8 @@ pub struct Timeline<'a> {
     /// Accounts the viewer muted or blocked: neither their posts nor their communities' show.
     pub hidden: &'a [String],
     pub threads_only: bool,
+    /// Only posts under this hashtag (folded to lower case).
+    pub tag: Option<&'a str>,
 }
 
 /// How many of a profile's things there are.
@@ -137,6 +139,31 @@ impl Db {
             .filter(local_actor::Column::Name.is_in(names.iter().cloned()))
             .all(self.conn())
             .await
+    }
+
+    /// Local and remote actors by row id, in two queries.
+    pub async fn actors_by_row_ids(
+        &self,
+        local: &[i64],
+        remote: &[i64],
+    ) -> Result<(Vec<LocalActor>, Vec<RemoteActor>), DbErr> {
+        let locals = if local.is_empty() {
+            Vec::new()
+        } else {
+            local_actor::Entity::find()
+                .filter(local_actor::Column::Id.is_in(local.iter().copied()))
+                .all(self.conn())
+                .await?
+        };
+        let remotes = if remote.is_empty() {
+            Vec::new()
+        } else {
+            remote_actor::Entity::find()
+                .filter(remote_actor::Column::Id.is_in(remote.iter().copied()))
+                .all(self.conn())
+                .await?
+        };
+        Ok((locals, remotes))
     }
 
     /// Remote actors by ActivityPub id, in one query.
@@ -249,6 +276,20 @@ impl Db {
         }
         if of.threads_only {
             q = q.filter(post::Column::ThreadId.is_null());
+        }
+        if let Some(tag) = of.tag {
+            q = q.filter(
+                post::Column::Id.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(sea_orm::sea_query::Alias::new("post_id"))
+                        .from(sea_orm::sea_query::Alias::new("post_tags"))
+                        .and_where(
+                            sea_orm::sea_query::Expr::col(sea_orm::sea_query::Alias::new("tag"))
+                                .eq(tag),
+                        )
+                        .to_owned(),
+                ),
+            );
         }
         self.window_page(q, window, limit).await
     }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod answers;
 pub mod articles;
+pub mod boosts;
 pub mod directory;
 pub mod discussions;
 pub mod entities;
@@ -23,6 +24,7 @@ pub mod reports;
 pub mod search;
 pub mod sso;
 pub mod stream;
+pub mod tags;
 
 use entities::{api_token, community, local_actor, peer, received_activity, remote_actor, user};
 use migration::{Migrator, MigratorTrait};

@@ -5,7 +5,8 @@
 
 use super::{
     articles::ArticleEdit,
-    entities::{article_edit, event, event_participant, post, post_mention},
+    discussions::memberships::pending_for,
+    entities::{article_edit, event, event_participant, membership, post, post_mention},
     events::{Event, Participant},
     Db, DbErr,
 };
@@ -73,6 +74,21 @@ impl Db {
         self.with_events(rows).await
     }
 
+    /// Requests still waiting to join the communities `me` moderates, newest first.
+    pub async fn join_requests_to(
+        &self,
+        me: &str,
+        span: Span,
+    ) -> Result<Vec<super::discussions::Membership>, DbErr> {
+        membership::Entity::find()
+            .filter(pending_for(me))
+            .filter(span.on(membership::Column::CreatedAt))
+            .order_by_desc(membership::Column::CreatedAt)
+            .limit(span.limit)
+            .all(self.conn())
+            .await
+    }
+
     /// The organizer's (or the event's node's) answers to `user_id`'s own RSVPs.
     pub async fn rsvp_answers_for(
         &self,
@@ -136,7 +152,12 @@ impl Db {
             .filter(article_edit::Column::DecidedAt.gt(after))
             .count(self.conn())
             .await?;
-        Ok(mentions + rsvps + answers + edits)
+        let joins = membership::Entity::find()
+            .filter(pending_for(me))
+            .filter(membership::Column::CreatedAt.gt(after))
+            .count(self.conn())
+            .await?;
+        Ok(mentions + rsvps + answers + edits + joins)
     }
 
     async fn with_events(

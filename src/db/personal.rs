@@ -4,7 +4,7 @@
 
 use super::{now_ms, queue::sql, Db, DbErr};
 use sea_orm::{ConnectionTrait, QueryResult, SqlErr, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// A bookmark, muted or blocked account, or list member: its row id (the paging key apps get
 /// in `Link` headers) and what it names.
@@ -122,13 +122,17 @@ impl Keeping {
 }
 
 impl Db {
-    async fn rows(&self, text: &str, values: Vec<Value>) -> Result<Vec<QueryResult>, DbErr> {
+    pub(super) async fn rows(
+        &self,
+        text: &str,
+        values: Vec<Value>,
+    ) -> Result<Vec<QueryResult>, DbErr> {
         self.conn()
             .query_all_raw(sql(self.backend(), text, values))
             .await
     }
 
-    async fn run(&self, text: &str, values: Vec<Value>) -> Result<u64, DbErr> {
+    pub(super) async fn run(&self, text: &str, values: Vec<Value>) -> Result<u64, DbErr> {
         Ok(self
             .conn()
             .execute_raw(sql(self.backend(), text, values))
@@ -138,7 +142,7 @@ impl Db {
 
     /// A page of rows of `select` (which must name `id` and `target` and end in a `WHERE`
     /// clause whose parameters are `values`) through `w`, newest first.
-    async fn kept_page(
+    pub(super) async fn kept_page(
         &self,
         select: &str,
         values: Vec<Value>,
@@ -282,29 +286,44 @@ impl Db {
         self.kept_page(text, values, w).await
     }
 
-    /// Whether the user mutes (and whether that covers notifications) and blocks `target`.
-    pub async fn keeping(&self, user_id: i64, target: &str) -> Result<(Option<bool>, bool), DbErr> {
+    /// Where the user stands with each of `targets`, in one query: muted (and whether
+    /// notifications too: `Some(true)`), and blocked. Targets with neither are left out.
+    pub async fn keeping(
+        &self,
+        user_id: i64,
+        targets: &[String],
+    ) -> Result<HashMap<String, (Option<bool>, bool)>, DbErr> {
+        let mut out: HashMap<String, (Option<bool>, bool)> = HashMap::new();
+        if targets.is_empty() {
+            return Ok(out);
+        }
+        let places: Vec<String> = (0..targets.len()).map(|i| format!("${}", i + 3)).collect();
+        let places = places.join(", ");
+        let mut values: Vec<Value> = vec![user_id.into(), now_ms().into()];
+        values.extend(targets.iter().map(|t| Value::from(t.as_str())));
         let rows = self
             .rows(
-                "SELECT 'mute' AS kind, notifications FROM account_mutes \
-                   WHERE user_id = $1 AND target = $2 AND (expires_at IS NULL OR expires_at > $3) \
-                 UNION ALL \
-                 SELECT 'block' AS kind, TRUE AS notifications FROM account_blocks \
-                   WHERE user_id = $1 AND target = $2",
-                vec![user_id.into(), target.into(), now_ms().into()],
+                &format!(
+                    "SELECT 'mute' AS kind, target, notifications FROM account_mutes \
+                       WHERE user_id = $1 AND target IN ({places}) \
+                       AND (expires_at IS NULL OR expires_at > $2) \
+                     UNION ALL \
+                     SELECT 'block' AS kind, target, TRUE AS notifications FROM account_blocks \
+                       WHERE user_id = $1 AND target IN ({places})"
+                ),
+                values,
             )
             .await?;
-        let mut muting = None;
-        let mut blocking = false;
         for r in &rows {
             let kind: String = r.try_get("", "kind")?;
+            let entry = out.entry(r.try_get("", "target")?).or_default();
             if kind == "mute" {
-                muting = Some(r.try_get("", "notifications")?);
+                entry.0 = Some(r.try_get("", "notifications")?);
             } else {
-                blocking = true;
+                entry.1 = true;
             }
         }
-        Ok((muting, blocking))
+        Ok(out)
     }
 
     /// The accounts the user mutes (unexpired) or blocks, in one query.

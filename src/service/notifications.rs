@@ -1,7 +1,9 @@
 //! A member's notifications, newest first, shared by the Mastodon API and the notifications
 //! page: replies to and likes of their posts, posts that mention them, answers to events they
-//! organize, the organizer's answers to their own RSVPs, and another node's answers to the
-//! article edits they proposed there. They are read from the rows that record those things
+//! organize, the organizer's answers to their own RSVPs, another node's answers to the
+//! article edits they proposed there, requests to join the communities they moderate, and
+//! members' boosts of their posts.
+//! They are read from the rows that record those things
 //! (posts, likes, mentions, RSVPs, edit proposals), written in the same transaction as the
 //! thing itself, so one arriving from another node is there as soon as it is stored and none
 //! is lost in a crash; what has been seen is the user's `notifications` read marker (the one
@@ -44,6 +46,10 @@ pub enum Kind {
     RsvpAnswer,
     /// Another node answered an article edit the member proposed there.
     EditAnswer,
+    /// Someone asks to join a community the member moderates (while the request waits).
+    JoinRequest,
+    /// Someone boosted one of the member's posts.
+    Boost,
 }
 
 impl Kind {
@@ -55,6 +61,8 @@ impl Kind {
             Kind::Rsvp => 3,
             Kind::RsvpAnswer => 4,
             Kind::EditAnswer => 5,
+            Kind::JoinRequest => 6,
+            Kind::Boost => 7,
         }
     }
 }
@@ -80,6 +88,8 @@ pub enum About {
         state: String,
         reason: Option<String>,
     },
+    /// A community the member moderates, which the account asks to join.
+    Join { community: String },
 }
 
 /// One notification: who did what, about what.
@@ -106,9 +116,9 @@ impl Notification {
     fn community<'a>(&'a self, posts: &'a HashMap<i64, Post>) -> Option<&'a str> {
         match &self.about {
             About::Post(id) => posts.get(id).map(|p| p.community.as_str()),
-            About::Event { community, .. } | About::Edit { community, .. } => {
-                Some(community.as_str())
-            }
+            About::Event { community, .. }
+            | About::Edit { community, .. }
+            | About::Join { community } => Some(community.as_str()),
         }
     }
 }
@@ -130,6 +140,10 @@ pub struct Window {
     pub events: bool,
     /// Answers to their article edit proposals.
     pub edits: bool,
+    /// Requests waiting to join the communities they moderate.
+    pub joins: bool,
+    /// Boosts of their posts.
+    pub boosts: bool,
 }
 
 impl Window {
@@ -144,6 +158,8 @@ impl Window {
             mentions: true,
             events: true,
             edits: true,
+            joins: true,
+            boosts: true,
         }
     }
 }
@@ -242,6 +258,34 @@ pub async fn gather(
             });
         }
     }
+    if w.boosts {
+        for b in state
+            .db
+            .boosts_of_posts_by(&me, span.before, span.after, w.limit)
+            .await?
+        {
+            notes.push(post_note(
+                Kind::Boost,
+                b.id,
+                &b.actor,
+                b.post_id,
+                b.created_at,
+            ));
+        }
+    }
+    if w.joins {
+        for m in state.db.join_requests_to(&me, span).await? {
+            notes.push(Notification {
+                id: note_id(m.created_at, Kind::JoinRequest, m.id),
+                kind: Kind::JoinRequest,
+                account: m.actor,
+                about: About::Join {
+                    community: m.community,
+                },
+                at: m.created_at,
+            });
+        }
+    }
     // What the member cleared or dismissed, and what muted or blocked accounts did, is gone.
     let cleared = cleared_upto(state, member).await?;
     let dismissed = state.db.dismissed_after(member.user.id, cleared).await?;
@@ -334,7 +378,7 @@ async fn cleared_upto(state: &Node, member: &Member) -> Result<i64, Error> {
 /// Clears every notification the member has now: none of them shows again, and none counts
 /// as unread.
 pub async fn clear(state: &Node, member: &Member) -> Result<(), Error> {
-    let upto = note_id(crate::db::now_ms(), Kind::EditAnswer, 99);
+    let upto = note_id(crate::db::now_ms(), Kind::Boost, 99);
     state
         .db
         .set_marker(member.user.id, CLEARED, &upto.to_string())
@@ -350,7 +394,7 @@ pub async fn dismiss(state: &Node, member: &Member, id: i64) -> Result<(), Error
 }
 
 /// How many notifications arrived after the marker (or the last clear), cheaply enough for
-/// every page's header: two marker lookups, six `COUNT`s and the dismissals since, without
+/// every page's header: two marker lookups, eight `COUNT`s and the dismissals since, without
 /// the per-community read check or the mutes of [`gather`] (a reply in a community the member
 /// can no longer read, or from an account they muted, may be counted until it is seen).
 pub async fn unread_count(state: &Node, member: &Member) -> Result<u64, Error> {
@@ -362,7 +406,8 @@ pub async fn unread_count(state: &Node, member: &Member) -> Result<u64, Error> {
     let dismissed = state.db.dismissed_after(member.user.id, seen).await?.len() as u64;
     let me = member.ap_id(state);
     let wait = i64::try_from(state.settings.articles.edit_wait_ms).unwrap_or(i64::MAX / 2);
-    let reactions = state.db.reactions_since(&me, after).await?;
+    let reactions =
+        state.db.reactions_since(&me, after).await? + state.db.boosts_since(&me, after).await?;
     let others = state
         .db
         .other_notes_since(&me, member.user.id, wait, after)
@@ -379,7 +424,7 @@ mod tests {
         let at = 1_800_000_000_000;
         assert!(note_id(at, Kind::Reply, 7) < note_id(at + 1, Kind::Reply, 3));
         assert!(note_id(at + 1, Kind::Like, 999) > note_id(at + 1, Kind::Reply, 499));
-        assert!(note_id(at, Kind::EditAnswer, 99) < note_id(at + 1, Kind::Reply, 0));
-        assert!(note_id(7_258_118_400_000, Kind::EditAnswer, 123_456) < (1i64 << 53));
+        assert!(note_id(at, Kind::Boost, 99) < note_id(at + 1, Kind::Reply, 0));
+        assert!(note_id(7_258_118_400_000, Kind::Boost, 123_456) < (1i64 << 53));
     }
 }

@@ -150,6 +150,7 @@ fn row(
                 who,
                 what: match n.kind {
                     Kind::Like => "liked your post in",
+                    Kind::Boost => "boosted your post in",
                     Kind::Mention => "mentioned you in",
                     _ => "replied in",
                 },
@@ -186,6 +187,17 @@ fn row(
             excerpt: String::new(),
             when,
         },
+        About::Join { community } => {
+            let slug = community.rsplit("/c/").next().unwrap_or(community);
+            NoteRow {
+                who,
+                what: "asks to join",
+                title: slug.to_string(),
+                href: format!("/communities/{}#requests", encode(slug)),
+                excerpt: String::new(),
+                when,
+            }
+        }
         About::Edit {
             article,
             title,

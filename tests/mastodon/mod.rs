@@ -2,8 +2,10 @@
 //! (Mastodon.py), through the node's real OAuth pages.
 
 mod edits;
+mod limits;
 mod media;
 mod personal;
+mod tags;
 
 use crate::{
     accounts::{member, PASSWORD},

@@ -3,7 +3,7 @@
 //! clearing notifications, reports filed from an app, follow requests as join requests of a
 //! community the caller moderates, status search that never shows a confidential community's
 //! posts to outsiders, `Idempotency-Key`, followers and following (a confidential
-//! community's members hidden from outsiders), and moderators pinning threads.
+//! community's members hidden from outsiders), moderators pinning threads, and boosts.
 
 use crate::{
     accounts::member,
@@ -80,7 +80,17 @@ async fn mastodon_py_keeps_bookmarks_mutes_blocks_lists_reports_and_follow_reque
     assert_eq!(seen["home_blocked_has_sam"], false);
     assert_eq!(
         seen["relationships"],
-        json!([[true, false], [false, false]])
+        json!([
+            [true, true, false, false],
+            [true, false, false, true],
+            [true, false, false, false]
+        ]),
+        "{seen:#}"
+    );
+    assert_eq!(
+        seen["familiar_followers"],
+        json!([[true, []], [true, []]]),
+        "{seen:#}"
     );
     assert_eq!(seen["blocks_after"], json!([]));
     assert_eq!(seen["notes_unblocked"], json!(["olga", "sam"]));
@@ -140,8 +150,37 @@ async fn mastodon_py_keeps_bookmarks_mutes_blocks_lists_reports_and_follow_reque
     assert_eq!(seen["olga_requested"], true);
     assert_eq!(seen["follow_requests"], json!(["olga", "sam"]), "{seen:#}");
     assert_eq!(seen["olga_follow_requests"], json!([]));
+    assert_eq!(
+        seen["follow_request_notes"],
+        json!([["follow_request", "olga"], ["follow_request", "sam"]]),
+        "{seen:#}"
+    );
+    assert_eq!(
+        seen["follow_request_notes_v2"],
+        json!(["follow_request", "follow_request"])
+    );
+    assert_eq!(seen["olga_follow_request_notes"], 0);
     assert_eq!(seen["authorized"], true);
     assert_eq!(seen["follow_requests_after"], json!([]));
+
+    assert_eq!(
+        seen["boost_wrapper"],
+        json!([thread, "olga", true]),
+        "{seen:#}"
+    );
+    assert_eq!(seen["boost_count"], json!([2, true, false]), "{seen:#}");
+    assert_eq!(seen["reblogged_by"], json!(["olga", "sam"]));
+    assert_eq!(
+        seen["boost_groups"],
+        json!([["reblog", 2, thread]]),
+        "{seen:#}"
+    );
+    assert_eq!(seen["boost_notes"], json!(["olga", "sam"]));
+    assert_eq!(seen["unboost"], json!([false, 1]));
+    assert_eq!(seen["reblogged_by_after"], json!(["olga"]));
+    assert_eq!(seen["boost_missing"][1], 404);
+    // Once decided, a request is no longer waiting, and its notification is gone.
+    assert_eq!(seen["follow_request_notes_after"], 0);
     assert_eq!(seen["olga_following_inner"], true);
     assert_eq!(seen["sam_inner"], json!([false, false]));
     assert_eq!(seen["authorize_again"][1], 404);

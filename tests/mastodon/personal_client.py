@@ -97,7 +97,15 @@ out["block_rel"] = rel["blocking"]
 out["blocks"] = accts(bert.blocks())
 out["notes_blocked"] = note_accounts()
 out["home_blocked_has_sam"] = str(sam_reply["id"]) in home_ids()
-out["relationships"] = [[r["blocking"], r["muting"]] for r in bert.account_relationships([sam_account["id"], olga_account["id"]])]
+# Relationships of several accounts at once, in the order asked; an unknown id is left out.
+out["relationships"] = [
+    [r["id"] == want["id"], r["blocking"], r["muting"], r["following"]]
+    for r, want in zip(
+        bert.account_relationships([sam_account["id"], "999999999", guild["id"], olga_account["id"]]),
+        [sam_account, guild, olga_account])]
+out["familiar_followers"] = [
+    [f["id"] == want["id"], f["accounts"]]
+    for f, want in zip(bert.account_familiar_followers([olga_account["id"], guild["id"]]), [olga_account, guild])]
 bert.account_unblock(sam_account["id"])
 out["blocks_after"] = accts(bert.blocks())
 out["notes_unblocked"] = note_accounts()
@@ -146,9 +154,16 @@ out["olga_requested"] = olga.account_follow(inner["id"])["requested"]
 sam.account_follow(inner["id"])
 out["follow_requests"] = sorted(accts(bert.follow_requests()))
 out["olga_follow_requests"] = accts(olga.follow_requests())
+# A moderator hears of each request as a follow_request notification, in v1 and v2 alike.
+asks = bert.notifications(types=["follow_request"])
+out["follow_request_notes"] = sorted((n["type"], n["account"]["acct"]) for n in asks)
+out["follow_request_notes_v2"] = sorted(
+    g["type"] for g in bert.grouped_notifications(types=["follow_request"])["notification_groups"])
+out["olga_follow_request_notes"] = len(olga.notifications(types=["follow_request"]))
 out["authorized"] = bert.follow_request_authorize(olga_account["id"])["id"] == olga_account["id"]
 bert.follow_request_reject(sam_account["id"])
 out["follow_requests_after"] = accts(bert.follow_requests())
+out["follow_request_notes_after"] = len(bert.notifications(types=["follow_request"]))
 out["olga_following_inner"] = olga.account_relationships(inner["id"])[0]["following"]
 out["sam_inner"] = [sam.account_relationships(inner["id"])[0][k] for k in ("following", "requested")]
 out["authorize_again"] = error(lambda: bert.follow_request_authorize(sam_account["id"]))
@@ -196,6 +211,22 @@ out["unread_groups"] = bert.unread_grouped_notifications_count()
 bert.dismiss_grouped_notification(likes["group_key"])
 out["groups_after_dismiss"] = [g["type"] for g in bert.grouped_notifications()["notification_groups"]]
 out["bad_group_key"] = raw("GET", "/api/v2/notifications/favourite-x-y", os.environ["BERT"])[0]
+
+# Boosts: olga and sam boost bert's thread (olga twice: still one boost); bert hears them as
+# one reblog group; the count, the flag and the boosters show; sam takes his back.
+boosted = olga.status_reblog(thread["id"])
+out["boost_wrapper"] = [str(boosted["reblog"]["id"]), boosted["account"]["acct"], boosted["reblog"]["reblogged"]]
+sam.status_reblog(thread["id"])
+olga.status_reblog(thread["id"])
+seen_by_olga = olga.status(thread["id"])
+out["boost_count"] = [seen_by_olga["reblogs_count"], seen_by_olga["reblogged"], bert.status(thread["id"])["reblogged"]]
+out["reblogged_by"] = sorted(accts(bert.status_reblogged_by(thread["id"])))
+boost_groups = bert.grouped_notifications(types=["reblog"])["notification_groups"]
+out["boost_groups"] = [[g["type"], g["notifications_count"], str(g["status_id"])] for g in boost_groups]
+out["boost_notes"] = sorted(n["account"]["acct"] for n in bert.notifications(types=["reblog"]))
+out["unboost"] = [sam.status_unreblog(thread["id"])["reblogged"], bert.status(thread["id"])["reblogs_count"]]
+out["reblogged_by_after"] = accts(bert.status_reblogged_by(thread["id"]))
+out["boost_missing"] = error(lambda: olga.status_reblog("999999999"))
 
 # The streaming API: bert's user stream hears olga's reply (a status of his community, and a
 # notification), and nothing of sam, whom he mutes.

@@ -81,6 +81,38 @@ pub async fn by_id(state: &Node, id: &str) -> Result<Option<Who>, MastodonError>
     })
 }
 
+/// The actors of account ids, in the order asked, leaving out those that do not exist, in
+/// two queries whatever their number.
+pub async fn by_ids(state: &Node, ids: &[String]) -> Result<Vec<Who>, MastodonError> {
+    let numbers: Vec<i64> = ids
+        .iter()
+        .filter_map(|id| id.parse::<i64>().ok())
+        .filter(|n| *n >= 0)
+        .collect();
+    let local: Vec<i64> = numbers
+        .iter()
+        .filter(|n| *n % 2 == 0)
+        .map(|n| n / 2)
+        .collect();
+    let remote: Vec<i64> = numbers
+        .iter()
+        .filter(|n| *n % 2 == 1)
+        .map(|n| n / 2)
+        .collect();
+    let (locals, remotes) = state.db.actors_by_row_ids(&local, &remote).await?;
+    let mut found: std::collections::HashMap<String, Who> = locals
+        .into_iter()
+        .filter(|a| a.kind != ActorKind::Application.as_str())
+        .map(Who::Local)
+        .chain(remotes.into_iter().map(Who::Remote))
+        .map(|w| (w.account_id(), w))
+        .collect();
+    Ok(ids
+        .iter()
+        .filter_map(|id| found.remove(id.trim()))
+        .collect())
+}
+
 /// The actor of an account id, or Mastodon's 404.
 pub async fn existing(state: &Node, id: &str) -> Result<Who, MastodonError> {
     by_id(state, id)
@@ -290,7 +322,10 @@ pub async fn verify_credentials(
 }
 
 /// The CredentialAccount entity: the caller's Account with its `source` and `role`.
-async fn credential_account(state: &Node, member: &Member) -> Result<Value, MastodonError> {
+pub(super) async fn credential_account(
+    state: &Node,
+    member: &Member,
+) -> Result<Value, MastodonError> {
     let mut me = local_account(state, &member.actor).await?;
     me["source"] = json!({
         "privacy": "public",

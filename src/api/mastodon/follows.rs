@@ -1,8 +1,8 @@
 //! Following: following a community's account is joining it (a remote community answers
 //! later: `requested` until then), unfollowing is leaving; relationships say where the caller
 //! stands (with their mutes and blocks). A moderator's follow requests are the requests to
-//! join the communities they moderate. Roundtable members follow communities, not people, so following a person is refused
-//! with a clear error.
+//! join the communities they moderate. Roundtable members follow communities, not people, so
+//! following a person is refused with a clear error.
 
 use super::{
     accounts::{self, Who},
@@ -34,42 +34,60 @@ fn is_group(who: &Who) -> bool {
     }
 }
 
+/// The Relationship entities between the caller and each of `whos`, in two queries whatever
+/// their number.
+pub(super) async fn relationships_with(
+    state: &Node,
+    me: &Member,
+    whos: &[Who],
+) -> Result<Vec<Value>, MastodonError> {
+    let targets: Vec<String> = whos.iter().map(|w| w.ap_id(state)).collect();
+    let groups: Vec<String> = whos
+        .iter()
+        .zip(&targets)
+        .filter(|(w, _)| is_group(w))
+        .map(|(_, t)| t.clone())
+        .collect();
+    let memberships = state.db.memberships_of(&me.ap_id(state), &groups).await?;
+    let keeping = state.db.keeping(me.user.id, &targets).await?;
+    Ok(whos
+        .iter()
+        .zip(&targets)
+        .map(|(who, target)| {
+            let membership = memberships.get(target).filter(|_| is_group(who));
+            let (muting, blocking) = keeping.get(target).copied().unwrap_or_default();
+            let following = membership.is_some_and(|m| m.state == MemberState::Accepted);
+            json!({
+                "id": who.account_id(),
+                "following": following,
+                "showing_reblogs": following,
+                "notifying": false,
+                "languages": null,
+                "followed_by": false,
+                "blocking": blocking,
+                "blocked_by": false,
+                "muting": muting.is_some(),
+                "muting_notifications": muting.unwrap_or(false),
+                "requested": membership.is_some_and(|m| m.state == MemberState::Pending),
+                "requested_by": false,
+                "domain_blocking": false,
+                "endorsed": false,
+                "note": "",
+            })
+        })
+        .collect())
+}
+
 /// The Relationship entity between the caller and `who`.
 pub(super) async fn relationship(
     state: &Node,
     me: &Member,
     who: &Who,
 ) -> Result<Value, MastodonError> {
-    let target = who.ap_id(state);
-    let membership = if is_group(who) {
-        state.db.membership(&target, &me.ap_id(state)).await?
-    } else {
-        None
-    };
-    let (muting, blocking) = state.db.keeping(me.user.id, &target).await?;
-    let following = membership
-        .as_ref()
-        .is_some_and(|m| m.state == MemberState::Accepted);
-    let requested = membership
-        .as_ref()
-        .is_some_and(|m| m.state == MemberState::Pending);
-    Ok(json!({
-        "id": who.account_id(),
-        "following": following,
-        "showing_reblogs": following,
-        "notifying": false,
-        "languages": null,
-        "followed_by": false,
-        "blocking": blocking,
-        "blocked_by": false,
-        "muting": muting.is_some(),
-        "muting_notifications": muting.unwrap_or(false),
-        "requested": requested,
-        "requested_by": false,
-        "domain_blocking": false,
-        "endorsed": false,
-        "note": "",
-    }))
+    relationships_with(state, me, std::slice::from_ref(who))
+        .await?
+        .pop()
+        .ok_or_else(MastodonError::internal)
 }
 
 async fn community_of(state: &Node, id: &str) -> Result<(Who, CommunityView), MastodonError> {
@@ -119,18 +137,58 @@ pub async fn relationships(
     auth: Auth<Read>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, MastodonError> {
-    let ids: Vec<String> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+    let ids = ids_of(query);
+    let whos = accounts::by_ids(&state, &ids).await?;
+    Ok(Json(Value::Array(
+        relationships_with(&state, &auth.member, &whos).await?,
+    )))
+}
+
+/// `GET /api/v1/accounts/familiar_followers?id[]=…`: the accounts the caller follows that
+/// also follow each account. Roundtable members follow communities, and nobody follows a
+/// person or a community follows anyone, so each list is truthfully empty; unknown ids are
+/// left out.
+pub async fn familiar_followers(
+    State(state): State<Node>,
+    _auth: Auth<Read>,
+    RawQuery(query): RawQuery,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, MastodonError> {
+    let mut ids = ids_of(query);
+    // Some clients (Mastodon.py) send the ids as a JSON body, even on a GET.
+    if ids.is_empty() && !body.is_empty() {
+        let sent: Value = serde_json::from_slice(&body)
+            .map_err(|_| MastodonError::unprocessable("the body must be JSON with an id list"))?;
+        ids = match &sent["id"] {
+            Value::Array(items) => items
+                .iter()
+                .filter_map(|v| match v {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .take(MAX_IDS)
+                .collect(),
+            Value::String(s) => vec![s.clone()],
+            Value::Number(n) => vec![n.to_string()],
+            _ => Vec::new(),
+        };
+    }
+    let whos = accounts::by_ids(&state, &ids).await?;
+    Ok(Json(Value::Array(
+        whos.iter()
+            .map(|w| json!({"id": w.account_id(), "accounts": []}))
+            .collect(),
+    )))
+}
+
+/// The `id[]` (or `id`) parameters of a query, at most [`MAX_IDS`].
+fn ids_of(query: Option<String>) -> Vec<String> {
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .filter(|(k, _)| k == "id[]" || k == "id")
         .map(|(_, v)| v.into_owned())
         .take(MAX_IDS)
-        .collect();
-    let mut out = Vec::new();
-    for id in ids {
-        if let Some(who) = accounts::by_id(&state, &id).await? {
-            out.push(relationship(&state, &auth.member, &who).await?);
-        }
-    }
-    Ok(Json(Value::Array(out)))
+        .collect()
 }
 
 /// Join requests waiting for the caller: Mastodon's follow requests, for the communities the

@@ -1,8 +1,8 @@
 //! Grouped notifications (`/api/v2/notifications`), which apps use when a server says it is
 //! Mastodon 4.3 or later: likes of one status on one (UTC) day form one group, keyed
-//! `favourite-{status}-{day}`; every other notification is its own group, `ungrouped-{id}`,
-//! as Mastodon keys it. Apps that ask for no grouping (`grouped_types[]` without `favourite`)
-//! get every like alone. Groups are formed within the page of notifications read, so a page
+//! `favourite-{status}-{day}`, and so do boosts (`reblog-{status}-{day}`); every other
+//! notification is its own group, `ungrouped-{id}`, as Mastodon keys it. Apps that ask for
+//! no grouping of a kind (`grouped_types[]` without `favourite` or `reblog`) get each alone. Groups are formed within the page of notifications read, so a page
 //! of `limit` notifications yields at most `limit` groups; a group's `notifications_count`
 //! counts the whole group when it is read by its key.
 
@@ -31,14 +31,18 @@ const DAY_MS: i64 = 86_400_000;
 /// The most accounts a group shows (Mastodon shows a handful of avatars).
 const SAMPLE_ACCOUNTS: usize = 8;
 
-/// The most likes a group read by its key gathers.
+/// The most likes (or boosts) a group read by its key gathers.
 const GROUP_MAX: u64 = 400;
 
-/// A notification's group key; likes are grouped when `group_likes`.
-pub fn key(n: &Notification, group_likes: bool) -> String {
-    match (n.kind, n.post_id()) {
-        (Kind::Like, Some(post)) if group_likes => {
-            format!("favourite-{post}-{}", n.at.div_euclid(DAY_MS))
+/// The kinds grouped by status and day, with their key's prefix (Mastodon's type name).
+const GROUPED: [(Kind, &str); 2] = [(Kind::Like, "favourite"), (Kind::Boost, "reblog")];
+
+/// A notification's group key: likes and boosts are grouped by status and day when their
+/// type is among `grouped`.
+pub fn key(n: &Notification, grouped: &[impl AsRef<str>]) -> String {
+    match (GROUPED.iter().find(|(k, _)| *k == n.kind), n.post_id()) {
+        (Some((_, name)), Some(post)) if grouped.iter().any(|g| g.as_ref() == *name) => {
+            format!("{name}-{post}-{}", n.at.div_euclid(DAY_MS))
         }
         _ => format!("ungrouped-{}", n.id),
     }
@@ -47,7 +51,7 @@ pub fn key(n: &Notification, group_likes: bool) -> String {
 /// What a group key names.
 enum Key {
     One(i64),
-    Likes { post: i64, day: i64 },
+    Day { kind: Kind, post: i64, day: i64 },
 }
 
 fn parse(key: &str) -> Result<Key, MastodonError> {
@@ -55,9 +59,17 @@ fn parse(key: &str) -> Result<Key, MastodonError> {
     if let Some(id) = key.strip_prefix("ungrouped-") {
         return Ok(Key::One(note_id(id)?));
     }
-    let rest = key.strip_prefix("favourite-").ok_or_else(missing)?;
+    let (kind, rest) = GROUPED
+        .iter()
+        .find_map(|(kind, name)| {
+            key.strip_prefix(name)
+                .and_then(|r| r.strip_prefix('-'))
+                .map(|r| (*kind, r))
+        })
+        .ok_or_else(missing)?;
     let (post, day) = rest.split_once('-').ok_or_else(missing)?;
-    Ok(Key::Likes {
+    Ok(Key::Day {
+        kind,
         post: post.parse().map_err(|_| missing())?,
         day: day.parse().map_err(|_| missing())?,
     })
@@ -71,11 +83,10 @@ struct Group<'a> {
 
 /// `notes` (newest first) in groups, ordered by each group's newest notification.
 fn group<'a>(notes: &'a [Notification], grouped: &[String]) -> Vec<Group<'a>> {
-    let group_likes = grouped.iter().any(|g| g == "favourite");
     let mut groups: Vec<Group<'a>> = Vec::new();
     let mut at: HashMap<String, usize> = HashMap::new();
     for n in notes {
-        let key = key(n, group_likes);
+        let key = key(n, grouped);
         match at.get(&key) {
             Some(&i) => groups[i].notes.push(n),
             None => {
@@ -186,19 +197,19 @@ async fn of_key(
     caller: &Caller,
     key: &str,
 ) -> Result<(Vec<Notification>, HashMap<i64, Post>), MastodonError> {
-    let (p, post) = match parse(key)? {
+    let (p, day_of) = match parse(key)? {
         Key::One(id) => (Params::between(id - 1, id + 1, 1), None),
-        Key::Likes { post, day } => {
+        Key::Day { kind, post, day } => {
             let start = day
                 .checked_mul(DAY_MS * 1000)
                 .ok_or_else(|| MastodonError::not_found("Record not found"))?;
             let mut p = Params::between(start - 1, start + DAY_MS * 1000, GROUP_MAX);
-            p.types = vec!["favourite".into()];
-            (p, Some(post))
+            p.types = vec![kind_name(kind).into()];
+            (p, Some((kind, post)))
         }
     };
     let (mut notes, posts) = gather(state, caller, &p).await?;
-    notes.retain(|n| post.is_none_or(|post| n.kind == Kind::Like && n.post_id() == Some(post)));
+    notes.retain(|n| day_of.is_none_or(|(kind, post)| n.kind == kind && n.post_id() == Some(post)));
     if notes.is_empty() {
         return Err(MastodonError::not_found("Record not found"));
     }

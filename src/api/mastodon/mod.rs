@@ -14,9 +14,11 @@
 //! describing images, the MediaAttachment entity; `edits`: editing statuses, their history and
 //! source; `grouped`: notifications grouped as Mastodon 4.3 apps read them; `personal`:
 //! bookmarks, mutes and blocks; `lists`: lists and their accounts; `reports`: reports filed
-//! from apps; `streaming`: the streaming API over server-sent events.
+//! from apps; `streaming`: the streaming API over server-sent events; `boosts`: reblogs, as
+//! signs to a post's author and readers.
 
 pub mod accounts;
+pub mod boosts;
 pub mod edits;
 pub mod follows;
 pub mod grouped;
@@ -34,8 +36,9 @@ pub mod timelines;
 
 use crate::{error::ApiError, node::Node};
 use axum::{
-    extract::DefaultBodyLimit,
+    extract::{DefaultBodyLimit, Request, State},
     http::header,
+    middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, patch, post},
     Router,
@@ -48,8 +51,9 @@ pub type MastodonError = ApiError;
 pub use crate::activitypub::objects::rfc3339;
 
 /// The routes, at the node's root where apps look for them. Trailing slashes are accepted,
-/// as some apps send them.
-pub fn router() -> Router<Node> {
+/// as some apps send them. Every request made with a token counts against its budget
+/// ([`budget`]).
+pub fn router(state: &Node) -> Router<Node> {
     let mut router = Router::new();
     let routes: Vec<(&str, axum::routing::MethodRouter<Node>)> = vec![
         ("/api/v1/instance", get(instance::v1)),
@@ -68,6 +72,10 @@ pub fn router() -> Router<Node> {
         (
             "/api/v1/accounts/relationships",
             get(follows::relationships),
+        ),
+        (
+            "/api/v1/accounts/familiar_followers",
+            get(follows::familiar_followers),
         ),
         ("/api/v1/accounts/{id}/follow", post(follows::follow)),
         ("/api/v1/accounts/{id}/unfollow", post(follows::unfollow)),
@@ -112,6 +120,12 @@ pub fn router() -> Router<Node> {
             post(statuses::unfavourite),
         ),
         ("/api/v1/statuses/{id}/bookmark", post(personal::bookmark)),
+        ("/api/v1/statuses/{id}/reblog", post(boosts::reblog)),
+        ("/api/v1/statuses/{id}/unreblog", post(boosts::unreblog)),
+        (
+            "/api/v1/statuses/{id}/reblogged_by",
+            get(boosts::reblogged_by),
+        ),
         ("/api/v1/statuses/{id}/pin", post(statuses::pin)),
         ("/api/v1/statuses/{id}/unpin", post(statuses::unpin)),
         (
@@ -138,6 +152,8 @@ pub fn router() -> Router<Node> {
         ("/api/v1/timelines/home", get(timelines::home)),
         ("/api/v1/timelines/public", get(timelines::public)),
         ("/api/v1/timelines/list/{id}", get(timelines::list)),
+        ("/api/v1/timelines/tag/{hashtag}", get(timelines::tag)),
+        ("/api/v1/tags/{hashtag}", get(instance::tag)),
         ("/api/v1/custom_emojis", get(instance::empty_list)),
         ("/api/v1/announcements", get(instance::empty_list)),
         ("/api/v1/trends", get(instance::empty_list)),
@@ -205,7 +221,52 @@ pub fn router() -> Router<Node> {
             .route(&format!("{path}/"), route.clone())
             .route(path, route);
     }
-    router.route("/static/avatar.png", get(default_avatar))
+    router
+        .layer(middleware::from_fn_with_state(state.clone(), budget))
+        .route("/static/avatar.png", get(default_avatar))
+}
+
+/// Counts a request made with a token against the token's window (`oauth.requests_per_token`)
+/// and tells the app where it stands, as Mastodon does: `X-RateLimit-Limit`,
+/// `X-RateLimit-Remaining` and `X-RateLimit-Reset` (when the window ends), and past the
+/// limit 429 with `Retry-After`. Requests without a token (the public timeline, the instance)
+/// are not counted here: behind a reverse proxy the node cannot tell their callers apart.
+async fn budget(State(state): State<Node>, request: Request, next: Next) -> Response {
+    let token = crate::api::bearer_token(request.headers())
+        .ok()
+        .map(str::to_owned);
+    let Some(token) = token else {
+        return next.run(request).await;
+    };
+    let Some(budget) = state.token_windows.take(&token).await else {
+        return next.run(request).await;
+    };
+    let mut response = if budget.allowed {
+        next.run(request).await
+    } else {
+        let wait = budget
+            .reset
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default()
+            .as_secs()
+            + 1;
+        MastodonError::too_many("Too many requests", wait).into_response()
+    };
+    let reset: chrono::DateTime<chrono::Utc> = budget.reset.into();
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("x-ratelimit-limit", budget.limit.to_string()),
+        ("x-ratelimit-remaining", budget.remaining.to_string()),
+        (
+            "x-ratelimit-reset",
+            reset.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        ),
+    ] {
+        if let Ok(value) = header::HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    response
 }
 
 /// The picture of accounts that have none (apps expect every account to have one).

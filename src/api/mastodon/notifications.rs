@@ -1,7 +1,9 @@
 //! Notifications: a reply to one of the caller's posts or a post that mentions them
-//! (Mastodon's `mention`, as apps show replies) and a like of one (`favourite`), newest first. They are read from the posts and
-//! likes themselves, so one arriving from another node is there as soon as the post or like
-//! is stored, and none is lost in a crash. `unread_count` counts those after the
+//! (Mastodon's `mention`, as apps show replies), a like (`favourite`) or a boost (`reblog`)
+//! of one, and a request to join a community the caller moderates (`follow_request`, from
+//! the account asking), newest first. They are read from the posts, likes, boosts and
+//! memberships themselves, so one arriving from another node is there as soon as it is
+//! stored, and none is lost in a crash. `unread_count` counts those after the
 //! `notifications` read marker. One can be dismissed, or all cleared; mutes and blocks keep
 //! an account's out (`service::notifications`).
 //!
@@ -28,10 +30,15 @@ pub(super) fn kind_name(kind: Kind) -> &'static str {
     match kind {
         Kind::Reply | Kind::Mention => "mention",
         Kind::Like => "favourite",
+        Kind::JoinRequest => "follow_request",
+        Kind::Boost => "reblog",
         // Not asked for (see `gather`): they are about events and articles, not statuses.
         Kind::Rsvp | Kind::RsvpAnswer | Kind::EditAnswer => "mention",
     }
 }
+
+/// The kinds Mastodon groups unless an app asks otherwise.
+const DEFAULT_GROUPED: [&str; 3] = ["favourite", "follow", "reblog"];
 
 pub(super) struct Params {
     pub max_id: Option<i64>,
@@ -95,7 +102,7 @@ pub(super) fn params(query: Option<String>) -> Result<Params, MastodonError> {
         grouped: {
             let asked = many("grouped_types");
             if asked.is_empty() {
-                vec!["favourite".into(), "follow".into(), "reblog".into()]
+                DEFAULT_GROUPED.iter().map(|g| g.to_string()).collect()
             } else {
                 asked
             }
@@ -125,6 +132,8 @@ pub(super) async fn gather(
         // yet; apps would show them without a status. The web page lists them.
         events: false,
         edits: false,
+        joins: wanted("follow_request"),
+        boosts: wanted("reblog"),
     };
     Ok(notes::gather(state, &caller.member, &window).await?)
 }
@@ -157,7 +166,7 @@ pub(super) async fn render(
                 "created_at": rfc3339(n.at),
                 "account": profiles.get(&n.account),
                 "status": n.post_id().and_then(|id| by_post.get(&id)).cloned().unwrap_or(Value::Null),
-                "group_key": super::grouped::key(n, true),
+                "group_key": super::grouped::key(n, &DEFAULT_GROUPED),
             })
         })
         .collect())

@@ -51,6 +51,10 @@ pub async fn render(
     actors.extend(parents.values().map(|p| p.author.clone()));
     let profiles = Profiles::load(state, &actors).await?;
     let ids: Vec<i64> = posts.iter().map(|p| p.id).collect();
+    let (boosts, boosted) = state
+        .db
+        .boosts_among(&ids, viewer.map(|m| m.ap_id(state)).as_deref())
+        .await?;
     let (liked, bookmarked): (HashSet<i64>, HashSet<i64>) = match viewer {
         Some(m) => (
             state.db.liked_among(&m.ap_id(state), &ids).await?,
@@ -65,6 +69,7 @@ pub async fn render(
         .collect();
     let replies = state.db.reply_counts(&thread_ids).await?;
     let mut images = super::media::of_posts(state, &ids).await?;
+    let mut tags = state.db.tags_of(&ids).await?;
     Ok(posts
         .iter()
         .map(|p| {
@@ -105,9 +110,14 @@ pub async fn render(
                     "acct": community["acct"],
                     "url": community["url"],
                 }],
-                "tags": [],
+                "tags": tags
+                    .remove(&p.id)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|t| tag_entity(state, t))
+                    .collect::<Vec<_>>(),
                 "emojis": [],
-                "reblogs_count": 0,
+                "reblogs_count": boosts.get(&p.id).copied().unwrap_or(0),
                 "favourites_count": p.like_count.max(0),
                 "replies_count": replies.get(&p.id).copied().unwrap_or(0),
                 "in_reply_to_id": parent.map(|id| id.to_string()),
@@ -118,7 +128,7 @@ pub async fn render(
                 "language": null,
                 "text": null,
                 "favourited": liked.contains(&p.id),
-                "reblogged": false,
+                "reblogged": boosted.contains(&p.id),
                 "muted": false,
                 "bookmarked": bookmarked.contains(&p.id),
                 "pinned": p.thread_id.is_none() && p.pinned,
@@ -126,6 +136,14 @@ pub async fn render(
             })
         })
         .collect())
+}
+
+/// A hashtag as statuses name it: its name and where the node's web search finds it.
+pub(super) fn tag_entity(state: &Node, name: &str) -> Value {
+    let mut url =
+        url::form_urlencoded::Serializer::new(format!("{}/search?", state.settings.base_url()));
+    url.append_pair("q", &format!("#{name}"));
+    json!({"name": name, "url": url.finish()})
 }
 
 /// Keeps the posts of the communities `caller` may read (the one check, once per community).

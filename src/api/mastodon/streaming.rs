@@ -127,6 +127,7 @@ impl Feed {
             authors: &authors,
             hidden: &hidden,
             threads_only,
+            tag: None,
         };
         let window = Window {
             min_id: Some(self.last_post),

@@ -1,5 +1,6 @@
 //! Timelines: home (the caller's communities), public (public communities, `local` and
-//! `remote` narrowing it) and lists (a list's people and communities), newest first, leaving
+//! `remote` narrowing it), a hashtag's (in what the caller may read) and lists (a list's
+//! people and communities), newest first, leaving
 //! out what the caller muted or blocked, paged with `max_id`, `since_id`, `min_id` and `limit`
 //! and a `Link` header, as Mastodon pages.
 
@@ -192,6 +193,62 @@ pub async fn public(
     page(&state, auth.as_deref(), &uri, posts).await
 }
 
+/// `GET /api/v1/timelines/tag/{hashtag}`: the posts under a hashtag in the communities the
+/// caller may read: the public ones (`local`, `remote` narrowing them as on the public
+/// timeline) and, for a member, their own confidential ones too.
+pub async fn tag(
+    State(state): State<Node>,
+    MaybeAuth(auth): MaybeAuth<Read>,
+    axum::extract::Path(hashtag): axum::extract::Path<String>,
+    Q(q): Q<Paging>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, MastodonError> {
+    let (window, limit) = q.window()?;
+    let tag = tag_name(&hashtag)?;
+    let local_only = q.local.unwrap_or(false);
+    let remote_only = q.remote.unwrap_or(false);
+    let mut communities = state
+        .db
+        .public_communities(&state.settings.base_url(), !remote_only, !local_only)
+        .await?;
+    let hidden = match &auth {
+        Some(a) => {
+            let base = state.settings.base_url();
+            let theirs = state
+                .db
+                .accepted_communities(&a.member.ap_id(&state))
+                .await?;
+            communities.extend(theirs.into_iter().filter(|c| {
+                let here = c.starts_with(&format!("{base}/"));
+                (here || !local_only) && (!here || !remote_only)
+            }));
+            state.db.hidden(a.member.user.id).await?.posts_list()
+        }
+        None => Vec::new(),
+    };
+    let of = Timeline {
+        communities: &communities,
+        hidden: &hidden,
+        tag: Some(&tag),
+        ..Timeline::default()
+    };
+    let posts = state.db.timeline(of, window, limit).await?;
+    page(&state, auth.as_deref(), &uri, posts).await
+}
+
+/// A hashtag as apps send it (with or without `#`, any case), as stored; 404 when it cannot
+/// be one.
+pub(super) fn tag_name(hashtag: &str) -> Result<String, MastodonError> {
+    let name = hashtag.trim().trim_start_matches('#').to_lowercase();
+    if name.is_empty()
+        || name.chars().count() > 100
+        || !name.chars().all(|c| c.is_alphanumeric() || c == '_')
+    {
+        return Err(MastodonError::not_found("Record not found"));
+    }
+    Ok(name)
+}
+
 /// `GET /api/v1/timelines/list/{id}`: the posts of a list's people and in its communities
 /// (`replies_policy` `none` leaves replies out), as far as the caller may read them.
 pub async fn list(
@@ -210,6 +267,7 @@ pub async fn list(
         authors: &targets,
         hidden: &hidden,
         threads_only: list.replies_policy == "none",
+        tag: None,
     };
     let posts = state.db.timeline(of, window, limit).await?;
     page(&state, Some(&auth), &uri, posts).await

@@ -67,19 +67,7 @@ impl Db {
         before: Option<i64>,
         limit: u64,
     ) -> Result<Vec<Membership>, DbErr> {
-        let mut q = membership::Entity::find()
-            .filter(membership::Column::State.eq(MemberState::Pending))
-            .filter(
-                membership::Column::Community.in_subquery(
-                    sea_orm::sea_query::Query::select()
-                        .column(membership::Column::Community)
-                        .from(membership::Entity)
-                        .and_where(membership::Column::Actor.eq(moderator))
-                        .and_where(membership::Column::State.eq(MemberState::Accepted))
-                        .and_where(membership::Column::Role.is_in([Role::Owner, Role::Moderator]))
-                        .to_owned(),
-                ),
-            );
+        let mut q = membership::Entity::find().filter(pending_for(moderator));
         if let Some(before) = before {
             q = q.filter(membership::Column::Id.lt(before));
         }
@@ -374,4 +362,22 @@ impl Db {
             .one(self.conn())
             .await
     }
+}
+
+/// The pending memberships of the communities `moderator` moderates (owner or moderator,
+/// accepted).
+pub(crate) fn pending_for(moderator: &str) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(membership::Column::State.eq(MemberState::Pending))
+        .add(
+            membership::Column::Community.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(membership::Column::Community)
+                    .from(membership::Entity)
+                    .and_where(membership::Column::Actor.eq(moderator))
+                    .and_where(membership::Column::State.eq(MemberState::Accepted))
+                    .and_where(membership::Column::Role.is_in([Role::Owner, Role::Moderator]))
+                    .to_owned(),
+            ),
+        )
 }

@@ -23,7 +23,7 @@ pub type Ban = ban::Model;
 
 mod bans;
 mod communities;
-mod memberships;
+pub(crate) mod memberships;
 pub use memberships::Side;
 mod posts;
 
@@ -101,6 +101,8 @@ fn post_kind(post: &Post) -> &'static str {
 
 /// Puts a visible post into the search index.
 async fn index_post<C: sea_orm::ConnectionTrait>(conn: &C, post: &Post) -> Result<(), DbErr> {
+    let tags = crate::markdown::post_hashtags(post.title.as_deref(), &post.content);
+    super::tags::replace(conn, post.id, &tags).await?;
     index_upsert(
         conn,
         post_kind(post),
