@@ -1,8 +1,9 @@
 # Shared by the tests' Python clients: a requests.Session playing the user's browser through
-# a Roundtable node's real sign-in and consent pages. The Rust harness puts it in front of
-# each client script (tests/harness/python.rs).
+# a Roundtable node's real sign-in and consent pages, and `wait` for what arrives from another
+# node. The Rust harness puts it in front of each client script (tests/harness/python.rs).
 import html
 import re
+import time
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -74,3 +75,14 @@ def consent_answer(url, login, password, out):
 def code_from_page(page):
     """The code an out-of-band consent shows."""
     return hidden(page, "code") or re.search(r'id="code" type="text" readonly value="([^"]*)"', page).group(1)
+
+
+def wait(what, check, seconds=25):
+    """check()'s first truthy answer, asked every 0.3 s; the script ends if none comes."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise SystemExit(f"timed out waiting for {what}")

@@ -16,16 +16,6 @@ api = Mastodon(access_token=os.environ["TOKEN"], api_base_url=BASE)
 out = {}
 
 
-def wait(what, check, seconds=25):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise SystemExit(f"timed out waiting for {what}")
-
-
 community = api.search_v2("@" + COMMUNITY, resolve=True)["accounts"][0]
 api.account_follow(community["id"])
 wait("the community to accept", lambda: api.account_relationships(community["id"])[0]["following"])

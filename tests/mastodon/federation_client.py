@@ -16,16 +16,6 @@ SCOPES = ["read", "write", "follow", "push"]
 out = {}
 
 
-def wait(what, check, seconds=25):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise SystemExit(f"timed out waiting for {what}")
-
-
 if STEP == "join":
     client_id, client_secret = Mastodon.create_app(
         "Mastodon.py federation test", scopes=SCOPES, redirect_uris=REDIRECT, api_base_url=BASE)

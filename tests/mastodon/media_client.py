@@ -22,16 +22,6 @@ SCOPES = ["read", "write", "follow"]
 out = {}
 
 
-def wait(what, check, seconds=25):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise SystemExit(f"timed out waiting for {what}")
-
-
 def refused(call):
     try:
         call()

@@ -43,12 +43,7 @@ async fn mastodon_py_finds_posts_under_their_hashtags_on_both_nodes_as_far_as_it
     let thread = eventually(Duration::from_secs(20), "the thread on alpha", || {
         let olga = olga.clone();
         let uri = uri.clone();
-        async move {
-            let (_, list) = olga.get("/communities/guild/threads").await;
-            list["threads"]
-                .as_array()
-                .and_then(|t| t.iter().find(|t| t["ap_id"] == uri.as_str()).cloned())
-        }
+        async move { olga.thread_by_ap_id("guild", &uri).await }
     })
     .await;
     let (status, body) = olga

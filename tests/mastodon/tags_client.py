@@ -4,7 +4,6 @@
 # the caller (TOKEN, or nobody) finds under #rust. Prints one JSON object.
 import json
 import os
-import time
 
 import requests
 from mastodon import Mastodon
@@ -14,16 +13,6 @@ STEP = os.environ["STEP"]
 TOKEN = os.environ["TOKEN"] or None
 api = Mastodon(access_token=TOKEN, api_base_url=BASE, version_check_mode="none")
 out = {}
-
-
-def wait(what, check, seconds=25):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise SystemExit(f"timed out waiting for {what}")
 
 
 if STEP == "post":
