@@ -6,6 +6,14 @@
 //!   `node_settings` (in the write's own transaction), and a request reads that one row
 //!   ([`Db::gate`]) and forgets everything when it moved — so a change made by any process, the
 //!   CLI included, applies to the next request, as when the tables were read every time;
+//! - inside an inbox request only ([`Gate::within`]), the rows it reads on the way: the
+//!   sender's actor row (its key), the hosted community's actor and row, and the sender's ban
+//!   there, valid for the same generation. Every write of a community or a ban, and a purge,
+//!   bumps it too; every write of a remote actor's row in this process forgets that row (a
+//!   read that raced with the write does not put the old row back). A remote actor's row
+//!   written by another process is at worst an old key, which fails to verify and takes the
+//!   rate-limited refresh that fetches and writes the new one. Outside an inbox request (the
+//!   API, the pages, the workers) these rows are always read from the tables;
 //! - when a peer's contact was last recorded (at most one write per host per
 //!   [`CONTACT_EVERY_MS`]; forgotten when this process marks the peer dead, so its return is
 //!   recorded at once);
@@ -14,7 +22,10 @@
 //!
 //! Every map is bounded ([`MAX_ENTRIES`]): past it, it starts again empty.
 
-use super::{now_ms, queue::sql, reports::Suspension, Db, DbErr};
+use super::{
+    discussions::Ban, now_ms, queue::sql, reports::Suspension, Community, Db, DbErr, LocalActor,
+    RemoteActor,
+};
 use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 use std::sync::{
@@ -48,6 +59,26 @@ struct Remembered {
     verdicts: HashMap<String, (bool, bool)>,
     /// actor id → suspension
     suspensions: HashMap<String, Option<Suspension>>,
+    /// remote actor id → its row
+    actors: HashMap<String, Option<RemoteActor>>,
+    /// hosted community's name → its actor and row
+    communities: HashMap<String, Option<(LocalActor, Community)>>,
+    /// "community actor" → the ban read as in force then (checked again against the time)
+    bans: HashMap<String, Option<Ban>>,
+    /// Rows forgotten by this process so far: a read that saw another count than its start's
+    /// may have read a row older than the write, and is not remembered.
+    writes: u64,
+}
+
+impl Remembered {
+    fn forget_all(&mut self) {
+        self.verdicts.clear();
+        self.suspensions.clear();
+        self.actors.clear();
+        self.communities.clear();
+        self.bans.clear();
+        self.writes += 1;
+    }
 }
 
 /// The in-memory copies, shared by every clone of a [`Db`].
@@ -89,8 +120,14 @@ impl Memo {
     pub(super) fn forget_policy(&self) {
         let mut r = self.remembered();
         r.generation = None;
-        r.verdicts.clear();
-        r.suspensions.clear();
+        r.forget_all();
+    }
+
+    /// Forgets the row of the remote actor `ap_id` (it was just written).
+    pub(super) fn forget_actor(&self, ap_id: &str) {
+        let mut r = self.remembered();
+        r.writes += 1;
+        r.actors.remove(ap_id);
     }
 
     /// Forgets when `host`'s contact was recorded (it was just marked dead).
@@ -149,8 +186,7 @@ impl Db {
         // started earlier) neither resets the copies nor uses them.
         if r.generation.is_none_or(|g| g < generation) {
             r.generation = Some(generation);
-            r.verdicts.clear();
-            r.suspensions.clear();
+            r.forget_all();
         }
         Ok(Gate {
             db: self,
@@ -169,6 +205,100 @@ impl Db {
             self.memo.forget_contact(host);
         }
         result
+    }
+}
+
+tokio::task_local! {
+    /// The generation the inbox request being handled read at its start ([`Gate::within`]).
+    static REQUEST_GENERATION: i64;
+}
+
+impl Gate<'_> {
+    /// Runs `work`, the rest of an inbox request, where the rows it reads (the sender's actor
+    /// row, the community, the sender's ban) may come from memory for this gate's generation.
+    pub async fn within<F: std::future::Future>(&self, work: F) -> F::Output {
+        REQUEST_GENERATION.scope(self.generation, work).await
+    }
+}
+
+impl Db {
+    /// `read`'s row, or inside an inbox request the copy remembered for its generation.
+    async fn remembered_row<T: Clone>(
+        &self,
+        map: fn(&mut Remembered) -> &mut HashMap<String, Option<T>>,
+        key: &str,
+        read: impl std::future::Future<Output = Result<Option<T>, DbErr>>,
+    ) -> Result<Option<T>, DbErr> {
+        let Ok(request) = REQUEST_GENERATION.try_with(|g| *g) else {
+            return read.await;
+        };
+        let writes = {
+            let mut r = self.memo.remembered();
+            if r.generation != Some(request) {
+                None
+            } else if let Some(row) = map(&mut r).get(key) {
+                return Ok(row.clone());
+            } else {
+                Some(r.writes)
+            }
+        };
+        let row = read.await?;
+        if let Some(writes) = writes {
+            let mut r = self.memo.remembered();
+            if r.generation == Some(request) && r.writes == writes {
+                bounded_insert(map(&mut r), key, row.clone());
+            }
+        }
+        Ok(row)
+    }
+
+    /// [`Db::remote_actor`], remembered inside an inbox request.
+    pub async fn remembered_remote_actor(&self, ap_id: &str) -> Result<Option<RemoteActor>, DbErr> {
+        self.remembered_row(|r| &mut r.actors, ap_id, self.remote_actor(ap_id))
+            .await
+    }
+
+    /// [`Db::local_community`], remembered inside an inbox request.
+    pub async fn remembered_local_community(
+        &self,
+        name: &str,
+    ) -> Result<Option<(LocalActor, Community)>, DbErr> {
+        self.remembered_row(|r| &mut r.communities, name, self.local_community(name))
+            .await
+    }
+
+    /// [`Db::active_ban`], remembered inside an inbox request (a remembered ban that has
+    /// run out since is no longer in force).
+    pub async fn remembered_active_ban(
+        &self,
+        community: &str,
+        actor: &str,
+        now: i64,
+    ) -> Result<Option<Ban>, DbErr> {
+        let key = format!("{community} {actor}");
+        let ban = self
+            .remembered_row(
+                |r| &mut r.bans,
+                &key,
+                self.active_ban(community, actor, now),
+            )
+            .await?;
+        Ok(ban.filter(|b| b.expires_at.is_none_or(|end| end > now)))
+    }
+
+    /// Moves the generation on after a write of a community or a ban outside a transaction,
+    /// and forgets this process's copies.
+    pub(super) async fn remembered_rows_changed(&self) -> Result<(), DbErr> {
+        self.conn()
+            .execute_raw(bump_statement(self.backend()))
+            .await?;
+        self.memo.forget_policy();
+        Ok(())
+    }
+
+    /// Forgets this process's copies (after a transaction that moved the generation on).
+    pub(super) fn forget_remembered(&self) {
+        self.memo.forget_policy();
     }
 }
 

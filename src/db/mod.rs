@@ -237,7 +237,11 @@ impl Db {
         }
         .insert(&txn)
         .await?;
+        // An inbox may remember that no community had this name (`memo`).
+        txn.execute_raw(memo::bump_statement(self.backend()))
+            .await?;
         txn.commit().await?;
+        self.forget_remembered();
         Ok((actor, community))
     }
 
@@ -367,6 +371,17 @@ impl Db {
 
     /// Inserts or refreshes a remote actor by its `ap_id`.
     pub async fn upsert_remote_actor(&self, actor: NewRemoteActor) -> Result<RemoteActor, DbErr> {
+        let ap_id = actor.ap_id.clone();
+        let written = self.write_remote_actor(actor).await;
+        // Forgotten after the write, so no remembered copy is older than the row.
+        self.memo.forget_actor(&ap_id);
+        written?;
+        self.remote_actor(&ap_id)
+            .await?
+            .ok_or(DbErr::RecordNotFound(ap_id))
+    }
+
+    async fn write_remote_actor(&self, actor: NewRemoteActor) -> Result<(), DbErr> {
         let model = remote_actor::ActiveModel {
             ap_id: Set(actor.ap_id.clone()),
             kind: Set(actor.kind),
@@ -408,9 +423,7 @@ impl Db {
             )
             .exec(&self.conn)
             .await?;
-        self.remote_actor(&actor.ap_id)
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound(actor.ap_id))
+        Ok(())
     }
 
     // ----- inbox dedupe -----

@@ -400,7 +400,11 @@ impl Db {
         ] {
             txn.execute_raw(sql(backend, text, vec![])).await?;
         }
+        // The inbox's remembered actors (`memo`) go with their rows, in every process.
+        txn.execute_raw(super::memo::bump_statement(backend))
+            .await?;
         txn.commit().await?;
+        self.memo.forget_policy();
         Ok(total)
     }
 }
@@ -415,7 +419,9 @@ impl Db {
             "DELETE FROM memberships WHERE community = $1",
             "DELETE FROM bans WHERE community = $1",
         ]);
-        self.delete_of_community(community, &statements).await
+        let n = self.delete_of_community(community, &statements).await?;
+        self.remembered_rows_changed().await?;
+        Ok(n)
     }
 }
 

@@ -6,7 +6,7 @@ use crate::activitypub::{
     actors::host_of,
     signatures::{digest_matches, header_map, DateWindow, SignatureError, SignedRequest},
 };
-use crate::{error::ApiError, metrics::Metrics, node::Node, service};
+use crate::{db::memo::Gate, error::ApiError, metrics::Metrics, node::Node, service};
 use axum::{
     body::{to_bytes, Body},
     extract::{OriginalUri, Path, State},
@@ -109,7 +109,32 @@ async fn receive(
     // the instance actor's inbox, from a host that is not blocked.
     // The policy and suspensions as of now (one read; see `db::memo`).
     let gate = state.db.gate().await?;
-    let (federates, blocked) = gate.verdict(&signer_host).await?;
+    // Everything after the generation's read may use the rows remembered for it.
+    gate.within(admit(
+        state,
+        &gate,
+        uri,
+        headers,
+        &body,
+        &signed,
+        &signer_host,
+    ))
+    .await
+}
+
+/// The rest of [`receive`], under the policy generation `gate` read: the policy's verdict on
+/// the signer, the activity's parsing, origin and signature, the rate limit, the suspension
+/// and the dedupe, then the activity's handling.
+async fn admit(
+    state: &Node,
+    gate: &Gate<'_>,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    signed: &SignedRequest,
+    signer_host: &str,
+) -> Result<StatusCode, ApiError> {
+    let (federates, blocked) = gate.verdict(signer_host).await?;
     let handshake_only = if federates {
         false
     } else if uri.path() == "/actor/inbox" && !blocked {
@@ -124,11 +149,11 @@ async fn receive(
         .get("digest")
         .and_then(|d| d.to_str().ok())
         .unwrap_or_default();
-    if !digest_matches(digest, &body) {
+    if !digest_matches(digest, body) {
         return Err(unauthorized(SignatureError::DigestMismatch));
     }
 
-    let value: serde_json::Value = serde_json::from_slice(&body)
+    let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
     let envelope = parse_envelope(value).map_err(ApiError::bad_request)?;
     if handshake_only && !envelope.kind.is_handshake() {
@@ -136,8 +161,8 @@ async fn receive(
             "this node does not federate with {signer_host}"
         )));
     }
-    let actor_host = check_origin(state, &envelope, &signed)?;
-    verify_actor(state, &envelope, &signed, handshake_only, &actor_host).await?;
+    let actor_host = check_origin(state, &envelope, signed)?;
+    verify_actor(state, &envelope, signed, handshake_only, &actor_host).await?;
     // Rate limits count verified requests only, so nobody can spend another host's budget by
     // naming it in a forged keyId.
     if let Err(wait) = state.inbox_limiter.check(&state.db, &actor_host).await? {

@@ -28,7 +28,7 @@ pub async fn participant(
 ) -> Result<(), Error> {
     let ban = state
         .db
-        .active_ban(&community.ap_id, actor, now_ms())
+        .remembered_active_ban(&community.ap_id, actor, now_ms())
         .await?;
     let membership = if ban.is_none() && !privacy::is_public(community) {
         state.db.membership(&community.ap_id, actor).await?

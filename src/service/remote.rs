@@ -45,7 +45,7 @@ async fn actor_via(
     handshake: bool,
 ) -> Result<RemoteActor, RemoteError> {
     if !refresh {
-        if let Some(cached) = state.db.remote_actor(url.as_str()).await? {
+        if let Some(cached) = state.db.remembered_remote_actor(url.as_str()).await? {
             if crate::db::now_ms() - cached.fetched_at < FRESH_MS {
                 return Ok(cached);
             }

@@ -20,18 +20,21 @@ impl Db {
             },
         )
         .await?;
+        self.forget_remembered();
         Ok(())
     }
 
     pub async fn unban(&self, community: &str, actor: &str) -> Result<bool, DbErr> {
-        apply(
+        let done = apply(
             self.conn(),
             &Write::Unban {
                 community: community.to_string(),
                 actor: actor.to_string(),
             },
         )
-        .await
+        .await;
+        self.forget_remembered();
+        done
     }
 
     /// Applies `writes` and queues `jobs` in one transaction, so a change and the activities
@@ -54,6 +57,12 @@ impl Db {
                 enqueue(&txn, jobs, now_ms()).await?;
             }
             txn.commit().await?;
+            if writes
+                .iter()
+                .any(|w| matches!(w, Write::Ban { .. } | Write::Unban { .. }))
+            {
+                self.forget_remembered();
+            }
             Ok(changed)
         }
         .await

@@ -58,7 +58,7 @@ impl Db {
             .filter(community::Column::Id.eq(community_id))
             .exec(self.conn())
             .await?;
-        Ok(())
+        self.remembered_rows_changed().await
     }
 
     /// Updates what a community shows about itself.
@@ -85,7 +85,11 @@ impl Db {
             .filter(community::Column::Id.eq(community_id))
             .exec(&txn)
             .await?;
-        txn.commit().await
+        txn.execute_raw(crate::db::memo::bump_statement(self.backend()))
+            .await?;
+        txn.commit().await?;
+        self.forget_remembered();
+        Ok(())
     }
 
     pub async fn set_actor_summary(&self, actor_id: i64, summary: &str) -> Result<(), DbErr> {
@@ -94,7 +98,8 @@ impl Db {
             .filter(local_actor::Column::Id.eq(actor_id))
             .exec(self.conn())
             .await?;
-        Ok(())
+        // The actor may be a community's.
+        self.remembered_rows_changed().await
     }
 
     /// A remote community already known by `slug@host`.

@@ -253,7 +253,7 @@ impl Db {
             .filter(community::Column::Id.eq(community_id))
             .exec(self.conn())
             .await?;
-        Ok(())
+        self.remembered_rows_changed().await
     }
 
     /// How many communities `actor` moderates (or owns).

@@ -250,6 +250,9 @@ async fn apply<C: ConnectionTrait>(conn: &C, write: &Write) -> Result<bool, DbEr
             )
             .exec_without_returning(conn)
             .await?;
+            // Inboxes remember bans (`memo`): every process forgets them at its next request.
+            conn.execute_raw(super::memo::bump_statement(conn.get_database_backend()))
+                .await?;
             Ok(true)
         }
         Write::Unban { community, actor } => {
@@ -257,6 +260,8 @@ async fn apply<C: ConnectionTrait>(conn: &C, write: &Write) -> Result<bool, DbEr
                 .filter(ban::Column::Community.eq(community.as_str()))
                 .filter(ban::Column::Actor.eq(actor.as_str()))
                 .exec(conn)
+                .await?;
+            conn.execute_raw(super::memo::bump_statement(conn.get_database_backend()))
                 .await?;
             Ok(result.rows_affected > 0)
         }

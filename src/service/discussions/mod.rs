@@ -245,7 +245,7 @@ pub async fn by_url(state: &Node, url: &Url) -> Result<Option<CommunityView>, Er
         };
         return Ok(state
             .db
-            .local_community(slug)
+            .remembered_local_community(slug)
             .await?
             .map(|(a, c)| local_view(state, a, c)));
     }
