@@ -13,6 +13,8 @@
 //!   10000 for the actor and the post; a fifth of it for the outbox page and the HTML page);
 //! - `BENCH_FANOUT`: receivers of the fan-out runs (default `10,100,1000`; empty: none);
 //! - `BENCH_DRAIN_SECS`: how long to wait for the announces the inbox load causes (120);
+//! - `BENCH_INSIGHTS_POSTS`: posts of the community whose insights are timed (default
+//!   100000; 0: none), `BENCH_INSIGHTS_RUNS`: how many requests are timed (default 7);
 //! - `ROUNDTABLE_BIN`: another `roundtable` binary to measure (an older build, for before/after).
 //!
 //! Run without `--bench` (`cargo test --bench federation`, or the binary alone) it is a smoke
@@ -21,6 +23,7 @@
 //! See docs/benchmarks.md for what each row means and the figures measured so far.
 
 mod fanout;
+mod insights;
 mod load;
 mod node;
 mod peer;
@@ -50,6 +53,8 @@ struct Options {
     get_requests: usize,
     fanout: Vec<usize>,
     drain_secs: u64,
+    insights_posts: usize,
+    insights_runs: usize,
     postgres_url: String,
     smoke: bool,
 }
@@ -97,6 +102,8 @@ fn options() -> Options {
             .filter_map(|n| n.trim().parse().ok())
             .collect(),
         drain_secs: env_number("BENCH_DRAIN_SECS", 120) as u64,
+        insights_posts: env_number("BENCH_INSIGHTS_POSTS", if smoke { 500 } else { 100_000 }),
+        insights_runs: env_number("BENCH_INSIGHTS_RUNS", if smoke { 2 } else { 7 }),
         postgres_url: std::env::var("BENCH_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
         smoke,
@@ -322,6 +329,27 @@ async fn bench_one(options: &Options, backend: Backend) -> Vec<(String, String)>
         .last()
         .unwrap_or_default()
         .to_string();
+    if options.insights_posts > 0 {
+        node.cli(
+            &[
+                "community",
+                "create",
+                "big",
+                "--owner",
+                "bench",
+                "--title",
+                "Big",
+            ],
+            None,
+        );
+        let began = Instant::now();
+        insights::seed(&db.url, &node, "big", options.insights_posts / 5).await;
+        eprintln!(
+            "seeded {} posts in {}",
+            options.insights_posts,
+            ms(began.elapsed())
+        );
+    }
 
     let cold = node.start().await;
     record(
@@ -413,6 +441,9 @@ async fn bench_one(options: &Options, backend: Backend) -> Vec<(String, String)>
         }
     }
 
+    if options.insights_posts > 0 {
+        insights::rows(options, &node, &token, &mut rows).await;
+    }
     fan_out(options, &node, &token, &mut rows).await;
     // Inbox: pre-signed replies, at two concurrencies.
     let mut accepted = 0;

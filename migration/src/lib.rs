@@ -33,6 +33,7 @@ mod m20261207_000034_delivery_hosts;
 mod m20261207_000035_community_stream;
 mod m20261207_000036_insights;
 mod m20261207_000038_member_lists;
+mod m20261208_000040_insight_stamps;
 mod m20261208_000041_tags_and_boosts;
 
 pub struct Migrator;
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000035_community_stream::Migration),
             Box::new(m20261207_000036_insights::Migration),
             Box::new(m20261207_000038_member_lists::Migration),
+            Box::new(m20261208_000040_insight_stamps::Migration),
             Box::new(m20261208_000041_tags_and_boosts::Migration),
         ]
     }

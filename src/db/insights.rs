@@ -3,10 +3,53 @@
 //! time (`posts_community_published`, `memberships_community_created`,
 //! `article_revisions_article_created`, `events_community_start`), never a query per row. What the
 //! rows mean is `service::insights`'s business.
+//!
+//! A closed window's figures are remembered ([`Remembered`], bounded) under the community's
+//! change stamp (`insight_stamps`, migration `m20261208_000040_insight_stamps`): triggers grow
+//! it in the transaction of every insert, delete, or update of a column these queries read, in
+//! each of the six tables they read, so a remembered value is used only while nothing it was
+//! computed from has changed, whichever process or path wrote.
 
 use super::{queue::sql, Db, DbErr};
 use crate::domain::{MemberState, RsvpState};
 use sea_orm::{ConnectionTrait, QueryResult};
+use std::{
+    any::Any,
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+};
+
+/// How many closed windows are remembered per process (least recently used forgotten first).
+const REMEMBERED: usize = 32;
+
+type Value = Arc<dyn Any + Send + Sync>;
+
+/// Closed windows' figures, by community and window, each with the stamp it was computed at.
+#[derive(Default)]
+pub struct Remembered {
+    entries: Mutex<HashMap<(String, i64, i64), Entry>>,
+    clock: AtomicU64,
+    /// Times the rows of a window were read (`insight_rows`), for tests and metrics.
+    reads: AtomicU64,
+}
+
+impl std::fmt::Debug for Remembered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let windows = self.entries.lock().map(|e| e.len()).unwrap_or_default();
+        f.debug_struct("Remembered")
+            .field("windows", &windows)
+            .finish()
+    }
+}
+
+struct Entry {
+    stamp: i64,
+    used: u64,
+    value: Value,
+}
 
 /// A thread opened in the window.
 #[derive(Debug, Clone)]
@@ -97,6 +140,74 @@ fn reply_row(r: &QueryResult) -> Result<ReplyRow, DbErr> {
 }
 
 impl Db {
+    /// `community`'s change stamp: it moves with every change of what its insights read (0
+    /// before the first).
+    pub async fn insight_stamp(&self, community: &str) -> Result<i64, DbErr> {
+        let row = self
+            .conn()
+            .query_one_raw(sql(
+                self.backend(),
+                "SELECT stamp FROM insight_stamps WHERE community = $1",
+                vec![community.into()],
+            ))
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get("", "stamp")?,
+            None => 0,
+        })
+    }
+
+    /// The value remembered for `community` over `[from, to)` at `stamp`, if any of type `T`.
+    pub fn remembered_insights<T: Any + Send + Sync>(
+        &self,
+        community: &str,
+        (from, to): (i64, i64),
+        stamp: i64,
+    ) -> Option<Arc<T>> {
+        let memo = &self.insights;
+        let mut entries = memo.entries.lock().ok()?;
+        let entry = entries.get_mut(&(community.to_string(), from, to))?;
+        if entry.stamp != stamp {
+            return None;
+        }
+        entry.used = memo.clock.fetch_add(1, Ordering::Relaxed);
+        entry.value.clone().downcast::<T>().ok()
+    }
+
+    /// Remembers `value` for `community` over `[from, to)`, computed from rows read after the
+    /// stamp was `stamp`; forgets the least recently used window past the bound.
+    pub fn remember_insights<T: Any + Send + Sync>(
+        &self,
+        community: &str,
+        (from, to): (i64, i64),
+        stamp: i64,
+        value: Arc<T>,
+    ) {
+        let memo = &self.insights;
+        let Ok(mut entries) = memo.entries.lock() else {
+            return;
+        };
+        if entries.len() >= REMEMBERED {
+            let oldest = entries
+                .iter()
+                .min_by_key(|(_, e)| e.used)
+                .map(|(k, _)| k.clone());
+            if let Some(key) = oldest {
+                entries.remove(&key);
+            }
+        }
+        let used = memo.clock.fetch_add(1, Ordering::Relaxed);
+        entries.insert(
+            (community.to_string(), from, to),
+            Entry { stamp, used, value },
+        );
+    }
+
+    /// How many times insights' rows were read since start.
+    pub fn insight_reads(&self) -> u64 {
+        self.insights.reads.load(Ordering::Relaxed)
+    }
+
     /// The rows of `community`'s insights over `[from, to)`: eight queries.
     pub async fn insight_rows(
         &self,
@@ -104,6 +215,7 @@ impl Db {
         from: i64,
         to: i64,
     ) -> Result<InsightRows, DbErr> {
+        self.insights.reads.fetch_add(1, Ordering::Relaxed);
         let backend = self.backend();
         let conn = self.conn();
         let window = || vec![community.into(), from.into(), to.into(), false.into()];

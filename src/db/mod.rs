@@ -79,6 +79,8 @@ pub struct Db {
     policy_ports: bool,
     /// What the inbox asks on every request, remembered (`memo`).
     memo: std::sync::Arc<memo::Memo>,
+    /// Closed windows' insights, remembered under their community's change stamp.
+    insights: std::sync::Arc<insights::Remembered>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +129,7 @@ impl Db {
             queries,
             policy_ports: false,
             memo: std::sync::Arc::default(),
+            insights: std::sync::Arc::default(),
         })
     }
 

@@ -81,11 +81,37 @@ pub async fn mark_answer(
         "thread.unanswer"
     };
     state.db.audit(&me, action, &thread.ap_id, None).await?;
+    if let Some(reply) = reply {
+        like_the_answer(state, member, reply, &me).await;
+    }
     state
         .db
         .post(thread.id)
         .await?
         .ok_or_else(|| Error::not_found("gone"))
+}
+
+/// Software that ignores `roundtable:answer` (Lemmy, Mastodon) still sees a sign of the mark:
+/// the marker likes the answer through the ordinary like path, so it federates as the same
+/// `Like` any like does (an upvote on Lemmy, a favourite on Mastodon). Not when the marker
+/// wrote the reply or already likes it: a like is one per person and post, so a Roundtable
+/// node counts it once, and nothing counts the mark itself as a like. Unmarking leaves the
+/// like, which the member may undo like any other. The mark stands if the like fails.
+async fn like_the_answer(state: &Node, member: &Member, reply: &Post, me: &str) {
+    if reply.author == me {
+        return;
+    }
+    match state.db.like_of(reply.id, me).await {
+        Ok(None) => {}
+        Ok(Some(_)) => return,
+        Err(error) => {
+            warn!(%error, reply = %reply.ap_id, "could not read the marker's like of the answer");
+            return;
+        }
+    }
+    if let Err(error) = like(state, member, reply, true).await {
+        warn!(%error, reply = %reply.ap_id, "the answer's like was not sent");
+    }
 }
 
 /// The thread and the reply an answer mark names, both of `community`; `Ok(None)` when this
