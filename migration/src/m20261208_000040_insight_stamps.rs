@@ -43,11 +43,15 @@ const TABLES: [(&str, &str, &str); 6] = [
     ),
 ];
 
-/// SQLite: bumps the stamp of the community `expr` names, if `condition` holds.
+/// SQLite: bumps the stamp of the community `expr` names, if `condition` holds. The row is
+/// made only when it is missing. `INSERT OR IGNORE` is not enough: SQLite lets the firing
+/// statement's conflict handling override a trigger statement's, and a membership upsert from
+/// the inbox then failed on the existing row with a UNIQUE error.
 fn sqlite_bump(expr: &str, condition: &str) -> String {
     format!(
-        "INSERT OR IGNORE INTO insight_stamps (community, stamp) SELECT {expr}, 0 \
-           WHERE {expr} IS NOT NULL AND {condition}; \
+        "INSERT INTO insight_stamps (community, stamp) SELECT {expr}, 0 \
+           WHERE {expr} IS NOT NULL AND {condition} \
+           AND NOT EXISTS (SELECT 1 FROM insight_stamps WHERE community = {expr}); \
          UPDATE insight_stamps SET stamp = stamp + 1 WHERE community = {expr} AND {condition};"
     )
 }
