@@ -6,7 +6,7 @@
 use super::{
     now_ms,
     personal::{Kept, KeptWindow},
-    queue::sql,
+    queue::{placeholders, sql},
     Db, DbErr,
 };
 use sea_orm::{ConnectionTrait, Value};
@@ -19,14 +19,6 @@ pub struct Boost {
     pub post_id: i64,
     pub actor: String,
     pub created_at: i64,
-}
-
-/// `$first, $first+1, …` for `n` values.
-fn places(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl Db {
@@ -77,7 +69,7 @@ impl Db {
                     "SELECT post_id, COUNT(*) AS n, \
                        SUM(CASE WHEN actor = $1 THEN 1 ELSE 0 END) AS mine \
                      FROM boosts WHERE post_id IN ({}) GROUP BY post_id",
-                    places(2, post_ids.len())
+                    placeholders(2, post_ids.len())
                 ),
                 values,
             )

@@ -2,7 +2,11 @@
 //! muted and blocked accounts, lists of accounts, dismissed notifications, and the
 //! `Idempotency-Key`s of posts sent through apps. Accounts are named by their ActivityPub id.
 
-use super::{now_ms, queue::sql, Db, DbErr};
+use super::{
+    now_ms,
+    queue::{placeholders, sql},
+    Db, DbErr,
+};
 use sea_orm::{ConnectionTrait, QueryResult, SqlErr, Value};
 use std::collections::{HashMap, HashSet};
 
@@ -297,8 +301,7 @@ impl Db {
         if targets.is_empty() {
             return Ok(out);
         }
-        let places: Vec<String> = (0..targets.len()).map(|i| format!("${}", i + 3)).collect();
-        let places = places.join(", ");
+        let places = placeholders(3, targets.len());
         let mut values: Vec<Value> = vec![user_id.into(), now_ms().into()];
         values.extend(targets.iter().map(|t| Value::from(t.as_str())));
         let rows = self

@@ -163,10 +163,7 @@ fn lease_jobs(backend: DbBackend, worker: &str, lease_until: i64, ids: &[i64]) -
         .map(|c| c.as_str().to_string())
         .collect::<Vec<_>>()
         .join(", ");
-    let placeholders = (0..ids.len())
-        .map(|i| format!("${}", i + 3))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let placeholders = placeholders(3, ids.len());
     let text = format!(
         "UPDATE delivery_jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1 \
          WHERE id IN ({placeholders}) \
@@ -235,6 +232,14 @@ async fn advance_head<C: ConnectionTrait>(
 }
 
 /// Numbered placeholders: `$1` on PostgreSQL, `?1` on SQLite.
+/// `$first, $first+1, …`: the placeholders of `n` values, for an `IN (…)` list.
+pub(super) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(super) fn sql(backend: DbBackend, text: &str, values: Vec<Value>) -> Statement {
     let text = match backend {
         DbBackend::Postgres => text.to_string(),

@@ -2,7 +2,10 @@
 //! the post's search entry, in the same transaction, so a post is found under its tags exactly
 //! when it is stored, and an edit moves it to its new tags.
 
-use super::{queue::sql, Db, DbErr};
+use super::{
+    queue::{placeholders, sql},
+    Db, DbErr,
+};
 use sea_orm::{ConnectionTrait, Value};
 use std::collections::HashMap;
 
@@ -46,14 +49,13 @@ impl Db {
         if post_ids.is_empty() {
             return Ok(out);
         }
-        let places: Vec<String> = (0..post_ids.len()).map(|i| format!("${}", i + 1)).collect();
         let rows = self
             .conn()
             .query_all_raw(sql(
                 self.backend(),
                 &format!(
                     "SELECT post_id, tag FROM post_tags WHERE post_id IN ({}) ORDER BY tag",
-                    places.join(", ")
+                    placeholders(1, post_ids.len())
                 ),
                 post_ids.iter().map(|id| Value::from(*id)).collect(),
             ))
