@@ -60,16 +60,24 @@ pub struct ThreadRow {
     pub author: String,
     pub published: i64,
     pub answer_id: Option<i64>,
+    /// When the first reply by someone other than the author was written (before the
+    /// window's end), if one was.
+    pub first_answer: Option<i64>,
+    /// When the reply marked as the answer was written, if it is visible and was written
+    /// before the window's end.
+    pub solved_at: Option<i64>,
 }
 
-/// A reply, with its thread's author.
+/// The replies written in the window by one person in the threads of another (or of
+/// themselves), counted in the database rather than read one by one.
 #[derive(Debug, Clone)]
-pub struct ReplyRow {
-    pub id: i64,
+pub struct ReplyPair {
     pub author: String,
-    pub published: i64,
-    pub thread_id: i64,
     pub thread_author: String,
+    pub replies: usize,
+    /// The earliest of these replies written after the author joined, if they joined in
+    /// the window (a newcomer's first reply).
+    pub newcomer_first: Option<i64>,
 }
 
 /// An article revision written in the window.
@@ -112,8 +120,11 @@ pub struct RsvpRow {
 pub struct InsightRows {
     /// Threads opened in the window (visible ones).
     pub threads: Vec<ThreadRow>,
-    /// Replies written in the window (visible ones), to any thread.
-    pub replies: Vec<ReplyRow>,
+    /// Replies written in the window (visible ones), to any thread, per author and thread
+    /// author.
+    pub reply_pairs: Vec<ReplyPair>,
+    /// The same replies per ISO week: the week's Monday (epoch milliseconds) and the count.
+    pub reply_weeks: Vec<(i64, usize)>,
     /// Accepted members: actor and when they joined (every member: the organizations taking
     /// part are counted at the window's end).
     pub members: Vec<(String, i64)>,
@@ -129,14 +140,17 @@ pub struct InsightRows {
 
 const VISIBLE: &str = "p.deleted = $4 AND p.removed_reason IS NULL";
 
-fn reply_row(r: &QueryResult) -> Result<ReplyRow, DbErr> {
-    Ok(ReplyRow {
-        id: r.try_get("", "id")?,
-        author: r.try_get("", "author")?,
-        published: r.try_get("", "published")?,
-        thread_id: r.try_get("", "thread_id")?,
-        thread_author: r.try_get("", "thread_author")?,
-    })
+/// 1970-01-05, the first Monday after the epoch, and a week, in milliseconds: a Monday is
+/// `MONDAY_MS + n * WEEK_MS`.
+const MONDAY_MS: i64 = 4 * 86_400_000;
+const WEEK_MS: i64 = 7 * 86_400_000;
+/// Weeks added before dividing so that times before 1970 also divide down to their week
+/// (integer division truncates towards zero on both databases).
+const WEEKS_BEFORE: i64 = 10_000;
+
+fn count(r: &QueryResult, column: &str) -> Result<usize, DbErr> {
+    let n: i64 = r.try_get("", column)?;
+    Ok(usize::try_from(n).unwrap_or_default())
 }
 
 impl Db {
@@ -208,7 +222,9 @@ impl Db {
         self.insights.reads.load(Ordering::Relaxed)
     }
 
-    /// The rows of `community`'s insights over `[from, to)`: eight queries.
+    /// The rows of `community`'s insights over `[from, to)`: nine queries. Replies, the most
+    /// numerous rows, are counted in the database (per author pair and per week), so what is
+    /// read grows with the threads, not with the replies.
     pub async fn insight_rows(
         &self,
         community: &str,
@@ -223,7 +239,13 @@ impl Db {
             .query_all_raw(sql(
                 backend,
                 &format!(
-                    "SELECT p.id, p.ap_id, p.title, p.author, p.published, p.answer_id FROM posts p \
+                    "SELECT p.id, p.ap_id, p.title, p.author, p.published, p.answer_id, \
+                       a.published AS solved_at, \
+                       (SELECT MIN(r.published) FROM posts r \
+                        WHERE r.thread_id = p.id AND r.author <> p.author AND r.published < $3 \
+                          AND r.deleted = $4 AND r.removed_reason IS NULL) AS first_answer \
+                     FROM posts p LEFT JOIN posts a ON a.id = p.answer_id AND a.thread_id = p.id \
+                       AND a.published < $3 AND a.deleted = $4 AND a.removed_reason IS NULL \
                      WHERE p.community = $1 AND p.published >= $2 AND p.published < $3 \
                        AND p.thread_id IS NULL AND {VISIBLE} ORDER BY p.published, p.id"
                 ),
@@ -240,6 +262,42 @@ impl Db {
                     author: r.try_get("", "author")?,
                     published: r.try_get("", "published")?,
                     answer_id: r.try_get("", "answer_id")?,
+                    first_answer: r.try_get("", "first_answer")?,
+                    solved_at: r.try_get("", "solved_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>, DbErr>>()?;
+        // A newcomer is an accepted member who joined in the window; their replies written
+        // after joining give their first reply.
+        let rows = conn
+            .query_all_raw(sql(
+                backend,
+                &format!(
+                    "SELECT p.author, t.author AS thread_author, COUNT(*) AS replies, \
+                       MIN(CASE WHEN m.created_at >= $2 AND m.created_at < $3 \
+                         AND p.published >= m.created_at THEN p.published END) AS newcomer_first \
+                     FROM posts p JOIN posts t ON t.id = p.thread_id \
+                     LEFT JOIN memberships m ON m.community = p.community AND m.actor = p.author \
+                       AND m.state = $5 \
+                     WHERE p.community = $1 AND p.published >= $2 AND p.published < $3 \
+                       AND p.thread_id IS NOT NULL AND {VISIBLE} \
+                     GROUP BY p.author, t.author ORDER BY p.author, t.author"
+                ),
+                {
+                    let mut v = window();
+                    v.push(MemberState::Accepted.as_str().into());
+                    v
+                },
+            ))
+            .await?;
+        let reply_pairs = rows
+            .iter()
+            .map(|r| {
+                Ok(ReplyPair {
+                    author: r.try_get("", "author")?,
+                    thread_author: r.try_get("", "thread_author")?,
+                    replies: count(r, "replies")?,
+                    newcomer_first: r.try_get("", "newcomer_first")?,
                 })
             })
             .collect::<Result<Vec<_>, DbErr>>()?;
@@ -247,15 +305,25 @@ impl Db {
             .query_all_raw(sql(
                 backend,
                 &format!(
-                    "SELECT p.id, p.author, p.published, p.thread_id, t.author AS thread_author \
-                     FROM posts p JOIN posts t ON t.id = p.thread_id \
+                    "SELECT (p.published - {MONDAY_MS} + {shift}) / {WEEK_MS} AS week, \
+                       COUNT(*) AS replies FROM posts p \
                      WHERE p.community = $1 AND p.published >= $2 AND p.published < $3 \
-                       AND p.thread_id IS NOT NULL AND {VISIBLE} ORDER BY p.published, p.id"
+                       AND p.thread_id IS NOT NULL AND {VISIBLE} GROUP BY week ORDER BY week",
+                    shift = WEEKS_BEFORE * WEEK_MS
                 ),
                 window(),
             ))
             .await?;
-        let replies = rows.iter().map(reply_row).collect::<Result<Vec<_>, _>>()?;
+        let reply_weeks = rows
+            .iter()
+            .map(|r| {
+                let week: i64 = r.try_get("", "week")?;
+                Ok((
+                    MONDAY_MS + (week - WEEKS_BEFORE) * WEEK_MS,
+                    count(r, "replies")?,
+                ))
+            })
+            .collect::<Result<Vec<_>, DbErr>>()?;
         let rows = conn
             .query_all_raw(sql(
                 backend,
@@ -376,7 +444,8 @@ impl Db {
             .collect::<Result<Vec<_>, DbErr>>()?;
         Ok(InsightRows {
             threads,
-            replies,
+            reply_pairs,
+            reply_weeks,
             members,
             revisions,
             articles,

@@ -117,6 +117,9 @@ impl Db {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .create_if_missing(true)
+                // Rows cross from SQLite's worker thread in batches of up to 1,024 rather than
+                // sqlx's 50: a long result (insights' threads) wakes the reader far less often.
+                .row_buffer_size(1024)
         });
         let mut conn = Database::connect(options).await?;
         let queries = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));

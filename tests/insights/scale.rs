@@ -66,12 +66,16 @@ async fn a_community_of_100000_posts_answers_its_insights_in_a_fixed_number_of_q
         .insight_rows(&community, now - 90 * 86_400_000, now)
         .await
         .expect("rows");
+    let replies: usize = rows.reply_pairs.iter().map(|p| p.replies).sum();
     eprintln!(
-        "rows: {} threads, {} replies in {:?}",
+        "rows: {} threads, {} replies in {} pairs of authors and {} weeks, in {:?}",
         rows.threads.len(),
-        rows.replies.len(),
+        replies,
+        rows.reply_pairs.len(),
+        rows.reply_weeks.len(),
         started.elapsed()
     );
+    assert_eq!(replies, 4 * THREADS as usize);
     let mut timings = Vec::new();
     let mut queries = Vec::new();
     for _ in 0..3 {

@@ -2,10 +2,10 @@
 
 use super::window::{Window, DAY_MS};
 use crate::activitypub::{actors::host_of, objects::rfc3339};
-use crate::db::insights::{InsightRows, ReplyRow};
+use crate::db::insights::{InsightRows, ReplyPair};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Weekday};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use url::Url;
 
 /// How long a question may wait before it counts as unanswered.
@@ -182,8 +182,8 @@ impl<'a> Nodes<'a> {
             .iter()
             .map(|(a, _)| a.as_str())
             .chain(rows.threads.iter().map(|t| t.author.as_str()))
-            .chain(rows.replies.iter().map(|r| r.author.as_str()))
-            .chain(rows.replies.iter().map(|r| r.thread_author.as_str()))
+            .chain(rows.reply_pairs.iter().map(|r| r.author.as_str()))
+            .chain(rows.reply_pairs.iter().map(|r| r.thread_author.as_str()))
             .chain(rows.revisions.iter().map(|r| r.author.as_str()))
             .chain(rows.rsvps.iter().map(|r| r.actor.as_str()));
         let mut map = HashMap::new();
@@ -245,9 +245,9 @@ pub(super) fn from_rows(
             to: rfc3339(window.to),
         },
         organizations: organizations(window, rows, &nodes),
-        exchange: exchange(&rows.replies, &nodes),
+        exchange: exchange(&rows.reply_pairs, &nodes),
         questions: questions(window, rows),
-        hero_risk: hero_risk(&rows.replies),
+        hero_risk: hero_risk(&rows.reply_pairs),
         knowledge: knowledge(window, rows, &nodes),
         newcomers: newcomers(rows, &in_window),
         events: events(window, rows, now, &nodes),
@@ -258,19 +258,23 @@ pub(super) fn from_rows(
 fn organizations(window: &Window, rows: &InsightRows, nodes: &Nodes) -> Organizations {
     // Per node: members, threads, replies, edits, RSVPs.
     let mut counts: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
-    let mut add = |actor: &str, kind: usize| counts.entry(nodes.of(actor)).or_default()[kind] += 1;
+    let mut add = |actor: &str, kind: usize, n: usize| {
+        counts.entry(nodes.of(actor)).or_default()[kind] += n;
+    };
     for (actor, joined) in &rows.members {
         if *joined < window.to {
-            add(actor, 0);
+            add(actor, 0, 1);
         }
     }
-    rows.threads.iter().for_each(|t| add(&t.author, 1));
-    rows.replies.iter().for_each(|r| add(&r.author, 2));
-    rows.revisions.iter().for_each(|r| add(&r.author, 3));
-    rows.rsvps.iter().for_each(|r| add(&r.actor, 4));
+    rows.threads.iter().for_each(|t| add(&t.author, 1, 1));
+    rows.reply_pairs
+        .iter()
+        .for_each(|r| add(&r.author, 2, r.replies));
+    rows.revisions.iter().for_each(|r| add(&r.author, 3, 1));
+    rows.rsvps.iter().for_each(|r| add(&r.actor, 4, 1));
     let totals = [
         rows.threads.len(),
-        rows.replies.len(),
+        replies(&rows.reply_pairs),
         rows.revisions.len(),
         rows.rsvps.len(),
     ];
@@ -299,20 +303,26 @@ fn organizations(window: &Window, rows: &InsightRows, nodes: &Nodes) -> Organiza
     }
 }
 
-fn exchange(replies: &[ReplyRow], nodes: &Nodes) -> Exchange {
+/// How many replies the pairs count.
+fn replies(pairs: &[ReplyPair]) -> usize {
+    pairs.iter().map(|p| p.replies).sum()
+}
+
+fn exchange(pairs: &[ReplyPair], nodes: &Nodes) -> Exchange {
     let mut matrix: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     let mut cross = 0;
-    for r in replies {
+    for r in pairs {
         let (from, to) = (nodes.of(&r.author), nodes.of(&r.thread_author));
         if from != to {
-            cross += 1;
+            cross += r.replies;
         }
-        *matrix.entry((from, to)).or_default() += 1;
+        *matrix.entry((from, to)).or_default() += r.replies;
     }
+    let replies = replies(pairs);
     Exchange {
-        replies: replies.len(),
+        replies,
         cross_node_replies: cross,
-        cross_node_share: share(cross, replies.len()),
+        cross_node_share: share(cross, replies),
         matrix: matrix
             .into_iter()
             .map(|((from, to), replies)| Cell {
@@ -326,30 +336,17 @@ fn exchange(replies: &[ReplyRow], nodes: &Nodes) -> Exchange {
 
 fn questions(window: &Window, rows: &InsightRows) -> Questions {
     // A reply to a thread opened in the window was written in the window too (after the
-    // thread, before the window's end). The replies are ordered by time: the first one by
-    // someone else is the first answer.
-    let opened: HashSet<i64> = rows.threads.iter().map(|t| t.id).collect();
-    let mut first: HashMap<i64, i64> = HashMap::new();
-    let mut published: HashMap<i64, i64> = HashMap::new();
-    for r in rows
-        .replies
-        .iter()
-        .filter(|r| opened.contains(&r.thread_id))
-    {
-        published.insert(r.id, r.published);
-        if r.author != r.thread_author {
-            first.entry(r.thread_id).or_insert(r.published);
-        }
-    }
+    // thread, before the window's end): the database gives each thread its first reply by
+    // someone else and the time of its marked answer, both before the window's end.
     let mut to_answer = Vec::new();
     let mut to_solution = Vec::new();
     let mut unanswered = Vec::new();
     for t in &rows.threads {
-        let answer = first.get(&t.id).map(|at| at - t.published);
+        let answer = t.first_answer.map(|at| at - t.published);
         if let Some(wait) = answer {
             to_answer.push(wait);
         }
-        if let Some(at) = t.answer_id.and_then(|a| published.get(&a)) {
+        if let Some(at) = t.solved_at {
             to_solution.push(at - t.published);
         }
         let waited = answer.is_none_or(|wait| wait > WAIT_MS);
@@ -380,10 +377,10 @@ fn questions(window: &Window, rows: &InsightRows) -> Questions {
     }
 }
 
-fn hero_risk(replies: &[ReplyRow]) -> HeroRisk {
+fn hero_risk(pairs: &[ReplyPair]) -> HeroRisk {
     let mut by: HashMap<&str, usize> = HashMap::new();
-    for r in replies.iter().filter(|r| r.author != r.thread_author) {
-        *by.entry(r.author.as_str()).or_default() += 1;
+    for r in pairs.iter().filter(|r| r.author != r.thread_author) {
+        *by.entry(r.author.as_str()).or_default() += r.replies;
     }
     let mut ranked: Vec<(&str, usize)> = by.into_iter().collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
@@ -463,7 +460,8 @@ fn knowledge(window: &Window, rows: &InsightRows, nodes: &Nodes) -> Knowledge {
     }
 }
 
-/// Every contribution in the window: who, when.
+/// Every contribution in the window but replies (which the database counts, see
+/// `InsightRows::reply_pairs`): who, when.
 fn contributions<'a>(
     rows: &'a InsightRows,
     in_window: &'a dyn Fn(i64) -> bool,
@@ -471,11 +469,6 @@ fn contributions<'a>(
     rows.threads
         .iter()
         .map(|t| (t.author.as_str(), t.published))
-        .chain(
-            rows.replies
-                .iter()
-                .map(|r| (r.author.as_str(), r.published)),
-        )
         .chain(
             rows.revisions
                 .iter()
@@ -493,7 +486,12 @@ fn newcomers(rows: &InsightRows, in_window: &dyn Fn(i64) -> bool) -> Newcomers {
         .map(|(actor, at)| (actor.as_str(), *at))
         .collect();
     let mut first: HashMap<&str, i64> = HashMap::new();
-    for (actor, at) in contributions(rows, in_window) {
+    // A newcomer's replies come as their earliest one after joining.
+    let replies = rows
+        .reply_pairs
+        .iter()
+        .filter_map(|r| Some((r.author.as_str(), r.newcomer_first?)));
+    for (actor, at) in contributions(rows, in_window).chain(replies) {
         if joined.get(actor).is_some_and(|j| at >= *j) {
             let slot = first.entry(actor).or_insert(at);
             *slot = (*slot).min(at);
@@ -563,6 +561,9 @@ fn rhythm(window: &Window, rows: &InsightRows, in_window: &dyn Fn(i64) -> bool) 
     }
     for (_, at) in contributions(rows, in_window) {
         *weeks.entry(monday(at)).or_default() += 1;
+    }
+    for (at, replies) in &rows.reply_weeks {
+        *weeks.entry(monday(*at)).or_default() += replies;
     }
     weeks
         .into_iter()
