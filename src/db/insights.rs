@@ -1,8 +1,9 @@
 //! The rows community insights are computed from, over a window of time `[from, to)` (epoch
 //! milliseconds): one query per kind, each a range scan of an index on the community and a
 //! time (`posts_community_published`, `memberships_community_created`,
-//! `article_revisions_article_created`, `events_community_start`), never a query per row. What the
-//! rows mean is `service::insights`'s business.
+//! `article_revisions_article_created`, `events_community_start`), never a query per row. Replies, the most numerous
+//! rows, are counted here rather than read: a window reads one row per thread, per pair of
+//! authors and per week. What the rows mean is `service::insights`'s business.
 //!
 //! A closed window's figures are remembered ([`Remembered`], bounded) under the community's
 //! change stamp (`insight_stamps`, migration `m20261208_000040_insight_stamps`): triggers grow
