@@ -6,6 +6,7 @@ use crate::{
     activitypub::{
         client::{FederationClient, FetchError, Reach, SigningKey},
         keys::{KeyCache, PrivateKey, PublicKey},
+        served::Served,
     },
     config::Settings,
     db::{
@@ -58,6 +59,8 @@ pub struct Node {
     /// Keys parsed once: local actors' private keys (signing deliveries and proofs) and other
     /// actors' public keys (verifying requests and proofs), by PEM text.
     pub keys: Arc<KeyCache>,
+    /// Documents served to other servers, kept as last rendered (`activitypub::served`).
+    pub served: Served,
     /// The registration policy as last read, for the page header (see
     /// `service::accounts::signup::registration_hint`).
     pub registration_hint: Arc<RegistrationHint>,
@@ -145,6 +148,7 @@ impl Node {
             key_refresh_limiter,
             recipients,
             keys,
+            served: Served::default(),
             registration_hint: Arc::default(),
             sync_wakeup: Arc::new(Notify::new()),
             stopping: Arc::new(tokio::sync::watch::Sender::new(false)),

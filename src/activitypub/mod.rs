@@ -11,6 +11,7 @@ pub mod events;
 pub mod keys;
 pub mod objects;
 pub mod proof;
+pub mod served;
 pub mod signatures;
 
 /// Longest URL from another server this node keeps.

@@ -4,6 +4,7 @@ use crate::activitypub::{
     actors::{actor_urls, local_actor_json},
     client::AP_CONTENT_TYPE,
     objects::{AS_CONTEXT, PUBLIC},
+    served,
 };
 use crate::{
     db::LocalActor,
@@ -20,6 +21,7 @@ use crate::{
     web::Q,
 };
 use axum::{
+    body::Bytes,
     extract::{OriginalUri, Path, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri},
     response::{IntoResponse, Response},
@@ -65,7 +67,15 @@ pub fn wants_activity_json(headers: &HeaderMap) -> bool {
 
 /// An ActivityStreams response with the right content type.
 pub fn activity_json(value: Value) -> Response {
-    let mut response = Json(value).into_response();
+    activity_headers(Json(value).into_response())
+}
+
+/// An ActivityPub document already serialized.
+fn activity_bytes(body: Bytes) -> Response {
+    activity_headers(body.into_response())
+}
+
+fn activity_headers(mut response: Response) -> Response {
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(AP_CONTENT_TYPE),
@@ -643,9 +653,20 @@ pub async fn post_object(
         *response.status_mut() = StatusCode::GONE;
         return Ok(response);
     }
+    // The bytes last sent for this very row and audience, if they are kept
+    // (`activitypub::served`): access was checked above, as for every request.
+    let fingerprint = served::post_fingerprint(&post, privacy::is_public(&community));
+    if let Some(body) = state.served.post(post.id, fingerprint).await {
+        return Ok(activity_bytes(body));
+    }
     let mut doc = discussions::post_document(&state, &post).await?;
     privacy::address(&mut doc, &community);
-    Ok(activity_json(doc))
+    let body = Bytes::from(serde_json::to_vec(&doc).map_err(|_| ApiError::internal())?);
+    state
+        .served
+        .keep_post(post.id, fingerprint, body.clone())
+        .await;
+    Ok(activity_bytes(body))
 }
 
 pub async fn instance_collection(

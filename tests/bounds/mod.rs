@@ -390,6 +390,102 @@ async fn listing_threads_costs_the_same_queries_for_few_or_many() {
     assert_eq!(costs[0], costs[1], "queries per list: {costs:?}");
 }
 
+/// A post's document as another server fetches it, and the statements that cost (the least
+/// of three fetches, so a background worker's statements are not counted).
+async fn fetch_post(node: &Node, ap_id: &str) -> (u16, Value, u64) {
+    let mut cost = u64::MAX;
+    let mut last = (0, Value::Null);
+    for _ in 0..3 {
+        let before = node.state.db.query_count();
+        let response = crate::harness::http()
+            .get(ap_id)
+            .header("accept", "application/activity+json")
+            .send()
+            .await
+            .expect("GET");
+        let status = response.status().as_u16();
+        let doc = response.json::<Value>().await.unwrap_or(Value::Null);
+        cost = cost.min(node.state.db.query_count() - before);
+        if last.0 != 0 {
+            assert_eq!(last, (status, doc.clone()), "the same row, the same answer");
+        }
+        last = (status, doc);
+    }
+    (last.0, last.1, cost)
+}
+
+#[tokio::test]
+async fn a_post_document_is_served_as_last_rendered_until_its_row_changes() {
+    let (alpha, olga) = practice(NodeOptions {
+        env: env(&[("DELIVERY__POLL_INTERVAL_MS", "3600000")]),
+        ..Default::default()
+    })
+    .await;
+    let (status, thread) = olga
+        .post(
+            "/communities/practice/threads",
+            json!({"title": "Kept", "content": "First words"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{thread}");
+    let id = thread["id"].clone();
+    let (status, reply) = olga
+        .post(
+            &format!("/threads/{id}/replies"),
+            json!({"content": "A reply @olga"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{reply}");
+    let ap_id = thread["ap_id"].as_str().expect("id");
+    let reply_id = reply["ap_id"].as_str().expect("id");
+
+    // The first fetch renders (the row, the community, its mention, the mentions, the
+    // images); the next ones read the row and check access only.
+    let before = alpha.state.db.query_count();
+    let (status, doc, _) = fetch_post(&alpha, ap_id).await;
+    let all_three = alpha.state.db.query_count() - before;
+    assert_eq!(status, 200);
+    assert_eq!(
+        doc["content"].as_str().map(|c| c.contains("First words")),
+        Some(true)
+    );
+    let (_, _, kept) = fetch_post(&alpha, ap_id).await;
+    eprintln!("statements: three fetches, the first rendering: {all_three}; a kept one: {kept}");
+    assert!(
+        kept * 3 + 3 <= all_three,
+        "a kept document costs fewer statements ({kept}) than rendering it (three fetches: {all_three})"
+    );
+    let (status, reply_doc, _) = fetch_post(&alpha, reply_id).await;
+    assert_eq!(status, 200);
+    assert_eq!(reply_doc["inReplyTo"].as_str(), Some(ap_id));
+
+    // Every change of the row shows at the next fetch.
+    let (status, body) = olga
+        .patch(
+            &format!("/threads/{id}"),
+            json!({"content": "Second words"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, doc, _) = fetch_post(&alpha, ap_id).await;
+    assert_eq!(
+        doc["content"].as_str().map(|c| c.contains("Second words")),
+        Some(true),
+        "{doc}"
+    );
+    assert!(doc["updated"].is_string(), "{doc}");
+    assert_eq!(doc["locked"], false);
+    let (status, body) = olga.post(&format!("/threads/{id}/lock"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, doc, _) = fetch_post(&alpha, ap_id).await;
+    assert_eq!(doc["locked"], true, "{doc}");
+    let (status, _) = olga.delete(&format!("/threads/{id}")).await;
+    assert_eq!(status, 204);
+    let (status, doc, _) = fetch_post(&alpha, ap_id).await;
+    assert_eq!(status, 410, "{doc}");
+    assert_eq!(doc["type"], "Tombstone");
+}
+
 /// Runs `sql` on the node's database and returns every row's columns `columns` as text.
 async fn rows(node: &Node, sql: &str, columns: &[&str]) -> Result<Vec<String>, sea_orm::DbErr> {
     use sea_orm::{ConnectionTrait, Database, Statement};
