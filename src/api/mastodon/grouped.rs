@@ -124,6 +124,9 @@ async fn results(
         }
     }
     let statuses = statuses::render(state, Some(&caller.member), &about).await?;
+    let filters =
+        super::filtering::Active::load(state, Some(caller.member.user.id), "notifications").await?;
+    let statuses = filters.apply(&about, statuses);
     let profiles = Profiles::load(state, &accounts).await?;
     let account_id = |ap_id: &str| profiles.get(ap_id)["id"].clone();
     let entities: Vec<Value> = groups

@@ -9,7 +9,7 @@
 //!
 //! Ids are `service::notifications::note_id`: numeric, ordered by time across kinds.
 
-use super::{accounts::Profiles, rfc3339, statuses, MastodonError};
+use super::{accounts::Profiles, filtering::Active, rfc3339, statuses, MastodonError};
 use crate::{
     api::{Auth, Caller, Read, Write},
     db::discussions::Post,
@@ -135,7 +135,21 @@ pub(super) async fn gather(
         joins: wanted("follow_request"),
         boosts: wanted("reblog"),
     };
-    Ok(notes::gather(state, &caller.member, &window).await?)
+    let (notes, posts) = notes::gather(state, &caller.member, &window).await?;
+    // A notification about a status the caller's `hide` filters match is left out.
+    let filters = Active::load(state, Some(caller.member.user.id), "notifications").await?;
+    if filters.is_empty() {
+        return Ok((notes, posts));
+    }
+    let notes = notes
+        .into_iter()
+        .filter(|n| {
+            n.post_id()
+                .and_then(|id| posts.get(&id))
+                .is_none_or(|p| !filters.judge(p).hide)
+        })
+        .collect();
+    Ok((notes, posts))
 }
 
 /// The Notification entities of `notes`, with their statuses and accounts loaded at once.
@@ -154,6 +168,8 @@ pub(super) async fn render(
         }
     }
     let rendered = statuses::render(state, Some(&caller.member), &about).await?;
+    let filters = Active::load(state, Some(caller.member.user.id), "notifications").await?;
+    let rendered = filters.apply(&about, rendered);
     let by_post: HashMap<i64, Value> = about.iter().map(|p| p.id).zip(rendered).collect();
     let accounts: Vec<String> = notes.iter().map(|n| n.account.clone()).collect();
     let profiles = Profiles::load(state, &accounts).await?;

@@ -10,6 +10,7 @@
 //! the node stops, and apps reconnect; SSE comments keep idle connections open.
 
 use super::{
+    filtering::Active,
     notifications::{self, Params},
     statuses, MastodonError,
 };
@@ -86,6 +87,10 @@ impl Feed {
     async fn new_posts(&mut self) -> Result<(), MastodonError> {
         let state = &self.state;
         let caller = self.auth.as_deref();
+        let context = match self.posts {
+            Posts::Public { .. } => "public",
+            _ => "home",
+        };
         let (communities, authors, threads_only) = match self.posts {
             Posts::None => return Ok(()),
             Posts::Home => match caller {
@@ -127,7 +132,7 @@ impl Feed {
             authors: &authors,
             hidden: &hidden,
             threads_only,
-            tag: None,
+            ..Timeline::default()
         };
         let window = Window {
             min_id: Some(self.last_post),
@@ -138,9 +143,11 @@ impl Feed {
             self.last_post = self.last_post.max(newest.id);
         }
         posts.reverse();
-        let posts = statuses::readable_page(state, caller, posts).await?;
+        let filters = Active::load(state, caller.map(|c| c.member.user.id), context).await?;
+        let posts = filters.keep(statuses::readable_page(state, caller, posts).await?);
         let viewer = caller.map(|c| &c.member);
-        for status in statuses::render(state, viewer, &posts).await? {
+        let rendered = statuses::render(state, viewer, &posts).await?;
+        for status in filters.apply(&posts, rendered) {
             self.pending.push_back(("update", status.to_string()));
         }
         Ok(())
