@@ -229,3 +229,63 @@ async fn mastodon_py_keeps_filters_and_followed_tags_and_they_shape_what_it_read
     );
     assert_eq!(tags["bad_tag"], json!([404, true]));
 }
+
+/// A member blocks another node's domain from Mastodon.py: that node's member's thread in a
+/// community here and answer to the member's thread leave their home timeline and their
+/// notifications, and come back when they unblock it; the list pages; their own server and
+/// what is not a domain cannot be blocked.
+#[tokio::test]
+async fn mastodon_py_blocks_a_domain_and_its_accounts_leave_home_and_notifications() {
+    let alpha = Node::start().await;
+    let beta = Node::start().await;
+    let olga = alpha.api_user("olga").await;
+    let (status, body) = olga
+        .post(
+            "/communities",
+            json!({"slug": "guild", "title": "guild", "visibility": "public"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let bert = alpha.api_user("bert").await;
+    let remi = beta.api_user("remi").await;
+    let community = format!("guild@{}", alpha.domain);
+    let run = |node: &Node, step: &str, token: &str| {
+        let env: Vec<(String, String)> = vec![
+            ("NODE".into(), node.base.clone()),
+            ("STEP".into(), step.into()),
+            ("TOKEN".into(), token.into()),
+            ("SAM".into(), String::new()),
+            ("COMMUNITY".into(), community.clone()),
+            ("OTHER".into(), beta.domain.clone()),
+        ];
+        async move {
+            let env: Vec<(&str, &str)> =
+                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            python::run_client(include_str!("filters_client.py"), &env).await
+        }
+    };
+    run(&beta, "remote_join", &remi.token).await;
+    run(&alpha, "join", &bert.token).await;
+    run(&beta, "remote_post", &remi.token).await;
+
+    let seen = run(&alpha, "domains", &bert.token).await;
+    let remi_acct = format!("remi@{}", beta.domain);
+    assert_eq!(seen["before"], json!([true, true, [remi_acct]]), "{seen:#}");
+    assert_eq!(seen["before_blocks"], json!([]));
+    // Blocked: remi's thread and answer are gone for bert, his own thread stays.
+    assert_eq!(seen["blocked"], json!([false, true, []]), "{seen:#}");
+    assert_eq!(seen["unread_blocked"], 0);
+    // Newest first, one a page.
+    assert_eq!(
+        seen["blocks"],
+        json!([["other.example"], [beta.domain]]),
+        "{seen:#}"
+    );
+    assert_eq!(
+        seen["unblocked"],
+        json!([true, true, [remi_acct]]),
+        "{seen:#}"
+    );
+    assert_eq!(seen["after_blocks"], json!(["other.example"]));
+    assert_eq!(seen["bad"], json!([[422, true], [422, true], [422, true]]));
+}

@@ -2,8 +2,9 @@
 # STEP=join: bert joins the guild and starts a thread in it. STEP=filters: filters v2 and v1
 # (create, read, update, delete), how they mark, hide and stop marking what bert reads in
 # home, conversations and notifications, sam's view of them, and bad input. STEP=tags:
-# following hashtags brings their posts into home, as far as bert may read them. Prints one
-# JSON object.
+# following hashtags brings their posts into home, as far as bert may read them.
+# STEP=remote_join, remote_post: a member of another node joins the guild, posts in it and
+# answers bert. STEP=domains: bert blocks that node's domain. Prints one JSON object.
 import json
 import os
 import time
@@ -177,5 +178,42 @@ elif STEP == "tags":
     out["after_unfollow"] = [home_has("Open gardening"), api.tag("gardening")["following"],
                              sorted(t["name"] for t in api.followed_tags())]
     out["bad_tag"] = raw("POST", "/api/v1/tags/no%20tag/follow")
+
+elif STEP == "remote_join":
+    # On the other node: join the guild there.
+    guild = api.search_v2("@" + os.environ["COMMUNITY"], resolve=True)["accounts"][0]
+    api.account_follow(guild["id"])
+    wait("the guild to accept", lambda: api.account_relationships(guild["id"])[0]["following"])
+elif STEP == "remote_post":
+    # On the other node: a thread in the guild, and a reply to bert's thread once it arrives.
+    thread = api.status_post("@" + os.environ["COMMUNITY"] + " Remote hello\nFrom the other node.")
+    out["thread_uri"] = thread["uri"]
+    berts = wait("bert's thread", lambda: find(api.timeline_home(limit=40), "Notify me"))
+    api.status_post("Remote answer to bert", in_reply_to_id=berts["id"])
+elif STEP == "domains":
+    other = os.environ["OTHER"]
+
+    def seen():
+        home = api.timeline_home(limit=40)
+        notes = api.notifications()
+        return [find(home, "Remote hello") is not None, find(home, "Notify me") is not None,
+                sorted(n["account"]["acct"] for n in notes)]
+    out["before"] = wait("the remote thread and reply", lambda: (lambda s: s if s[0] and s[2] else None)(seen()))
+    out["before_blocks"] = api.domain_blocks()
+    api.domain_block(other)
+    out["blocked"] = seen()
+    out["unread_blocked"] = requests.get(BASE + "/api/v1/notifications/unread_count", headers={
+        "Authorization": "Bearer " + os.environ["TOKEN"]}).json()["count"]
+    api.domain_block("other.example")
+    first = api.domain_blocks(limit=1)
+    rest = api.fetch_next(first) or []
+    out["blocks"] = [list(first), list(rest)]
+    api.domain_unblock(other)
+    out["unblocked"] = seen()
+    out["after_blocks"] = api.domain_blocks()
+    own = BASE.split("://", 1)[1]
+    out["bad"] = [raw("POST", "/api/v1/domain_blocks", data={"domain": own}),
+                  raw("POST", "/api/v1/domain_blocks", data={"domain": ""}),
+                  raw("POST", "/api/v1/domain_blocks", data={"domain": "not a domain"})]
 
 print(json.dumps(out))

@@ -17,10 +17,11 @@
 //! from apps; `streaming`: the streaming API over server-sent events; `boosts`: reblogs, as
 //! signs to a post's author and readers; `filters`: a member's filters (v2 and v1);
 //! `filtering`: applying them to what the member reads; `hashtags`: the Tag entity and
-//! followed tags.
+//! followed tags; `domains`: the domains a member blocks.
 
 pub mod accounts;
 pub mod boosts;
+pub mod domains;
 pub mod edits;
 pub mod filtering;
 pub mod filters;
@@ -245,7 +246,12 @@ pub fn router(state: &Node) -> Router<Node> {
         ("/api/v1/reports", post(reports::create)),
         ("/api/v1/mutes", get(personal::mutes)),
         ("/api/v1/blocks", get(personal::blocks)),
-        ("/api/v1/domain_blocks", get(me::none_yet)),
+        (
+            "/api/v1/domain_blocks",
+            get(domains::list)
+                .post(domains::block)
+                .delete(domains::unblock),
+        ),
         ("/api/v1/followed_tags", get(hashtags::followed)),
         ("/api/v1/follow_requests", get(follows::follow_requests)),
         (

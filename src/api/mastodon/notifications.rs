@@ -9,7 +9,9 @@
 //!
 //! Ids are `service::notifications::note_id`: numeric, ordered by time across kinds.
 
-use super::{accounts::Profiles, filtering::Active, rfc3339, statuses, MastodonError};
+use super::{
+    accounts::Profiles, domains::Blocked, filtering::Active, rfc3339, statuses, MastodonError,
+};
 use crate::{
     api::{Auth, Caller, Read, Write},
     db::discussions::Post,
@@ -136,17 +138,20 @@ pub(super) async fn gather(
         boosts: wanted("reblog"),
     };
     let (notes, posts) = notes::gather(state, &caller.member, &window).await?;
-    // A notification about a status the caller's `hide` filters match is left out.
+    // A notification from an account on a blocked domain, or about a status the caller's
+    // `hide` filters match, is left out.
     let filters = Active::load(state, Some(caller.member.user.id), "notifications").await?;
-    if filters.is_empty() {
+    let blocked = Blocked::load(state, Some(caller)).await?;
+    if filters.is_empty() && blocked.is_empty() {
         return Ok((notes, posts));
     }
     let notes = notes
         .into_iter()
         .filter(|n| {
-            n.post_id()
-                .and_then(|id| posts.get(&id))
-                .is_none_or(|p| !filters.judge(p).hide)
+            !blocked.covers(&n.account)
+                && n.post_id()
+                    .and_then(|id| posts.get(&id))
+                    .is_none_or(|p| !blocked.covers(&p.author) && !filters.judge(p).hide)
         })
         .collect();
     Ok((notes, posts))

@@ -10,6 +10,7 @@
 //! the node stops, and apps reconnect; SSE comments keep idle connections open.
 
 use super::{
+    domains::Blocked,
     filtering::Active,
     notifications::{self, Params},
     statuses, MastodonError,
@@ -144,7 +145,9 @@ impl Feed {
         }
         posts.reverse();
         let filters = Active::load(state, caller.map(|c| c.member.user.id), context).await?;
-        let posts = filters.keep(statuses::readable_page(state, caller, posts).await?);
+        let blocked = Blocked::load(state, caller).await?;
+        let posts =
+            filters.keep(blocked.keep(statuses::readable_page(state, caller, posts).await?));
         let viewer = caller.map(|c| &c.member);
         let rendered = statuses::render(state, viewer, &posts).await?;
         for status in filters.apply(&posts, rendered) {

@@ -4,7 +4,7 @@
 //! out what the caller muted or blocked, paged with `max_id`, `since_id`, `min_id` and `limit`
 //! and a `Link` header, as Mastodon pages.
 
-use super::{filtering::Active, flag, statuses, MastodonError};
+use super::{domains::Blocked, filtering::Active, flag, statuses, MastodonError};
 use crate::{
     api::{Auth, Caller, MaybeAuth, Read},
     db::{
@@ -92,7 +92,8 @@ impl Paging {
 }
 
 /// A page of statuses with Mastodon's `Link` header (`next`: older, `prev`: newer), under the
-/// caller's filters of `context` (`hide` ones leave statuses out, the others mark them).
+/// caller's filters of `context` (`hide` ones leave statuses out, the others mark them),
+/// without what accounts on the caller's blocked domains wrote.
 async fn page(
     state: &Node,
     caller: Option<&Caller>,
@@ -102,7 +103,8 @@ async fn page(
 ) -> Result<Response, MastodonError> {
     let cursors = (posts.first().map(|p| p.id), posts.last().map(|p| p.id));
     let filters = Active::load(state, caller.map(|c| c.member.user.id), context).await?;
-    let posts = filters.keep(statuses::readable_page(state, caller, posts).await?);
+    let blocked = Blocked::load(state, caller).await?;
+    let posts = filters.keep(blocked.keep(statuses::readable_page(state, caller, posts).await?));
     let statuses = statuses::render(state, caller.map(|c| &c.member), &posts).await?;
     let statuses = filters.apply(&posts, statuses);
     Ok(linked(state, uri, Json(statuses).into_response(), cursors))
