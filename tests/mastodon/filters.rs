@@ -190,6 +190,11 @@ async fn mastodon_py_keeps_filters_and_followed_tags_and_they_shape_what_it_read
         json!([["<p>A finale reply.</p>\n", finale]]),
         "{seen:#}"
     );
+    assert_eq!(
+        seen["grouped"],
+        json!([1, [["<p>A finale reply.</p>\n", finale]]]),
+        "{seen:#}"
+    );
     assert_eq!(seen["unread"], 1);
 
     // Another member sees none of bert's filters and cannot reach them.

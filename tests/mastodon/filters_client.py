@@ -123,6 +123,10 @@ elif STEP == "filters":
                          keywords_attributes=[{"keyword": "ignore me", "whole_word": True}])
     notes = api.notifications(types=["mention"])
     out["notifications"] = sorted([n["status"]["content"][:40], marks(n["status"])] for n in notes)
+    grouped = requests.get(BASE + "/api/v2/notifications", params={"types[]": "mention"}, headers={
+        "Authorization": "Bearer " + os.environ["TOKEN"]}).json()
+    out["grouped"] = [len(grouped["notification_groups"]),
+                      sorted([s["content"][:40], marks(s)] for s in grouped["statuses"])]
     out["unread"] = requests.get(BASE + "/api/v1/notifications/unread_count", headers={
         "Authorization": "Bearer " + os.environ["TOKEN"]}).json()["count"]
 

@@ -113,12 +113,14 @@ pub(super) fn params(query: Option<String>) -> Result<Params, MastodonError> {
 }
 
 /// The caller's notifications in a window, newest first, with the posts they are about
-/// (`service::notifications::gather`, which keeps only those the caller may still read).
+/// (`service::notifications::gather`, which keeps only those the caller may still read) and
+/// the caller's filters of notifications, loaded once for the request (`render` marks with
+/// them).
 pub(super) async fn gather(
     state: &Node,
     caller: &Caller,
     p: &Params,
-) -> Result<(Vec<Notification>, HashMap<i64, Post>), MastodonError> {
+) -> Result<(Vec<Notification>, HashMap<i64, Post>, Active), MastodonError> {
     let wanted = |kind: &str| {
         (p.types.is_empty() || p.types.iter().any(|t| t == kind))
             && !p.exclude.iter().any(|t| t == kind)
@@ -143,7 +145,7 @@ pub(super) async fn gather(
     let filters = Active::load(state, Some(caller.member.user.id), "notifications").await?;
     let blocked = Blocked::load(state, Some(caller)).await?;
     if filters.is_empty() && blocked.is_empty() {
-        return Ok((notes, posts));
+        return Ok((notes, posts, filters));
     }
     let notes = notes
         .into_iter()
@@ -154,7 +156,7 @@ pub(super) async fn gather(
                     .is_none_or(|p| !blocked.covers(&p.author) && !filters.judge(p).hide)
         })
         .collect();
-    Ok((notes, posts))
+    Ok((notes, posts, filters))
 }
 
 /// The Notification entities of `notes`, with their statuses and accounts loaded at once.
@@ -163,6 +165,7 @@ pub(super) async fn render(
     caller: &Caller,
     notes: &[Notification],
     posts: &HashMap<i64, Post>,
+    filters: &Active,
 ) -> Result<Vec<Value>, MastodonError> {
     let mut about: Vec<Post> = Vec::new();
     for n in notes {
@@ -173,7 +176,6 @@ pub(super) async fn render(
         }
     }
     let rendered = statuses::render(state, Some(&caller.member), &about).await?;
-    let filters = Active::load(state, Some(caller.member.user.id), "notifications").await?;
     let rendered = filters.apply(&about, rendered);
     let by_post: HashMap<i64, Value> = about.iter().map(|p| p.id).zip(rendered).collect();
     let accounts: Vec<String> = notes.iter().map(|n| n.account.clone()).collect();
@@ -201,8 +203,8 @@ pub async fn list(
     RawQuery(query): RawQuery,
 ) -> Result<Response, MastodonError> {
     let p = params(query)?;
-    let (notes, posts) = gather(&state, &auth, &p).await?;
-    let body = render(&state, &auth, &notes, &posts).await?;
+    let (notes, posts, filters) = gather(&state, &auth, &p).await?;
+    let body = render(&state, &auth, &notes, &posts, &filters).await?;
     let last = notes.last().map(|n| n.id);
     let mut response = Json(body).into_response();
     if let Some(last) = last {
@@ -234,9 +236,9 @@ pub async fn one(
 ) -> Result<Json<Value>, MastodonError> {
     let id = note_id(&id)?;
     let p = Params::between(id - 1, id + 1, 1);
-    let (notes, posts) = gather(&state, &auth, &p).await?;
+    let (notes, posts, filters) = gather(&state, &auth, &p).await?;
     let notes: Vec<Notification> = notes.into_iter().filter(|n| n.id == id).collect();
-    render(&state, &auth, &notes, &posts)
+    render(&state, &auth, &notes, &posts, &filters)
         .await?
         .pop()
         .map(Json)
@@ -277,6 +279,6 @@ pub async fn unread_count(
         exclude: Vec::new(),
         grouped: Vec::new(),
     };
-    let (notes, _) = gather(&state, &auth, &p).await?;
+    let (notes, _, _) = gather(&state, &auth, &p).await?;
     Ok(Json(json!({"count": notes.len()})))
 }

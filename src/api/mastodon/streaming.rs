@@ -163,12 +163,12 @@ impl Feed {
         };
         let mut p = Params::between(self.last_note, i64::MAX, BATCH);
         p.max_id = None;
-        let (mut notes, posts) = notifications::gather(&self.state, caller, &p).await?;
+        let (mut notes, posts, filters) = notifications::gather(&self.state, caller, &p).await?;
         if let Some(newest) = notes.first() {
             self.last_note = self.last_note.max(newest.id);
         }
         notes.reverse();
-        for entity in notifications::render(&self.state, caller, &notes, &posts).await? {
+        for entity in notifications::render(&self.state, caller, &notes, &posts, &filters).await? {
             self.pending.push_back(("notification", entity.to_string()));
         }
         Ok(())
