@@ -203,6 +203,18 @@ async fn mastodon_py_keeps_filters_and_followed_tags_and_they_shape_what_it_read
     assert_eq!(seen["sam_home"], json!([]), "{seen:#}");
     assert_eq!(seen["still_there"], "Show spoilers");
 
+    assert_eq!(
+        seen["form"],
+        json!([
+            200,
+            "Form made",
+            ["public"],
+            "hide",
+            [["Tusky", false], ["Ivory", true]]
+        ]),
+        "{seen:#}"
+    );
+
     // Bad input: 422 for what cannot be a filter, 404 for what is not the caller's.
     let unprocessable = json!([422, true]);
     let not_found = json!([404, true]);

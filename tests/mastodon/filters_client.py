@@ -145,6 +145,16 @@ elif STEP == "filters":
     out["sam_home"] = marks(find(sam.timeline_home(limit=40), "finale was great"))
     out["still_there"] = api.filter_v2(spoilers["id"])["title"]
 
+    # A form with a list of keywords, as Tusky sends it.
+    r = requests.post(BASE + "/api/v2/filters", headers={"Authorization": "Bearer " + os.environ["TOKEN"]}, data={
+        "title": "Form made", "context[]": "public", "filter_action": "hide",
+        "keywords_attributes[0][keyword]": "Tusky", "keywords_attributes[0][whole_word]": "false",
+        "keywords_attributes[1][keyword]": "Ivory"})
+    made = r.json()
+    out["form"] = [r.status_code, made["title"], made["context"], made["filter_action"],
+                   [[k["keyword"], k["whole_word"]] for k in made["keywords"]]]
+    api.delete_filter_v2(made["id"])
+
     # Bad input is a Mastodon-shaped 422 or 404.
     out["bad"] = [
         raw("POST", "/api/v2/filters", json={"title": "x", "context": ["nowhere"]}),
