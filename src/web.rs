@@ -77,8 +77,19 @@ pub fn feed_start() -> i64 {
     now_ms() - 30 * 86_400_000
 }
 
-/// A form (`application/x-www-form-urlencoded`, where `key[]` and repeated keys are lists) or
-/// a JSON object, read into `T`.
+/// `name[index][field]` (a form's list of objects, as Rails reads it): the three parts.
+fn nested_key(key: &str) -> Option<(&str, &str, &str)> {
+    let (name, rest) = key.split_once('[')?;
+    let (index, rest) = rest.split_once("][")?;
+    let field = rest.strip_suffix(']')?;
+    let plain = |s: &str| !s.contains('[') && !s.contains(']');
+    (!name.is_empty() && !field.is_empty() && plain(index) && plain(field))
+        .then_some((name, index, field))
+}
+
+/// A form (`application/x-www-form-urlencoded`, where `key[]` and repeated keys are lists,
+/// and `key[0][field]` or `key[][field]` lists of objects, as Tusky sends a filter's keywords)
+/// or a JSON object, read into `T`.
 pub fn form_or_json<T: DeserializeOwned>(
     headers: &axum::http::HeaderMap,
     body: &[u8],
@@ -91,7 +102,42 @@ pub fn form_or_json<T: DeserializeOwned>(
         serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))?
     } else {
         let mut map = serde_json::Map::new();
+        // Where each `name[index]` object is in its list.
+        let mut objects: std::collections::HashMap<(String, String), usize> =
+            std::collections::HashMap::new();
         for (key, value) in url::form_urlencoded::parse(body) {
+            if let Some((name, index, field)) = nested_key(&key) {
+                let list = map
+                    .entry(name.to_string())
+                    .or_insert_with(|| serde_json::json!([]));
+                let Some(items) = list.as_array_mut() else {
+                    continue;
+                };
+                // `name[][field]` starts a new object when the last one has that field.
+                let at = if index.is_empty() {
+                    match items.last() {
+                        Some(last) if last.get(field).is_none() => items.len() - 1,
+                        _ => {
+                            items.push(serde_json::json!({}));
+                            items.len() - 1
+                        }
+                    }
+                } else {
+                    *objects
+                        .entry((name.to_string(), index.to_string()))
+                        .or_insert_with(|| {
+                            items.push(serde_json::json!({}));
+                            items.len() - 1
+                        })
+                };
+                if let Some(object) = items.get_mut(at).and_then(|o| o.as_object_mut()) {
+                    object.insert(
+                        field.to_string(),
+                        serde_json::Value::String(value.into_owned()),
+                    );
+                }
+                continue;
+            }
             let (key, list) = match key.strip_suffix("[]") {
                 Some(k) => (k.to_string(), true),
                 None => (key.into_owned(), false),
@@ -116,4 +162,28 @@ pub fn form_or_json<T: DeserializeOwned>(
     };
     serde_json::from_value(value)
         .map_err(|e| format!("the request's fields were not understood: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::form_or_json;
+    use serde_json::{json, Value};
+
+    #[test]
+    fn forms_carry_lists_of_objects() {
+        let headers = axum::http::HeaderMap::new();
+        let body = "title=T&context[]=home&context[]=public\
+                    &k[0][keyword]=a&k[0][whole_word]=1&k[1][keyword]=b\
+                    &n[][keyword]=c&n[][whole_word]=0&n[][keyword]=d";
+        let v: Value = form_or_json(&headers, body.as_bytes()).expect("parsed");
+        assert_eq!(
+            v,
+            json!({
+                "title": "T",
+                "context": ["home", "public"],
+                "k": [{"keyword": "a", "whole_word": "1"}, {"keyword": "b"}],
+                "n": [{"keyword": "c", "whole_word": "0"}, {"keyword": "d"}],
+            })
+        );
+    }
 }

@@ -35,6 +35,7 @@ mod m20261207_000036_insights;
 mod m20261207_000038_member_lists;
 mod m20261208_000040_insight_stamps;
 mod m20261208_000041_tags_and_boosts;
+mod m20261209_000042_filters;
 
 pub struct Migrator;
 
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000038_member_lists::Migration),
             Box::new(m20261208_000040_insight_stamps::Migration),
             Box::new(m20261208_000041_tags_and_boosts::Migration),
+            Box::new(m20261209_000042_filters::Migration),
         ]
     }
 }

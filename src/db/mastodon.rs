@@ -34,6 +34,19 @@ pub struct Timeline<'a> {
     pub threads_only: bool,
     /// Only posts under this hashtag (folded to lower case).
     pub tag: Option<&'a str>,
+    /// Also the posts under any of these hashtags (the viewer's followed tags) in these
+    /// communities (those the viewer may read them in: the tag timeline's communities).
+    pub followed: Option<(&'a [String], &'a [String])>,
+}
+
+/// The ids of the posts under any of `tags`.
+fn tagged(tags: &[String]) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Alias, Expr, Query};
+    Query::select()
+        .column(Alias::new("post_id"))
+        .from(Alias::new("post_tags"))
+        .and_where(Expr::col(Alias::new("tag")).is_in(tags.iter().cloned()))
+        .to_owned()
 }
 
 /// How many of a profile's things there are.
@@ -258,15 +271,22 @@ impl Db {
         window: Window,
         limit: u64,
     ) -> Result<Vec<Post>, DbErr> {
-        if of.communities.is_empty() && of.authors.is_empty() {
+        let followed = of
+            .followed
+            .filter(|(tags, communities)| !tags.is_empty() && !communities.is_empty());
+        if of.communities.is_empty() && of.authors.is_empty() && followed.is_none() {
             return Ok(Vec::new());
         }
+        let mut whose = post::Column::Community
+            .is_in(of.communities.iter().cloned())
+            .or(post::Column::Author.is_in(of.authors.iter().cloned()));
+        if let Some((tags, communities)) = followed {
+            whose = whose.or(post::Column::Community
+                .is_in(communities.iter().cloned())
+                .and(post::Column::Id.in_subquery(tagged(tags))));
+        }
         let mut q = post::Entity::find()
-            .filter(
-                post::Column::Community
-                    .is_in(of.communities.iter().cloned())
-                    .or(post::Column::Author.is_in(of.authors.iter().cloned())),
-            )
+            .filter(whose)
             .filter(post::Column::Deleted.eq(false))
             .filter(post::Column::RemovedReason.is_null());
         if !of.hidden.is_empty() {
@@ -278,18 +298,7 @@ impl Db {
             q = q.filter(post::Column::ThreadId.is_null());
         }
         if let Some(tag) = of.tag {
-            q = q.filter(
-                post::Column::Id.in_subquery(
-                    sea_orm::sea_query::Query::select()
-                        .column(sea_orm::sea_query::Alias::new("post_id"))
-                        .from(sea_orm::sea_query::Alias::new("post_tags"))
-                        .and_where(
-                            sea_orm::sea_query::Expr::col(sea_orm::sea_query::Alias::new("tag"))
-                                .eq(tag),
-                        )
-                        .to_owned(),
-                ),
-            );
+            q = q.filter(post::Column::Id.in_subquery(tagged(&[tag.to_string()])));
         }
         self.window_page(q, window, limit).await
     }

@@ -9,6 +9,7 @@ pub mod directory;
 pub mod discussions;
 pub mod entities;
 pub mod events;
+pub mod filters;
 pub mod insights;
 pub mod mail;
 pub mod mastodon;

@@ -2,6 +2,7 @@
 //! (Mastodon.py), through the node's real OAuth pages.
 
 mod edits;
+mod filters;
 mod limits;
 mod media;
 mod personal;

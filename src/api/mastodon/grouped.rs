@@ -8,6 +8,7 @@
 
 use super::{
     accounts::Profiles,
+    filtering::Active,
     notifications::{gather, kind_name, note_id, params, Params},
     rfc3339, statuses, MastodonError,
 };
@@ -108,6 +109,7 @@ async fn results(
     caller: &Caller,
     groups: &[Group<'_>],
     posts: &HashMap<i64, Post>,
+    filters: &Active,
 ) -> Result<Value, MastodonError> {
     let mut about: Vec<Post> = Vec::new();
     let mut accounts: Vec<String> = Vec::new();
@@ -124,6 +126,7 @@ async fn results(
         }
     }
     let statuses = statuses::render(state, Some(&caller.member), &about).await?;
+    let statuses = filters.apply(&about, statuses);
     let profiles = Profiles::load(state, &accounts).await?;
     let account_id = |ap_id: &str| profiles.get(ap_id)["id"].clone();
     let entities: Vec<Value> = groups
@@ -167,9 +170,9 @@ pub async fn list(
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, MastodonError> {
     let p = params(query.clone())?;
-    let (notes, posts) = gather(&state, &auth, &p).await?;
+    let (notes, posts, filters) = gather(&state, &auth, &p).await?;
     let groups = group(&notes, &p.grouped);
-    let body = results(&state, &auth, &groups, &posts).await?;
+    let body = results(&state, &auth, &groups, &posts, &filters).await?;
     let mut response = Json(body).into_response();
     if let Some(last) = notes.last().map(|n| n.id) {
         let kept: String = url::form_urlencoded::Serializer::new(String::new())
@@ -196,7 +199,7 @@ async fn of_key(
     state: &Node,
     caller: &Caller,
     key: &str,
-) -> Result<(Vec<Notification>, HashMap<i64, Post>), MastodonError> {
+) -> Result<(Vec<Notification>, HashMap<i64, Post>, Active), MastodonError> {
     let (p, day_of) = match parse(key)? {
         Key::One(id) => (Params::between(id - 1, id + 1, 1), None),
         Key::Day { kind, post, day } => {
@@ -208,12 +211,12 @@ async fn of_key(
             (p, Some((kind, post)))
         }
     };
-    let (mut notes, posts) = gather(state, caller, &p).await?;
+    let (mut notes, posts, filters) = gather(state, caller, &p).await?;
     notes.retain(|n| day_of.is_none_or(|(kind, post)| n.kind == kind && n.post_id() == Some(post)));
     if notes.is_empty() {
         return Err(MastodonError::not_found("Record not found"));
     }
-    Ok((notes, posts))
+    Ok((notes, posts, filters))
 }
 
 /// `GET /api/v2/notifications/{group_key}`.
@@ -222,12 +225,14 @@ pub async fn one(
     auth: Auth<Read>,
     Path(key): Path<String>,
 ) -> Result<Json<Value>, MastodonError> {
-    let (notes, posts) = of_key(&state, &auth, &key).await?;
+    let (notes, posts, filters) = of_key(&state, &auth, &key).await?;
     let groups = vec![Group {
         key,
         notes: notes.iter().collect(),
     }];
-    Ok(Json(results(&state, &auth, &groups, &posts).await?))
+    Ok(Json(
+        results(&state, &auth, &groups, &posts, &filters).await?,
+    ))
 }
 
 /// `GET /api/v2/notifications/{group_key}/accounts`: everyone in the group, newest first.
@@ -236,7 +241,7 @@ pub async fn accounts(
     auth: Auth<Read>,
     Path(key): Path<String>,
 ) -> Result<Json<Value>, MastodonError> {
-    let (notes, _) = of_key(&state, &auth, &key).await?;
+    let (notes, _, _) = of_key(&state, &auth, &key).await?;
     let mut accounts: Vec<String> = Vec::new();
     for n in &notes {
         if !accounts.contains(&n.account) {
@@ -255,7 +260,7 @@ pub async fn dismiss(
     auth: Auth<Write>,
     Path(key): Path<String>,
 ) -> Result<Json<Value>, MastodonError> {
-    let (notes, _) = of_key(&state, &auth, &key).await?;
+    let (notes, _, _) = of_key(&state, &auth, &key).await?;
     for n in &notes {
         notes::dismiss(&state, &auth.member, n.id).await?;
     }
@@ -273,6 +278,6 @@ pub async fn unread_count(
     p.since_id = notes::last_read(&state, &auth.member).await?;
     p.max_id = None;
     p.limit = 1000;
-    let (notes, _) = gather(&state, &auth, &p).await?;
+    let (notes, _, _) = gather(&state, &auth, &p).await?;
     Ok(Json(json!({"count": group(&notes, &p.grouped).len()})))
 }

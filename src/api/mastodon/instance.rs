@@ -185,16 +185,3 @@ pub async fn activity(State(state): State<Node>) -> Result<Json<Value>, Mastodon
 pub async fn empty_list() -> Json<Value> {
     Json(json!([]))
 }
-
-/// `GET /api/v1/tags/{hashtag}`: the Tag entity. Nobody follows tags here (`followed_tags` is
-/// empty), so `following` is false; its timeline is `/api/v1/timelines/tag/{hashtag}`.
-pub async fn tag(
-    State(state): State<Node>,
-    axum::extract::Path(hashtag): axum::extract::Path<String>,
-) -> Result<Json<Value>, MastodonError> {
-    let name = super::timelines::tag_name(&hashtag)?;
-    let mut tag = super::statuses::tag_entity(&state, &name);
-    tag["history"] = json!([]);
-    tag["following"] = json!(false);
-    Ok(Json(tag))
-}

@@ -1,8 +1,7 @@
 //! The caller's own things that apps read at start: read markers (real, kept per user so
 //! every app resumes where the last one stopped), favourites (the posts they liked),
-//! preferences, and the lists of features a Roundtable account does not have — lists,
-//! filters, bookmarks, mutes, blocks, followed tags, follow requests to a person — which are
-//! truthfully empty.
+//! preferences, and the lists of features a Roundtable account does not have — featured
+//! tags, suggestions — which are truthfully empty.
 
 use super::{rfc3339, statuses, MastodonError};
 use crate::{

@@ -15,13 +15,19 @@
 //! source; `grouped`: notifications grouped as Mastodon 4.3 apps read them; `personal`:
 //! bookmarks, mutes and blocks; `lists`: lists and their accounts; `reports`: reports filed
 //! from apps; `streaming`: the streaming API over server-sent events; `boosts`: reblogs, as
-//! signs to a post's author and readers.
+//! signs to a post's author and readers; `filters`: a member's filters (v2 and v1);
+//! `filtering`: applying them to what the member reads; `hashtags`: the Tag entity and
+//! followed tags; `domains`: the domains a member blocks.
 
 pub mod accounts;
 pub mod boosts;
+pub mod domains;
 pub mod edits;
+pub mod filtering;
+pub mod filters;
 pub mod follows;
 pub mod grouped;
+pub mod hashtags;
 pub mod instance;
 pub mod lists;
 pub mod me;
@@ -153,7 +159,9 @@ pub fn router(state: &Node) -> Router<Node> {
         ("/api/v1/timelines/public", get(timelines::public)),
         ("/api/v1/timelines/list/{id}", get(timelines::list)),
         ("/api/v1/timelines/tag/{hashtag}", get(timelines::tag)),
-        ("/api/v1/tags/{hashtag}", get(instance::tag)),
+        ("/api/v1/tags/{hashtag}", get(hashtags::tag)),
+        ("/api/v1/tags/{hashtag}/follow", post(hashtags::follow)),
+        ("/api/v1/tags/{hashtag}/unfollow", post(hashtags::unfollow)),
         ("/api/v1/custom_emojis", get(instance::empty_list)),
         ("/api/v1/announcements", get(instance::empty_list)),
         ("/api/v1/trends", get(instance::empty_list)),
@@ -199,14 +207,52 @@ pub fn router(state: &Node) -> Router<Node> {
                 .post(lists::add_accounts)
                 .delete(lists::remove_accounts),
         ),
-        ("/api/v1/filters", get(me::none_yet)),
-        ("/api/v2/filters", get(me::none_yet)),
+        (
+            "/api/v1/filters",
+            get(filters::v1_all).post(filters::v1_create),
+        ),
+        (
+            "/api/v1/filters/{id}",
+            get(filters::v1_get)
+                .put(filters::v1_update)
+                .delete(filters::v1_delete),
+        ),
+        ("/api/v2/filters", get(filters::all).post(filters::create)),
+        (
+            "/api/v2/filters/keywords/{id}",
+            get(filters::keyword)
+                .put(filters::update_keyword)
+                .delete(filters::delete_keyword),
+        ),
+        (
+            "/api/v2/filters/statuses/{id}",
+            get(filters::status).delete(filters::delete_status),
+        ),
+        (
+            "/api/v2/filters/{id}",
+            get(filters::get)
+                .put(filters::update)
+                .delete(filters::delete),
+        ),
+        (
+            "/api/v2/filters/{id}/keywords",
+            get(filters::keywords).post(filters::add_keyword),
+        ),
+        (
+            "/api/v2/filters/{id}/statuses",
+            get(filters::filter_statuses).post(filters::add_status),
+        ),
         ("/api/v1/bookmarks", get(personal::bookmarks)),
         ("/api/v1/reports", post(reports::create)),
         ("/api/v1/mutes", get(personal::mutes)),
         ("/api/v1/blocks", get(personal::blocks)),
-        ("/api/v1/domain_blocks", get(me::none_yet)),
-        ("/api/v1/followed_tags", get(me::none_yet)),
+        (
+            "/api/v1/domain_blocks",
+            get(domains::list)
+                .post(domains::block)
+                .delete(domains::unblock),
+        ),
+        ("/api/v1/followed_tags", get(hashtags::followed)),
         ("/api/v1/follow_requests", get(follows::follow_requests)),
         (
             "/api/v1/follow_requests/{id}/authorize",

@@ -9,7 +9,9 @@
 //!
 //! Ids are `service::notifications::note_id`: numeric, ordered by time across kinds.
 
-use super::{accounts::Profiles, rfc3339, statuses, MastodonError};
+use super::{
+    accounts::Profiles, domains::Blocked, filtering::Active, rfc3339, statuses, MastodonError,
+};
 use crate::{
     api::{Auth, Caller, Read, Write},
     db::discussions::Post,
@@ -111,12 +113,14 @@ pub(super) fn params(query: Option<String>) -> Result<Params, MastodonError> {
 }
 
 /// The caller's notifications in a window, newest first, with the posts they are about
-/// (`service::notifications::gather`, which keeps only those the caller may still read).
+/// (`service::notifications::gather`, which keeps only those the caller may still read) and
+/// the caller's filters of notifications, loaded once for the request (`render` marks with
+/// them).
 pub(super) async fn gather(
     state: &Node,
     caller: &Caller,
     p: &Params,
-) -> Result<(Vec<Notification>, HashMap<i64, Post>), MastodonError> {
+) -> Result<(Vec<Notification>, HashMap<i64, Post>, Active), MastodonError> {
     let wanted = |kind: &str| {
         (p.types.is_empty() || p.types.iter().any(|t| t == kind))
             && !p.exclude.iter().any(|t| t == kind)
@@ -135,7 +139,24 @@ pub(super) async fn gather(
         joins: wanted("follow_request"),
         boosts: wanted("reblog"),
     };
-    Ok(notes::gather(state, &caller.member, &window).await?)
+    let (notes, posts) = notes::gather(state, &caller.member, &window).await?;
+    // A notification from an account on a blocked domain, or about a status the caller's
+    // `hide` filters match, is left out.
+    let filters = Active::load(state, Some(caller.member.user.id), "notifications").await?;
+    let blocked = Blocked::load(state, Some(caller)).await?;
+    if filters.is_empty() && blocked.is_empty() {
+        return Ok((notes, posts, filters));
+    }
+    let notes = notes
+        .into_iter()
+        .filter(|n| {
+            !blocked.covers(&n.account)
+                && n.post_id()
+                    .and_then(|id| posts.get(&id))
+                    .is_none_or(|p| !blocked.covers(&p.author) && !filters.judge(p).hide)
+        })
+        .collect();
+    Ok((notes, posts, filters))
 }
 
 /// The Notification entities of `notes`, with their statuses and accounts loaded at once.
@@ -144,6 +165,7 @@ pub(super) async fn render(
     caller: &Caller,
     notes: &[Notification],
     posts: &HashMap<i64, Post>,
+    filters: &Active,
 ) -> Result<Vec<Value>, MastodonError> {
     let mut about: Vec<Post> = Vec::new();
     for n in notes {
@@ -154,6 +176,7 @@ pub(super) async fn render(
         }
     }
     let rendered = statuses::render(state, Some(&caller.member), &about).await?;
+    let rendered = filters.apply(&about, rendered);
     let by_post: HashMap<i64, Value> = about.iter().map(|p| p.id).zip(rendered).collect();
     let accounts: Vec<String> = notes.iter().map(|n| n.account.clone()).collect();
     let profiles = Profiles::load(state, &accounts).await?;
@@ -180,8 +203,8 @@ pub async fn list(
     RawQuery(query): RawQuery,
 ) -> Result<Response, MastodonError> {
     let p = params(query)?;
-    let (notes, posts) = gather(&state, &auth, &p).await?;
-    let body = render(&state, &auth, &notes, &posts).await?;
+    let (notes, posts, filters) = gather(&state, &auth, &p).await?;
+    let body = render(&state, &auth, &notes, &posts, &filters).await?;
     let last = notes.last().map(|n| n.id);
     let mut response = Json(body).into_response();
     if let Some(last) = last {
@@ -213,9 +236,9 @@ pub async fn one(
 ) -> Result<Json<Value>, MastodonError> {
     let id = note_id(&id)?;
     let p = Params::between(id - 1, id + 1, 1);
-    let (notes, posts) = gather(&state, &auth, &p).await?;
+    let (notes, posts, filters) = gather(&state, &auth, &p).await?;
     let notes: Vec<Notification> = notes.into_iter().filter(|n| n.id == id).collect();
-    render(&state, &auth, &notes, &posts)
+    render(&state, &auth, &notes, &posts, &filters)
         .await?
         .pop()
         .map(Json)
@@ -256,6 +279,6 @@ pub async fn unread_count(
         exclude: Vec::new(),
         grouped: Vec::new(),
     };
-    let (notes, _) = gather(&state, &auth, &p).await?;
+    let (notes, _, _) = gather(&state, &auth, &p).await?;
     Ok(Json(json!({"count": notes.len()})))
 }

@@ -282,9 +282,14 @@ pub async fn context(
         .filter(|r| r.id != post.id && descends(r))
         .cloned()
         .collect();
+    // The caller's filters of conversations hide or mark the statuses around this one.
+    let filters =
+        super::filtering::Active::load(&state, viewer.map(|m| m.user.id), "thread").await?;
+    let ancestors = filters.keep(ancestors);
+    let descendants = filters.keep(descendants);
     Ok(Json(json!({
-        "ancestors": render(&state, viewer, &ancestors).await?,
-        "descendants": render(&state, viewer, &descendants).await?,
+        "ancestors": filters.apply(&ancestors, render(&state, viewer, &ancestors).await?),
+        "descendants": filters.apply(&descendants, render(&state, viewer, &descendants).await?),
     })))
 }
 

@@ -10,6 +10,8 @@
 //! the node stops, and apps reconnect; SSE comments keep idle connections open.
 
 use super::{
+    domains::Blocked,
+    filtering::Active,
     notifications::{self, Params},
     statuses, MastodonError,
 };
@@ -86,6 +88,10 @@ impl Feed {
     async fn new_posts(&mut self) -> Result<(), MastodonError> {
         let state = &self.state;
         let caller = self.auth.as_deref();
+        let context = match self.posts {
+            Posts::Public { .. } => "public",
+            _ => "home",
+        };
         let (communities, authors, threads_only) = match self.posts {
             Posts::None => return Ok(()),
             Posts::Home => match caller {
@@ -127,7 +133,7 @@ impl Feed {
             authors: &authors,
             hidden: &hidden,
             threads_only,
-            tag: None,
+            ..Timeline::default()
         };
         let window = Window {
             min_id: Some(self.last_post),
@@ -138,9 +144,13 @@ impl Feed {
             self.last_post = self.last_post.max(newest.id);
         }
         posts.reverse();
-        let posts = statuses::readable_page(state, caller, posts).await?;
+        let filters = Active::load(state, caller.map(|c| c.member.user.id), context).await?;
+        let blocked = Blocked::load(state, caller).await?;
+        let posts =
+            filters.keep(blocked.keep(statuses::readable_page(state, caller, posts).await?));
         let viewer = caller.map(|c| &c.member);
-        for status in statuses::render(state, viewer, &posts).await? {
+        let rendered = statuses::render(state, viewer, &posts).await?;
+        for status in filters.apply(&posts, rendered) {
             self.pending.push_back(("update", status.to_string()));
         }
         Ok(())
@@ -153,12 +163,12 @@ impl Feed {
         };
         let mut p = Params::between(self.last_note, i64::MAX, BATCH);
         p.max_id = None;
-        let (mut notes, posts) = notifications::gather(&self.state, caller, &p).await?;
+        let (mut notes, posts, filters) = notifications::gather(&self.state, caller, &p).await?;
         if let Some(newest) = notes.first() {
             self.last_note = self.last_note.max(newest.id);
         }
         notes.reverse();
-        for entity in notifications::render(&self.state, caller, &notes, &posts).await? {
+        for entity in notifications::render(&self.state, caller, &notes, &posts, &filters).await? {
             self.pending.push_back(("notification", entity.to_string()));
         }
         Ok(())

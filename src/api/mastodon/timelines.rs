@@ -4,7 +4,7 @@
 //! out what the caller muted or blocked, paged with `max_id`, `since_id`, `min_id` and `limit`
 //! and a `Link` header, as Mastodon pages.
 
-use super::{flag, statuses, MastodonError};
+use super::{domains::Blocked, filtering::Active, flag, statuses, MastodonError};
 use crate::{
     api::{Auth, Caller, MaybeAuth, Read},
     db::{
@@ -91,16 +91,22 @@ impl Paging {
     }
 }
 
-/// A page of statuses with Mastodon's `Link` header (`next`: older, `prev`: newer).
+/// A page of statuses with Mastodon's `Link` header (`next`: older, `prev`: newer), under the
+/// caller's filters of `context` (`hide` ones leave statuses out, the others mark them),
+/// without what accounts on the caller's blocked domains wrote.
 async fn page(
     state: &Node,
     caller: Option<&Caller>,
     uri: &Uri,
     posts: Vec<Post>,
+    context: &str,
 ) -> Result<Response, MastodonError> {
     let cursors = (posts.first().map(|p| p.id), posts.last().map(|p| p.id));
-    let posts = statuses::readable_page(state, caller, posts).await?;
+    let filters = Active::load(state, caller.map(|c| c.member.user.id), context).await?;
+    let blocked = Blocked::load(state, caller).await?;
+    let posts = filters.keep(blocked.keep(statuses::readable_page(state, caller, posts).await?));
     let statuses = statuses::render(state, caller.map(|c| &c.member), &posts).await?;
+    let statuses = filters.apply(&posts, statuses);
     Ok(linked(state, uri, Json(statuses).into_response(), cursors))
 }
 
@@ -156,13 +162,21 @@ pub async fn home(
         .accepted_communities(&auth.member.ap_id(&state))
         .await?;
     let hidden = state.db.hidden(auth.member.user.id).await?.posts_list();
+    // Followed hashtags bring their posts from where the tag timeline finds them.
+    let tags = state.db.followed_tags(auth.member.user.id).await?;
+    let tagged_in = if tags.is_empty() {
+        Vec::new()
+    } else {
+        tag_communities(&state, Some(&auth), false, false).await?
+    };
     let of = Timeline {
         communities: &communities,
         hidden: &hidden,
+        followed: Some((&tags, &tagged_in)),
         ..Timeline::default()
     };
     let posts = state.db.timeline(of, window, limit).await?;
-    page(&state, Some(&auth), &uri, posts).await
+    page(&state, Some(&auth), &uri, posts, "home").await
 }
 
 /// `GET /api/v1/timelines/public`: the public communities' threads and replies (`local=true`:
@@ -190,7 +204,7 @@ pub async fn public(
         ..Timeline::default()
     };
     let posts = state.db.timeline(of, window, limit).await?;
-    page(&state, auth.as_deref(), &uri, posts).await
+    page(&state, auth.as_deref(), &uri, posts, "public").await
 }
 
 /// `GET /api/v1/timelines/tag/{hashtag}`: the posts under a hashtag in the communities the
@@ -205,25 +219,15 @@ pub async fn tag(
 ) -> Result<Response, MastodonError> {
     let (window, limit) = q.window()?;
     let tag = tag_name(&hashtag)?;
-    let local_only = q.local.unwrap_or(false);
-    let remote_only = q.remote.unwrap_or(false);
-    let mut communities = state
-        .db
-        .public_communities(&state.settings.base_url(), !remote_only, !local_only)
-        .await?;
+    let communities = tag_communities(
+        &state,
+        auth.as_deref(),
+        q.local.unwrap_or(false),
+        q.remote.unwrap_or(false),
+    )
+    .await?;
     let hidden = match &auth {
-        Some(a) => {
-            let base = state.settings.base_url();
-            let theirs = state
-                .db
-                .accepted_communities(&a.member.ap_id(&state))
-                .await?;
-            communities.extend(theirs.into_iter().filter(|c| {
-                let here = c.starts_with(&format!("{base}/"));
-                (here || !local_only) && (!here || !remote_only)
-            }));
-            state.db.hidden(a.member.user.id).await?.posts_list()
-        }
+        Some(a) => state.db.hidden(a.member.user.id).await?.posts_list(),
         None => Vec::new(),
     };
     let of = Timeline {
@@ -233,7 +237,35 @@ pub async fn tag(
         ..Timeline::default()
     };
     let posts = state.db.timeline(of, window, limit).await?;
-    page(&state, auth.as_deref(), &uri, posts).await
+    page(&state, auth.as_deref(), &uri, posts, "public").await
+}
+
+/// Where a hashtag's posts are looked for: the public communities (`local_only`,
+/// `remote_only` narrowing them as on the public timeline) and, for a member, their own
+/// confidential ones too. The page is then kept to what the caller may read
+/// (`statuses::readable_page`), as every timeline is.
+async fn tag_communities(
+    state: &Node,
+    caller: Option<&Caller>,
+    local_only: bool,
+    remote_only: bool,
+) -> Result<Vec<String>, MastodonError> {
+    let mut communities = state
+        .db
+        .public_communities(&state.settings.base_url(), !remote_only, !local_only)
+        .await?;
+    if let Some(a) = caller {
+        let base = state.settings.base_url();
+        let theirs = state
+            .db
+            .accepted_communities(&a.member.ap_id(state))
+            .await?;
+        communities.extend(theirs.into_iter().filter(|c| {
+            let here = c.starts_with(&format!("{base}/"));
+            (here || !local_only) && (!here || !remote_only)
+        }));
+    }
+    Ok(communities)
 }
 
 /// A hashtag as apps send it (with or without `#`, any case), as stored; 404 when it cannot
@@ -267,10 +299,10 @@ pub async fn list(
         authors: &targets,
         hidden: &hidden,
         threads_only: list.replies_policy == "none",
-        tag: None,
+        ..Timeline::default()
     };
     let posts = state.db.timeline(of, window, limit).await?;
-    page(&state, Some(&auth), &uri, posts).await
+    page(&state, Some(&auth), &uri, posts, "home").await
 }
 
 /// `GET /api/v1/accounts/{id}/statuses`: a person's threads and replies, or a community's,
@@ -304,5 +336,5 @@ pub async fn account_statuses(
             )
             .await?
     };
-    page(&state, auth.as_deref(), &uri, posts).await
+    page(&state, auth.as_deref(), &uri, posts, "account").await
 }
