@@ -6,7 +6,9 @@
 //! ([`post_fingerprint`]), and a request that still reads the same row and the same audience
 //! is answered with them; any change of the row makes a new fingerprint, whichever process
 //! wrote it, and the old bytes are never served again. Access is checked on every request
-//! before the bytes are looked up, as before.
+//! before the bytes are looked up, as before. A page of the community's outbox is kept the
+//! same way under the fingerprints of the rows it was read from (they are read on every
+//! request; what is saved is building and serializing their documents).
 
 use bytes::Bytes;
 use moka::future::Cache;
@@ -15,21 +17,25 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 /// Largest total size of the bytes kept, in bytes.
 const CAPACITY_BYTES: u64 = 32 * 1024 * 1024;
 
-/// Rendered documents by the row id of what they show.
+/// Rendered documents: posts by their row id, collection pages by their id.
 #[derive(Clone)]
 pub struct Served {
     posts: Cache<i64, (u64, Bytes)>,
+    pages: Cache<String, (u64, Bytes)>,
+}
+
+fn bounded<K: std::hash::Hash + Eq + Send + Sync + 'static>(bytes: u64) -> Cache<K, (u64, Bytes)> {
+    Cache::builder()
+        .max_capacity(bytes)
+        .weigher(|_, (_, body): &(u64, Bytes)| u32::try_from(body.len()).unwrap_or(u32::MAX))
+        .build()
 }
 
 impl Default for Served {
     fn default() -> Served {
         Served {
-            posts: Cache::builder()
-                .max_capacity(CAPACITY_BYTES)
-                .weigher(|_, (_, body): &(u64, Bytes)| {
-                    u32::try_from(body.len()).unwrap_or(u32::MAX)
-                })
-                .build(),
+            posts: bounded(CAPACITY_BYTES),
+            pages: bounded(CAPACITY_BYTES / 2),
         }
     }
 }
@@ -38,6 +44,7 @@ impl std::fmt::Debug for Served {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Served")
             .field("posts", &self.posts.entry_count())
+            .field("pages", &self.pages.entry_count())
             .finish()
     }
 }
@@ -56,6 +63,35 @@ impl Served {
     pub async fn keep_post(&self, id: i64, fingerprint: u64, body: Bytes) {
         self.posts.insert(id, (fingerprint, body)).await;
     }
+
+    /// The bytes of the collection page `id` kept under `fingerprint`, if they are.
+    pub async fn page(&self, id: &str, fingerprint: u64) -> Option<Bytes> {
+        self.pages
+            .get(id)
+            .await
+            .filter(|(kept, _)| *kept == fingerprint)
+            .map(|(_, body)| body)
+    }
+
+    /// Keeps the bytes of the collection page `id` rendered from rows with `fingerprint`.
+    pub async fn keep_page(&self, id: String, fingerprint: u64, body: Bytes) {
+        self.pages.insert(id, (fingerprint, body)).await;
+    }
+}
+
+/// A collection page's fingerprint: its posts' ([`post_fingerprint`]), in order, and what
+/// else the page shows (the community's mention, the next page's cursor).
+pub fn page_fingerprint<'a>(
+    posts: impl IntoIterator<Item = &'a crate::db::discussions::Post>,
+    public: bool,
+    extra: &[&str],
+) -> u64 {
+    let mut h = DefaultHasher::new();
+    for post in posts {
+        post_fingerprint(post, public).hash(&mut h);
+    }
+    (public, extra).hash(&mut h);
+    h.finish()
 }
 
 /// What a post's document is made of, as a fingerprint: every column of its row a document

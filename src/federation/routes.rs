@@ -294,9 +294,24 @@ async fn outbox(
         .threads(c, rows_for(OUTBOX_PAGE), before, false)
         .await?;
     let page = Page::from_rows(rows, OUTBOX_PAGE);
+    let id = match before {
+        Some(b) => format!("{outbox}?page=true&before={b}"),
+        None => format!("{outbox}?page=true"),
+    };
+    let next = page
+        .next(|t| t.id)
+        .map(|last| format!("{outbox}?page=true&before={last}"));
     // Threads have no parent, and the community's mention is at hand: no query per
-    // item.
+    // item. The same rows make the same page (`activitypub::served`).
     let mention = community.mention();
+    let fingerprint = served::page_fingerprint(
+        &page.items,
+        privacy::is_public(community),
+        &[&mention, next.as_deref().unwrap_or_default()],
+    );
+    if let Some(body) = state.served.page(&id, fingerprint).await {
+        return Ok(activity_bytes(body));
+    }
     let items: Vec<Value> = page
         .items
         .iter()
@@ -323,14 +338,10 @@ async fn outbox(
             item
         })
         .collect();
-    let id = match before {
-        Some(b) => format!("{outbox}?page=true&before={b}"),
-        None => format!("{outbox}?page=true"),
-    };
-    let next = page
-        .next(|t| t.id)
-        .map(|last| format!("{outbox}?page=true&before={last}"));
-    Ok(activity_json(collection_page(&id, &outbox, items, next)))
+    let doc = collection_page(&id, &outbox, items, next);
+    let body = Bytes::from(serde_json::to_vec(&doc).map_err(|_| ApiError::internal())?);
+    state.served.keep_page(id, fingerprint, body.clone()).await;
+    Ok(activity_bytes(body))
 }
 
 /// Entries per page of a community's stream.
