@@ -13,7 +13,7 @@ async fn a_signature_made_for_another_server_does_not_open_a_confidential_outbox
     let Board {
         alpha, beta, olga, ..
     } = board().await;
-    thread(&olga, "/communities/board/threads", "Merger plans").await;
+    let merger = thread(&olga, "/communities/board/threads", "Merger plans").await;
     let evil = FakeServer::start("mallory").await;
 
     // beta fetches "{evil}/c/board/outbox?page=true" while checking a POST that names it as its
@@ -70,6 +70,56 @@ async fn a_signature_made_for_another_server_does_not_open_a_confidential_outbox
         .await
         .expect("beta reads its community");
     assert!(page.to_string().contains("Merger plans"));
+
+    // Now that alpha keeps the page it sent beta (`activitypub::served`), the replay and an
+    // unsigned read are refused all the same: access is checked before the kept bytes.
+    let mut replay = http()
+        .get(alpha.url(path))
+        .header("accept", "application/activity+json");
+    for name in ["host", "date", "signature"] {
+        replay = replay.header(name, &captured.headers[name]);
+    }
+    let response = replay.send().await.expect("replay");
+    assert_eq!(response.status().as_u16(), 401);
+    assert!(!response
+        .text()
+        .await
+        .unwrap_or_default()
+        .contains("Merger plans"));
+    let response = http()
+        .get(alpha.url(path))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .expect("unsigned read");
+    let status = response.status().as_u16();
+    assert!(status == 401 || status == 403, "{status}");
+    assert!(!response
+        .text()
+        .await
+        .unwrap_or_default()
+        .contains("Merger plans"));
+
+    // The same for the thread's own document, once beta has read it.
+    let doc = beta
+        .state
+        .fetch(&url::Url::parse(&merger).expect("url"))
+        .await
+        .expect("beta reads the thread");
+    assert_eq!(doc["name"], "Merger plans");
+    let response = http()
+        .get(&merger)
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .expect("unsigned read");
+    let status = response.status().as_u16();
+    assert!(status == 401 || status == 403, "{status}");
+    assert!(!response
+        .text()
+        .await
+        .unwrap_or_default()
+        .contains("Merger plans"));
 }
 
 /// An inbox POST whose key belongs to someone other than the activity's actor is refused
