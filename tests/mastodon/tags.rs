@@ -106,3 +106,50 @@ async fn mastodon_py_finds_posts_under_their_hashtags_on_both_nodes_as_far_as_it
     names.sort_unstable();
     assert_eq!(names, ["#release2026", "#rust"], "{doc:#}");
 }
+
+/// Hashtag streams and followed tags in the user stream: sam's app hears a public community's
+/// posts under `#rust` over server-sent events (`hashtag` and `hashtag:local`) and over a
+/// WebSocket, and the `#ops` post in his user stream because he follows the tag; a members-only
+/// community's post under both tags reaches none of his streams.
+#[tokio::test]
+async fn mastodon_py_streams_a_hashtag_and_the_tags_it_follows() {
+    let alpha = Node::start().await;
+    let olga = alpha.api_user("olga").await;
+    for (slug, visibility) in [("guild", "public"), ("inner", "members")] {
+        let (status, body) = olga
+            .post(
+                "/communities",
+                json!({"slug": slug, "title": slug, "visibility": visibility}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let sam = alpha.api_user("sam").await;
+    let heard = python::run_client(
+        include_str!("tags_stream_client.py"),
+        &[
+            ("NODE", alpha.base.as_str()),
+            ("TOKEN", sam.token.as_str()),
+            ("OLGA", olga.token.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(heard["follow"], true, "{heard:#}");
+    let said = |key: &str| -> Vec<String> {
+        heard[key]
+            .as_array()
+            .expect("updates")
+            .iter()
+            .map(|c| c.as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    for key in ["tag", "tag_local", "socket"] {
+        let updates = said(key);
+        assert_eq!(updates.len(), 1, "{key}: {heard:#}");
+        assert!(updates[0].contains("Deploy notes"), "{key}: {heard:#}");
+    }
+    let user = said("user");
+    assert_eq!(user.len(), 1, "{heard:#}");
+    assert!(user[0].contains("Pager duty"), "{heard:#}");
+    assert!(!heard.to_string().contains("Secret budget"), "{heard:#}");
+}

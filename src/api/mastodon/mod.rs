@@ -155,6 +155,11 @@ pub fn router(state: &Node) -> Router<Node> {
             get(streaming::public_remote),
         ),
         ("/api/v1/streaming/list", get(streaming::list)),
+        ("/api/v1/streaming/hashtag", get(streaming::hashtag)),
+        (
+            "/api/v1/streaming/hashtag/local",
+            get(streaming::hashtag_local),
+        ),
         ("/api/v1/timelines/home", get(timelines::home)),
         ("/api/v1/timelines/public", get(timelines::public)),
         ("/api/v1/timelines/list/{id}", get(timelines::list)),

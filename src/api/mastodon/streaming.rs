@@ -1,7 +1,8 @@
 //! The streaming API, over server-sent events (`/api/v1/streaming/…`) and over one WebSocket
 //! (`/api/v1/streaming`, several streams per connection): `user` (new statuses of the
-//! caller's communities as `update`, new notifications as `notification`),
-//! `user:notification`, `public` (`:local`, `:remote`) and `list`.
+//! caller's communities and under the hashtags they follow as `update`, new notifications as
+//! `notification`), `user:notification`, `public` (`:local`, `:remote`), `hashtag`
+//! (`:local`; `tag=…`, where the tag timeline looks) and `list`.
 //!
 //! A stream reads the database, not an in-process bus: every `POLL` it asks for the posts
 //! and notifications after the last ones it sent — the same queries as the timelines and
@@ -13,7 +14,7 @@ use super::{
     domains::Blocked,
     filtering::Active,
     notifications::{self, Params},
-    statuses, MastodonError,
+    statuses, timelines, MastodonError,
 };
 use crate::{
     api::{Auth, Caller, Read},
@@ -41,12 +42,20 @@ const POLL: Duration = Duration::from_millis(1000);
 const BATCH: u64 = 40;
 
 /// Which statuses a stream sends.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 enum Posts {
     None,
     Home,
-    Public { local: bool, remote: bool },
+    Public {
+        local: bool,
+        remote: bool,
+    },
     List(i64),
+    /// A hashtag's statuses (folded to lower case), from where its timeline looks.
+    Tag {
+        tag: String,
+        local: bool,
+    },
 }
 
 /// One stream: what it sends, and how far it has sent.
@@ -89,32 +98,46 @@ impl Feed {
         let state = &self.state;
         let caller = self.auth.as_deref();
         let context = match self.posts {
-            Posts::Public { .. } => "public",
+            Posts::Public { .. } | Posts::Tag { .. } => "public",
             _ => "home",
         };
-        let (communities, authors, threads_only) = match self.posts {
+        // Home also carries the posts under the caller's followed tags, as its timeline does.
+        let mut followed = (Vec::new(), Vec::new());
+        let (communities, authors, threads_only) = match &self.posts {
             Posts::None => return Ok(()),
             Posts::Home => match caller {
-                Some(c) => (
-                    state
-                        .db
-                        .accepted_communities(&c.member.ap_id(state))
-                        .await?,
-                    Vec::new(),
-                    false,
-                ),
+                Some(c) => {
+                    followed.0 = state.db.followed_tags(c.member.user.id).await?;
+                    if !followed.0.is_empty() {
+                        followed.1 =
+                            timelines::tag_communities(state, Some(c), false, false).await?;
+                    }
+                    (
+                        state
+                            .db
+                            .accepted_communities(&c.member.ap_id(state))
+                            .await?,
+                        Vec::new(),
+                        false,
+                    )
+                }
                 None => return Ok(()),
             },
             Posts::Public { local, remote } => (
                 state
                     .db
-                    .public_communities(&state.settings.base_url(), local, remote)
+                    .public_communities(&state.settings.base_url(), *local, *remote)
                     .await?,
                 Vec::new(),
                 false,
             ),
+            Posts::Tag { local, .. } => (
+                timelines::tag_communities(state, caller, *local, false).await?,
+                Vec::new(),
+                false,
+            ),
             Posts::List(id) => match caller {
-                Some(c) => match state.db.list(c.member.user.id, id).await? {
+                Some(c) => match state.db.list(c.member.user.id, *id).await? {
                     Some(list) => {
                         let targets = state.db.list_targets(list.id).await?;
                         (targets.clone(), targets, list.replies_policy == "none")
@@ -133,7 +156,11 @@ impl Feed {
             authors: &authors,
             hidden: &hidden,
             threads_only,
-            ..Timeline::default()
+            tag: match &self.posts {
+                Posts::Tag { tag, .. } => Some(tag),
+                _ => None,
+            },
+            followed: (!followed.0.is_empty()).then_some((&followed.0, &followed.1)),
         };
         let window = Window {
             min_id: Some(self.last_post),
@@ -298,6 +325,33 @@ pub async fn list(
     open(state, Some(auth), Posts::List(list.id), false).await
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TagQuery {
+    tag: String,
+}
+
+/// `GET /api/v1/streaming/hashtag?tag=…` (and `/hashtag/local`): a hashtag's statuses, in
+/// what the caller may read, as its timeline.
+pub async fn hashtag(
+    State(state): State<Node>,
+    crate::api::MaybeAuth(auth): crate::api::MaybeAuth<Read>,
+    Q(q): Q<TagQuery>,
+) -> Result<Events, MastodonError> {
+    let tag = timelines::tag_name(&q.tag)?;
+    open(state, auth, Posts::Tag { tag, local: false }, false).await
+}
+
+/// `GET /api/v1/streaming/hashtag/local?tag=…`.
+pub async fn hashtag_local(
+    State(state): State<Node>,
+    crate::api::MaybeAuth(auth): crate::api::MaybeAuth<Read>,
+    Q(q): Q<TagQuery>,
+) -> Result<Events, MastodonError> {
+    let tag = timelines::tag_name(&q.tag)?;
+    open(state, auth, Posts::Tag { tag, local: true }, false).await
+}
+
 /// The most streams one WebSocket carries.
 const MAX_SUBSCRIPTIONS: usize = 16;
 
@@ -308,6 +362,7 @@ async fn subscription(
     caller: Option<&Caller>,
     stream: &str,
     list: Option<&str>,
+    tag: Option<&str>,
 ) -> Result<(Posts, bool, Vec<String>), MastodonError> {
     let signed_in =
         || caller.ok_or_else(|| MastodonError::unauthorized("this stream needs an access token"));
@@ -353,10 +408,22 @@ async fn subscription(
                 vec!["list".into(), list.id.to_string()],
             )
         }
+        "hashtag" | "hashtag:local" => {
+            let tag = timelines::tag_name(tag.unwrap_or_default())?;
+            let local = stream == "hashtag:local";
+            (
+                Posts::Tag {
+                    tag: tag.clone(),
+                    local,
+                },
+                false,
+                vec![stream.to_string(), tag],
+            )
+        }
         other => {
             return Err(MastodonError::bad_request(format!(
                 "unknown stream {other:?}: this node streams user, user:notification, public, \
-                 public:local, public:remote and list"
+                 public:local, public:remote, hashtag, hashtag:local and list"
             )))
         }
     })
@@ -368,6 +435,7 @@ pub struct SocketQuery {
     access_token: Option<String>,
     stream: Option<String>,
     list: Option<String>,
+    tag: Option<String>,
 }
 
 /// `GET /api/v1/streaming` upgraded to a WebSocket: the token comes in the `Authorization`
@@ -398,8 +466,14 @@ pub async fn socket(
     };
     let mut feeds = Vec::new();
     if let Some(stream) = q.stream.as_deref().filter(|s| !s.is_empty()) {
-        let (posts, notes, name) =
-            subscription(&state, caller.as_deref(), stream, q.list.as_deref()).await?;
+        let (posts, notes, name) = subscription(
+            &state,
+            caller.as_deref(),
+            stream,
+            q.list.as_deref(),
+            q.tag.as_deref(),
+        )
+        .await?;
         feeds.push((
             name,
             Feed::start(state.clone(), caller.clone(), posts, notes).await?,
@@ -461,6 +535,8 @@ struct Change {
     stream: String,
     #[serde(default)]
     list: Option<serde_json::Value>,
+    #[serde(default)]
+    tag: Option<String>,
 }
 
 /// A subscribe or unsubscribe message.
@@ -481,6 +557,7 @@ async fn change(
         caller.map(|c| c.as_ref()),
         &change.stream,
         list.as_deref(),
+        change.tag.as_deref(),
     )
     .await?;
     match change.kind.as_str() {

@@ -244,7 +244,7 @@ pub async fn tag(
 /// `remote_only` narrowing them as on the public timeline) and, for a member, their own
 /// confidential ones too. The page is then kept to what the caller may read
 /// (`statuses::readable_page`), as every timeline is.
-async fn tag_communities(
+pub(super) async fn tag_communities(
     state: &Node,
     caller: Option<&Caller>,
     local_only: bool,
