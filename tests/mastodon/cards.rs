@@ -6,9 +6,12 @@
 //! time walks through all three with `max_id`, with `min_id` and through the `Link` header;
 //! filters hide and mark them; favouriting one is a 422; a members-only community's article
 //! is a 404 by id for a non-member and in none of their timelines; a thread posted afterwards
-//! gets a larger id.
+//! gets a larger id. The migration gives the articles and events stored before it their
+//! status ids, oldest first, and posts made afterwards larger ones.
 
-use crate::harness::{python, Node};
+use crate::harness::{python, Node, TestDb};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{json, Value};
 
 fn in_days(days: i64, hour_offset: i64) -> String {
@@ -239,4 +242,79 @@ async fn mastodon_py_reads_articles_and_events_as_statuses_with_cards() {
             thread_id.to_string()
         ])
     );
+}
+
+#[tokio::test]
+async fn the_migration_gives_existing_articles_and_events_status_ids_oldest_first() {
+    let db = TestDb::create().await;
+    let conn = Database::connect(db.url.as_str()).await.expect("connect");
+    let before = u32::try_from(Migrator::migrations().len() - 1).expect("count");
+    Migrator::up(&conn, Some(before))
+        .await
+        .expect("migrate to before status_refs");
+    // No post yet: an article stored first, an event created earlier stored second.
+    for sql in [
+        "INSERT INTO articles (ap_id, community, title, slug, current_rev, protected, local, \
+           created_at, updated_at) VALUES ('https://a.test/a/1', 'https://a.test/c/guild', \
+           'Handbook', 'handbook', 'r1', FALSE, TRUE, 3000, 3000)",
+        "INSERT INTO events (ap_id, community, organizer, title, description, starts_at, \
+           ends_at, timezone, join_mode, status, participant_count, sequence, local, \
+           created_at, updated_at) VALUES ('https://a.test/e/1', 'https://a.test/c/guild', \
+           'https://a.test/u/olga', 'Meetup', '', 5000, 6000, 'UTC', 'free', 'confirmed', 0, \
+           0, TRUE, 2000, 2000)",
+    ] {
+        conn.execute_unprepared(sql).await.expect("insert");
+    }
+    Migrator::up(&conn, None).await.expect("migrate");
+    let backend = conn.get_database_backend();
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT id, article_id, event_id, community, created_at FROM status_refs ORDER BY id",
+        ))
+        .await
+        .expect("status_refs");
+    let refs: Vec<(i64, Option<i64>, Option<i64>, String, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get("", "id").expect("id"),
+                r.try_get("", "article_id").expect("article_id"),
+                r.try_get("", "event_id").expect("event_id"),
+                r.try_get("", "community").expect("community"),
+                r.try_get("", "created_at").expect("created_at"),
+            )
+        })
+        .collect();
+    assert_eq!(refs.len(), 2, "{refs:?}");
+    let guild = "https://a.test/c/guild".to_string();
+    // The older event first, then the article.
+    assert_eq!(
+        (refs[0].1, refs[0].2, &refs[0].3, refs[0].4),
+        (None, Some(1), &guild, 2000)
+    );
+    assert_eq!(
+        (refs[1].1, refs[1].2, &refs[1].3, refs[1].4),
+        (Some(1), None, &guild, 3000)
+    );
+    assert!(0 < refs[0].0 && refs[0].0 < refs[1].0, "{refs:?}");
+    // A post stored afterwards gets a larger id than both.
+    conn.execute_unprepared(
+        "INSERT INTO posts (ap_id, community, author, content, published, local, created_at) \
+         VALUES ('https://a.test/p/1', 'https://a.test/c/guild', 'https://a.test/u/olga', \
+         'Hello', 7000, TRUE, 7000)",
+    )
+    .await
+    .expect("post");
+    let post = conn
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT MAX(id) AS id FROM posts",
+        ))
+        .await
+        .expect("post id")
+        .expect("a row");
+    let post: i64 = post.try_get("", "id").expect("id");
+    assert!(post > refs[1].0, "post {post}, {refs:?}");
+    conn.close().await.ok();
 }
