@@ -7,12 +7,15 @@
 //! filters hide and mark them; favouriting one is a 422; a members-only community's article
 //! is a 404 by id for a non-member and in none of their timelines; a thread posted afterwards
 //! gets a larger id. The migration gives the articles and events stored before it their
-//! status ids, oldest first, and posts made afterwards larger ones.
+//! status ids, oldest first, and posts made afterwards larger ones. A replica's members see
+//! the articles and events of a community on another node as statuses too, with ids of their
+//! own node.
 
-use crate::harness::{python, Node, TestDb};
+use crate::harness::{eventually, http, python, Node, TestDb};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{json, Value};
+use std::time::Duration;
 
 fn in_days(days: i64, hour_offset: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::days(days) + chrono::Duration::hours(hour_offset))
@@ -244,6 +247,9 @@ async fn mastodon_py_reads_articles_and_events_as_statuses_with_cards() {
     );
 }
 
+/// A `status_refs` row: id, article, event, community, created_at.
+type RefRow = (i64, Option<i64>, Option<i64>, String, i64);
+
 #[tokio::test]
 async fn the_migration_gives_existing_articles_and_events_status_ids_oldest_first() {
     let db = TestDb::create().await;
@@ -274,7 +280,7 @@ async fn the_migration_gives_existing_articles_and_events_status_ids_oldest_firs
         ))
         .await
         .expect("status_refs");
-    let refs: Vec<(i64, Option<i64>, Option<i64>, String, i64)> = rows
+    let refs: Vec<RefRow> = rows
         .iter()
         .map(|r| {
             (
@@ -317,4 +323,95 @@ async fn the_migration_gives_existing_articles_and_events_status_ids_oldest_firs
     let post: i64 = post.try_get("", "id").expect("id");
     assert!(post > refs[1].0, "post {post}, {refs:?}");
     conn.close().await.ok();
+}
+
+#[tokio::test]
+async fn a_replica_shows_another_nodes_articles_and_events_as_statuses() {
+    let alpha = Node::start().await;
+    let beta = Node::start().await;
+    let olga = alpha.api_user("olga").await;
+    let bert = beta.api_user("bert").await;
+    let (status, body) = olga
+        .post(
+            "/communities",
+            json!({"slug": "guild", "title": "guild", "visibility": "public"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let handle = format!("guild@{}", alpha.domain);
+    let (status, body) = bert
+        .post(&format!("/communities/{handle}/join"), json!({}))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    eventually(Duration::from_secs(20), "bert accepted", || async {
+        let (_, c) = bert.get(&format!("/communities/{handle}")).await;
+        (c["membership"]["state"] == "accepted").then_some(())
+    })
+    .await;
+    let (status, article) = olga
+        .post(
+            "/communities/guild/articles",
+            json!({"title": "Incident handbook", "content": "Page the on-call."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{article}");
+    let (status, event) = olga
+        .post(
+            "/communities/guild/events",
+            json!({"title": "Platform roundtable", "starts_at": in_days(7, 0),
+                   "ends_at": in_days(7, 2), "timezone": "UTC"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{event}");
+
+    // On beta, bert's home shows both, as beta's own statuses, newest first.
+    let home: Vec<Value> = eventually(Duration::from_secs(20), "both on beta", || async {
+        let home: Value = http()
+            .get(beta.url("/api/v1/timelines/home"))
+            .bearer_auth(&bert.token)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let home = home.as_array()?.clone();
+        (home.len() == 2).then_some(home)
+    })
+    .await;
+    let cards: Vec<(&Value, &Value, &Value)> = home
+        .iter()
+        .map(|s| {
+            (
+                &s["card"]["title"],
+                &s["card"]["url"],
+                &s["account"]["acct"],
+            )
+        })
+        .collect();
+    let olga_acct = json!(format!("olga@{}", alpha.domain));
+    assert_eq!(
+        cards,
+        [
+            (&json!("Platform roundtable"), &event["ap_id"], &olga_acct),
+            (&json!("Incident handbook"), &article["ap_id"], &olga_acct)
+        ],
+        "{home:#?}"
+    );
+    assert_eq!(home[0]["mentions"][0]["acct"], json!(handle));
+    let ids: Vec<i64> = home
+        .iter()
+        .map(|s| s["id"].as_str().and_then(|i| i.parse().ok()).expect("id"))
+        .collect();
+    assert!(ids[0] > ids[1], "{ids:?}");
+    let one: Value = http()
+        .get(beta.url(&format!("/api/v1/statuses/{}", ids[1])))
+        .bearer_auth(&bert.token)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(one["card"]["url"], article["ap_id"], "{one:#}");
 }
