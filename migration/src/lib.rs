@@ -36,6 +36,7 @@ mod m20261207_000038_member_lists;
 mod m20261208_000040_insight_stamps;
 mod m20261208_000041_tags_and_boosts;
 mod m20261209_000042_filters;
+mod m20261209_000043_status_refs;
 
 pub struct Migrator;
 
@@ -72,6 +73,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000040_insight_stamps::Migration),
             Box::new(m20261208_000041_tags_and_boosts::Migration),
             Box::new(m20261209_000042_filters::Migration),
+            Box::new(m20261209_000043_status_refs::Migration),
         ]
     }
 }

@@ -286,6 +286,15 @@ impl Db {
             }
             .insert(&txn)
             .await?;
+            // Its status id in Mastodon apps, from the posts' sequence.
+            super::status_refs::reserve(
+                &txn,
+                Some(article.id),
+                None,
+                &article.community,
+                article.created_at,
+            )
+            .await?;
             index_article(&txn, &article, &first.title, &first.content).await?;
             insert_revision(&txn, article.id, 1, first).await?;
             enqueue(&txn, jobs, now).await?;

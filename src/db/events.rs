@@ -121,7 +121,8 @@ impl Db {
                 .filter(event::Column::ApId.eq(&ap_id))
                 .exec(&txn)
                 .await?;
-            if updated.rows_affected == 0 {
+            let inserted = updated.rows_affected == 0;
+            if inserted {
                 active.insert(&txn).await?;
             }
             let saved = event::Entity::find()
@@ -129,6 +130,17 @@ impl Db {
                 .one(&txn)
                 .await?
                 .ok_or_else(|| DbErr::RecordNotFound(ap_id))?;
+            if inserted {
+                // Its status id in Mastodon apps, from the posts' sequence.
+                super::status_refs::reserve(
+                    &txn,
+                    None,
+                    Some(saved.id),
+                    &saved.community,
+                    saved.created_at,
+                )
+                .await?;
+            }
             // Searchable with the change, in the same transaction.
             super::search::index_upsert(
                 &txn,

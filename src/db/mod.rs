@@ -24,6 +24,7 @@ pub mod rate;
 pub mod reports;
 pub mod search;
 pub mod sso;
+pub mod status_refs;
 pub mod stream;
 pub mod tags;
 

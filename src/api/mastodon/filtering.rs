@@ -79,16 +79,17 @@ impl Active {
 
     /// Matches one post.
     pub fn judge(&self, post: &Post) -> Verdict {
+        self.judge_text(post.id, post.title.as_deref(), &post.content)
+    }
+
+    /// Matches one status by its id, title and HTML content (a post's, or what an article's
+    /// or event's status shows).
+    pub fn judge_text(&self, id: i64, title: Option<&str>, html: &str) -> Verdict {
         let mut verdict = Verdict::default();
         if self.filters.is_empty() {
             return verdict;
         }
-        let text = format!(
-            "{}\n{}",
-            post.title.as_deref().unwrap_or_default(),
-            plain_text(&post.content)
-        )
-        .to_lowercase();
+        let text = format!("{}\n{}", title.unwrap_or_default(), plain_text(html)).to_lowercase();
         for f in &self.filters {
             let keywords: Vec<&str> = f
                 .keywords
@@ -96,7 +97,7 @@ impl Active {
                 .filter(|(_, folded, whole)| matches(&text, folded, *whole))
                 .map(|(keyword, _, _)| keyword.as_str())
                 .collect();
-            let by_status = f.statuses.contains(&post.id);
+            let by_status = f.statuses.contains(&id);
             if keywords.is_empty() && !by_status {
                 continue;
             }
@@ -104,7 +105,7 @@ impl Active {
             verdict.results.push(json!({
                 "filter": f.entity,
                 "keyword_matches": (!keywords.is_empty()).then_some(keywords),
-                "status_matches": by_status.then(|| vec![post.id.to_string()]),
+                "status_matches": by_status.then(|| vec![id.to_string()]),
             }));
         }
         verdict

@@ -21,6 +21,7 @@
 
 pub mod accounts;
 pub mod boosts;
+pub mod cards;
 pub mod domains;
 pub mod edits;
 pub mod filtering;

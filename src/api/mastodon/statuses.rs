@@ -177,8 +177,12 @@ pub(super) async fn readable(
     id: &str,
 ) -> Result<Post, MastodonError> {
     let missing = || MastodonError::not_found("Record not found");
-    let id: i64 = id.parse().map_err(|_| missing())?;
-    let post = state.db.post(id).await?.ok_or_else(missing)?;
+    let number: i64 = id.parse().map_err(|_| missing())?;
+    let Some(post) = state.db.post(number).await? else {
+        // An article's or event's status: nothing an app asks here can be done to it.
+        super::cards::refuse_changes(state, caller, id).await?;
+        return Err(missing());
+    };
     // A confidential community's posts are not found by those who may not read them.
     may_read(state, caller, &post.community)
         .await
@@ -206,6 +210,14 @@ pub async fn get(
     MaybeAuth(auth): MaybeAuth<Read>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, MastodonError> {
+    if let Some(card) = super::cards::find(&state, auth.as_deref(), &id).await? {
+        let shown = super::cards::render(&state, std::slice::from_ref(&card)).await?;
+        return shown
+            .into_iter()
+            .next()
+            .map(Json)
+            .ok_or_else(MastodonError::internal);
+    }
     let post = readable(&state, auth.as_deref(), &id).await?;
     Ok(Json(
         one(&state, auth.as_deref().map(|c| &c.member), &post).await?,
@@ -222,6 +234,13 @@ pub async fn context(
     MaybeAuth(auth): MaybeAuth<Read>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, MastodonError> {
+    // An article or event stands alone.
+    if super::cards::find(&state, auth.as_deref(), &id)
+        .await?
+        .is_some()
+    {
+        return Ok(Json(json!({"ancestors": [], "descendants": []})));
+    }
     let post = readable(&state, auth.as_deref(), &id).await?;
     let viewer = auth.as_deref().map(|c| &c.member);
     let thread = match post.thread_id {

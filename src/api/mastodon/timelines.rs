@@ -4,13 +4,18 @@
 //! out what the caller muted or blocked, paged with `max_id`, `since_id`, `min_id` and `limit`
 //! and a `Link` header, as Mastodon pages.
 
-use super::{domains::Blocked, filtering::Active, flag, statuses, MastodonError};
+use super::{
+    cards::{self, Item},
+    domains::Blocked,
+    filtering::Active,
+    flag, statuses, MastodonError,
+};
 use crate::{
     api::{Auth, Caller, MaybeAuth, Read},
     db::{
-        discussions::Post,
         mastodon::{Timeline, Window},
         personal::KeptWindow,
+        status_refs::Card,
     },
     node::Node,
     web::Q,
@@ -91,23 +96,62 @@ impl Paging {
     }
 }
 
-/// A page of statuses with Mastodon's `Link` header (`next`: older, `prev`: newer), under the
-/// caller's filters of `context` (`hide` ones leave statuses out, the others mark them),
-/// without what accounts on the caller's blocked domains wrote.
+/// A page of statuses (posts, and articles' and events' statuses) with Mastodon's `Link`
+/// header (`next`: older, `prev`: newer), under the caller's filters of `context` (`hide` ones
+/// leave statuses out, the others mark them), without what accounts on the caller's blocked
+/// domains wrote (nor, for articles and events, what the `hidden` accounts wrote).
 async fn page(
     state: &Node,
     caller: Option<&Caller>,
     uri: &Uri,
-    posts: Vec<Post>,
+    items: Vec<Item>,
+    hidden: &[String],
     context: &str,
 ) -> Result<Response, MastodonError> {
-    let cursors = (posts.first().map(|p| p.id), posts.last().map(|p| p.id));
+    let cursors = (items.first().map(Item::id), items.last().map(Item::id));
+    let (mut posts, mut shown_cards) = (Vec::new(), Vec::new());
+    for item in items {
+        match item {
+            Item::Post(p) => posts.push(p),
+            Item::Card(c) => shown_cards.push(c),
+        }
+    }
     let filters = Active::load(state, caller.map(|c| c.member.user.id), context).await?;
     let blocked = Blocked::load(state, caller).await?;
     let posts = filters.keep(blocked.keep(statuses::readable_page(state, caller, posts).await?));
     let statuses = statuses::render(state, caller.map(|c| &c.member), &posts).await?;
-    let statuses = filters.apply(&posts, statuses);
+    let mut statuses = filters.apply(&posts, statuses);
+    if !shown_cards.is_empty() {
+        let shown_cards = cards::readable(state, caller, &blocked, hidden, shown_cards).await?;
+        statuses.extend(cards::filtered(
+            &filters,
+            cards::render(state, &shown_cards).await?,
+        ));
+        statuses.sort_by_key(|s| {
+            std::cmp::Reverse(s["id"].as_str().and_then(|id| id.parse::<i64>().ok()))
+        });
+    }
     Ok(linked(state, uri, Json(statuses).into_response(), cursors))
+}
+
+/// The articles' and events' statuses of `communities` in `window` (up to `limit`).
+async fn cards_in(
+    state: &Node,
+    communities: &[String],
+    hidden: &[String],
+    window: Window,
+    limit: u64,
+) -> Result<Vec<Card>, MastodonError> {
+    let refs = state
+        .db
+        .status_refs_page(communities, hidden, window, limit)
+        .await?;
+    Ok(state.db.cards(refs).await?)
+}
+
+/// Posts only, for the timelines that show no articles or events.
+fn only_posts(posts: Vec<crate::db::discussions::Post>) -> Vec<Item> {
+    posts.into_iter().map(Item::Post).collect()
 }
 
 /// `response` with Mastodon's `Link` header for a page whose newest and oldest paging keys
@@ -176,7 +220,9 @@ pub async fn home(
         ..Timeline::default()
     };
     let posts = state.db.timeline(of, window, limit).await?;
-    page(&state, Some(&auth), &uri, posts, "home").await
+    let shown = cards_in(&state, &communities, &hidden, window, limit).await?;
+    let items = cards::merge(posts, shown, limit, window.min_id.is_some());
+    page(&state, Some(&auth), &uri, items, &hidden, "home").await
 }
 
 /// `GET /api/v1/timelines/public`: the public communities' threads and replies (`local=true`:
@@ -204,7 +250,9 @@ pub async fn public(
         ..Timeline::default()
     };
     let posts = state.db.timeline(of, window, limit).await?;
-    page(&state, auth.as_deref(), &uri, posts, "public").await
+    let shown = cards_in(&state, &communities, &hidden, window, limit).await?;
+    let items = cards::merge(posts, shown, limit, window.min_id.is_some());
+    page(&state, auth.as_deref(), &uri, items, &hidden, "public").await
 }
 
 /// `GET /api/v1/timelines/tag/{hashtag}`: the posts under a hashtag in the communities the
@@ -237,7 +285,15 @@ pub async fn tag(
         ..Timeline::default()
     };
     let posts = state.db.timeline(of, window, limit).await?;
-    page(&state, auth.as_deref(), &uri, posts, "public").await
+    page(
+        &state,
+        auth.as_deref(),
+        &uri,
+        only_posts(posts),
+        &[],
+        "public",
+    )
+    .await
 }
 
 /// Where a hashtag's posts are looked for: the public communities (`local_only`,
@@ -302,11 +358,11 @@ pub async fn list(
         ..Timeline::default()
     };
     let posts = state.db.timeline(of, window, limit).await?;
-    page(&state, Some(&auth), &uri, posts, "home").await
+    page(&state, Some(&auth), &uri, only_posts(posts), &[], "home").await
 }
 
-/// `GET /api/v1/accounts/{id}/statuses`: a person's threads and replies, or a community's,
-/// as far as this node holds them (`exclude_replies`, `pinned`; no status has media yet, so
+/// `GET /api/v1/accounts/{id}/statuses`: a person's threads and replies, or a community's
+/// with its articles and events, as far as this node holds them (`exclude_replies`, `pinned`; no status has media yet, so
 /// `only_media` answers none).
 pub async fn account_statuses(
     State(state): State<Node>,
@@ -336,5 +392,12 @@ pub async fn account_statuses(
             )
             .await?
     };
-    page(&state, auth.as_deref(), &uri, posts, "account").await
+    // A community's account also shows its articles and events (not among pinned statuses).
+    let shown = if group && !q.only_media.unwrap_or(false) && !q.pinned.unwrap_or(false) {
+        cards_in(&state, &[who.ap_id(&state)], &[], window, limit).await?
+    } else {
+        Vec::new()
+    };
+    let items = cards::merge(posts, shown, limit, window.min_id.is_some());
+    page(&state, auth.as_deref(), &uri, items, &[], "account").await
 }

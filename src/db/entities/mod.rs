@@ -101,5 +101,6 @@ pub mod post_revision;
 pub mod read_marker;
 pub mod received_activity;
 pub mod remote_actor;
+pub mod status_ref;
 pub mod user;
 pub mod user_identity;
