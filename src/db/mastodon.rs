@@ -4,7 +4,9 @@
 
 use crate::db::{
     discussions::Post,
-    entities::{community, like, local_actor, membership, post, read_marker, remote_actor, user},
+    entities::{
+        community, like, local_actor, membership, post, read_marker, remote_actor, status_ref, user,
+    },
     Db, DbErr, LocalActor, RemoteActor,
 };
 use crate::domain::MemberState;
@@ -362,7 +364,8 @@ impl Db {
         Ok(rows)
     }
 
-    /// The id of the newest post this node holds (0 if none).
+    /// The newest status id this node has given (0 if none): a post's, or an article's or
+    /// event's (`status_refs`, from the same sequence).
     pub async fn latest_post_id(&self) -> Result<i64, DbErr> {
         let id: Option<i64> = post::Entity::find()
             .select_only()
@@ -372,7 +375,15 @@ impl Db {
             .into_tuple()
             .one(self.conn())
             .await?;
-        Ok(id.unwrap_or(0))
+        let card: Option<i64> = status_ref::Entity::find()
+            .select_only()
+            .column(status_ref::Column::Id)
+            .order_by_desc(status_ref::Column::Id)
+            .limit(1)
+            .into_tuple()
+            .one(self.conn())
+            .await?;
+        Ok(Ord::max(id.unwrap_or(0), card.unwrap_or(0)))
     }
 
     /// Visible posts by id, in one query.

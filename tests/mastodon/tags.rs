@@ -110,7 +110,8 @@ async fn mastodon_py_finds_posts_under_their_hashtags_on_both_nodes_as_far_as_it
 /// Hashtag streams and followed tags in the user stream: sam's app hears a public community's
 /// posts under `#rust` over server-sent events (`hashtag` and `hashtag:local`) and over a
 /// WebSocket, and the `#ops` post in his user stream because he follows the tag; a members-only
-/// community's post under both tags reaches none of his streams.
+/// community's post under both tags reaches none of his streams. His public stream carries a
+/// public community's article as a status, and not a members-only one's.
 #[tokio::test]
 async fn mastodon_py_streams_a_hashtag_and_the_tags_it_follows() {
     let alpha = Node::start().await;
@@ -151,5 +152,16 @@ async fn mastodon_py_streams_a_hashtag_and_the_tags_it_follows() {
     let user = said("user");
     assert_eq!(user.len(), 1, "{heard:#}");
     assert!(user[0].contains("Pager duty"), "{heard:#}");
+    // The public stream carries the two public threads and the public article, in the order
+    // they were made; nothing of the members-only community.
+    let public = said("public");
+    assert_eq!(public.len(), 3, "{heard:#}");
+    assert!(public[0].contains("Deploy notes"), "{heard:#}");
+    assert!(public[1].contains("Pager duty"), "{heard:#}");
+    assert!(
+        public[2].contains("<strong>Public runbook</strong>"),
+        "{heard:#}"
+    );
     assert!(!heard.to_string().contains("Secret budget"), "{heard:#}");
+    assert!(!heard.to_string().contains("Secret runbook"), "{heard:#}");
 }

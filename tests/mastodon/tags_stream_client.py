@@ -1,11 +1,14 @@
 # Mastodon.py and hashtag streams, on one node. sam (TOKEN) follows #ops and listens to #rust
 # over server-sent events and over a WebSocket, and to his own user stream; olga (OLGA) then
 # posts a members-only thread tagged #rust #ops (sam is no member), a public one tagged #rust
-# and a public one tagged #ops. Prints one JSON object.
+# and a public one tagged #ops, then a members-only article and a public one, which sam's
+# public stream carries as statuses (or not). Prints one JSON object.
 import json
 import os
 import sys
 import time
+
+import requests
 
 from mastodon import Mastodon, StreamListener
 
@@ -25,6 +28,8 @@ class Heard(StreamListener):
 
 out["follow"] = sam.tag_follow("Ops")["following"]
 tag_heard, socket_heard, user_heard, local_heard = Heard(), Heard(), Heard(), Heard()
+public_heard = Heard()
+sam.stream_public(public_heard, run_async=True)
 sam.stream_hashtag("rust", tag_heard, run_async=True)
 sam.stream_hashtag("RUST", local_heard, local=True, run_async=True)
 sam.stream_user(user_heard, run_async=True)
@@ -34,14 +39,24 @@ time.sleep(1.5)
 olga.status_post("@inner Secret budget #rust #ops")
 olga.status_post("@guild Deploy notes #Rust")
 olga.status_post("@guild Pager duty #Ops")
+for slug, title in (("inner", "Secret runbook"), ("guild", "Public runbook")):
+    made = requests.post(
+        BASE + "/api/roundtable/v1/communities/" + slug + "/articles",
+        json={"title": title, "content": "Restart the queue first."},
+        headers={"Authorization": "Bearer " + os.environ["OLGA"]},
+        timeout=20,
+    )
+    assert made.status_code == 201, made.text
 # The streams send in the order posts were stored: once the later posts arrived, an earlier
 # one that was going to come would have come.
-wait("the streams", lambda: all(h.updates for h in (tag_heard, socket_heard, user_heard, local_heard)))
+wait("the streams", lambda: all(h.updates for h in (tag_heard, socket_heard, user_heard, local_heard))
+     and len(public_heard.updates) >= 3)
 time.sleep(1.5)
 out["tag"] = tag_heard.updates
 out["tag_local"] = local_heard.updates
 out["socket"] = socket_heard.updates
 out["user"] = user_heard.updates
+out["public"] = public_heard.updates
 print(json.dumps(out))
 sys.stdout.flush()
 os._exit(0)

@@ -11,10 +11,9 @@
 //! the node stops, and apps reconnect; SSE comments keep idle connections open.
 
 use super::{
-    domains::Blocked,
-    filtering::Active,
+    cards,
     notifications::{self, Params},
-    statuses, timelines, MastodonError,
+    timelines, MastodonError,
 };
 use crate::{
     api::{Auth, Caller, Read},
@@ -166,18 +165,22 @@ impl Feed {
             min_id: Some(self.last_post),
             ..Window::default()
         };
-        let mut posts = state.db.timeline(of, window, BATCH).await?;
-        if let Some(newest) = posts.first() {
-            self.last_post = self.last_post.max(newest.id);
+        let posts = state.db.timeline(of, window, BATCH).await?;
+        // Home and the public streams carry articles' and events' statuses too, as their
+        // timelines do; the oldest `BATCH` of both come first, the rest at the next look.
+        let shown = match &self.posts {
+            Posts::Home | Posts::Public { .. } => {
+                timelines::cards_in(state, &communities, &hidden, window, BATCH).await?
+            }
+            _ => Vec::new(),
+        };
+        let items = cards::merge(posts, shown, BATCH, true);
+        if let Some(newest) = items.first() {
+            self.last_post = self.last_post.max(newest.id());
         }
-        posts.reverse();
-        let filters = Active::load(state, caller.map(|c| c.member.user.id), context).await?;
-        let blocked = Blocked::load(state, caller).await?;
-        let posts =
-            filters.keep(blocked.keep(statuses::readable_page(state, caller, posts).await?));
-        let viewer = caller.map(|c| &c.member);
-        let rendered = statuses::render(state, viewer, &posts).await?;
-        for status in filters.apply(&posts, rendered) {
+        let mut statuses = timelines::statuses_of(state, caller, items, &hidden, context).await?;
+        statuses.reverse();
+        for status in statuses {
             self.pending.push_back(("update", status.to_string()));
         }
         Ok(())

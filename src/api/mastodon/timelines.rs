@@ -109,6 +109,20 @@ async fn page(
     context: &str,
 ) -> Result<Response, MastodonError> {
     let cursors = (items.first().map(Item::id), items.last().map(Item::id));
+    let statuses = statuses_of(state, caller, items, hidden, context).await?;
+    Ok(linked(state, uri, Json(statuses).into_response(), cursors))
+}
+
+/// The Status entities of a page's items, newest first, as far as the caller may read them,
+/// under their filters of `context` and without what the caller's blocked domains (and, for
+/// articles and events, the `hidden` accounts) wrote. Timelines and streams show them alike.
+pub(super) async fn statuses_of(
+    state: &Node,
+    caller: Option<&Caller>,
+    items: Vec<Item>,
+    hidden: &[String],
+    context: &str,
+) -> Result<Vec<serde_json::Value>, MastodonError> {
     let (mut posts, mut shown_cards) = (Vec::new(), Vec::new());
     for item in items {
         match item {
@@ -131,11 +145,11 @@ async fn page(
             std::cmp::Reverse(s["id"].as_str().and_then(|id| id.parse::<i64>().ok()))
         });
     }
-    Ok(linked(state, uri, Json(statuses).into_response(), cursors))
+    Ok(statuses)
 }
 
 /// The articles' and events' statuses of `communities` in `window` (up to `limit`).
-async fn cards_in(
+pub(super) async fn cards_in(
     state: &Node,
     communities: &[String],
     hidden: &[String],
