@@ -288,7 +288,7 @@ impl MakeRequestId for RequestIds {
 }
 
 pub fn router(state: Node) -> Router {
-    use federation::{inbox, routes, webfinger};
+    use federation::{collections, inbox, routes, webfinger};
     let request_id = HeaderName::from_static("x-request-id");
     let http = state.settings.http.clone();
     let max_body = http.max_body_bytes;
@@ -321,7 +321,7 @@ pub fn router(state: Node) -> Router {
         .route("/u/{name}/{which}", get(routes::person_collection))
         .route("/c/{name}", get(routes::group))
         .route("/c/{name}/inbox", post(inbox::actor_inbox))
-        .route("/c/{name}/{which}", get(routes::group_collection))
+        .route("/c/{name}/{which}", get(collections::group_collection))
         .fallback(routes::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
