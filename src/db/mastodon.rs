@@ -302,7 +302,7 @@ impl Db {
         if let Some(tag) = of.tag {
             q = q.filter(post::Column::Id.in_subquery(tagged(&[tag.to_string()])));
         }
-        self.window_page(q, window, limit).await
+        window_page(self.conn(), q, post::Column::Id, window, limit).await
     }
 
     /// A page of the visible posts written by `actor` (or, for a community, in it), newest
@@ -330,38 +330,7 @@ impl Db {
         if pinned_only {
             q = q.filter(post::Column::Pinned.eq(true));
         }
-        self.window_page(q, window, limit).await
-    }
-
-    /// One page of `q` by post id through `window`, newest first.
-    async fn window_page(
-        &self,
-        mut q: sea_orm::Select<post::Entity>,
-        window: Window,
-        limit: u64,
-    ) -> Result<Vec<Post>, DbErr> {
-        if let Some(max) = window.max_id {
-            q = q.filter(post::Column::Id.lt(max));
-        }
-        if let Some(since) = window.since_id {
-            q = q.filter(post::Column::Id.gt(since));
-        }
-        let mut rows = if let Some(min) = window.min_id {
-            q.filter(post::Column::Id.gt(min))
-                .order_by_asc(post::Column::Id)
-                .limit(limit)
-                .all(self.conn())
-                .await?
-        } else {
-            q.order_by_desc(post::Column::Id)
-                .limit(limit)
-                .all(self.conn())
-                .await?
-        };
-        if window.min_id.is_some() {
-            rows.reverse();
-        }
-        Ok(rows)
+        window_page(self.conn(), q, post::Column::Id, window, limit).await
     }
 
     /// The newest status id this node has given (0 if none): a post's, or an article's or
@@ -686,4 +655,35 @@ pub fn authority_of(ap_id: &str) -> String {
         },
         Err(_) => String::new(),
     }
+}
+
+/// One page of `q` by its id column `id` through `window`, as Mastodon pages statuses:
+/// newest first, or with `min_id` the oldest after it, still returned newest first. Posts
+/// and articles' and events' statuses (`status_refs`) page alike.
+pub(super) async fn window_page<E: sea_orm::EntityTrait>(
+    conn: &sea_orm::DatabaseConnection,
+    mut q: sea_orm::Select<E>,
+    id: E::Column,
+    window: Window,
+    limit: u64,
+) -> Result<Vec<E::Model>, DbErr> {
+    if let Some(max) = window.max_id {
+        q = q.filter(id.lt(max));
+    }
+    if let Some(since) = window.since_id {
+        q = q.filter(id.gt(since));
+    }
+    let mut rows = if let Some(min) = window.min_id {
+        q.filter(id.gt(min))
+            .order_by_asc(id)
+            .limit(limit)
+            .all(conn)
+            .await?
+    } else {
+        q.order_by_desc(id).limit(limit).all(conn).await?
+    };
+    if window.min_id.is_some() {
+        rows.reverse();
+    }
+    Ok(rows)
 }

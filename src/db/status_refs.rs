@@ -12,7 +12,7 @@ use super::{
 };
 use sea_orm::{
     sea_query::ExprTrait, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    QueryFilter, Set, Statement,
 };
 use std::collections::HashMap;
 
@@ -136,28 +136,7 @@ impl Db {
         if !hidden.is_empty() {
             q = q.filter(status_ref::Column::Community.is_not_in(hidden.iter().cloned()));
         }
-        if let Some(max) = window.max_id {
-            q = q.filter(status_ref::Column::Id.lt(max));
-        }
-        if let Some(since) = window.since_id {
-            q = q.filter(status_ref::Column::Id.gt(since));
-        }
-        let mut rows = if let Some(min) = window.min_id {
-            q.filter(status_ref::Column::Id.gt(min))
-                .order_by_asc(status_ref::Column::Id)
-                .limit(limit)
-                .all(self.conn())
-                .await?
-        } else {
-            q.order_by_desc(status_ref::Column::Id)
-                .limit(limit)
-                .all(self.conn())
-                .await?
-        };
-        if window.min_id.is_some() {
-            rows.reverse();
-        }
-        Ok(rows)
+        super::mastodon::window_page(self.conn(), q, status_ref::Column::Id, window, limit).await
     }
 
     /// What the statuses `refs` show, in their order, in at most three queries whatever their
