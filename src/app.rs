@@ -141,6 +141,11 @@ impl App {
             state.clone(),
             stop_rx.clone(),
         ));
+        workers.spawn(crate::service::intake::run(
+            state.clone(),
+            format!("{process}-{}", crate::db::random_key()),
+            stop_rx.clone(),
+        ));
         for i in 0..state.settings.email.workers {
             workers.spawn(crate::mail::worker::run_worker(
                 state.clone(),

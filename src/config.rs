@@ -69,6 +69,12 @@ pub struct FederationSettings {
     pub inbox_burst: u32,
     /// Inbox POSTs being read, verified and applied at once; past it, 429 with `Retry-After`.
     pub inbox_max_in_flight: usize,
+    /// Tasks applying the inbox's durable record, each in its own lanes of actors.
+    pub inbox_appliers: u32,
+    /// Milliseconds a request waits for its activity to be applied before answering 202.
+    pub inbox_wait_ms: u64,
+    /// Activities recorded and not yet applied past which the inbox answers 429.
+    pub inbox_max_pending: u64,
     pub key_refreshes_per_minute: u32,
     pub request_timeout_secs: u64,
     pub signature_max_age_secs: u64,
@@ -307,6 +313,11 @@ impl Settings {
         if self.federation.inbox_max_in_flight == 0 {
             return Err(ConfigError::Invalid(
                 "federation.inbox_max_in_flight must be at least 1".into(),
+            ));
+        }
+        if self.federation.inbox_appliers == 0 || self.federation.inbox_appliers > 64 {
+            return Err(ConfigError::Invalid(
+                "federation.inbox_appliers must be between 1 and 64".into(),
             ));
         }
         if http.max_concurrent_requests == 0 {

@@ -6,8 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct Metrics {
     /// Every inbox POST received, whatever its fate.
     pub inbox_posts: AtomicU64,
-    /// Inbox POSTs whose signature verified and whose activity was new and handled.
+    /// Activities the inbox recorded and then applied.
     pub inbox_accepted: AtomicU64,
+    /// Activities the inbox recorded and then refused while applying them (nothing kept).
+    pub inbox_refused: AtomicU64,
+    /// Batches of recorded activities applied (each finished in one transaction).
+    pub inbox_batches: AtomicU64,
     /// Inbox POSTs answered 429 because `federation.inbox_max_in_flight` were in flight.
     pub inbox_deferred: AtomicU64,
     /// Verified inbox POSTs carrying an activity id already processed.

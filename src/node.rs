@@ -46,6 +46,9 @@ pub struct Node {
     pub inbox_limiter: Arc<RateLimiter>,
     /// Inbox POSTs in flight, from all hosts (`federation.inbox_max_in_flight`).
     pub inbox_slots: Arc<tokio::sync::Semaphore>,
+    /// The inbox's group commit of accepted activities, and the requests waiting for their
+    /// outcome (`db::inbox`, applied by `service::intake`).
+    pub inbox: Arc<crate::db::inbox::Intake>,
     /// Fresh key fetches after a failed verification, per remote host.
     pub key_refresh_limiter: Arc<RateLimiter>,
     /// Asked by the delivery worker before each send of a community's content.
@@ -135,6 +138,7 @@ impl Node {
         ));
         Ok(Node {
             inbox_slots,
+            inbox: Arc::default(),
             token_windows,
             mail_wakeup: Arc::new(Notify::new()),
             sign_in_limiter,

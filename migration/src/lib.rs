@@ -37,6 +37,7 @@ mod m20261208_000040_insight_stamps;
 mod m20261208_000041_tags_and_boosts;
 mod m20261209_000042_filters;
 mod m20261209_000043_status_refs;
+mod m20261210_000044_inbox_pending;
 
 pub struct Migrator;
 
@@ -74,6 +75,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000041_tags_and_boosts::Migration),
             Box::new(m20261209_000042_filters::Migration),
             Box::new(m20261209_000043_status_refs::Migration),
+            Box::new(m20261210_000044_inbox_pending::Migration),
         ]
     }
 }

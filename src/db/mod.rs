@@ -10,6 +10,7 @@ pub mod discussions;
 pub mod entities;
 pub mod events;
 pub mod filters;
+pub mod inbox;
 pub mod insights;
 pub mod mail;
 pub mod mastodon;

@@ -2,12 +2,14 @@
 //! that exists has been parsed and is valid.
 
 pub mod events;
+mod failure;
 pub mod host;
 mod name;
 mod scopes;
 mod states;
 mod visibility;
 
+pub use failure::FailureKind;
 pub use name::{Name, NameError};
 pub use scopes::{describe as describe_scope, Scopes};
 pub use states::{EventStatus, JoinMode, MemberState, ReportState, Role, RsvpState};

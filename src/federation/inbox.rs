@@ -1,19 +1,22 @@
 //! The shared inbox and per-actor inboxes: every POST is size-checked, signature-checked,
-//! deduplicated and only then parsed into an activity and handled.
+//! checked against the policy and only then parsed into an activity, recorded durably and
+//! deduplicated in one group write (`db::inbox`), and applied by `service::intake`; the
+//! request waits a bounded time for the outcome, so a refusal still reaches the sender.
 
 use crate::activitypub::{
     activities::{parse_envelope, Verified},
     actors::host_of,
     signatures::{digest_matches, header_map, DateWindow, SignatureError, SignedRequest},
 };
+use crate::db::inbox::{Arrival, Outcome};
 use crate::{db::memo::Gate, error::ApiError, metrics::Metrics, node::Node, service};
 use axum::{
     body::{to_bytes, Body},
     extract::{OriginalUri, Path, State},
     http::{HeaderMap, Method, StatusCode},
 };
-use std::time::SystemTime;
-use tracing::{info, warn};
+use std::time::{Duration, SystemTime};
+use tracing::info;
 
 /// Seconds a sender is asked to wait when the inbox has too much work in flight.
 const INBOX_RETRY_AFTER_SECS: u64 = 2;
@@ -93,6 +96,14 @@ async fn receive(
             INBOX_RETRY_AFTER_SECS,
         ));
     };
+    // Past the bound of recorded activities not yet applied, the same.
+    if state.inbox.pending() >= state.settings.federation.inbox_max_pending {
+        Metrics::inc(&state.metrics.inbox_deferred);
+        return Err(ApiError::too_many(
+            "this node has too many activities to apply; try again shortly",
+            INBOX_RETRY_AFTER_SECS,
+        ));
+    }
     let body = read_body(state, headers, body).await?;
 
     // Cheap checks first: signature header shape, coverage, date window, digest.
@@ -123,8 +134,8 @@ async fn receive(
 }
 
 /// The rest of [`receive`], under the policy generation `gate` read: the policy's verdict on
-/// the signer, the activity's parsing, origin and signature, the rate limit, the suspension
-/// and the dedupe, then the activity's handling.
+/// the signer, the activity's parsing, origin and signature, the rate limit and the
+/// suspension, then the activity's record.
 async fn admit(
     state: &Node,
     gate: &Gate<'_>,
@@ -176,12 +187,7 @@ async fn admit(
         return Err(ApiError::forbidden("this actor is suspended on this node"));
     }
 
-    if state.db.activity_seen(envelope.id.as_str()).await? {
-        info!(activity = %envelope.id, "replayed activity ignored");
-        Metrics::inc(&state.metrics.inbox_replayed);
-        return Ok(StatusCode::ACCEPTED);
-    }
-    handle(state, envelope, handshake_only).await
+    record(state, envelope, body, handshake_only).await
 }
 
 /// Reads the body within the size cap (413) and the body timeout (408).
@@ -304,38 +310,46 @@ fn verify_with(state: &Node, signed: &SignedRequest, pem: &str) -> Result<(), Si
     signed.verify(&key)
 }
 
-/// Processes a new activity, then records its id. Recording after processing means a crash in
-/// between leaves the activity unrecorded, so the sender's retry is processed again rather
-/// than lost; every handler is idempotent (unique ids, upserts), so a rare double delivery
-/// changes nothing twice.
-async fn handle(
+/// Records the activity (its dedupe and durable record in one group write; a replay answers
+/// 202 at once), then waits up to `federation.inbox_wait_ms` for `service::intake` to apply
+/// it: a refusal is answered with its status, anything else with 202, as the activity is
+/// recorded and will be applied whatever happens to this process.
+async fn record(
     state: &Node,
     envelope: Verified,
+    body: &[u8],
     handshake_only: bool,
 ) -> Result<StatusCode, ApiError> {
-    let outcome = if handshake_only {
-        service::partnership::receive(state, &envelope).await
-    } else {
-        service::inbound::process(state, &envelope).await
+    let ap_id = envelope.id.as_str();
+    let outcome = state.inbox.wait_for(ap_id);
+    let arrival = Arrival {
+        ap_id: ap_id.to_string(),
+        actor: envelope.actor.to_string(),
+        handshake_only,
+        body: String::from_utf8_lossy(body).into_owned(),
     };
-    if let Err(e) = outcome {
-        warn!(activity = %envelope.id, error = %e.message, "activity rejected");
-        return Err(e.into());
-    }
-    let first = state
-        .db
-        .record_activity(
-            envelope.id.as_str(),
-            envelope.kind.name(),
-            envelope.actor.as_str(),
-            crate::db::now_ms() - state.settings.replay_window_ms(),
-        )
-        .await?;
-    if first {
-        info!(activity = %envelope.id, kind = envelope.kind.name(), actor = %envelope.actor, "activity accepted");
-        Metrics::inc(&state.metrics.inbox_accepted);
-    } else {
+    let new = match state.inbox.admit(&state.db, arrival).await {
+        Ok(new) => new,
+        Err(e) => {
+            state.inbox.stop_waiting(ap_id);
+            return Err(e.into());
+        }
+    };
+    if !new {
+        state.inbox.stop_waiting(ap_id);
+        info!(activity = %envelope.id, "replayed activity ignored");
         Metrics::inc(&state.metrics.inbox_replayed);
+        return Ok(StatusCode::ACCEPTED);
     }
-    Ok(StatusCode::ACCEPTED)
+    let wait = Duration::from_millis(state.settings.federation.inbox_wait_ms);
+    match tokio::time::timeout(wait, outcome).await {
+        Ok(Ok(Outcome::Refused(kind, message))) => {
+            Err(service::error::Error::new(kind, message).into())
+        }
+        Ok(Ok(Outcome::Applied | Outcome::Deferred)) | Ok(Err(_)) => Ok(StatusCode::ACCEPTED),
+        Err(_) => {
+            state.inbox.stop_waiting(ap_id);
+            Ok(StatusCode::ACCEPTED)
+        }
+    }
 }

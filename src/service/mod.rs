@@ -11,6 +11,7 @@ pub mod events;
 pub mod feeds;
 pub mod inbound;
 pub mod insights;
+pub mod intake;
 pub mod media;
 pub mod notifications;
 pub mod partnership;

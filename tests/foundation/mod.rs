@@ -4,6 +4,7 @@ mod claims;
 mod cli;
 mod identity;
 mod inbox;
+mod intake;
 mod queue;
 mod remembered;
 mod ssrf;

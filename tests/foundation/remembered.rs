@@ -68,10 +68,16 @@ async fn remembered_verdicts_and_suspensions_follow_every_change_at_once() {
     assert_eq!(status, 202, "{body}");
 
     // A known peer's next activities: its contact is not written again, and each costs a
-    // bounded number of statements (4 here: the generation, the dedupe check, the routing's
-    // lookup and the record; 5 while the actor's key row was read each time, both measured
-    // as below; 12, counted from the code, when every request also read the policy and the
-    // suspensions, wrote the contact and pruned the received ids).
+    // bounded number of statements: 10 on SQLite and 12 on PostgreSQL (measured; the counter
+    // also sees the background workers) for an activity that arrives alone — the request's
+    // generation, dedupe and durable record, then the applier's read of its lane, its
+    // generation, the routing's lookup, the finishing transaction (begin, delete, record,
+    // commit is counted as its statements) and the lane's next, empty read. All but the
+    // request's generation and the routing's lookup are shared by the activities that arrive
+    // together (`foundation::intake`). Before the durable record, 4 (the generation, the
+    // dedupe check, the routing's lookup and the record); 12, counted from the code, when
+    // every request also read the policy and the suspensions, wrote the contact and pruned
+    // the received ids.
     let host = host_of(&url::Url::parse(&actor).expect("url"));
     let contacted = b
         .state
@@ -100,7 +106,7 @@ async fn remembered_verdicts_and_suspensions_follow_every_change_at_once() {
         .expect("peer")
         .and_then(|p| p.last_contact_at);
     assert_eq!(again, Some(contacted), "the contact was written again");
-    assert!(spent <= 4, "{spent} statements for one activity");
+    assert!(spent <= 12, "{spent} statements for one activity");
 }
 
 /// The sender's key row is remembered: a known peer's activity does not read it again; a key
