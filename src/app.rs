@@ -311,6 +311,7 @@ pub fn router(state: Node) -> Router {
         .route("/calendar/{file}", get(crate::api::events::personal_ics))
         .route("/a/{key}/history", get(routes::article_history))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .route("/readyz", get(readyz))
         .route("/.well-known/webfinger", get(webfinger::webfinger))
         .route("/.well-known/host-meta", get(webfinger::host_meta))
@@ -332,6 +333,8 @@ pub fn router(state: Node) -> Router {
             state.clone(),
             federation::fetch_guard::guard,
         ))
+        // Innermost of the outer layers, so the route the request matched is known.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), timed))
         // Browsers following an ActivityPub id get its page; ActivityPub clients the JSON.
         .layer(axum::middleware::from_fn_with_state(
             crate::ui::id_pages(&state),
@@ -421,6 +424,89 @@ async fn overloaded(error: tower::BoxError) -> ApiError {
         tracing::error!(%error, "a request failed in the service stack");
         ApiError::internal()
     }
+}
+
+/// Times every request by method, route pattern and status (`/metrics`).
+async fn timed(
+    State(state): State<Node>,
+    req: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let method = match *req.method() {
+        Method::GET
+        | Method::HEAD
+        | Method::POST
+        | Method::PUT
+        | Method::PATCH
+        | Method::DELETE
+        | Method::OPTIONS => req.method().as_str().to_string(),
+        _ => "other".to_string(),
+    };
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let response = next.run(req).await;
+    state
+        .metrics
+        .http_seconds
+        .get_or_create(&crate::metrics::Route {
+            method,
+            route,
+            status: response.status().as_u16(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics`: the OpenMetrics text, when `metrics.enabled` (404 otherwise), to the
+/// bearer of `metrics.token` when one is set (401 otherwise).
+async fn metrics(
+    State(state): State<Node>,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    let settings = &state.settings.metrics;
+    if !settings.enabled {
+        return Err(ApiError::not_found("metrics are not enabled on this node"));
+    }
+    if !settings.token.is_empty() {
+        use sha2::Digest;
+        let given = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        // Compared as digests, so the time taken says nothing of the token.
+        if sha2::Sha256::digest(given.as_bytes()) != sha2::Sha256::digest(settings.token.as_bytes())
+        {
+            return Err(ApiError::unauthorized(
+                "metrics need the configured bearer token",
+            ));
+        }
+    }
+    let (pool_open, pool_idle, pool_max) = state.db.pool_stats();
+    let snapshot = crate::metrics::Snapshot {
+        inbox_pending: state.db.pending_count().await?,
+        delivery_jobs: state.db.jobs_by_state().await?,
+        pool_open,
+        pool_idle,
+        pool_max,
+        statements: state.db.query_count(),
+    };
+    let text = state
+        .metrics
+        .encode(&snapshot)
+        .map_err(|_| ApiError::internal())?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }
 
 async fn healthz() -> Json<serde_json::Value> {

@@ -22,6 +22,7 @@ pub struct Settings {
     pub oauth: OAuthSettings,
     pub email: EmailSettings,
     pub log: LogSettings,
+    pub metrics: MetricsSettings,
     pub sso: SsoSettings,
     pub media: MediaSettings,
 }
@@ -201,6 +202,15 @@ pub struct EmailSettings {
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,
     pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Serve `/metrics`.
+    pub enabled: bool,
+    /// A bearer token `/metrics` asks for, when not empty.
+    pub token: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -123,9 +123,19 @@ pub async fn run_worker(state: Node, worker: String, mut stop: watch::Receiver<b
 
 async fn deliver(state: &Node, job: DeliveryJob) {
     let now = now_ms();
+    let started = std::time::Instant::now();
     let outcome = attempt(state, &job).await;
+    let peer = crate::metrics::Peer {
+        host: job.host.clone(),
+    };
+    state
+        .metrics
+        .delivery_seconds
+        .get_or_create(&peer)
+        .observe(started.elapsed().as_secs_f64());
     if outcome.is_err() {
         Metrics::inc(&state.metrics.deliveries_failed);
+        state.metrics.delivery_failures.get_or_create(&peer).inc();
     }
     let result = match outcome {
         Ok(()) => {

@@ -45,6 +45,8 @@ pub struct Pending {
     pub handshake_only: bool,
     pub body: String,
     pub attempts: i32,
+    /// When it was recorded (Unix ms).
+    pub received_at: i64,
 }
 
 /// How a recorded activity ended, for the request waiting on it.
@@ -292,11 +294,11 @@ impl Db {
         let backend = self.backend();
         let sql = match backend {
             sea_orm::DbBackend::Postgres => {
-                "SELECT id, id_hash, actor, handshake_only, body, attempts FROM inbox_pending \
+                "SELECT id, id_hash, actor, handshake_only, body, attempts, received_at FROM inbox_pending \
                  WHERE lane % $1 = $2 AND due_at <= $3 ORDER BY id LIMIT $4"
             }
             _ => {
-                "SELECT id, id_hash, actor, handshake_only, body, attempts FROM inbox_pending \
+                "SELECT id, id_hash, actor, handshake_only, body, attempts, received_at FROM inbox_pending \
                  WHERE lane % ? = ? AND due_at <= ? ORDER BY id LIMIT ?"
             }
         };
@@ -322,6 +324,7 @@ impl Db {
                     handshake_only: r.try_get("", "handshake_only")?,
                     body: r.try_get("", "body")?,
                     attempts: r.try_get("", "attempts")?,
+                    received_at: r.try_get("", "received_at")?,
                 })
             })
             .collect()

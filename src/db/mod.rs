@@ -167,6 +167,23 @@ impl Db {
         &self.conn
     }
 
+    /// The pool's open and idle connections, and the most it opens.
+    pub fn pool_stats(&self) -> (u32, u32, u32) {
+        match self.backend() {
+            DbBackend::Postgres => {
+                let pool = self.conn.get_postgres_connection_pool();
+                let max = pool.options().get_max_connections();
+                (pool.size(), pool.num_idle() as u32, max)
+            }
+            DbBackend::Sqlite => {
+                let pool = self.conn.get_sqlite_connection_pool();
+                let max = pool.options().get_max_connections();
+                (pool.size(), pool.num_idle() as u32, max)
+            }
+            _ => (0, 0, 0),
+        }
+    }
+
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         self.conn

@@ -275,6 +275,20 @@ impl Db {
     /// dead, to `worker` until `lease_until`; the hosts due longest come first. Two statements
     /// whatever the queue's length: one leases the hosts (from `delivery_hosts_due`), one marks
     /// their heads (by primary key).
+    /// Delivery jobs by state (`pending`, `delivered`, `failed`), for `/metrics`.
+    pub async fn jobs_by_state(&self) -> Result<Vec<(String, i64)>, DbErr> {
+        let rows = self
+            .conn()
+            .query_all_raw(sea_orm::Statement::from_string(
+                self.backend(),
+                "SELECT state, COUNT(*) AS n FROM delivery_jobs GROUP BY state ORDER BY state",
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("", "state")?, r.try_get("", "n")?)))
+            .collect()
+    }
+
     pub async fn claim_jobs(
         &self,
         worker: &str,

@@ -79,6 +79,13 @@ pub async fn refresh_allowed(state: &Node, host: &str) -> Result<(), ApiError> {
     }
 }
 
+/// How an inbox POST that was not refused ended.
+enum Answer {
+    Accepted,
+    Replayed,
+}
+
+/// Takes a POST and counts its answer by reason (`/metrics`).
 async fn receive(
     state: &Node,
     method: &Method,
@@ -86,6 +93,39 @@ async fn receive(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
+    let answer = take(state, method, uri, headers, body).await;
+    state.metrics.inbox_answer(match &answer {
+        Ok(Answer::Accepted) => "accepted",
+        Ok(Answer::Replayed) => "replayed",
+        Err(e) => refusal_reason(e.status),
+    });
+    answer.map(|_| StatusCode::ACCEPTED)
+}
+
+fn refusal_reason(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "invalid",
+        401 => "unauthenticated",
+        403 => "forbidden",
+        404 => "not_found",
+        408 => "timeout",
+        409 => "conflict",
+        410 => "gone",
+        413 => "too_large",
+        422 => "refused",
+        429 => "too_many",
+        500.. => "error",
+        _ => "other",
+    }
+}
+
+async fn take(
+    state: &Node,
+    method: &Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Answer, ApiError> {
     Metrics::inc(&state.metrics.inbox_posts);
     // Backpressure: past the bound of inbox work in flight, the sender is told to come back
     // (429, which servers retry) rather than queued behind the others or refused with a 5xx.
@@ -144,7 +184,7 @@ async fn admit(
     body: &[u8],
     signed: &SignedRequest,
     signer_host: &str,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Answer, ApiError> {
     let (federates, blocked) = gate.verdict(signer_host).await?;
     let handshake_only = if federates {
         false
@@ -319,7 +359,7 @@ async fn record(
     envelope: Verified,
     body: &[u8],
     handshake_only: bool,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Answer, ApiError> {
     let ap_id = envelope.id.as_str();
     let outcome = state.inbox.wait_for(ap_id);
     let arrival = Arrival {
@@ -339,17 +379,17 @@ async fn record(
         state.inbox.stop_waiting(ap_id);
         info!(activity = %envelope.id, "replayed activity ignored");
         Metrics::inc(&state.metrics.inbox_replayed);
-        return Ok(StatusCode::ACCEPTED);
+        return Ok(Answer::Replayed);
     }
     let wait = Duration::from_millis(state.settings.federation.inbox_wait_ms);
     match tokio::time::timeout(wait, outcome).await {
         Ok(Ok(Outcome::Refused(kind, message))) => {
             Err(service::error::Error::new(kind, message).into())
         }
-        Ok(Ok(Outcome::Applied | Outcome::Deferred)) | Ok(Err(_)) => Ok(StatusCode::ACCEPTED),
+        Ok(Ok(Outcome::Applied | Outcome::Deferred)) | Ok(Err(_)) => Ok(Answer::Accepted),
         Err(_) => {
             state.inbox.stop_waiting(ap_id);
-            Ok(StatusCode::ACCEPTED)
+            Ok(Answer::Accepted)
         }
     }
 }

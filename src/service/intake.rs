@@ -140,9 +140,11 @@ async fn apply_batch(node: &Node, rows: Vec<Pending>) {
         .await;
     let mut finished = Vec::with_capacity(applied.len());
     let mut outcomes = Vec::with_capacity(applied.len());
+    let mut lags = Vec::with_capacity(applied.len());
     for (row, outcome) in applied {
         match outcome {
             Applied::Yes { ap_id, kind } => {
+                lags.push(row.received_at);
                 finished.push(Finished {
                     pending_id: row.id,
                     received: Some((ap_id, kind, row.actor.clone())),
@@ -178,6 +180,11 @@ async fn apply_batch(node: &Node, rows: Vec<Pending>) {
     }
     node.inbox.finished(finished.len() as u64);
     Metrics::inc(&node.metrics.inbox_batches);
+    let now = crate::db::now_ms();
+    for received_at in lags {
+        let lag = (now - received_at).max(0) as f64 / 1000.0;
+        node.metrics.inbox_lag.observe(lag);
+    }
     for (hash, outcome) in outcomes {
         node.inbox.settle(&hash, outcome);
     }

@@ -5,6 +5,7 @@ mod cli;
 mod identity;
 mod inbox;
 mod intake;
+mod metrics;
 mod queue;
 mod remembered;
 mod ssrf;
