@@ -14,7 +14,7 @@ use super::{now_ms, received_id_hash, Db, RECEIVED_TEXT_CHARS};
 use crate::domain::FailureKind;
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 use std::collections::HashMap;
-use std::sync::{atomic::Ordering, Mutex};
+use std::sync::{atomic::Ordering, Arc, Mutex};
 use tokio::sync::{oneshot, Notify};
 
 /// Rows written by one statement at most (7 values each, well below either database's limit
@@ -73,7 +73,7 @@ type Reply = oneshot::Sender<Result<bool, String>>;
 #[derive(Default)]
 pub struct Intake {
     queued: Mutex<Vec<(Arrival, Reply)>>,
-    writing: tokio::sync::Mutex<()>,
+    writing: Arc<tokio::sync::Mutex<()>>,
     waiters: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     /// Wakes the appliers when rows were written.
     pub written: Notify,
@@ -91,42 +91,62 @@ impl Intake {
     /// Records `arrival` in the next group write (which this call performs if no other is
     /// under way). True when it is new; false when its id was already received or is
     /// already pending (a replay).
-    pub async fn admit(&self, db: &Db, arrival: Arrival) -> Result<bool, DbErr> {
+    pub async fn admit(self: &Arc<Self>, db: &Db, arrival: Arrival) -> Result<bool, DbErr> {
         let (reply, answer) = oneshot::channel();
         self.queued
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((arrival, reply));
-        {
-            let _writer = self.writing.lock().await;
-            let batch = std::mem::take(&mut *self.queued.lock().unwrap_or_else(|e| e.into_inner()));
-            if !batch.is_empty() {
-                let (arrivals, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-                self.writes.fetch_add(1, Ordering::Relaxed);
-                self.arrivals
-                    .fetch_add(arrivals.len() as u64, Ordering::Relaxed);
-                match db.record_arrivals(&arrivals).await {
-                    Ok(new) => {
-                        let added = new.iter().filter(|n| **n).count() as u64;
-                        self.pending.fetch_add(added, Ordering::Relaxed);
-                        for (reply, new) in replies.into_iter().zip(new) {
-                            let _ = reply.send(Ok(new));
-                        }
-                        self.written.notify_waiters();
-                    }
-                    Err(e) => {
-                        let message = e.to_string();
-                        for reply in replies {
-                            let _ = reply.send(Err(message.clone()));
-                        }
+        let mut answer = answer;
+        loop {
+            tokio::select! {
+                // Another request's write took this arrival: no need to wait for the lock.
+                biased;
+                result = &mut answer => return match result {
+                    Ok(Ok(new)) => Ok(new),
+                    Ok(Err(message)) => Err(DbErr::Custom(message)),
+                    Err(_) => Err(DbErr::Custom("the inbox's write was dropped".into())),
+                },
+                writer = self.writing.clone().lock_owned() => {
+                    let batch = std::mem::take(
+                        &mut *self.queued.lock().unwrap_or_else(|e| e.into_inner()),
+                    );
+                    if !batch.is_empty() {
+                        // A task of its own, so the other requests' answers do not depend on
+                        // this request staying connected.
+                        let (intake, db) = (self.clone(), db.clone());
+                        let write = tokio::spawn(async move {
+                            intake.write(&db, batch).await;
+                            drop(writer);
+                        });
+                        let _ = write.await;
                     }
                 }
             }
         }
-        match answer.await {
-            Ok(Ok(new)) => Ok(new),
-            Ok(Err(message)) => Err(DbErr::Custom(message)),
-            Err(_) => Err(DbErr::Custom("the inbox's write was dropped".into())),
+    }
+
+    /// Writes a batch of arrivals and answers each.
+    async fn write(&self, db: &Db, batch: Vec<(Arrival, Reply)>) {
+        let (arrivals, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.arrivals
+            .fetch_add(arrivals.len() as u64, Ordering::Relaxed);
+        match db.record_arrivals(&arrivals).await {
+            Ok(new) => {
+                let added = new.iter().filter(|n| **n).count() as u64;
+                self.pending.fetch_add(added, Ordering::Relaxed);
+                for (reply, new) in replies.into_iter().zip(new) {
+                    let _ = reply.send(Ok(new));
+                }
+                self.written.notify_waiters();
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(message.clone()));
+                }
+            }
         }
     }
 
