@@ -1,6 +1,7 @@
 //! Issue 15: the Mastodon client API, driven by client libraries someone else wrote
 //! (Mastodon.py), through the node's real OAuth pages.
 
+mod bad_input;
 mod card_paths;
 mod cards;
 mod edits;
