@@ -12,7 +12,7 @@ use super::{
 };
 use sea_orm::{
     sea_query::ExprTrait, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
-    QueryFilter, Set, Statement,
+    QueryFilter, QuerySelect, Set, Statement,
 };
 use std::collections::HashMap;
 
@@ -97,6 +97,26 @@ pub(super) async fn reserve<C: ConnectionTrait>(
     Ok(id)
 }
 
+/// The statuses whose author is `actor`: the articles whose first revision they wrote, the
+/// events they organize.
+fn by_author(actor: &str) -> sea_orm::Condition {
+    use sea_orm::sea_query::Query;
+    let created = Query::select()
+        .column(article_revision::Column::ArticleId)
+        .from(article_revision::Entity)
+        .and_where(article_revision::Column::Seq.eq(1))
+        .and_where(article_revision::Column::Author.eq(actor))
+        .to_owned();
+    let organized = Query::select()
+        .column(event::Column::Id)
+        .from(event::Entity)
+        .and_where(event::Column::Organizer.eq(actor))
+        .to_owned();
+    sea_orm::Condition::any()
+        .add(status_ref::Column::ArticleId.in_subquery(created))
+        .add(status_ref::Column::EventId.in_subquery(organized))
+}
+
 impl Db {
     /// An article's or event's status, by status id.
     pub async fn status_ref(&self, id: i64) -> Result<Option<StatusRef>, DbErr> {
@@ -118,6 +138,18 @@ impl Db {
         q.one(self.conn()).await
     }
 
+    /// The status of the article or event whose id (its URL) is `ap_id`, if this node holds
+    /// it (its own or a replica).
+    pub async fn status_ref_by_ap_id(&self, ap_id: &str) -> Result<Option<StatusRef>, DbErr> {
+        if let Some(a) = self.article_by_ap_id(ap_id).await? {
+            return self.status_ref_of(Some(a.id), None).await;
+        }
+        match self.event_by_ap_id(ap_id).await? {
+            Some(e) => self.status_ref_of(None, Some(e.id)).await,
+            None => Ok(None),
+        }
+    }
+
     /// A page of the article and event statuses in `communities` (none in the `hidden`
     /// ones), by id through `window` as timelines page posts: newest first, or with `min_id`
     /// the oldest after it, still returned newest first.
@@ -136,6 +168,36 @@ impl Db {
         if !hidden.is_empty() {
             q = q.filter(status_ref::Column::Community.is_not_in(hidden.iter().cloned()));
         }
+        super::mastodon::window_page(self.conn(), q, status_ref::Column::Id, window, limit).await
+    }
+
+    /// The communities where `actor` has article or event statuses (see [`by_author`]).
+    pub async fn status_ref_communities_by(&self, actor: &str) -> Result<Vec<String>, DbErr> {
+        status_ref::Entity::find()
+            .select_only()
+            .column(status_ref::Column::Community)
+            .distinct()
+            .filter(by_author(actor))
+            .into_tuple()
+            .all(self.conn())
+            .await
+    }
+
+    /// A page of the article and event statuses whose author is `actor` (see [`by_author`])
+    /// in `communities`, by id through `window` as [`Db::status_refs_page`] pages.
+    pub async fn status_refs_by(
+        &self,
+        actor: &str,
+        communities: &[String],
+        window: Window,
+        limit: u64,
+    ) -> Result<Vec<StatusRef>, DbErr> {
+        if communities.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = status_ref::Entity::find()
+            .filter(by_author(actor))
+            .filter(status_ref::Column::Community.is_in(communities.iter().cloned()));
         super::mastodon::window_page(self.conn(), q, status_ref::Column::Id, window, limit).await
     }
 

@@ -1,9 +1,11 @@
 # Shared by the tests' Python clients: a requests.Session playing the user's browser through
-# a Roundtable node's real sign-in and consent pages, and `wait` for what arrives from another
-# node. The Rust harness puts it in front of each client script (tests/harness/python.rs).
+# a Roundtable node's real sign-in and consent pages, `wait` for what arrives from another
+# node, and `png` for the pictures apps upload. The Rust harness puts it in front of each client script (tests/harness/python.rs).
 import html
 import re
+import struct
 import time
+import zlib
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -86,3 +88,17 @@ def wait(what, check, seconds=25):
             return value
         time.sleep(0.3)
     raise SystemExit(f"timed out waiting for {what}")
+
+
+def png(width, height, exif=None):
+    """A small RGB PNG, with an eXIf chunk of `exif` bytes if given."""
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+    raw = b"".join(b"\x00" + b"".join(bytes([(x * 37) % 256, (y * 53) % 256, 90]) for x in range(width))
+                   for y in range(height))
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + (chunk(b"eXIf", exif) if exif is not None else b"")
+            + chunk(b"IDAT", zlib.compress(raw))
+            + chunk(b"IEND", b""))

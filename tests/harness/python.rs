@@ -1,5 +1,6 @@
 //! Python tools the tests run (aiosmtpd as an SMTP server, authlib as an OAuth client,
-//! Mastodon.py and toot as Mastodon apps, websocket-client for Mastodon.py's streaming), from
+//! Mastodon.py and toot as Mastodon apps, websocket-client for Mastodon.py's streaming, pytest
+//! for the suites written as pytest modules), from
 //! one virtualenv under `~/.cache/roundtable-ci/venv`, installed from PyPI on first use
 //! (`.ci/run` installs them too, so a CI run fails early if PyPI is unreachable).
 
@@ -10,7 +11,7 @@ use std::{
 };
 
 /// Every package the tests use, pinned.
-pub const PACKAGES: [&str; 6] = [
+pub const PACKAGES: [&str; 7] = [
     "aiosmtpd==1.4.6",
     "authlib==1.9.6",
     "requests==2.34.2",
@@ -18,9 +19,11 @@ pub const PACKAGES: [&str; 6] = [
     "toot==0.52.1",
     // Mastodon.py's WebSocket streaming.
     "websocket-client==1.9.2",
+    // The Mastodon.py suite across two nodes is a pytest module.
+    "pytest==8.4.2",
 ];
 /// What `PACKAGES` must make importable.
-const IMPORTS: &str = "import aiosmtpd, authlib, requests, mastodon, toot, websocket";
+const IMPORTS: &str = "import aiosmtpd, authlib, requests, mastodon, toot, websocket, pytest";
 
 static INSTALL: Mutex<()> = Mutex::new(());
 
@@ -103,4 +106,46 @@ pub async fn run_client(script: &str, env: &[(&str, &str)]) -> serde_json::Value
             String::from_utf8_lossy(&out.stdout)
         )
     })
+}
+
+/// Runs a pytest module (saved as `file_name`, after the shared browser prelude, `consent.py`)
+/// with `env` and `OUT`, a file the module writes what its tests saw to as JSON, through
+/// `python -m pytest -x -q -p no:cacheprovider`; panics with pytest's output unless every test
+/// passed. Returns what the module wrote.
+pub async fn run_pytest(file_name: &str, module: &str, env: &[(&str, &str)]) -> serde_json::Value {
+    let python = tokio::task::spawn_blocking(python)
+        .await
+        .expect("install the Python packages");
+    let dir = std::env::temp_dir().join(format!(
+        "roundtable-pytest-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir).expect("create the pytest dir");
+    let module_path = dir.join(file_name);
+    std::fs::write(
+        &module_path,
+        format!("{}\n{module}", include_str!("consent.py")),
+    )
+    .expect("write the pytest module");
+    let out_path = dir.join("out.json");
+    let out = tokio::process::Command::new(python)
+        .args(["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"])
+        .arg(&module_path)
+        .current_dir(&dir)
+        .envs(env.iter().copied())
+        .env("OUT", &out_path)
+        .output()
+        .await
+        .expect("run pytest");
+    let seen = std::fs::read_to_string(&out_path).unwrap_or_default();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        out.status.success(),
+        "pytest failed:\n{}\n{}\nwhat the tests saw: {seen}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&seen)
+        .unwrap_or_else(|e| panic!("pytest's module wrote no JSON ({e}): {seen}"))
 }

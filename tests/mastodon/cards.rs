@@ -11,7 +11,7 @@
 //! the articles and events of a community on another node as statuses too, with ids of their
 //! own node.
 
-use crate::harness::{eventually, http, python, Node, TestDb};
+use crate::harness::{eventually, http, python, ApiUser, Node, TestDb};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{json, Value};
@@ -30,9 +30,18 @@ fn id_of(list: &Value, i: usize) -> i64 {
         .unwrap_or_else(|| panic!("no id at {i}: {list}"))
 }
 
-#[tokio::test]
-async fn mastodon_py_reads_articles_and_events_as_statuses_with_cards() {
-    let node = Node::start().await;
+/// What the card tests start from: olga's public guild with a thread, then an article, then
+/// an event (made in that order); gina's members-only circle with an article, "Budget plan".
+pub(super) struct Seeded {
+    pub olga: ApiUser,
+    pub gina: ApiUser,
+    pub thread: Value,
+    pub article: Value,
+    pub event: Value,
+    pub secret: Value,
+}
+
+pub(super) async fn seed(node: &Node) -> Seeded {
     let olga = node.api_user("olga").await;
     let gina = node.api_user("gina").await;
     for (user, slug, visibility) in [(&olga, "guild", "public"), (&gina, "circle", "members")] {
@@ -74,6 +83,27 @@ async fn mastodon_py_reads_articles_and_events_as_statuses_with_cards() {
         )
         .await;
     assert_eq!(status, 201, "{secret}");
+    Seeded {
+        olga,
+        gina,
+        thread,
+        article,
+        event,
+        secret,
+    }
+}
+
+#[tokio::test]
+async fn mastodon_py_reads_articles_and_events_as_statuses_with_cards() {
+    let node = Node::start().await;
+    let Seeded {
+        olga,
+        gina,
+        thread,
+        article,
+        event,
+        ..
+    } = seed(&node).await;
 
     let env = [
         ("NODE", node.base.as_str()),

@@ -7,9 +7,7 @@
 import io
 import json
 import os
-import struct
 import time
-import zlib
 
 from mastodon import Mastodon
 from mastodon.errors import MastodonError
@@ -32,17 +30,8 @@ def refused(call):
 
 
 def png_with_exif(width, height):
-    def chunk(kind, data):
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
-    raw = b"".join(b"\x00" + b"".join(bytes([(x * 37) % 256, (y * 53) % 256, 90]) for x in range(width))
-                   for y in range(height))
-    exif = b"MM\x00\x2a\x00\x00\x00\x08\x00\x00\x00\x00\x00\x00" + b"GPS 48.8584N 2.2945E png-secret"
-    return (b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"eXIf", exif)
-            + chunk(b"IDAT", zlib.compress(raw))
-            + chunk(b"IEND", b""))
+    return png(width, height, exif=b"MM\x00\x2a\x00\x00\x00\x08\x00\x00\x00\x00\x00\x00"
+               + b"GPS 48.8584N 2.2945E png-secret")
 
 
 client_id, client_secret = Mastodon.create_app(
@@ -85,12 +74,12 @@ out["five_images"] = refused(lambda: api.status_post(
     "@" + INNER + " Five\nmany", media_ids=["1", "2", "3", "4", "5"]))
 
 # A members-only community of this node: an attached PNG and one left unattached.
-png = png_with_exif(24, 16)
-secret = api.media_post(io.BytesIO(png), mime_type="image/png", file_name="secret.png",
+picture = png_with_exif(24, 16)
+secret = api.media_post(io.BytesIO(picture), mime_type="image/png", file_name="secret.png",
                         description="The incident timeline")
 secret_status = api.status_post("@" + INNER + " Incident notes\nWhat happened on Tuesday.",
                                 media_ids=[secret["id"]])
 out["secret"] = {"status": str(secret_status["id"]), "media": secret_status["media_attachments"],
                  "visibility": secret_status["visibility"]}
-out["unattached"] = api.media_post(io.BytesIO(png), mime_type="image/png", file_name="draft.png")
+out["unattached"] = api.media_post(io.BytesIO(picture), mime_type="image/png", file_name="draft.png")
 print(json.dumps(out, default=str))

@@ -1,6 +1,8 @@
 //! Issue 15: the Mastodon client API, driven by client libraries someone else wrote
 //! (Mastodon.py), through the node's real OAuth pages.
 
+mod bad_input;
+mod card_paths;
 mod cards;
 mod edits;
 mod filters;
@@ -11,10 +13,9 @@ mod tags;
 
 use crate::{
     accounts::{member, PASSWORD},
-    harness::{eventually, http, python, Node},
+    harness::{http, python, Node},
 };
 use serde_json::{json, Value};
-use std::time::Duration;
 
 /// Fields Mastodon documents as always present on an Account.
 const ACCOUNT_FIELDS: [&str; 21] = [
@@ -351,6 +352,9 @@ async fn mastodon_py_signs_in_posts_threads_and_replies_and_reads_timelines() {
     assert_eq!(r.status(), 401);
 }
 
+/// The issue's pytest suite: `test_federation.py`, run with pytest against two real nodes
+/// (the community on alpha, Mastodon.py on beta); any failing test fails this one with
+/// pytest's output, and what the tests saw is checked here again.
 #[tokio::test]
 async fn mastodon_py_joins_a_community_on_another_node_and_hears_its_replies() {
     let alpha = Node::start().await;
@@ -366,85 +370,93 @@ async fn mastodon_py_joins_a_community_on_another_node_and_hears_its_replies() {
     member(&beta, "bert", "bert@example.com").await;
     let community = format!("guild@{}", alpha.domain);
 
-    let joined = python::run_client(
-        include_str!("federation_client.py"),
+    let seen = python::run_pytest(
+        "test_federation.py",
+        include_str!("test_federation.py"),
         &[
             ("NODE", &beta.base),
-            ("STEP", "join"),
+            ("ALPHA", &alpha.base),
             ("COMMUNITY", &community),
             ("LOGIN", "bert"),
             ("PASSWORD", PASSWORD),
-        ],
-    )
-    .await;
-    assert_eq!(joined["found"], json!([community]), "{joined:#}");
-    assert_eq!(joined["group"], true);
-    assert_eq!(joined["following"], true);
-    // The thread bert started from his app is on the community's node.
-    let uri = joined["thread_uri"].as_str().expect("uri").to_string();
-    let thread = eventually(Duration::from_secs(20), "the thread on alpha", || {
-        let olga = olga.clone();
-        let uri = uri.clone();
-        async move {
-            let (_, list) = olga.get("/communities/guild/threads").await;
-            list["threads"]
-                .as_array()
-                .and_then(|t| t.iter().find(|t| t["ap_id"] == uri.as_str()).cloned())
-        }
-    })
-    .await;
-    assert_eq!(thread["title"], "Shared on-call handbook", "{thread}");
-    // olga replies on alpha; bert's app sees it in his home timeline on beta.
-    let (status, body) = olga
-        .post(
-            &format!("/threads/{}/replies", thread["id"]),
-            json!({"content": "Ours is, next to the runbooks."}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let (status, body) = olga
-        .post(&format!("/threads/{}/like", thread["id"]), json!({}))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let token = joined["token"].as_str().expect("token");
-    let thread_id = joined["thread_id"].as_str().expect("thread id");
-    let read = python::run_client(
-        include_str!("federation_client.py"),
-        &[
-            ("NODE", &beta.base),
-            ("STEP", "read"),
-            ("COMMUNITY", &community),
-            ("TOKEN", token),
-            ("THREAD", thread_id),
+            ("OLGA_TOKEN", &olga.token),
         ],
     )
     .await;
     assert!(
-        read["reply_content"]
+        seen["version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("4.3.0 (compatible; Roundtable ")),
+        "{seen:#}"
+    );
+    assert_eq!(seen["me"], "bert");
+    assert_eq!(seen["found"], json!([community]), "{seen:#}");
+    assert_eq!(seen["group"], true);
+    assert_eq!(seen["following"], true);
+    // The thread bert started from his app is on the community's node.
+    let uri = seen["thread_uri"].as_str().expect("uri").to_string();
+    let (_, list) = olga.get("/communities/guild/threads").await;
+    let thread = list["threads"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["ap_id"] == uri.as_str()).cloned())
+        .unwrap_or_else(|| panic!("{uri} not on alpha: {list}"));
+    assert_eq!(thread["title"], "Shared on-call handbook", "{thread}");
+    let thread_id = seen["thread_id"].as_str().expect("thread id");
+    let own_reply = seen["own_reply"][0].as_str().expect("reply id");
+    assert_eq!(seen["own_reply"][1], thread_id);
+    assert_eq!(seen["favourited"], json!([true, 1]));
+    let image_reply = seen["image_reply"].as_str().expect("image reply id");
+    assert_eq!(
+        seen["attached"],
+        json!([[true, "image", "The on-call rota"]]),
+        "{seen:#}"
+    );
+    // olga's reply on alpha reached bert's home timeline on beta, and the thread's context.
+    assert!(
+        seen["reply_content"]
             .as_str()
             .is_some_and(|c| c.contains("next to the runbooks")),
-        "{read:#}"
+        "{seen:#}"
     );
-    assert_eq!(read["reply_author"], format!("olga@{}", alpha.domain));
+    assert_eq!(seen["reply_author"], format!("olga@{}", alpha.domain));
     assert_ne!(
-        read["reply_author_id"], "0",
-        "the author is an account beta knows: {read:#}"
+        seen["reply_author_id"], "0",
+        "the author is an account beta knows: {seen:#}"
     );
-    assert_eq!(read["context"], true);
-    // bert hears of both on beta, newest first: olga's like of his thread, then her reply.
+    let reply_id = seen["reply_id"].as_str().expect("reply id");
+    assert_eq!(
+        seen["home"],
+        json!([reply_id, image_reply, own_reply, thread_id]),
+        "{seen:#}"
+    );
+    // The thread's replies (sorted by id: the community's node orders them as it took them in).
+    let mut replies = [own_reply, image_reply, reply_id];
+    replies.sort_by_key(|id| id.to_string());
+    assert_eq!(seen["context"], json!(replies), "{seen:#}");
+    // bert hears of both on beta, newest first: olga's like of his thread, then her reply
+    // (not of his own reply and like).
     let olga_acct = format!("olga@{}", alpha.domain);
-    let notes = read["notifications"].as_array().expect("notifications");
-    assert_eq!(notes.len(), 2, "{read:#}");
-    assert_eq!(notes[0][0], "favourite", "{read:#}");
-    assert_eq!(notes[0][1], olga_acct.as_str());
-    assert_eq!(notes[0][2], thread_id);
-    assert_eq!(notes[1][0], "mention");
-    assert_eq!(notes[1][1], olga_acct.as_str());
-    assert_ne!(notes[1][2], thread_id, "the mention is about the reply");
-    assert_eq!(read["mentions_only"], json!(["mention"]));
-    assert_eq!(read["unread"], 2);
-    assert_eq!(read["unread_after_marker"], 0);
-    assert_eq!(read["older"], true);
+    assert_eq!(
+        seen["notifications"],
+        json!([
+            ["favourite", olga_acct, thread_id],
+            ["mention", olga_acct, reply_id]
+        ]),
+        "{seen:#}"
+    );
+    assert_eq!(seen["mentions_only"], json!(["mention"]));
+    assert_eq!(seen["unread"], 2);
+    assert_eq!(seen["unread_after_marker"], 0);
+    assert_eq!(seen["older"], true);
+    // The deleted reply answers its text, then is gone.
+    assert_eq!(
+        seen["deleted"],
+        json!([image_reply, "Our rota, as a picture."])
+    );
+    assert_eq!(seen["deleted_status"], 404);
+    let mut left = [own_reply, reply_id];
+    left.sort_by_key(|id| id.to_string());
+    assert_eq!(seen["context_after_delete"], json!(left), "{seen:#}");
 }
 
 #[tokio::test]

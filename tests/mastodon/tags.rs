@@ -111,7 +111,8 @@ async fn mastodon_py_finds_posts_under_their_hashtags_on_both_nodes_as_far_as_it
 /// posts under `#rust` over server-sent events (`hashtag` and `hashtag:local`) and over a
 /// WebSocket, and the `#ops` post in his user stream because he follows the tag; a members-only
 /// community's post under both tags reaches none of his streams. His public stream carries a
-/// public community's article as a status, and not a members-only one's.
+/// public community's article as a status, and not a members-only one's; so does the stream of
+/// his list of both communities.
 #[tokio::test]
 async fn mastodon_py_streams_a_hashtag_and_the_tags_it_follows() {
     let alpha = Node::start().await;
@@ -162,6 +163,8 @@ async fn mastodon_py_streams_a_hashtag_and_the_tags_it_follows() {
         public[2].contains("<strong>Public runbook</strong>"),
         "{heard:#}"
     );
+    // The stream of his list of both communities carries the same three.
+    assert_eq!(said("list"), public, "{heard:#}");
     assert!(!heard.to_string().contains("Secret budget"), "{heard:#}");
     assert!(!heard.to_string().contains("Secret runbook"), "{heard:#}");
 }

@@ -2,7 +2,8 @@
 # over server-sent events and over a WebSocket, and to his own user stream; olga (OLGA) then
 # posts a members-only thread tagged #rust #ops (sam is no member), a public one tagged #rust
 # and a public one tagged #ops, then a members-only article and a public one, which sam's
-# public stream carries as statuses (or not). Prints one JSON object.
+# public stream carries as statuses (or not), and so does the stream of sam's list of both
+# communities. Prints one JSON object.
 import json
 import os
 import sys
@@ -28,8 +29,11 @@ class Heard(StreamListener):
 
 out["follow"] = sam.tag_follow("Ops")["following"]
 tag_heard, socket_heard, user_heard, local_heard = Heard(), Heard(), Heard(), Heard()
-public_heard = Heard()
+public_heard, list_heard = Heard(), Heard()
 sam.stream_public(public_heard, run_async=True)
+both = sam.list_create("Both")
+sam.list_accounts_add(both["id"], [sam.account_lookup(slug)["id"] for slug in ("guild", "inner")])
+sam.stream_list(both["id"], list_heard, run_async=True)
 sam.stream_hashtag("rust", tag_heard, run_async=True)
 sam.stream_hashtag("RUST", local_heard, local=True, run_async=True)
 sam.stream_user(user_heard, run_async=True)
@@ -50,13 +54,14 @@ for slug, title in (("inner", "Secret runbook"), ("guild", "Public runbook")):
 # The streams send in the order posts were stored: once the later posts arrived, an earlier
 # one that was going to come would have come.
 wait("the streams", lambda: all(h.updates for h in (tag_heard, socket_heard, user_heard, local_heard))
-     and len(public_heard.updates) >= 3)
+     and len(public_heard.updates) >= 3 and len(list_heard.updates) >= 3)
 time.sleep(1.5)
 out["tag"] = tag_heard.updates
 out["tag_local"] = local_heard.updates
 out["socket"] = socket_heard.updates
 out["user"] = user_heard.updates
 out["public"] = public_heard.updates
+out["list"] = list_heard.updates
 print(json.dumps(out))
 sys.stdout.flush()
 os._exit(0)

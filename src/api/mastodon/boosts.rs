@@ -14,7 +14,7 @@ use crate::{
 };
 use axum::{
     extract::{OriginalUri, Path, State},
-    response::Response,
+    response::{IntoResponse, Response},
     Json,
 };
 use serde_json::Value;
@@ -61,7 +61,8 @@ pub async fn unreblog(
     set_boost(&state, &auth, &id, false).await
 }
 
-/// `GET /api/v1/statuses/{id}/reblogged_by`: who boosted a status, newest first, paged.
+/// `GET /api/v1/statuses/{id}/reblogged_by`: who boosted a status, newest first, paged
+/// (nobody, for an article's or event's).
 pub async fn reblogged_by(
     State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth<Read>,
@@ -69,6 +70,10 @@ pub async fn reblogged_by(
     Q(q): Q<Paging>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, MastodonError> {
+    // An article's or event's status has no boosts.
+    if super::cards::stands_alone(&state, auth.as_deref(), &id).await? {
+        return Ok(Json(serde_json::json!([])).into_response());
+    }
     let post = statuses::readable(&state, auth.as_deref(), &id).await?;
     let rows = state.db.boosters(post.id, q.kept(40, 80)?).await?;
     accounts::kept_page(&state, &uri, rows).await

@@ -17,7 +17,11 @@ use crate::{
     },
     markdown::{escape_html, excerpt, plain_text, render as markdown},
     node::Node,
-    service::events::summary_line,
+    service::{
+        discussions::{known_many, CommunityView},
+        events::summary_line,
+        privacy::readable_each,
+    },
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -102,6 +106,24 @@ pub async fn readable(
     Ok(out)
 }
 
+/// Those of `candidates` (the ids of communities, or of people, as a list names them) that are
+/// communities the caller may read, in a fixed number of queries: the communities a page of
+/// articles and events is taken from, so that no page is emptied after the fact.
+pub async fn readable_communities(
+    state: &Node,
+    caller: Option<&Caller>,
+    candidates: &[String],
+) -> Result<Vec<String>, MastodonError> {
+    let known = known_many(state, candidates.iter().map(String::as_str)).await?;
+    let views: Vec<&CommunityView> = known.values().collect();
+    let readable = readable_each(state, caller.map(|c| &c.member), &views).await?;
+    Ok(candidates
+        .iter()
+        .filter(|c| readable.contains(c.as_str()))
+        .cloned()
+        .collect())
+}
+
 /// The article or event status `id` if there is one: `Ok(None)` when the id is none of
 /// theirs, a 404 when the caller may not read its community.
 pub async fn find(
@@ -119,6 +141,16 @@ pub async fn find(
         .await
         .map_err(|_| MastodonError::not_found("Record not found"))?;
     Ok(state.db.cards(vec![status]).await?.pop())
+}
+
+/// Whether `id` is the status of an article or event the caller may read (a 404 when they
+/// may not): such a status stands alone, with no replies, likes or boosts.
+pub async fn stands_alone(
+    state: &Node,
+    caller: Option<&Caller>,
+    id: &str,
+) -> Result<bool, MastodonError> {
+    Ok(find(state, caller, id).await?.is_some())
 }
 
 /// A 422 for a change an app asks of an article's or event's status (a favourite, a boost, a

@@ -203,10 +203,15 @@ async fn of_key(
     let (p, day_of) = match parse(key)? {
         Key::One(id) => (Params::between(id - 1, id + 1, 1), None),
         Key::Day { kind, post, day } => {
-            let start = day
-                .checked_mul(DAY_MS * 1000)
-                .ok_or_else(|| MastodonError::not_found("Record not found"))?;
-            let mut p = Params::between(start - 1, start + DAY_MS * 1000, GROUP_MAX);
+            // A day past what ids can hold is no group's.
+            let span = DAY_MS * 1000;
+            let (Some(start), Some(end)) = (
+                day.checked_mul(span),
+                day.checked_add(1).and_then(|d| d.checked_mul(span)),
+            ) else {
+                return Err(MastodonError::not_found("Record not found"));
+            };
+            let mut p = Params::between(start.saturating_sub(1), end, GROUP_MAX);
             p.types = vec![kind_name(kind).into()];
             (p, Some((kind, post)))
         }

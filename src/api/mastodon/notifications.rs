@@ -224,7 +224,8 @@ pub(super) fn note_id(id: &str) -> Result<i64, MastodonError> {
     id.trim()
         .parse::<i64>()
         .ok()
-        .filter(|id| *id > 0)
+        // Notifications are looked up between their neighbours' ids: none is the largest.
+        .filter(|id| (1..i64::MAX).contains(id))
         .ok_or_else(|| MastodonError::not_found("Record not found"))
 }
 

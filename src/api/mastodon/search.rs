@@ -1,11 +1,13 @@
 //! `GET /api/v2/search`: a handle (`name`, `@name@host`) or a profile URL finds the account;
 //! with `resolve=true` (and a signed-in caller) a community of another server is looked up
 //! through WebFinger and ActivityPub, with the node's one signed client, and remembered.
-//! Statuses are found by their URL or by words, through the full-text index, among what the
+//! Statuses are found by their URL (an article's or event's too) or by words, through the full-text index, among what the
 //! caller may read (`limit`, `offset`).
 
 use super::{
     accounts::{self, Who},
+    cards,
+    domains::Blocked,
     flag, statuses, MastodonError,
 };
 use crate::{
@@ -47,7 +49,7 @@ fn number(name: &str, value: &Option<String>, default: u64) -> Result<u64, Masto
     }
 }
 
-/// The statuses a search finds: a post's URL names it; words are looked up in the full-text
+/// The statuses a search finds: a post's, article's or event's URL names it; words are looked up in the full-text
 /// index of threads and replies, best first. Only what the caller may read is kept.
 async fn statuses(
     state: &Node,
@@ -56,7 +58,8 @@ async fn statuses(
     limit: u64,
     offset: u64,
 ) -> Result<Vec<Value>, MastodonError> {
-    let posts = if query.starts_with("https://") || query.starts_with("http://") {
+    let by_url = query.starts_with("https://") || query.starts_with("http://");
+    let posts = if by_url {
         state.db.post_by_ap_id(query).await?.into_iter().collect()
     } else {
         let hits = state
@@ -85,7 +88,17 @@ async fn statuses(
         .filter(|p| !p.deleted && p.removed_reason.is_none())
         .collect();
     posts.truncate(usize::try_from(limit).unwrap_or(20));
-    statuses::render(state, caller.map(|c| &c.member), &posts).await
+    let mut found = statuses::render(state, caller.map(|c| &c.member), &posts).await?;
+    // An article's or event's URL names its status.
+    if by_url && found.is_empty() {
+        if let Some(status) = state.db.status_ref_by_ap_id(query).await? {
+            let blocked = Blocked::load(state, caller).await?;
+            let shown = state.db.cards(vec![status]).await?;
+            let shown = cards::readable(state, caller, &blocked, &[], shown).await?;
+            found = cards::render(state, &shown).await?;
+        }
+    }
+    Ok(found)
 }
 
 /// The actor a local handle or profile URL names.

@@ -235,10 +235,7 @@ pub async fn context(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, MastodonError> {
     // An article or event stands alone.
-    if super::cards::find(&state, auth.as_deref(), &id)
-        .await?
-        .is_some()
-    {
+    if super::cards::stands_alone(&state, auth.as_deref(), &id).await? {
         return Ok(Json(json!({"ancestors": [], "descendants": []})));
     }
     let post = readable(&state, auth.as_deref(), &id).await?;
@@ -564,12 +561,17 @@ pub async fn unpin(
 /// Most accounts `favourited_by` lists (Mastodon's largest page).
 const LIKERS_MAX: u64 = 80;
 
-/// `GET /api/v1/statuses/{id}/favourited_by`: who liked a status, the latest first.
+/// `GET /api/v1/statuses/{id}/favourited_by`: who liked a status, the latest first (nobody,
+/// for an article's or event's).
 pub async fn favourited_by(
     State(state): State<Node>,
     MaybeAuth(auth): MaybeAuth<Read>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, MastodonError> {
+    // An article's or event's status has no likes.
+    if super::cards::stands_alone(&state, auth.as_deref(), &id).await? {
+        return Ok(Json(json!([])));
+    }
     let post = readable(&state, auth.as_deref(), &id).await?;
     let likers = state.db.likers(post.id, LIKERS_MAX).await?;
     let profiles = Profiles::load(&state, &likers).await?;

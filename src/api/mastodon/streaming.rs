@@ -166,13 +166,17 @@ impl Feed {
             ..Window::default()
         };
         let posts = state.db.timeline(of, window, BATCH).await?;
-        // Home and the public streams carry articles' and events' statuses too, as their
+        // Home, list and the public streams carry articles' and events' statuses too, as their
         // timelines do; the oldest `BATCH` of both come first, the rest at the next look.
         let shown = match &self.posts {
             Posts::Home | Posts::Public { .. } => {
                 timelines::cards_in(state, &communities, &hidden, window, BATCH).await?
             }
-            _ => Vec::new(),
+            Posts::List(_) => {
+                let readable = cards::readable_communities(state, caller, &communities).await?;
+                timelines::cards_in(state, &readable, &hidden, window, BATCH).await?
+            }
+            Posts::None | Posts::Tag { .. } => Vec::new(),
         };
         let items = cards::merge(posts, shown, BATCH, true);
         if let Some(newest) = items.first() {

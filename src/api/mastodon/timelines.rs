@@ -351,8 +351,9 @@ pub(super) fn tag_name(hashtag: &str) -> Result<String, MastodonError> {
     Ok(name)
 }
 
-/// `GET /api/v1/timelines/list/{id}`: the posts of a list's people and in its communities
-/// (`replies_policy` `none` leaves replies out), as far as the caller may read them.
+/// `GET /api/v1/timelines/list/{id}`: the posts of a list's people and in its communities,
+/// with its communities' articles and events (`replies_policy` `none` leaves replies out), as
+/// far as the caller may read them.
 pub async fn list(
     State(state): State<Node>,
     auth: Auth<Read>,
@@ -372,11 +373,16 @@ pub async fn list(
         ..Timeline::default()
     };
     let posts = state.db.timeline(of, window, limit).await?;
-    page(&state, Some(&auth), &uri, only_posts(posts), &[], "home").await
+    // The articles and events of its communities the caller may read.
+    let readable = cards::readable_communities(&state, Some(&auth), &targets).await?;
+    let shown = cards_in(&state, &readable, &hidden, window, limit).await?;
+    let items = cards::merge(posts, shown, limit, window.min_id.is_some());
+    page(&state, Some(&auth), &uri, items, &hidden, "home").await
 }
 
-/// `GET /api/v1/accounts/{id}/statuses`: a person's threads and replies, or a community's
-/// with its articles and events, as far as this node holds them (`exclude_replies`, `pinned`; no status has media yet, so
+/// `GET /api/v1/accounts/{id}/statuses`: a person's threads and replies with the articles they
+/// created and the events they organize, or a community's with its articles and events, as
+/// far as this node holds them and the caller may read them (`exclude_replies`, `pinned`;
 /// `only_media` answers none).
 pub async fn account_statuses(
     State(state): State<Node>,
@@ -406,11 +412,24 @@ pub async fn account_statuses(
             )
             .await?
     };
-    // A community's account also shows its articles and events (not among pinned statuses).
-    let shown = if group && !q.only_media.unwrap_or(false) && !q.pinned.unwrap_or(false) {
+    // A community's account also shows its articles and events, a person's the articles they
+    // created and the events they organize (none of them has media or is pinned).
+    let shown = if q.only_media.unwrap_or(false) || q.pinned.unwrap_or(false) {
+        Vec::new()
+    } else if group {
         cards_in(&state, &[who.ap_id(&state)], &[], window, limit).await?
     } else {
-        Vec::new()
+        // Of the communities the caller may read.
+        let theirs = state
+            .db
+            .status_ref_communities_by(&who.ap_id(&state))
+            .await?;
+        let readable = cards::readable_communities(&state, auth.as_deref(), &theirs).await?;
+        let refs = state
+            .db
+            .status_refs_by(&who.ap_id(&state), &readable, window, limit)
+            .await?;
+        state.db.cards(refs).await?
     };
     let items = cards::merge(posts, shown, limit, window.min_id.is_some());
     page(&state, auth.as_deref(), &uri, items, &[], "account").await
