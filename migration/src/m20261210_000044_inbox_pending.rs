@@ -1,7 +1,7 @@
 //! The inbox's durable record: an activity that passed every check of the request (signature,
 //! policy, origin, suspension, rate) is kept here, whole, in the statement that also dedupes it,
 //! before its sender hears 202. Workers apply the rows in arrival order, one lane per group of
-//! actors, and delete each row in the transaction that records its id as received, so a crash
+//! the things activities are about, and delete each row in the transaction that records its id as received, so a crash
 //! replays exactly the rows it had not finished. `inbox_applier` is the lease that lets one
 //! process at a time apply them.
 
@@ -25,7 +25,8 @@ impl MigrationTrait for Migration {
                 // SHA-256 of the activity id, as in `received_activity_ids`.
                 .col(string_len_uniq("id_hash", 64))
                 .col(text("actor"))
-                // A hash of the actor: rows of one actor share a lane and keep their order.
+                // A hash of what the activity is about: rows about one thing share a lane and
+                // keep their order.
                 .col(integer("lane"))
                 // Only the partnership handshake may be applied (the sender is no partner yet).
                 .col(boolean("handshake_only"))

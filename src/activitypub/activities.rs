@@ -214,6 +214,27 @@ impl Verified {
     pub fn object(&self) -> &Object {
         &self.activity.object
     }
+
+    /// The id of what this activity creates or changes, so that activities about one thing
+    /// can be applied in the order they arrived while others run beside them: the object of a
+    /// `Create`, `Update`, `Delete`, `Lock`, `Add` or `Remove`; for an `Undo` or an `Announce`,
+    /// the same of the activity inside (or the id it names); otherwise the activity itself (a
+    /// `Like`, `Follow` or `Block`, which an `Undo` names).
+    pub fn order_key(&self) -> &Url {
+        order_key(&self.activity).unwrap_or(&self.id)
+    }
+}
+
+fn order_key(activity: &Activity) -> Option<&Url> {
+    use ActivityKind::*;
+    match activity.kind {
+        Create | Update | Delete | Lock | Add | Remove => activity.object.id(),
+        Undo | Announce => match &activity.object {
+            Object::Activity(inner) => order_key(inner),
+            other => other.id(),
+        },
+        _ => activity.id.as_ref(),
+    }
 }
 
 /// How deep embedded activities may nest (`Announce{Undo{Like}}` is three).
@@ -419,6 +440,57 @@ pub fn parse_envelope(body: Value) -> Result<Verified, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Activities about one post share its key (creation, edit, deletion, a relay of any of
+    /// them); a like and its undoing share the like's; unrelated activities differ.
+    #[test]
+    fn order_keys_follow_what_an_activity_is_about() {
+        let key = |v: Value| {
+            parse_envelope(v)
+                .expect("envelope")
+                .order_key()
+                .as_str()
+                .to_string()
+        };
+        let a = "https://x.example/u/a";
+        let note = "https://x.example/notes/1";
+        let like = json!({"id": "https://x.example/likes/1", "type": "Like", "actor": a,
+            "object": "https://y.example/p/9"});
+        let keys = [
+            key(
+                json!({"id": "https://x.example/1", "type": "Create", "actor": a,
+                "object": {"id": note, "type": "Note", "content": "hi"}}),
+            ),
+            key(
+                json!({"id": "https://x.example/2", "type": "Update", "actor": a,
+                "object": {"id": note, "type": "Note", "content": "hi!"}}),
+            ),
+            key(
+                json!({"id": "https://x.example/3", "type": "Delete", "actor": a,
+                "object": note}),
+            ),
+            key(json!({"id": "https://g.example/4", "type": "Announce",
+                "actor": "https://g.example/c/g",
+                "object": {"id": "https://x.example/1", "type": "Create", "actor": a,
+                    "object": {"id": note, "type": "Note", "content": "hi"}}})),
+        ];
+        assert!(keys.iter().all(|k| k == note), "{keys:?}");
+        assert_eq!(key(like.clone()), "https://x.example/likes/1");
+        assert_eq!(
+            key(
+                json!({"id": "https://x.example/5", "type": "Undo", "actor": a,
+                "object": like})
+            ),
+            "https://x.example/likes/1"
+        );
+        assert_eq!(
+            key(
+                json!({"id": "https://x.example/6", "type": "Follow", "actor": a,
+                "object": "https://y.example/c/g"})
+            ),
+            "https://x.example/6"
+        );
+    }
 
     #[test]
     fn envelopes() {

@@ -21,7 +21,7 @@ use tokio::sync::{oneshot, Notify};
 /// of bound values).
 const ARRIVALS_PER_STATEMENT: usize = 256;
 
-/// Lanes rows are spread over: a row's lane is its actor's hash modulo this, and a process
+/// Lanes rows are spread over: a row's lane is its order key's hash modulo this, and a process
 /// with `n` appliers gives applier `i` the lanes whose number modulo `n` is `i`.
 pub const LANES: u32 = 1024;
 
@@ -30,6 +30,9 @@ pub struct Arrival {
     /// The activity's id.
     pub ap_id: String,
     pub actor: String,
+    /// What the activity is about (`Verified::order_key`): arrivals with the same key share a
+    /// lane and are applied in order.
+    pub order_key: String,
     /// Only the partnership handshake may be applied (the sender is no partner yet).
     pub handshake_only: bool,
     /// The body as received.
@@ -201,10 +204,10 @@ impl Intake {
     }
 }
 
-/// A stable hash of the actor's id (FNV-1a), so an actor's rows keep one lane across restarts
-/// and builds.
-pub fn lane_of(actor: &str) -> i32 {
-    let hash = actor.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+/// A stable hash of an order key (FNV-1a), so rows about one thing keep one lane across
+/// restarts and builds.
+pub fn lane_of(key: &str) -> i32 {
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
     (hash % u64::from(LANES)) as i32
@@ -253,7 +256,7 @@ impl Db {
                 values.extend([
                     Value::from(hash.clone()),
                     Value::from(arrival.actor.clone()),
-                    Value::from(lane_of(&arrival.actor)),
+                    Value::from(lane_of(&arrival.order_key)),
                     Value::from(arrival.handshake_only),
                     Value::from(arrival.body.clone()),
                     Value::from(now),

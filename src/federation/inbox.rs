@@ -365,6 +365,7 @@ async fn record(
     let arrival = Arrival {
         ap_id: ap_id.to_string(),
         actor: envelope.actor.to_string(),
+        order_key: envelope.order_key().to_string(),
         handshake_only,
         body: String::from_utf8_lossy(body).into_owned(),
     };

@@ -2,8 +2,9 @@
 //!
 //! One process at a time applies (the `inbox_applier` lease, renewed every
 //! [`LEASE_RENEW`]; a crashed holder's lease runs out after [`LEASE`]). Its
-//! `federation.inbox_appliers` tasks each take their own lanes of actors, so one actor's
-//! activities are applied in the order they arrived while other actors' run beside them. A
+//! `federation.inbox_appliers` tasks each take their own lanes, so activities about one thing
+//! (a post and its edits and deletion, a like and its undoing: `Verified::order_key`) are
+//! applied in the order they arrived while others run beside them. A
 //! task reads up to [`BATCH`] due rows, applies each with the same functions the inbox always
 //! used (`inbound::process`, or `partnership::receive` for a handshake), then, in one
 //! transaction, records the applied ones as received and deletes every finished row. A crash
