@@ -462,46 +462,6 @@ impl Db {
             > 0)
     }
 
-    /// Records an accepted activity's id (hashed; the body is not kept) and forgets ids
-    /// received before `forget_before` (Unix ms), which no signature window can replay any
-    /// more (now and then: see `memo`). Returns false when the id was already recorded (a replay that raced past
-    /// [`Db::activity_seen`]).
-    pub async fn record_activity(
-        &self,
-        ap_id: &str,
-        kind: &str,
-        actor: &str,
-        forget_before: i64,
-    ) -> Result<bool, DbErr> {
-        // At most once per a quarter of the window (and per minute): a little longer kept
-        // changes nothing, as a request that old fails its signature's date check anyway.
-        let now = now_ms();
-        if self.memo.prune_due(now, (now - forget_before) / 4) {
-            received_activity::Entity::delete_many()
-                .filter(received_activity::Column::ReceivedAt.lt(forget_before))
-                .exec(&self.conn)
-                .await?;
-        }
-        let short = |s: &str| s.chars().take(RECEIVED_TEXT_CHARS).collect::<String>();
-        let result = received_activity::ActiveModel {
-            id_hash: Set(received_id_hash(ap_id)),
-            ap_id: Set(short(ap_id)),
-            kind: Set(short(kind)),
-            actor: Set(short(actor)),
-            received_at: Set(now_ms()),
-            ..Default::default()
-        }
-        .insert(&self.conn)
-        .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                Ok(false)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
     /// Accepted activities in arrival order: id, type and actor (each at most 200 characters).
     pub async fn received_activities(&self) -> Result<Vec<(String, String, String)>, DbErr> {
         Ok(received_activity::Entity::find()
