@@ -76,6 +76,11 @@ pub struct FederationSettings {
     pub inbox_wait_ms: u64,
     /// Activities recorded and not yet applied past which the inbox answers 429.
     pub inbox_max_pending: u64,
+    /// Seconds the appliers' lease lasts without renewal; it is renewed five times as often.
+    pub inbox_lease_secs: u64,
+    /// Milliseconds between two looks of an idle applier for rows it was not woken for
+    /// (retries that came due, activities another process recorded).
+    pub inbox_poll_ms: u64,
     pub key_refreshes_per_minute: u32,
     pub request_timeout_secs: u64,
     pub signature_max_age_secs: u64,
@@ -328,6 +333,11 @@ impl Settings {
         if self.federation.inbox_appliers == 0 || self.federation.inbox_appliers > 64 {
             return Err(ConfigError::Invalid(
                 "federation.inbox_appliers must be between 1 and 64".into(),
+            ));
+        }
+        if self.federation.inbox_lease_secs < 5 || self.federation.inbox_poll_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "federation.inbox_lease_secs must be at least 5 and federation.inbox_poll_ms at least 1".into(),
             ));
         }
         if http.max_concurrent_requests == 0 {

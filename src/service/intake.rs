@@ -1,7 +1,7 @@
 //! Applies what the inbox recorded (`db::inbox`), off the request path.
 //!
-//! One process at a time applies (the `inbox_applier` lease, renewed every
-//! [`LEASE_RENEW`]; a crashed holder's lease runs out after [`LEASE`]). Its
+//! One process at a time applies (the `inbox_applier` lease of `federation.inbox_lease_secs`,
+//! renewed five times as often, so a crashed holder's lease soon runs out). Its
 //! `federation.inbox_appliers` tasks each take their own lanes, so activities about one thing
 //! (a post and its edits and deletion, a like and its undoing: `Verified::order_key`) are
 //! applied in the order they arrived while others run beside them. A
@@ -23,23 +23,17 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-/// How long a holder's lease lasts without renewal.
-const LEASE: Duration = Duration::from_secs(10);
-/// How often the holder renews it (and a waiting process tries to take it).
-const LEASE_RENEW: Duration = Duration::from_secs(2);
 /// Rows one task reads and finishes at once.
 const BATCH: u64 = 32;
 /// Tries of a row whose failures were worth retrying, before it is dropped.
 const ATTEMPTS: i32 = 6;
-/// How often an idle task looks for due rows (retries, other processes' arrivals) without
-/// being woken.
-const IDLE_POLL: Duration = Duration::from_millis(500);
 
 /// Runs the appliers until `stop` turns true; gives the lease up on the way out.
 pub async fn run(node: Node, holder: String, mut stop: watch::Receiver<bool>) {
     let (held_tx, held) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     let appliers = node.settings.federation.inbox_appliers;
+    let lease = Duration::from_secs(node.settings.federation.inbox_lease_secs);
     for index in 0..appliers {
         tasks.spawn(applier(
             node.clone(),
@@ -50,7 +44,7 @@ pub async fn run(node: Node, holder: String, mut stop: watch::Receiver<bool>) {
         ));
     }
     loop {
-        let until = crate::db::now_ms() + LEASE.as_millis() as i64;
+        let until = crate::db::now_ms() + lease.as_millis() as i64;
         match node.db.hold_inbox_lease(&holder, until).await {
             Ok(holds) => {
                 if holds != *held_tx.borrow() {
@@ -67,7 +61,7 @@ pub async fn run(node: Node, holder: String, mut stop: watch::Receiver<bool>) {
             node.inbox.set_pending(n);
         }
         tokio::select! {
-            _ = tokio::time::sleep(LEASE_RENEW) => {}
+            _ = tokio::time::sleep(lease / 5) => {}
             _ = stop.changed() => break,
         }
     }
@@ -86,6 +80,7 @@ async fn applier(
     mut held: watch::Receiver<bool>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let idle_poll = Duration::from_millis(node.settings.federation.inbox_poll_ms);
     loop {
         if *stop.borrow() {
             return;
@@ -108,7 +103,7 @@ async fn applier(
         if rows.is_empty() {
             tokio::select! {
                 _ = written => {}
-                _ = tokio::time::sleep(IDLE_POLL) => {}
+                _ = tokio::time::sleep(idle_poll) => {}
                 _ = stop.changed() => return,
             }
             continue;

@@ -2,7 +2,7 @@
 
 use crate::{
     discussions::federation::three_nodes,
-    harness::{eventually, http, sign::Post, ApiUser, Node, NodeOptions},
+    harness::{eventually, http, quiet_env, sign::Post, ApiUser, Node, NodeOptions},
 };
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -247,10 +247,7 @@ async fn concurrent_edits_merge_or_conflict_visibly_and_nothing_is_lost() {
 #[tokio::test]
 async fn reading_any_revision_costs_the_same_few_queries() {
     let node = Node::start_with(NodeOptions {
-        env: vec![(
-            "ROUNDTABLE__DELIVERY__POLL_INTERVAL_MS".into(),
-            "3600000".into(),
-        )],
+        env: quiet_env(),
         ..Default::default()
     })
     .await;

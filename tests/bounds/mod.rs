@@ -3,7 +3,9 @@
 
 mod paging;
 
-use crate::harness::{eventually, fake::FakeServer, sign::Post, ApiUser, Node, NodeOptions};
+use crate::harness::{
+    eventually, fake::FakeServer, quiet_env, sign::Post, ApiUser, Node, NodeOptions,
+};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tokio::{
@@ -305,7 +307,7 @@ async fn diffs_and_merges_of_texts_past_the_cap_are_refused() {
 #[tokio::test]
 async fn a_huge_limit_is_capped_and_the_history_pages_on() {
     let (alpha, olga) = practice(NodeOptions {
-        env: env(&[("DELIVERY__POLL_INTERVAL_MS", "3600000")]),
+        env: quiet_env(),
         ..Default::default()
     })
     .await;
@@ -356,7 +358,7 @@ async fn a_huge_limit_is_capped_and_the_history_pages_on() {
 #[tokio::test]
 async fn listing_threads_costs_the_same_queries_for_few_or_many() {
     let (alpha, olga) = practice(NodeOptions {
-        env: env(&[("DELIVERY__POLL_INTERVAL_MS", "3600000")]),
+        env: quiet_env(),
         ..Default::default()
     })
     .await;
@@ -418,7 +420,7 @@ async fn fetch_post(node: &Node, ap_id: &str) -> (u16, Value, u64) {
 #[tokio::test]
 async fn a_post_document_is_served_as_last_rendered_until_its_row_changes() {
     let (alpha, olga) = practice(NodeOptions {
-        env: env(&[("DELIVERY__POLL_INTERVAL_MS", "3600000")]),
+        env: quiet_env(),
         ..Default::default()
     })
     .await;

@@ -5,8 +5,8 @@
 //! JSON error, never a 500. Bulk items are written straight to the database, as fast as it
 //! takes them; everything is read through HTTP.
 
-use super::{env, practice};
-use crate::harness::{http, ApiUser, Node, NodeOptions};
+use super::practice;
+use crate::harness::{http, quiet_env, ApiUser, Node, NodeOptions};
 use roundtable::{
     db::{
         articles::{NewArticle, NewRevision},
@@ -23,7 +23,7 @@ use std::collections::HashSet;
 /// Delivery workers asleep, so they neither run nor count queries.
 fn quiet() -> NodeOptions {
     NodeOptions {
-        env: env(&[("DELIVERY__POLL_INTERVAL_MS", "3600000")]),
+        env: quiet_env(),
         ..Default::default()
     }
 }

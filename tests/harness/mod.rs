@@ -146,6 +146,20 @@ pub struct Node {
     stop: Option<oneshot::Sender<()>>,
 }
 
+/// Settings under which a node's background tasks leave the database alone between two reads
+/// of a test that counts statements: the delivery workers and the inbox's appliers look for
+/// work only when told of it, and the appliers' lease is renewed every 12 minutes.
+pub fn quiet_env() -> Vec<(String, String)> {
+    [
+        ("DELIVERY__POLL_INTERVAL_MS", "3600000"),
+        ("FEDERATION__INBOX_POLL_MS", "3600000"),
+        ("FEDERATION__INBOX_LEASE_SECS", "3600"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (format!("ROUNDTABLE__{k}"), v.to_string()))
+    .collect()
+}
+
 pub fn test_env(domain: &str, db_url: &str) -> Vec<(String, String)> {
     [
         ("INSTANCE__DOMAIN", domain),

@@ -2,7 +2,7 @@
 //! carries, and a stranger's and a visitor's attempts on a members-only community's pages.
 
 use super::{member, open_node};
-use crate::harness::{browser::Browser, http, Node};
+use crate::harness::{browser::Browser, http, quiet_env, Node};
 use serde_json::Value;
 
 async fn get_as(node: &Node, path: &str, accept: &str) -> reqwest::Response {
@@ -543,12 +543,11 @@ async fn pages_cost_the_same_queries_for_few_or_many_items() {
                 "ROUNDTABLE__ACCOUNTS__REQUIRE_VERIFIED_EMAIL".into(),
                 "false".into(),
             ),
-            // No delivery worker queries between the reads.
-            (
-                "ROUNDTABLE__DELIVERY__POLL_INTERVAL_MS".into(),
-                "3600000".into(),
-            ),
-        ],
+        ]
+        .into_iter()
+        // No background task queries between the reads.
+        .chain(quiet_env())
+        .collect(),
         ..Default::default()
     })
     .await;
