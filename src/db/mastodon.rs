@@ -14,7 +14,7 @@ use sea_orm::{
     sea_query::ExprTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use sea_orm::{ActiveModelTrait, Set};
+use sea_orm::{ActiveModelTrait, Condition, Set};
 use std::collections::{HashMap, HashSet};
 
 /// Which part of a timeline: ids below `max_id`, above `since_id`, or the oldest above
@@ -31,6 +31,9 @@ pub struct Window {
 pub struct Timeline<'a> {
     pub communities: &'a [String],
     pub authors: &'a [String],
+    /// Where the `authors`' posts show, when not everywhere: the communities the viewer may
+    /// read (decided before paging, so no page comes back short of what the viewer may see).
+    pub authors_in: Option<&'a [String]>,
     /// Accounts the viewer muted or blocked: neither their posts nor their communities' show.
     pub hidden: &'a [String],
     pub threads_only: bool,
@@ -39,6 +42,18 @@ pub struct Timeline<'a> {
     /// Also the posts under any of these hashtags (the viewer's followed tags) in these
     /// communities (those the viewer may read them in: the tag timeline's communities).
     pub followed: Option<(&'a [String], &'a [String])>,
+}
+
+/// Whose posts a profile shows.
+#[derive(Debug, Clone, Copy)]
+pub enum Whose<'a> {
+    /// Every post in a community.
+    Community(&'a str),
+    /// A person's posts in the communities `within` (those the viewer may read).
+    Author {
+        author: &'a str,
+        within: &'a [String],
+    },
 }
 
 /// The ids of the posts under any of `tags`.
@@ -279,13 +294,20 @@ impl Db {
         if of.communities.is_empty() && of.authors.is_empty() && followed.is_none() {
             return Ok(Vec::new());
         }
-        let mut whose = post::Column::Community
-            .is_in(of.communities.iter().cloned())
-            .or(post::Column::Author.is_in(of.authors.iter().cloned()));
+        let mut by_authors =
+            Condition::all().add(post::Column::Author.is_in(of.authors.iter().cloned()));
+        if let Some(within) = of.authors_in {
+            by_authors = by_authors.add(post::Column::Community.is_in(within.iter().cloned()));
+        }
+        let mut whose = Condition::any()
+            .add(post::Column::Community.is_in(of.communities.iter().cloned()))
+            .add(by_authors);
         if let Some((tags, communities)) = followed {
-            whose = whose.or(post::Column::Community
-                .is_in(communities.iter().cloned())
-                .and(post::Column::Id.in_subquery(tagged(tags))));
+            whose = whose.add(
+                post::Column::Community
+                    .is_in(communities.iter().cloned())
+                    .and(post::Column::Id.in_subquery(tagged(tags))),
+            );
         }
         let mut q = post::Entity::find()
             .filter(whose)
@@ -305,22 +327,37 @@ impl Db {
         window_page(self.conn(), q, post::Column::Id, window, limit).await
     }
 
-    /// A page of the visible posts written by `actor` (or, for a community, in it), newest
-    /// first; `threads_only` leaves replies out, `pinned_only` keeps pinned threads.
+    /// The communities in which any of `authors` wrote a post this node holds.
+    pub async fn communities_of_authors(&self, authors: &[String]) -> Result<Vec<String>, DbErr> {
+        if authors.is_empty() {
+            return Ok(Vec::new());
+        }
+        post::Entity::find()
+            .select_only()
+            .column(post::Column::Community)
+            .distinct()
+            .filter(post::Column::Author.is_in(authors.iter().cloned()))
+            .into_tuple()
+            .all(self.conn())
+            .await
+    }
+
+    /// A page of the visible posts of `whose`, newest first; `threads_only` leaves replies
+    /// out, `pinned_only` keeps pinned threads.
     pub async fn posts_of(
         &self,
-        actor: &str,
-        group: bool,
+        whose: Whose<'_>,
         window: Window,
         limit: u64,
         threads_only: bool,
         pinned_only: bool,
     ) -> Result<Vec<Post>, DbErr> {
         let mut q = post::Entity::find()
-            .filter(if group {
-                post::Column::Community.eq(actor)
-            } else {
-                post::Column::Author.eq(actor)
+            .filter(match whose {
+                Whose::Community(community) => post::Column::Community.eq(community),
+                Whose::Author { author, within } => post::Column::Author
+                    .eq(author)
+                    .and(post::Column::Community.is_in(within.iter().cloned())),
             })
             .filter(post::Column::Deleted.eq(false))
             .filter(post::Column::RemovedReason.is_null());

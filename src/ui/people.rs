@@ -9,7 +9,7 @@ use super::{
     Browser, PageError,
 };
 use crate::{
-    db::mastodon::Window,
+    db::mastodon::{Whose, Window},
     markdown,
     node::Node,
     service::{
@@ -104,20 +104,26 @@ pub async fn person(
     };
     let member = member_of(&browser);
     let joined = state.db.accepted_communities(&ap_id).await?;
-    let posts = state
+    let theirs = state
         .db
-        .posts_of(&ap_id, false, Window::default(), RECENT, false, false)
+        .communities_of_authors(std::slice::from_ref(&ap_id))
         .await?;
-    let known = svc::known_many(
-        &state,
-        joined
-            .iter()
-            .map(String::as_str)
-            .chain(posts.iter().map(|p| p.community.as_str())),
-    )
-    .await?;
+    let known = svc::known_many(&state, joined.iter().chain(&theirs).map(String::as_str)).await?;
     let refs: Vec<&CommunityView> = known.values().collect();
     let readable = privacy::readable_each(&state, member.as_ref(), &refs).await?;
+    // Their recent posts where the viewer may read them, chosen before the limit applies.
+    let within: Vec<String> = theirs
+        .into_iter()
+        .filter(|c| readable.contains(c))
+        .collect();
+    let whose = Whose::Author {
+        author: &ap_id,
+        within: &within,
+    };
+    let posts = state
+        .db
+        .posts_of(whose, Window::default(), RECENT, false, false)
+        .await?;
     let mut views: Vec<CommunityView> = joined
         .iter()
         .filter(|id| readable.contains(*id))
@@ -126,7 +132,6 @@ pub async fn person(
     views.sort_by_key(|a| a.title.to_lowercase());
     let posts = posts
         .iter()
-        .filter(|p| readable.contains(&p.community))
         .map(|p| Contribution {
             href: match p.thread_id {
                 Some(t) => format!("/threads/{t}#r{}", p.id),

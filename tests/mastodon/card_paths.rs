@@ -134,3 +134,152 @@ async fn lists_accounts_and_search_show_articles_and_events_only_to_their_reader
     );
     assert_eq!(seen["anonymous_search_article"], article_found);
 }
+
+/// A list (or a person's profile) naming a members-only community the caller may not read,
+/// whose posts are newer than everything else: a page still holds `limit` of what the caller
+/// may read, because what may be read is decided before paging, not filtered out after it
+/// (Mastodon.py and other apps stop at the first empty page).
+#[tokio::test]
+async fn pages_of_lists_and_profiles_are_full_of_what_the_caller_may_read() {
+    let node = Node::start().await;
+    let seeded = seed(&node).await;
+    let (olga, gina) = (&seeded.olga, &seeded.gina);
+    // Gina writes in the public guild first, then more in her members-only circle.
+    let (status, body) = gina.post("/communities/guild/join", json!({})).await;
+    assert!((200..300).contains(&status), "{status} {body}");
+    for i in 0..3 {
+        let (status, body) = gina
+            .post(
+                "/communities/guild/threads",
+                json!({"title": format!("Open {i}"), "content": "For everyone."}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    for i in 0..5 {
+        let (status, body) = gina
+            .post(
+                "/communities/circle/threads",
+                json!({"title": format!("Closed {i}"), "content": "Members only."}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let client = crate::harness::http();
+    let call = |method: reqwest::Method, path: &str, token: &str, form: &[(&str, &str)]| {
+        let request = client
+            .request(method, format!("{}{path}", node.base))
+            .bearer_auth(token)
+            .form(form);
+        async move {
+            let response = request.send().await.expect("request");
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.expect("json"))
+        }
+    };
+    let titles = |statuses: &Value| -> Vec<String> {
+        statuses
+            .as_array()
+            .expect("statuses")
+            .iter()
+            .map(|s| {
+                let html = s["content"].as_str().unwrap_or_default();
+                ["Open 0", "Open 1", "Open 2", "Closed"]
+                    .into_iter()
+                    .find(|t| html.contains(t))
+                    .unwrap_or("other")
+                    .to_string()
+            })
+            .collect()
+    };
+    let get = reqwest::Method::GET;
+    let (status, found) = call(
+        get.clone(),
+        "/api/v1/accounts/lookup?acct=gina",
+        &olga.token,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{found}");
+    let gina_id = found["id"].as_str().expect("id").to_string();
+    let (status, found) = call(
+        get.clone(),
+        "/api/v1/accounts/lookup?acct=circle",
+        &olga.token,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{found}");
+    let circle_id = found["id"].as_str().expect("id").to_string();
+    let (status, list) = call(
+        reqwest::Method::POST,
+        "/api/v1/lists",
+        &olga.token,
+        &[("title", "Gina")],
+    )
+    .await;
+    assert_eq!(status, 200, "{list}");
+    let list_id = list["id"].as_str().expect("id").to_string();
+    let (status, body) = call(
+        reqwest::Method::POST,
+        &format!("/api/v1/lists/{list_id}/accounts"),
+        &olga.token,
+        &[
+            ("account_ids[]", gina_id.as_str()),
+            ("account_ids[]", circle_id.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Olga's list: two of gina's guild threads on the first page, the third on the next.
+    let path = format!("/api/v1/timelines/list/{list_id}?limit=2");
+    let (status, page) = call(get.clone(), &path, &olga.token, &[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(titles(&page), ["Open 2", "Open 1"], "{page:#}");
+    let last = page[1]["id"].as_str().expect("id");
+    let path = format!("/api/v1/timelines/list/{list_id}?limit=2&max_id={last}");
+    let (status, next) = call(get.clone(), &path, &olga.token, &[]).await;
+    assert_eq!(status, 200, "{next}");
+    assert_eq!(titles(&next), ["Open 0"], "{next:#}");
+    // Gina's own list of the same shows her circle first: she may read it.
+    let (status, hers) = call(
+        reqwest::Method::POST,
+        "/api/v1/lists",
+        &gina.token,
+        &[("title", "Me")],
+    )
+    .await;
+    assert_eq!(status, 200, "{hers}");
+    let hers = hers["id"].as_str().expect("id").to_string();
+    let (status, body) = call(
+        reqwest::Method::POST,
+        &format!("/api/v1/lists/{hers}/accounts"),
+        &gina.token,
+        &[("account_ids[]", circle_id.as_str())],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let path = format!("/api/v1/timelines/list/{hers}?limit=2");
+    let (status, page) = call(get.clone(), &path, &gina.token, &[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(titles(&page), ["Closed", "Closed"], "{page:#}");
+
+    // Gina's account statuses: for olga and for anyone, her guild threads fill the page.
+    let path = format!("/api/v1/accounts/{gina_id}/statuses?limit=2");
+    let (status, page) = call(get.clone(), &path, &olga.token, &[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(titles(&page), ["Open 2", "Open 1"], "{page:#}");
+    let response = client
+        .get(format!("{}{path}", node.base))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let page: Value = response.json().await.expect("json");
+    assert_eq!(titles(&page), ["Open 2", "Open 1"], "{page:#}");
+    // For herself, her circle's.
+    let (status, page) = call(get, &path, &gina.token, &[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(titles(&page), ["Closed", "Closed"], "{page:#}");
+}

@@ -102,6 +102,8 @@ impl Feed {
         };
         // Home also carries the posts under the caller's followed tags, as its timeline does.
         let mut followed = (Vec::new(), Vec::new());
+        // A list's people show where the caller may read them.
+        let mut authors_in: Option<Vec<String>> = None;
         let (communities, authors, threads_only) = match &self.posts {
             Posts::None => return Ok(()),
             Posts::Home => match caller {
@@ -139,7 +141,10 @@ impl Feed {
                 Some(c) => match state.db.list(c.member.user.id, *id).await? {
                     Some(list) => {
                         let targets = state.db.list_targets(list.id).await?;
-                        (targets.clone(), targets, list.replies_policy == "none")
+                        let (readable, within) =
+                            timelines::list_readable(state, c, &targets).await?;
+                        authors_in = Some(within);
+                        (readable, targets, list.replies_policy == "none")
                     }
                     None => return Ok(()),
                 },
@@ -153,6 +158,7 @@ impl Feed {
         let of = Timeline {
             communities: &communities,
             authors: &authors,
+            authors_in: authors_in.as_deref(),
             hidden: &hidden,
             threads_only,
             tag: match &self.posts {
@@ -172,9 +178,9 @@ impl Feed {
             Posts::Home | Posts::Public { .. } => {
                 timelines::cards_in(state, &communities, &hidden, window, BATCH).await?
             }
+            // The list's communities are those the caller may read already.
             Posts::List(_) => {
-                let readable = cards::readable_communities(state, caller, &communities).await?;
-                timelines::cards_in(state, &readable, &hidden, window, BATCH).await?
+                timelines::cards_in(state, &communities, &hidden, window, BATCH).await?
             }
             Posts::None | Posts::Tag { .. } => Vec::new(),
         };

@@ -13,7 +13,7 @@ use super::{
 use crate::{
     api::{Auth, Caller, MaybeAuth, Read},
     db::{
-        mastodon::{Timeline, Window},
+        mastodon::{Timeline, Whose, Window},
         personal::KeptWindow,
         status_refs::Card,
     },
@@ -365,19 +365,34 @@ pub async fn list(
     let list = super::lists::owned(&state, &auth, &id).await?;
     let targets = state.db.list_targets(list.id).await?;
     let hidden = state.db.hidden(auth.member.user.id).await?.posts_list();
+    // Of its communities and its people's, only those the caller may read, so no page comes
+    // back short of what the caller may see.
+    let (readable, authors_in) = list_readable(&state, &auth, &targets).await?;
     let of = Timeline {
-        communities: &targets,
+        communities: &readable,
         authors: &targets,
+        authors_in: Some(&authors_in),
         hidden: &hidden,
         threads_only: list.replies_policy == "none",
         ..Timeline::default()
     };
     let posts = state.db.timeline(of, window, limit).await?;
-    // The articles and events of its communities the caller may read.
-    let readable = cards::readable_communities(&state, Some(&auth), &targets).await?;
     let shown = cards_in(&state, &readable, &hidden, window, limit).await?;
     let items = cards::merge(posts, shown, limit, window.min_id.is_some());
     page(&state, Some(&auth), &uri, items, &hidden, "home").await
+}
+
+/// Of a list's `targets`, the communities the caller may read, and those where its people
+/// wrote that the caller may read.
+pub(super) async fn list_readable(
+    state: &Node,
+    caller: &Caller,
+    targets: &[String],
+) -> Result<(Vec<String>, Vec<String>), MastodonError> {
+    let readable = cards::readable_communities(state, Some(caller), targets).await?;
+    let theirs = state.db.communities_of_authors(targets).await?;
+    let authors_in = cards::readable_communities(state, Some(caller), &theirs).await?;
+    Ok((readable, authors_in))
 }
 
 /// `GET /api/v1/accounts/{id}/statuses`: a person's threads and replies with the articles they
@@ -397,14 +412,32 @@ pub async fn account_statuses(
         super::accounts::Who::Local(a) => a.kind == crate::domain::ActorKind::Group.as_str(),
         super::accounts::Who::Remote(a) => a.kind == "Group",
     };
+    let ap_id = who.ap_id(&state);
     let posts = if q.only_media.unwrap_or(false) {
         Vec::new()
     } else {
+        // A person's posts in the communities the caller may read, decided before paging.
+        let within = if group {
+            Vec::new()
+        } else {
+            let theirs = state
+                .db
+                .communities_of_authors(std::slice::from_ref(&ap_id))
+                .await?;
+            cards::readable_communities(&state, auth.as_deref(), &theirs).await?
+        };
+        let whose = if group {
+            Whose::Community(&ap_id)
+        } else {
+            Whose::Author {
+                author: &ap_id,
+                within: &within,
+            }
+        };
         state
             .db
             .posts_of(
-                &who.ap_id(&state),
-                group,
+                whose,
                 window,
                 limit,
                 q.exclude_replies.unwrap_or(false),
