@@ -52,6 +52,9 @@ pub struct HttpSettings {
     pub body_timeout_secs: u64,
     pub request_timeout_secs: u64,
     pub max_concurrent_requests: usize,
+    /// Seconds between two looks of a quiet streaming connection for what another process of
+    /// the node wrote (this process's writes wake it at once).
+    pub stream_recheck_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -323,6 +326,11 @@ impl Settings {
         {
             return Err(ConfigError::Invalid(
                 "http.header_read_timeout_secs, http.body_timeout_secs and http.request_timeout_secs must be at least 1".into(),
+            ));
+        }
+        if http.stream_recheck_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "http.stream_recheck_secs must be at least 1".into(),
             ));
         }
         if self.federation.inbox_max_in_flight == 0 {

@@ -61,6 +61,8 @@ pub struct Metrics {
     pub deliveries_ok: AtomicU64,
     /// Delivery attempts that failed (retried or final).
     pub deliveries_failed: AtomicU64,
+    /// Times a streaming connection's stream read what is new.
+    pub stream_looks: AtomicU64,
     /// Inbox POSTs by how they were answered (`accepted`, `replayed`, or the refusal's reason).
     pub inbox_answers: Family<Reason, Counter>,
     /// Seconds from an activity's record to its applying.
@@ -83,6 +85,7 @@ impl Default for Metrics {
             inbox_replayed: AtomicU64::new(0),
             deliveries_ok: AtomicU64::new(0),
             deliveries_failed: AtomicU64::new(0),
+            stream_looks: AtomicU64::new(0),
             inbox_answers: Family::default(),
             inbox_lag: seconds(),
             delivery_seconds: Family::new_with_constructor(seconds),
@@ -160,6 +163,12 @@ impl Metrics {
             "inbox_refused_on_apply",
             "Recorded activities refused while applying them",
             &self.inbox_refused,
+        );
+        plain(
+            &mut r,
+            "stream_looks",
+            "Reads of what is new by the streaming API's streams",
+            &self.stream_looks,
         );
         plain(
             &mut r,

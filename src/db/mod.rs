@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod answers;
 pub mod articles;
 pub mod boosts;
+pub mod changes;
 pub mod directory;
 pub mod discussions;
 pub mod entities;
@@ -77,6 +78,8 @@ pub struct Db {
     conn: DatabaseConnection,
     /// Statements executed since start, for metrics and for tests that bound query counts.
     queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Writes of what readers are shown, for streams that wait for them.
+    changes: std::sync::Arc<changes::Changes>,
     /// Whether federation policy keys keep ports (federation debug mode only; see
     /// [`Db::policy_key`]).
     policy_ports: bool,
@@ -127,12 +130,18 @@ impl Db {
         let mut conn = Database::connect(options).await?;
         let queries = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let counter = queries.clone();
-        conn.set_metric_callback(move |_| {
+        let changes = std::sync::Arc::new(changes::Changes::default());
+        let changed = changes.clone();
+        conn.set_metric_callback(move |info| {
             counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if !info.failed {
+                changed.saw(&info.statement.sql);
+            }
         });
         Ok(Db {
             conn,
             queries,
+            changes,
             policy_ports: false,
             memo: std::sync::Arc::default(),
             insights: std::sync::Arc::default(),
@@ -144,6 +153,11 @@ impl Db {
     pub fn with_policy_ports(mut self, keep: bool) -> Db {
         self.policy_ports = keep;
         self
+    }
+
+    /// This process's writes of what readers are shown (see [`changes`]).
+    pub fn changes(&self) -> &changes::Changes {
+        &self.changes
     }
 
     /// Statements executed by this pool so far.

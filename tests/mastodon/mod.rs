@@ -9,6 +9,7 @@ mod filters;
 mod limits;
 mod media;
 mod personal;
+mod streams;
 mod tags;
 
 use crate::{

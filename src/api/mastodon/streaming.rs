@@ -4,11 +4,14 @@
 //! `notification`), `user:notification`, `public` (`:local`, `:remote`), `hashtag`
 //! (`:local`; `tag=…`, where the tag timeline looks) and `list`.
 //!
-//! A stream reads the database, not an in-process bus: every `POLL` it asks for the posts
+//! A stream reads the database, not an in-process bus: when it looks, it asks for the posts
 //! and notifications after the last ones it sent — the same queries as the timelines and
-//! notifications, so the same read checks, mutes and blocks apply — which also covers posts
-//! stored by another process of the node or arriving from other servers. A stream ends when
-//! the node stops, and apps reconnect; SSE comments keep idle connections open.
+//! notifications, so the same read checks, mutes and blocks apply. It looks when this
+//! process wrote something readers are shown (`db::changes`: a post stored, from here or
+//! from another server, a like, a follow…), at most every [`GAP`], and otherwise every
+//! `http.stream_recheck_secs` for what another process of the node wrote; a quiet node's
+//! streams cost no queries in between. A stream ends when the node stops, and apps
+//! reconnect; SSE comments keep idle connections open.
 
 use super::{
     cards,
@@ -32,10 +35,11 @@ use axum::{
 use futures_util::stream;
 use serde::Deserialize;
 use std::{collections::VecDeque, convert::Infallible, sync::Arc, time::Duration};
+use tokio::time::Instant;
 use tracing::warn;
 
-/// How often a stream looks for what is new.
-const POLL: Duration = Duration::from_millis(1000);
+/// The least time between two looks of one stream, however often things change.
+const GAP: Duration = Duration::from_millis(250);
 
 /// The most statuses or notifications one look sends.
 const BATCH: u64 = 40;
@@ -68,6 +72,35 @@ struct Feed {
     /// Events not yet sent: the event's name and its payload (JSON).
     pending: VecDeque<(&'static str, String)>,
     stop: tokio::sync::watch::Receiver<bool>,
+    /// When it last looked, and the changes written by then.
+    looked: Looked,
+}
+
+/// When a stream (or a WebSocket's streams) last looked, and the changes written by then.
+#[derive(Clone, Copy)]
+struct Looked {
+    at: Instant,
+    seen: u64,
+}
+
+impl Looked {
+    fn now(state: &Node) -> Looked {
+        Looked {
+            at: Instant::now(),
+            seen: state.db.changes().seen(),
+        }
+    }
+
+    /// Returns when the next look is due: something was written since, or the recheck time
+    /// passed; never sooner than [`GAP`] after this look.
+    async fn next(self, state: &Node) {
+        let recheck = Duration::from_secs(state.settings.http.stream_recheck_secs);
+        tokio::select! {
+            () = state.db.changes().after(self.seen) => {}
+            () = tokio::time::sleep_until(self.at + recheck) => {}
+        }
+        tokio::time::sleep_until(self.at + GAP).await;
+    }
 }
 
 impl Feed {
@@ -80,6 +113,7 @@ impl Feed {
         let last_post = state.db.latest_post_id().await?;
         let last_note = note_id(crate::db::now_ms(), Kind::Reply, 0) - 1;
         let stop = state.stopping.subscribe();
+        let looked = Looked::now(&state);
         Ok(Feed {
             state,
             auth,
@@ -89,6 +123,7 @@ impl Feed {
             last_note,
             pending: VecDeque::new(),
             stop,
+            looked,
         })
     }
 
@@ -216,6 +251,7 @@ impl Feed {
 
     /// Looks for what is new, once.
     async fn look(&mut self) {
+        crate::metrics::Metrics::inc(&self.state.metrics.stream_looks);
         let looked = match self.new_posts().await {
             Ok(()) => self.new_notifications().await,
             Err(e) => Err(e),
@@ -235,9 +271,10 @@ impl Feed {
                 return None;
             }
             tokio::select! {
-                () = tokio::time::sleep(POLL) => {}
+                () = self.looked.next(&self.state) => {}
                 _ = self.stop.changed() => return None,
             }
+            self.looked = Looked::now(&self.state);
             self.look().await;
         }
     }
@@ -507,7 +544,7 @@ async fn carry(
     mut feeds: Vec<(Vec<String>, Feed)>,
 ) {
     let mut stop = state.stopping.subscribe();
-    let mut tick = tokio::time::interval(POLL);
+    let mut looked = Looked::now(&state);
     loop {
         tokio::select! {
             message = socket.recv() => {
@@ -524,7 +561,8 @@ async fn carry(
                     }
                 }
             }
-            _ = tick.tick() => {
+            () = looked.next(&state) => {
+                looked = Looked::now(&state);
                 for (name, feed) in feeds.iter_mut() {
                     feed.look().await;
                     while let Some((event, payload)) = feed.pending.pop_front() {
