@@ -11,7 +11,11 @@ use crate::activitypub::{
     client::SigningKey,
 };
 use crate::{
-    db::{now_ms, queue::NewJob, DbErr, DeliveryJob, LocalActor},
+    db::{
+        now_ms,
+        queue::{Finished, NewJob},
+        DbErr, DeliveryJob, LocalActor,
+    },
     domain::ActorKind,
     metrics::Metrics,
     node::Node,
@@ -95,9 +99,23 @@ pub async fn run_worker(state: Node, worker: String, mut stop: watch::Receiver<b
                 for job in jobs {
                     let span = tracing::info_span!("deliver", job = job.id, peer = %job.host, activity = %job.activity_id);
                     let state = state.clone();
-                    sending.spawn(async move { deliver(&state, job).await }.instrument(span));
+                    sending.spawn(
+                        async move {
+                            let sent = deliver(&state, &job).await;
+                            (job, sent)
+                        }
+                        .instrument(span),
+                    );
                 }
-                while sending.join_next().await.is_some() {}
+                let mut done = Vec::new();
+                while let Some(joined) = sending.join_next().await {
+                    // A send that panicked is not recorded: its lease runs out and it is
+                    // tried again.
+                    if let Ok(sent) = joined {
+                        done.push(sent);
+                    }
+                }
+                record(&state, &done).await;
                 continue;
             }
             Ok(_) => {}
@@ -121,10 +139,19 @@ pub async fn run_worker(state: Node, worker: String, mut stop: watch::Receiver<b
     }
 }
 
-async fn deliver(state: &Node, job: DeliveryJob) {
-    let now = now_ms();
+/// What became of one send.
+enum Sent {
+    Delivered,
+    /// Refused for good, with the reason.
+    Failed(String),
+    /// Failed in a way worth retrying, with the reason.
+    Retry(String),
+}
+
+/// Sends one job, counting and logging what came of it.
+async fn deliver(state: &Node, job: &DeliveryJob) -> Sent {
     let started = std::time::Instant::now();
-    let outcome = attempt(state, &job).await;
+    let outcome = attempt(state, job).await;
     let peer = crate::metrics::Peer {
         host: job.host.clone(),
     };
@@ -137,44 +164,62 @@ async fn deliver(state: &Node, job: DeliveryJob) {
         Metrics::inc(&state.metrics.deliveries_failed);
         state.metrics.delivery_failures.get_or_create(&peer).inc();
     }
-    let result = match outcome {
+    match outcome {
         Ok(()) => {
             info!("delivered");
             Metrics::inc(&state.metrics.deliveries_ok);
-            state.db.finish_job(&job, "delivered", None, now_ms()).await
+            Sent::Delivered
         }
-        Err((message, temporary)) if temporary => {
-            let delay = backoff_ms(
-                job.attempts,
-                state.settings.delivery.retry_base_ms,
-                state.settings.delivery.retry_max_ms,
-            );
-            warn!(error = %message, attempts = job.attempts, retry_in_ms = delay, "delivery failed, will retry");
-            let dead_after = (state.settings.delivery.dead_after_hours as i64) * 3_600_000;
-            match state
-                .db
-                .retry_job(&job, &message, now + delay, now, dead_after)
-                .await
-            {
-                Ok(true) => {
-                    warn!("peer marked dead after continuous failures");
-                    Ok(())
+        Err((message, true)) => Sent::Retry(message),
+        Err((message, false)) => {
+            warn!(error = %message, "delivery refused for good");
+            Sent::Failed(message)
+        }
+    }
+}
+
+/// Records a batch's outcomes: the finished jobs together (`Db::finish_jobs`), each retry on
+/// its own. A failure to record leaves the jobs leased; the lease runs out and they are sent
+/// again, which the receivers' dedupe makes harmless.
+async fn record(state: &Node, done: &[(DeliveryJob, Sent)]) {
+    let now = now_ms();
+    let mut finished = Vec::with_capacity(done.len());
+    for (job, sent) in done {
+        match sent {
+            Sent::Delivered => finished.push(Finished {
+                job,
+                delivered: true,
+                error: None,
+            }),
+            Sent::Failed(message) => finished.push(Finished {
+                job,
+                delivered: false,
+                error: Some(message.clone()),
+            }),
+            Sent::Retry(message) => {
+                let delay = backoff_ms(
+                    job.attempts,
+                    state.settings.delivery.retry_base_ms,
+                    state.settings.delivery.retry_max_ms,
+                );
+                warn!(job = job.id, peer = %job.host, error = %message, attempts = job.attempts, retry_in_ms = delay, "delivery failed, will retry");
+                let dead_after = (state.settings.delivery.dead_after_hours as i64) * 3_600_000;
+                match state
+                    .db
+                    .retry_job(job, message, now + delay, now, dead_after)
+                    .await
+                {
+                    Ok(true) => {
+                        warn!(peer = %job.host, "peer marked dead after continuous failures")
+                    }
+                    Ok(false) => {}
+                    Err(e) => warn!(job = job.id, error = %e, "cannot record the delivery outcome"),
                 }
-                Ok(false) => Ok(()),
-                Err(e) => Err(e),
             }
         }
-        Err((message, _)) => {
-            warn!(error = %message, "delivery refused for good");
-            state
-                .db
-                .finish_job(&job, "failed", Some(message), now_ms())
-                .await
-        }
-    };
-    if let Err(e) = result {
-        // The lease expires and another attempt follows; the receiver dedupes.
-        warn!(error = %e, "cannot record the delivery outcome");
+    }
+    if let Err(e) = state.db.finish_jobs(&finished, now).await {
+        warn!(jobs = finished.len(), error = %e, "cannot record the delivery outcomes");
     }
 }
 

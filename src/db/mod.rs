@@ -134,6 +134,8 @@ impl Db {
         let changed = changes.clone();
         conn.set_metric_callback(move |info| {
             counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // Every statement with its time, for `RUST_LOG=roundtable::sql=trace`.
+            tracing::trace!(target: "roundtable::sql", elapsed_us = info.elapsed.as_micros() as u64, sql = %info.statement.sql);
             if !info.failed {
                 changed.saw(&info.statement.sql);
             }

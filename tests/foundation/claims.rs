@@ -3,17 +3,17 @@
 //! The node's workers poll once an hour and are never woken (they look once at start, before a
 //! test queues anything): each test drives the queue by hand on its own clock.
 
-use crate::harness::{on_postgres, Node, NodeOptions};
-use roundtable::db::{queue::NewJob, Db, DeliveryJob};
+use crate::harness::{on_postgres, quiet_env, Node, NodeOptions};
+use roundtable::db::{
+    queue::{Finished, NewJob},
+    Db, DeliveryJob,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A node whose workers stay idle, and the id of a local actor to sign its jobs.
 async fn node() -> (Node, i64) {
     let a = Node::start_with(NodeOptions {
-        env: vec![(
-            "ROUNDTABLE__DELIVERY__POLL_INTERVAL_MS".into(),
-            "3600000".into(),
-        )],
+        env: quiet_env(),
         ..Default::default()
     })
     .await;
@@ -100,7 +100,9 @@ async fn many_hosts_get_their_jobs_in_order_one_at_a_time() {
                 );
             }
         }
-        // About half of what is in flight ends: mostly delivered, sometimes retried later.
+        // About half of what is in flight ends: mostly delivered (recorded together, as a
+        // worker records its batch), sometimes retried later.
+        let mut ended = Vec::new();
         let hosts_in_flight: Vec<String> = in_flight.keys().cloned().collect();
         for host in hosts_in_flight {
             seed = seed
@@ -116,12 +118,19 @@ async fn many_hosts_get_their_jobs_in_order_one_at_a_time() {
                     .await
                     .expect("retry");
             } else {
-                db.finish_job(&j, "delivered", None, clock)
-                    .await
-                    .expect("finish");
                 delivered.entry(host).or_default().push(j.id);
+                ended.push(j);
             }
         }
+        let finished: Vec<Finished> = ended
+            .iter()
+            .map(|job| Finished {
+                job,
+                delivered: true,
+                error: None,
+            })
+            .collect();
+        db.finish_jobs(&finished, clock).await.expect("finish");
     }
     assert_eq!(delivered, expected, "every job once, each host in order");
     assert!(db
@@ -133,6 +142,100 @@ async fn many_hosts_get_their_jobs_in_order_one_at_a_time() {
         db.job_counts().await.expect("counts"),
         vec![("delivered".to_string(), 1000)]
     );
+}
+
+/// A worker's batch is recorded in a fixed number of statements, however many hosts it sent
+/// to: a fan-out to 1,000 receivers no longer pays five statements per receiver.
+#[tokio::test]
+async fn a_batch_of_outcomes_is_recorded_in_a_few_statements() {
+    let (a, signer) = node().await;
+    let db = &a.state.db;
+    // 30 hosts with one job each, and one host with two more behind its head.
+    let mut jobs: Vec<NewJob> = (0..30)
+        .map(|n| job(signer, n, &format!("f{n}.example")))
+        .collect();
+    jobs.extend((30..33).map(|n| job(signer, n, "busy.example")));
+    enqueue(db, jobs).await;
+    let clock = later();
+    let claimed = db
+        .claim_jobs("w", clock, clock + LEASE, 64)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 31, "every host's head, one of busy's three");
+    let (refused, sent) = claimed.split_at(1);
+    let mut finished: Vec<Finished> = sent
+        .iter()
+        .map(|job| Finished {
+            job,
+            delivered: true,
+            error: None,
+        })
+        .collect();
+    finished.push(Finished {
+        job: &refused[0],
+        delivered: false,
+        error: Some("410 Gone".into()),
+    });
+    let before = db.query_count();
+    db.finish_jobs(&finished, clock).await.expect("finish");
+    let spent = db.query_count() - before;
+    // The delivered jobs, the refused one, the hosts' heads, their next jobs, one update of
+    // busy's head, the emptied hosts' rows, the peers: 7 (31 × 5 recorded one by one).
+    assert!(spent <= 7, "{spent} statements for 31 outcomes");
+    let mut states: BTreeMap<String, usize> = BTreeMap::new();
+    for j in db.delivery_jobs().await.expect("jobs") {
+        *states.entry(j.state).or_default() += 1;
+    }
+    assert_eq!(
+        states,
+        BTreeMap::from([
+            ("delivered".to_string(), 30),
+            ("failed".to_string(), 1),
+            ("pending".to_string(), 2)
+        ])
+    );
+    let failed = db
+        .delivery_jobs()
+        .await
+        .expect("jobs")
+        .into_iter()
+        .find(|j| j.state == "failed")
+        .expect("failed");
+    assert_eq!(failed.id, refused[0].id);
+    assert_eq!(failed.last_error.as_deref(), Some("410 Gone"));
+    // The delivered hosts are healthy peers; only busy's next job is offered now, then its last.
+    for job in sent {
+        let peer = db.peer(&job.host).await.expect("peer").expect("recorded");
+        assert_eq!(peer.last_success_at, Some(clock), "{}", job.host);
+    }
+    let next = db
+        .claim_jobs("w", clock + 1, clock + 1 + LEASE, 64)
+        .await
+        .expect("claim");
+    let busy: Vec<i64> = claimed_ids(db, "busy.example").await;
+    assert_eq!(next.iter().map(|j| j.id).collect::<Vec<_>>(), [busy[1]]);
+    db.finish_job(&next[0], "delivered", None, clock + 2)
+        .await
+        .expect("finish");
+    let last = db
+        .claim_jobs("w", clock + 3, clock + 3 + LEASE, 64)
+        .await
+        .expect("claim");
+    assert_eq!(last.iter().map(|j| j.id).collect::<Vec<_>>(), [busy[2]]);
+}
+
+/// The ids of `host`'s jobs, oldest first.
+async fn claimed_ids(db: &Db, host: &str) -> Vec<i64> {
+    let mut ids: Vec<i64> = db
+        .delivery_jobs()
+        .await
+        .expect("jobs")
+        .into_iter()
+        .filter(|j| j.host == host)
+        .map(|j| j.id)
+        .collect();
+    ids.sort_unstable();
+    ids
 }
 
 #[tokio::test]
