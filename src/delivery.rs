@@ -20,7 +20,11 @@ use crate::{
     metrics::Metrics,
     node::Node,
 };
-use std::{collections::BTreeSet, time::Duration};
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::Arc,
+    time::Duration,
+};
 use tokio::{sync::watch, task::JoinSet};
 use tracing::{info, warn, Instrument};
 use url::Url;
@@ -95,13 +99,15 @@ pub async fn run_worker(state: Node, worker: String, mut stop: watch::Receiver<b
             Ok(jobs) if !jobs.is_empty() => {
                 // Each job is the head of a different host: they go out together, and the
                 // worker claims again once all of them are recorded.
+                let batch = Arc::new(Batch::read(&state, &jobs).await);
                 let mut sending = JoinSet::new();
                 for job in jobs {
+                    let batch = batch.clone();
                     let span = tracing::info_span!("deliver", job = job.id, peer = %job.host, activity = %job.activity_id);
                     let state = state.clone();
                     sending.spawn(
                         async move {
-                            let sent = deliver(&state, &job).await;
+                            let sent = deliver(&state, &job, &batch).await;
                             (job, sent)
                         }
                         .instrument(span),
@@ -148,10 +154,39 @@ enum Sent {
     Retry(String),
 }
 
+/// What a worker reads once for its whole batch rather than once per job. A read that fails
+/// leaves it empty, and each job then reads for itself.
+#[derive(Default)]
+struct Batch {
+    /// Whether the federation policy lets each host be contacted.
+    allowed: HashMap<String, bool>,
+    /// The jobs' signers.
+    signers: HashMap<i64, LocalActor>,
+}
+
+impl Batch {
+    async fn read(state: &Node, jobs: &[DeliveryJob]) -> Batch {
+        let hosts: Vec<&str> = jobs.iter().map(|j| j.host.as_str()).collect();
+        let mut ids: Vec<i64> = jobs.iter().map(|j| j.signer_actor_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let allowed = state
+            .db
+            .federates_with_many(&hosts)
+            .await
+            .unwrap_or_default();
+        let signers = match state.db.local_actors(&ids).await {
+            Ok(actors) => actors.into_iter().map(|a| (a.id, a)).collect(),
+            Err(_) => HashMap::new(),
+        };
+        Batch { allowed, signers }
+    }
+}
+
 /// Sends one job, counting and logging what came of it.
-async fn deliver(state: &Node, job: &DeliveryJob) -> Sent {
+async fn deliver(state: &Node, job: &DeliveryJob, batch: &Batch) -> Sent {
     let started = std::time::Instant::now();
-    let outcome = attempt(state, job).await;
+    let outcome = attempt(state, job, batch).await;
     let peer = crate::metrics::Peer {
         host: job.host.clone(),
     };
@@ -224,14 +259,18 @@ async fn record(state: &Node, done: &[(DeliveryJob, Sent)]) {
 }
 
 /// Sends one job. Err carries the reason and whether it is worth retrying.
-async fn attempt(state: &Node, job: &DeliveryJob) -> Result<(), (String, bool)> {
+async fn attempt(state: &Node, job: &DeliveryJob, batch: &Batch) -> Result<(), (String, bool)> {
     // A peer the policy refuses (now) is never contacted; the job ends here. The instance
-    // actor's partnership handshake may reach any node that is not blocked.
-    let allowed = match state.db.federates_with(&job.host).await {
-        Ok(false) if is_handshake(state, job).await => {
-            state.db.is_blocked(&job.host).await.map(|b| !b)
-        }
-        other => other,
+    // actor's partnership handshake may reach any node that is not blocked (asked on its own:
+    // the batch's reading only says yes for the hosts the policy lets in).
+    let allowed = match batch.allowed.get(&job.host) {
+        Some(true) => Ok(true),
+        _ => match state.db.federates_with(&job.host).await {
+            Ok(false) if is_handshake(state, job).await => {
+                state.db.is_blocked(&job.host).await.map(|b| !b)
+            }
+            other => other,
+        },
     };
     match allowed {
         Ok(true) => {}
@@ -268,12 +307,15 @@ async fn attempt(state: &Node, job: &DeliveryJob) -> Result<(), (String, bool)> 
         Err(e) => return Err((e, true)),
     }
     let inbox = Url::parse(&job.inbox).map_err(|e| (format!("bad inbox URL: {e}"), false))?;
-    let signer = state
-        .db
-        .local_actor(job.signer_actor_id)
-        .await
-        .map_err(|e| (e.to_string(), true))?
-        .ok_or_else(|| ("the sending actor no longer exists".to_string(), false))?;
+    let signer = match batch.signers.get(&job.signer_actor_id) {
+        Some(signer) => signer.clone(),
+        None => state
+            .db
+            .local_actor(job.signer_actor_id)
+            .await
+            .map_err(|e| (e.to_string(), true))?
+            .ok_or_else(|| ("the sending actor no longer exists".to_string(), false))?,
+    };
     let key = signing_key(state, &signer).map_err(|e| (e, false))?;
     match state
         .client

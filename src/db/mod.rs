@@ -225,6 +225,17 @@ impl Db {
         local_actor::Entity::find_by_id(id).one(&self.conn).await
     }
 
+    /// The local actors of `ids` that exist, in one query.
+    pub async fn local_actors(&self, ids: &[i64]) -> Result<Vec<LocalActor>, DbErr> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        local_actor::Entity::find()
+            .filter(local_actor::Column::Id.is_in(ids.iter().copied()))
+            .all(&self.conn)
+            .await
+    }
+
     pub async fn instance_actor(&self) -> Result<Option<LocalActor>, DbErr> {
         local_actor::Entity::find()
             .filter(local_actor::Column::Kind.eq("application"))

@@ -4,6 +4,7 @@
 use super::{now_ms, queue::sql, Db, DbErr};
 use crate::paging::{rows_for, Page};
 use sea_orm::ConnectionTrait;
+use std::collections::{BTreeSet, HashMap};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
@@ -321,7 +322,66 @@ impl Db {
         if listings.iter().any(|i| i.state == "blocked") {
             return Ok(false);
         }
-        Ok(match self.federation_mode().await?.as_str() {
+        let mode = self.federation_mode().await?;
+        Ok(self.allowed_by(host, &listings, &mode))
+    }
+
+    /// [`Db::federates_with`] of each of `hosts`, in two statements (the mode, and the
+    /// listings covering any of them): what a delivery worker asks once for its batch.
+    pub async fn federates_with_many(
+        &self,
+        hosts: &[&str],
+    ) -> Result<HashMap<String, bool>, DbErr> {
+        let mut out = HashMap::new();
+        let mut keys_of: Vec<(&str, Vec<String>)> = Vec::new();
+        let mut all: BTreeSet<String> = BTreeSet::new();
+        for host in hosts {
+            match self.policy_key(host) {
+                Some(key) => {
+                    let keys = crate::domain::host::covering_keys(&key);
+                    all.extend(keys.iter().cloned());
+                    keys_of.push((host, keys));
+                }
+                None => {
+                    out.insert(host.to_string(), false);
+                }
+            }
+        }
+        if keys_of.is_empty() {
+            return Ok(out);
+        }
+        let mode = self.federation_mode().await?;
+        let rows = self
+            .conn()
+            .query_all_raw(sql(
+                self.backend(),
+                &format!(
+                    "SELECT {INSTANCE_COLUMNS} FROM instances WHERE domain IN ({})",
+                    super::queue::placeholders(1, all.len())
+                ),
+                all.iter().map(|k| k.as_str().into()).collect(),
+            ))
+            .await?;
+        let found: Vec<Instance> = rows
+            .iter()
+            .map(instance_from_row)
+            .collect::<Result<_, _>>()?;
+        for (host, keys) in keys_of {
+            let listings: Vec<Instance> = found
+                .iter()
+                .filter(|i| keys.contains(&i.domain))
+                .cloned()
+                .collect();
+            let allowed = !listings.iter().any(|i| i.state == "blocked")
+                && self.allowed_by(host, &listings, &mode);
+            out.insert(host.to_string(), allowed);
+        }
+        Ok(out)
+    }
+
+    /// Whether `mode` lets this node exchange with `host`, whose `listings` block nothing.
+    fn allowed_by(&self, host: &str, listings: &[Instance], mode: &str) -> bool {
+        match mode {
             "allowlist" => {
                 let own = crate::domain::host::own_keys(&self.policy_key(host).unwrap_or_default());
                 listings
@@ -329,7 +389,7 @@ impl Db {
                     .any(|i| i.state == "partner" && own.contains(&i.domain))
             }
             _ => true,
-        })
+        }
     }
 }
 

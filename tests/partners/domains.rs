@@ -397,3 +397,57 @@ async fn listings_stored_under_other_spellings_are_normalized_when_the_node_star
     let (status, body) = post_from(&alpha, "/inbox", "x.evil.example").await;
     assert_eq!(status, 403, "{body}");
 }
+
+/// The delivery worker asks the policy once for its whole batch of hosts; the answer is the
+/// one asked host by host, for blocked parents, subdomains, ports, partners and what is not a
+/// host name, in both modes.
+#[tokio::test]
+async fn a_batchs_policy_answers_as_each_host_asked_alone() {
+    let node = Node::start().await;
+    let db = &node.state.db;
+    db.set_instance("blocked.example", "blocked", None)
+        .await
+        .expect("block");
+    db.set_instance("partner.example", "partner", None)
+        .await
+        .expect("partner");
+    db.set_instance("sub.partner.example", "blocked", None)
+        .await
+        .expect("block");
+    let hosts = [
+        "blocked.example",
+        "deep.blocked.example",
+        "BLOCKED.example:8443",
+        "partner.example",
+        "partner.example:8080",
+        "sub.partner.example",
+        "other.partner.example",
+        "stranger.example",
+        "not a host",
+        "",
+    ];
+    for mode in ["open", "allowlist"] {
+        db.set_federation_mode(mode).await.expect("mode");
+        let many = db.federates_with_many(&hosts).await.expect("many");
+        let mut allowed = Vec::new();
+        for host in hosts {
+            let alone = db.federates_with(host).await.expect("alone");
+            assert_eq!(many.get(host), Some(&alone), "{mode}: {host:?}");
+            if alone {
+                allowed.push(host);
+            }
+        }
+        // Not a vacuous agreement: each mode lets some in and keeps others out.
+        let expected: &[&str] = if mode == "open" {
+            &[
+                "partner.example",
+                "partner.example:8080",
+                "other.partner.example",
+                "stranger.example",
+            ]
+        } else {
+            &["partner.example", "partner.example:8080"]
+        };
+        assert_eq!(allowed, expected, "{mode}");
+    }
+}
