@@ -155,25 +155,30 @@ impl Db {
             return Ok(None);
         };
         let keys = crate::domain::host::covering_keys(&key);
-        let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+        let mut found = self.listings(keys.iter()).await?;
+        // The most specific listing first.
+        found.sort_by_key(|i| keys.iter().position(|k| *k == i.domain));
+        Ok(Some(found))
+    }
+
+    /// The listings of `keys` (policy keys), in one query.
+    async fn listings<'k>(
+        &self,
+        keys: impl ExactSizeIterator<Item = &'k String>,
+    ) -> Result<Vec<Instance>, DbErr> {
+        let n = keys.len();
         let rows = self
             .conn()
             .query_all_raw(sql(
                 self.backend(),
                 &format!(
                     "SELECT {INSTANCE_COLUMNS} FROM instances WHERE domain IN ({})",
-                    placeholders.join(", ")
+                    super::queue::placeholders(1, n)
                 ),
-                keys.iter().map(|k| k.as_str().into()).collect(),
+                keys.map(|k| k.as_str().into()).collect(),
             ))
             .await?;
-        let mut found: Vec<Instance> = rows
-            .iter()
-            .map(instance_from_row)
-            .collect::<Result<_, _>>()?;
-        // The most specific listing first.
-        found.sort_by_key(|i| keys.iter().position(|k| *k == i.domain));
-        Ok(Some(found))
+        rows.iter().map(instance_from_row).collect()
     }
 
     /// Moves listings stored under a key that is not normalized (written before keys were
@@ -351,21 +356,7 @@ impl Db {
             return Ok(out);
         }
         let mode = self.federation_mode().await?;
-        let rows = self
-            .conn()
-            .query_all_raw(sql(
-                self.backend(),
-                &format!(
-                    "SELECT {INSTANCE_COLUMNS} FROM instances WHERE domain IN ({})",
-                    super::queue::placeholders(1, all.len())
-                ),
-                all.iter().map(|k| k.as_str().into()).collect(),
-            ))
-            .await?;
-        let found: Vec<Instance> = rows
-            .iter()
-            .map(instance_from_row)
-            .collect::<Result<_, _>>()?;
+        let found = self.listings(all.iter()).await?;
         for (host, keys) in keys_of {
             let listings: Vec<Instance> = found
                 .iter()

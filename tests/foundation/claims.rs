@@ -122,15 +122,9 @@ async fn many_hosts_get_their_jobs_in_order_one_at_a_time() {
                 ended.push(j);
             }
         }
-        let finished: Vec<Finished> = ended
-            .iter()
-            .map(|job| Finished {
-                job,
-                delivered: true,
-                error: None,
-            })
-            .collect();
-        db.finish_jobs(&finished, clock).await.expect("finish");
+        db.finish_jobs(&delivered_all(&ended), clock)
+            .await
+            .expect("finish");
     }
     assert_eq!(delivered, expected, "every job once, each host in order");
     assert!(db
@@ -163,14 +157,7 @@ async fn a_batch_of_outcomes_is_recorded_in_a_few_statements() {
         .expect("claim");
     assert_eq!(claimed.len(), 31, "every host's head, one of busy's three");
     let (refused, sent) = claimed.split_at(1);
-    let mut finished: Vec<Finished> = sent
-        .iter()
-        .map(|job| Finished {
-            job,
-            delivered: true,
-            error: None,
-        })
-        .collect();
+    let mut finished = delivered_all(sent);
     finished.push(Finished {
         job: &refused[0],
         delivered: false,
@@ -222,6 +209,17 @@ async fn a_batch_of_outcomes_is_recorded_in_a_few_statements() {
         .await
         .expect("claim");
     assert_eq!(last.iter().map(|j| j.id).collect::<Vec<_>>(), [busy[2]]);
+}
+
+/// Each of `jobs` delivered.
+fn delivered_all(jobs: &[DeliveryJob]) -> Vec<Finished<'_>> {
+    jobs.iter()
+        .map(|job| Finished {
+            job,
+            delivered: true,
+            error: None,
+        })
+        .collect()
 }
 
 /// The ids of `host`'s jobs, oldest first.
