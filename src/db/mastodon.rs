@@ -47,6 +47,60 @@ impl Db {
 
     /// A remote actor by its user name and the authority of its id (`preferred_username@host`,
     /// with the port where the id has one).
+    /// Up to `limit` accounts whose name starts with `name` (any case; `%` and `_` match
+    /// themselves), with a host starting with `host` when one is given: this node's people and
+    /// communities (when `local`), then the other servers' actors it knows, each by name. No
+    /// instance actors.
+    pub async fn actors_by_prefix(
+        &self,
+        name: &str,
+        host: Option<&str>,
+        local: bool,
+        limit: u64,
+    ) -> Result<(Vec<LocalActor>, Vec<RemoteActor>), DbErr> {
+        use sea_orm::sea_query::{Expr, Func, LikeExpr};
+        let escape = |s: &str| {
+            let mut out = String::with_capacity(s.len() + 1);
+            for c in s.to_lowercase().chars() {
+                if matches!(c, '%' | '_' | '\\') {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            out.push('%');
+            LikeExpr::new(out).escape('\\')
+        };
+        let ours = if local {
+            local_actor::Entity::find()
+                .filter(local_actor::Column::Name.like(escape(name)))
+                .filter(local_actor::Column::Kind.ne("application"))
+                .order_by_asc(local_actor::Column::Name)
+                .limit(limit)
+                .all(self.conn())
+                .await?
+        } else {
+            Vec::new()
+        };
+        let mut theirs = remote_actor::Entity::find()
+            .filter(
+                Expr::expr(Func::lower(Expr::col(
+                    remote_actor::Column::PreferredUsername,
+                )))
+                .like(escape(name)),
+            )
+            .filter(remote_actor::Column::Kind.ne("Application"));
+        if let Some(host) = host {
+            theirs = theirs.filter(remote_actor::Column::Host.like(escape(host)));
+        }
+        let theirs = theirs
+            .order_by_asc(remote_actor::Column::PreferredUsername)
+            .order_by_asc(remote_actor::Column::Host)
+            .limit(limit.saturating_sub(ours.len() as u64))
+            .all(self.conn())
+            .await?;
+        Ok((ours, theirs))
+    }
+
     pub async fn remote_actor_by_handle(
         &self,
         username: &str,

@@ -9,6 +9,7 @@ mod filters;
 mod limits;
 mod media;
 mod personal;
+mod search;
 mod streams;
 mod tags;
 

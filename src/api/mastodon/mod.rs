@@ -76,6 +76,7 @@ pub fn router(state: &Node) -> Router<Node> {
             patch(accounts::update_credentials),
         ),
         ("/api/v1/accounts/lookup", get(accounts::lookup)),
+        ("/api/v1/accounts/search", get(search::accounts_search)),
         (
             "/api/v1/accounts/relationships",
             get(follows::relationships),
