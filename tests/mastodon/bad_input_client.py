@@ -54,6 +54,7 @@ PAGED = [
     "/api/v1/blocks", "/api/v1/domain_blocks", "/api/v1/followed_tags", "/api/v1/follow_requests",
     "/api/v1/lists", "/api/v1/filters", "/api/v2/filters", "/api/v1/accounts/relationships",
     "/api/v1/accounts/familiar_followers", "/api/v1/accounts/lookup", "/api/v2/search",
+    "/api/v1/accounts/search",
     "/api/v1/markers", "/api/v1/notifications/unread_count", "/api/v2/notifications/unread_count",
     "/api/v1/timelines/tag/x", "/api/v1/instance/peers", "/api/v1/instance/activity",
     "/api/v1/accounts/2/statuses", "/api/v1/accounts/1/followers", "/api/v1/timelines/list/1",
@@ -65,6 +66,7 @@ PARAMS = [
     {"q": "x" * 5000}, {"q": ""}, {"acct": "@@@"}, {"id[]": "abc"}, {"id": "x" * 3000},
     {"types[]": "nonsense"}, {"exclude_types[]": "x"}, {"timeline[]": "nope"},
     {"local": "maybe"}, {"resolve": "perhaps"}, {"offset": "-3"}, {"type": "everything"},
+    {"q": "%_\\"}, {"q": "a", "following": "sometimes"},
 ]
 BODIES = [
     {"status": 5}, {"status": ["a"]}, {"status": "hi", "media_ids": "x"},
