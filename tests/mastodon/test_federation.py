@@ -155,6 +155,24 @@ def test_notifications_include_the_remote_reply():
     assert out["notifications"][1][2] == out["reply_id"]
     out["mentions_only"] = [n["type"] for n in api.notifications(types=["mention"])]
     assert out["mentions_only"] == ["mention"]
+    # The entities as sent carry the attributes Mastodon documents as always present:
+    # Notification (v1) and the grouped notifications' page and groups (v2).
+    auth = {"Authorization": "Bearer " + api.access_token}
+    raw = requests.get(BASE + "/api/v1/notifications", headers=auth, timeout=20).json()
+    assert len(raw) >= 2, raw
+    for n in raw:
+        missing = [f for f in ["id", "type", "group_key", "created_at", "account", "status"] if f not in n]
+        assert not missing, (missing, n)
+        assert isinstance(n["id"], str) and n["id"].isdigit(), n
+    grouped = requests.get(BASE + "/api/v2/notifications", headers=auth, timeout=20).json()
+    missing = [f for f in ["accounts", "statuses", "notification_groups"] if f not in grouped]
+    assert not missing, (missing, grouped)
+    for g in grouped["notification_groups"]:
+        fields = ["group_key", "notifications_count", "type", "most_recent_notification_id",
+                  "sample_account_ids"]
+        missing = [f for f in fields if f not in g]
+        assert not missing, (missing, g)
+    out["notification_fields"] = sorted(raw[0].keys())
 
 
 def test_markers():
