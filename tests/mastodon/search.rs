@@ -72,6 +72,8 @@ async fn mastodon_py_completes_mentions_of_people_and_communities_it_may_see() {
     // following=true: the communities each joined (olga runs the guild, gina joined it).
     assert_eq!(seen["gina_g_following"], json!(["guild"]), "{seen:#}");
     assert_eq!(seen["olga_g_following"], json!(["guild"]), "{seen:#}");
+    assert_eq!(seen["gina_left"], json!([false, []]), "{seen:#}");
+    assert_eq!(seen["gina_again"], json!([true, ["guild"]]), "{seen:#}");
     assert_eq!(seen["olga_v2_gu"], json!(["Gustav@far.example", "guild"]));
     assert_eq!(
         seen["anonymous"][0], 401,

@@ -30,6 +30,13 @@ out["olga_g_offset_1"] = accts(api.account_search("g", limit=1, offset=1))
 # following=true: the communities she joined.
 out["gina_g_following"] = accts(insider.account_search("g", following=True))
 out["olga_g_following"] = accts(api.account_search("g", following=True))
+# Leaving the guild (unfollowing its account) takes it out of her following; joining again
+# brings it back.
+guild = insider.account_lookup("guild")
+left = insider.account_unfollow(guild["id"])
+out["gina_left"] = [left["following"], accts(insider.account_search("g", following=True))]
+again = insider.account_follow(guild["id"])
+out["gina_again"] = [again["following"], accts(insider.account_search("g", following=True))]
 # The whole handle of the circle still finds it, as the lookup does.
 out["olga_circle_whole"] = accts(api.account_search("circle"))
 # v2 search completes names too.
